@@ -149,18 +149,21 @@ type Store interface {
 	// number of tickets matching the filters.
 	Dashboard(ctx context.Context, q DashboardQuery) (tickets []*Ticket, total int, err error)
 
-	// ClaimDeliveries leases up to limit pending deliveries whose
-	// NextAttemptAt <= now, for lease: they are not claimed again until
-	// now+lease. Each claim increments Attempts. Delivery.Alert is filled.
-	ClaimDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Delivery, error)
+	// ClaimDeliveries leases up to limit pending deliveries to the named
+	// notifier whose NextAttemptAt <= now, for lease: they are not claimed
+	// again until now+lease. Each claim increments Attempts. Delivery.Alert
+	// is filled. Claims are per notifier so that a slow notifier's backlog
+	// never holds up the others.
+	ClaimDeliveries(ctx context.Context, notifier string, now time.Time, limit int, lease time.Duration) ([]Delivery, error)
 
 	// FinishDelivery records the outcome of an attempt; it is ignored when
 	// the delivery was claimed again since (Attempt differs) or is no longer
 	// pending.
 	FinishDelivery(ctx context.Context, o DeliveryOutcome) error
 
-	// NextDelivery returns the earliest NextAttemptAt of any pending delivery.
-	NextDelivery(ctx context.Context) (at time.Time, ok bool, err error)
+	// NextDelivery returns the earliest NextAttemptAt of any pending
+	// delivery to the named notifier.
+	NextDelivery(ctx context.Context, notifier string) (at time.Time, ok bool, err error)
 
 	// SubscribeAlerts streams alerts recorded from now on by any process
 	// sharing the store, until ctx is done. A subscriber that falls behind
