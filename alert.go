@@ -180,11 +180,14 @@ type Delivery struct {
 // Store.FinishDelivery.
 type DeliveryOutcome struct {
 	ID int64
+	// Attempt is the Delivery.Attempts value of the claim this outcome is
+	// for; the store ignores the outcome when the delivery was claimed again
+	// since (its attempts no longer equal Attempt).
+	Attempt int
 	// Status is DeliveryDelivered, DeliveryFailed (given up), or
 	// DeliveryPending to retry at RetryAt.
-	Status     DeliveryStatus
-	RetryAt    time.Time
-	Error      string
-	Finished   time.Time
-	LeaseOwner string
+	Status   DeliveryStatus
+	RetryAt  time.Time
+	Error    string
+	Finished time.Time
 }

@@ -1,0 +1,506 @@
+package watchdog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog/scheduler"
+)
+
+// Config configures an Engine. A nil *Config means all defaults.
+type Config struct {
+	// Policy is the SLA policy; nil means DefaultPolicy().
+	Policy *Policy
+	// Clock tells the time; nil means the system clock.
+	Clock Clock
+	// Notifiers receive every alert, each through its own outbox row, so
+	// each is retried on its own. Names are stored with the rows: keep them
+	// stable across restarts.
+	Notifiers map[string]Notifier
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+	// Observer is told of what the engine does, for metrics; nil ignores.
+	Observer Observer
+
+	// SweepInterval is the safety-net pass of the loops: the longest they
+	// sleep without a deadline or a wake-up. Default one minute.
+	SweepInterval time.Duration
+	// EvaluateBatch is how many due tickets one claim takes. Default 1000.
+	EvaluateBatch int
+	// ReplanBatch is how many open tickets one step of a policy change
+	// recomputes. Default 1000.
+	ReplanBatch int
+	// DeliveryConcurrency is how many deliveries each notifier has in
+	// flight at most. Default 8.
+	DeliveryConcurrency int
+	// DeliveryTimeout bounds one delivery attempt. Default 30s.
+	DeliveryTimeout time.Duration
+	// DeliveryLease is how long a claimed delivery stays hidden from other
+	// claimers; it must exceed DeliveryTimeout. Default 2×DeliveryTimeout.
+	DeliveryLease time.Duration
+	// MaxAttempts is how many attempts a delivery gets before it is
+	// recorded as failed. Default 12 (about half an hour of backoff).
+	MaxAttempts int
+	// RetryBackoff spaces retries. Default 1s doubling up to 5 minutes.
+	RetryBackoff scheduler.Backoff
+}
+
+// WithDefaults returns a copy of c with every unset field defaulted.
+func (c *Config) WithDefaults() *Config {
+	var out Config
+	if c != nil {
+		out = *c
+	}
+	if out.Policy == nil {
+		out.Policy = DefaultPolicy()
+	}
+	if out.Clock == nil {
+		out.Clock = SystemClock{}
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	if out.Observer == nil {
+		out.Observer = NopObserver{}
+	}
+	if out.SweepInterval == 0 {
+		out.SweepInterval = time.Minute
+	}
+	if out.EvaluateBatch == 0 {
+		out.EvaluateBatch = 1000
+	}
+	if out.ReplanBatch == 0 {
+		out.ReplanBatch = 1000
+	}
+	if out.DeliveryConcurrency == 0 {
+		out.DeliveryConcurrency = 8
+	}
+	if out.DeliveryTimeout == 0 {
+		out.DeliveryTimeout = 30 * time.Second
+	}
+	if out.DeliveryLease == 0 {
+		out.DeliveryLease = 2 * out.DeliveryTimeout
+	}
+	if out.MaxAttempts == 0 {
+		out.MaxAttempts = 12
+	}
+	if out.RetryBackoff.Base == 0 {
+		out.RetryBackoff.Base = time.Second
+	}
+	if out.RetryBackoff.Max == 0 {
+		out.RetryBackoff.Max = 5 * time.Minute
+	}
+	return &out
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.SweepInterval < 0:
+		return errors.New("watchdog: Config.SweepInterval must not be negative")
+	case c.EvaluateBatch < 1:
+		return errors.New("watchdog: Config.EvaluateBatch must be at least 1")
+	case c.ReplanBatch < 1:
+		return errors.New("watchdog: Config.ReplanBatch must be at least 1")
+	case c.DeliveryConcurrency < 1:
+		return errors.New("watchdog: Config.DeliveryConcurrency must be at least 1")
+	case c.DeliveryTimeout < 0:
+		return errors.New("watchdog: Config.DeliveryTimeout must not be negative")
+	case c.DeliveryLease <= c.DeliveryTimeout:
+		return errors.New("watchdog: Config.DeliveryLease must exceed Config.DeliveryTimeout")
+	case c.MaxAttempts < 1:
+		return errors.New("watchdog: Config.MaxAttempts must be at least 1")
+	}
+	for name, n := range c.Notifiers {
+		if name == "" || len(name) > 64 {
+			return fmt.Errorf("watchdog: Config.Notifiers: name %q must be 1 to 64 bytes", name)
+		}
+		if n == nil {
+			return fmt.Errorf("watchdog: Config.Notifiers[%q] is nil", name)
+		}
+	}
+	return nil
+}
+
+// Observer is told what the engine does, for metrics. Implementations must
+// be fast and safe for concurrent use; embed NopObserver to implement part.
+type Observer interface {
+	// EventsIngested reports a committed batch: events received and
+	// tickets changed.
+	EventsIngested(events, changed int)
+	// AlertFired reports a recorded alert and how long after its due
+	// instant it was recorded.
+	AlertFired(a Alert, lateness time.Duration)
+	// DeliveryFinished reports one delivery attempt's outcome.
+	DeliveryFinished(notifier string, status DeliveryStatus, took time.Duration)
+	// Evaluated reports one scheduler pass: tickets evaluated, alerts
+	// recorded and the time it took.
+	Evaluated(tickets, alerts int, took time.Duration)
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+// EventsIngested does nothing.
+func (NopObserver) EventsIngested(int, int) {}
+
+// AlertFired does nothing.
+func (NopObserver) AlertFired(Alert, time.Duration) {}
+
+// DeliveryFinished does nothing.
+func (NopObserver) DeliveryFinished(string, DeliveryStatus, time.Duration) {}
+
+// Evaluated does nothing.
+func (NopObserver) Evaluated(int, int, time.Duration) {}
+
+// Engine is the SLA engine: it ingests events into a Store, evaluates
+// tickets' clocks, fires each stage once at its due instant, and delivers
+// alerts to notifiers through the store's outbox. It implements Watchdog.
+type Engine struct {
+	store     Store
+	cfg       *Config
+	clock     Clock
+	log       *slog.Logger
+	obs       Observer
+	policy    atomic.Pointer[Policy]
+	notifiers []string
+
+	eval      *scheduler.Loop
+	delivery  map[string]*deliveryLoop
+	plannedAt atomic.Int64 // unix nanos of the evaluation loop's next wake; 0 = none
+	running   atomic.Bool
+}
+
+var _ Watchdog = (*Engine)(nil)
+
+// New returns an engine over store.
+func New(store Store, cfg *Config) (*Engine, error) {
+	if store == nil {
+		return nil, errors.New("watchdog: New: store is nil")
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{store: store, cfg: cfg, clock: cfg.Clock, log: cfg.Logger, obs: cfg.Observer, delivery: map[string]*deliveryLoop{}}
+	e.policy.Store(cfg.Policy)
+	for name := range cfg.Notifiers {
+		e.notifiers = append(e.notifiers, name)
+	}
+	sort.Strings(e.notifiers)
+	loopCfg := scheduler.LoopConfig{Interval: cfg.SweepInterval, OnError: func(err error) {
+		e.log.Error("evaluation failed", "err", err)
+	}}
+	e.eval = scheduler.NewLoop(e.clock, e.evaluateStep, loopCfg)
+	for _, name := range e.notifiers {
+		d := &deliveryLoop{e: e, name: name, n: cfg.Notifiers[name]}
+		d.loop = scheduler.NewLoop(e.clock, d.step, scheduler.LoopConfig{Interval: cfg.SweepInterval, OnError: func(err error) {
+			e.log.Error("delivery claim failed", "notifier", name, "err", err)
+		}})
+		e.delivery[name] = d
+	}
+	return e, nil
+}
+
+// Policy returns the policy in force.
+func (e *Engine) Policy() *Policy { return e.policy.Load() }
+
+// Store returns the engine's store.
+func (e *Engine) Store() Store { return e.store }
+
+// SetPolicy puts a new policy in force and recomputes the due instants of
+// every open ticket; alerts already fired stay fired. Stages the new policy
+// makes due at once fire on the scheduler's next pass, which it wakes.
+func (e *Engine) SetPolicy(ctx context.Context, p *Policy) error {
+	if p == nil {
+		return errors.New("watchdog: SetPolicy: policy is nil")
+	}
+	e.policy.Store(p)
+	var after string
+	total := 0
+	for {
+		now := e.clock.Now()
+		last, n, err := e.store.Replan(ctx, after, e.cfg.ReplanBatch, e.planFunc(p, now, false))
+		if err != nil {
+			return fmt.Errorf("watchdog: recompute open tickets after policy change: %w", err)
+		}
+		total += n
+		if n < e.cfg.ReplanBatch {
+			break
+		}
+		after = last
+	}
+	e.log.Info("policy applied", "open_tickets_recomputed", total)
+	e.plannedAt.Store(0)
+	e.eval.Wake()
+	return nil
+}
+
+// planFunc returns the PlanFunc for policy p at now. With fire set it
+// records the due alerts; otherwise it leaves them to the scheduler and
+// makes the ticket due at once.
+func (e *Engine) planFunc(p *Policy, now time.Time, fire bool) PlanFunc {
+	return func(t *Ticket) Plan {
+		ev := Evaluate(t, p, now)
+		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt, BreachAt: ev.BreachAt}
+		switch {
+		case fire:
+			pl.Alerts = ev.Due
+			pl.Notifiers = e.notifiers
+		case len(ev.Due) > 0:
+			if pl.NextDueAt == nil || ev.Due[0].DueAt.Before(*pl.NextDueAt) {
+				pl.NextDueAt = timePtr(ev.Due[0].DueAt)
+			}
+		}
+		return pl
+	}
+}
+
+// Ingest validates the whole batch and records it; see Watchdog.
+func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) {
+	if err := ValidateBatch(events); err != nil {
+		return nil, err
+	}
+	changed := 0
+	plan := e.planFunc(e.policy.Load(), e.clock.Now(), false)
+	tickets, err := e.store.Ingest(ctx, events, func(t *Ticket) Plan {
+		changed++
+		return plan(t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.obs.EventsIngested(len(events), changed)
+	planned := e.plannedAt.Load()
+	for _, t := range tickets {
+		if t.NextDueAt != nil && (planned == 0 || t.NextDueAt.UnixNano() < planned) {
+			e.eval.Wake()
+			break
+		}
+	}
+	return tickets, nil
+}
+
+// Ticket returns a ticket with its clocks evaluated now.
+func (e *Engine) Ticket(ctx context.Context, id string) (*TicketView, error) {
+	t, err := e.store.Ticket(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock.Now()
+	ev := Evaluate(t, e.policy.Load(), now)
+	t.State, t.Untracked, t.Open = ev.State, ev.Untracked, ev.Open
+	return &TicketView{Ticket: t, Clocks: ev.Clocks, EvaluatedAt: now}, nil
+}
+
+// Dashboard lists tickets; see Watchdog.
+func (e *Engine) Dashboard(ctx context.Context, q DashboardQuery) (*DashboardPage, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	ts, total, err := e.store.Dashboard(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &DashboardPage{Tickets: ts, Total: total}, nil
+}
+
+// Subscribe streams alerts recorded from now on by any engine on the store.
+func (e *Engine) Subscribe(ctx context.Context) (<-chan Alert, error) {
+	return e.store.SubscribeAlerts(ctx)
+}
+
+// Run runs the evaluation loop and one delivery loop per notifier until ctx
+// is done, then waits for deliveries in flight to finish.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return errors.New("watchdog: Engine.Run called twice")
+	}
+	defer e.running.Store(false)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = e.eval.Run(ctx)
+	}()
+	for _, d := range e.delivery {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = d.loop.Run(ctx)
+			d.inflight.Wait()
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// Wake makes the evaluation loop check for due tickets at once.
+func (e *Engine) Wake() { e.eval.Wake() }
+
+// EvaluateDue fires every stage due at now, as the scheduler does, and
+// returns the alerts it recorded. Run calls it; it is exported for tools
+// and tests that drive the engine step by step.
+func (e *Engine) EvaluateDue(ctx context.Context, now time.Time) ([]Alert, error) {
+	var all []Alert
+	p := e.policy.Load()
+	for {
+		start := e.clock.Now()
+		visited := 0
+		plan := e.planFunc(p, now, true)
+		alerts, err := e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, func(t *Ticket) Plan {
+			visited++
+			return plan(t)
+		})
+		if err != nil {
+			return all, err
+		}
+		took := e.clock.Now().Sub(start)
+		e.obs.Evaluated(visited, len(alerts), took)
+		for _, a := range alerts {
+			late := e.clock.Now().Sub(a.DueAt)
+			e.obs.AlertFired(a, late)
+			e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.Clock, "stage", a.Stage,
+				"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds())
+		}
+		all = append(all, alerts...)
+		if len(alerts) > 0 {
+			for _, d := range e.delivery {
+				d.loop.Wake()
+			}
+		}
+		if visited < e.cfg.EvaluateBatch {
+			return all, nil
+		}
+		now = e.clock.Now()
+	}
+}
+
+func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, error) {
+	if _, err := e.EvaluateDue(ctx, now); err != nil {
+		return time.Time{}, err
+	}
+	next, ok, err := e.store.NextDue(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !ok {
+		e.plannedAt.Store(0)
+		return time.Time{}, nil
+	}
+	if after := e.clock.Now(); !next.After(after) {
+		// Still due: another evaluator holds those tickets, or they were
+		// ingested meanwhile. Look again shortly rather than spin.
+		next = after.Add(50 * time.Millisecond)
+	}
+	e.plannedAt.Store(next.UnixNano())
+	return next, nil
+}
+
+// deliveryLoop claims and sends one notifier's deliveries.
+type deliveryLoop struct {
+	e        *Engine
+	name     string
+	n        Notifier
+	loop     *scheduler.Loop
+	busy     atomic.Int64
+	inflight sync.WaitGroup
+}
+
+func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, error) {
+	cfg := d.e.cfg
+	free := cfg.DeliveryConcurrency - int(d.busy.Load())
+	if free <= 0 {
+		return time.Time{}, nil // a finishing worker wakes the loop
+	}
+	ds, err := d.e.store.ClaimDeliveries(ctx, d.name, now, free, cfg.DeliveryLease)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for i := range ds {
+		d.busy.Add(1)
+		d.inflight.Add(1)
+		go d.send(ctx, ds[i])
+	}
+	if len(ds) == free {
+		return time.Time{}, nil // at capacity: woken when a worker finishes
+	}
+	next, ok, err := d.e.store.NextDelivery(ctx, d.name)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	return next, nil
+}
+
+func (d *deliveryLoop) send(ctx context.Context, del Delivery) {
+	defer func() {
+		d.busy.Add(-1)
+		d.inflight.Done()
+		d.loop.Wake()
+	}()
+	e := d.e
+	// Deliveries in flight finish even when Run is stopping.
+	ctx = context.WithoutCancel(ctx)
+	start := e.clock.Now()
+	var retry bool
+	var err error
+	if del.Alert == nil {
+		err = errors.New("delivery has no alert")
+	} else {
+		actx, cancel := context.WithTimeout(ctx, e.cfg.DeliveryTimeout)
+		retry, err = deliverSafely(actx, d.n, *del.Alert)
+		cancel()
+	}
+	now := e.clock.Now()
+	o := DeliveryOutcome{ID: del.ID, Attempt: del.Attempts, Finished: now}
+	switch {
+	case err == nil:
+		o.Status = DeliveryDelivered
+	case !retry || del.Attempts >= e.cfg.MaxAttempts:
+		o.Status = DeliveryFailed
+		o.Error = err.Error()
+	default:
+		o.Status = DeliveryPending
+		o.Error = err.Error()
+		wait := e.cfg.RetryBackoff.Delay(del.Attempts)
+		var ra *RetryAfterError
+		if errors.As(err, &ra) && ra.After > wait {
+			wait = ra.After
+		}
+		o.RetryAt = now.Add(wait)
+	}
+	e.obs.DeliveryFinished(d.name, o.Status, now.Sub(start))
+	attrs := []any{"notifier", d.name, "delivery_id", del.ID, "attempt", del.Attempts, "status", o.Status}
+	if del.Alert != nil {
+		attrs = append(attrs, "ticket_id", del.Alert.TicketID, "sla_type", del.Alert.Clock, "stage", del.Alert.Stage)
+	}
+	switch o.Status {
+	case DeliveryDelivered:
+		e.log.Info("alert delivered", attrs...)
+	case DeliveryFailed:
+		e.log.Error("alert delivery failed for good", append(attrs, "err", o.Error)...)
+	default:
+		e.log.Warn("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.store.FinishDelivery(fctx, o); err != nil {
+		e.log.Error("recording delivery outcome failed; it will be retried after its lease", append(attrs, "err", err)...)
+	}
+}
+
+// deliverSafely turns a notifier's panic into a retryable error so that one
+// faulty notifier cannot take the engine down.
+func deliverSafely(ctx context.Context, n Notifier, a Alert) (retry bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
+		}
+	}()
+	return n.Deliver(ctx, a)
+}

@@ -1,0 +1,145 @@
+// Package scheduler holds the timing machinery of the engine's loops: a
+// deadline-driven loop that sleeps until its next due instant, wakes early
+// when told, and falls back to a periodic safety-net pass; and the
+// exponential backoff with jitter used for delivery retries.
+//
+// It depends only on the standard library. Its Clock interface has the same
+// method set as watchdog.Clock, so any watchdog.Clock (the system clock or
+// the fake one in watchdogtest) can drive it.
+package scheduler
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Clock tells the time and makes timers.
+type Clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) (c <-chan time.Time, stop func() bool)
+}
+
+// StepFunc does the work due at now and returns the next instant it wants
+// to run at; a zero time means "only when woken or at the safety-net
+// interval". An instant not after now means "run again at once".
+type StepFunc func(ctx context.Context, now time.Time) (next time.Time, err error)
+
+// Loop runs a StepFunc at its deadlines. The zero value is not usable; use
+// NewLoop.
+type Loop struct {
+	clock    Clock
+	step     StepFunc
+	interval time.Duration
+	retry    time.Duration
+	onError  func(error)
+	wake     chan struct{}
+
+	mu      sync.Mutex
+	waiting bool
+}
+
+// LoopConfig configures a Loop.
+type LoopConfig struct {
+	// Interval is the longest the loop sleeps without being woken: the
+	// safety-net pass. Default one minute.
+	Interval time.Duration
+	// ErrorDelay is the wait after a failed step. Default one second.
+	ErrorDelay time.Duration
+	// OnError is told of every failed step; nil ignores them.
+	OnError func(error)
+}
+
+// NewLoop returns a loop that runs step on clock.
+func NewLoop(clock Clock, step StepFunc, cfg LoopConfig) *Loop {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Minute
+	}
+	if cfg.ErrorDelay <= 0 {
+		cfg.ErrorDelay = time.Second
+	}
+	return &Loop{clock: clock, step: step, interval: cfg.Interval, retry: cfg.ErrorDelay, onError: cfg.OnError, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes the loop run its step at once (or right after the current
+// one). It never blocks; several wakes before the loop runs count as one.
+func (l *Loop) Wake() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the loop until ctx is done; it returns ctx's error.
+func (l *Loop) Run(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// A wake that arrives while the step runs must not be lost, and one
+		// that arrived before it is already served by this step.
+		select {
+		case <-l.wake:
+		default:
+		}
+		now := l.clock.Now()
+		next, err := l.step(ctx, now)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if l.onError != nil {
+				l.onError(err)
+			}
+			next = l.clock.Now().Add(l.retry)
+		}
+		wait := l.interval
+		if !next.IsZero() {
+			if d := next.Sub(l.clock.Now()); d < wait {
+				wait = d
+			}
+		}
+		if wait <= 0 {
+			continue
+		}
+		c, stop := l.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			stop()
+			return ctx.Err()
+		case <-l.wake:
+			stop()
+		case <-c:
+		}
+	}
+}
+
+// Backoff computes retry delays: exponential from Base, capped at Max,
+// with "equal jitter" (half the delay fixed, half random) so that many
+// failing deliveries do not retry in lock step.
+type Backoff struct {
+	Base time.Duration
+	Max  time.Duration
+}
+
+// Delay returns the wait before retry number attempt (1 for the first
+// retry).
+func (b Backoff) Delay(attempt int) time.Duration {
+	base, max := b.Base, b.Max
+	if base <= 0 {
+		base = time.Second
+	}
+	if max < base {
+		max = base
+	}
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(d-half)+1))
+}

@@ -1,0 +1,83 @@
+package scheduler_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog/scheduler"
+	"github.com/ticket-watchdog/watchdog/watchdogtest"
+)
+
+func TestLoopSleepsUntilDeadline(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	clock := watchdogtest.NewClock(t0)
+	runs := make(chan time.Time, 16)
+	due := t0.Add(10 * time.Second)
+	loop := scheduler.NewLoop(clock, func(ctx context.Context, now time.Time) (time.Time, error) {
+		runs <- now
+		if now.Before(due) {
+			return due, nil
+		}
+		return time.Time{}, nil
+	}, scheduler.LoopConfig{Interval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(ctx) }()
+
+	if got := recv(t, runs); !got.Equal(t0) {
+		t.Fatalf("first run at %v, want %v", got, t0)
+	}
+	clock.WaitForTimers(t, 1)
+	clock.Advance(9 * time.Second)
+	select {
+	case r := <-runs:
+		t.Fatalf("ran at %v, before its deadline", r)
+	default:
+	}
+	clock.Advance(time.Second)
+	if got := recv(t, runs); !got.Equal(due) {
+		t.Fatalf("second run at %v, want %v", got, due)
+	}
+	// Nothing due: the loop sleeps for the safety-net interval.
+	clock.WaitForTimers(t, 1)
+	if next, _ := clock.NextTimer(); !next.Equal(due.Add(time.Hour)) {
+		t.Fatalf("safety-net timer at %v, want %v", next, due.Add(time.Hour))
+	}
+	loop.Wake()
+	if got := recv(t, runs); !got.Equal(due) {
+		t.Fatalf("woken run at %v, want %v", got, due)
+	}
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("Run returned %v", err)
+	}
+}
+
+func recv(t *testing.T, c <-chan time.Time) time.Time {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatal("loop did not run")
+	}
+	return time.Time{}
+}
+
+func TestBackoffGrowsAndIsBounded(t *testing.T) {
+	b := scheduler.Backoff{Base: time.Second, Max: time.Minute}
+	for attempt := 1; attempt <= 20; attempt++ {
+		want := time.Second << (attempt - 1)
+		if want > time.Minute || want <= 0 {
+			want = time.Minute
+		}
+		for i := 0; i < 50; i++ {
+			d := b.Delay(attempt)
+			if d < want/2 || d > want {
+				t.Fatalf("attempt %d: delay %v outside [%v, %v]", attempt, d, want/2, want)
+			}
+		}
+	}
+}
