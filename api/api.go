@@ -1,0 +1,285 @@
+// Package api is Ticket Watchdog's HTTP API as an http.Handler, so that a
+// Go backend can mount it on its own mux and cmd/watchdogd can serve it.
+//
+// Routes (seed-compatible, JSON everywhere):
+//
+//	POST /tickets          one event or an array; answers the resulting tickets
+//	GET  /tickets/{id}     a ticket with status_history, alerts and sla clocks
+//	GET  /dashboard        a page of tickets; X-Total-Count holds the total
+//	GET  /ws/alerts        WebSocket stream of alerts (when a hub is configured)
+//	GET  /healthz          liveness
+//	GET  /readyz           readiness: store reachable, policy loaded
+//	GET  /metrics          Prometheus metrics (when configured)
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// Service is what the API needs from the engine: *watchdog.Engine has it.
+type Service interface {
+	Ingest(ctx context.Context, events []watchdog.Event) ([]*watchdog.Ticket, error)
+	Ticket(ctx context.Context, id string) (*watchdog.TicketView, error)
+	Dashboard(ctx context.Context, q watchdog.DashboardQuery) (*watchdog.DashboardPage, error)
+}
+
+// RequestObserver records one request, for metrics.
+type RequestObserver interface {
+	ObserveRequest(route, method string, code int, d time.Duration)
+}
+
+// Config configures the handler. A nil *Config means all defaults.
+type Config struct {
+	// MaxBodyBytes bounds a request body. Default 10 MiB.
+	MaxBodyBytes int64
+	// MaxBatch bounds the events of one POST /tickets. Default 10,000.
+	MaxBatch int
+	// APIToken, when set, is required as "Authorization: Bearer <token>"
+	// on every route but /healthz, /readyz and /metrics. The WebSocket
+	// route also takes it as the query parameter access_token.
+	APIToken string
+	// Logger receives one line per request; nil discards.
+	Logger *slog.Logger
+	// Alerts serves GET /ws/alerts; nil leaves the route out.
+	Alerts http.Handler
+	// Metrics serves GET /metrics; nil leaves the route out.
+	Metrics http.Handler
+	// Observer records request latencies; nil ignores them.
+	Observer RequestObserver
+	// Ready reports readiness for /readyz; nil means always ready. Its
+	// error message is shown to the caller, so it must hold no secret.
+	Ready func(ctx context.Context) error
+}
+
+// Defaults.
+const (
+	DefaultMaxBodyBytes = 10 << 20
+	DefaultMaxBatch     = 10000
+)
+
+// Handler is the API. Create it with New.
+type Handler struct {
+	svc Service
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New returns the API over svc.
+func New(svc Service, cfg *Config) (*Handler, error) {
+	if svc == nil {
+		return nil, errors.New("api: New: service is nil")
+	}
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.MaxBodyBytes < 0 || c.MaxBatch < 0 {
+		return nil, errors.New("api: Config.MaxBodyBytes and Config.MaxBatch must not be negative")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: svc, cfg: c, log: c.Logger, mux: http.NewServeMux()}
+	h.route("POST /tickets", true, h.postTickets)
+	h.route("GET /tickets/{id}", true, h.getTicket)
+	h.route("GET /dashboard", true, h.dashboard)
+	h.route("GET /healthz", false, h.healthz)
+	h.route("GET /readyz", false, h.readyz)
+	if c.Alerts != nil {
+		h.route("GET /ws/alerts", true, c.Alerts.ServeHTTP)
+	}
+	if c.Metrics != nil {
+		h.route("GET /metrics", false, c.Metrics.ServeHTTP)
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
+	})
+	return h, nil
+}
+
+// ServeHTTP serves the API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mux.ServeHTTP(w, r)
+}
+
+type ctxKey struct{}
+
+// CorrelationID returns the request's correlation id (from X-Request-ID or
+// generated) inside API handlers.
+func CorrelationID(ctx context.Context) string {
+	s, _ := ctx.Value(ctxKey{}).(string)
+	return s
+}
+
+// route registers a handler with logging, metrics, auth and recovery.
+func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
+	name := pattern[strings.IndexByte(pattern, ' ')+1:]
+	method := pattern[:strings.IndexByte(pattern, ' ')]
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		cid := requestID(r.Header.Get("X-Request-ID"))
+		w.Header().Set("X-Request-ID", cid)
+		rec := &recorder{ResponseWriter: w, code: http.StatusOK}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, cid))
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				h.log.Error("handler panicked", "correlation_id", cid, "route", name, "panic", fmt.Sprint(p))
+				if !rec.wrote {
+					writeError(rec, http.StatusInternalServerError, "internal error", nil)
+				}
+			}
+			d := time.Since(start)
+			if h.cfg.Observer != nil {
+				h.cfg.Observer.ObserveRequest(name, method, rec.code, d)
+			}
+			h.log.Info("request", "correlation_id", cid, "method", r.Method, "route", name, "path", r.URL.Path,
+				"status", rec.code, "latency_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
+		}()
+		if auth && h.cfg.APIToken != "" && !h.authorized(r, name == "/ws/alerts") {
+			rec.Header().Set("WWW-Authenticate", `Bearer realm="watchdog"`)
+			writeError(rec, http.StatusUnauthorized, "missing or wrong API token: send Authorization: Bearer <token>", nil)
+			return
+		}
+		fn(rec, r)
+	})
+}
+
+func (h *Handler) authorized(r *http.Request, ws bool) bool {
+	got := ""
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		got = strings.TrimSpace(a[7:])
+	} else if ws {
+		got = r.URL.Query().Get("access_token")
+		if got == "" {
+			got = r.URL.Query().Get("token")
+		}
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(h.cfg.APIToken)) == 1
+}
+
+// requestID keeps a caller's X-Request-ID when it is short and printable,
+// and makes one otherwise.
+func requestID(in string) string {
+	if in != "" && len(in) <= 128 {
+		ok := true
+		for _, c := range in {
+			if c < 0x21 || c > 0x7e {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return in
+		}
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type recorder struct {
+	http.ResponseWriter
+	code  int
+	bytes int
+	wrote bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code = code
+		r.wrote = true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController and the WebSocket upgrade reach the
+// underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// errorBody is every error's JSON shape.
+type errorBody struct {
+	Error   string                `json:"error"`
+	Details []watchdog.FieldError `json:"details,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string, details []watchdog.FieldError) {
+	writeJSON(w, code, errorBody{Error: msg, Details: details})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b = []byte(`{"error":"internal error: encoding the response failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := h.cfg.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// storeError answers an engine error: input errors as 4xx, the rest 503
+// or 500 with a message that holds nothing internal.
+func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *watchdog.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		writeError(w, http.StatusUnprocessableEntity, "invalid input", ve.Errors)
+	case errors.Is(err, watchdog.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+	case errors.Is(err, watchdog.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not found", nil)
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		writeError(w, 499, "request cancelled", nil)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, watchdog.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "the store is unavailable; try again", nil)
+	default:
+		h.log.Error("request failed", "correlation_id", CorrelationID(r.Context()), "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error; see the server log for correlation id "+CorrelationID(r.Context()), nil)
+	}
+}
