@@ -1,0 +1,37 @@
+# Ticket Watchdog — make targets. `make test` is the one test command (CI runs it).
+GO ?= go
+PKGS ?= ./...
+
+.PHONY: test run build vet fmt bench fuzz postgres
+
+# Runs every test with the race detector, including the PostgreSQL suites
+# (they use TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
+test: postgres
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Starts the local PostgreSQL cluster when it is installed and not running.
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+run:
+	$(GO) run ./cmd/watchdogd
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/...
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# Micro-benchmarks of the hot paths.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./ ./store/...
+
+# Runs each fuzz target for FUZZTIME (default 60s).
+FUZZTIME ?= 60s
+fuzz:
+	for t in $$($(GO) test -list 'Fuzz.*' . | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) . || exit 1; done
