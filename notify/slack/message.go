@@ -1,0 +1,137 @@
+package slack
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// Attachment colours by severity.
+const (
+	colorAlert      = "warning" // Slack's orange
+	colorBreach     = "danger"  // Slack's red
+	colorEscalation = "#8B0000" // dark red: past breach and still open
+)
+
+type message struct {
+	text       string
+	attachment slack.Attachment
+}
+
+// buildMessage lays out one alert for a person to act on: a one-line text
+// for notifications and clients without attachments, and a coloured
+// attachment with one field per fact.
+func buildMessage(a watchdog.Alert, c Config) message {
+	label, color := severity(a)
+	clock := string(a.Clock)
+	if clock == "" {
+		clock = "unknown"
+	}
+	scope := orNA(a.CustomerTier) + "/" + orNA(a.Priority)
+	text := fmt.Sprintf("%s: ticket %s %s SLA (%s, escalation level %d)",
+		label, a.TicketID, clock, scope, a.EscalationLevel)
+	if a.Details != "" {
+		text += ": " + a.Details
+	}
+	text = escape(text)
+
+	fields := []slack.AttachmentField{
+		{Title: "Ticket", Value: escape(orNA(a.TicketID)), Short: true},
+		{Title: "State", Value: label, Short: true},
+		{Title: "Customer tier", Value: escape(orNA(a.CustomerTier)), Short: true},
+		{Title: "Priority", Value: escape(orNA(a.Priority)), Short: true},
+		{Title: "SLA", Value: escape(clock), Short: true},
+		{Title: "Escalation level", Value: strconv.Itoa(a.EscalationLevel), Short: true},
+	}
+	if a.Target > 0 || a.Elapsed > 0 {
+		v := formatDuration(a.Elapsed)
+		if a.Target > 0 {
+			v += " of " + formatDuration(a.Target)
+		}
+		fields = append(fields, slack.AttachmentField{Title: "Elapsed", Value: v, Short: true})
+	}
+	if !a.DueAt.IsZero() {
+		fields = append(fields, slack.AttachmentField{Title: "Due", Value: a.DueAt.UTC().Format(time.RFC3339), Short: true})
+	}
+	if a.Details != "" {
+		fields = append(fields, slack.AttachmentField{Title: "Details", Value: escape(a.Details)})
+	}
+
+	att := slack.Attachment{
+		Color:     color,
+		Fallback:  text,
+		Title:     fmt.Sprintf("%s: ticket %s", label, a.TicketID),
+		TitleLink: ticketLink(c.DashboardURL, a.TicketID),
+		Fields:    fields,
+		Footer:    "Ticket Watchdog",
+	}
+	if !a.FiredAt.IsZero() {
+		att.Ts = json.Number(strconv.FormatInt(a.FiredAt.Unix(), 10))
+	}
+	return message{text: text, attachment: att}
+}
+
+// severity names the alert's stage for people and picks its colour.
+func severity(a watchdog.Alert) (label, color string) {
+	switch {
+	case a.Stage == watchdog.StageAlert:
+		return "ALERT", colorAlert
+	case a.Stage == watchdog.StageBreach:
+		return "BREACH", colorBreach
+	case strings.HasPrefix(a.Stage, "escalation-"):
+		return "ESCALATION " + strings.TrimPrefix(a.Stage, "escalation-"), colorEscalation
+	case strings.EqualFold(a.State, "alert"):
+		return "ALERT", colorAlert
+	}
+	return "BREACH", colorBreach
+}
+
+// ticketLink is the dashboard URL of a ticket, or "" without a dashboard.
+func ticketLink(dashboard, id string) string {
+	if dashboard == "" || id == "" {
+		return ""
+	}
+	if strings.Contains(dashboard, "{id}") {
+		return strings.ReplaceAll(dashboard, "{id}", url.PathEscape(id))
+	}
+	return strings.TrimRight(dashboard, "/") + "/tickets/" + url.PathEscape(id)
+}
+
+// formatDuration writes d for people: "2h 33m", "25m 30s", "3h", "0s".
+func formatDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d <= 0 {
+		return "0s"
+	}
+	var parts []string
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			parts = append(parts, strconv.FormatInt(int64(n), 10)+u.name)
+			d -= n * u.unit
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// escape makes user-supplied text (ticket ids, tiers, details) literal in
+// Slack's mrkdwn, where <...> would make links and mentions.
+func escape(s string) string { return escaper.Replace(s) }
+
+func orNA(s string) string {
+	if s == "" {
+		return "n/a"
+	}
+	return s
+}
