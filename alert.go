@@ -142,15 +142,7 @@ func alertDetails(c ClockKind, st Stage, target time.Duration) string {
 	return b.String()
 }
 
-func formatTarget(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
-	if s == "" {
-		return "0s"
-	}
-	return s
-}
+func formatTarget(d time.Duration) string { return shortDuration(d) }
 
 // DeliveryStatus is the state of one alert's delivery to one notifier.
 type DeliveryStatus string

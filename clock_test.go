@@ -318,3 +318,23 @@ func TestEvaluateCreatedResolved(t *testing.T) {
 	}
 	_ = ptr
 }
+
+func TestAlertDetailsNameTheTarget(t *testing.T) {
+	p := testPolicy()
+	tk := ticket(0*time.Minute, "open")
+	ev := watchdog.Evaluate(tk, p, at(4*time.Hour))
+	want := map[string]string{
+		"response/alert":    "Response SLA at 85% of its 30m target",
+		"response/breach":   "Response SLA breached: 30m target reached",
+		"resolution/alert":  "Resolution SLA at 85% of its 3h target",
+		"resolution/breach": "Resolution SLA breached: 3h target reached",
+	}
+	for _, a := range ev.Due {
+		if got := a.Details; got != want[string(a.Clock)+"/"+a.Stage] {
+			t.Errorf("%s/%s details %q", a.Clock, a.Stage, got)
+		}
+	}
+	if len(ev.Due) != 4 {
+		t.Fatalf("due %v", stages(ev.Due))
+	}
+}
