@@ -1,0 +1,249 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/postgres"
+	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
+	"github.com/ticket-watchdog/watchdog/store/storetest"
+)
+
+// Run with, for example:
+//
+//	go test -run '^$' -bench . -benchtime 100x ./store/postgres/
+//
+// The 1M-ticket claim case needs a minute of preloading; -short skips it.
+
+const batchSize = 1000
+
+func benchEvents(prefix string, n int, updated time.Duration) []watchdog.Event {
+	evs := make([]watchdog.Event, n)
+	for i := range evs {
+		ev := storetest.NewEvent(fmt.Sprintf("%s-%07d", prefix, i), updated)
+		evs[i] = ev
+	}
+	return evs
+}
+
+func BenchmarkIngest1000(b *testing.B) {
+	ctx := context.Background()
+	due := storetest.At(30 * time.Minute)
+	plan := storetest.OpenPlan(&due)
+
+	b.Run("new-tickets", func(b *testing.B) {
+		st := open(b, pgtest.DSN(b))
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			evs := benchEvents(fmt.Sprintf("N%06d", i), batchSize, 0)
+			b.StartTimer()
+			if _, err := st.Ingest(ctx, evs, plan); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*batchSize)/b.Elapsed().Seconds(), "events/s")
+	})
+
+	b.Run("all-updates", func(b *testing.B) {
+		// 50 chunks of 1,000 existing tickets, taken in turn, so that each
+		// batch updates tickets whose timelines grow slowly.
+		st := open(b, pgtest.DSN(b))
+		const chunks = 50
+		base := benchEvents("U", chunks*batchSize, 0)
+		for c := range chunks {
+			if _, err := st.Ingest(ctx, base[c*batchSize:(c+1)*batchSize], plan); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			c := i % chunks
+			evs := make([]watchdog.Event, batchSize)
+			for k := range evs {
+				ev := base[c*batchSize+k]
+				ev.UpdatedAt = ev.UpdatedAt.Add(time.Duration(i+1) * time.Second)
+				ev.Status = "pending"
+				evs[k] = ev
+			}
+			b.StartTimer()
+			if _, err := st.Ingest(ctx, evs, plan); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*batchSize)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// BenchmarkEventWrite compares ways to write 1,000 timeline rows in one
+// transaction: unnest arrays (what Ingest does) against COPY into a temporary
+// staging table followed by INSERT ... SELECT ... ON CONFLICT DO NOTHING, and
+// plain COPY into the table as the ceiling.
+func BenchmarkEventWrite(b *testing.B) {
+	ctx := context.Background()
+	for _, method := range []string{"unnest", "copy-staging", "copy-raw"} {
+		b.Run(method, func(b *testing.B) {
+			st := open(b, pgtest.DSN(b))
+			db := st.DB()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				evs := benchEvents(fmt.Sprintf("W%06d", i), batchSize, 0)
+				b.StartTimer()
+				if err := writeEvents(ctx, db, method, evs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batchSize)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+func writeEvents(ctx context.Context, db *sqlx.DB, method string, evs []watchdog.Event) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	copyInto := func(table string) error {
+		stmt, err := tx.PrepareContext(ctx, "COPY "+table+" (ticket_id, updated_at, status, priority, customer_tier, created_at) FROM STDIN")
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if _, err := stmt.ExecContext(ctx, ev.ID, ev.UpdatedAt, ev.Status, ev.Priority, ev.CustomerTier, ev.CreatedAt); err != nil {
+				return err
+			}
+		}
+		if _, err := stmt.ExecContext(ctx); err != nil {
+			return err
+		}
+		return stmt.Close()
+	}
+	switch method {
+	case "unnest":
+		n := len(evs)
+		ids, st, pr, tr := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		up, cr := make([]time.Time, n), make([]time.Time, n)
+		for i, ev := range evs {
+			ids[i], st[i], pr[i], tr[i], up[i], cr[i] = ev.ID, ev.Status, ev.Priority, ev.CustomerTier, ev.UpdatedAt, ev.CreatedAt
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO ticket_events (ticket_id, updated_at, status, priority, customer_tier, created_at)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+			ON CONFLICT DO NOTHING RETURNING ticket_id`,
+			pq.StringArray(ids), pq.GenericArray{A: up}, pq.StringArray(st), pq.StringArray(pr), pq.StringArray(tr), pq.GenericArray{A: cr})
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+	case "copy-staging":
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS stage_events
+			(LIKE ticket_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		if err := copyInto("stage_events"); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO ticket_events SELECT * FROM stage_events
+			ON CONFLICT DO NOTHING RETURNING ticket_id`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+	case "copy-raw":
+		if err := copyInto("ticket_events"); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// BenchmarkClaimDue measures one EvaluateDue(limit 1000) call with 1% of the
+// tickets due, at 10k and 1M tickets: the cost should follow the number of
+// due tickets, not the table size. Each call's plan moves the claimed
+// tickets an hour ahead, and each call's now is two hours later, so the due
+// set keeps its size.
+func BenchmarkClaimDue(b *testing.B) {
+	for _, size := range []int{10_000, 1_000_000} {
+		b.Run(fmt.Sprintf("tickets=%d", size), func(b *testing.B) {
+			if size > 100_000 && testing.Short() {
+				b.Skip("-short: skipping the 1M-ticket preload")
+			}
+			ctx := context.Background()
+			st := open(b, pgtest.DSN(b))
+			preloadTickets(b, st, size)
+			now := storetest.Base
+			claimed := 0
+			b.ResetTimer()
+			for b.Loop() {
+				now = now.Add(2 * time.Hour)
+				next := now.Add(time.Hour)
+				plan := storetest.OpenPlan(&next)
+				alerts, err := st.EvaluateDue(ctx, now, 1000, countingPlan(plan, &claimed))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(alerts) != 0 {
+					b.Fatalf("plan fires nothing, got %d alerts", len(alerts))
+				}
+			}
+			b.ReportMetric(float64(claimed)/float64(b.N), "tickets/op")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(claimed), "ns/ticket")
+		})
+	}
+}
+
+func countingPlan(p watchdog.PlanFunc, n *int) watchdog.PlanFunc {
+	return func(t *watchdog.Ticket) watchdog.Plan { *n++; return p(t) }
+}
+
+// preloadTickets COPYs n tickets, 1% due at storetest.Base, the rest due in
+// a thousand years, and analyses the table.
+func preloadTickets(b *testing.B, st *postgres.Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	db := st.DB()
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `COPY tickets (id, priority, customer_tier, status, created_at, updated_at,
+		sla_state, open, next_due_at) FROM STDIN`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	far := storetest.Base.AddDate(1000, 0, 0)
+	for i := range n {
+		due := far
+		if i%100 == 0 {
+			due = storetest.Base.Add(-time.Duration(i%3600) * time.Second)
+		}
+		if _, err := stmt.ExecContext(ctx, fmt.Sprintf("P-%08d", i), "high", "gold", "open",
+			storetest.Base, storetest.Base, "ok", true, due); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := stmt.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "ANALYZE tickets"); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+const deliveryCols = `id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at`
+
+// deliveryScan holds the destinations of one deliveries row (deliveryCols).
+type deliveryScan struct {
+	d      watchdog.Delivery
+	status string
+	done   sql.NullTime
+}
+
+func (s *deliveryScan) dest() []any {
+	d := &s.d
+	return []any{&d.ID, &d.AlertID, &d.Notifier, &s.status, &d.Attempts, &d.NextAttemptAt, &d.LastError, &s.done}
+}
+
+func (s *deliveryScan) delivery() watchdog.Delivery {
+	d := s.d
+	d.Status = watchdog.DeliveryStatus(s.status)
+	d.NextAttemptAt = d.NextAttemptAt.UTC()
+	d.DeliveredAt = nullTime(s.done)
+	return d
+}
+
+func scanDelivery(sc interface{ Scan(...any) error }) (watchdog.Delivery, error) {
+	var ds deliveryScan
+	if err := sc.Scan(ds.dest()...); err != nil {
+		return watchdog.Delivery{}, err
+	}
+	return ds.delivery(), nil
+}
+
+// ClaimDeliveries leases up to limit of notifier's pending deliveries due by
+// now, oldest first, in one statement: the claimed rows move to now+lease
+// and count an attempt. Rows another process holds are skipped.
+func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.Time, limit int, lease time.Duration) ([]watchdog.Delivery, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	now = us(now)
+	rows, err := s.db.QueryContext(ctx, `WITH c AS (
+			SELECT id, next_attempt_at AS prev FROM deliveries
+			WHERE status = 'pending' AND notifier = $1 AND next_attempt_at <= $2
+			ORDER BY next_attempt_at, id LIMIT $3
+			FOR UPDATE SKIP LOCKED)
+		UPDATE deliveries d SET next_attempt_at = $4, attempts = d.attempts + 1
+		FROM c, alerts a
+		WHERE d.id = c.id AND a.id = d.alert_id
+		RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at,
+			a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at, a.fired_at, a.escalation_level,
+			a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, c.prev`,
+		notifier, now, limit, us(now.Add(lease)))
+	if err != nil {
+		return nil, s.fail(ctx, "claim deliveries", err)
+	}
+	defer rows.Close()
+	type claimed struct {
+		d    watchdog.Delivery
+		prev time.Time
+	}
+	var got []claimed
+	for rows.Next() {
+		var (
+			c  claimed
+			ds deliveryScan
+			as alertScan
+		)
+		dest := append(ds.dest(), as.dest()...)
+		if err := rows.Scan(append(dest, &c.prev)...); err != nil {
+			return nil, s.fail(ctx, "claim deliveries", err)
+		}
+		a := as.alert()
+		c.d = ds.delivery()
+		c.d.Alert = &a
+		got = append(got, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "claim deliveries", err)
+	}
+	sort.Slice(got, func(i, j int) bool {
+		if !got[i].prev.Equal(got[j].prev) {
+			return got[i].prev.Before(got[j].prev)
+		}
+		return got[i].d.ID < got[j].d.ID
+	})
+	out := make([]watchdog.Delivery, len(got))
+	for i := range got {
+		out[i] = got[i].d
+	}
+	return out, nil
+}
+
+// FinishDelivery records the outcome of one attempt. It changes nothing when
+// the delivery is no longer pending or was claimed again since (its
+// attempts differ from o.Attempt).
+func (s *Store) FinishDelivery(ctx context.Context, o watchdog.DeliveryOutcome) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	var (
+		query string
+		args  []any
+	)
+	switch o.Status {
+	case watchdog.DeliveryDelivered:
+		query = `UPDATE deliveries SET status = 'delivered', delivered_at = $3, last_error = ''
+			WHERE id = $1 AND attempts = $2 AND status = 'pending'`
+		args = []any{o.ID, o.Attempt, us(o.Finished)}
+	case watchdog.DeliveryFailed:
+		query = `UPDATE deliveries SET status = 'failed', last_error = $3
+			WHERE id = $1 AND attempts = $2 AND status = 'pending'`
+		args = []any{o.ID, o.Attempt, o.Error}
+	case watchdog.DeliveryPending:
+		query = `UPDATE deliveries SET next_attempt_at = $3, last_error = $4
+			WHERE id = $1 AND attempts = $2 AND status = 'pending'`
+		args = []any{o.ID, o.Attempt, us(o.RetryAt), o.Error}
+	default:
+		return fmt.Errorf("postgres: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
+	}
+	if _, err := s.db.ExecContext(ctx, query, args...); err != nil {
+		return s.fail(ctx, fmt.Sprintf("finish delivery %d", o.ID), err)
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// EvaluateDue claims up to limit due tickets (FOR UPDATE SKIP LOCKED, so
+// concurrent evaluators share the work), plans them, and records their new
+// alerts, escalation bumps, deliveries and columns in one transaction. The
+// recorded alerts are published with NOTIFY in that transaction, so every
+// process's subscribers see them once it commits.
+func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc) ([]watchdog.Alert, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	channel, err := s.alertChannel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := s.evaluateOnce(ctx, us(now), limit, plan, channel)
+		if err != nil && retryable(err) && attempt < maxRaceRetries && ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			return nil, s.fail(ctx, "evaluate due", err)
+		}
+		return out, nil
+	}
+}
+
+func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, channel string) ([]watchdog.Alert, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	claimed, err := queryTickets(ctx, tx, `SELECT `+ticketCols+` FROM tickets
+		WHERE next_due_at <= $1 ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+		now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim due tickets: %w", err)
+	}
+	if len(claimed) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(claimed))
+	for i, t := range claimed {
+		ids[i] = t.ID
+	}
+	timelines, err := loadTimelines(ctx, tx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load timelines: %w", err)
+	}
+	alerts, err := loadAlerts(ctx, tx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load alerts: %w", err)
+	}
+
+	var (
+		rows     ticketRows
+		fresh    alertRows
+		toNotify = map[string][]string{} // ticket id → notifier names
+	)
+	for _, t := range claimed {
+		t.Events = timelines[t.ID]
+		t.Alerts = alerts[t.ID]
+		p := plan(t)
+		recorded := make(map[watchdog.StageKey]bool, len(t.Alerts)+len(p.Alerts))
+		for _, a := range t.Alerts {
+			recorded[a.Key()] = true
+		}
+		for _, a := range p.Alerts {
+			a.TicketID = t.ID
+			if recorded[a.Key()] {
+				continue
+			}
+			recorded[a.Key()] = true
+			t.EscalationLevel++
+			a.EscalationLevel = t.EscalationLevel
+			if a.Priority == "" {
+				a.Priority = t.Priority
+			}
+			if a.CustomerTier == "" {
+				a.CustomerTier = t.CustomerTier
+			}
+			if a.FiredAt.IsZero() {
+				a.FiredAt = now
+			}
+			a.DueAt, a.FiredAt = us(a.DueAt), us(a.FiredAt)
+			a.Deliveries = nil
+			fresh.add(a)
+		}
+		if len(p.Notifiers) > 0 {
+			names := slices.Clone(p.Notifiers)
+			slices.Sort(names)
+			toNotify[t.ID] = slices.Compact(names)
+		}
+		applyPlan(t, p)
+		t.Events, t.Alerts = nil, nil
+		rows.add(t)
+	}
+
+	if len(fresh.list) > 0 {
+		if err := fresh.insert(ctx, tx); err != nil {
+			return nil, err
+		}
+		var dAlert []int64
+		var dName []string
+		var dAt timeArray
+		for i := range fresh.list {
+			a := &fresh.list[i]
+			for _, n := range toNotify[a.TicketID] {
+				dAlert = append(dAlert, a.ID)
+				dName = append(dName, n)
+				dAt = append(dAt, &a.FiredAt)
+			}
+		}
+		if len(dAlert) > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at)
+				SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])
+				ON CONFLICT (alert_id, notifier) DO NOTHING`,
+				pq.Int64Array(dAlert), pq.StringArray(dName), dAt); err != nil {
+				return nil, fmt.Errorf("insert deliveries: %w", err)
+			}
+		}
+		payloads, err := notifyPayloads(fresh.list)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`,
+			channel, pq.StringArray(payloads)); err != nil {
+			return nil, fmt.Errorf("notify: %w", err)
+		}
+	}
+	if err := updateDerived(ctx, tx, &rows, true); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return fresh.list, nil
+}
+
+// updateDerived stores the derived columns (and the escalation level when
+// withLevel) of rows.
+func updateDerived(ctx context.Context, q queryer, rows *ticketRows, withLevel bool) error {
+	if len(rows.id) == 0 {
+		return nil
+	}
+	level := "t.escalation_level"
+	if withLevel {
+		level = "u.escalation_level"
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE tickets t SET
+			sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
+			next_due_at = u.next_due_at, breach_at = u.breach_at, escalation_level = `+level+`
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::timestamptz[], $7::int[])
+			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, escalation_level)
+		WHERE t.id = u.id`, rows.derivedArgs()...); err != nil {
+		return fmt.Errorf("update tickets: %w", err)
+	}
+	return nil
+}
+
+// alertRows collects alerts to insert with one statement.
+type alertRows struct {
+	list []watchdog.Alert
+}
+
+func (r *alertRows) add(a watchdog.Alert) { r.list = append(r.list, a) }
+
+// insert writes the alerts and sets their IDs. Callers hold the tickets'
+// row locks and have skipped recorded stages, so every row must insert; a
+// conflict means someone recorded alerts without the lock, and the
+// escalation levels computed here would be wrong, so it aborts.
+func (r *alertRows) insert(ctx context.Context, q queryer) error {
+	n := len(r.list)
+	var (
+		tid, clock, stage, state, prio, tier, details = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		cycle, level, target, elapsed                 = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		due, fired                                    = make(timeArray, n), make(timeArray, n)
+	)
+	for i := range r.list {
+		a := &r.list[i]
+		tid[i], clock[i], stage[i], state[i] = a.TicketID, string(a.Clock), a.Stage, a.State
+		prio[i], tier[i], details[i] = a.Priority, a.CustomerTier, a.Details
+		cycle[i], level[i], target[i], elapsed[i] = int64(a.Cycle), int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
+		due[i], fired[i] = &a.DueAt, &a.FiredAt
+	}
+	rows, err := q.QueryContext(ctx, `INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at,
+			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[])
+		ON CONFLICT (ticket_id, clock, stage, cycle) DO NOTHING
+		RETURNING id, ticket_id, clock, stage, cycle`,
+		pq.StringArray(tid), pq.StringArray(clock), pq.StringArray(stage), pq.Int64Array(cycle), pq.StringArray(state),
+		due, fired, pq.Int64Array(level), pq.StringArray(prio), pq.StringArray(tier),
+		pq.Int64Array(target), pq.Int64Array(elapsed), pq.StringArray(details))
+	if err != nil {
+		return fmt.Errorf("insert alerts: %w", err)
+	}
+	defer rows.Close()
+	type key struct {
+		ticket string
+		sk     watchdog.StageKey
+	}
+	ids := make(map[key]int64, n)
+	for rows.Next() {
+		var (
+			id int64
+			k  key
+			c  string
+		)
+		if err := rows.Scan(&id, &k.ticket, &c, &k.sk.Stage, &k.sk.Cycle); err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		k.sk.Clock = watchdog.ClockKind(c)
+		ids[k] = id
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert alerts: %w", err)
+	}
+	if len(ids) != n {
+		return fmt.Errorf("insert alerts: %d of %d stages were recorded concurrently: %w", n-len(ids), n, watchdog.ErrConflict)
+	}
+	for i := range r.list {
+		r.list[i].ID = ids[key{r.list[i].TicketID, r.list[i].Key()}]
+	}
+	return nil
+}
+
+// Replan stores plan's columns for up to limit open tickets with id > after,
+// in id order. Alerts in the plans are ignored.
+func (s *Store) Replan(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
+	if err := s.check(ctx); err != nil {
+		return "", 0, err
+	}
+	if limit <= 0 {
+		return after, 0, nil
+	}
+	for attempt := 0; ; attempt++ {
+		last, n, err := s.replanOnce(ctx, after, limit, plan)
+		if err != nil && retryable(err) && attempt < maxRaceRetries && ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			return "", 0, s.fail(ctx, "replan", err)
+		}
+		return last, n, nil
+	}
+}
+
+func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return "", 0, err
+	}
+	defer tx.Rollback()
+	tickets, err := queryTickets(ctx, tx, `SELECT `+ticketCols+` FROM tickets
+		WHERE open AND id > $1 ORDER BY id LIMIT $2 FOR UPDATE`, after, limit)
+	if err != nil {
+		return "", 0, fmt.Errorf("select tickets: %w", err)
+	}
+	if len(tickets) == 0 {
+		return after, 0, nil
+	}
+	ids := make([]string, len(tickets))
+	for i, t := range tickets {
+		ids[i] = t.ID
+	}
+	timelines, err := loadTimelines(ctx, tx, ids)
+	if err != nil {
+		return "", 0, fmt.Errorf("load timelines: %w", err)
+	}
+	alerts, err := loadAlerts(ctx, tx, ids)
+	if err != nil {
+		return "", 0, fmt.Errorf("load alerts: %w", err)
+	}
+	var rows ticketRows
+	for _, t := range tickets {
+		t.Events, t.Alerts = timelines[t.ID], alerts[t.ID]
+		applyPlan(t, plan(t))
+		t.Events, t.Alerts = nil, nil
+		rows.add(t)
+	}
+	if err := updateDerived(ctx, tx, &rows, false); err != nil {
+		return "", 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return "", 0, fmt.Errorf("commit: %w", err)
+	}
+	return ids[len(ids)-1], len(ids), nil
+}

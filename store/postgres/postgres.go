@@ -1,0 +1,335 @@
+// Package postgres is the PostgreSQL implementation of watchdog.Store, built
+// on sqlx and lib/pq. Several processes may share one database: due tickets
+// and deliveries are claimed with FOR UPDATE SKIP LOCKED, unique keys make
+// each stage fire once, and alerts reach every process's subscribers through
+// LISTEN/NOTIFY.
+//
+// Batches are written with constant SQL over unnest($n::type[]) arrays, so a
+// 1,000-event Ingest costs a handful of round trips whatever its size.
+//
+//	st, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), nil) // migrates
+//	if err != nil {
+//		return err
+//	}
+//	defer st.Close()
+//	// st is a watchdog.Store: hand it to the engine.
+//
+// A backend with its own pool uses New(db, cfg) after Migrate(ctx, db.DB).
+// Tests get an isolated schema from package pgtest.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// DefaultChannel is the LISTEN/NOTIFY channel alerts are published on when
+// the store works in the public schema. In any other schema the channel is
+// DefaultChannel + "_" + schema, so that stores in different schemas of one
+// database (tests, tenants) do not see each other's alerts.
+const DefaultChannel = "watchdog_alerts"
+
+// DefaultSubscriberBuffer is the capacity of each SubscribeAlerts channel.
+const DefaultSubscriberBuffer = 1024
+
+// Config tunes a Store. The zero value (or nil) means defaults.
+type Config struct {
+	// SkipMigrate makes Open leave the schema alone; run Migrate yourself.
+	SkipMigrate bool
+	// MaxOpenConns bounds the pool Open creates (default 16).
+	MaxOpenConns int
+	// Channel overrides the LISTEN/NOTIFY channel (see DefaultChannel).
+	Channel string
+	// ListenDSN is the connection string SubscribeAlerts listens with. Open
+	// uses its own dsn; a Store made with New needs it to subscribe.
+	ListenDSN string
+	// SubscriberBuffer is each subscriber's channel capacity (default 1024).
+	SubscriberBuffer int
+	// Logger receives listener and migration events (default: discarded).
+	Logger *slog.Logger
+}
+
+// WithDefaults returns a copy of c (which may be nil) with defaults filled.
+func (c *Config) WithDefaults() *Config {
+	var out Config
+	if c != nil {
+		out = *c
+	}
+	if out.MaxOpenConns == 0 {
+		out.MaxOpenConns = 16
+	}
+	if out.SubscriberBuffer == 0 {
+		out.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &out
+}
+
+func (c *Config) validate() error {
+	if c.MaxOpenConns < 0 {
+		return fmt.Errorf("postgres: Config.MaxOpenConns must be 0 or more, got %d", c.MaxOpenConns)
+	}
+	if c.SubscriberBuffer < 0 {
+		return fmt.Errorf("postgres: Config.SubscriberBuffer must be 0 or more, got %d", c.SubscriberBuffer)
+	}
+	if len(c.Channel) > 63 {
+		return fmt.Errorf("postgres: Config.Channel must be at most 63 bytes, got %d", len(c.Channel))
+	}
+	return nil
+}
+
+// Store is a watchdog.Store on PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	db      *sqlx.DB
+	ownDB   bool
+	cfg     *Config
+	secrets []string // strings to scrub from errors (the DSN's password)
+
+	closed atomic.Bool
+	done   chan struct{}
+
+	chanMu  sync.Mutex
+	channel string
+
+	hub hub
+}
+
+var _ watchdog.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value string), migrates it unless cfg.SkipMigrate, and returns a Store
+// owning its pool. Errors never contain the DSN's password.
+func Open(ctx context.Context, dsn string, cfg *Config) (*Store, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	secrets := dsnSecrets(dsn)
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return nil, scrub(fmt.Errorf("postgres: open: %w", err), secrets)
+	}
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(cfg.MaxOpenConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, scrub(translate(ctx, "connect", err), secrets)
+	}
+	if !cfg.SkipMigrate {
+		if err := migrate(ctx, db.DB, cfg.Logger); err != nil {
+			db.Close()
+			return nil, scrub(err, secrets)
+		}
+	}
+	if cfg.ListenDSN == "" {
+		cfg.ListenDSN = dsn
+	}
+	s := newStore(db, cfg)
+	s.ownDB = true
+	s.secrets = append(s.secrets, secrets...)
+	return s, nil
+}
+
+// New returns a Store over a pool the caller owns (Close does not close it).
+// The schema must be migrated (see Migrate). To use SubscribeAlerts, set
+// cfg.ListenDSN: LISTEN needs a dedicated connection outside the pool.
+func New(db *sqlx.DB, cfg *Config) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("postgres: New: db must not be nil")
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return newStore(db, cfg), nil
+}
+
+func newStore(db *sqlx.DB, cfg *Config) *Store {
+	s := &Store{db: db, cfg: cfg, done: make(chan struct{}), channel: cfg.Channel}
+	s.secrets = dsnSecrets(cfg.ListenDSN)
+	s.hub.subs = make(map[*subscriber]struct{})
+	return s
+}
+
+// DB returns the store's pool, for callers that need to run their own SQL
+// against the same database.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		return s.fail(ctx, "ping", err)
+	}
+	return nil
+}
+
+// Close stops the alert listener, closes every subscriber's channel and, when
+// Open created the pool, closes it. Later calls return watchdog.ErrClosed.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(s.done)
+	s.hub.close()
+	if s.ownDB {
+		if err := s.db.Close(); err != nil {
+			return fmt.Errorf("postgres: close: %w", err)
+		}
+	}
+	return nil
+}
+
+// check refuses work on a closed store or a finished context.
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return watchdog.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}
+
+// fail translates a driver error at the store's boundary and scrubs secrets.
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("postgres: %s: %w", op, watchdog.ErrClosed)
+	}
+	return scrub(translate(ctx, op, err), s.secrets)
+}
+
+// translate maps driver errors to the watchdog sentinels, keeping the cause.
+func translate(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, watchdog.ErrNotFound) || errors.Is(err, watchdog.ErrClosed) ||
+		errors.Is(err, watchdog.ErrConflict) || errors.Is(err, watchdog.ErrInvalid) {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		// lib/pq reports a cancelled query as SQLSTATE 57014; keep both.
+		return fmt.Errorf("postgres: %s: %w (%w)", op, cerr, err)
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("postgres: %s: %w", op, watchdog.ErrNotFound)
+	case errors.Is(err, sql.ErrConnDone) || err.Error() == "sql: database is closed":
+		return fmt.Errorf("postgres: %s: %w (%w)", op, watchdog.ErrClosed, err)
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch pqErr.Code {
+		case "40001", "40P01": // serialization failure, deadlock
+			return fmt.Errorf("postgres: %s: %w (%w)", op, watchdog.ErrConflict, err)
+		}
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// retryable reports a transaction that lost a race and may simply be rerun.
+func retryable(err error) bool {
+	if errors.Is(err, errRaced) {
+		return true
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == "40001" || pqErr.Code == "40P01"
+	}
+	return false
+}
+
+var errRaced = errors.New("concurrent writer created the same ticket")
+
+// dsnSecrets returns the password in dsn, if any, so that errors can be
+// scrubbed of it (url.Parse errors, for one, quote the whole URL).
+func dsnSecrets(dsn string) []string {
+	var out []string
+	// Read the URL's user info by hand: url.Parse fails on the very DSNs
+	// whose errors need scrubbing (a bad port, say).
+	if _, rest, ok := strings.Cut(dsn, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if _, p, ok := strings.Cut(rest[:at], ":"); ok && p != "" {
+				out = append(out, p)
+				if dec, err := url.PathUnescape(p); err == nil && dec != p {
+					out = append(out, dec)
+				}
+			}
+		}
+	}
+	// The key=value form, and a password= query parameter of the URL form.
+	for _, f := range strings.FieldsFunc(dsn, func(r rune) bool { return r == ' ' || r == '&' || r == '?' }) {
+		if v, ok := strings.CutPrefix(f, "password="); ok && v != "" {
+			out = append(out, strings.Trim(v, "'"), v)
+		}
+	}
+	return out
+}
+
+// scrub replaces secrets in err's message, keeping err in the chain.
+func scrub(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := msg
+	for _, sec := range secrets {
+		if sec != "" {
+			clean = strings.ReplaceAll(clean, sec, "xxxxx")
+		}
+	}
+	if clean == msg {
+		return err
+	}
+	return &scrubbedError{msg: clean, err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// alertChannel returns the NOTIFY channel, deriving it from the schema the
+// connection works in on first use.
+func (s *Store) alertChannel(ctx context.Context) (string, error) {
+	s.chanMu.Lock()
+	defer s.chanMu.Unlock()
+	if s.channel != "" {
+		return s.channel, nil
+	}
+	var schema sql.NullString
+	if err := s.db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return "", s.fail(ctx, "current schema", err)
+	}
+	ch := DefaultChannel
+	if schema.Valid && schema.String != "public" {
+		ch += "_" + schema.String
+	}
+	if len(ch) > 63 {
+		ch = ch[:63]
+	}
+	s.channel = ch
+	return ch, nil
+}

@@ -1,0 +1,185 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// Ticket returns one ticket with its timeline and its alerts, each with its
+// deliveries, read in one snapshot. An unknown id gives watchdog.ErrNotFound.
+func (s *Store) Ticket(ctx context.Context, id string) (*watchdog.Ticket, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	t, err := s.ticket(ctx, id)
+	if err != nil {
+		return nil, s.fail(ctx, "ticket "+strconv.Quote(truncate(id)), err)
+	}
+	return t, nil
+}
+
+func (s *Store) ticket(ctx context.Context, id string) (*watchdog.Ticket, error) {
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1`, id))
+	if err != nil {
+		return nil, err // sql.ErrNoRows becomes ErrNotFound
+	}
+	ids := []string{id}
+	timelines, err := loadTimelines(ctx, tx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load timeline: %w", err)
+	}
+	alerts, err := loadAlerts(ctx, tx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load alerts: %w", err)
+	}
+	t.Events, t.Alerts = timelines[id], alerts[id]
+	if len(t.Alerts) > 0 {
+		byAlert := make(map[int64]int, len(t.Alerts))
+		alertIDs := make([]int64, len(t.Alerts))
+		for i, a := range t.Alerts {
+			byAlert[a.ID] = i
+			alertIDs[i] = a.ID
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries
+			WHERE alert_id = ANY($1) ORDER BY alert_id, id`, pq.Int64Array(alertIDs))
+		if err != nil {
+			return nil, fmt.Errorf("load deliveries: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return nil, fmt.Errorf("load deliveries: %w", err)
+			}
+			a := &t.Alerts[byAlert[d.AlertID]]
+			a.Deliveries = append(a.Deliveries, d)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load deliveries: %w", err)
+		}
+	}
+	return t, tx.Commit()
+}
+
+// Dashboard returns one page of tickets matching q and the number of
+// matching tickets, both from one snapshot.
+func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*watchdog.Ticket, int, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, 0, err
+	}
+	if err := q.Validate(); err != nil {
+		return nil, 0, fmt.Errorf("postgres: dashboard: %w", err)
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	switch q.State {
+	case "alert":
+		where = append(where, "sla_state IN ('alert', 'breach')")
+	case "ok", "breach", "untracked":
+		where = append(where, "sla_state = "+arg(q.State))
+	}
+	if q.Tier != "" {
+		where = append(where, "lower(customer_tier) = lower("+arg(q.Tier)+")")
+	}
+	if q.Priority != "" {
+		where = append(where, "lower(priority) = lower("+arg(q.Priority)+")")
+	}
+	if q.Open != nil {
+		where = append(where, "open = "+arg(*q.Open))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	order := " ORDER BY created_at DESC, id"
+	if q.Order == watchdog.OrderUrgency {
+		order = " ORDER BY breach_at ASC NULLS LAST, id"
+	}
+
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, 0, s.fail(ctx, "dashboard", err)
+	}
+	defer tx.Rollback()
+	var total int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tickets"+cond, args...).Scan(&total); err != nil {
+		return nil, 0, s.fail(ctx, "dashboard: count", err)
+	}
+	page := []*watchdog.Ticket{}
+	if total > q.Offset {
+		lim, off := arg(q.Limit), arg(q.Offset)
+		page, err = queryTickets(ctx, tx, "SELECT "+ticketCols+" FROM tickets"+cond+order+" LIMIT "+lim+" OFFSET "+off, args...)
+		if err != nil {
+			return nil, 0, s.fail(ctx, "dashboard: page", err)
+		}
+		if page == nil {
+			page = []*watchdog.Ticket{}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, s.fail(ctx, "dashboard", err)
+	}
+	return page, total, nil
+}
+
+// NextDue returns the earliest next_due_at, read from the end of its index.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	if err := s.check(ctx); err != nil {
+		return time.Time{}, false, err
+	}
+	var at time.Time
+	err := s.db.QueryRowContext(ctx, `SELECT next_due_at FROM tickets
+		WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1`).Scan(&at)
+	if err == sql.ErrNoRows {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, s.fail(ctx, "next due", err)
+	}
+	return at.UTC(), true, nil
+}
+
+// NextDelivery returns the earliest next_attempt_at of notifier's pending
+// deliveries, read from the end of its index.
+func (s *Store) NextDelivery(ctx context.Context, notifier string) (time.Time, bool, error) {
+	if err := s.check(ctx); err != nil {
+		return time.Time{}, false, err
+	}
+	var at time.Time
+	err := s.db.QueryRowContext(ctx, `SELECT next_attempt_at FROM deliveries
+		WHERE status = 'pending' AND notifier = $1 ORDER BY next_attempt_at LIMIT 1`, notifier).Scan(&at)
+	if err == sql.ErrNoRows {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, s.fail(ctx, "next delivery", err)
+	}
+	return at.UTC(), true, nil
+}
+
+// truncate shortens an id for error messages.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
