@@ -340,6 +340,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// InFlight reports how many deliveries are being sent right now, for
+// metrics and for tests that wait for the engine to settle.
+func (e *Engine) InFlight() int {
+	n := 0
+	for _, d := range e.delivery {
+		n += int(d.busy.Load())
+	}
+	return n
+}
+
 // Wake makes the evaluation loop check for due tickets at once.
 func (e *Engine) Wake() { e.eval.Wake() }
 
@@ -360,10 +370,11 @@ func (e *Engine) EvaluateDue(ctx context.Context, now time.Time) ([]Alert, error
 		if err != nil {
 			return all, err
 		}
-		took := e.clock.Now().Sub(start)
+		committed := e.clock.Now()
+		took := committed.Sub(start)
 		e.obs.Evaluated(visited, len(alerts), took)
 		for _, a := range alerts {
-			late := e.clock.Now().Sub(a.DueAt)
+			late := committed.Sub(a.DueAt)
 			e.obs.AlertFired(a, late)
 			e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.Clock, "stage", a.Stage,
 				"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds())
@@ -393,10 +404,12 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 		e.plannedAt.Store(0)
 		return time.Time{}, nil
 	}
-	if after := e.clock.Now(); !next.After(after) {
-		// Still due: another evaluator holds those tickets, or they were
-		// ingested meanwhile. Look again shortly rather than spin.
-		next = after.Add(50 * time.Millisecond)
+	if !next.After(now) {
+		// Due at the instant this pass evaluated, yet not taken: another
+		// evaluator holds those tickets. Look again shortly rather than
+		// spin. (Due after now but before the current time just means the
+		// clock moved during the pass; the loop runs again at once.)
+		next = e.clock.Now().Add(50 * time.Millisecond)
 	}
 	e.plannedAt.Store(next.UnixNano())
 	return next, nil
@@ -425,7 +438,7 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 	for i := range ds {
 		d.busy.Add(1)
 		d.inflight.Add(1)
-		go d.send(ctx, ds[i])
+		go d.send(ctx, ds[i], now)
 	}
 	if len(ds) == free {
 		return time.Time{}, nil // at capacity: woken when a worker finishes
@@ -437,7 +450,7 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 	return next, nil
 }
 
-func (d *deliveryLoop) send(ctx context.Context, del Delivery) {
+func (d *deliveryLoop) send(ctx context.Context, del Delivery, claimed time.Time) {
 	defer func() {
 		d.busy.Add(-1)
 		d.inflight.Done()
@@ -447,6 +460,13 @@ func (d *deliveryLoop) send(ctx context.Context, del Delivery) {
 	// Deliveries in flight finish even when Run is stopping.
 	ctx = context.WithoutCancel(ctx)
 	start := e.clock.Now()
+	if start.After(claimed.Add(e.cfg.DeliveryLease - e.cfg.DeliveryTimeout)) {
+		// The worker started so late that the lease could run out during
+		// the attempt and another claimer send it too: leave it to the
+		// next claim.
+		e.log.Warn("delivery claim too old to send; leaving it for the next claim", "notifier", d.name, "delivery_id", del.ID)
+		return
+	}
 	var retry bool
 	var err error
 	if del.Alert == nil {

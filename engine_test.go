@@ -1,0 +1,339 @@
+package watchdog_test
+
+import (
+	"log/slog"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/notify/slack"
+	"github.com/ticket-watchdog/watchdog/store/sqlite"
+	"github.com/ticket-watchdog/watchdog/watchdogtest"
+)
+
+// recorder is a notifier that records what it is given.
+type recorder struct {
+	mu     sync.Mutex
+	alerts []watchdog.Alert
+	got    chan watchdog.Alert
+}
+
+func newRecorder() *recorder { return &recorder{got: make(chan watchdog.Alert, 1000)} }
+
+func (r *recorder) Deliver(ctx context.Context, a watchdog.Alert) (bool, error) {
+	r.mu.Lock()
+	r.alerts = append(r.alerts, a)
+	r.mu.Unlock()
+	r.got <- a
+	return false, nil
+}
+
+type harness struct {
+	t      *testing.T
+	path   string
+	clock  *watchdogtest.Clock
+	store  *sqlite.Store
+	engine *watchdog.Engine
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func openStore(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return st
+}
+
+// start runs an engine on the SQLite file at path with a fake clock.
+func start(t *testing.T, path string, clock *watchdogtest.Clock, p *watchdog.Policy, notifiers map[string]watchdog.Notifier) *harness {
+	t.Helper()
+	h := &harness{t: t, path: path, clock: clock, store: openStore(t, path)}
+	var err error
+	h.engine, err = watchdog.New(h.store, &watchdog.Config{Policy: p, Clock: clock, Notifiers: notifiers, SweepInterval: time.Minute, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- h.engine.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+// settle waits until the engine's loops sleep and no delivery is in flight,
+// so that moving the fake clock cannot overtake work in progress.
+func (h *harness) settle() {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.clock.WaitForTimers(h.t, 2)
+		if h.engine.InFlight() == 0 {
+			// Finished workers wake their loop: let that pass settle too.
+			h.clock.WaitForTimers(h.t, 2)
+			if h.engine.InFlight() == 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatal("engine did not settle within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	<-h.done
+	h.cancel = nil
+	h.store.Close()
+}
+
+func (h *harness) ingest(evs ...watchdog.Event) []*watchdog.Ticket {
+	h.t.Helper()
+	ts, err := h.engine.Ingest(context.Background(), evs)
+	if err != nil {
+		h.t.Fatalf("ingest: %v", err)
+	}
+	return ts
+}
+
+func event(id, tier, prio, status string, created, updated time.Time) watchdog.Event {
+	return watchdog.Event{ID: id, CustomerTier: tier, Priority: prio, Status: status, CreatedAt: created, UpdatedAt: updated}
+}
+
+func waitAlert(t *testing.T, c <-chan watchdog.Alert) watchdog.Alert {
+	t.Helper()
+	select {
+	case a := <-c:
+		return a
+	case <-time.After(10 * time.Second):
+		t.Fatal("no alert within 10s")
+	}
+	return watchdog.Alert{}
+}
+
+func noAlert(t *testing.T, c <-chan watchdog.Alert) {
+	t.Helper()
+	select {
+	case a := <-c:
+		t.Fatalf("unexpected alert %s/%s due %v", a.Clock, a.Stage, a.DueAt)
+	default:
+	}
+}
+
+func TestEngineFiresAtTheInstantNeverBefore(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	rec := newRecorder()
+	h := start(t, filepath.Join(t.TempDir(), "wd.db"), clock, testPolicy(), map[string]watchdog.Notifier{"rec": rec})
+	sub, err := h.engine.Subscribe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ingest(event("A", "gold", "high", "open", t0, t0))
+	alertAt := t0.Add(25*time.Minute + 30*time.Second)
+	clock.WaitForTimerAt(t, alertAt)
+	clock.Set(alertAt.Add(-time.Millisecond))
+	clock.WaitForTimerAt(t, alertAt)
+	if tk, _ := h.engine.Ticket(context.Background(), "A"); len(tk.Alerts) != 0 || tk.EscalationLevel != 0 {
+		t.Fatalf("fired before its instant: %+v", tk.Alerts)
+	}
+	noAlert(t, rec.got)
+
+	clock.Set(alertAt)
+	a := waitAlert(t, sub)
+	if a.TicketID != "A" || a.Stage != "alert" || a.Clock != watchdog.Response || !a.DueAt.Equal(alertAt) || !a.FiredAt.Equal(alertAt) || a.EscalationLevel != 1 {
+		t.Fatalf("alert %+v", a)
+	}
+	if d := waitAlert(t, rec.got); d.ID != a.ID {
+		t.Fatalf("notifier got alert %d, subscriber %d", d.ID, a.ID)
+	}
+	tk, err := h.engine.Ticket(context.Background(), "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.EscalationLevel != 1 || len(tk.Alerts) != 1 || tk.State != watchdog.TicketAlert {
+		t.Fatalf("ticket after alert: level %d alerts %d state %q", tk.EscalationLevel, len(tk.Alerts), tk.State)
+	}
+}
+
+// A stage fires once across many sweeps and a restart of the engine.
+func TestEngineStageOnceAcrossSweepsAndRestart(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	path := filepath.Join(t.TempDir(), "wd.db")
+	rec := newRecorder()
+	notifiers := map[string]watchdog.Notifier{"rec": rec}
+	h := start(t, path, clock, testPolicy(), notifiers)
+	var evs []watchdog.Event
+	for _, id := range []string{"A", "B", "C"} {
+		evs = append(evs, event(id, "gold", "high", "open", t0, t0))
+	}
+	h.ingest(evs...)
+	// Run 40 minutes of sweeps, one minute at a time: response alert
+	// (25m30s) and breach (30m) for each ticket.
+	for i := 0; i < 40; i++ {
+		h.settle()
+		clock.Advance(time.Minute)
+	}
+	h.stop()
+	h = start(t, path, clock, testPolicy(), notifiers)
+	for i := 0; i < 20; i++ {
+		h.settle()
+		clock.Advance(time.Minute)
+	}
+	h.settle()
+	for _, id := range []string{"A", "B", "C"} {
+		tk, err := h.engine.Ticket(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tk.Alerts) != 2 || tk.EscalationLevel != 2 {
+			t.Fatalf("%s: %d alerts, level %d; want 2 and 2", id, len(tk.Alerts), tk.EscalationLevel)
+		}
+		for _, a := range tk.Alerts {
+			if len(a.Deliveries) != 1 || a.Deliveries[0].Status != watchdog.DeliveryDelivered {
+				t.Fatalf("%s %s deliveries %+v", id, a.Stage, a.Deliveries)
+			}
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	seen := map[string]int{}
+	for _, a := range rec.alerts {
+		seen[a.TicketID+"/"+a.Stage]++
+	}
+	if len(seen) != 6 {
+		t.Fatalf("delivered %v", seen)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s delivered %d times", k, n)
+		}
+	}
+}
+
+func TestEngineReloadToShorterTargetFiresAtNewInstant(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	rec := newRecorder()
+	h := start(t, filepath.Join(t.TempDir(), "wd.db"), clock, testPolicy(), map[string]watchdog.Notifier{"rec": rec})
+	sub, _ := h.engine.Subscribe(context.Background())
+	h.ingest(event("A", "gold", "high", "open", t0, t0))
+	h.settle()
+	clock.Advance(5 * time.Minute)
+
+	short := testPolicy()
+	short.Tiers["gold"].Priorities["high"] = watchdog.Targets{Response: 10 * time.Minute, Resolution: time.Hour}
+	if err := h.engine.SetPolicy(context.Background(), short); err != nil {
+		t.Fatal(err)
+	}
+	newAlert := t0.Add(8*time.Minute + 30*time.Second)
+	clock.WaitForTimerAt(t, newAlert)
+	noAlert(t, sub)
+	clock.Set(newAlert)
+	if a := waitAlert(t, sub); a.Stage != "alert" || !a.DueAt.Equal(newAlert) || a.Target != 10*time.Minute {
+		t.Fatalf("after reload: %+v", a)
+	}
+	clock.WaitForTimerAt(t, t0.Add(10*time.Minute))
+	clock.Set(t0.Add(10 * time.Minute))
+	if a := waitAlert(t, sub); a.Stage != "breach" || !a.DueAt.Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("breach after reload: %+v", a)
+	}
+}
+
+// A five-minute Slack outage followed by recovery delivers every alert
+// exactly once.
+func TestEngineSlackOutageDeliversEachAlertOnce(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	outageEnd := t0.Add(30*time.Minute + 5*time.Minute)
+	var mu sync.Mutex
+	received := map[string]int{}
+	failures := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if clock.Now().Before(outageEnd) {
+			mu.Lock()
+			failures++
+			mu.Unlock()
+			http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		var msg struct {
+			Attachments []struct {
+				Fields []struct{ Title, Value string }
+			}
+		}
+		if err := json.Unmarshal(body, &msg); err != nil || len(msg.Attachments) == 0 {
+			http.Error(w, "invalid_payload", http.StatusBadRequest)
+			return
+		}
+		key := ""
+		for _, f := range msg.Attachments[0].Fields {
+			if f.Title == "Ticket" || f.Title == "SLA" || f.Title == "State" {
+				key += f.Value + "|"
+			}
+		}
+		mu.Lock()
+		received[key]++
+		mu.Unlock()
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	sl, err := slack.NewWebhook(srv.URL+"/services/T0/B0/secret", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, filepath.Join(t.TempDir(), "wd.db"), clock, testPolicy(), map[string]watchdog.Notifier{"slack": sl})
+	var evs []watchdog.Event
+	for _, id := range []string{"A", "B", "C", "D", "E"} {
+		evs = append(evs, event(id, "gold", "high", "open", t0, t0))
+	}
+	h.ingest(evs...)
+	// The breach fires at 30m, into the outage; run the clock to 45m.
+	for clock.Now().Before(t0.Add(45 * time.Minute)) {
+		h.settle()
+		next, _ := clock.NextTimer()
+		if step := clock.Now().Add(10 * time.Second); next.After(step) {
+			next = step
+		}
+		clock.Set(next)
+	}
+	h.settle()
+	mu.Lock()
+	defer mu.Unlock()
+	if failures == 0 {
+		t.Fatal("the outage refused nothing")
+	}
+	if len(received) != 10 {
+		t.Fatalf("received %d distinct alerts, want 10: %v", len(received), received)
+	}
+	for k, n := range received {
+		if n != 1 {
+			t.Fatalf("alert %s received %d times", k, n)
+		}
+	}
+	for _, id := range []string{"A", "B", "C", "D", "E"} {
+		tk, _ := h.engine.Ticket(context.Background(), id)
+		for _, a := range tk.Alerts {
+			d := a.Deliveries[0]
+			if d.Status != watchdog.DeliveryDelivered || d.Attempts < 2 && a.Stage == "breach" {
+				t.Fatalf("%s %s delivery %+v", id, a.Stage, d)
+			}
+		}
+	}
+}
+
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(b []byte) (int, error) { l.t.Log(string(b)); return len(b), nil }
