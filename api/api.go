@@ -58,9 +58,10 @@ type Config struct {
 	Metrics http.Handler
 	// Observer records request latencies; nil ignores them.
 	Observer RequestObserver
-	// Ready reports readiness for /readyz; nil means always ready. Its
-	// error message is shown to the caller, so it must hold no secret.
-	Ready func(ctx context.Context) error
+	// Ready reports readiness for /readyz: details shown in the body either
+	// way, and an error (shown too) when not ready. nil means always
+	// ready. Neither may hold a secret.
+	Ready func(ctx context.Context) (details map[string]any, err error)
 }
 
 // Defaults.
@@ -105,7 +106,14 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	h.route("GET /healthz", false, h.healthz)
 	h.route("GET /readyz", false, h.readyz)
 	if c.Alerts != nil {
-		h.route("GET /ws/alerts", true, c.Alerts.ServeHTTP)
+		h.route("GET /ws/alerts", true, func(w http.ResponseWriter, r *http.Request) {
+			// A WebSocket outlives the server's read and write timeouts,
+			// which would otherwise stay on the hijacked connection.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+			c.Alerts.ServeHTTP(w, r)
+		})
 	}
 	if c.Metrics != nil {
 		h.route("GET /metrics", false, c.Metrics.ServeHTTP)
@@ -251,15 +259,22 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	body := map[string]any{}
 	if h.cfg.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		if err := h.cfg.Ready(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		details, err := h.cfg.Ready(ctx)
+		for k, v := range details {
+			body[k] = v
+		}
+		if err != nil {
+			body["status"], body["error"] = "unavailable", err.Error()
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	body["status"] = "ready"
+	writeJSON(w, http.StatusOK, body)
 }
 
 // storeError answers an engine error: input errors as 4xx, the rest 503

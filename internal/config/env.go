@@ -1,0 +1,113 @@
+// Package config lists the environment variables the watchdogd server reads.
+// The list is the single source of truth for the configuration loader, the
+// `watchdogd -h` text, the README table and the deployment tests, which check
+// that every variable a compose file or task definition sets is one the
+// server knows.
+package config
+
+// EnvVar describes one environment variable the server reads.
+type EnvVar struct {
+	// Name is the variable's name, e.g. "DATABASE_URL".
+	Name string
+	// Default is the value used when the variable is unset or empty; "" means
+	// none.
+	Default string
+	// Description says what the variable does, in a sentence.
+	Description string
+	// Secret marks values that must never be logged, echoed in errors or put
+	// in a container definition's plain environment.
+	Secret bool
+}
+
+// Env lists every environment variable the server reads, in the order the
+// documentation shows them. The seed's names come first.
+var Env = []EnvVar{
+	{
+		Name: "DATABASE_URL",
+		Description: "Store location. A postgres:// or postgresql:// URL (also the seed's postgresql+psycopg:// form) selects PostgreSQL; " +
+			"empty selects the embedded SQLite file ./watchdog.db; sqlite:///relative.db or sqlite:////abs/path.db names another SQLite file.",
+		Secret: true,
+	},
+	{
+		Name:        "SLACK_WEBHOOK_URL",
+		Description: "Slack incoming-webhook URL alerts are posted to; empty disables webhook delivery.",
+		Secret:      true,
+	},
+	{
+		Name:        "SLACK_BOT_TOKEN",
+		Description: "Slack bot token (xoxb-...) for chat.postMessage delivery; used with SLACK_CHANNEL instead of a webhook.",
+		Secret:      true,
+	},
+	{
+		Name:        "SLACK_CHANNEL",
+		Description: "Slack channel ID or name that chat.postMessage posts to when SLACK_BOT_TOKEN is set.",
+	},
+	{
+		Name:        "SLA_CONFIG_PATH",
+		Default:     "sla_config.yaml",
+		Description: "Path of the SLA policy file; watched and hot-reloaded. A built-in default policy is used when the file is absent.",
+	},
+	{
+		Name:        "SCHEDULER_INTERVAL_MINUTES",
+		Default:     "1",
+		Description: "Minutes between safety-net full sweeps; alerts themselves fire at their due instants.",
+	},
+	{
+		Name:        "API_HOST",
+		Default:     "0.0.0.0",
+		Description: "Address the HTTP API listens on.",
+	},
+	{
+		Name:        "API_PORT",
+		Default:     "8000",
+		Description: "TCP port the HTTP API listens on.",
+	},
+	{
+		Name:        "ALERT_THRESHOLD",
+		Default:     "0.85",
+		Description: "Fraction of an SLA target at which the alert stage fires, unless the SLA file sets thresholds.",
+	},
+	{
+		Name:        "BREACH_THRESHOLD",
+		Default:     "1.0",
+		Description: "Fraction of an SLA target at which the breach stage fires, unless the SLA file sets thresholds.",
+	},
+	{
+		Name:        "LOG_LEVEL",
+		Default:     "info",
+		Description: "Minimum log level: debug, info, warn or error.",
+	},
+	{
+		Name:        "WATCHDOG_API_TOKEN",
+		Description: "When set, every endpoint but /healthz, /readyz and /metrics requires Authorization: Bearer <token>.",
+		Secret:      true,
+	},
+	{
+		Name:        "WATCHDOG_ALLOWED_ORIGINS",
+		Description: "Comma-separated origin patterns (host or host:port, wildcards allowed) WebSocket clients may connect from; empty allows same-origin only.",
+	},
+	{
+		Name:        "WATCHDOG_MAX_BODY_BYTES",
+		Default:     "10485760",
+		Description: "Largest POST /tickets body accepted, in bytes; larger bodies get 413.",
+	},
+	{
+		Name:        "WATCHDOG_MAX_BATCH",
+		Default:     "10000",
+		Description: "Most events accepted in one POST /tickets batch; longer batches get 413.",
+	},
+	{
+		Name:        "WATCHDOG_DASHBOARD_URL",
+		Description: "Optional base URL of a dashboard; Slack messages link each ticket to it.",
+	},
+}
+
+// Lookup returns the variable called name, and whether the server reads it.
+func Lookup(name string) (EnvVar, bool) {
+	for _, v := range Env {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return EnvVar{}, false
+}

@@ -1,0 +1,362 @@
+// Package metrics exposes Ticket Watchdog's Prometheus metrics: HTTP request
+// latency, events ingested, alerts fired and their lateness, deliveries by
+// notifier and outcome, scheduler passes, SLA file reloads, open tickets by
+// state and WebSocket clients. All names are under the "watchdog" namespace.
+//
+// A *Metrics is a watchdog.Observer (give it to watchdog.Config.Observer),
+// records API requests (ObserveRequest), SLA file reloads (PolicyReloaded,
+// fit for policywatch.Config.OnReload) and serves its registry (Handler):
+//
+//	m, err := metrics.New(nil, nil)
+//	if err != nil { ... }
+//	engine, err := watchdog.New(store, &watchdog.Config{Observer: m})
+//	m.SetOpenTickets(countOpenTicketsByState)
+//	mux.Handle("GET /metrics", m.Handler())
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/policywatch"
+)
+
+// Namespace prefixes every metric name.
+const Namespace = "watchdog"
+
+// Defaults of Config.
+const (
+	DefaultOpenTicketsTimeout = 2 * time.Second
+	DefaultOpenTicketsTTL     = 15 * time.Second
+)
+
+// Delivery outcomes, the "outcome" label of deliveries_total.
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeFailed    = "failed"
+	OutcomeRetry     = "retry"
+)
+
+// Config configures Metrics. A nil *Config means all defaults.
+type Config struct {
+	// Clock times the open-tickets cache; nil means the system clock.
+	Clock watchdog.Clock
+	// OpenTicketsTimeout bounds one call of the open-tickets callback, so
+	// that a slow database cannot stall a scrape. Default 2s.
+	OpenTicketsTimeout time.Duration
+	// OpenTicketsTTL is how long open-ticket counts are reused between
+	// scrapes, so that frequent scrapes of a large store stay cheap.
+	// Default 15s.
+	OpenTicketsTTL time.Duration
+	// Logger receives scrape errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// WithDefaults returns a copy of c with every unset field defaulted.
+func (c *Config) WithDefaults() *Config {
+	var out Config
+	if c != nil {
+		out = *c
+	}
+	if out.Clock == nil {
+		out.Clock = watchdog.SystemClock{}
+	}
+	if out.OpenTicketsTimeout == 0 {
+		out.OpenTicketsTimeout = DefaultOpenTicketsTimeout
+	}
+	if out.OpenTicketsTTL == 0 {
+		out.OpenTicketsTTL = DefaultOpenTicketsTTL
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &out
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.OpenTicketsTimeout < 0:
+		return errors.New("metrics: Config.OpenTicketsTimeout must not be negative")
+	case c.OpenTicketsTTL < 0:
+		return errors.New("metrics: Config.OpenTicketsTTL must not be negative")
+	}
+	return nil
+}
+
+// OpenTicketsFunc counts open tickets by state ("ok", "alert", "breach",
+// "untracked", ...). It is called at scrape time, at most once per
+// Config.OpenTicketsTTL, with a context bounded by Config.OpenTicketsTimeout.
+type OpenTicketsFunc func(ctx context.Context) (map[string]int, error)
+
+// Metrics holds the service's Prometheus metrics. It is safe for concurrent
+// use. Create it with New.
+type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	httpDuration       *prometheus.HistogramVec
+	eventsIngested     prometheus.Counter
+	ticketsChanged     prometheus.Counter
+	alertsFired        *prometheus.CounterVec
+	alertLateness      prometheus.Histogram
+	deliveries         *prometheus.CounterVec
+	deliveryDuration   *prometheus.HistogramVec
+	evaluations        prometheus.Counter
+	evaluatedTickets   prometheus.Counter
+	evaluationDuration prometheus.Histogram
+	reloadSuccess      prometheus.Gauge
+	reloadTimestamp    prometheus.Gauge
+	reloadFailures     prometheus.Counter
+	openTickets        *openTicketsCollector
+	wsClients          atomic.Pointer[func() int]
+}
+
+var _ watchdog.Observer = (*Metrics)(nil)
+
+// New creates the metrics and registers them with reg. A nil reg means a new
+// registry that also holds the Go runtime and process collectors. It fails
+// when a metric of the same name is already registered.
+func New(reg *prometheus.Registry, cfg *Config) (*Metrics, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		if err := registerAll(reg,
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		); err != nil {
+			return nil, err
+		}
+	}
+	m := &Metrics{
+		reg: reg,
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace,
+			Name:      "http_request_duration_seconds",
+			Help:      "Latency of HTTP API requests by route pattern, method and status code.",
+			Buckets:   []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}, []string{"route", "method", "code"}),
+		eventsIngested: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "events_ingested_total",
+			Help:      "Ticket events accepted in committed batches.",
+		}),
+		ticketsChanged: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "tickets_changed_total",
+			Help:      "Tickets changed by ingested events.",
+		}),
+		alertsFired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "alerts_fired_total",
+			Help:      "Alerts recorded, by stage, SLA clock and customer tier.",
+		}, []string{"stage", "sla_type", "tier"}),
+		alertLateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace,
+			Name:      "alert_lateness_seconds",
+			Help:      "How long after its due instant each alert was recorded.",
+			Buckets:   []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "deliveries_total",
+			Help:      "Alert delivery attempts by notifier and outcome (delivered, failed for good, retry).",
+		}, []string{"notifier", "outcome"}),
+		deliveryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace,
+			Name:      "delivery_duration_seconds",
+			Help:      "Duration of alert delivery attempts by notifier.",
+			Buckets:   []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}, []string{"notifier"}),
+		evaluations: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "evaluations_total",
+			Help:      "Scheduler evaluation passes over due tickets.",
+		}),
+		evaluatedTickets: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "evaluated_tickets_total",
+			Help:      "Due tickets evaluated by the scheduler.",
+		}),
+		evaluationDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace,
+			Name:      "evaluation_duration_seconds",
+			Help:      "Duration of scheduler evaluation passes.",
+			Buckets:   []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}),
+		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "policy_reload_success",
+			Help:      "Whether the last SLA file load attempt succeeded (1) or failed (0).",
+		}),
+		reloadTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "policy_reload_timestamp_seconds",
+			Help:      "Unix time of the last successful SLA file load.",
+		}),
+		reloadFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "policy_reload_failures_total",
+			Help:      "Failed SLA file load attempts.",
+		}),
+	}
+	m.openTickets = newOpenTicketsCollector(cfg)
+	wsClients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: Namespace,
+		Name:      "websocket_clients",
+		Help:      "Connected WebSocket alert clients.",
+	}, func() float64 {
+		if fn := m.wsClients.Load(); fn != nil {
+			return float64((*fn)())
+		}
+		return 0
+	})
+	if err := registerAll(reg,
+		m.httpDuration, m.eventsIngested, m.ticketsChanged, m.alertsFired, m.alertLateness,
+		m.deliveries, m.deliveryDuration, m.evaluations, m.evaluatedTickets, m.evaluationDuration,
+		m.reloadSuccess, m.reloadTimestamp, m.reloadFailures, m.openTickets, wsClients,
+		m.openTickets.errors,
+	); err != nil {
+		return nil, err
+	}
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slogPrintln{cfg.Logger},
+		// A failing collector (the open-tickets count when the database is
+		// down) must not hide every other metric.
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      reg,
+	})
+	return m, nil
+}
+
+func registerAll(reg *prometheus.Registry, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	return nil
+}
+
+// Registry returns the registry the metrics are registered with.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// ObserveRequest records one HTTP API request. route should be the mux
+// pattern (such as "GET /tickets/{id}"), never the raw path, to keep the
+// number of series bounded.
+func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {
+	m.httpDuration.WithLabelValues(route, normMethod(method), strconv.Itoa(code)).Observe(d.Seconds())
+}
+
+// normMethod maps client-chosen method names outside the standard set to
+// "OTHER", so that a client cannot create series at will.
+func normMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// EventsIngested counts a committed batch; see watchdog.Observer.
+func (m *Metrics) EventsIngested(events, changed int) {
+	m.eventsIngested.Add(float64(max(events, 0)))
+	m.ticketsChanged.Add(float64(max(changed, 0)))
+}
+
+// AlertFired counts an alert and records its lateness; see watchdog.Observer.
+func (m *Metrics) AlertFired(a watchdog.Alert, lateness time.Duration) {
+	m.alertsFired.WithLabelValues(a.Stage, string(a.Clock), a.CustomerTier).Inc()
+	m.alertLateness.Observe(max(lateness, 0).Seconds())
+}
+
+// DeliveryFinished counts a delivery attempt by outcome (a pending status
+// means the attempt failed and will be retried) and records its duration;
+// see watchdog.Observer.
+func (m *Metrics) DeliveryFinished(notifier string, status watchdog.DeliveryStatus, took time.Duration) {
+	m.deliveries.WithLabelValues(notifier, Outcome(status)).Inc()
+	m.deliveryDuration.WithLabelValues(notifier).Observe(max(took, 0).Seconds())
+}
+
+// Outcome is the deliveries_total "outcome" label of a delivery status.
+func Outcome(s watchdog.DeliveryStatus) string {
+	switch s {
+	case watchdog.DeliveryDelivered:
+		return OutcomeDelivered
+	case watchdog.DeliveryFailed:
+		return OutcomeFailed
+	default:
+		return OutcomeRetry
+	}
+}
+
+// Evaluated counts a scheduler pass; see watchdog.Observer.
+func (m *Metrics) Evaluated(tickets, _ int, took time.Duration) {
+	m.evaluations.Inc()
+	m.evaluatedTickets.Add(float64(max(tickets, 0)))
+	m.evaluationDuration.Observe(max(took, 0).Seconds())
+}
+
+// InitNotifiers creates the delivery series of the named notifiers at zero,
+// so that rates over them are defined before the first delivery.
+func (m *Metrics) InitNotifiers(names ...string) {
+	for _, n := range names {
+		for _, o := range []string{OutcomeDelivered, OutcomeFailed, OutcomeRetry} {
+			m.deliveries.WithLabelValues(n, o)
+		}
+		m.deliveryDuration.WithLabelValues(n)
+	}
+}
+
+// PolicyReloaded records an SLA file load attempt from its watcher's status;
+// it fits policywatch.Config.OnReload.
+func (m *Metrics) PolicyReloaded(s policywatch.Status) {
+	if s.LastError == "" {
+		m.reloadSuccess.Set(1)
+	} else {
+		m.reloadSuccess.Set(0)
+		m.reloadFailures.Inc()
+	}
+	if !s.LastSuccess.IsZero() {
+		m.reloadTimestamp.Set(float64(s.LastSuccess.UnixNano()) / 1e9)
+	}
+}
+
+// SetOpenTickets sets the function counting open tickets by state for the
+// open_tickets gauge; nil stops reporting it.
+func (m *Metrics) SetOpenTickets(fn OpenTicketsFunc) { m.openTickets.set(fn) }
+
+// SetWebSocketClients sets the function reporting connected WebSocket
+// clients for the websocket_clients gauge; nil reports 0. It is called at
+// every scrape and must be cheap.
+func (m *Metrics) SetWebSocketClients(fn func() int) {
+	if fn == nil {
+		m.wsClients.Store(nil)
+		return
+	}
+	m.wsClients.Store(&fn)
+}
+
+// slogPrintln adapts a slog.Logger to promhttp.Logger.
+type slogPrintln struct{ log *slog.Logger }
+
+func (l slogPrintln) Println(v ...any) {
+	l.log.Error("serving metrics", "err", fmt.Sprint(v...))
+}
