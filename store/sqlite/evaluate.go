@@ -1,0 +1,202 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// EvaluateDue claims up to limit tickets due at now, calls plan for each and
+// records the new alerts with their deliveries, in one transaction. The
+// writer lock is held from the claim to the commit, so the alerts loaded for
+// plan are all there are and a stage is recorded once. See watchdog.Store.
+func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc) ([]watchdog.Alert, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, s.wrap(ctx, "evaluate due: begin", err)
+	}
+	defer s.endWrite(tx)
+	due, err := queryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+
+		" FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?", micros(now), limit)
+	if err != nil {
+		return nil, s.wrap(ctx, "evaluate due: claim", err)
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	if err := fill(ctx, tx, due); err != nil {
+		return nil, s.wrap(ctx, "evaluate due", err)
+	}
+	changes := snapshot(due)
+
+	var (
+		fired     []watchdog.Alert
+		notifiers [][]string
+	)
+	for _, t := range due {
+		if err := ctx.Err(); err != nil {
+			return nil, s.wrap(ctx, "evaluate due", err)
+		}
+		p := plan(t)
+		recorded := make(map[watchdog.StageKey]bool, len(t.Alerts)+len(p.Alerts))
+		for _, a := range t.Alerts {
+			recorded[a.Key()] = true
+		}
+		names := uniqueNames(p.Notifiers)
+		for _, a := range p.Alerts {
+			if recorded[a.Key()] {
+				continue
+			}
+			recorded[a.Key()] = true
+			t.EscalationLevel++
+			a.ID, a.TicketID, a.EscalationLevel, a.Deliveries = 0, t.ID, t.EscalationLevel, nil
+			a.DueAt, a.FiredAt = a.DueAt.Truncate(time.Microsecond).UTC(), a.FiredAt.Truncate(time.Microsecond).UTC()
+			fired = append(fired, a)
+			notifiers = append(notifiers, names)
+		}
+		applyPlan(t, p)
+	}
+
+	if err := s.insertAlerts(ctx, tx, fired); err != nil {
+		return nil, s.wrap(ctx, "evaluate due", err)
+	}
+	type row struct {
+		alert    int64
+		notifier string
+		next     int64
+	}
+	var rows []row
+	for i, a := range fired {
+		for _, n := range notifiers[i] {
+			rows = append(rows, row{a.ID, n, micros(a.FiredAt)})
+		}
+	}
+	if err := s.bulkExec(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at) VALUES", "", 3, len(rows),
+		func(i int, args []any) []any { return append(args, rows[i].alert, rows[i].notifier, rows[i].next) }); err != nil {
+		return nil, s.wrap(ctx, "evaluate due: insert deliveries", err)
+	}
+	if err := s.updateTickets(ctx, tx, changes); err != nil {
+		return nil, s.wrap(ctx, "evaluate due", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.wrap(ctx, "evaluate due: commit", err)
+	}
+	s.feed.publish(fired)
+	return fired, nil
+}
+
+func uniqueNames(names []string) []string {
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// insertAlerts inserts alerts in multi-row statements and sets their IDs.
+func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.Alert) error {
+	const cols = 13
+	type key struct {
+		ticket string
+		k      watchdog.StageKey
+	}
+	index := make(map[key]int, len(alerts))
+	for i, a := range alerts {
+		index[key{a.TicketID, a.Key()}] = i
+	}
+	args := make([]any, 0, min(len(alerts), maxChunk)*cols)
+	i := 0
+	for _, c := range chunks(len(alerts)) {
+		st, err := s.stmt(ctx, tx, "INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, "+
+			"priority, customer_tier, target_ns, elapsed_ns, details) VALUES "+values(c, cols)+
+			" RETURNING id, ticket_id, clock, stage, cycle")
+		if err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		args = args[:0]
+		for _, a := range alerts[i : i+c] {
+			args = append(args, a.TicketID, string(a.Clock), a.Stage, a.Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
+				a.EscalationLevel, a.Priority, a.CustomerTier, int64(a.Target), int64(a.Elapsed), a.Details)
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id    int64
+				k     key
+				clock string
+			)
+			if err := rows.Scan(&id, &k.ticket, &clock, &k.k.Stage, &k.k.Cycle); err != nil {
+				rows.Close()
+				return fmt.Errorf("insert alerts: %w", err)
+			}
+			k.k.Clock = watchdog.ClockKind(clock)
+			if j, ok := index[k]; ok {
+				alerts[j].ID = id
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		i += c
+	}
+	for _, a := range alerts {
+		if a.ID == 0 {
+			return fmt.Errorf("insert alerts: no id returned for %s/%s/%s/%d", a.TicketID, a.Clock, a.Stage, a.Cycle)
+		}
+	}
+	return nil
+}
+
+// Replan calls plan for up to limit open tickets with id > after, in id
+// order, and stores the derived columns (not alerts). See watchdog.Store.
+func (s *Store) Replan(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
+	if err := s.check(ctx); err != nil {
+		return after, 0, err
+	}
+	if limit <= 0 {
+		return after, 0, nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return after, 0, s.wrap(ctx, "replan: begin", err)
+	}
+	defer s.endWrite(tx)
+	page, err := queryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE open AND id > ? ORDER BY id LIMIT ?", after, limit)
+	if err != nil {
+		return after, 0, s.wrap(ctx, "replan: load", err)
+	}
+	if len(page) == 0 {
+		return after, 0, nil
+	}
+	if err := fill(ctx, tx, page); err != nil {
+		return after, 0, s.wrap(ctx, "replan", err)
+	}
+	changes := snapshot(page)
+	for _, t := range page {
+		if err := ctx.Err(); err != nil {
+			return after, 0, s.wrap(ctx, "replan", err)
+		}
+		applyPlan(t, plan(t))
+	}
+	if err := s.updateTickets(ctx, tx, changes); err != nil {
+		return after, 0, s.wrap(ctx, "replan", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return after, 0, s.wrap(ctx, "replan: commit", err)
+	}
+	return page[len(page)-1].ID, len(page), nil
+}

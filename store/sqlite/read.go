@@ -1,0 +1,145 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// Ticket returns one ticket with its timeline and its alerts (oldest first),
+// each with its deliveries, read in one snapshot. An unknown id gives an
+// error matching watchdog.ErrNotFound.
+func (s *Store) Ticket(ctx context.Context, id string) (*watchdog.Ticket, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, s.wrap(ctx, "ticket: begin", err)
+	}
+	defer tx.Rollback()
+	t, err := scanTicket(tx.QueryRowContext(ctx, "SELECT "+ticketCols+" FROM tickets WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: ticket %q: %w", id, watchdog.ErrNotFound)
+	}
+	if err != nil {
+		return nil, s.wrap(ctx, "ticket", err)
+	}
+	if t.Events, err = queryAll(ctx, tx, scanEvent,
+		"SELECT "+eventCols+" FROM ticket_events WHERE ticket_id = ? ORDER BY updated_at", id); err != nil {
+		return nil, s.wrap(ctx, "ticket: events", err)
+	}
+	if t.Alerts, err = queryAll(ctx, tx, scanAlert,
+		"SELECT "+alertCols+" FROM alerts WHERE ticket_id = ? ORDER BY fired_at, id", id); err != nil {
+		return nil, s.wrap(ctx, "ticket: alerts", err)
+	}
+	if len(t.Alerts) > 0 {
+		ds, err := queryAll(ctx, tx, scanDelivery, "SELECT d."+strings.ReplaceAll(deliveryCols, ", ", ", d.")+
+			" FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.ticket_id = ? ORDER BY d.id", id)
+		if err != nil {
+			return nil, s.wrap(ctx, "ticket: deliveries", err)
+		}
+		at := make(map[int64]int, len(t.Alerts))
+		for i, a := range t.Alerts {
+			at[a.ID] = i
+		}
+		for _, d := range ds {
+			a := &t.Alerts[at[d.AlertID]]
+			a.Deliveries = append(a.Deliveries, d)
+		}
+	}
+	return t, nil
+}
+
+// Dashboard returns a page of tickets and the number matching the filters,
+// read in one snapshot. Tier and priority match case-insensitively.
+func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*watchdog.Ticket, int, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, 0, err
+	}
+	if err := q.Validate(); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: dashboard: %w", err)
+	}
+	var (
+		where []string
+		args  []any
+	)
+	switch q.State {
+	case "ok", "breach", "untracked":
+		where, args = append(where, "sla_state = ?"), append(args, q.State)
+	case "alert":
+		where = append(where, "sla_state IN ('alert', 'breach')")
+	}
+	if q.Tier != "" {
+		where, args = append(where, "customer_tier = ?"), append(args, q.Tier)
+	}
+	if q.Priority != "" {
+		where, args = append(where, "priority = ?"), append(args, q.Priority)
+	}
+	if q.Open != nil {
+		// Written as the partial index's condition so that it can be used.
+		if *q.Open {
+			where = append(where, "open")
+		} else {
+			where = append(where, "NOT open")
+		}
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	order := " ORDER BY created_at DESC, id"
+	if q.Order == watchdog.OrderUrgency {
+		order = " ORDER BY breach_at IS NULL, breach_at, id"
+	}
+
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, s.wrap(ctx, "dashboard: begin", err)
+	}
+	defer tx.Rollback()
+	var total int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tickets"+cond, args...).Scan(&total); err != nil {
+		return nil, 0, s.wrap(ctx, "dashboard: count", err)
+	}
+	page, err := queryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets"+cond+order+" LIMIT ? OFFSET ?",
+		append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, s.wrap(ctx, "dashboard", err)
+	}
+	if page == nil {
+		page = []*watchdog.Ticket{}
+	}
+	return page, total, nil
+}
+
+// NextDue returns the earliest next_due_at of any ticket.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	return s.minTime(ctx, "next due", "SELECT min(next_due_at) FROM tickets WHERE next_due_at IS NOT NULL")
+}
+
+// NextDelivery returns the earliest next attempt of any pending delivery to
+// notifier.
+func (s *Store) NextDelivery(ctx context.Context, notifier string) (time.Time, bool, error) {
+	return s.minTime(ctx, "next delivery",
+		"SELECT min(next_attempt_at) FROM deliveries WHERE notifier = ? AND status = 'pending'", notifier)
+}
+
+func (s *Store) minTime(ctx context.Context, op, query string, args ...any) (time.Time, bool, error) {
+	if err := s.check(ctx); err != nil {
+		return time.Time{}, false, err
+	}
+	var v sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, query, args...).Scan(&v); err != nil {
+		return time.Time{}, false, s.wrap(ctx, op, err)
+	}
+	if !v.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMicros(v.Int64), true, nil
+}

@@ -1,0 +1,278 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// Column lists, in the order the scan functions read them.
+const (
+	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at"
+	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at"
+	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details"
+	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at"
+)
+
+// inIDs is the constant-text way to pass a list of ids: one JSON array
+// parameter, expanded by json_each, so the statement is prepared once.
+const inIDs = "(SELECT value FROM json_each(?))"
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func jsonList[T any](xs []T) (string, error) {
+	b, err := json.Marshal(xs)
+	if err != nil {
+		return "", fmt.Errorf("encode id list: %w", err)
+	}
+	return string(b), nil
+}
+
+func scanTicket(sc scanner) (*watchdog.Ticket, error) {
+	var (
+		t                          watchdog.Ticket
+		created, updated           int64
+		firstResp, nextDue, breach sql.NullInt64
+		state                      string
+		open                       int
+	)
+	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &created, &updated, &firstResp,
+		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	t.FirstResponseAt = fromNullMicros(firstResp)
+	t.State = watchdog.TicketState(state)
+	t.Open = open != 0
+	t.NextDueAt, t.BreachAt = fromNullMicros(nextDue), fromNullMicros(breach)
+	return &t, nil
+}
+
+func scanEvent(sc scanner) (watchdog.Event, error) {
+	var (
+		e                watchdog.Event
+		updated, created int64
+		firstResp        sql.NullInt64
+	)
+	if err := sc.Scan(&e.ID, &updated, &e.Status, &e.Priority, &e.CustomerTier, &created, &firstResp); err != nil {
+		return e, err
+	}
+	e.UpdatedAt, e.CreatedAt = fromMicros(updated), fromMicros(created)
+	e.FirstResponseAt = fromNullMicros(firstResp)
+	return e, nil
+}
+
+func scanAlert(sc scanner) (watchdog.Alert, error) {
+	var (
+		a               watchdog.Alert
+		clock           string
+		due, fired      int64
+		target, elapsed int64
+	)
+	if err := sc.Scan(&a.ID, &a.TicketID, &clock, &a.Stage, &a.Cycle, &a.State, &due, &fired,
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Details); err != nil {
+		return a, err
+	}
+	a.Clock = watchdog.ClockKind(clock)
+	a.DueAt, a.FiredAt = fromMicros(due), fromMicros(fired)
+	a.Target, a.Elapsed = time.Duration(target), time.Duration(elapsed)
+	return a, nil
+}
+
+func scanDelivery(sc scanner) (watchdog.Delivery, error) {
+	var (
+		d         watchdog.Delivery
+		status    string
+		next      int64
+		delivered sql.NullInt64
+	)
+	if err := sc.Scan(&d.ID, &d.AlertID, &d.Notifier, &status, &d.Attempts, &next, &d.LastError, &delivered); err != nil {
+		return d, err
+	}
+	d.Status = watchdog.DeliveryStatus(status)
+	d.NextAttemptAt = fromMicros(next)
+	d.DeliveredAt = fromNullMicros(delivered)
+	return d, nil
+}
+
+// queryAll runs query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q queryer, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// loadTimelines returns the stored events of the tickets, each in
+// updated_at order.
+func loadTimelines(ctx context.Context, q queryer, ids []string) (map[string][]watchdog.Event, error) {
+	out := make(map[string][]watchdog.Event, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(ids)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := queryAll(ctx, q, scanEvent,
+		"SELECT "+eventCols+" FROM ticket_events WHERE ticket_id IN "+inIDs+" ORDER BY ticket_id, updated_at", list)
+	if err != nil {
+		return nil, fmt.Errorf("load timelines: %w", err)
+	}
+	for _, e := range evs {
+		out[e.ID] = append(out[e.ID], e)
+	}
+	return out, nil
+}
+
+// loadAlerts returns the recorded alerts of the tickets, oldest first.
+func loadAlerts(ctx context.Context, q queryer, ids []string) (map[string][]watchdog.Alert, error) {
+	out := make(map[string][]watchdog.Alert, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(ids)
+	if err != nil {
+		return nil, err
+	}
+	as, err := queryAll(ctx, q, scanAlert,
+		"SELECT "+alertCols+" FROM alerts WHERE ticket_id IN "+inIDs+" ORDER BY ticket_id, fired_at, id", list)
+	if err != nil {
+		return nil, fmt.Errorf("load alerts: %w", err)
+	}
+	for _, a := range as {
+		out[a.TicketID] = append(out[a.TicketID], a)
+	}
+	return out, nil
+}
+
+// fill loads the timelines and alerts of tickets into them.
+func fill(ctx context.Context, q queryer, tickets []*watchdog.Ticket) error {
+	ids := make([]string, len(tickets))
+	for i, t := range tickets {
+		ids[i] = t.ID
+	}
+	evs, err := loadTimelines(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	als, err := loadAlerts(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	for _, t := range tickets {
+		t.Events, t.Alerts = evs[t.ID], als[t.ID]
+	}
+	return nil
+}
+
+// applyPlan copies the plan's derived columns into t.
+func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
+	t.State, t.Untracked, t.Open, t.NextDueAt, t.BreachAt = p.State, p.Untracked, p.Open, p.NextDueAt, p.BreachAt
+}
+
+// ticketCol is a column of tickets that a write may change.
+type ticketCol struct {
+	name string
+	get  func(t *watchdog.Ticket) any
+}
+
+// mutableCols are the columns of tickets other than id.
+var mutableCols = []ticketCol{
+	{"priority", func(t *watchdog.Ticket) any { return t.Priority }},
+	{"customer_tier", func(t *watchdog.Ticket) any { return t.CustomerTier }},
+	{"status", func(t *watchdog.Ticket) any { return t.Status }},
+	{"created_at", func(t *watchdog.Ticket) any { return micros(t.CreatedAt) }},
+	{"updated_at", func(t *watchdog.Ticket) any { return micros(t.UpdatedAt) }},
+	{"first_response_at", func(t *watchdog.Ticket) any { return nullMicros(t.FirstResponseAt) }},
+	{"escalation_level", func(t *watchdog.Ticket) any { return t.EscalationLevel }},
+	{"sla_state", func(t *watchdog.Ticket) any { return string(t.State) }},
+	{"untracked_reason", func(t *watchdog.Ticket) any { return t.Untracked }},
+	{"open", func(t *watchdog.Ticket) any { return boolInt(t.Open) }},
+	{"next_due_at", func(t *watchdog.Ticket) any { return nullMicros(t.NextDueAt) }},
+	{"breach_at", func(t *watchdog.Ticket) any { return nullMicros(t.BreachAt) }},
+}
+
+// change is a stored ticket row before and after a write.
+type change struct{ old, new *watchdog.Ticket }
+
+// updateTickets writes the columns that differ between each change's old
+// and new row. Tickets are grouped by the set of columns they change and
+// each group is written with multi-row UPDATE ... FROM (VALUES ...)
+// statements that set only those columns: SQLite rewrites only the indexes
+// over the columns a statement sets, and most writes change a column or two
+// of a row with five indexes.
+func (s *Store) updateTickets(ctx context.Context, tx *sql.Tx, changes []change) error {
+	groups := map[uint32][]*watchdog.Ticket{}
+	var masks []uint32
+	for _, c := range changes {
+		var mask uint32
+		for i, col := range mutableCols {
+			if col.get(c.old) != col.get(c.new) {
+				mask |= 1 << i
+			}
+		}
+		if mask == 0 {
+			continue
+		}
+		if _, ok := groups[mask]; !ok {
+			masks = append(masks, mask)
+		}
+		groups[mask] = append(groups[mask], c.new)
+	}
+	for _, mask := range masks {
+		var cols []ticketCol
+		var set []string
+		for i, col := range mutableCols {
+			if mask&(1<<i) != 0 {
+				cols = append(cols, col)
+				set = append(set, fmt.Sprintf("%s = v.column%d", col.name, len(cols)+1))
+			}
+		}
+		head := "UPDATE tickets SET " + strings.Join(set, ", ") + " FROM (VALUES"
+		const tail = ") AS v WHERE tickets.id = v.column1"
+		tickets := groups[mask]
+		if err := s.bulkExec(ctx, tx, head, tail, len(cols)+1, len(tickets), func(i int, args []any) []any {
+			t := tickets[i]
+			args = append(args, t.ID)
+			for _, col := range cols {
+				args = append(args, col.get(t))
+			}
+			return args
+		}); err != nil {
+			return fmt.Errorf("update tickets: %w", err)
+		}
+	}
+	return nil
+}
+
+// snapshot returns copies of the tickets' rows (without timelines), to
+// compare with after a write.
+func snapshot(tickets []*watchdog.Ticket) []change {
+	out := make([]change, len(tickets))
+	for i, t := range tickets {
+		c := *t
+		c.Events, c.Alerts = nil, nil
+		out[i] = change{old: &c, new: t}
+	}
+	return out
+}

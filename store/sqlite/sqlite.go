@@ -1,0 +1,376 @@
+// Package sqlite is the embedded watchdog.Store: one SQLite file, no server,
+// pure Go (modernc.org/sqlite, no cgo). It suits a single process; several
+// processes on one machine may share the file, but alert subscriptions only
+// see alerts recorded through the same *Store (use package store/postgres
+// for several processes with a shared alert feed).
+//
+// The file runs in WAL mode with synchronous=NORMAL, foreign keys on and a
+// busy timeout. Writes go through one dedicated connection in BEGIN
+// IMMEDIATE transactions, so they never deadlock on lock upgrades and are
+// serialised in the process without SQLITE_BUSY; reads use a separate pool
+// and run concurrently with the writer. Batches are written with multi-row
+// statements prepared once per size. Times are stored as INTEGER unix
+// microseconds (UTC).
+//
+//	s, err := sqlite.Open(ctx, "/var/lib/watchdog/watchdog.db", nil)
+//	if err != nil { ... }
+//	defer s.Close()
+//	engine, err := watchdog.NewEngine(s, ...)
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/migrations"
+)
+
+// Config tunes a Store. The zero value (or nil) means defaults.
+type Config struct {
+	// SkipMigrate leaves the schema alone on Open; call Migrate yourself.
+	SkipMigrate bool
+	// BusyTimeout is how long a statement waits for another connection's
+	// lock (another process or another *Store on the same file). Default
+	// 30s.
+	BusyTimeout time.Duration
+	// ReadConns is the size of the read pool. Default 4.
+	ReadConns int
+	// CacheKiB is the page cache of each connection in KiB. Default 65536
+	// (64 MiB) for the writer and a quarter of it for each reader: WAL
+	// writes whole pages, and a large cache keeps the index pages an
+	// ingest touches in memory.
+	CacheKiB int
+}
+
+// WithDefaults returns a copy of c with zero fields set to their defaults.
+func (c *Config) WithDefaults() *Config {
+	var out Config
+	if c != nil {
+		out = *c
+	}
+	if out.BusyTimeout == 0 {
+		out.BusyTimeout = 30 * time.Second
+	}
+	if out.ReadConns == 0 {
+		out.ReadConns = 4
+	}
+	if out.CacheKiB == 0 {
+		out.CacheKiB = 64 << 10
+	}
+	return &out
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.BusyTimeout < 0:
+		return fmt.Errorf("sqlite: config BusyTimeout %s: must not be negative", c.BusyTimeout)
+	case c.ReadConns < 0:
+		return fmt.Errorf("sqlite: config ReadConns %d: must not be negative", c.ReadConns)
+	case c.CacheKiB < 0:
+		return fmt.Errorf("sqlite: config CacheKiB %d: must not be negative", c.CacheKiB)
+	}
+	return nil
+}
+
+// Store is the SQLite watchdog.Store. It is safe for concurrent use.
+type Store struct {
+	w *sql.DB // one connection: every write transaction
+	r *sql.DB // read pool
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	feed      *feed
+
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt // prepared on w, by SQL text
+	missing map[string]struct{}  // used but not prepared on w yet
+}
+
+var _ watchdog.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path and, unless
+// cfg.SkipMigrate, brings its schema up to date.
+func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: database path %q: %w", path, err)
+	}
+	busy := strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)
+	common := url.Values{}
+	common.Add("_pragma", "busy_timeout("+busy+")")
+	common.Add("_pragma", "foreign_keys(1)")
+	common.Add("_pragma", "synchronous(NORMAL)")
+	common.Add("_pragma", "temp_store(MEMORY)")
+
+	wq := cloneValues(common)
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "wal_autocheckpoint(10000)")
+	wq.Add("_pragma", "cache_size(-"+strconv.Itoa(cfg.CacheKiB)+")")
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", dsn(abs, wq))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// Creates the file and switches it to WAL before any reader opens it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, wrapCtx(ctx, "open "+abs, err)
+	}
+
+	rq := cloneValues(common)
+	rq.Add("_pragma", "cache_size(-"+strconv.Itoa(max(cfg.CacheKiB/4, 1))+")")
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", dsn(abs, rq))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	r.SetMaxOpenConns(cfg.ReadConns)
+	r.SetMaxIdleConns(cfg.ReadConns)
+	r.SetConnMaxLifetime(0)
+	r.SetConnMaxIdleTime(0)
+
+	s := &Store{w: w, r: r, feed: newFeed(), stmts: map[string]*sql.Stmt{}, missing: map[string]struct{}{}}
+	if !cfg.SkipMigrate {
+		if err := Migrate(ctx, w); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// dsn builds a file: URI so that any character of the path (even '?' or
+// '#') survives.
+func dsn(abs string, q url.Values) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Migrate applies the embedded SQLite migrations (package migrations) to db
+// with goose. Applied versions are recorded, so running it again is a no-op.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(migrations.SQLite, "sqlite")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return wrapCtx(ctx, "migrate", err)
+	}
+	return nil
+}
+
+// Ping reports whether the database file is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	return s.wrap(ctx, "ping", s.r.PingContext(ctx))
+}
+
+// Close closes the subscriptions and the database handles. Calling it again
+// does nothing.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.feed.close()
+		s.mu.Lock()
+		for _, st := range s.stmts {
+			st.Close()
+		}
+		s.stmts = nil
+		s.mu.Unlock()
+		err = errors.Join(s.r.Close(), s.w.Close())
+		if err != nil {
+			err = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return err
+}
+
+// check refuses calls on a closed store or with a finished context.
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlite: %w", watchdog.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}
+
+// wrap translates a driver error at the boundary: a finished context and a
+// closed store are reported as such (with the driver's error kept).
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.closed.Load() && !errors.Is(err, watchdog.ErrClosed) {
+		return fmt.Errorf("sqlite: %s: %w: %w", op, watchdog.ErrClosed, err)
+	}
+	return wrapCtx(ctx, op, err)
+}
+
+func wrapCtx(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("sqlite: %s: %w: %w", op, cerr, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// stmt returns the statement for query bound to tx. Statements are prepared
+// once on the writer connection and reused by every later transaction; one
+// not prepared yet is prepared within tx (the single writer connection is
+// busy with tx) and noted, and endWrite prepares it for good.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st, ok := s.stmts[query]
+	if !ok && s.stmts != nil {
+		s.missing[query] = struct{}{}
+	}
+	s.mu.Unlock()
+	if ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
+// endWrite ends a write transaction (rolling it back unless committed) and
+// prepares the statements it noted as missing, now that the writer
+// connection is free.
+func (s *Store) endWrite(tx *sql.Tx) {
+	tx.Rollback()
+	s.mu.Lock()
+	var queries []string
+	for q := range s.missing {
+		queries = append(queries, q)
+	}
+	clear(s.missing)
+	s.mu.Unlock()
+	for _, q := range queries {
+		st, err := s.w.Prepare(q)
+		if err != nil {
+			continue // prepared again within the next transaction that needs it
+		}
+		s.mu.Lock()
+		if _, dup := s.stmts[q]; dup || s.stmts == nil {
+			st.Close()
+		} else {
+			s.stmts[q] = st
+		}
+		s.mu.Unlock()
+	}
+}
+
+// maxChunk is the most rows one multi-row statement carries: 512 rows of 13
+// columns stay far below SQLite's 32766 variables.
+const maxChunk = 512
+
+// chunks splits n rows into power-of-two runs of at most maxChunk rows, so
+// that a few prepared statement sizes serve every batch.
+func chunks(n int) []int {
+	var out []int
+	for n > 0 {
+		c := maxChunk
+		for c > n {
+			c >>= 1
+		}
+		out = append(out, c)
+		n -= c
+	}
+	return out
+}
+
+// values returns "(?,?,?),(?,?,?)" for rows rows of cols columns.
+func values(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+// bulkExec runs head + rows + tail (head ends with VALUES) over n rows in chunks; row(i, args)
+// appends row i's cols arguments.
+func (s *Store) bulkExec(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, row func(i int, args []any) []any) error {
+	args := make([]any, 0, min(n, maxChunk)*cols)
+	i := 0
+	for _, c := range chunks(n) {
+		st, err := s.stmt(ctx, tx, head+" "+values(c, cols)+" "+tail)
+		if err != nil {
+			return err
+		}
+		args = args[:0]
+		for k := 0; k < c; k++ {
+			args = row(i+k, args)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		i += c
+	}
+	return nil
+}
+
+// ---- value conversions ------------------------------------------------------
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,125 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/sqlite"
+	"github.com/ticket-watchdog/watchdog/store/storetest"
+)
+
+// open opens a store on path, closed when the test ends.
+func open(t testing.TB, path string, cfg *sqlite.Config) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path, cfg)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		Open: func(t testing.TB) (watchdog.Store, func(testing.TB) watchdog.Store) {
+			path := filepath.Join(t.TempDir(), "watchdog.db")
+			s := open(t, path, nil)
+			return s, func(t testing.TB) watchdog.Store { return open(t, path, &sqlite.Config{SkipMigrate: true}) }
+		},
+		SharedFeed: false,
+	})
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "dir with ? and #", "watchdog.db")
+	if err := mkdirAll(filepath.Dir(path)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	due := storetest.At(time.Minute)
+	if _, err := s.Ingest(ctx, []watchdog.Event{storetest.NewEvent("a", 0)}, storetest.OpenPlan(&due)); err != nil {
+		t.Fatalf("Ingest: %v", err)
+	}
+	alerts, err := s.EvaluateDue(ctx, due, 10, storetest.FirePlan(due, nil, []string{"n"}, "alert"))
+	if err != nil || len(alerts) != 1 {
+		t.Fatalf("EvaluateDue = %v, %v", alerts, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+
+	s2 := open(t, path, nil)
+	tk, err := s2.Ticket(ctx, "a")
+	if err != nil {
+		t.Fatalf("Ticket after reopen: %v", err)
+	}
+	if len(tk.Events) != 1 || len(tk.Alerts) != 1 || tk.EscalationLevel != 1 || len(tk.Alerts[0].Deliveries) != 1 || tk.Alerts[0].ID != alerts[0].ID {
+		t.Errorf("after reopen: %+v", tk)
+	}
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "watchdog.db")
+	s := open(t, path, nil)
+	if _, err := s.Ingest(ctx, []watchdog.Event{storetest.NewEvent("a", 0)}, storetest.OpenPlan(nil)); err != nil {
+		t.Fatalf("Ingest: %v", err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Exec("PRAGMA busy_timeout = 10000")
+	for range 2 {
+		if err := sqlite.Migrate(ctx, db); err != nil {
+			t.Fatalf("Migrate again: %v", err)
+		}
+	}
+	var versions int
+	if err := db.QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&versions); err != nil {
+		t.Fatalf("read goose versions: %v", err)
+	}
+	if versions != 1 {
+		t.Errorf("goose recorded %d applied versions, want 1", versions)
+	}
+	// Reopening migrates again: still fine, data kept.
+	s2 := open(t, path, nil)
+	if _, err := s2.Ticket(ctx, "a"); err != nil {
+		t.Errorf("Ticket after re-migrating: %v", err)
+	}
+}
+
+func TestSkipMigrateOnEmptyFile(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "empty.db"), &sqlite.Config{SkipMigrate: true})
+	_, err := s.Ticket(t.Context(), "a")
+	if err == nil || errors.Is(err, watchdog.ErrNotFound) {
+		t.Errorf("Ticket without a schema: %v, want a driver error", err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for _, cfg := range []*sqlite.Config{{BusyTimeout: -time.Second}, {ReadConns: -1}, {CacheKiB: -5}} {
+		if s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "x.db"), cfg); err == nil {
+			s.Close()
+			t.Errorf("Open with %+v succeeded", cfg)
+		}
+	}
+	if _, err := sqlite.Open(t.Context(), "", nil); err == nil {
+		t.Error("Open with an empty path succeeded")
+	}
+}
