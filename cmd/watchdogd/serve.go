@@ -142,7 +142,7 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 			case usingDefault:
 				details["policy"] = "built-in default"
 			}
-			if ws.LastError != "" {
+			if ws.LastError != "" && !(usingDefault && !ws.Loaded()) {
 				// The last good policy stays in force: still ready.
 				details["policy_reload_error"] = ws.LastError
 			}
