@@ -65,12 +65,12 @@ var Env = []EnvVar{
 	{
 		Name:        "ALERT_THRESHOLD",
 		Default:     "0.85",
-		Description: "Fraction of an SLA target at which the alert stage fires, unless the SLA file sets thresholds.",
+		Description: "Fraction of an SLA target at which the alert stage fires; when set, it overrides the SLA file's thresholds.alert.",
 	},
 	{
 		Name:        "BREACH_THRESHOLD",
 		Default:     "1.0",
-		Description: "Fraction of an SLA target at which the breach stage fires, unless the SLA file sets thresholds.",
+		Description: "Fraction of an SLA target at which the breach stage fires; when set, it overrides the SLA file's thresholds.breach.",
 	},
 	{
 		Name:        "LOG_LEVEL",
