@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rickar/cal/v2"
@@ -102,6 +103,9 @@ type Calendar struct {
 
 	mu    sync.Mutex
 	years map[int64]*holidayYear
+
+	segMu sync.Mutex
+	segs  atomic.Pointer[[]zoneSeg] // sorted, copy on write
 }
 
 // wallRange is an opening range in seconds after local midnight, [start, end).
@@ -526,19 +530,127 @@ func (c *Calendar) NextOpen(t time.Time) time.Time {
 	}
 }
 
-// zoneSeg is a stretch of time with one UTC offset, [start, end) in Unix
-// seconds; math.MinInt64/MaxInt64 stand for unbounded ends.
+// zoneSeg is a maximal stretch of time with one UTC offset, [start, end)
+// in Unix seconds; math.MinInt64 and math.MaxInt64 stand for unbounded ends.
 type zoneSeg struct {
 	start, end int64
-	// safe is the first instant far enough from start that its wall time
-	// cannot also be reached in the previous segment.
+	// safe is the first instant of the segment whose wall time no earlier
+	// segment reaches, so that wall time minus off is its first occurrence.
 	safe int64
 	off  int64
 }
 
+// maxCachedSegments bounds the per-calendar cache of zone segments (about
+// two per year in a zone with daylight saving time).
+const maxCachedSegments = 4096
+
+// segment returns the zone segment holding the instant sec, from the cache
+// when it can.
+func (c *Calendar) segment(sec int64) zoneSeg {
+	if p := c.segs.Load(); p != nil {
+		segs := *p
+		i := sort.Search(len(segs), func(i int) bool { return segs[i].end > sec })
+		if i < len(segs) && segs[i].start <= sec {
+			return segs[i]
+		}
+	}
+	seg := computeSegment(c.loc, sec)
+	c.segMu.Lock()
+	defer c.segMu.Unlock()
+	var old []zoneSeg
+	if p := c.segs.Load(); p != nil {
+		old = *p
+	}
+	if len(old) < maxCachedSegments {
+		i := sort.Search(len(old), func(i int) bool { return old[i].start >= seg.start })
+		if i == len(old) || old[i].start != seg.start {
+			segs := make([]zoneSeg, 0, len(old)+1)
+			segs = append(append(append(segs, old[:i]...), seg), old[i:]...)
+			c.segs.Store(&segs)
+		}
+	}
+	return seg
+}
+
+func offsetAt(loc *time.Location, sec int64) int64 {
+	_, off := time.Unix(sec, 0).In(loc).Zone()
+	return int64(off)
+}
+
+// computeSegment finds the segment holding sec. time.Time.ZoneBounds gives
+// the stretch the time package knows, but past the zone's last listed
+// transition it also reports year boundaries where nothing changes (and, on
+// the last day of a leap year, an end before the instant itself), so bounds
+// are only hints: a segment ends where the offset really changes.
+func computeSegment(loc *time.Location, sec int64) zoneSeg {
+	off := offsetAt(loc, sec)
+	seg := zoneSeg{start: segmentStart(loc, sec, off), end: segmentEnd(loc, sec, off), off: off}
+	seg.safe = seg.start
+	if seg.start == math.MinInt64 {
+		return seg
+	}
+	prevOff := offsetAt(loc, seg.start-1)
+	prevStart := segmentStart(loc, seg.start-1, prevOff)
+	switch {
+	case prevStart == math.MinInt64 || seg.start-prevStart >= zoneMargin:
+		// A long previous segment: only it can reach the same wall times.
+		if prevOff > off {
+			seg.safe = seg.start + (prevOff - off)
+		}
+	default:
+		// Transitions close together: leave the first two days to the
+		// general search.
+		seg.safe = seg.start + zoneMargin
+	}
+	if seg.safe > seg.end {
+		seg.safe = seg.end
+	}
+	return seg
+}
+
+// segmentEnd returns the first instant after x whose offset is not off,
+// given that x has offset off.
+func segmentEnd(loc *time.Location, x, off int64) int64 {
+	for range 64 {
+		_, e := time.Unix(x, 0).In(loc).ZoneBounds()
+		if e.IsZero() {
+			return math.MaxInt64
+		}
+		end := e.Unix()
+		if end <= x {
+			end = (floorDiv(x, secondsPerDay) + 1) * secondsPerDay
+		}
+		if offsetAt(loc, end) != off {
+			return end
+		}
+		x = end
+	}
+	return x // a boundary where nothing changes is harmless
+}
+
+// segmentStart returns the first instant of the stretch of offset off that
+// holds x.
+func segmentStart(loc *time.Location, x, off int64) int64 {
+	for range 64 {
+		s, _ := time.Unix(x, 0).In(loc).ZoneBounds()
+		if s.IsZero() {
+			return math.MinInt64
+		}
+		start := s.Unix()
+		if start > x {
+			start = floorDiv(x, secondsPerDay) * secondsPerDay
+		}
+		if offsetAt(loc, start-1) != off {
+			return start
+		}
+		x = start - 1
+	}
+	return x
+}
+
 // cursor walks a calendar day by day, remembering the zone segment and the
-// holiday year it is in so that most days cost no zone lookup. It is not
-// shared between goroutines.
+// holiday year it is in so that most days cost no lookup. It is not shared
+// between goroutines.
 type cursor struct {
 	c     *Calendar
 	seg   zoneSeg
@@ -546,25 +658,10 @@ type cursor struct {
 	year  *holidayYear
 }
 
-func (k *cursor) segmentAt(sec int64) zoneSeg {
-	t := time.Unix(sec, 0).In(k.c.loc)
-	_, off := t.Zone()
-	s, e := t.ZoneBounds()
-	seg := zoneSeg{start: math.MinInt64, end: math.MaxInt64, safe: math.MinInt64, off: int64(off)}
-	if !s.IsZero() {
-		seg.start = s.Unix()
-		seg.safe = seg.start + zoneMargin
-	}
-	if !e.IsZero() {
-		seg.end = e.Unix()
-	}
-	return seg
-}
-
 // dayOf returns the local day number of the instant sec.
 func (k *cursor) dayOf(sec int64) int64 {
 	if !k.valid || sec < k.seg.start || sec >= k.seg.end {
-		k.seg, k.valid = k.segmentAt(sec), true
+		k.seg, k.valid = k.c.segment(sec), true
 	}
 	return floorDiv(sec+k.seg.off, secondsPerDay)
 }
@@ -580,13 +677,15 @@ func (k *cursor) resolve(w int64) int64 {
 			return u
 		}
 	}
-	// Walk the segments that could contain the answer, oldest first.
+	// Walk the segments that could hold the answer, oldest first: the first
+	// whose wall times reach past w holds it, or starts just after the gap
+	// w falls in.
 	t := w - zoneMargin
-	for range 16 {
-		seg := k.segmentAt(t)
+	for range 64 {
+		seg := k.c.segment(t)
 		k.seg, k.valid = seg, true
 		if seg.start != math.MinInt64 && w < seg.start+seg.off {
-			return seg.start // w lies in the gap before this segment
+			return seg.start
 		}
 		if seg.end == math.MaxInt64 || w < seg.end+seg.off {
 			return w - seg.off

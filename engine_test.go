@@ -1,10 +1,10 @@
 package watchdog_test
 
 import (
-	"log/slog"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
