@@ -350,6 +350,22 @@ func (e *Engine) InFlight() int {
 	return n
 }
 
+// Idle reports whether every loop of the engine is asleep with no wake-up
+// pending and no delivery in flight: nothing happens until the clock
+// reaches the next timer. Tests that drive the engine with a fake clock
+// wait for it before moving the clock.
+func (e *Engine) Idle() bool {
+	if !e.eval.Idle() {
+		return false
+	}
+	for _, d := range e.delivery {
+		if d.busy.Load() > 0 || !d.loop.Idle() {
+			return false
+		}
+	}
+	return true
+}
+
 // Wake makes the evaluation loop check for due tickets at once.
 func (e *Engine) Wake() { e.eval.Wake() }
 
@@ -452,9 +468,10 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 
 func (d *deliveryLoop) send(ctx context.Context, del Delivery, claimed time.Time) {
 	defer func() {
+		// Wake before leaving busy, so that Idle never sees neither.
+		d.loop.Wake()
 		d.busy.Add(-1)
 		d.inflight.Done()
-		d.loop.Wake()
 	}()
 	e := d.e
 	// Deliveries in flight finish even when Run is stopping.

@@ -70,24 +70,17 @@ func start(t *testing.T, path string, clock *watchdogtest.Clock, p *watchdog.Pol
 	return h
 }
 
-// settle waits until the engine's loops sleep and no delivery is in flight,
-// so that moving the fake clock cannot overtake work in progress.
+// settle waits until the engine is idle: its loops asleep with nothing
+// pending and no delivery in flight, so that moving the fake clock cannot
+// overtake work in progress.
 func (h *harness) settle() {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		h.clock.WaitForTimers(h.t, 2)
-		if h.engine.InFlight() == 0 {
-			// Finished workers wake their loop: let that pass settle too.
-			h.clock.WaitForTimers(h.t, 2)
-			if h.engine.InFlight() == 0 {
-				return
-			}
-		}
+	for !h.engine.Idle() {
 		if time.Now().After(deadline) {
 			h.t.Fatal("engine did not settle within 10s")
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(100 * time.Microsecond)
 	}
 }
 

@@ -11,7 +11,7 @@ package scheduler
 import (
 	"context"
 	"math/rand/v2"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,8 +36,7 @@ type Loop struct {
 	onError  func(error)
 	wake     chan struct{}
 
-	mu      sync.Mutex
-	waiting bool
+	waiting atomic.Bool
 }
 
 // LoopConfig configures a Loop.
@@ -69,6 +68,13 @@ func (l *Loop) Wake() {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Idle reports whether the loop is asleep with no wake-up pending: its
+// next step waits for its timer. Tests driving a fake clock use it to know
+// the loop has finished reacting before they move the clock again.
+func (l *Loop) Idle() bool {
+	return l.waiting.Load() && len(l.wake) == 0
 }
 
 // Run runs the loop until ctx is done; it returns ctx's error.
@@ -104,13 +110,17 @@ func (l *Loop) Run(ctx context.Context) error {
 			continue
 		}
 		c, stop := l.clock.NewTimer(wait)
+		l.waiting.Store(true)
 		select {
 		case <-ctx.Done():
+			l.waiting.Store(false)
 			stop()
 			return ctx.Err()
 		case <-l.wake:
+			l.waiting.Store(false)
 			stop()
 		case <-c:
+			l.waiting.Store(false)
 		}
 	}
 }
