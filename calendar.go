@@ -388,7 +388,7 @@ func (c *Calendar) Add(start time.Time, d time.Duration) time.Time {
 	lastOpen := first
 	var buf [8]wallRange
 	for dn := first; ; {
-		if dn > first && k.plainWeek(dn) && r > c.weekTotal {
+		if r > c.weekTotal && dn > first && k.plainWeek(dn) {
 			r -= c.weekTotal
 			dn += 7
 			lastOpen = dn
@@ -450,7 +450,7 @@ func (c *Calendar) Between(a, b time.Time) time.Duration {
 		if m := k.resolve(dn * secondsPerDay); m > bs || (m == bs && bn == 0) {
 			break
 		}
-		if dn > first && k.plainWeek(dn) && (dn+7)*secondsPerDay-k.seg.off <= bs {
+		if dn > first && (dn+7)*secondsPerDay-k.seg.off <= bs && k.plainWeek(dn) {
 			add(c.weekTotal)
 			dn += 7
 			continue

@@ -14,6 +14,14 @@ import (
 // MaxIDBytes is the longest ticket id accepted, in bytes.
 const MaxIDBytes = 255
 
+// Event times must fall in [MinEventYear, MaxEventYear]: due instants lie
+// up to a year's target (stretched by calendars and escalation steps) after
+// a ticket's events and must stay representable in every store and in JSON.
+const (
+	MinEventYear = 1970
+	MaxEventYear = 2999
+)
+
 // Event is one ticket event as a helpdesk sends it: the seed's six fields plus
 // an optional explicit first agent response. Times are truncated to the
 // microsecond on decode, the precision every store keeps, so that a retried
@@ -256,8 +264,8 @@ func ParseTime(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("must be an RFC 3339 time such as 2025-06-18T12:00:00Z, got %q", truncateForMessage(s))
 	}
-	if t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, fmt.Errorf("year %d is out of range (1970-9999)", t.Year())
+	if t.Year() < MinEventYear || t.Year() > MaxEventYear {
+		return time.Time{}, fmt.Errorf("year %d is out of range (%d-%d)", t.Year(), MinEventYear, MaxEventYear)
 	}
 	return t.Truncate(time.Microsecond).UTC(), nil
 }
@@ -290,6 +298,14 @@ func (e Event) Validate() error {
 	}
 	if e.CreatedAt.IsZero() {
 		bad("created_at", "is required")
+	}
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"created_at", &e.CreatedAt}, {"updated_at", &e.UpdatedAt}, {"first_response_at", e.FirstResponseAt}} {
+		if f.t != nil && !f.t.IsZero() && (f.t.Year() < MinEventYear || f.t.Year() > MaxEventYear) {
+			bad(f.name, fmt.Sprintf("year %d is out of range (%d-%d)", f.t.Year(), MinEventYear, MaxEventYear))
+		}
 	}
 	if e.UpdatedAt.IsZero() {
 		bad("updated_at", "is required")

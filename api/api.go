@@ -118,9 +118,9 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	if c.Metrics != nil {
 		h.route("GET /metrics", false, c.Metrics.ServeHTTP)
 	}
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
-	})
+	// Everything else, logged like the routes: 405 naming the allowed
+	// methods when the path exists, 404 otherwise.
+	h.route("/", false, h.unmatched)
 	return h, nil
 }
 
@@ -140,8 +140,12 @@ func CorrelationID(ctx context.Context) string {
 
 // route registers a handler with logging, metrics, auth and recovery.
 func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
-	name := pattern[strings.IndexByte(pattern, ' ')+1:]
-	method := pattern[:strings.IndexByte(pattern, ' ')]
+	method, name, ok := strings.Cut(pattern, " ")
+	if !ok {
+		// The catch-all: one route label for every unmatched path, so
+		// that clients cannot create metric series at will.
+		method, name = "", "unmatched"
+	}
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		cid := requestID(r.Header.Get("X-Request-ID"))
@@ -160,7 +164,11 @@ func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
 			}
 			d := time.Since(start)
 			if h.cfg.Observer != nil {
-				h.cfg.Observer.ObserveRequest(name, method, rec.code, d)
+				m := method
+				if m == "" {
+					m = r.Method
+				}
+				h.cfg.Observer.ObserveRequest(name, m, rec.code, d)
 			}
 			h.log.Info("request", "correlation_id", cid, "method", r.Method, "route", name, "path", r.URL.Path,
 				"status", rec.code, "latency_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
@@ -252,6 +260,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// unmatched answers requests no route takes.
+func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := h.mux.Handler(probe); p != "" && p != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, " or "), nil)
+		return
+	}
+	writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {

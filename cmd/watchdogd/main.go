@@ -98,8 +98,11 @@ Usage:
 
 Flags (override the environment):
 `)
-	if fs.NFlag() == 0 {
-		// Register the flags on a throwaway set to print them.
+	defined := false
+	fs.VisitAll(func(*flag.Flag) { defined = true })
+	if !defined {
+		// Register the flags on a throwaway set to print them. (A set
+		// that has them shows the effective values as defaults.)
 		env := &environment{lookup: func(string) (string, bool) { return "", false }}
 		tmp := flag.NewFlagSet("", flag.ContinueOnError)
 		_, _ = loadSettings(env, tmp, []string{})
