@@ -46,8 +46,12 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	}
 	defer tx.Rollback()
 
-	claimed, err := queryTickets(ctx, tx, `SELECT `+ticketCols+` FROM tickets
-		WHERE next_due_at <= $1 ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+	// The schedule's index gives the due tickets in order; only the tickets
+	// rows are locked (they guard their schedule rows too), and LIMIT counts
+	// only the rows locked, so concurrent evaluators take disjoint sets.
+	claimed, err := queryTickets(ctx, tx, `SELECT `+ticketColsT+`
+		FROM ticket_schedule s JOIN tickets t ON t.id = s.ticket_id
+		WHERE s.next_due_at <= $1 ORDER BY s.next_due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED`,
 		now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim due tickets: %w", err)
@@ -63,17 +67,19 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	if err != nil {
 		return nil, fmt.Errorf("load timelines: %w", err)
 	}
-	alerts, err := loadAlerts(ctx, tx, ids)
+	alerts, err := loadAlerts(ctx, tx, alertedIDs(claimed))
 	if err != nil {
 		return nil, fmt.Errorf("load alerts: %w", err)
 	}
 
 	var (
 		rows     ticketRows
+		sched    scheduleRows
 		fresh    alertRows
 		toNotify = map[string][]string{} // ticket id → notifier names
 	)
 	for _, t := range claimed {
+		before := *t
 		t.Events = timelines[t.ID]
 		t.Alerts = alerts[t.ID]
 		p := plan(t)
@@ -109,7 +115,10 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 		}
 		applyPlan(t, p)
 		t.Events, t.Alerts = nil, nil
-		rows.add(t)
+		if derivedChanged(&before, t) {
+			rows.add(t)
+		}
+		sched.change(t.ID, before.NextDueAt, t.NextDueAt)
 	}
 
 	if len(fresh.list) > 0 {
@@ -147,10 +156,21 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	if err := updateDerived(ctx, tx, &rows, true); err != nil {
 		return nil, err
 	}
+	if err := sched.write(ctx, tx); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return fresh.list, nil
+}
+
+// derivedChanged reports whether a plan changed any column updateDerived
+// writes, so that unchanged tickets are not rewritten at all.
+func derivedChanged(before, after *watchdog.Ticket) bool {
+	return before.State != after.State || before.Untracked != after.Untracked || before.Open != after.Open ||
+		before.EscalationLevel != after.EscalationLevel ||
+		!sameTime(before.NextDueAt, after.NextDueAt) || !sameTime(before.BreachAt, after.BreachAt)
 }
 
 // updateDerived stores the derived columns (and the escalation level when
@@ -284,22 +304,45 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 	if err != nil {
 		return "", 0, fmt.Errorf("load timelines: %w", err)
 	}
-	alerts, err := loadAlerts(ctx, tx, ids)
+	alerts, err := loadAlerts(ctx, tx, alertedIDs(tickets))
 	if err != nil {
 		return "", 0, fmt.Errorf("load alerts: %w", err)
 	}
-	var rows ticketRows
+	var (
+		rows  ticketRows
+		sched scheduleRows
+	)
 	for _, t := range tickets {
+		before := *t
 		t.Events, t.Alerts = timelines[t.ID], alerts[t.ID]
 		applyPlan(t, plan(t))
 		t.Events, t.Alerts = nil, nil
-		rows.add(t)
+		if derivedChanged(&before, t) {
+			rows.add(t)
+		}
+		sched.change(t.ID, before.NextDueAt, t.NextDueAt)
 	}
 	if err := updateDerived(ctx, tx, &rows, false); err != nil {
+		return "", 0, err
+	}
+	if err := sched.write(ctx, tx); err != nil {
 		return "", 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return "", 0, fmt.Errorf("commit: %w", err)
 	}
 	return ids[len(ids)-1], len(ids), nil
+}
+
+// alertedIDs returns the ids of the tickets that have alerts: every
+// recorded alert bumped its ticket's escalation level, so level 0 means none
+// and their alerts need not be read.
+func alertedIDs(tickets []*watchdog.Ticket) []string {
+	var ids []string
+	for _, t := range tickets {
+		if t.EscalationLevel > 0 {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids
 }

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -82,65 +84,82 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 		return nil, fmt.Errorf("lock tickets: %w", err)
 	}
 	existing := make(map[string]*watchdog.Ticket, len(stored))
+	oldIDs := make([]string, 0, len(stored))
 	for _, t := range stored {
 		existing[t.ID] = t
+		oldIDs = append(oldIDs, t.ID)
 	}
-
-	// Insert the events; RETURNING names the tickets that gained one.
-	changed, err := insertEvents(ctx, tx, b)
-	if err != nil {
-		return nil, err
-	}
-
-	var changedOld []string
-	for _, id := range b.sorted {
-		if changed[id] && existing[id] != nil {
-			changedOld = append(changedOld, id)
-		}
-	}
-	timelines, err := loadTimelines(ctx, tx, changedOld)
+	// The stored timelines tell which of the batch's events are new, so
+	// that the writes below are plain inserts (no speculative insertion, no
+	// RETURNING). Under the row locks no one else adds to them.
+	timelines, err := loadTimelines(ctx, tx, oldIDs)
 	if err != nil {
 		return nil, fmt.Errorf("load timelines: %w", err)
 	}
-	alerts, err := loadAlerts(ctx, tx, changedOld)
-	if err != nil {
-		return nil, fmt.Errorf("load alerts: %w", err)
-	}
 
 	result := make(map[string]*watchdog.Ticket, len(b.order))
-	var updates, inserts ticketRows
+	var (
+		updates, inserts ticketRows
+		newEvents        eventRows
+		sched            scheduleRows
+		changedOld       []*watchdog.Ticket
+	)
 	for _, id := range b.sorted {
 		old := existing[id]
-		if !changed[id] {
-			if old == nil {
-				// Its events are stored but its ticket row is not visible:
-				// another batch is creating it right now.
-				return nil, errRaced
+		if old == nil {
+			// New ticket: every event of the batch is new. If another
+			// batch creates it concurrently, an insert below fails with a
+			// unique violation and the whole batch reruns.
+			t := &watchdog.Ticket{ID: id, Events: b.events[id]}
+			newEvents.add(t.Events)
+			fillCurrent(t)
+			applyPlan(t, plan(t))
+			t.Events = nil
+			result[id] = t
+			inserts.add(t)
+			if t.NextDueAt != nil {
+				sched.insert(id, t.NextDueAt)
 			}
+			continue
+		}
+		fresh := newOnly(timelines[id], b.events[id])
+		if len(fresh) == 0 {
 			result[id] = old
 			continue
 		}
-		t := &watchdog.Ticket{ID: id}
-		if old != nil {
-			t.EscalationLevel = old.EscalationLevel
-			t.Events = timelines[id]
-			t.Alerts = alerts[id]
-		} else {
-			t.Events = b.events[id]
-		}
-		cur := watchdog.CurrentFields(t.Events)
-		t.Priority, t.CustomerTier, t.Status = cur.Priority, cur.CustomerTier, cur.Status
-		t.CreatedAt, t.UpdatedAt, t.FirstResponseAt = cur.CreatedAt, cur.UpdatedAt, cur.FirstResponseAt
-		applyPlan(t, plan(t))
-		t.Events, t.Alerts = nil, nil
-		result[id] = t
-		if old != nil {
-			updates.add(t)
-		} else {
-			inserts.add(t)
+		newEvents.add(fresh)
+		timelines[id] = mergeTimeline(timelines[id], fresh)
+		changedOld = append(changedOld, old)
+	}
+	var alerts map[string][]watchdog.Alert
+	if alerted := alertedIDs(changedOld); len(alerted) > 0 {
+		if alerts, err = loadAlerts(ctx, tx, alerted); err != nil {
+			return nil, fmt.Errorf("load alerts: %w", err)
 		}
 	}
+	for _, old := range changedOld {
+		t := &watchdog.Ticket{ID: old.ID, EscalationLevel: old.EscalationLevel,
+			Events: timelines[old.ID], Alerts: alerts[old.ID]}
+		fillCurrent(t)
+		applyPlan(t, plan(t))
+		t.Events, t.Alerts = nil, nil
+		result[t.ID] = t
+		updates.add(t)
+		sched.change(t.ID, old.NextDueAt, t.NextDueAt)
+	}
 
+	if err := newEvents.insert(ctx, tx); err != nil {
+		return nil, err
+	}
+	if len(inserts.id) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
+				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[])`,
+			inserts.args()...); err != nil {
+			return nil, raced(fmt.Errorf("insert tickets: %w", err))
+		}
+	}
 	if len(updates.id) > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE tickets t SET
 				priority = u.priority, customer_tier = u.customer_tier, status = u.status,
@@ -155,22 +174,8 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 			return nil, fmt.Errorf("update tickets: %w", err)
 		}
 	}
-	if len(inserts.id) > 0 {
-		res, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
-				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[])
-			ON CONFLICT (id) DO NOTHING`, inserts.args()...)
-		if err != nil {
-			return nil, fmt.Errorf("insert tickets: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return nil, fmt.Errorf("insert tickets: %w", err)
-		} else if n != int64(len(inserts.id)) {
-			// Another batch created one of these tickets since we looked;
-			// rerun so that its events are merged too.
-			return nil, errRaced
-		}
+	if err := sched.write(ctx, tx); err != nil {
+		return nil, raced(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
@@ -183,53 +188,155 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	return out, nil
 }
 
-// insertEvents inserts the batch's events, skipping stored ones, and
-// returns the ids of the tickets that gained at least one event.
-func insertEvents(ctx context.Context, tx queryer, b *batch) (map[string]bool, error) {
-	n := 0
-	for _, evs := range b.events {
-		n += len(evs)
+// fillCurrent sets t's current fields from its timeline (Ticket.Merge's
+// rules: the latest event's fields, the earliest first response).
+func fillCurrent(t *watchdog.Ticket) {
+	cur := watchdog.CurrentFields(t.Events)
+	t.Priority, t.CustomerTier, t.Status = cur.Priority, cur.CustomerTier, cur.Status
+	t.CreatedAt, t.UpdatedAt, t.FirstResponseAt = cur.CreatedAt, cur.UpdatedAt, cur.FirstResponseAt
+}
+
+// newOnly returns the events of batch (sorted, distinct) whose updated_at
+// is not in stored (sorted).
+func newOnly(stored, batch []watchdog.Event) []watchdog.Event {
+	var out []watchdog.Event
+	i := 0
+	for _, ev := range batch {
+		for i < len(stored) && stored[i].UpdatedAt.Before(ev.UpdatedAt) {
+			i++
+		}
+		if i < len(stored) && stored[i].UpdatedAt.Equal(ev.UpdatedAt) {
+			continue
+		}
+		out = append(out, ev)
 	}
-	var (
-		ids, statuses, prios, tiers = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-		updated, created, fr        = make(timeArray, 0, n), make(timeArray, 0, n), make(timeArray, 0, n)
-	)
-	for _, id := range b.sorted {
-		for i := range b.events[id] {
-			ev := &b.events[id][i]
-			ids = append(ids, ev.ID)
-			statuses = append(statuses, ev.Status)
-			prios = append(prios, ev.Priority)
-			tiers = append(tiers, ev.CustomerTier)
-			updated = append(updated, &ev.UpdatedAt)
-			created = append(created, &ev.CreatedAt)
-			fr = append(fr, ev.FirstResponseAt)
+	return out
+}
+
+// mergeTimeline merges two sorted timelines with no updated_at in common.
+func mergeTimeline(a, b []watchdog.Event) []watchdog.Event {
+	out := make([]watchdog.Event, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0].UpdatedAt.Before(b[0].UpdatedAt) {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
 		}
 	}
-	// DISTINCT keeps one row per ticket: only which tickets changed matters.
-	rows, err := tx.QueryContext(ctx, `WITH ins AS (
-			INSERT INTO ticket_events (ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at)
-			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
-			ON CONFLICT (ticket_id, updated_at) DO NOTHING
-			RETURNING ticket_id)
-		SELECT DISTINCT ticket_id FROM ins`,
-		pq.StringArray(ids), updated, pq.StringArray(statuses), pq.StringArray(prios), pq.StringArray(tiers), created, fr)
-	if err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
+	return append(append(out, a...), b...)
+}
+
+// raced turns a unique violation into errRaced: a concurrent batch created
+// one of the tickets (or stored one of the events) this one took for new,
+// and a rerun merges with what it wrote.
+func raced(err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+		return fmt.Errorf("%w: %w", errRaced, err)
 	}
-	defer rows.Close()
-	changed := make(map[string]bool, len(b.order))
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("insert events: %w", err)
+	return err
+}
+
+// eventRows are timeline rows as parallel arrays for unnest.
+type eventRows struct {
+	ids, statuses, prios, tiers []string
+	updated, created, fr        timeArray
+}
+
+func (r *eventRows) add(evs []watchdog.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		r.ids = append(r.ids, ev.ID)
+		r.statuses = append(r.statuses, ev.Status)
+		r.prios = append(r.prios, ev.Priority)
+		r.tiers = append(r.tiers, ev.CustomerTier)
+		r.updated = append(r.updated, &ev.UpdatedAt)
+		r.created = append(r.created, &ev.CreatedAt)
+		r.fr = append(r.fr, ev.FirstResponseAt)
+	}
+}
+
+// insert writes the rows; callers have left out the stored ones.
+func (r *eventRows) insert(ctx context.Context, q queryer) error {
+	if len(r.ids) == 0 {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO ticket_events
+			(ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])`,
+		pq.StringArray(r.ids), r.updated, pq.StringArray(r.statuses), pq.StringArray(r.prios), pq.StringArray(r.tiers),
+		r.created, r.fr); err != nil {
+		return raced(fmt.Errorf("insert events: %w", err))
+	}
+	return nil
+}
+
+// scheduleRows collects the ticket_schedule writes of a transaction: only
+// the tickets whose next due instant changed. A ticket's schedule row exists
+// exactly when its tickets.next_due_at is set; both change together under
+// the ticket's row lock.
+type scheduleRows struct {
+	newID, addID, setID, delID []string
+	newAt, addAt, setAt        timeArray
+}
+
+// insert schedules a ticket created in this transaction.
+func (r *scheduleRows) insert(id string, at *time.Time) {
+	r.newID, r.newAt = append(r.newID, id), append(r.newAt, at)
+}
+
+// change records a stored ticket's move from old to next, if it moved.
+func (r *scheduleRows) change(id string, old, next *time.Time) {
+	switch {
+	case sameTime(old, next):
+	case next == nil:
+		r.delID = append(r.delID, id)
+	case old == nil:
+		r.addID, r.addAt = append(r.addID, id), append(r.addAt, next)
+	default:
+		r.setID, r.setAt = append(r.setID, id), append(r.setAt, next)
+	}
+}
+
+func (r *scheduleRows) write(ctx context.Context, q queryer) error {
+	if len(r.newID) > 0 {
+		// A new ticket has no row: a plain insert, no conflict check.
+		if _, err := q.ExecContext(ctx, `INSERT INTO ticket_schedule (ticket_id, next_due_at)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[])`, pq.StringArray(r.newID), r.newAt); err != nil {
+			return fmt.Errorf("schedule tickets: %w", err)
 		}
-		changed[id] = true
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
+	if len(r.setID) > 0 {
+		// A plain UPDATE: an INSERT ... ON CONFLICT DO UPDATE would first
+		// try (and fail) a speculative insertion for every row.
+		if _, err := q.ExecContext(ctx, `UPDATE ticket_schedule s SET next_due_at = u.at
+			FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at) WHERE s.ticket_id = u.id`,
+			pq.StringArray(r.setID), r.setAt); err != nil {
+			return fmt.Errorf("reschedule tickets: %w", err)
+		}
 	}
-	return changed, nil
+	if len(r.addID) > 0 {
+		if _, err := q.ExecContext(ctx, `INSERT INTO ticket_schedule (ticket_id, next_due_at)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[])
+			ON CONFLICT (ticket_id) DO UPDATE SET next_due_at = excluded.next_due_at`,
+			pq.StringArray(r.addID), r.addAt); err != nil {
+			return fmt.Errorf("schedule tickets: %w", err)
+		}
+	}
+	if len(r.delID) > 0 {
+		if _, err := q.ExecContext(ctx, `DELETE FROM ticket_schedule WHERE ticket_id = ANY($1)`,
+			pq.StringArray(r.delID)); err != nil {
+			return fmt.Errorf("unschedule tickets: %w", err)
+		}
+	}
+	return nil
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 // applyPlan copies a plan's ticket columns onto t, at stored precision.

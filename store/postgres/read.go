@@ -141,14 +141,15 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 	return page, total, nil
 }
 
-// NextDue returns the earliest next_due_at, read from the end of its index.
+// NextDue returns the earliest scheduled due instant, read from the end of
+// the schedule's index.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	if err := s.check(ctx); err != nil {
 		return time.Time{}, false, err
 	}
 	var at time.Time
-	err := s.db.QueryRowContext(ctx, `SELECT next_due_at FROM tickets
-		WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1`).Scan(&at)
+	err := s.db.QueryRowContext(ctx, `SELECT next_due_at FROM ticket_schedule
+		ORDER BY next_due_at LIMIT 1`).Scan(&at)
 	if err == sql.ErrNoRows {
 		return time.Time{}, false, nil
 	}

@@ -28,6 +28,10 @@ var (
 const ticketCols = `id, priority, customer_tier, status, created_at, updated_at, first_response_at,
 	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at`
 
+// ticketColsT is ticketCols qualified by the alias t, for joins.
+const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at, t.updated_at, t.first_response_at,
+	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at`
+
 func scanTicket(sc interface{ Scan(...any) error }) (*watchdog.Ticket, error) {
 	var (
 		t              watchdog.Ticket

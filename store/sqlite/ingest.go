@@ -87,7 +87,9 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 		if isNew {
 			created = append(created, t)
 		} else {
-			reload = append(reload, id)
+			if t.EscalationLevel > 0 { // level 0: no alerts recorded
+				reload = append(reload, id)
+			}
 			updated = append(updated, change{old: oldRow[id], new: t})
 		}
 	}

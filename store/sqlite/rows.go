@@ -165,6 +165,19 @@ func loadAlerts(ctx context.Context, q queryer, ids []string) (map[string][]watc
 	return out, nil
 }
 
+// alertedIDs returns the ids of the tickets that have alerts: every
+// recorded alert bumped its ticket's escalation level, so level 0 means none
+// and their alerts need not be read.
+func alertedIDs(tickets []*watchdog.Ticket) []string {
+	var ids []string
+	for _, t := range tickets {
+		if t.EscalationLevel > 0 {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids
+}
+
 // fill loads the timelines and alerts of tickets into them.
 func fill(ctx context.Context, q queryer, tickets []*watchdog.Ticket) error {
 	ids := make([]string, len(tickets))
@@ -175,7 +188,7 @@ func fill(ctx context.Context, q queryer, tickets []*watchdog.Ticket) error {
 	if err != nil {
 		return err
 	}
-	als, err := loadAlerts(ctx, q, ids)
+	als, err := loadAlerts(ctx, q, alertedIDs(tickets))
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 		{"ClaimDeliveriesConcurrent", testClaimDeliveriesConcurrent},
 		{"FinishDelivery", testFinishDelivery},
 		{"NextDueNextDelivery", testNextDueNextDelivery},
+		{"DueInstantMoves", testDueInstantMoves},
 		{"Replan", testReplan},
 		{"Dashboard", testDashboard},
 		{"TicketNotFound", testTicketNotFound},
@@ -988,6 +989,71 @@ func testNextDueNextDelivery(t *testing.T, h Harness) {
 	if at, ok, err := s.NextDelivery(ctx, "other"); err != nil || ok {
 		t.Errorf("NextDelivery for a notifier without deliveries = %s, %v, %v", at, ok, err)
 	}
+}
+
+// testDueInstantMoves follows one ticket's due instant as later writes set,
+// move, clear and restore it (through Ingest, EvaluateDue and Replan): only
+// the current instant makes it due, and NextDue always reports it.
+func testDueInstantMoves(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	ctx := t.Context()
+	wantNext := func(step string, want *time.Time) {
+		t.Helper()
+		at, ok, err := s.NextDue(ctx)
+		switch {
+		case err != nil:
+			t.Fatalf("%s: NextDue: %v", step, err)
+		case want == nil && ok:
+			t.Errorf("%s: NextDue = %s; want nothing due", step, at)
+		case want != nil && (!ok || !at.Equal(*want)):
+			t.Errorf("%s: NextDue = %s, %v; want %s", step, at, ok, want)
+		}
+		tk, err := s.Ticket(ctx, "m")
+		if err != nil {
+			t.Fatalf("%s: Ticket: %v", step, err)
+		}
+		if (tk.NextDueAt == nil) != (want == nil) || (want != nil && !tk.NextDueAt.Equal(*want)) {
+			t.Errorf("%s: ticket NextDueAt = %v; want %v", step, tk.NextDueAt, want)
+		}
+	}
+	claims := func(step string, now time.Time) int {
+		t.Helper()
+		n := 0
+		rec := func(tk *watchdog.Ticket) watchdog.Plan {
+			n++
+			return watchdog.Plan{State: tk.State, Open: true, NextDueAt: tk.NextDueAt}
+		}
+		evaluate(t, s, now, 10, rec)
+		return n
+	}
+
+	ingest(t, s, OpenPlan(nil), NewEvent("m", 0))
+	wantNext("created without a due instant", nil)
+	ingest(t, s, OpenPlan(TimePtr(At(time.Hour))), NewEvent("m", time.Minute))
+	wantNext("due set by a later event", TimePtr(At(time.Hour)))
+	ingest(t, s, OpenPlan(TimePtr(At(2*time.Hour))), NewEvent("m", 2*time.Minute))
+	wantNext("due moved by a later event", TimePtr(At(2*time.Hour)))
+	if n := claims("at the old instant", At(time.Hour)); n != 0 {
+		t.Errorf("EvaluateDue at the old due instant claimed %d tickets; want 0", n)
+	}
+	if n := claims("at the new instant", At(2*time.Hour)); n != 1 {
+		t.Errorf("EvaluateDue at the due instant claimed %d tickets; want 1", n)
+	}
+	evaluate(t, s, At(2*time.Hour), 10, OpenPlan(TimePtr(At(3*time.Hour))))
+	wantNext("due moved by an evaluation", TimePtr(At(3*time.Hour)))
+	if _, _, err := s.Replan(ctx, "", 10, OpenPlan(nil)); err != nil {
+		t.Fatalf("Replan: %v", err)
+	}
+	wantNext("due cleared by a replan", nil)
+	if n := claims("after clearing", At(100*time.Hour)); n != 0 {
+		t.Errorf("EvaluateDue after the due instant was cleared claimed %d tickets; want 0", n)
+	}
+	if _, _, err := s.Replan(ctx, "", 10, OpenPlan(TimePtr(At(4*time.Hour)))); err != nil {
+		t.Fatalf("Replan: %v", err)
+	}
+	wantNext("due restored by a replan", TimePtr(At(4*time.Hour)))
+	ingest(t, s, OpenPlan(TimePtr(At(4*time.Hour))), NewEvent("m", 3*time.Minute))
+	wantNext("unchanged by an event that keeps it", TimePtr(At(4*time.Hour)))
 }
 
 // ---- Replan ----------------------------------------------------------------
