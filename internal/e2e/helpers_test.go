@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/mockslack"
+	"github.com/ticket-watchdog/watchdog/store/postgres"
+	"github.com/ticket-watchdog/watchdog/store/sqlite"
+)
+
+// Store kinds the crash test runs on.
+const (
+	kindSQLite   = "sqlite"
+	kindPostgres = "postgres"
+)
+
+// openStore opens the store of the given kind: a file path for SQLite, a
+// DSN for PostgreSQL. Both migrate on open.
+func openStore(ctx context.Context, kind, dsn string) (watchdog.Store, error) {
+	switch kind {
+	case kindSQLite:
+		st, err := sqlite.Open(ctx, dsn, nil)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite store: %w", err)
+		}
+		return st, nil
+	case kindPostgres:
+		st, err := postgres.Open(ctx, dsn, nil)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres store: %w", err)
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("unknown store kind %q", kind)
+}
+
+// stageKey names one stage of one clock of one ticket, the unit that must
+// be alerted and delivered exactly once.
+type stageKey struct {
+	Ticket string
+	Clock  watchdog.ClockKind
+	Stage  string
+}
+
+func (k stageKey) String() string { return k.Ticket + "/" + string(k.Clock) + "/" + k.Stage }
+
+func keyOf(a watchdog.Alert) stageKey {
+	return stageKey{Ticket: a.TicketID, Clock: a.Clock, Stage: a.Stage}
+}
+
+// slackKey reads which stage a mock Slack message is about from the
+// attachment fields the Slack notifier writes (Ticket, SLA, State).
+func slackKey(m mockslack.Message) (stageKey, error) {
+	var p struct {
+		Attachments []struct {
+			Fields []struct {
+				Title string `json:"title"`
+				Value string `json:"value"`
+			} `json:"fields"`
+		} `json:"attachments"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		return stageKey{}, fmt.Errorf("message %d: decode payload: %w", m.Seq, err)
+	}
+	if len(p.Attachments) == 0 {
+		return stageKey{}, fmt.Errorf("message %d: no attachment", m.Seq)
+	}
+	var k stageKey
+	for _, f := range p.Attachments[0].Fields {
+		switch f.Title {
+		case "Ticket":
+			k.Ticket = f.Value
+		case "SLA":
+			k.Clock = watchdog.ClockKind(f.Value)
+		case "State":
+			switch f.Value {
+			case "ALERT":
+				k.Stage = watchdog.StageAlert
+			case "BREACH":
+				k.Stage = watchdog.StageBreach
+			default:
+				return stageKey{}, fmt.Errorf("message %d: unexpected state %q", m.Seq, f.Value)
+			}
+		}
+	}
+	if k.Ticket == "" || k.Clock == "" || k.Stage == "" {
+		return stageKey{}, fmt.Errorf("message %d: missing ticket, SLA or state field: %s", m.Seq, m.Payload)
+	}
+	return k, nil
+}
+
+// slackCounts counts the mock's messages by stage.
+func slackCounts(msgs []mockslack.Message) (map[stageKey]int, error) {
+	counts := make(map[stageKey]int, len(msgs))
+	for _, m := range msgs {
+		k, err := slackKey(m)
+		if err != nil {
+			return nil, err
+		}
+		counts[k]++
+	}
+	return counts, nil
+}
+
+// policy is a 24x7 policy with one tier/priority, gold/high, whose targets
+// are short enough for real time.
+func policy(th watchdog.Thresholds, response, resolution time.Duration) *watchdog.Policy {
+	return &watchdog.Policy{
+		Thresholds: th,
+		Statuses:   watchdog.DefaultStatuses,
+		Tiers: map[string]*watchdog.TierPolicy{
+			"gold": {Priorities: map[string]watchdog.Targets{
+				"high": {Response: response, Resolution: resolution},
+			}},
+		},
+	}
+}
+
+// envInt reads a positive integer from the environment, or def.
+func envInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a positive integer", name, v)
+	}
+	return n, nil
+}
+
+// countingObserver counts what one engine did, to show how work was split.
+type countingObserver struct {
+	watchdog.NopObserver
+	mu        sync.Mutex
+	fired     int
+	delivered int
+	other     map[watchdog.DeliveryStatus]int
+	maxLate   time.Duration
+}
+
+func (o *countingObserver) AlertFired(_ watchdog.Alert, late time.Duration) {
+	o.mu.Lock()
+	o.fired++
+	o.maxLate = max(o.maxLate, late)
+	o.mu.Unlock()
+}
+
+func (o *countingObserver) DeliveryFinished(_ string, st watchdog.DeliveryStatus, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if st == watchdog.DeliveryDelivered {
+		o.delivered++
+		return
+	}
+	if o.other == nil {
+		o.other = map[watchdog.DeliveryStatus]int{}
+	}
+	o.other[st]++
+}
+
+func (o *countingObserver) snapshot() (fired, delivered int, other map[watchdog.DeliveryStatus]int, maxLate time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fired, o.delivered, maps.Clone(o.other), o.maxLate
+}
