@@ -37,8 +37,12 @@ type Config struct {
 	// recomputes. Default 1000.
 	ReplanBatch int
 	// DeliveryConcurrency is how many deliveries each notifier has in
-	// flight at most. Default 8.
+	// flight at most. Default 16.
 	DeliveryConcurrency int
+	// DeliveryBatch is how many deliveries of one notifier are claimed and
+	// queued ahead at most; outcomes are recorded in batches as large.
+	// Default 256.
+	DeliveryBatch int
 	// DeliveryTimeout bounds one delivery attempt. Default 30s.
 	DeliveryTimeout time.Duration
 	// DeliveryLease is how long a claimed delivery stays hidden from other
@@ -79,7 +83,10 @@ func (c *Config) WithDefaults() *Config {
 		out.ReplanBatch = 1000
 	}
 	if out.DeliveryConcurrency == 0 {
-		out.DeliveryConcurrency = 8
+		out.DeliveryConcurrency = 16
+	}
+	if out.DeliveryBatch == 0 {
+		out.DeliveryBatch = 256
 	}
 	if out.DeliveryTimeout == 0 {
 		out.DeliveryTimeout = 30 * time.Second
@@ -109,6 +116,8 @@ func (c *Config) validate() error {
 		return errors.New("watchdog: Config.ReplanBatch must be at least 1")
 	case c.DeliveryConcurrency < 1:
 		return errors.New("watchdog: Config.DeliveryConcurrency must be at least 1")
+	case c.DeliveryBatch < 1:
+		return errors.New("watchdog: Config.DeliveryBatch must be at least 1")
 	case c.DeliveryTimeout < 0:
 		return errors.New("watchdog: Config.DeliveryTimeout must not be negative")
 	case c.DeliveryLease <= c.DeliveryTimeout:
@@ -332,8 +341,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = d.loop.Run(ctx)
-			d.inflight.Wait()
+			d.run(ctx)
 		}()
 	}
 	wg.Wait()
@@ -359,7 +367,7 @@ func (e *Engine) Idle() bool {
 		return false
 	}
 	for _, d := range e.delivery {
-		if d.busy.Load() > 0 || !d.loop.Idle() {
+		if d.pending.Load() > 0 || !d.loop.Idle() {
 			return false
 		}
 	}
@@ -431,33 +439,76 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 	return next, nil
 }
 
-// deliveryLoop claims and sends one notifier's deliveries.
+// deliveryLoop delivers one notifier's alerts: its loop claims pending
+// deliveries in batches into a queue, workers send them, and a finisher
+// records the outcomes in batches, so that the store sees a few
+// transactions per batch rather than two per delivery.
 type deliveryLoop struct {
-	e        *Engine
-	name     string
-	n        Notifier
-	loop     *scheduler.Loop
+	e    *Engine
+	name string
+	n    Notifier
+	loop *scheduler.Loop
+
+	queue    chan claimedDelivery
+	outcomes chan DeliveryOutcome
+	// pending counts deliveries claimed and not yet settled (queued, being
+	// sent, or waiting for their outcome to be recorded).
+	pending  atomic.Int64
 	busy     atomic.Int64
-	inflight sync.WaitGroup
+	stopping atomic.Bool
+}
+
+type claimedDelivery struct {
+	Delivery
+	claimedAt time.Time
+}
+
+// run runs the claim loop, the workers and the finisher until ctx is done;
+// then it lets sends in progress finish, releases what is still queued and
+// records every outcome before returning.
+func (d *deliveryLoop) run(ctx context.Context) {
+	cfg := d.e.cfg
+	d.queue = make(chan claimedDelivery, cfg.DeliveryBatch)
+	d.outcomes = make(chan DeliveryOutcome, cfg.DeliveryBatch)
+	var workers, finisher sync.WaitGroup
+	for range cfg.DeliveryConcurrency {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for c := range d.queue {
+				d.outcomes <- d.send(ctx, c)
+			}
+		}()
+	}
+	finisher.Add(1)
+	go func() {
+		defer finisher.Done()
+		d.finish()
+	}()
+	_ = d.loop.Run(ctx)
+	d.stopping.Store(true)
+	close(d.queue)
+	workers.Wait()
+	close(d.outcomes)
+	finisher.Wait()
 }
 
 func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, error) {
 	cfg := d.e.cfg
-	free := cfg.DeliveryConcurrency - int(d.busy.Load())
-	if free <= 0 {
-		return time.Time{}, nil // a finishing worker wakes the loop
+	free := cfg.DeliveryBatch - int(d.pending.Load())
+	if free < cfg.DeliveryBatch/4 && d.pending.Load() > 0 {
+		return time.Time{}, nil // the finisher wakes the loop as room frees up
 	}
 	ds, err := d.e.store.ClaimDeliveries(ctx, d.name, now, free, cfg.DeliveryLease)
 	if err != nil {
 		return time.Time{}, err
 	}
-	for i := range ds {
-		d.busy.Add(1)
-		d.inflight.Add(1)
-		go d.send(ctx, ds[i], now)
+	d.pending.Add(int64(len(ds)))
+	for _, del := range ds {
+		d.queue <- claimedDelivery{Delivery: del, claimedAt: now}
 	}
 	if len(ds) == free {
-		return time.Time{}, nil // at capacity: woken when a worker finishes
+		return time.Time{}, nil // full: woken when room frees up
 	}
 	next, ok, err := d.e.store.NextDelivery(ctx, d.name)
 	if err != nil || !ok {
@@ -466,35 +517,33 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 	return next, nil
 }
 
-func (d *deliveryLoop) send(ctx context.Context, del Delivery, claimed time.Time) {
-	defer func() {
-		// Wake before leaving busy, so that Idle never sees neither.
-		d.loop.Wake()
-		d.busy.Add(-1)
-		d.inflight.Done()
-	}()
+// send makes one attempt and decides its outcome.
+func (d *deliveryLoop) send(ctx context.Context, c claimedDelivery) DeliveryOutcome {
 	e := d.e
-	// Deliveries in flight finish even when Run is stopping.
-	ctx = context.WithoutCancel(ctx)
+	del := c.Delivery
 	start := e.clock.Now()
-	if start.After(claimed.Add(e.cfg.DeliveryLease - e.cfg.DeliveryTimeout)) {
-		// The worker started so late that the lease could run out during
-		// the attempt and another claimer send it too: leave it to the
-		// next claim.
-		e.log.Warn("delivery claim too old to send; leaving it for the next claim", "notifier", d.name, "delivery_id", del.ID)
-		return
+	o := DeliveryOutcome{ID: del.ID, Attempt: del.Attempts, Finished: start}
+	if d.stopping.Load() || start.After(c.claimedAt.Add(e.cfg.DeliveryLease-e.cfg.DeliveryTimeout)) {
+		// Not started before shutdown, or so late that the lease could run
+		// out during the attempt and another claimer send it too: hand it
+		// back for the next claim.
+		o.Status, o.RetryAt, o.Error = DeliveryPending, start, "released unsent: "+releaseReason(d.stopping.Load())
+		return o
 	}
+	d.busy.Add(1)
+	defer d.busy.Add(-1)
+	// Sends in progress finish even when Run is stopping.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DeliveryTimeout)
 	var retry bool
 	var err error
 	if del.Alert == nil {
 		err = errors.New("delivery has no alert")
 	} else {
-		actx, cancel := context.WithTimeout(ctx, e.cfg.DeliveryTimeout)
 		retry, err = deliverSafely(actx, d.n, *del.Alert)
-		cancel()
 	}
+	cancel()
 	now := e.clock.Now()
-	o := DeliveryOutcome{ID: del.ID, Attempt: del.Attempts, Finished: now}
+	o.Finished = now
 	switch {
 	case err == nil:
 		o.Status = DeliveryDelivered
@@ -524,10 +573,43 @@ func (d *deliveryLoop) send(ctx context.Context, del Delivery, claimed time.Time
 	default:
 		e.log.Warn("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
 	}
-	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := e.store.FinishDelivery(fctx, o); err != nil {
-		e.log.Error("recording delivery outcome failed; it will be retried after its lease", append(attrs, "err", err)...)
+	return o
+}
+
+func releaseReason(stopping bool) string {
+	if stopping {
+		return "engine stopping"
+	}
+	return "claim too old"
+}
+
+// finish records outcomes in batches until the outcomes channel closes.
+func (d *deliveryLoop) finish() {
+	max := d.e.cfg.DeliveryBatch
+	batch := make([]DeliveryOutcome, 0, max)
+	for o := range d.outcomes {
+		batch = append(batch[:0], o)
+	more:
+		for len(batch) < max {
+			select {
+			case o, ok := <-d.outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := d.e.store.FinishDeliveries(ctx, batch); err != nil {
+			d.e.log.Error("recording delivery outcomes failed; those deliveries will be claimed again after their lease",
+				"notifier", d.name, "deliveries", len(batch), "err", err)
+		}
+		cancel()
+		// Wake before settling, so that Idle never sees neither.
+		d.loop.Wake()
+		d.pending.Add(-int64(len(batch)))
 	}
 }
 

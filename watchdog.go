@@ -156,10 +156,10 @@ type Store interface {
 	// never holds up the others.
 	ClaimDeliveries(ctx context.Context, notifier string, now time.Time, limit int, lease time.Duration) ([]Delivery, error)
 
-	// FinishDelivery records the outcome of an attempt; it is ignored when
-	// the delivery was claimed again since (Attempt differs) or is no longer
-	// pending.
-	FinishDelivery(ctx context.Context, o DeliveryOutcome) error
+	// FinishDeliveries records the outcomes of attempts, all in one
+	// transaction. An outcome is ignored when its delivery was claimed again
+	// since (Attempt differs) or is no longer pending.
+	FinishDeliveries(ctx context.Context, outcomes []DeliveryOutcome) error
 
 	// NextDelivery returns the earliest NextAttemptAt of any pending
 	// delivery to the named notifier.

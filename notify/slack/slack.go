@@ -96,7 +96,11 @@ func newNotifier(c Config, op string) *Notifier {
 	}
 	base := hc.Transport
 	if base == nil {
-		base = http.DefaultTransport
+		// The default transport keeps two idle connections per host, so a
+		// burst of alerts would reconnect for nearly every message.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		base = t
 	}
 	hc.Transport = &recordingTransport{base: base}
 	return &Notifier{cfg: c, op: op, client: &hc, now: time.Now}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/ticket-watchdog/watchdog"
 )
 
@@ -103,35 +105,67 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.T
 	return out, nil
 }
 
-// FinishDelivery records the outcome of one attempt. It changes nothing when
-// the delivery is no longer pending or was claimed again since (its
-// attempts differ from o.Attempt).
-func (s *Store) FinishDelivery(ctx context.Context, o watchdog.DeliveryOutcome) error {
+// FinishDeliveries records attempt outcomes in one transaction, one
+// statement per outcome kind; see watchdog.Store.
+func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.DeliveryOutcome) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	var (
-		query string
-		args  []any
-	)
-	switch o.Status {
-	case watchdog.DeliveryDelivered:
-		query = `UPDATE deliveries SET status = 'delivered', delivered_at = $3, last_error = ''
-			WHERE id = $1 AND attempts = $2 AND status = 'pending'`
-		args = []any{o.ID, o.Attempt, us(o.Finished)}
-	case watchdog.DeliveryFailed:
-		query = `UPDATE deliveries SET status = 'failed', last_error = $3
-			WHERE id = $1 AND attempts = $2 AND status = 'pending'`
-		args = []any{o.ID, o.Attempt, o.Error}
-	case watchdog.DeliveryPending:
-		query = `UPDATE deliveries SET next_attempt_at = $3, last_error = $4
-			WHERE id = $1 AND attempts = $2 AND status = 'pending'`
-		args = []any{o.ID, o.Attempt, us(o.RetryAt), o.Error}
-	default:
-		return fmt.Errorf("postgres: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
+	if len(outcomes) == 0 {
+		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, query, args...); err != nil {
-		return s.fail(ctx, fmt.Sprintf("finish delivery %d", o.ID), err)
+	var (
+		doneIDs, doneAttempts   []int64
+		doneAt                  []time.Time
+		failIDs, failAttempts   []int64
+		failErrs                []string
+		retryIDs, retryAttempts []int64
+		retryAt                 []time.Time
+		retryErrs               []string
+	)
+	for _, o := range outcomes {
+		switch o.Status {
+		case watchdog.DeliveryDelivered:
+			doneIDs, doneAttempts, doneAt = append(doneIDs, o.ID), append(doneAttempts, int64(o.Attempt)), append(doneAt, us(o.Finished))
+		case watchdog.DeliveryFailed:
+			failIDs, failAttempts, failErrs = append(failIDs, o.ID), append(failAttempts, int64(o.Attempt)), append(failErrs, o.Error)
+		case watchdog.DeliveryPending:
+			retryIDs, retryAttempts, retryAt, retryErrs = append(retryIDs, o.ID), append(retryAttempts, int64(o.Attempt)), append(retryAt, us(o.RetryAt)), append(retryErrs, o.Error)
+		default:
+			return fmt.Errorf("postgres: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
+		}
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, "finish deliveries", err)
+	}
+	defer tx.Rollback()
+	if len(doneIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = 'delivered', delivered_at = u.at, last_error = ''
+			FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS u(id, attempts, at)
+			WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
+			pq.Array(doneIDs), pq.Array(doneAttempts), pq.Array(doneAt)); err != nil {
+			return s.fail(ctx, "finish deliveries (delivered)", err)
+		}
+	}
+	if len(failIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = 'failed', last_error = u.err
+			FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, attempts, err)
+			WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
+			pq.Array(failIDs), pq.Array(failAttempts), pq.Array(failErrs)); err != nil {
+			return s.fail(ctx, "finish deliveries (failed)", err)
+		}
+	}
+	if len(retryIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET next_attempt_at = u.at, last_error = u.err
+			FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[]) AS u(id, attempts, at, err)
+			WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
+			pq.Array(retryIDs), pq.Array(retryAttempts), pq.Array(retryAt), pq.Array(retryErrs)); err != nil {
+			return s.fail(ctx, "finish deliveries (retry)", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, "finish deliveries", err)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ import (
 const DefaultChannel = "watchdog_alerts"
 
 // DefaultSubscriberBuffer is the capacity of each SubscribeAlerts channel.
-const DefaultSubscriberBuffer = 1024
+const DefaultSubscriberBuffer = 16384
 
 // Config tunes a Store. The zero value (or nil) means defaults.
 type Config struct {
@@ -56,7 +56,7 @@ type Config struct {
 	// ListenDSN is the connection string SubscribeAlerts listens with. Open
 	// uses its own dsn; a Store made with New needs it to subscribe.
 	ListenDSN string
-	// SubscriberBuffer is each subscriber's channel capacity (default 1024).
+	// SubscriberBuffer is each subscriber's channel capacity (default 16384).
 	SubscriberBuffer int
 	// Logger receives listener and migration events (default: discarded).
 	Logger *slog.Logger

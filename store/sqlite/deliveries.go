@@ -74,36 +74,51 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.T
 	return ds, nil
 }
 
-// FinishDelivery records the outcome of attempt o.Attempt; it changes
-// nothing when the delivery is no longer pending or was claimed again since.
-func (s *Store) FinishDelivery(ctx context.Context, o watchdog.DeliveryOutcome) error {
+// FinishDeliveries records attempt outcomes in one transaction; see
+// watchdog.Store.
+func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.DeliveryOutcome) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	var (
+	if len(outcomes) == 0 {
+		return nil
+	}
+	type update struct {
 		query string
 		args  []any
-	)
-	switch o.Status {
-	case watchdog.DeliveryDelivered:
-		query = "UPDATE deliveries SET status = 'delivered', delivered_at = ?, last_error = ''"
-		args = []any{micros(o.Finished)}
-	case watchdog.DeliveryFailed:
-		query = "UPDATE deliveries SET status = 'failed', last_error = ?"
-		args = []any{o.Error}
-	case watchdog.DeliveryPending:
-		if o.RetryAt.IsZero() {
-			return fmt.Errorf("sqlite: finish delivery %d: retry without a RetryAt: %w", o.ID, watchdog.ErrInvalid)
-		}
-		query = "UPDATE deliveries SET next_attempt_at = ?, last_error = ?"
-		args = []any{micros(o.RetryAt), o.Error}
-	default:
-		return fmt.Errorf("sqlite: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
 	}
-	query += " WHERE id = ? AND status = 'pending' AND attempts = ?"
-	args = append(args, o.ID, o.Attempt)
-	if _, err := s.w.ExecContext(ctx, query, args...); err != nil {
-		return s.wrap(ctx, fmt.Sprintf("finish delivery %d", o.ID), err)
+	updates := make([]update, 0, len(outcomes))
+	for _, o := range outcomes {
+		var u update
+		switch o.Status {
+		case watchdog.DeliveryDelivered:
+			u = update{"UPDATE deliveries SET status = 'delivered', delivered_at = ?, last_error = ''", []any{micros(o.Finished)}}
+		case watchdog.DeliveryFailed:
+			u = update{"UPDATE deliveries SET status = 'failed', last_error = ?", []any{o.Error}}
+		case watchdog.DeliveryPending:
+			if o.RetryAt.IsZero() {
+				return fmt.Errorf("sqlite: finish delivery %d: retry without a RetryAt: %w", o.ID, watchdog.ErrInvalid)
+			}
+			u = update{"UPDATE deliveries SET next_attempt_at = ?, last_error = ?", []any{micros(o.RetryAt), o.Error}}
+		default:
+			return fmt.Errorf("sqlite: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
+		}
+		u.query += " WHERE id = ? AND status = 'pending' AND attempts = ?"
+		u.args = append(u.args, o.ID, o.Attempt)
+		updates = append(updates, u)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(ctx, "finish deliveries", err)
+	}
+	defer tx.Rollback()
+	for i, u := range updates {
+		if _, err := tx.ExecContext(ctx, u.query, u.args...); err != nil {
+			return s.wrap(ctx, fmt.Sprintf("finish delivery %d", outcomes[i].ID), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(ctx, "finish deliveries", err)
 	}
 	return nil
 }

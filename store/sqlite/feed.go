@@ -10,7 +10,7 @@ import (
 
 // subscriberBuffer is how many alerts a subscriber may fall behind before it
 // misses some.
-const subscriberBuffer = 1024
+const subscriberBuffer = 16384
 
 // feed fans committed alerts out to the subscribers of one Store.
 type feed struct {
@@ -27,7 +27,7 @@ func newFeed() *feed {
 // SubscribeAlerts streams the alerts recorded through this Store from now
 // on, until ctx is done or the store closes. Alerts recorded by another
 // *Store on the same file (another process) are not seen. A subscriber more
-// than 1024 alerts behind misses alerts; it never blocks the writer.
+// than 16384 alerts behind misses alerts; it never blocks the writer.
 func (s *Store) SubscribeAlerts(ctx context.Context) (<-chan watchdog.Alert, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err

@@ -157,8 +157,8 @@ func claim(t *testing.T, s watchdog.Store, notifier string, now time.Time, limit
 
 func finish(t *testing.T, s watchdog.Store, o watchdog.DeliveryOutcome) {
 	t.Helper()
-	if err := s.FinishDelivery(t.Context(), o); err != nil {
-		t.Fatalf("FinishDelivery(%+v): %v", o, err)
+	if err := s.FinishDeliveries(t.Context(), []watchdog.DeliveryOutcome{o}); err != nil {
+		t.Fatalf("FinishDeliveries(%+v): %v", o, err)
 	}
 }
 
@@ -888,9 +888,16 @@ func testFinishDelivery(t *testing.T, h Harness) {
 		byName[name] = got[0]
 	}
 	d1, d2, d3 := byName["n1"], byName["n2"], byName["n3"]
-	finish(t, s, watchdog.DeliveryOutcome{ID: d1.ID, Attempt: 1, Status: watchdog.DeliveryDelivered, Finished: At(70 * time.Second)})
-	finish(t, s, watchdog.DeliveryOutcome{ID: d2.ID, Attempt: 1, Status: watchdog.DeliveryFailed, Error: "HTTP 410 Gone", Finished: At(70 * time.Second)})
-	finish(t, s, watchdog.DeliveryOutcome{ID: d3.ID, Attempt: 1, Status: watchdog.DeliveryPending, RetryAt: At(3 * time.Minute), Error: "timeout", Finished: At(70 * time.Second)})
+	// One batch of mixed outcomes, with a stale one for d1 that must not
+	// count, as the engine's finisher records them.
+	if err := s.FinishDeliveries(t.Context(), []watchdog.DeliveryOutcome{
+		{ID: d1.ID, Attempt: 0, Status: watchdog.DeliveryFailed, Error: "stale", Finished: At(65 * time.Second)},
+		{ID: d1.ID, Attempt: 1, Status: watchdog.DeliveryDelivered, Finished: At(70 * time.Second)},
+		{ID: d2.ID, Attempt: 1, Status: watchdog.DeliveryFailed, Error: "HTTP 410 Gone", Finished: At(70 * time.Second)},
+		{ID: d3.ID, Attempt: 1, Status: watchdog.DeliveryPending, RetryAt: At(3 * time.Minute), Error: "timeout", Finished: At(70 * time.Second)},
+	}); err != nil {
+		t.Fatalf("FinishDeliveries: %v", err)
+	}
 
 	check := func(what string, wantD map[string]watchdog.Delivery) {
 		t.Helper()
@@ -1298,7 +1305,7 @@ func testContextCanceled(t *testing.T, h Harness) {
 		},
 		"ClaimDeliveries": func() error { _, err := s.ClaimDeliveries(ctx, "n", At(time.Hour), 10, time.Minute); return err },
 		"FinishDelivery": func() error {
-			return s.FinishDelivery(ctx, watchdog.DeliveryOutcome{ID: 1, Attempt: 0, Status: watchdog.DeliveryFailed, Error: "x", Finished: At(time.Hour)})
+			return s.FinishDeliveries(ctx, []watchdog.DeliveryOutcome{{ID: 1, Attempt: 0, Status: watchdog.DeliveryFailed, Error: "x", Finished: At(time.Hour)}})
 		},
 		"Ping": func() error { return s.Ping(ctx) },
 	}
