@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test run build vet fmt bench fuzz postgres
+.PHONY: test run build vet fmt bench fuzz postgres bench-micro
 
 # Runs every test with the race detector, including the PostgreSQL suites
 # (they use TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
@@ -28,10 +28,17 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 # Micro-benchmarks of the hot paths.
-bench:
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./ ./store/...
 
 # Runs each fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s
 fuzz:
 	for t in $$($(GO) test -list 'Fuzz.*' . | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) . || exit 1; done
+
+# The load harness (cmd/watchdog-bench) on SQLite and the local PostgreSQL:
+# ingest vs COPY, scale (1M stored), alert lateness. Writes BENCHMARKS.md.
+# BENCHFLAGS adds flags, e.g. BENCHFLAGS="-tickets 100000" for a quicker run.
+BENCHFLAGS ?=
+bench: postgres build
+	./bin/watchdog-bench -spawn -db sqlite,postgres -markdown BENCHMARKS.md -notes cmd/watchdog-bench/notes.md $(BENCHFLAGS) all

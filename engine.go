@@ -33,6 +33,11 @@ type Config struct {
 	SweepInterval time.Duration
 	// EvaluateBatch is how many due tickets one claim takes. Default 1000.
 	EvaluateBatch int
+	// EvaluateConcurrency is how many claims of due tickets one engine runs
+	// at once when many are due. Stores that serialise writes (SQLite) gain
+	// nothing from more than one; on Postgres, claims skip each other's
+	// tickets and overlap their round trips and commits. Default 2.
+	EvaluateConcurrency int
 	// ReplanBatch is how many open tickets one step of a policy change
 	// recomputes. Default 1000.
 	ReplanBatch int
@@ -79,6 +84,9 @@ func (c *Config) WithDefaults() *Config {
 	if out.EvaluateBatch == 0 {
 		out.EvaluateBatch = 1000
 	}
+	if out.EvaluateConcurrency == 0 {
+		out.EvaluateConcurrency = 2
+	}
 	if out.ReplanBatch == 0 {
 		out.ReplanBatch = 1000
 	}
@@ -112,6 +120,8 @@ func (c *Config) validate() error {
 		return errors.New("watchdog: Config.SweepInterval must not be negative")
 	case c.EvaluateBatch < 1:
 		return errors.New("watchdog: Config.EvaluateBatch must be at least 1")
+	case c.EvaluateConcurrency < 1:
+		return errors.New("watchdog: Config.EvaluateConcurrency must be at least 1")
 	case c.ReplanBatch < 1:
 		return errors.New("watchdog: Config.ReplanBatch must be at least 1")
 	case c.DeliveryConcurrency < 1:
@@ -226,13 +236,34 @@ func (e *Engine) Store() Store { return e.store }
 // every open ticket; alerts already fired stay fired. Stages the new policy
 // makes due at once fire on the scheduler's next pass, which it wakes.
 func (e *Engine) SetPolicy(ctx context.Context, p *Policy) error {
+	if err := e.PutPolicy(p); err != nil {
+		return err
+	}
+	return e.Replan(ctx)
+}
+
+// PutPolicy puts a policy in force for every evaluation from now on without
+// recomputing stored tickets; Replan does that. A server starting up uses
+// it to serve at once and replan in the background.
+func (e *Engine) PutPolicy(p *Policy) error {
 	if p == nil {
-		return errors.New("watchdog: SetPolicy: policy is nil")
+		return errors.New("watchdog: policy is nil")
 	}
 	e.policy.Store(p)
+	return nil
+}
+
+// Replan recomputes the due instants and states of every open ticket under
+// the policy in force, in batches of ReplanBatch, then wakes the scheduler.
+func (e *Engine) Replan(ctx context.Context) error {
+	p := e.policy.Load()
 	var after string
 	total := 0
 	for {
+		if e.policy.Load() != p {
+			// A newer policy's own replan takes over.
+			return nil
+		}
 		now := e.clock.Now()
 		last, n, err := e.store.Replan(ctx, after, e.cfg.ReplanBatch, e.planFunc(p, now, false))
 		if err != nil {
@@ -379,41 +410,71 @@ func (e *Engine) Wake() { e.eval.Wake() }
 
 // EvaluateDue fires every stage due at now, as the scheduler does, and
 // returns the alerts it recorded. Run calls it; it is exported for tools
-// and tests that drive the engine step by step.
+// and tests that drive the engine step by step. When a claim comes back
+// full, up to EvaluateConcurrency claims run at once until the due tickets
+// are drained.
 func (e *Engine) EvaluateDue(ctx context.Context, now time.Time) ([]Alert, error) {
-	var all []Alert
 	p := e.policy.Load()
-	for {
-		start := e.clock.Now()
-		visited := 0
-		plan := e.planFunc(p, now, true)
-		alerts, err := e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, func(t *Ticket) Plan {
-			visited++
-			return plan(t)
-		})
-		if err != nil {
-			return all, err
-		}
-		committed := e.clock.Now()
-		took := committed.Sub(start)
-		e.obs.Evaluated(visited, len(alerts), took)
-		for _, a := range alerts {
-			late := committed.Sub(a.DueAt)
-			e.obs.AlertFired(a, late)
-			e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.Clock, "stage", a.Stage,
-				"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds())
-		}
-		all = append(all, alerts...)
-		if len(alerts) > 0 {
-			for _, d := range e.delivery {
-				d.loop.Wake()
-			}
-		}
-		if visited < e.cfg.EvaluateBatch {
-			return all, nil
-		}
-		now = e.clock.Now()
+	all, full, err := e.evaluateBatch(ctx, p, now)
+	if err != nil || !full {
+		return all, err
 	}
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range e.cfg.EvaluateConcurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				alerts, full, err := e.evaluateBatch(ctx, p, e.clock.Now())
+				mu.Lock()
+				all = append(all, alerts...)
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				stop := firstErr != nil
+				mu.Unlock()
+				if stop || !full {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return all, firstErr
+}
+
+// evaluateBatch runs one claim of due tickets; full reports that it took as
+// many as it could, so more may be due.
+func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (alerts []Alert, full bool, err error) {
+	start := e.clock.Now()
+	var visited atomic.Int64
+	plan := e.planFunc(p, now, true)
+	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, func(t *Ticket) Plan {
+		visited.Add(1)
+		return plan(t)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	committed := e.clock.Now()
+	n := int(visited.Load())
+	e.obs.Evaluated(n, len(alerts), committed.Sub(start))
+	for _, a := range alerts {
+		late := committed.Sub(a.DueAt)
+		e.obs.AlertFired(a, late)
+		e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.Clock, "stage", a.Stage,
+			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds())
+	}
+	if len(alerts) > 0 {
+		for _, d := range e.delivery {
+			d.loop.Wake()
+		}
+	}
+	return alerts, n >= e.cfg.EvaluateBatch, nil
 }
 
 func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, error) {

@@ -87,7 +87,18 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 	if err != nil {
 		return err
 	}
-	watcher, err := policywatch.New(s.SLAConfigPath, eng.SetPolicy, &policywatch.Config{Logger: log, Transform: transform, OnReload: m.PolicyReloaded})
+	// The first policy is put in force at once and open tickets are
+	// recomputed in the background (they were stored under whatever policy
+	// the previous run had), so a large store does not delay serving.
+	// Later reloads recompute before they count as applied.
+	started := false
+	apply := func(ctx context.Context, p *watchdog.Policy) error {
+		if started {
+			return eng.SetPolicy(ctx, p)
+		}
+		return eng.PutPolicy(p)
+	}
+	watcher, err := policywatch.New(s.SLAConfigPath, apply, &policywatch.Config{Logger: log, Transform: transform, OnReload: m.PolicyReloaded})
 	if err != nil {
 		return err
 	}
@@ -98,10 +109,8 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 		}
 		usingDefault = true
 		log.Warn("SLA file not found: using the built-in default policy (gold high/medium/low); creating the file loads it", "path", s.SLAConfigPath)
-		if err := eng.SetPolicy(ctx, initial); err != nil {
-			return err
-		}
 	}
+	started = true
 
 	hub := websocket.NewHub(&websocket.Config{AllowedOrigins: s.AllowedOrigins, Logger: log})
 	m.SetWebSocketClients(hub.Clients)
@@ -190,6 +199,7 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 		return err
 	}
 	start("websocket hub", func(ctx context.Context) error { return hub.Run(ctx, alerts) })
+	start("startup replan", eng.Replan)
 	start("engine", eng.Run)
 	start("policy watcher", watcher.Run)
 

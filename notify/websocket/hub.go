@@ -20,7 +20,7 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultBufferSize   = 4096
+	DefaultBufferSize   = 16384
 	DefaultPingInterval = 30 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
 )

@@ -1,0 +1,351 @@
+// Command watchdog-bench is Ticket Watchdog's load harness. It drives a
+// watchdogd over HTTP, as a helpdesk would, and reports throughput,
+// latency, alert lateness and memory as a table or as JSON.
+//
+//	watchdog-bench [flags] ingest|ceiling|lateness|scale|all
+//	watchdog-bench policy          print the SLA file the harness expects
+//
+// With -spawn it starts watchdogd itself (from -watchdogd, built with
+// `make build`) on scratch databases: a SQLite file in a temporary
+// directory, or a schema of its own on -postgres, dropped afterwards. With
+// -url it drives a server already running there (ingest only, or lateness
+// when that server uses `watchdog-bench policy` as its SLA file and posts to
+// the -slack-addr mock). -markdown writes BENCHMARKS.md from the figures.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog/internal/bench"
+	"github.com/ticket-watchdog/watchdog/internal/mockslack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type options struct {
+	mode        string
+	url         string
+	pid         int
+	spawn       bool
+	binary      string
+	stores      []string
+	postgres    string
+	workdir     string
+	workload    bench.Workload
+	tickets     int
+	small       int
+	lateTickets int
+	lead        time.Duration
+	dashboards  int
+	ticketReads int
+	jsonOut     bool
+	markdown    string
+	notes       string
+	slackAddr   string
+	cpuprofile  string
+}
+
+func parse(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("watchdog-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `watchdog-bench — load harness for watchdogd
+
+Usage:
+  watchdog-bench [flags] MODE
+  watchdog-bench policy            print the SLA file the harness expects
+
+Modes:
+  ingest     POST N events in batches over C connections: events/s, request p50/p99, server RSS
+  ceiling    PostgreSQL only: raw COPY of the same rows into a scratch copy of the tickets table
+  lateness   T tickets due within one second: receipt − due instant on Slack (mock) and WebSocket
+  scale      preload -tickets straight into the store; scheduler pass cost vs -small stored,
+             dashboard and ticket read p50/p99, server RSS; lateness too in "all"
+  all        everything, per store
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	var stores string
+	fs.StringVar(&o.url, "url", "", "drive the watchdogd running at this URL (instead of -spawn)")
+	fs.IntVar(&o.pid, "pid", 0, "with -url: the server's local process id, to read its RSS from /proc")
+	fs.BoolVar(&o.spawn, "spawn", false, "start watchdogd (-watchdogd) on scratch databases")
+	fs.StringVar(&o.binary, "watchdogd", "bin/watchdogd", "watchdogd binary for -spawn (make build)")
+	fs.StringVar(&stores, "db", "sqlite", "with -spawn: stores to run on, comma-separated: sqlite, postgres")
+	fs.StringVar(&o.postgres, "postgres", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server for -db postgres (a scratch schema is made and dropped)")
+	fs.StringVar(&o.workdir, "workdir", "", "directory for SQLite files, the SLA file and server logs (default: a new temporary directory, removed after)")
+	fs.IntVar(&o.workload.Events, "events", 200000, "ingest: events to send")
+	fs.IntVar(&o.workload.Batch, "batch", 1000, "ingest: events per request")
+	fs.IntVar(&o.workload.Streams, "conns", 4, "ingest: concurrent connections")
+	fs.Float64Var(&o.workload.UpdateFraction, "updates", 0.2, "ingest: share of events that update an existing ticket")
+	fs.IntVar(&o.tickets, "tickets", 1000000, "scale: tickets to preload")
+	fs.IntVar(&o.small, "small", 10000, "scale: stored tickets of the scheduler comparison point")
+	fs.IntVar(&o.lateTickets, "lateness-tickets", 10000, "lateness: tickets due within one second")
+	fs.DurationVar(&o.lead, "lead", 15*time.Second, "lateness: time from sending the tickets to the first breach instant")
+	fs.IntVar(&o.dashboards, "dashboards", 300, "scale: dashboard requests to time")
+	fs.IntVar(&o.ticketReads, "ticket-reads", 2000, "scale: ticket requests to time")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the results as JSON instead of a table")
+	fs.StringVar(&o.markdown, "markdown", "", "also write the results as markdown to this file (BENCHMARKS.md)")
+	fs.StringVar(&o.notes, "notes", "", "with -markdown: a markdown file appended to the report (analysis, profiles)")
+	fs.StringVar(&o.slackAddr, "slack-addr", "127.0.0.1:0", "with -url and lateness: where the mock Slack listens")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "ingest: serve the API in-process (no watchdogd child) on a scratch -db store and write a CPU profile of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, errors.New("name one mode")
+	}
+	o.mode = fs.Arg(0)
+	switch o.mode {
+	case "ingest", "ceiling", "lateness", "scale", "all", "policy":
+	default:
+		return nil, fmt.Errorf("unknown mode %q", o.mode)
+	}
+	for _, s := range strings.Split(stores, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "sqlite", "postgres":
+			o.stores = append(o.stores, s)
+		case "":
+		default:
+			return nil, fmt.Errorf("-db: unknown store %q: use sqlite or postgres", s)
+		}
+	}
+	switch {
+	case o.mode == "policy":
+	case o.cpuprofile != "" && (o.mode != "ingest" || o.url != "" || len(o.stores) != 1):
+		return nil, errors.New("-cpuprofile profiles the ingest mode on one -db store, without -url")
+	case o.cpuprofile == "" && o.spawn == (o.url != ""):
+		return nil, errors.New("use either -spawn or -url")
+	case o.url != "" && (o.mode == "ceiling" || o.mode == "scale" || o.mode == "all"):
+		return nil, fmt.Errorf("%s needs the database: use -spawn", o.mode)
+	case o.workload.Events < 1 || o.workload.Batch < 1 || o.workload.Streams < 1:
+		return nil, errors.New("-events, -batch and -conns must be positive")
+	case o.workload.UpdateFraction < 0 || o.workload.UpdateFraction >= 1:
+		return nil, errors.New("-updates must be in [0, 1)")
+	case o.tickets < 1 || o.small < 1 || o.lateTickets < 1 || o.dashboards < 1 || o.ticketReads < 1:
+		return nil, errors.New("-tickets, -small, -lateness-tickets, -dashboards and -ticket-reads must be positive")
+	}
+	return o, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "watchdog-bench:", err)
+		return 2
+	}
+	if o.mode == "policy" {
+		fmt.Fprint(stdout, bench.PolicyYAML)
+		return 0
+	}
+	rep, err := execute(ctx, o, stderr)
+	if rep != nil {
+		if werr := output(o, rep, stdout); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "watchdog-bench:", err)
+		return 1
+	}
+	return 0
+}
+
+func execute(ctx context.Context, o *options, progress io.Writer) (*bench.Report, error) {
+	started := time.Now()
+	rep := &bench.Report{Command: "watchdog-bench " + strings.Join(os.Args[1:], " "), Started: started, Machine: bench.DescribeMachine()}
+	o.workload.RunID = fmt.Sprintf("%x", started.UnixNano()&0xffffff)
+	o.workload.Seed = 7
+	o.workload.Base = started
+
+	var err error
+	if o.cpuprofile != "" {
+		err = executeProfile(ctx, o, rep, progress)
+	} else if o.url != "" {
+		err = executeRemote(ctx, o, rep, progress)
+	} else {
+		err = executeSpawn(ctx, o, rep, progress)
+	}
+	rep.Machine.LoadEnd = bench.LoadAvg()
+	rep.Duration = time.Since(started).Round(time.Second).String()
+	rep.Evaluate()
+	return rep, err
+}
+
+func executeRemote(ctx context.Context, o *options, rep *bench.Report, progress io.Writer) error {
+	srv := bench.Remote(o.url, o.pid)
+	s := &bench.StoreReport{Kind: "remote"}
+	rep.Stores = append(rep.Stores, s)
+	var err error
+	switch o.mode {
+	case "ingest":
+		s.Ingest, err = bench.Ingest(ctx, bench.IngestConfig{Workload: o.workload, Server: srv, Progress: progress})
+	case "lateness":
+		mock, merr := mockslack.New(nil)
+		if merr != nil {
+			return merr
+		}
+		ln, lerr := net.Listen("tcp", o.slackAddr)
+		if lerr != nil {
+			return fmt.Errorf("mock Slack: %w", lerr)
+		}
+		hs := &http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = hs.Serve(ln) }()
+		defer hs.Close()
+		fmt.Fprintf(progress, "mock Slack listening: the server's SLACK_WEBHOOK_URL must be http://%s%s and its SLA file `watchdog-bench policy`\n", ln.Addr(), mockslack.WebhookPath)
+		s.Lateness, err = bench.Lateness(ctx, bench.LatenessConfig{Server: srv, Slack: mock, Tickets: o.lateTickets, Lead: o.lead, RunID: o.workload.RunID, Progress: progress})
+	}
+	return err
+}
+
+// executeProfile runs the ingest mode against an in-process server with
+// the CPU profiler on, so the profile shows the server's side.
+func executeProfile(ctx context.Context, o *options, rep *bench.Report, progress io.Writer) error {
+	kind := o.stores[0]
+	dbURL := ""
+	switch kind {
+	case "sqlite":
+		dir, err := os.MkdirTemp("", "watchdog-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dbURL = filepath.Join(dir, "profile.db")
+	case "postgres":
+		sc, err := bench.NewScratch(ctx, o.postgres, "profile")
+		if err != nil {
+			return err
+		}
+		defer func() { _ = sc.Drop(context.WithoutCancel(ctx)) }()
+		dbURL = sc.DSN
+	}
+	srv, stop, err := bench.StartInProcess(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stop() }()
+	f, err := os.Create(o.cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fmt.Errorf("-cpuprofile: %w", err)
+	}
+	fmt.Fprintf(progress, "[%s] ingest in-process with CPU profile %s\n", kind, o.cpuprofile)
+	s := &bench.StoreReport{Kind: kind + " (in-process)"}
+	rep.Stores = append(rep.Stores, s)
+	s.Ingest, err = bench.Ingest(ctx, bench.IngestConfig{Workload: o.workload, Server: srv, Progress: progress})
+	pprof.StopCPUProfile()
+	return err
+}
+
+func executeSpawn(ctx context.Context, o *options, rep *bench.Report, progress io.Writer) error {
+	if _, err := os.Stat(o.binary); err != nil {
+		return fmt.Errorf("-watchdogd %s: %w (build it with `make build`)", o.binary, err)
+	}
+	binary, err := filepath.Abs(o.binary)
+	if err != nil {
+		return err
+	}
+	workdir := o.workdir
+	if workdir == "" {
+		if workdir, err = os.MkdirTemp("", "watchdog-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(workdir)
+	} else if err := os.MkdirAll(workdir, 0o755); err != nil {
+		return err
+	}
+	for _, kind := range o.stores {
+		if kind == "postgres" {
+			if v, err := bench.PostgresVersion(ctx, o.postgres); err == nil {
+				rep.Machine.Postgres = v
+			} else {
+				return err
+			}
+		}
+		p := &bench.Plan{
+			Kind: kind, PostgresURL: o.postgres, Binary: binary, WorkDir: workdir,
+			Ingest:   o.mode == "ingest" || o.mode == "all",
+			Ceiling:  (o.mode == "ceiling" || o.mode == "all") && kind == "postgres",
+			Lateness: o.mode == "lateness" || o.mode == "all",
+			Scale:    o.mode == "scale" || o.mode == "all",
+			Workload: o.workload, ScaleTickets: o.tickets, SmallTickets: o.small,
+			LatenessTickets: o.lateTickets, Lead: o.lead, Dashboards: o.dashboards, TicketReads: o.ticketReads,
+			Progress: progress,
+		}
+		if o.mode == "ceiling" && kind != "postgres" {
+			fmt.Fprintf(progress, "[%s] ceiling: PostgreSQL only; skipped\n", kind)
+			continue
+		}
+		s, err := p.Run(ctx)
+		rep.Stores = append(rep.Stores, s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+func output(o *options, rep *bench.Report, stdout io.Writer) error {
+	if o.markdown != "" {
+		notes := ""
+		if o.notes != "" {
+			data, err := os.ReadFile(o.notes)
+			if err != nil {
+				return fmt.Errorf("-notes: %w", err)
+			}
+			notes = string(data)
+		}
+		f, err := os.Create(o.markdown)
+		if err != nil {
+			return err
+		}
+		if err := rep.WriteMarkdown(f, notes); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.WriteTable(stdout)
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog/internal/bench"
+	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
+)
+
+// watchdogd is the server binary the tests spawn, built once by TestMain.
+var watchdogd string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "watchdog-bench-test-")
+	if err != nil {
+		panic(err)
+	}
+	watchdogd = filepath.Join(dir, "watchdogd")
+	build := exec.Command("go", "build", "-o", watchdogd, "github.com/ticket-watchdog/watchdog/cmd/watchdogd")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		os.RemoveAll(dir)
+		panic("building watchdogd: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runBench(t *testing.T, args ...string) (*bench.Report, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	args = append([]string{"-spawn", "-watchdogd", watchdogd, "-json"}, args...)
+	if code := run(ctx, args, &stdout, &stderr); code != 0 {
+		t.Fatalf("watchdog-bench %v: exit %d\nstderr:\n%s", args, code, stderr.String())
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("decoding -json output: %v\n%s", err, stdout.String())
+	}
+	return &rep, stderr.String()
+}
+
+// TestAllOnSQLite runs every mode at a small size against a spawned
+// watchdogd and checks the figures say what happened.
+func TestAllOnSQLite(t *testing.T) {
+	md := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	rep, progress := runBench(t, "-db", "sqlite", "-events", "3000", "-batch", "500", "-conns", "3",
+		"-tickets", "3000", "-small", "1000", "-lateness-tickets", "200", "-lead", "4s",
+		"-dashboards", "10", "-ticket-reads", "20", "-markdown", md, "all")
+	if len(rep.Stores) != 1 || rep.Stores[0].Kind != "sqlite" {
+		t.Fatalf("stores = %+v, want one sqlite", rep.Stores)
+	}
+	s := rep.Stores[0]
+	if s.Ingest == nil || s.Ingest.Events != 3000 || s.Ingest.EventsPerS <= 0 || s.Ingest.Request.N != 6 {
+		t.Errorf("ingest = %+v, want 3000 events in 6 requests", s.Ingest)
+	}
+	if s.Ingest != nil && (s.Ingest.Memory == nil || s.Ingest.Memory.PeakMB <= 0) {
+		t.Errorf("ingest server memory = %+v, want the spawned server's peak RSS", s.Ingest.Memory)
+	}
+	if s.Ceiling != nil {
+		t.Errorf("ceiling ran on sqlite: %+v", s.Ceiling)
+	}
+	if s.Preload == nil || s.Preload.Tickets != 3000 || s.Preload.Due != 30 {
+		t.Errorf("preload = %+v, want 3000 tickets, 30 due", s.Preload)
+	}
+	if s.Scheduler == nil || s.Scheduler.Due != 30 || s.Scheduler.Alerts == 0 {
+		t.Errorf("scheduler = %+v, want 30 due tickets evaluated with alerts", s.Scheduler)
+	}
+	if s.SchedulerSmall == nil || s.SchedulerSmall.Due != 10 {
+		t.Errorf("scheduler at the small size = %+v, want 10 due", s.SchedulerSmall)
+	}
+	if s.Reads == nil || s.Reads.Dashboard.N != 10 || s.Reads.Ticket.N != 20 {
+		t.Errorf("reads = %+v", s.Reads)
+	} else if s.Reads.DashboardTotal != 30 {
+		// Each due ticket breached both clocks when the scheduler ran.
+		t.Errorf("dashboard X-Total-Count = %d, want the 30 breached tickets", s.Reads.DashboardTotal)
+	}
+	l := s.Lateness
+	if l == nil {
+		t.Fatal("no lateness result")
+	}
+	if !l.ExactlyOnce || l.Stages != 400 || l.Slack.Lateness.N != 400 || l.WebSocket.Lateness.N != 400 {
+		t.Errorf("lateness = %+v, want 400 stages each received once on both channels", l)
+	}
+	// An alert cannot arrive before its due instant (allowing for the
+	// microsecond truncation of stored times).
+	if l.Slack.Lateness.MinMs < -1 || l.WebSocket.Lateness.MinMs < -1 {
+		t.Errorf("alerts arrived before they were due: slack min %v ms, websocket min %v ms", l.Slack.Lateness.MinMs, l.WebSocket.Lateness.MinMs)
+	}
+	if len(rep.Targets) == 0 {
+		t.Error("no targets evaluated")
+	}
+	if !strings.Contains(progress, "[sqlite] ingest") {
+		t.Errorf("progress on stderr lacks the ingest step:\n%s", progress)
+	}
+	data, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Benchmarks", "## Targets", "alert lateness p99", "GET /tickets/{id}", "load average"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+}
+
+// TestIngestAndCeilingOnPostgres checks the COPY ceiling copies as many rows
+// as the ingest sent events, into a scratch schema that is dropped after.
+func TestIngestAndCeilingOnPostgres(t *testing.T) {
+	base := pgtest.BaseURL()
+	_ = pgtest.DSN(t) // skips (or fails under CI) when no server answers
+	rep, _ := runBench(t, "-db", "postgres", "-postgres", base, "-events", "2000", "-batch", "500", "-conns", "2", "ingest")
+	if rep.Machine.Postgres == "" {
+		t.Error("postgres version not reported")
+	}
+	s := rep.Stores[0]
+	if s.Ingest == nil || s.Ingest.Events != 2000 {
+		t.Fatalf("ingest = %+v", s.Ingest)
+	}
+	rep, _ = runBench(t, "-db", "postgres", "-postgres", base, "-events", "2000", "-batch", "500", "-conns", "2", "ceiling")
+	s = rep.Stores[0]
+	if s.Ceiling == nil || s.Ceiling.Rows != 2000 || s.Ceiling.RowsPerS <= 0 {
+		t.Fatalf("ceiling = %+v, want 2000 rows", s.Ceiling)
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"-spawn", "bogus"},
+		{"ingest"},
+		{"-spawn", "-url", "http://x", "ingest"},
+		{"-url", "http://127.0.0.1:1", "scale"},
+		{"-spawn", "-db", "mysql", "ingest"},
+		{"-spawn", "-updates", "1.5", "ingest"},
+		{"-spawn", "-events", "0", "ingest"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, stderr.String())
+		}
+	}
+}
+
+func TestMissingBinary(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-spawn", "-watchdogd", filepath.Join(t.TempDir(), "nope"), "ingest"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "make build") {
+		t.Errorf("exit %d, stderr %q: want 1 with a hint to build", code, stderr.String())
+	}
+}
+
+func TestPolicyModePrintsALoadableSLAFile(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"policy"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	path := filepath.Join(t.TempDir(), "sla.yaml")
+	if err := os.WriteFile(path, stdout.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(watchdogd, "check-config", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("watchdogd check-config: %v\n%s", err, out)
+	}
+}
+
+func TestCPUProfileOfInProcessIngest(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"-cpuprofile", prof, "-db", "sqlite", "-events", "2000", "-batch", "500", "-json", "ingest"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stores[0].Ingest == nil || rep.Stores[0].Ingest.Events != 2000 {
+		t.Errorf("ingest = %+v", rep.Stores[0].Ingest)
+	}
+	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
+		t.Errorf("profile %s: %v, %v", prof, fi, err)
+	}
+}

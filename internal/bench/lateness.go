@@ -1,0 +1,299 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/mockslack"
+	wsmsg "github.com/ticket-watchdog/watchdog/notify/websocket"
+)
+
+// LatenessConfig configures the lateness mode.
+type LatenessConfig struct {
+	// Server must use PolicyYAML and post to Slack's webhook on Slack.
+	Server *Server
+	// Slack is the recording mock the server posts to.
+	Slack *mockslack.Server
+	// Tickets is how many tickets to make due (default 10,000).
+	Tickets int
+	// Lead is how long after the tickets are sent the first breach is due
+	// (default 15s); the alert stage comes 3s before the breach, and both
+	// must come after the tickets are stored.
+	Lead time.Duration
+	// Spread is the window the breach instants fall in (default 1s).
+	Spread time.Duration
+	// Settle bounds the wait for every message after the last due instant
+	// (default 2 minutes).
+	Settle time.Duration
+	// RunID makes ticket ids unique per run.
+	RunID string
+	// Progress receives progress lines; nil is silent.
+	Progress io.Writer
+}
+
+// LatenessResult is how late alerts arrived, by channel.
+type LatenessResult struct {
+	Tickets int `json:"tickets"`
+	// Stages is how many (ticket, clock, stage) alerts were expected.
+	Stages       int     `json:"stages"`
+	SpreadS      float64 `json:"spread_s"`
+	IngestS      float64 `json:"ingest_s"`
+	Slack        Arrival `json:"slack"`
+	WebSocket    Arrival `json:"websocket"`
+	ExactlyOnce  bool    `json:"exactly_once"`
+	EvalPasses   float64 `json:"evaluation_passes,omitempty"`
+	EvalMeanMs   float64 `json:"evaluation_pass_mean_ms,omitempty"`
+	ServerMemory *Memory `json:"server_memory,omitempty"`
+}
+
+// Arrival is what one channel received: receipt minus due instant, and how
+// many of the expected stages arrived once, twice or never.
+type Arrival struct {
+	Lateness   Latency `json:"lateness"`
+	Received   int     `json:"received"`
+	Missing    int     `json:"missing"`
+	Duplicates int     `json:"duplicates"`
+	Unexpected int     `json:"unexpected"`
+	// Closed is why the server closed the stream early, if it did.
+	Closed string `json:"closed,omitempty"`
+}
+
+type stageKey struct{ ticket, clock, stage string }
+
+type receipt struct {
+	key stageKey
+	at  time.Time
+}
+
+// Lateness creates tickets whose response breach instants fall within
+// Spread of each other (their alert stages 3s earlier), listens on
+// /ws/alerts and the mock Slack, and measures receipt − due instant for
+// every stage on both channels.
+func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
+	if c.Tickets == 0 {
+		c.Tickets = 10000
+	}
+	if c.Lead == 0 {
+		c.Lead = 15 * time.Second
+	}
+	if c.Spread == 0 {
+		c.Spread = time.Second
+	}
+	if c.Settle == 0 {
+		c.Settle = 2 * time.Minute
+	}
+	alertOffset := time.Duration(float64(latenessTarget) * latenessAlertFrac)
+
+	wsURL := "ws" + strings.TrimPrefix(c.Server.URL, "http") + "/ws/alerts"
+	conn, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("lateness: connecting to %s: %w", wsURL, err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(1 << 20)
+	var (
+		wsMu   sync.Mutex
+		wsGot  []receipt
+		wsErr  error
+		wsDone = make(chan struct{})
+	)
+	readCtx, stopRead := context.WithCancel(ctx)
+	defer stopRead()
+	go func() {
+		defer close(wsDone)
+		for {
+			_, data, err := conn.Read(readCtx)
+			at := time.Now()
+			if err != nil {
+				if readCtx.Err() == nil {
+					wsMu.Lock()
+					wsErr = err
+					wsMu.Unlock()
+				}
+				return
+			}
+			var m wsmsg.Message
+			if err := json.Unmarshal(data, &m); err != nil {
+				continue
+			}
+			wsMu.Lock()
+			wsGot = append(wsGot, receipt{stageKey{m.TicketID, m.SLAType, m.Stage}, at})
+			wsMu.Unlock()
+		}
+	}()
+	c.Slack.Reset()
+
+	// Lay the breach instants out evenly over the spread.
+	base := time.Now().Add(c.Lead).Truncate(time.Millisecond)
+	due := make(map[stageKey]time.Time, 2*c.Tickets)
+	events := make([]watchdog.Event, c.Tickets)
+	for i := range c.Tickets {
+		breach := base.Add(time.Duration(int64(c.Spread) * int64(i) / int64(c.Tickets)))
+		created := breach.Add(-latenessTarget)
+		id := fmt.Sprintf("LATE-%s-%06d", c.RunID, i)
+		events[i] = watchdog.Event{ID: id, Priority: "high", CustomerTier: "lateness", Status: "new", CreatedAt: created, UpdatedAt: created}
+		due[stageKey{id, "response", watchdog.StageBreach}] = breach
+		due[stageKey{id, "response", watchdog.StageAlert}] = created.Add(alertOffset)
+	}
+	first := base.Add(-latenessTarget + alertOffset)
+
+	ingestStart := time.Now()
+	client := &http.Client{Timeout: 2 * time.Minute}
+	for i := 0; i < len(events); i += 1000 {
+		body, err := json.Marshal(events[i:min(i+1000, len(events))])
+		if err != nil {
+			return nil, fmt.Errorf("lateness: %w", err)
+		}
+		if err := postTickets(ctx, client, c.Server.URL, body); err != nil {
+			return nil, fmt.Errorf("lateness: creating tickets: %w", err)
+		}
+	}
+	ingested := time.Now()
+	if ingested.After(first) {
+		return nil, fmt.Errorf("lateness: storing %d tickets took %v, past the first due instant; raise -lead", c.Tickets, ingested.Sub(ingestStart).Round(time.Millisecond))
+	}
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, "  lateness: %d tickets stored in %v; stages due from %v to %v from now\n",
+			c.Tickets, ingested.Sub(ingestStart).Round(time.Millisecond), first.Sub(ingested).Round(time.Millisecond), base.Add(c.Spread).Sub(ingested).Round(time.Millisecond))
+	}
+
+	// Wait for both channels to have everything, or the settle time.
+	deadline := base.Add(c.Spread).Add(c.Settle)
+	waitCtx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	stop := progress(waitCtx, c.Progress, "lateness", func() string {
+		wsMu.Lock()
+		n := len(wsGot)
+		wsMu.Unlock()
+		return fmt.Sprintf("slack %d/%d, websocket %d/%d", len(c.Slack.Messages()), len(due), n, len(due))
+	})
+	_, slackErr := c.Slack.Wait(waitCtx, len(due))
+	for waitCtx.Err() == nil {
+		wsMu.Lock()
+		n, err := len(wsGot), wsErr
+		wsMu.Unlock()
+		if n >= len(due) || err != nil {
+			break
+		}
+		select {
+		case <-waitCtx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// A short grace period catches duplicates that would arrive late.
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+	stop()
+	stopRead()
+	<-wsDone
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if slackErr != nil && !errors.Is(slackErr, context.DeadlineExceeded) {
+		return nil, slackErr
+	}
+
+	var slackGot []receipt
+	for _, m := range c.Slack.Messages() {
+		k, err := slackStage(m.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("lateness: slack message %d: %w", m.Seq, err)
+		}
+		slackGot = append(slackGot, receipt{k, m.ReceivedAt})
+	}
+	r := &LatenessResult{
+		Tickets:   c.Tickets,
+		Stages:    len(due),
+		SpreadS:   c.Spread.Seconds(),
+		IngestS:   round2(ingested.Sub(ingestStart).Seconds()),
+		Slack:     arrival(due, slackGot),
+		WebSocket: arrival(due, wsGot),
+	}
+	if wsErr != nil {
+		// The server dropped the client (e.g. as too slow): a result, not
+		// a harness failure.
+		r.WebSocket.Closed = wsErr.Error()
+	}
+	r.ExactlyOnce = r.Slack.ok() && r.WebSocket.ok()
+	if m, ok := ReadMemory(c.Server.PID); ok {
+		r.ServerMemory = &m
+	}
+	return r, nil
+}
+
+func (a Arrival) ok() bool { return a.Missing == 0 && a.Duplicates == 0 && a.Unexpected == 0 }
+
+func arrival(due map[stageKey]time.Time, got []receipt) Arrival {
+	var a Arrival
+	seen := make(map[stageKey]int, len(got))
+	var late []time.Duration
+	for _, g := range got {
+		d, ok := due[g.key]
+		if !ok {
+			a.Unexpected++
+			continue
+		}
+		seen[g.key]++
+		if seen[g.key] > 1 {
+			a.Duplicates++
+			continue
+		}
+		late = append(late, g.at.Sub(d))
+	}
+	a.Received = len(got)
+	a.Missing = len(due) - len(seen)
+	a.Lateness = Summarize(late)
+	return a
+}
+
+// slackStage reads the ticket, clock and stage from the Slack notifier's
+// message: its attachment's Ticket, SLA and State fields.
+func slackStage(payload json.RawMessage) (stageKey, error) {
+	var p struct {
+		Attachments []struct {
+			Fields []struct {
+				Title string `json:"title"`
+				Value string `json:"value"`
+			} `json:"fields"`
+		} `json:"attachments"`
+	}
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return stageKey{}, fmt.Errorf("decoding payload: %w", err)
+	}
+	var k stageKey
+	for _, a := range p.Attachments {
+		for _, f := range a.Fields {
+			switch f.Title {
+			case "Ticket":
+				k.ticket = f.Value
+			case "SLA":
+				k.clock = f.Value
+			case "State":
+				switch {
+				case f.Value == "ALERT":
+					k.stage = watchdog.StageAlert
+				case f.Value == "BREACH":
+					k.stage = watchdog.StageBreach
+				case strings.HasPrefix(f.Value, "ESCALATION "):
+					k.stage = "escalation-" + strings.TrimPrefix(f.Value, "ESCALATION ")
+				}
+			}
+		}
+	}
+	if k.ticket == "" || k.clock == "" || k.stage == "" {
+		return k, errors.New("no Ticket, SLA and State fields in its attachment")
+	}
+	return k, nil
+}

@@ -1,0 +1,291 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Machine describes where the figures were measured.
+type Machine struct {
+	CPUs     int    `json:"cpus"`
+	CPUModel string `json:"cpu_model"`
+	MemoryGB string `json:"memory_gb"`
+	Go       string `json:"go"`
+	Postgres string `json:"postgres,omitempty"`
+	// LoadAvg is /proc/loadavg's 1, 5 and 15 minute averages at the start
+	// and at the end: other work on the machine skews the figures.
+	LoadStart string `json:"load_start"`
+	LoadEnd   string `json:"load_end"`
+}
+
+// Report is one harness run.
+type Report struct {
+	Command  string         `json:"command"`
+	Started  time.Time      `json:"started"`
+	Duration string         `json:"duration"`
+	Machine  Machine        `json:"machine"`
+	Stores   []*StoreReport `json:"stores"`
+	Targets  []Target       `json:"targets"`
+}
+
+// Target is one of the issue's targets and whether a run met it.
+type Target struct {
+	Store    string `json:"store"`
+	Name     string `json:"target"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}
+
+// DescribeMachine reads the CPU, memory and load from /proc.
+func DescribeMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), LoadStart: LoadAvg()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				m.MemoryGB = strconv.FormatFloat(kb/1024/1024, 'f', 1, 64)
+			}
+		}
+	}
+	return m
+}
+
+// LoadAvg returns the 1, 5 and 15 minute load averages.
+func LoadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// Evaluate fills r.Targets from the stores' figures.
+func (r *Report) Evaluate() {
+	r.Targets = nil
+	add := func(store, name, measured string, met bool) {
+		r.Targets = append(r.Targets, Target{store, name, measured, met})
+	}
+	for _, s := range r.Stores {
+		if s.IngestRatio > 0 {
+			add(s.Kind, "ingest over HTTP ≥ 0.25 × raw COPY",
+				fmt.Sprintf("%.2f × (%.0f events/s vs %.0f rows/s)", s.IngestRatio, s.Ingest.EventsPerS, s.Ceiling.RowsPerS), s.IngestRatio >= 0.25)
+		}
+		if l := s.Lateness; l != nil {
+			stored := 0
+			if s.Preload != nil {
+				stored = s.Preload.Tickets
+			}
+			worst := max(l.Slack.Lateness.P99Ms, l.WebSocket.Lateness.P99Ms)
+			if l.Slack.Missing+l.WebSocket.Missing > 0 {
+				worst = 1e9 // a stage that never arrived is later than any p99
+			}
+			add(s.Kind, fmt.Sprintf("alert lateness p99 ≤ 1 s (%s stored, %s due within 1 s)", count(stored), count(l.Tickets)),
+				fmt.Sprintf("Slack %.0f ms, WebSocket %.0f ms", l.Slack.Lateness.P99Ms, l.WebSocket.Lateness.P99Ms), worst <= 1000 && l.Slack.Lateness.N > 0 && l.WebSocket.Lateness.N > 0)
+			add(s.Kind, "each stage delivered exactly once", exactlyOnce(l), l.ExactlyOnce)
+		}
+		if s.Scheduler != nil && s.SchedulerSmall != nil && s.SchedulerSmall.PerTicketUs > 0 {
+			ratio := s.Scheduler.PerTicketUs / s.SchedulerSmall.PerTicketUs
+			add(s.Kind, fmt.Sprintf("scheduler wake-up cost at %s stored ≤ 2 × at %s (1%% due; per due ticket, %d claimed per pass)", count(s.Scheduler.Stored), count(s.SchedulerSmall.Stored), s.Scheduler.ClaimBatch),
+				fmt.Sprintf("%.2f × (%.0f µs vs %.0f µs per due ticket; pass p50 %.1f ms vs %.1f ms)", ratio, s.Scheduler.PerTicketUs, s.SchedulerSmall.PerTicketUs, s.Scheduler.Pass.P50Ms, s.SchedulerSmall.Pass.P50Ms), ratio <= 2)
+		}
+		if s.ScaleMemory != nil && s.Preload != nil {
+			add(s.Kind, fmt.Sprintf("watchdogd RSS < 150 MB at %s stored", count(s.Preload.Tickets)),
+				fmt.Sprintf("peak %.0f MB", s.ScaleMemory.PeakMB), s.ScaleMemory.PeakMB < 150)
+		}
+		if s.Reads != nil {
+			add(s.Kind, "dashboard p99 < 20 ms", fmt.Sprintf("%.1f ms", s.Reads.Dashboard.P99Ms), s.Reads.Dashboard.P99Ms < 20)
+			add(s.Kind, "ticket p99 < 5 ms", fmt.Sprintf("%.1f ms", s.Reads.Ticket.P99Ms), s.Reads.Ticket.P99Ms < 5)
+		}
+	}
+}
+
+func exactlyOnce(l *LatenessResult) string {
+	f := func(a Arrival) string {
+		return fmt.Sprintf("%d/%d (missing %d, duplicates %d, unexpected %d)", a.Received-a.Duplicates-a.Unexpected, l.Stages, a.Missing, a.Duplicates, a.Unexpected)
+	}
+	return "Slack " + f(l.Slack) + "; WebSocket " + f(l.WebSocket)
+}
+
+func count(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return strconv.Itoa(n/1_000_000) + "M"
+	case n >= 1000 && n%1000 == 0:
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
+}
+
+func mem(m *Memory) string {
+	if m == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f MB peak", m.PeakMB)
+}
+
+// WriteTable prints the figures for a terminal.
+func (r *Report) WriteTable(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	r.writeFigures(bw, false)
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(bw, "\nTargets")
+		for _, t := range r.Targets {
+			fmt.Fprintf(bw, "  %-8s %-6s %s: %s\n", t.Store, metWord(t.Met), t.Name, t.Measured)
+		}
+	}
+	return bw.Flush()
+}
+
+func metWord(met bool) string {
+	if met {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// writeFigures writes one section per store, as markdown tables or as
+// aligned text.
+func (r *Report) writeFigures(w io.Writer, markdown bool) {
+	for _, s := range r.Stores {
+		var rows [][2]string
+		row := func(k, v string) { rows = append(rows, [2]string{k, v}) }
+		if i := s.Ingest; i != nil {
+			row("ingest", fmt.Sprintf("%.0f events/s (%d events, batch %d, %d connections, %.0f%% updates, %.1fs)", i.EventsPerS, i.Events, i.Batch, i.Connections, 100*i.UpdateShare, i.Seconds))
+			row("ingest request latency", fmt.Sprintf("p50 %.1f ms, p99 %.1f ms, max %.1f ms", i.Request.P50Ms, i.Request.P99Ms, i.Request.MaxMs))
+			row("ingest server RSS", mem(i.Memory))
+		}
+		if c := s.Ceiling; c != nil {
+			row("raw COPY ceiling", fmt.Sprintf("%.0f rows/s (%d rows into %s)", c.RowsPerS, c.Rows, c.Table))
+		}
+		if s.IngestRatio > 0 {
+			row("ingest / COPY", fmt.Sprintf("%.2f", s.IngestRatio))
+		}
+		if p := s.PreloadSmall; p != nil && s.SchedulerSmall != nil {
+			row(fmt.Sprintf("scheduler, %s stored", count(p.Tickets)), schedLine(s.SchedulerSmall))
+		}
+		if p := s.Preload; p != nil {
+			row(fmt.Sprintf("preload %s tickets", count(p.Tickets)), fmt.Sprintf("%.1fs, %.0f tickets/s (%s)", p.Seconds, p.RowsPerS, p.Method))
+		}
+		if sc := s.Scheduler; sc != nil {
+			row(fmt.Sprintf("scheduler, %s stored", count(sc.Stored)), schedLine(sc))
+		}
+		if s.ServerReadyS > 0 && s.Preload != nil {
+			row("watchdogd start on the preloaded store", fmt.Sprintf("%.1fs to /readyz 200", s.ServerReadyS))
+		}
+		if rd := s.Reads; rd != nil {
+			row("GET /dashboard?state=breach&limit=100", fmt.Sprintf("p50 %.2f ms, p99 %.2f ms (%d requests, %d matching)", rd.Dashboard.P50Ms, rd.Dashboard.P99Ms, rd.Dashboard.N, rd.DashboardTotal))
+			row("GET /tickets/{id}", fmt.Sprintf("p50 %.2f ms, p99 %.2f ms (%d requests)", rd.Ticket.P50Ms, rd.Ticket.P99Ms, rd.Ticket.N))
+		}
+		if l := s.Lateness; l != nil {
+			row("lateness: tickets", fmt.Sprintf("%d (breach instants within %.0fs; %d stages expected; stored in %.1fs)", l.Tickets, l.SpreadS, l.Stages, l.IngestS))
+			row("lateness: Slack", arrivalLine(l.Slack))
+			row("lateness: WebSocket", arrivalLine(l.WebSocket))
+			if l.EvalPasses > 0 {
+				row("scheduler passes during lateness (server /metrics)", fmt.Sprintf("%.0f passes, mean %.1f ms", l.EvalPasses, l.EvalMeanMs))
+			}
+		}
+		if s.ScaleMemory != nil {
+			row("scale + lateness server RSS", fmt.Sprintf("%.0f MB peak, %.0f MB at the end", s.ScaleMemory.PeakMB, s.ScaleMemory.CurrentMB))
+		}
+		if markdown {
+			fmt.Fprintf(w, "\n### %s\n\n| measure | figure |\n|---|---|\n", s.Kind)
+			for _, r := range rows {
+				fmt.Fprintf(w, "| %s | %s |\n", r[0], r[1])
+			}
+		} else {
+			fmt.Fprintf(w, "\n%s\n", s.Kind)
+			for _, r := range rows {
+				fmt.Fprintf(w, "  %-40s %s\n", r[0], r[1])
+			}
+		}
+	}
+}
+
+func schedLine(s *SchedulerResult) string {
+	return fmt.Sprintf("%d due: pass of %d p50 %.2f ms, p99 %.2f ms; %.1f µs per due ticket; idle wake-up p50 %.2f ms", s.Due, s.ClaimBatch, s.Pass.P50Ms, s.Pass.P99Ms, s.PerTicketUs, s.Idle.P50Ms)
+}
+
+func arrivalLine(a Arrival) string {
+	s := fmt.Sprintf("p50 %.0f ms, p99 %.0f ms, max %.0f ms after the due instant (%d received, %d missing, %d duplicates)", a.Lateness.P50Ms, a.Lateness.P99Ms, a.Lateness.MaxMs, a.Received, a.Missing, a.Duplicates)
+	if a.Closed != "" {
+		s += "; the server closed the stream: " + a.Closed
+	}
+	return s
+}
+
+// WriteMarkdown writes BENCHMARKS.md: how to rerun, the machine, the
+// figures and the targets. notes is appended verbatim (analysis, profiles).
+func (r *Report) WriteMarkdown(w io.Writer, notes string) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "# Benchmarks\n\nFigures from `cmd/watchdog-bench`, which drives a real `watchdogd` over HTTP as a helpdesk would.\n")
+	fmt.Fprintf(bw, "Rerun them with `make bench` (both stores; about %s here) or a single mode, e.g.\n`make build && ./bin/watchdog-bench -spawn -db postgres ingest`; `./bin/watchdog-bench -h` lists the flags.\n", r.Duration)
+	fmt.Fprintf(bw, "Micro-benchmarks of the hot paths: `make bench-micro` (compare runs with `benchstat`).\n\n")
+	fmt.Fprintf(bw, "## Run\n\n- command: `%s`\n- started: %s, took %s\n", r.Command, r.Started.UTC().Format(time.RFC3339), r.Duration)
+	m := r.Machine
+	fmt.Fprintf(bw, "- machine: %d CPUs (%s), %s GB memory\n- Go %s; PostgreSQL %s (default settings, over TCP on 127.0.0.1)\n", m.CPUs, m.CPUModel, m.MemoryGB, strings.TrimPrefix(m.Go, "go"), orNA(m.Postgres))
+	fmt.Fprintf(bw, "- load average (1/5/15 min) at start: %s; at end: %s. Other work shared the machine during the run, so treat the figures as a floor.\n", m.LoadStart, m.LoadEnd)
+	fmt.Fprintf(bw, "\n## Figures\n")
+	r.writeFigures(bw, true)
+	if len(r.Targets) > 0 {
+		fmt.Fprintf(bw, "\n## Targets (issue 7)\n\n| store | target | measured | |\n|---|---|---|---|\n")
+		for _, t := range r.Targets {
+			fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", t.Store, t.Name, t.Measured, metWord(t.Met))
+		}
+	}
+	fmt.Fprintf(bw, "\n## How each figure is measured\n\n%s", methodText)
+	if notes != "" {
+		fmt.Fprintf(bw, "\n%s\n", strings.TrimSpace(notes))
+	}
+	return bw.Flush()
+}
+
+func orNA(s string) string {
+	if s == "" {
+		return "n/a"
+	}
+	return s
+}
+
+const methodText = `- **ingest**: N events (default 200,000) split into C streams (default 4), one keep-alive
+  connection each, posted as JSON arrays of 1,000 to ` + "`POST /tickets`" + `; 20% of events update a
+  ticket created earlier in the same stream (status change, sometimes a first response); tiers,
+  priorities and statuses follow a helpdesk-like mix, 2% with no policy (untracked). Every answer must
+  be 200. Bodies are encoded before the clock starts; the answer is read in full. RSS is the
+  server's VmHWM from /proc.
+- **ceiling** (PostgreSQL): the same events as rows (an update's id suffixed so the key holds),
+  ` + "`COPY … FROM STDIN`" + ` in one transaction into a scratch table ` + "`LIKE tickets INCLUDING ALL`" + `
+  in the same database, so the ratio compares one run on one machine.
+- **scale**: tickets are preloaded straight into the store (its batch Ingest through an in-process
+  engine, 5,000 per transaction), 1% of them created ten days ago so every stage is due. The
+  scheduler's cost is timed in-process with ` + "`Engine.EvaluateDue`" + ` claiming 100 tickets per pass
+  until nothing is due, at the full size and at 10k stored with the same 1% due: a pass handles
+  the same work in both, so its duration shows what the stored count adds. Then watchdogd starts
+  on the preloaded store and answers sequential ` + "`GET /dashboard?state=breach&limit=100`" + ` and
+  ` + "`GET /tickets/{id}`" + ` (random stored ids) on one connection after a warm-up.
+- **lateness**: on the same server, T tickets (default 10,000) of a tier whose response target is
+  20 s are created so that their breach instants fall evenly within one second, 15 s ahead; their
+  alert stages (0.85) fall within one second 3 s earlier. A recording mock Slack (the server's
+  SLACK_WEBHOOK_URL) and one WebSocket client on ` + "`/ws/alerts`" + ` note the receipt time of each
+  message; lateness is receipt − the stage's due instant, and every (ticket, clock, stage) must
+  arrive exactly once on each channel.
+`

@@ -1,0 +1,271 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog/internal/mockslack"
+)
+
+// Plan says which modes to run against one store kind, with spawned
+// servers on scratch databases.
+type Plan struct {
+	// Kind is "sqlite" or "postgres".
+	Kind string
+	// PostgresURL is the server scratch schemas are made on (postgres).
+	PostgresURL string
+	// Binary is the watchdogd to spawn.
+	Binary string
+	// WorkDir holds SQLite files, the SLA file and server logs.
+	WorkDir string
+
+	Ingest   bool
+	Ceiling  bool
+	Lateness bool
+	Scale    bool
+
+	Workload Workload
+	// ScaleTickets and SmallTickets are the stored tickets of the scale
+	// mode and of its comparison point.
+	ScaleTickets int
+	SmallTickets int
+	// LatenessTickets and Lead configure the lateness mode.
+	LatenessTickets int
+	Lead            time.Duration
+	// Dashboards and TicketReads are how many reads the scale mode times.
+	Dashboards  int
+	TicketReads int
+
+	Progress io.Writer
+}
+
+// StoreReport is every figure measured on one store kind.
+type StoreReport struct {
+	Kind           string           `json:"store"`
+	Ingest         *IngestResult    `json:"ingest,omitempty"`
+	Ceiling        *CeilingResult   `json:"ceiling,omitempty"`
+	IngestRatio    float64          `json:"ingest_to_copy_ratio,omitempty"`
+	PreloadSmall   *PreloadResult   `json:"preload_small,omitempty"`
+	SchedulerSmall *SchedulerResult `json:"scheduler_small,omitempty"`
+	Preload        *PreloadResult   `json:"preload,omitempty"`
+	Scheduler      *SchedulerResult `json:"scheduler,omitempty"`
+	// ServerReadyS is how long watchdogd took to start on the preloaded
+	// store (it recomputes every open ticket when it loads the policy).
+	ServerReadyS float64         `json:"server_ready_s,omitempty"`
+	Reads        *ReadsResult    `json:"reads,omitempty"`
+	Lateness     *LatenessResult `json:"lateness,omitempty"`
+	// ScaleMemory is the server's memory at the end of the scale and
+	// lateness modes.
+	ScaleMemory *Memory `json:"scale_server_memory,omitempty"`
+}
+
+type database struct {
+	url  string
+	drop func()
+}
+
+func (p *Plan) newDatabase(ctx context.Context, label string) (*database, error) {
+	switch p.Kind {
+	case "sqlite":
+		path := filepath.Join(p.WorkDir, label+".db")
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			_ = os.Remove(path + suffix)
+		}
+		return &database{url: path, drop: func() {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				_ = os.Remove(path + suffix)
+			}
+		}}, nil
+	case "postgres":
+		s, err := NewScratch(ctx, p.PostgresURL, label)
+		if err != nil {
+			return nil, err
+		}
+		return &database{url: s.DSN, drop: func() {
+			dropCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			if err := s.Drop(dropCtx); err != nil {
+				p.logf("warning: %v", err)
+			}
+		}}, nil
+	}
+	return nil, fmt.Errorf("unknown store kind %q: use sqlite or postgres", p.Kind)
+}
+
+func (p *Plan) logf(format string, args ...any) {
+	if p.Progress != nil {
+		fmt.Fprintf(p.Progress, format+"\n", args...)
+	}
+}
+
+func (p *Plan) spawn(ctx context.Context, dbURL, label, webhook string) (*Server, error) {
+	sla := filepath.Join(p.WorkDir, "bench_sla.yaml")
+	if err := os.WriteFile(sla, []byte(PolicyYAML), 0o644); err != nil {
+		return nil, fmt.Errorf("writing the SLA file: %w", err)
+	}
+	logPath := filepath.Join(p.WorkDir, p.Kind+"-"+label+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("server log: %w", err)
+	}
+	srv, err := Spawn(ctx, SpawnConfig{Binary: p.Binary, DatabaseURL: dbURL, SLAFile: sla, SlackWebhookURL: webhook, Log: logFile})
+	if err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("%w (server log: %s)", err, logPath)
+	}
+	p.logf("  watchdogd pid %d at %s ready after %v (log %s)", srv.PID, srv.URL, srv.ReadyAfter.Round(time.Millisecond), logPath)
+	return srv, nil
+}
+
+// Run runs the plan's modes and returns their figures. Every scratch
+// database is removed before it returns.
+func (p *Plan) Run(ctx context.Context) (*StoreReport, error) {
+	rep := &StoreReport{Kind: p.Kind}
+	if p.Ingest || p.Ceiling {
+		if err := p.runIngest(ctx, rep); err != nil {
+			return rep, err
+		}
+	}
+	if p.Scale || p.Lateness {
+		if err := p.runScale(ctx, rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func (p *Plan) runIngest(ctx context.Context, rep *StoreReport) error {
+	db, err := p.newDatabase(ctx, "ingest")
+	if err != nil {
+		return err
+	}
+	defer db.drop()
+	if p.Ingest {
+		p.logf("[%s] ingest: %d events, batch %d, %d connections, %.0f%% updates", p.Kind, p.Workload.Events, p.Workload.Batch, p.Workload.Streams, 100*p.Workload.UpdateFraction)
+		srv, err := p.spawn(ctx, db.url, "ingest", "")
+		if err != nil {
+			return err
+		}
+		rep.Ingest, err = Ingest(ctx, IngestConfig{Workload: p.Workload, Server: srv, Progress: p.Progress})
+		if stopErr := srv.Stop(); err == nil && stopErr != nil {
+			err = stopErr
+		}
+		if err != nil {
+			return err
+		}
+		p.logf("  %.0f events/s, request p50 %.1f ms p99 %.1f ms", rep.Ingest.EventsPerS, rep.Ingest.Request.P50Ms, rep.Ingest.Request.P99Ms)
+	}
+	if p.Ceiling && p.Kind == "postgres" {
+		p.logf("[%s] ceiling: COPY of the same %d rows", p.Kind, p.Workload.Events)
+		if !p.Ingest {
+			// The scratch table copies the store's tickets table:
+			// migrate the schema first.
+			if _, err := Preload(ctx, PreloadConfig{DatabaseURL: db.url, Tickets: 0}); err != nil {
+				return err
+			}
+		}
+		rep.Ceiling, err = Ceiling(ctx, CeilingConfig{Workload: p.Workload, DSN: db.url, Progress: p.Progress})
+		if err != nil {
+			return err
+		}
+		p.logf("  COPY %.0f rows/s", rep.Ceiling.RowsPerS)
+		if rep.Ingest != nil && rep.Ceiling.RowsPerS > 0 {
+			rep.IngestRatio = round2(rep.Ingest.EventsPerS / rep.Ceiling.RowsPerS)
+		}
+	}
+	return nil
+}
+
+func (p *Plan) runScale(ctx context.Context, rep *StoreReport) error {
+	stored := 0
+	if p.Scale {
+		// A pass at the small size is one sample: take the median of three
+		// fresh stores so one cold cache does not decide the comparison.
+		var runs []*SchedulerResult
+		for i := range 3 {
+			small, err := p.newDatabase(ctx, fmt.Sprintf("scale_small%d", i))
+			if err != nil {
+				return err
+			}
+			p.logf("[%s] scale: preload %d tickets (1%% due), run %d of 3", p.Kind, p.SmallTickets, i+1)
+			rep.PreloadSmall, err = Preload(ctx, PreloadConfig{DatabaseURL: small.url, Tickets: p.SmallTickets, DueEvery: 100})
+			var sr *SchedulerResult
+			if err == nil {
+				sr, err = SchedulerCost(ctx, small.url, p.SmallTickets, 100)
+			}
+			small.drop()
+			if err != nil {
+				return err
+			}
+			runs = append(runs, sr)
+		}
+		slices.SortFunc(runs, func(a, b *SchedulerResult) int { return cmp.Compare(a.PerTicketUs, b.PerTicketUs) })
+		rep.SchedulerSmall = runs[1]
+		p.logf("  scheduler pass p50 %.2f ms, %.1f µs per due ticket (median of 3)", rep.SchedulerSmall.Pass.P50Ms, rep.SchedulerSmall.PerTicketUs)
+		stored = p.ScaleTickets
+	}
+	db, err := p.newDatabase(ctx, "scale")
+	if err != nil {
+		return err
+	}
+	defer db.drop()
+	if stored > 0 {
+		p.logf("[%s] scale: preload %d tickets (1%% due)", p.Kind, stored)
+		rep.Preload, err = Preload(ctx, PreloadConfig{DatabaseURL: db.url, Tickets: stored, DueEvery: 100, Progress: p.Progress})
+		if err != nil {
+			return err
+		}
+		p.logf("  preloaded in %.1fs (%.0f tickets/s)", rep.Preload.Seconds, rep.Preload.RowsPerS)
+		rep.Scheduler, err = SchedulerCost(ctx, db.url, stored, 100)
+		if err != nil {
+			return err
+		}
+		p.logf("  scheduler pass p50 %.2f ms, %.1f µs per due ticket", rep.Scheduler.Pass.P50Ms, rep.Scheduler.PerTicketUs)
+	}
+
+	mock, err := mockslack.New(nil)
+	if err != nil {
+		return err
+	}
+	slackSrv := httptest.NewServer(mock)
+	defer slackSrv.Close()
+	srv, err := p.spawn(ctx, db.url, "scale", slackSrv.URL+mockslack.WebhookPath)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }()
+	rep.ServerReadyS = round2(srv.ReadyAfter.Seconds())
+
+	if stored > 0 {
+		p.logf("[%s] scale: reads on %d stored tickets", p.Kind, stored)
+		rep.Reads, err = Reads(ctx, srv, stored, PreloadID, p.Dashboards, p.TicketReads)
+		if err != nil {
+			return err
+		}
+		p.logf("  dashboard p99 %.1f ms, ticket p99 %.1f ms", rep.Reads.Dashboard.P99Ms, rep.Reads.Ticket.P99Ms)
+	}
+	if p.Lateness {
+		p.logf("[%s] lateness: %d tickets due within 1s, %d stored", p.Kind, p.LatenessTickets, stored)
+		sum0, n0, _ := MetricSum(ctx, srv.URL, "watchdog_evaluation_duration_seconds")
+		rep.Lateness, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead, RunID: randomHex(3), Progress: p.Progress})
+		if err != nil {
+			return err
+		}
+		if sum1, n1, err := MetricSum(ctx, srv.URL, "watchdog_evaluation_duration_seconds"); err == nil && n1 > n0 {
+			rep.Lateness.EvalPasses = n1 - n0
+			rep.Lateness.EvalMeanMs = round2(1000 * (sum1 - sum0) / (n1 - n0))
+		}
+		p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.Lateness.Slack.Lateness.P99Ms, rep.Lateness.WebSocket.Lateness.P99Ms, rep.Lateness.ExactlyOnce)
+	}
+	if m, ok := ReadMemory(srv.PID); ok {
+		rep.ScaleMemory = &m
+	}
+	return srv.Stop()
+}
