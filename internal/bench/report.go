@@ -185,6 +185,9 @@ func (r *Report) writeFigures(w io.Writer, markdown bool) {
 		}
 		if p := s.Preload; p != nil {
 			row(fmt.Sprintf("preload %s tickets", count(p.Tickets)), fmt.Sprintf("%.1fs, %.0f tickets/s (%s)", p.Seconds, p.RowsPerS, p.Method))
+			if p.VacuumS > 0 {
+				row("VACUUM ANALYZE after the preload", fmt.Sprintf("%.1fs (what autovacuum does soon after a bulk load)", p.VacuumS))
+			}
 		}
 		if sc := s.Scheduler; sc != nil {
 			row(fmt.Sprintf("scheduler, %s stored", count(sc.Stored)), schedLine(sc))
