@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,6 +93,8 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 	// the previous run had), so a large store does not delay serving.
 	// Later reloads recompute before they count as applied.
 	started := false
+	// recomputing is set while the startup replan runs; /readyz shows it.
+	var recomputing atomic.Bool
 	apply := func(ctx context.Context, p *watchdog.Policy) error {
 		if started {
 			return eng.SetPolicy(ctx, p)
@@ -151,6 +154,12 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 			case usingDefault:
 				details["policy"] = "built-in default"
 			}
+			details["open_tickets_recompute"] = "done"
+			if recomputing.Load() {
+				// Serving meanwhile is fine: evaluations already use the
+				// policy; only stored due instants may still be stale.
+				details["open_tickets_recompute"] = "running"
+			}
 			if ws.LastError != "" && !(usingDefault && !ws.Loaded()) {
 				// The last good policy stays in force: still ready.
 				details["policy_reload_error"] = ws.LastError
@@ -199,7 +208,11 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 		return err
 	}
 	start("websocket hub", func(ctx context.Context) error { return hub.Run(ctx, alerts) })
-	start("startup replan", eng.Replan)
+	recomputing.Store(true)
+	start("startup replan", func(ctx context.Context) error {
+		defer recomputing.Store(false)
+		return eng.Replan(ctx)
+	})
 	start("engine", eng.Run)
 	start("policy watcher", watcher.Run)
 

@@ -193,7 +193,7 @@ func (r *Report) writeFigures(w io.Writer, markdown bool) {
 			row(fmt.Sprintf("scheduler, %s stored", count(sc.Stored)), schedLine(sc))
 		}
 		if s.ServerReadyS > 0 && s.Preload != nil {
-			row("watchdogd start on the preloaded store", fmt.Sprintf("%.1fs to /readyz 200", s.ServerReadyS))
+			row("watchdogd start on the preloaded store", fmt.Sprintf("%.1fs to /readyz 200 with open tickets recomputed", s.ServerReadyS))
 		}
 		if rd := s.Reads; rd != nil {
 			row("GET /dashboard?state=breach&limit=100", fmt.Sprintf("p50 %.2f ms, p99 %.2f ms (%d requests, %d matching)", rd.Dashboard.P50Ms, rd.Dashboard.P99Ms, rd.Dashboard.N, rd.DashboardTotal))

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -111,9 +112,11 @@ func (s *Server) waitReady(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/readyz", nil)
 		resp, err := client.Do(req)
 		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// Measure a settled server: wait out the startup recompute of
+			// open tickets too, which runs in the background after start.
+			if resp.StatusCode == http.StatusOK && !bytes.Contains(body, []byte(`"open_tickets_recompute":"running"`)) {
 				return nil
 			}
 		}
