@@ -49,10 +49,11 @@ type Config struct {
 	BusyTimeout time.Duration
 	// ReadConns is the size of the read pool. Default 4.
 	ReadConns int
-	// CacheKiB is the page cache of each connection in KiB. Default 65536
-	// (64 MiB) for the writer and a quarter of it for each reader: WAL
-	// writes whole pages, and a large cache keeps the index pages an
-	// ingest touches in memory.
+	// CacheKiB is the writer's page cache in KiB. Default 32768 (32 MiB):
+	// WAL writes whole pages, and a large cache keeps the index pages an
+	// ingest touches in memory. Each reader gets an eighth of it: reads are
+	// served by the operating system's file cache too, which does not
+	// count against the process, so large reader caches only add memory.
 	CacheKiB int
 }
 
@@ -69,7 +70,7 @@ func (c *Config) WithDefaults() *Config {
 		out.ReadConns = 4
 	}
 	if out.CacheKiB == 0 {
-		out.CacheKiB = 64 << 10
+		out.CacheKiB = 32 << 10
 	}
 	return &out
 }
@@ -143,7 +144,7 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 	}
 
 	rq := cloneValues(common)
-	rq.Add("_pragma", "cache_size(-"+strconv.Itoa(max(cfg.CacheKiB/4, 1))+")")
+	rq.Add("_pragma", "cache_size(-"+strconv.Itoa(max(cfg.CacheKiB/8, 1))+")")
 	rq.Add("_pragma", "query_only(1)")
 	r, err := sql.Open("sqlite", dsn(abs, rq))
 	if err != nil {
