@@ -644,12 +644,21 @@ func releaseReason(stopping bool) string {
 	return "claim too old"
 }
 
+// outcomeLinger is how long the finisher waits for more outcomes of sends
+// in flight before recording a batch.
+const outcomeLinger = 5 * time.Millisecond
+
 // finish records outcomes in batches until the outcomes channel closes.
 func (d *deliveryLoop) finish() {
 	max := d.e.cfg.DeliveryBatch
 	batch := make([]DeliveryOutcome, 0, max)
 	for o := range d.outcomes {
 		batch = append(batch[:0], o)
+		// While sends are in flight their outcomes are moments away: wait
+		// up to outcomeLinger (real time; it paces transactions, it is not
+		// an SLA deadline) to record them in the same transaction, since
+		// each commit costs a disk flush on Postgres.
+		var linger <-chan time.Time
 	more:
 		for len(batch) < max {
 			select {
@@ -658,7 +667,22 @@ func (d *deliveryLoop) finish() {
 					break more
 				}
 				batch = append(batch, o)
+				continue
 			default:
+			}
+			if d.busy.Load() == 0 {
+				break
+			}
+			if linger == nil {
+				linger = time.After(outcomeLinger)
+			}
+			select {
+			case o, ok := <-d.outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			case <-linger:
 				break more
 			}
 		}
