@@ -306,16 +306,13 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 	if err := ValidateBatch(events); err != nil {
 		return nil, err
 	}
-	changed := 0
-	plan := e.planFunc(e.policy.Load(), e.clock.Now(), false)
-	tickets, err := e.store.Ingest(ctx, events, func(t *Ticket) Plan {
-		changed++
-		return plan(t)
-	})
+	var changed plannedSet
+	plan := changed.wrap(e.planFunc(e.policy.Load(), e.clock.Now(), false))
+	tickets, err := e.store.Ingest(ctx, events, plan)
 	if err != nil {
 		return nil, err
 	}
-	e.obs.EventsIngested(len(events), changed)
+	e.obs.EventsIngested(len(events), changed.len())
 	planned := e.plannedAt.Load()
 	for _, t := range tickets {
 		if t.NextDueAt != nil && (planned == 0 || t.NextDueAt.UnixNano() < planned) {
@@ -451,17 +448,13 @@ func (e *Engine) EvaluateDue(ctx context.Context, now time.Time) ([]Alert, error
 // many as it could, so more may be due.
 func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (alerts []Alert, full bool, err error) {
 	start := e.clock.Now()
-	var visited atomic.Int64
-	plan := e.planFunc(p, now, true)
-	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, func(t *Ticket) Plan {
-		visited.Add(1)
-		return plan(t)
-	})
+	var visited plannedSet
+	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(e.planFunc(p, now, true)))
 	if err != nil {
 		return nil, false, err
 	}
 	committed := e.clock.Now()
-	n := int(visited.Load())
+	n := visited.len()
 	e.obs.Evaluated(n, len(alerts), committed.Sub(start))
 	for _, a := range alerts {
 		late := committed.Sub(a.DueAt)
@@ -498,6 +491,33 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 	}
 	e.plannedAt.Store(next.UnixNano())
 	return next, nil
+}
+
+// plannedSet counts the distinct tickets a store planned in one call. A
+// store may call the PlanFunc again for the same ticket when it retries its
+// transaction (the Postgres store does after a deadlock), so counting calls
+// would overcount.
+type plannedSet struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func (s *plannedSet) wrap(plan PlanFunc) PlanFunc {
+	return func(t *Ticket) Plan {
+		s.mu.Lock()
+		if s.ids == nil {
+			s.ids = make(map[string]struct{})
+		}
+		s.ids[t.ID] = struct{}{}
+		s.mu.Unlock()
+		return plan(t)
+	}
+}
+
+func (s *plannedSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.ids)
 }
 
 // deliveryLoop delivers one notifier's alerts: its loop claims pending

@@ -330,3 +330,38 @@ func TestEngineSlackOutageDeliversEachAlertOnce(t *testing.T) {
 type tlog struct{ t *testing.T }
 
 func (l tlog) Write(b []byte) (int, error) { l.t.Log(string(b)); return len(b), nil }
+
+// retryingStore plans every ticket twice, as a store does when it reruns a
+// transaction after a deadlock.
+type retryingStore struct{ watchdog.Store }
+
+func (s retryingStore) Ingest(ctx context.Context, evs []watchdog.Event, plan watchdog.PlanFunc) ([]*watchdog.Ticket, error) {
+	return s.Store.Ingest(ctx, evs, func(t *watchdog.Ticket) watchdog.Plan {
+		plan(t)
+		return plan(t)
+	})
+}
+
+type ingestObserver struct {
+	watchdog.NopObserver
+	events, changed int
+}
+
+func (o *ingestObserver) EventsIngested(events, changed int) { o.events, o.changed = events, changed }
+
+func TestEngineCountsTicketsNotPlanCalls(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+	defer st.Close()
+	obs := &ingestObserver{}
+	e, err := watchdog.New(retryingStore{st}, &watchdog.Config{Policy: testPolicy(), Clock: watchdogtest.NewClock(t0), Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := []watchdog.Event{event("A", "gold", "high", "open", t0, t0), event("B", "gold", "high", "open", t0, t0), event("A", "gold", "high", "pending", t0, t0.Add(time.Minute))}
+	if _, err := e.Ingest(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if obs.events != 3 || obs.changed != 2 {
+		t.Fatalf("observed %d events, %d tickets changed; want 3 and 2", obs.events, obs.changed)
+	}
+}
