@@ -37,6 +37,7 @@ type Loop struct {
 	wake     chan struct{}
 
 	waiting atomic.Bool
+	timer   atomic.Pointer[<-chan time.Time]
 }
 
 // LoopConfig configures a Loop.
@@ -74,7 +75,15 @@ func (l *Loop) Wake() {
 // next step waits for its timer. Tests driving a fake clock use it to know
 // the loop has finished reacting before they move the clock again.
 func (l *Loop) Idle() bool {
-	return l.waiting.Load() && len(l.wake) == 0
+	if !l.waiting.Load() || len(l.wake) > 0 {
+		return false
+	}
+	// A timer that fired but whose loop has not yet woken is work pending
+	// too (a fake clock's timer channel holds the value it sent).
+	if c := l.timer.Load(); c != nil && len(*c) > 0 {
+		return false
+	}
+	return true
 }
 
 // Run runs the loop until ctx is done; it returns ctx's error.
@@ -110,6 +119,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			continue
 		}
 		c, stop := l.clock.NewTimer(wait)
+		l.timer.Store(&c)
 		l.waiting.Store(true)
 		select {
 		case <-ctx.Done():

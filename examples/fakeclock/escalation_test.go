@@ -104,24 +104,18 @@ func (e *env) advanceTo(d time.Duration) {
 	e.settle()
 }
 
-// settle waits until the evaluation loop and the one delivery loop sleep on
-// the fake clock again with no delivery in flight, so that moving the clock
-// cannot overtake work in progress.
+// settle waits until the engine is idle: its loops asleep on the fake
+// clock with no wake-up pending and no delivery queued, in flight or
+// awaiting its record, so that moving the clock cannot overtake work in
+// progress.
 func (e *env) settle() {
 	e.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		e.clock.WaitForTimers(e.t, 2)
-		if e.engine.InFlight() == 0 {
-			e.clock.WaitForTimers(e.t, 2)
-			if e.engine.InFlight() == 0 {
-				return
-			}
-		}
+	for !e.engine.Idle() {
 		if time.Now().After(deadline) {
 			e.t.Fatal("engine did not settle within 10s")
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(100 * time.Microsecond)
 	}
 }
 
