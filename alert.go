@@ -112,7 +112,8 @@ type Alert struct {
 	Target  time.Duration `json:"-"`
 	Elapsed time.Duration `json:"-"`
 	Details string        `json:"details"`
-	// Deliveries are the alert's outbox rows; filled by Store.Ticket.
+	// Deliveries are the alert's outbox rows; filled by Store.Ticket and
+	// on the alerts Store.EvaluateDue returns.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
 }
 

@@ -109,6 +109,13 @@ type Plan struct {
 	// subscribers after commit. Only Store.EvaluateDue records alerts.
 	Alerts    []Alert
 	Notifiers []string
+	// Claimed names those of Notifiers whose deliveries the caller sends
+	// itself right after the commit (the engine's hand-off). The store
+	// records them already claimed until ClaimedUntil, as ClaimDeliveries
+	// would have: Attempts 1 and NextAttemptAt = ClaimedUntil, so that no
+	// other claimer takes them before their lease ends.
+	Claimed      []string
+	ClaimedUntil time.Time
 }
 
 // Store persists tickets, their timelines, alerts and the delivery outbox.
@@ -128,7 +135,8 @@ type Store interface {
 	// EvaluateDue claims up to limit tickets with NextDueAt <= now, skipping
 	// tickets another evaluator holds, calls plan for each and stores the
 	// results with their alerts and deliveries, atomically. It returns the
-	// alerts recorded.
+	// alerts recorded, each with the deliveries recorded for it (Alert unset)
+	// in notifier name order.
 	EvaluateDue(ctx context.Context, now time.Time, limit int, plan PlanFunc) ([]Alert, error)
 
 	// NextDue returns the earliest NextDueAt of any ticket; ok is false when

@@ -37,6 +37,7 @@ type settings struct {
 	MaxBodyBytes    int64
 	MaxBatch        int
 	DashboardURL    string
+	DebugAddr       string
 }
 
 // environment reads variables: the real environment first, then the .env
@@ -90,6 +91,7 @@ func loadSettings(env *environment, fs *flag.FlagSet, args []string) (*settings,
 		APIHost:         env.get("API_HOST"),
 		APIToken:        env.get("WATCHDOG_API_TOKEN"),
 		DashboardURL:    env.get("WATCHDOG_DASHBOARD_URL"),
+		DebugAddr:       env.get("WATCHDOG_DEBUG_ADDR"),
 	}
 	var errs []string
 	bad := func(name, msg string) { errs = append(errs, name+": "+msg) }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -216,6 +217,16 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 	start("engine", eng.Run)
 	start("policy watcher", watcher.Run)
 
+	if s.DebugAddr != "" {
+		dbg, err := startDebug(s.DebugAddr, log)
+		if err != nil {
+			stopRun()
+			wg.Wait()
+			return err
+		}
+		defer dbg.Close()
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "notifiers", names, "sla_config", s.SLAConfigPath, "auth", s.APIToken != "")
@@ -261,4 +272,23 @@ func buildNotifiers(s *settings) (map[string]watchdog.Notifier, error) {
 		out["slack-bot"] = n
 	}
 	return out, nil
+}
+
+// startDebug serves Go's profiles on their own listener, apart from the API
+// (and its auth), so that they are reachable only where the operator says.
+func startDebug(addr string, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("WATCHDOG_DEBUG_ADDR: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("serving profiles", "addr", ln.Addr().String())
+	return srv, nil
 }

@@ -86,6 +86,10 @@ func Spawn(ctx context.Context, c SpawnConfig) (*Server, error) {
 		"LOG_LEVEL=" + c.LogLevel,
 		"SCHEDULER_INTERVAL_MINUTES=1",
 	}
+	if v := os.Getenv("WATCHDOG_DEBUG_ADDR"); v != "" {
+		// Passed through so the spawned server can be profiled mid-run.
+		cmd.Env = append(cmd.Env, "WATCHDOG_DEBUG_ADDR="+v)
+	}
 	// A scratch working directory keeps a stray .env from configuring it.
 	cmd.Dir = os.TempDir()
 	cmd.Stdout, cmd.Stderr = c.Log, c.Log

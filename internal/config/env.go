@@ -100,6 +100,10 @@ var Env = []EnvVar{
 		Name:        "WATCHDOG_DASHBOARD_URL",
 		Description: "Optional base URL of a dashboard; Slack messages link each ticket to it.",
 	},
+	{
+		Name:        "WATCHDOG_DEBUG_ADDR",
+		Description: "When set (e.g. 127.0.0.1:6060), serves Go's /debug/pprof profiles on this separate address; keep it on loopback.",
+	},
 }
 
 // Lookup returns the variable called name, and whether the server reads it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -76,7 +77,7 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 		rows     ticketRows
 		sched    scheduleRows
 		fresh    alertRows
-		toNotify = map[string][]string{} // ticket id → notifier names
+		toNotify = map[string][]outboxTarget{} // ticket id → notifiers
 	)
 	for _, t := range claimed {
 		before := *t
@@ -109,9 +110,7 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 			fresh.add(a)
 		}
 		if len(p.Notifiers) > 0 {
-			names := slices.Clone(p.Notifiers)
-			slices.Sort(names)
-			toNotify[t.ID] = slices.Compact(names)
+			toNotify[t.ID] = outboxTargets(p, now)
 		}
 		applyPlan(t, p)
 		t.Events, t.Alerts = nil, nil
@@ -125,24 +124,8 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 		if err := fresh.insert(ctx, tx); err != nil {
 			return nil, err
 		}
-		var dAlert []int64
-		var dName []string
-		var dAt timeArray
-		for i := range fresh.list {
-			a := &fresh.list[i]
-			for _, n := range toNotify[a.TicketID] {
-				dAlert = append(dAlert, a.ID)
-				dName = append(dName, n)
-				dAt = append(dAt, &a.FiredAt)
-			}
-		}
-		if len(dAlert) > 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at)
-				SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])
-				ON CONFLICT (alert_id, notifier) DO NOTHING`,
-				pq.Int64Array(dAlert), pq.StringArray(dName), dAt); err != nil {
-				return nil, fmt.Errorf("insert deliveries: %w", err)
-			}
+		if err := insertOutbox(ctx, tx, fresh.list, toNotify); err != nil {
+			return nil, err
 		}
 		payloads, err := notifyPayloads(fresh.list)
 		if err != nil {
@@ -163,6 +146,84 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return fresh.list, nil
+}
+
+// outboxTarget is one delivery to enqueue for an alert: to which notifier,
+// and whether the caller claimed it at once (see watchdog.Plan.Claimed).
+type outboxTarget struct {
+	name    string
+	claimed bool
+	at      time.Time // NextAttemptAt when claimed
+}
+
+// outboxTargets lists p's notifiers once each, in name order.
+func outboxTargets(p watchdog.Plan, now time.Time) []outboxTarget {
+	names := slices.Clone(p.Notifiers)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	out := make([]outboxTarget, len(names))
+	for i, n := range names {
+		out[i].name = n
+		if slices.Contains(p.Claimed, n) {
+			out[i].claimed, out[i].at = true, us(p.ClaimedUntil)
+			if p.ClaimedUntil.IsZero() {
+				out[i].at = now
+			}
+		}
+	}
+	return out
+}
+
+// insertOutbox enqueues the deliveries of freshly recorded alerts and sets
+// them on the alerts, in notifier name order.
+func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targets map[string][]outboxTarget) error {
+	var (
+		dAlert    []int64
+		dName     []string
+		dAt       timeArray
+		dAttempts []int64
+		index     = map[int64]int{} // alert id → position in alerts
+	)
+	for i := range alerts {
+		a := &alerts[i]
+		index[a.ID] = i
+		for _, n := range targets[a.TicketID] {
+			dAlert, dName = append(dAlert, a.ID), append(dName, n.name)
+			if n.claimed {
+				dAt, dAttempts = append(dAt, &n.at), append(dAttempts, 1)
+			} else {
+				dAt, dAttempts = append(dAt, &a.FiredAt), append(dAttempts, 0)
+			}
+		}
+	}
+	if len(dAlert) == 0 {
+		return nil
+	}
+	// The alerts are new in this transaction, so every row inserts.
+	rows, err := q.QueryContext(ctx, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[])
+		RETURNING `+deliveryCols,
+		pq.Int64Array(dAlert), pq.StringArray(dName), dAt, pq.Int64Array(dAttempts))
+	if err != nil {
+		return fmt.Errorf("insert deliveries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return fmt.Errorf("insert deliveries: %w", err)
+		}
+		if i, ok := index[d.AlertID]; ok {
+			alerts[i].Deliveries = append(alerts[i].Deliveries, d)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert deliveries: %w", err)
+	}
+	for i := range alerts {
+		slices.SortFunc(alerts[i].Deliveries, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) })
+	}
+	return nil
 }
 
 // derivedChanged reports whether a plan changed any column updateDerived

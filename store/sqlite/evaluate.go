@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -42,6 +43,7 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	var (
 		fired     []watchdog.Alert
 		notifiers [][]string
+		claimed   []map[string]time.Time // per fired alert: notifier → lease end
 	)
 	for _, t := range due {
 		if err := ctx.Err(); err != nil {
@@ -53,6 +55,19 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 			recorded[a.Key()] = true
 		}
 		names := uniqueNames(p.Notifiers)
+		var leased map[string]time.Time
+		for _, n := range p.Claimed {
+			if slices.Contains(names, n) {
+				if leased == nil {
+					leased = map[string]time.Time{}
+				}
+				until := p.ClaimedUntil
+				if until.IsZero() {
+					until = now
+				}
+				leased[n] = until.Truncate(time.Microsecond).UTC()
+			}
+		}
 		for _, a := range p.Alerts {
 			if recorded[a.Key()] {
 				continue
@@ -63,6 +78,7 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 			a.DueAt, a.FiredAt = a.DueAt.Truncate(time.Microsecond).UTC(), a.FiredAt.Truncate(time.Microsecond).UTC()
 			fired = append(fired, a)
 			notifiers = append(notifiers, names)
+			claimed = append(claimed, leased)
 		}
 		applyPlan(t, p)
 	}
@@ -71,19 +87,44 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 		return nil, s.wrap(ctx, "evaluate due", err)
 	}
 	type row struct {
-		alert    int64
+		alert    int
 		notifier string
 		next     int64
+		attempts int
 	}
 	var rows []row
 	for i, a := range fired {
 		for _, n := range notifiers[i] {
-			rows = append(rows, row{a.ID, n, micros(a.FiredAt)})
+			if until, ok := claimed[i][n]; ok {
+				rows = append(rows, row{i, n, micros(until), 1})
+			} else {
+				rows = append(rows, row{i, n, micros(a.FiredAt), 0})
+			}
 		}
 	}
-	if err := s.bulkExec(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at) VALUES", "", 3, len(rows),
-		func(i int, args []any) []any { return append(args, rows[i].alert, rows[i].notifier, rows[i].next) }); err != nil {
+	byID := make(map[int64]int, len(fired))
+	for i := range fired {
+		byID[fired[i].ID] = i
+	}
+	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts) VALUES", "RETURNING "+deliveryCols, 4, len(rows),
+		func(i int, args []any) []any {
+			r := rows[i]
+			return append(args, fired[r.alert].ID, r.notifier, r.next, r.attempts)
+		},
+		func(rs *sql.Rows) error {
+			d, err := scanDelivery(rs)
+			if err != nil {
+				return err
+			}
+			if i, ok := byID[d.AlertID]; ok {
+				fired[i].Deliveries = append(fired[i].Deliveries, d)
+			}
+			return nil
+		}); err != nil {
 		return nil, s.wrap(ctx, "evaluate due: insert deliveries", err)
+	}
+	for i := range fired {
+		slices.SortFunc(fired[i].Deliveries, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) })
 	}
 	if err := s.updateTickets(ctx, tx, changes); err != nil {
 		return nil, s.wrap(ctx, "evaluate due", err)

@@ -65,6 +65,7 @@ func (f *feed) publish(alerts []watchdog.Alert) {
 	defer f.mu.Unlock()
 	for ch := range f.subs {
 		for _, a := range alerts {
+			a.Deliveries = nil // as the Postgres feed: the alert alone
 			select {
 			case ch <- a:
 			default:

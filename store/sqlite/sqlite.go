@@ -348,6 +348,41 @@ func (s *Store) bulkExec(ctx context.Context, tx *sql.Tx, head, tail string, col
 	return nil
 }
 
+// bulkQuery is bulkExec for statements that return rows (RETURNING): each
+// returned row is passed to scan.
+func (s *Store) bulkQuery(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, row func(i int, args []any) []any, scan func(*sql.Rows) error) error {
+	args := make([]any, 0, min(n, maxChunk)*cols)
+	i := 0
+	for _, c := range chunks(n) {
+		st, err := s.stmt(ctx, tx, head+" "+values(c, cols)+" "+tail)
+		if err != nil {
+			return err
+		}
+		args = args[:0]
+		for k := 0; k < c; k++ {
+			args = row(i+k, args)
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		i += c
+	}
+	return nil
+}
+
 // ---- value conversions ------------------------------------------------------
 
 func micros(t time.Time) int64 { return t.UnixMicro() }

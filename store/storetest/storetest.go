@@ -71,6 +71,7 @@ func Run(t *testing.T, h Harness) {
 		{"EvaluateDueLimitOrder", testEvaluateDueLimitOrder},
 		{"EvaluateDueStageOnce", testEvaluateDueStageOnce},
 		{"EvaluateDueConcurrent", testEvaluateDueConcurrent},
+		{"EvaluateDueClaimed", testEvaluateDueClaimed},
 		{"ClaimDeliveriesLease", testClaimDeliveriesLease},
 		{"ClaimDeliveriesConcurrent", testClaimDeliveriesConcurrent},
 		{"FinishDelivery", testFinishDelivery},
@@ -589,6 +590,9 @@ func testEvaluateDue(t *testing.T, h Harness) {
 		if d := cmp.Diff(notifiers, sortedStrings(names)); d != "" {
 			t.Errorf("Ticket %s deliveries (-want +got):\n%s", id, d)
 		}
+		if d := cmp.Diff(byNotifier(ds), byNotifier(byTicket[id].Deliveries)); d != "" {
+			t.Errorf("Ticket %s: deliveries returned by EvaluateDue differ from those stored (-stored +returned):\n%s", id, d)
+		}
 	}
 	for _, id := range []string{"b", "c"} {
 		tk := getTicket(t, s, id)
@@ -596,6 +600,90 @@ func testEvaluateDue(t *testing.T, h Harness) {
 		if len(tk.Alerts) != 0 {
 			t.Errorf("Ticket %s has alerts %+v, want none", id, tk.Alerts)
 		}
+	}
+}
+
+// byNotifier indexes deliveries by notifier name.
+func byNotifier(ds []watchdog.Delivery) map[string]watchdog.Delivery {
+	out := map[string]watchdog.Delivery{}
+	for _, d := range ds {
+		out[d.Notifier] = d
+	}
+	return out
+}
+
+// testEvaluateDueClaimed: deliveries the caller claims at recording (the
+// engine's hand-off) are stored leased, returned with the alert, hidden from
+// claims until the lease ends, and finish like claimed ones.
+func testEvaluateDueClaimed(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), NewEvent("a", 0))
+	now := At(time.Minute)
+	until := At(3*time.Minute + 500*time.Microsecond + 7*time.Nanosecond)
+	fire := FirePlan(now, nil, []string{"n3", "n1", "n2", "n1"}, "alert")
+	got := evaluate(t, s, now, 10, func(tk *watchdog.Ticket) watchdog.Plan {
+		p := fire(tk)
+		p.Claimed, p.ClaimedUntil = []string{"n3", "n1", "not-a-notifier"}, until
+		return p
+	})
+	if len(got) != 1 {
+		t.Fatalf("EvaluateDue returned %d alerts, want 1", len(got))
+	}
+	a := got[0]
+	leaseEnd := until.Truncate(time.Microsecond)
+	var names []string
+	for _, d := range a.Deliveries {
+		names = append(names, d.Notifier)
+		if d.ID == 0 || d.AlertID != a.ID || d.Status != watchdog.DeliveryPending || d.LastError != "" || d.DeliveredAt != nil || d.Alert != nil {
+			t.Errorf("returned delivery %+v: want a pending delivery of alert %d without Alert", d, a.ID)
+		}
+		checkUTC(t, "returned delivery", d.NextAttemptAt)
+		switch d.Notifier {
+		case "n1", "n3":
+			if d.Attempts != 1 || !d.NextAttemptAt.Equal(leaseEnd) {
+				t.Errorf("claimed delivery to %s: attempts %d, next attempt %s; want 1 and the lease end %s",
+					d.Notifier, d.Attempts, d.NextAttemptAt.Format(time.RFC3339Nano), leaseEnd.Format(time.RFC3339Nano))
+			}
+		default:
+			if d.Attempts != 0 || !d.NextAttemptAt.Equal(now) {
+				t.Errorf("unclaimed delivery to %s: attempts %d, next attempt %s; want 0 and the alert's fired_at",
+					d.Notifier, d.Attempts, d.NextAttemptAt.Format(time.RFC3339Nano))
+			}
+		}
+	}
+	if d := cmp.Diff([]string{"n1", "n2", "n3"}, names); d != "" {
+		t.Fatalf("returned deliveries, in order (-want +got):\n%s", d)
+	}
+	stored := getTicket(t, s, "a").Alerts[0].Deliveries
+	if d := cmp.Diff(byNotifier(stored), byNotifier(a.Deliveries)); d != "" {
+		t.Errorf("returned deliveries differ from those stored (-stored +returned):\n%s", d)
+	}
+
+	// The claimed ones are leased: only n2's is claimable now.
+	for _, n := range []string{"n1", "n3"} {
+		if c := claim(t, s, n, At(2*time.Minute), 10, time.Minute); len(c) != 0 {
+			t.Errorf("claimed %d deliveries to %s during their hand-off lease", len(c), n)
+		}
+	}
+	if c := claim(t, s, "n2", now, 10, time.Minute); len(c) != 1 || c[0].Attempts != 1 {
+		t.Errorf("claim n2 = %+v, want its one delivery at attempt 1", c)
+	}
+	if at, ok, err := s.NextDelivery(t.Context(), "n1"); err != nil || !ok || !at.Equal(leaseEnd) {
+		t.Errorf("NextDelivery(n1) = %s, %v, %v; want the lease end", at, ok, err)
+	}
+	// The sender records its first attempt like any claimed one.
+	d3 := byNotifier(a.Deliveries)["n3"]
+	finish(t, s, watchdog.DeliveryOutcome{ID: d3.ID, Attempt: 1, Status: watchdog.DeliveryDelivered, Finished: At(70 * time.Second)})
+	if d := byNotifier(getTicket(t, s, "a").Alerts[0].Deliveries)["n3"]; d.Status != watchdog.DeliveryDelivered || d.DeliveredAt == nil || !d.DeliveredAt.Equal(At(70*time.Second)) {
+		t.Errorf("n3 after finishing attempt 1: %+v, want delivered at +70s", d)
+	}
+	// A sender that died: the lease ends and a claim takes it at attempt 2.
+	c := claim(t, s, "n1", leaseEnd, 10, time.Minute)
+	if len(c) != 1 || c[0].Attempts != 2 || c[0].Alert == nil || c[0].Alert.ID != a.ID {
+		t.Fatalf("claim n1 at the lease end = %+v, want its delivery at attempt 2 with the alert", c)
+	}
+	if c := claim(t, s, "n3", At(time.Hour), 10, time.Minute); len(c) != 0 {
+		t.Errorf("claimed %d delivered deliveries", len(c))
 	}
 }
 
