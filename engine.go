@@ -44,10 +44,22 @@ type Config struct {
 	// DeliveryConcurrency is how many deliveries each notifier has in
 	// flight at most. Default 16.
 	DeliveryConcurrency int
-	// DeliveryBatch is how many deliveries of one notifier are claimed and
-	// queued ahead at most; outcomes are recorded in batches as large.
-	// Default 256.
+	// DeliveryBatch is how many deliveries of one notifier its claim loop
+	// claims and queues ahead at most, and how many attempts may be sent
+	// and not yet recorded at once (what a crash can make another claimer
+	// send again); outcomes are recorded in batches as large. Default 256.
 	DeliveryBatch int
+	// DeliveryBacklog is how many deliveries of one notifier the engine
+	// holds in memory at most before sending. Below it, each evaluation
+	// claims the deliveries of the alerts it records in the same
+	// transaction and queues them at once (the hand-off); at or above it,
+	// they are left to the notifier's claim loop, which takes them as room
+	// frees up. It is checked once per evaluation, so the backlog may
+	// exceed it by one claim's alerts. A negative value turns the hand-off
+	// off. Handed-off deliveries are leased like claimed ones: those still
+	// queued when the process dies are sent by the next claimer once their
+	// lease ends. Default 4096.
+	DeliveryBacklog int
 	// DeliveryTimeout bounds one delivery attempt. Default 30s.
 	DeliveryTimeout time.Duration
 	// DeliveryLease is how long a claimed delivery stays hidden from other
@@ -95,6 +107,9 @@ func (c *Config) WithDefaults() *Config {
 	}
 	if out.DeliveryBatch == 0 {
 		out.DeliveryBatch = 256
+	}
+	if out.DeliveryBacklog == 0 {
+		out.DeliveryBacklog = 4096
 	}
 	if out.DeliveryTimeout == 0 {
 		out.DeliveryTimeout = 30 * time.Second
@@ -285,6 +300,12 @@ func (e *Engine) Replan(ctx context.Context) error {
 // records the due alerts; otherwise it leaves them to the scheduler and
 // makes the ticket due at once.
 func (e *Engine) planFunc(p *Policy, now time.Time, fire bool) PlanFunc {
+	return e.firePlanFunc(p, now, fire, nil, time.Time{})
+}
+
+// firePlanFunc is planFunc that also claims the deliveries to the notifiers
+// named in claim until claimUntil (see Plan.Claimed).
+func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim []string, claimUntil time.Time) PlanFunc {
 	return func(t *Ticket) Plan {
 		ev := Evaluate(t, p, now)
 		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt, BreachAt: ev.BreachAt}
@@ -292,6 +313,7 @@ func (e *Engine) planFunc(p *Policy, now time.Time, fire bool) PlanFunc {
 		case fire:
 			pl.Alerts = ev.Due
 			pl.Notifiers = e.notifiers
+			pl.Claimed, pl.ClaimedUntil = claim, claimUntil
 		case len(ev.Due) > 0:
 			if pl.NextDueAt == nil || ev.Due[0].DueAt.Before(*pl.NextDueAt) {
 				pl.NextDueAt = timePtr(ev.Due[0].DueAt)
@@ -448,11 +470,21 @@ func (e *Engine) EvaluateDue(ctx context.Context, now time.Time) ([]Alert, error
 // many as it could, so more may be due.
 func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (alerts []Alert, full bool, err error) {
 	start := e.clock.Now()
+	// Notifiers with room take the deliveries of this claim's alerts
+	// straight from the transaction that records them.
+	var handoff []string
+	for _, name := range e.notifiers {
+		if e.delivery[name].acceptsHandoff() {
+			handoff = append(handoff, name)
+		}
+	}
 	var visited plannedSet
-	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(e.planFunc(p, now, true)))
+	plan := e.firePlanFunc(p, now, true, handoff, start.Add(e.cfg.DeliveryLease))
+	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(plan))
 	if err != nil {
 		return nil, false, err
 	}
+	leftover := e.handOff(ctx, alerts, start)
 	committed := e.clock.Now()
 	n := visited.len()
 	e.obs.Evaluated(n, len(alerts), committed.Sub(start))
@@ -462,12 +494,56 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 		e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.Clock, "stage", a.Stage,
 			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds())
 	}
-	if len(alerts) > 0 {
-		for _, d := range e.delivery {
-			d.loop.Wake()
-		}
+	for name := range leftover {
+		e.delivery[name].loop.Wake()
 	}
 	return alerts, n >= e.cfg.EvaluateBatch, nil
+}
+
+// handOff queues the deliveries claimed with alerts (Attempts 1) on their
+// notifiers' delivery loops, and returns the notifiers that have unclaimed
+// deliveries among them, for their claim loops. A loop that has stopped
+// meanwhile gets its deliveries released at once rather than left leased.
+func (e *Engine) handOff(ctx context.Context, alerts []Alert, claimedAt time.Time) (leftover map[string]bool) {
+	var byName map[string][]claimedDelivery
+	for i := range alerts {
+		if len(alerts[i].Deliveries) == 0 {
+			continue
+		}
+		a := alerts[i]
+		a.Deliveries = nil
+		for _, del := range alerts[i].Deliveries {
+			if del.Attempts != 1 || e.delivery[del.Notifier] == nil {
+				if leftover == nil {
+					leftover = map[string]bool{}
+				}
+				leftover[del.Notifier] = true
+				continue
+			}
+			del.Alert = &a
+			if byName == nil {
+				byName = map[string][]claimedDelivery{}
+			}
+			byName[del.Notifier] = append(byName[del.Notifier], claimedDelivery{Delivery: del, claimedAt: claimedAt})
+		}
+	}
+	for name, cs := range byName {
+		d := e.delivery[name]
+		if d.enqueue(cs) {
+			continue
+		}
+		now := e.clock.Now()
+		outcomes := make([]DeliveryOutcome, len(cs))
+		for i, c := range cs {
+			outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now,
+				Error: "released unsent: " + releaseReason(true)}
+		}
+		if err := e.store.FinishDeliveries(context.WithoutCancel(ctx), outcomes); err != nil {
+			e.log.Error("releasing handed-off deliveries failed; they will be claimed after their lease",
+				"notifier", name, "deliveries", len(cs), "err", err)
+		}
+	}
+	return leftover
 }
 
 func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, error) {
@@ -530,8 +606,12 @@ type deliveryLoop struct {
 	n    Notifier
 	loop *scheduler.Loop
 
-	queue    chan claimedDelivery
+	queue    deliveryQueue
 	outcomes chan DeliveryOutcome
+	// unrecorded holds a token per attempt started and not yet recorded
+	// by the finisher: at most DeliveryBatch, which bounds what a crash can
+	// make the next claimer send again.
+	unrecorded chan struct{}
 	// pending counts deliveries claimed and not yet settled (queued, being
 	// sent, or waiting for their outcome to be recorded).
 	pending  atomic.Int64
@@ -549,14 +629,21 @@ type claimedDelivery struct {
 // records every outcome before returning.
 func (d *deliveryLoop) run(ctx context.Context) {
 	cfg := d.e.cfg
-	d.queue = make(chan claimedDelivery, cfg.DeliveryBatch)
 	d.outcomes = make(chan DeliveryOutcome, cfg.DeliveryBatch)
+	d.unrecorded = make(chan struct{}, cfg.DeliveryBatch)
+	d.stopping.Store(false)
+	d.queue.open()
 	var workers, finisher sync.WaitGroup
 	for range cfg.DeliveryConcurrency {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			for c := range d.queue {
+			for {
+				c, ok := d.queue.pop()
+				if !ok {
+					return
+				}
+				d.unrecorded <- struct{}{} // released by the finisher
 				d.outcomes <- d.send(ctx, c)
 			}
 		}()
@@ -568,7 +655,7 @@ func (d *deliveryLoop) run(ctx context.Context) {
 	}()
 	_ = d.loop.Run(ctx)
 	d.stopping.Store(true)
-	close(d.queue)
+	d.queue.close()
 	workers.Wait()
 	close(d.outcomes)
 	finisher.Wait()
@@ -584,9 +671,18 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 	if err != nil {
 		return time.Time{}, err
 	}
-	d.pending.Add(int64(len(ds)))
-	for _, del := range ds {
-		d.queue <- claimedDelivery{Delivery: del, claimedAt: now}
+	cs := make([]claimedDelivery, len(ds))
+	for i, del := range ds {
+		cs[i] = claimedDelivery{Delivery: del, claimedAt: now}
+	}
+	if !d.enqueue(cs) {
+		// Stopping: nothing sends them now; hand them back.
+		outcomes := make([]DeliveryOutcome, len(cs))
+		for i, c := range cs {
+			outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now,
+				Error: "released unsent: " + releaseReason(true)}
+		}
+		return time.Time{}, d.e.store.FinishDeliveries(context.WithoutCancel(ctx), outcomes)
 	}
 	if len(ds) == free {
 		return time.Time{}, nil // full: woken when room frees up
@@ -596,6 +692,107 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 		return time.Time{}, err
 	}
 	return next, nil
+}
+
+// acceptsHandoff reports whether the loop is running and its backlog has
+// room for the deliveries of another evaluation's alerts.
+func (d *deliveryLoop) acceptsHandoff() bool {
+	b := d.e.cfg.DeliveryBacklog
+	return b > 0 && d.queue.isOpen() && d.pending.Load() < int64(b)
+}
+
+// enqueue counts cs as pending and queues them for the workers; it reports
+// false, counting nothing, when the loop is not running.
+func (d *deliveryLoop) enqueue(cs []claimedDelivery) bool {
+	if len(cs) == 0 {
+		return true
+	}
+	// Counted before they are visible, so that Idle never sees them queued
+	// yet not pending.
+	d.pending.Add(int64(len(cs)))
+	if !d.queue.push(cs) {
+		d.pending.Add(-int64(len(cs)))
+		return false
+	}
+	return true
+}
+
+// deliveryQueue is the FIFO between a notifier's claimers (its claim loop
+// and the evaluations handing off) and its workers. It is unbounded so that
+// an evaluation never waits for a slow notifier; DeliveryBatch bounds what
+// the claim loop adds and DeliveryBacklog what hand-offs add.
+type deliveryQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	items  []claimedDelivery
+	head   int
+	closed bool
+	inited bool
+}
+
+func (q *deliveryQueue) lock() {
+	q.mu.Lock()
+	if !q.inited {
+		q.cond, q.closed, q.inited = sync.NewCond(&q.mu), true, true
+	}
+}
+
+// open starts accepting items (Run starting).
+func (q *deliveryQueue) open() {
+	q.lock()
+	q.closed = false
+	q.mu.Unlock()
+}
+
+// close stops accepting items; pop drains what is queued, then reports
+// false.
+func (q *deliveryQueue) close() {
+	q.lock()
+	q.closed = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+func (q *deliveryQueue) isOpen() bool {
+	q.lock()
+	defer q.mu.Unlock()
+	return !q.closed
+}
+
+func (q *deliveryQueue) push(cs []claimedDelivery) bool {
+	q.lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	q.items = append(q.items, cs...)
+	q.cond.Broadcast()
+	return true
+}
+
+// pop waits for an item; it reports false once the queue is closed and
+// empty.
+func (q *deliveryQueue) pop() (claimedDelivery, bool) {
+	q.lock()
+	defer q.mu.Unlock()
+	for q.head == len(q.items) && !q.closed {
+		q.cond.Wait()
+	}
+	if q.head == len(q.items) {
+		return claimedDelivery{}, false
+	}
+	c := q.items[q.head]
+	q.items[q.head] = claimedDelivery{}
+	q.head++
+	switch {
+	case q.head == len(q.items):
+		q.items, q.head = q.items[:0], 0
+	case q.head >= 1024 && q.head*2 >= len(q.items):
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	return c, true
 }
 
 // send makes one attempt and decides its outcome.
@@ -712,6 +909,9 @@ func (d *deliveryLoop) finish() {
 				"notifier", d.name, "deliveries", len(batch), "err", err)
 		}
 		cancel()
+		for range batch {
+			<-d.unrecorded
+		}
 		// Wake before settling, so that Idle never sees neither.
 		d.loop.Wake()
 		d.pending.Add(-int64(len(batch)))

@@ -402,17 +402,23 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var payload map[string]json.RawMessage
-	if err := json.Unmarshal(body, &payload); err != nil || payload == nil {
+	// Only the fields the checks need are decoded; the body is kept whole.
+	var payload struct {
+		Text        json.RawMessage `json:"text"`
+		Channel     json.RawMessage `json:"channel"`
+		Blocks      json.RawMessage `json:"blocks"`
+		Attachments json.RawMessage `json:"attachments"`
+	}
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &payload) != nil {
 		plain(w, http.StatusBadRequest, "invalid_payload")
 		return
 	}
-	text := stringField(payload, "text")
-	if text == "" && !nonEmpty(payload["blocks"]) && !nonEmpty(payload["attachments"]) {
+	text := rawString(payload.Text)
+	if text == "" && !nonEmpty(payload.Blocks) && !nonEmpty(payload.Attachments) {
 		plain(w, http.StatusBadRequest, "no_text")
 		return
 	}
-	s.record(Message{Kind: KindWebhook, Path: r.URL.Path, Channel: stringField(payload, "channel"), Text: text, Payload: compact(body)})
+	s.record(Message{Kind: KindWebhook, Path: r.URL.Path, Channel: rawString(payload.Channel), Text: text, Payload: compact(body)})
 	plain(w, http.StatusOK, "ok")
 }
 
@@ -496,6 +502,9 @@ func (s *Server) record(m Message) Message {
 	s.notifyLocked()
 	s.mu.Unlock()
 
+	if s.cfg.Log == io.Discard {
+		return m
+	}
 	line, err := json.Marshal(m)
 	if err == nil {
 		s.logMu.Lock()
@@ -506,8 +515,13 @@ func (s *Server) record(m Message) Message {
 }
 
 func stringField(payload map[string]json.RawMessage, key string) string {
+	return rawString(payload[key])
+}
+
+// rawString decodes a JSON string; anything else gives "".
+func rawString(raw json.RawMessage) string {
 	var s string
-	if raw, ok := payload[key]; ok {
+	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &s)
 	}
 	return s
@@ -519,6 +533,9 @@ func nonEmpty(raw json.RawMessage) bool {
 }
 
 func compact(body []byte) json.RawMessage {
+	if isCompact(body) {
+		return json.RawMessage(body)
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, body); err != nil {
 		return json.RawMessage(body)
@@ -541,4 +558,27 @@ func plain(w http.ResponseWriter, status int, body string) {
 func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"ok": false, "error": "method not allowed; use " + allow})
+}
+
+// isCompact reports whether valid JSON has no whitespace outside strings,
+// which is how clients send it; compact skips the rewrite then.
+func isCompact(b []byte) bool {
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ', c == '\t', c == '\n', c == '\r':
+			return false
+		}
+	}
+	return true
 }

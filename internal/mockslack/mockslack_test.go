@@ -448,3 +448,16 @@ func TestNewValidates(t *testing.T) {
 		t.Errorf("New(nil) = %v", err)
 	}
 }
+
+func TestCompactKeepsCompactBodiesAndRewritesOthers(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"text":"a b","n":[1,2]}`, `{"text":"a b","n":[1,2]}`},
+		{`{"text":"quote \" and space","x":{}}`, `{"text":"quote \" and space","x":{}}`},
+		{"{\n  \"text\": \"a b\",\n  \"n\": [1, 2]\n}", `{"text":"a b","n":[1,2]}`},
+		{`{"text":"back\\slash" , "y":1}`, `{"text":"back\\slash","y":1}`},
+	} {
+		if got := string(compact([]byte(c.in))); got != c.want {
+			t.Errorf("compact(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

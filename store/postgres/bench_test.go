@@ -193,7 +193,7 @@ func BenchmarkClaimDue(b *testing.B) {
 			}
 			ctx := context.Background()
 			st := openOneConn(b)
-			preloadTickets(b, st, size)
+			preloadTickets(b, st, size, 100)
 			cpu := newCPUMeter(b, st)
 			now := storetest.Base
 			claimed := 0
@@ -219,13 +219,53 @@ func BenchmarkClaimDue(b *testing.B) {
 	}
 }
 
+// BenchmarkFireDue measures one EvaluateDue(limit 1000) call that fires
+// one alert per claimed ticket with one delivery handed off to the caller,
+// as the engine does in a burst of due tickets: the per-ticket cost of
+// recording alerts. Each call moves its tickets an hour past its now and
+// the next call's now is two hours later, so every call claims 1000.
+//
+//	go test -run '^$' -bench FireDue -benchtime 30x ./store/postgres/
+func BenchmarkFireDue(b *testing.B) {
+	ctx := context.Background()
+	st := openOneConn(b)
+	preloadTickets(b, st, 20_000, 1)
+	cpu := newCPUMeter(b, st)
+	now := storetest.Base
+	claimed, fired, pass := 0, 0, 0
+	b.ResetTimer()
+	for b.Loop() {
+		pass++
+		now = now.Add(2 * time.Hour)
+		next := now.Add(time.Hour)
+		fire := storetest.FirePlan(now, &next, []string{"slack"}, fmt.Sprintf("escalation-%d", pass))
+		plan := func(t *watchdog.Ticket) watchdog.Plan {
+			p := fire(t)
+			p.Claimed, p.ClaimedUntil = []string{"slack"}, now.Add(time.Minute)
+			return p
+		}
+		cpu.start()
+		alerts, err := st.EvaluateDue(ctx, now, 1000, countingPlan(plan, &claimed))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu.stop()
+		fired += len(alerts)
+	}
+	cpu.report(b)
+	if fired != claimed {
+		b.Fatalf("fired %d alerts for %d claimed tickets", fired, claimed)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(claimed), "ns/ticket")
+}
+
 func countingPlan(p watchdog.PlanFunc, n *int) watchdog.PlanFunc {
 	return func(t *watchdog.Ticket) watchdog.Plan { *n++; return p(t) }
 }
 
-// preloadTickets COPYs n tickets, 1% due at storetest.Base, the rest due in
-// a thousand years, schedules them, and analyses the tables.
-func preloadTickets(b *testing.B, st *postgres.Store, n int) {
+// preloadTickets COPYs n tickets, one in dueEvery due at storetest.Base,
+// the rest due in a thousand years, schedules them, and analyses the tables.
+func preloadTickets(b *testing.B, st *postgres.Store, n, dueEvery int) {
 	b.Helper()
 	ctx := context.Background()
 	db := st.DB()
@@ -242,7 +282,7 @@ func preloadTickets(b *testing.B, st *postgres.Store, n int) {
 	far := storetest.Base.AddDate(1000, 0, 0)
 	for i := range n {
 		due := far
-		if i%100 == 0 {
+		if i%dueEvery == 0 {
 			due = storetest.Base.Add(-time.Duration(i%3600) * time.Second)
 		}
 		if _, err := stmt.ExecContext(ctx, fmt.Sprintf("P-%08d", i), "high", "gold", "open",

@@ -135,7 +135,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 			return fmt.Errorf("postgres: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
 		}
 	}
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return s.fail(ctx, "finish deliveries", err)
 	}

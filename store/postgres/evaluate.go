@@ -41,7 +41,7 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 }
 
 func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, channel string) ([]watchdog.Alert, error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -50,9 +50,16 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	// The schedule's index gives the due tickets in order; only the tickets
 	// rows are locked (they guard their schedule rows too), and LIMIT counts
 	// only the rows locked, so concurrent evaluators take disjoint sets.
+	// The condition on t.next_due_at (kept equal to the schedule's) matters
+	// when another evaluator commits these tickets while this scan runs: the
+	// scan saw their old schedule rows, but locking fetches the tickets'
+	// new versions and rechecks only t's conditions, which now exclude
+	// them. Without it this claim would take (and uselessly replan) tickets
+	// just fired.
 	claimed, err := queryTickets(ctx, tx, `SELECT `+ticketColsT+`
 		FROM ticket_schedule s JOIN tickets t ON t.id = s.ticket_id
-		WHERE s.next_due_at <= $1 ORDER BY s.next_due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED`,
+		WHERE s.next_due_at <= $1 AND t.next_due_at <= $1
+		ORDER BY s.next_due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED`,
 		now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim due tickets: %w", err)
@@ -344,7 +351,7 @@ func (s *Store) Replan(ctx context.Context, after string, limit int, plan watchd
 }
 
 func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return "", 0, err
 	}

@@ -70,7 +70,7 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 }
 
 func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc) ([]*watchdog.Ticket, error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, err
 	}
