@@ -232,7 +232,10 @@ func New(store Store, cfg *Config) (*Engine, error) {
 	}}
 	e.eval = scheduler.NewLoop(e.clock, e.evaluateStep, loopCfg)
 	for _, name := range e.notifiers {
-		d := &deliveryLoop{e: e, name: name, n: cfg.Notifiers[name]}
+		d := &deliveryLoop{e: e, name: name, n: cfg.Notifiers[name], group: 1}
+		if bn, ok := d.n.(BatchNotifier); ok && bn.MaxBatch() > 1 {
+			d.group = min(bn.MaxBatch(), cfg.DeliveryBatch)
+		}
 		d.loop = scheduler.NewLoop(e.clock, d.step, scheduler.LoopConfig{Interval: cfg.SweepInterval, OnError: func(err error) {
 			e.log.Error("delivery claim failed", "notifier", name, "err", err)
 		}})
@@ -608,10 +611,13 @@ type deliveryLoop struct {
 
 	queue    deliveryQueue
 	outcomes chan DeliveryOutcome
-	// unrecorded holds a token per attempt started and not yet recorded
-	// by the finisher: at most DeliveryBatch, which bounds what a crash can
-	// make the next claimer send again.
-	unrecorded chan struct{}
+	// unrecorded counts attempts started and not yet recorded by the
+	// finisher: at most DeliveryBatch, which bounds what a crash can make
+	// the next claimer send again.
+	unrecorded tokenPool
+	// group is the most deliveries one send takes: MaxBatch for a
+	// BatchNotifier (within DeliveryBatch), else 1.
+	group int
 	// pending counts deliveries claimed and not yet settled (queued, being
 	// sent, or waiting for their outcome to be recorded).
 	pending  atomic.Int64
@@ -630,7 +636,7 @@ type claimedDelivery struct {
 func (d *deliveryLoop) run(ctx context.Context) {
 	cfg := d.e.cfg
 	d.outcomes = make(chan DeliveryOutcome, cfg.DeliveryBatch)
-	d.unrecorded = make(chan struct{}, cfg.DeliveryBatch)
+	d.unrecorded.init(cfg.DeliveryBatch)
 	d.stopping.Store(false)
 	d.queue.open()
 	var workers, finisher sync.WaitGroup
@@ -639,12 +645,14 @@ func (d *deliveryLoop) run(ctx context.Context) {
 		go func() {
 			defer workers.Done()
 			for {
-				c, ok := d.queue.pop()
+				cs, ok := d.queue.pop(d.group)
 				if !ok {
 					return
 				}
-				d.unrecorded <- struct{}{} // released by the finisher
-				d.outcomes <- d.send(ctx, c)
+				d.unrecorded.acquire(len(cs)) // released by the finisher
+				for _, o := range d.send(ctx, cs) {
+					d.outcomes <- o
+				}
 			}
 		}()
 	}
@@ -770,57 +778,120 @@ func (q *deliveryQueue) push(cs []claimedDelivery) bool {
 	return true
 }
 
-// pop waits for an item; it reports false once the queue is closed and
-// empty.
-func (q *deliveryQueue) pop() (claimedDelivery, bool) {
+// pop waits for an item and takes it with up to max-1 more that are
+// queued already; it reports false once the queue is closed and empty.
+func (q *deliveryQueue) pop(max int) ([]claimedDelivery, bool) {
 	q.lock()
 	defer q.mu.Unlock()
 	for q.head == len(q.items) && !q.closed {
 		q.cond.Wait()
 	}
 	if q.head == len(q.items) {
-		return claimedDelivery{}, false
+		return nil, false
 	}
-	c := q.items[q.head]
-	q.items[q.head] = claimedDelivery{}
-	q.head++
+	n := min(max, len(q.items)-q.head)
+	cs := make([]claimedDelivery, n)
+	copy(cs, q.items[q.head:q.head+n])
+	clear(q.items[q.head : q.head+n])
+	q.head += n
 	switch {
 	case q.head == len(q.items):
 		q.items, q.head = q.items[:0], 0
 	case q.head >= 1024 && q.head*2 >= len(q.items):
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
+		m := copy(q.items, q.items[q.head:])
+		clear(q.items[m:])
+		q.items, q.head = q.items[:m], 0
 	}
-	return c, true
+	return cs, true
 }
 
-// send makes one attempt and decides its outcome.
-func (d *deliveryLoop) send(ctx context.Context, c claimedDelivery) DeliveryOutcome {
-	e := d.e
-	del := c.Delivery
-	start := e.clock.Now()
-	o := DeliveryOutcome{ID: del.ID, Attempt: del.Attempts, Finished: start}
-	if d.stopping.Load() || start.After(c.claimedAt.Add(e.cfg.DeliveryLease-e.cfg.DeliveryTimeout)) {
-		// Not started before shutdown, or so late that the lease could run
-		// out during the attempt and another claimer send it too: hand it
-		// back for the next claim.
-		o.Status, o.RetryAt, o.Error = DeliveryPending, start, "released unsent: "+releaseReason(d.stopping.Load())
-		return o
+// tokenPool is a counting semaphore whose acquire takes n tokens at once,
+// so that senders waiting for room never hold part of it.
+type tokenPool struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	used int
+	max  int
+}
+
+func (p *tokenPool) init(max int) {
+	p.mu.Lock()
+	if p.cond == nil {
+		p.cond = sync.NewCond(&p.mu)
 	}
-	d.busy.Add(1)
-	defer d.busy.Add(-1)
+	p.used, p.max = 0, max
+	p.mu.Unlock()
+}
+
+func (p *tokenPool) acquire(n int) {
+	p.mu.Lock()
+	for p.used+n > p.max && p.used > 0 {
+		p.cond.Wait()
+	}
+	p.used += n
+	p.mu.Unlock()
+}
+
+func (p *tokenPool) release(n int) {
+	p.mu.Lock()
+	p.used -= n
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// send makes one attempt for deliveries cs (several at once only for a
+// BatchNotifier) and decides each one's outcome.
+func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery) []DeliveryOutcome {
+	e := d.e
+	start := e.clock.Now()
+	outs := make([]DeliveryOutcome, len(cs))
+	var live []int // indexes of the deliveries sent
+	for i, c := range cs {
+		outs[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Finished: start}
+		if d.stopping.Load() || start.After(c.claimedAt.Add(e.cfg.DeliveryLease-e.cfg.DeliveryTimeout)) {
+			// Not started before shutdown, or so late that the lease could
+			// run out during the attempt and another claimer send it too:
+			// hand it back for the next claim.
+			outs[i].Status, outs[i].RetryAt, outs[i].Error = DeliveryPending, start, "released unsent: "+releaseReason(d.stopping.Load())
+			continue
+		}
+		if c.Alert == nil {
+			d.decide(&outs[i], c.Delivery, false, errors.New("delivery has no alert"), start, start)
+			continue
+		}
+		live = append(live, i)
+	}
+	if len(live) == 0 {
+		return outs
+	}
+	d.busy.Add(int64(len(live)))
+	defer d.busy.Add(-int64(len(live)))
 	// Sends in progress finish even when Run is stopping.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DeliveryTimeout)
-	var retry bool
-	var err error
-	if del.Alert == nil {
-		err = errors.New("delivery has no alert")
+	var (
+		retry bool
+		err   error
+	)
+	if len(live) == 1 {
+		retry, err = deliverSafely(actx, d.n, *cs[live[0]].Alert)
 	} else {
-		retry, err = deliverSafely(actx, d.n, *del.Alert)
+		alerts := make([]Alert, len(live))
+		for k, i := range live {
+			alerts[k] = *cs[i].Alert
+		}
+		retry, err = deliverBatchSafely(actx, d.n.(BatchNotifier), alerts)
 	}
 	cancel()
 	now := e.clock.Now()
+	for _, i := range live {
+		d.decide(&outs[i], cs[i].Delivery, retry, err, start, now)
+	}
+	return outs
+}
+
+// decide fills o from one attempt's result, and reports it.
+func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err error, start, now time.Time) {
+	e := d.e
 	o.Finished = now
 	switch {
 	case err == nil:
@@ -851,7 +922,6 @@ func (d *deliveryLoop) send(ctx context.Context, c claimedDelivery) DeliveryOutc
 	default:
 		e.log.Warn("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
 	}
-	return o
 }
 
 func releaseReason(stopping bool) string {
@@ -909,13 +979,21 @@ func (d *deliveryLoop) finish() {
 				"notifier", d.name, "deliveries", len(batch), "err", err)
 		}
 		cancel()
-		for range batch {
-			<-d.unrecorded
-		}
+		d.unrecorded.release(len(batch))
 		// Wake before settling, so that Idle never sees neither.
 		d.loop.Wake()
 		d.pending.Add(-int64(len(batch)))
 	}
+}
+
+// deliverBatchSafely is deliverSafely for a BatchNotifier's DeliverBatch.
+func deliverBatchSafely(ctx context.Context, n BatchNotifier, alerts []Alert) (retry bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
+		}
+	}()
+	return n.DeliverBatch(ctx, alerts)
 }
 
 // deliverSafely turns a notifier's panic into a retryable error so that one

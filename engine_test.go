@@ -3,11 +3,14 @@ package watchdog_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -271,14 +274,17 @@ func TestEngineSlackOutageDeliversEachAlertOnce(t *testing.T) {
 			http.Error(w, "invalid_payload", http.StatusBadRequest)
 			return
 		}
-		key := ""
-		for _, f := range msg.Attachments[0].Fields {
-			if f.Title == "Ticket" || f.Title == "SLA" || f.Title == "State" {
-				key += f.Value + "|"
-			}
-		}
 		mu.Lock()
-		received[key]++
+		// One attachment per alert: several when alerts queued up.
+		for _, att := range msg.Attachments {
+			key := ""
+			for _, f := range att.Fields {
+				if f.Title == "Ticket" || f.Title == "SLA" || f.Title == "State" {
+					key += f.Value + "|"
+				}
+			}
+			received[key]++
+		}
 		mu.Unlock()
 		_, _ = w.Write([]byte("ok"))
 	}))
@@ -363,5 +369,104 @@ func TestEngineCountsTicketsNotPlanCalls(t *testing.T) {
 	}
 	if obs.events != 3 || obs.changed != 2 {
 		t.Fatalf("observed %d events, %d tickets changed; want 3 and 2", obs.events, obs.changed)
+	}
+}
+
+// batcher is a BatchNotifier that records each call's alerts; it fails
+// the first failFirst calls with a retryable error.
+type batcher struct {
+	mu        sync.Mutex
+	max       int
+	failFirst int
+	calls     [][]watchdog.Alert
+	failed    int
+}
+
+func (b *batcher) MaxBatch() int { return b.max }
+
+func (b *batcher) Deliver(ctx context.Context, a watchdog.Alert) (bool, error) {
+	return b.DeliverBatch(ctx, []watchdog.Alert{a})
+}
+
+func (b *batcher) DeliverBatch(_ context.Context, alerts []watchdog.Alert) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(alerts) > b.max {
+		return false, errors.New("batch over the limit")
+	}
+	if b.failed < b.failFirst {
+		b.failed++
+		return true, errors.New("unavailable")
+	}
+	b.calls = append(b.calls, slices.Clone(alerts))
+	return false, nil
+}
+
+// A burst of alerts goes to a BatchNotifier in groups no larger than its
+// MaxBatch, each alert once, a failed group retried whole; a lone alert
+// goes alone.
+func TestEngineGroupsQueuedAlertsForBatchNotifiers(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	b := &batcher{max: 4, failFirst: 1}
+	h := start(t, filepath.Join(t.TempDir(), "wd.db"), clock, testPolicy(), map[string]watchdog.Notifier{"b": b})
+	var evs []watchdog.Event
+	for i := range 30 {
+		evs = append(evs, event(fmt.Sprintf("T%02d", i), "gold", "high", "open", t0, t0))
+	}
+	h.ingest(evs...)
+	// A lone ticket whose alert comes due a minute later.
+	h.ingest(event("LONE", "gold", "high", "open", t0.Add(time.Minute), t0.Add(time.Minute)))
+	alertAt := t0.Add(25*time.Minute + 30*time.Second)
+	for _, at := range []time.Time{alertAt, alertAt.Add(time.Second), alertAt.Add(10 * time.Second), alertAt.Add(time.Minute)} {
+		h.settle()
+		clock.Set(at)
+	}
+	h.settle()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seen := map[string]int{}
+	grouped := false
+	for i, call := range b.calls {
+		if len(call) > b.max {
+			t.Fatalf("call %d carried %d alerts, over MaxBatch %d", i, len(call), b.max)
+		}
+		grouped = grouped || len(call) > 1
+		for _, a := range call {
+			seen[a.TicketID]++
+		}
+	}
+	if !grouped {
+		t.Errorf("31 alerts went out one per call (%d calls); want queued ones grouped", len(b.calls))
+	}
+	if len(seen) != 31 {
+		t.Fatalf("delivered alerts of %d tickets, want 31", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("ticket %s's alert delivered %d times", id, n)
+		}
+	}
+	if last := b.calls[len(b.calls)-1]; len(last) != 1 || last[0].TicketID != "LONE" {
+		t.Errorf("the lone alert went out as %+v, want alone", last)
+	}
+	// Every delivery is recorded delivered; those of the failed group on
+	// their second attempt.
+	retried := 0
+	for _, ev := range evs {
+		tk, err := h.engine.Ticket(context.Background(), ev.ID)
+		if err != nil || len(tk.Alerts) != 1 || len(tk.Alerts[0].Deliveries) != 1 {
+			t.Fatalf("ticket %s: %+v, %v", ev.ID, tk, err)
+		}
+		d := tk.Alerts[0].Deliveries[0]
+		if d.Status != watchdog.DeliveryDelivered {
+			t.Errorf("ticket %s delivery %+v, want delivered", ev.ID, d)
+		}
+		if d.Attempts == 2 {
+			retried++
+		}
+	}
+	if retried < 2 || retried > b.max {
+		t.Errorf("%d deliveries took a second attempt; want the failed group's (2 to %d)", retried, b.max)
 	}
 }

@@ -38,6 +38,9 @@ type Loop struct {
 
 	waiting atomic.Bool
 	timer   atomic.Pointer[<-chan time.Time]
+	// deadline is when the armed timer fires (Unix nanoseconds), or a
+	// moment after.
+	deadline atomic.Int64
 }
 
 // LoopConfig configures a Loop.
@@ -83,6 +86,12 @@ func (l *Loop) Idle() bool {
 	if c := l.timer.Load(); c != nil && len(*c) > 0 {
 		return false
 	}
+	// So is one whose instant has come: a channel send to a loop parked
+	// in select hands the value over without buffering it, and the loop
+	// may not have run since.
+	if d := l.deadline.Load(); d != 0 && !l.clock.Now().Before(time.Unix(0, d)) {
+		return false
+	}
 	return true
 }
 
@@ -119,6 +128,10 @@ func (l *Loop) Run(ctx context.Context) error {
 			continue
 		}
 		c, stop := l.clock.NewTimer(wait)
+		// Read after arming, so that the deadline is never before the
+		// timer's own instant: Idle must not call a loop busy whose timer
+		// has not fired.
+		l.deadline.Store(l.clock.Now().Add(wait).UnixNano())
 		l.timer.Store(&c)
 		l.waiting.Store(true)
 		select {

@@ -23,6 +23,7 @@ type settings struct {
 	SlackWebhookURL   string
 	SlackBotToken     string
 	SlackChannel      string
+	SlackMaxPerMsg    int
 	SLAConfigPath     string
 	SchedulerInterval time.Duration
 	APIHost           string
@@ -130,6 +131,9 @@ func loadSettings(env *environment, fs *flag.FlagSet, args []string) (*settings,
 	}
 	if s.MaxBodyBytes, err = strconv.ParseInt(env.get("WATCHDOG_MAX_BODY_BYTES"), 10, 64); err != nil || s.MaxBodyBytes < 1024 {
 		bad("WATCHDOG_MAX_BODY_BYTES", "must be a number of bytes, at least 1024")
+	}
+	if s.SlackMaxPerMsg, err = strconv.Atoi(env.get("SLACK_MAX_ALERTS_PER_MESSAGE")); err != nil || s.SlackMaxPerMsg < 1 || s.SlackMaxPerMsg > 100 {
+		bad("SLACK_MAX_ALERTS_PER_MESSAGE", "must be a number of alerts from 1 to 100")
 	}
 	if s.MaxBatch, err = strconv.Atoi(env.get("WATCHDOG_MAX_BATCH")); err != nil || s.MaxBatch < 1 {
 		bad("WATCHDOG_MAX_BATCH", "must be a positive number of events")

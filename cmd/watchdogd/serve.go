@@ -256,7 +256,7 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 
 func buildNotifiers(s *settings) (map[string]watchdog.Notifier, error) {
 	out := map[string]watchdog.Notifier{}
-	cfg := &slack.Config{DashboardURL: s.DashboardURL}
+	cfg := &slack.Config{DashboardURL: s.DashboardURL, MaxAlertsPerMessage: s.SlackMaxPerMsg}
 	if s.SlackWebhookURL != "" {
 		n, err := slack.NewWebhook(s.SlackWebhookURL, cfg)
 		if err != nil {

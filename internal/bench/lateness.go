@@ -175,9 +175,9 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		wsMu.Lock()
 		n := len(wsGot)
 		wsMu.Unlock()
-		return fmt.Sprintf("slack %d/%d, websocket %d/%d", len(c.Slack.Messages()), len(due), n, len(due))
+		return fmt.Sprintf("slack %d/%d, websocket %d/%d", c.Slack.AttachmentCount(), len(due), n, len(due))
 	})
-	_, slackErr := c.Slack.Wait(waitCtx, len(due))
+	_, slackErr := c.Slack.WaitAttachments(waitCtx, len(due))
 	for waitCtx.Err() == nil {
 		wsMu.Lock()
 		n, err := len(wsGot), wsErr
@@ -207,11 +207,13 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 
 	var slackGot []receipt
 	for _, m := range c.Slack.Messages() {
-		k, err := slackStage(m.Payload)
+		keys, err := slackStages(m.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("lateness: slack message %d: %w", m.Seq, err)
 		}
-		slackGot = append(slackGot, receipt{k, m.ReceivedAt})
+		for _, k := range keys {
+			slackGot = append(slackGot, receipt{k, m.ReceivedAt})
+		}
 	}
 	r := &LatenessResult{
 		Tickets:   c.Tickets,
@@ -258,9 +260,10 @@ func arrival(due map[stageKey]time.Time, got []receipt) Arrival {
 	return a
 }
 
-// slackStage reads the ticket, clock and stage from the Slack notifier's
-// message: its attachment's Ticket, SLA and State fields.
-func slackStage(payload json.RawMessage) (stageKey, error) {
+// slackStages reads the ticket, clock and stage of each alert in the Slack
+// notifier's message: one attachment per alert (several when alerts were
+// sent together), with Ticket, SLA and State fields.
+func slackStages(payload json.RawMessage) ([]stageKey, error) {
 	var p struct {
 		Attachments []struct {
 			Fields []struct {
@@ -270,10 +273,14 @@ func slackStage(payload json.RawMessage) (stageKey, error) {
 		} `json:"attachments"`
 	}
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return stageKey{}, fmt.Errorf("decoding payload: %w", err)
+		return nil, fmt.Errorf("decoding payload: %w", err)
 	}
-	var k stageKey
+	if len(p.Attachments) == 0 {
+		return nil, errors.New("no attachment")
+	}
+	keys := make([]stageKey, 0, len(p.Attachments))
 	for _, a := range p.Attachments {
+		var k stageKey
 		for _, f := range a.Fields {
 			switch f.Title {
 			case "Ticket":
@@ -291,9 +298,10 @@ func slackStage(payload json.RawMessage) (stageKey, error) {
 				}
 			}
 		}
+		if k.ticket == "" || k.clock == "" || k.stage == "" {
+			return nil, errors.New("an attachment without Ticket, SLA and State fields")
+		}
+		keys = append(keys, k)
 	}
-	if k.ticket == "" || k.clock == "" || k.stage == "" {
-		return k, errors.New("no Ticket, SLA and State fields in its attachment")
-	}
-	return k, nil
+	return keys, nil
 }

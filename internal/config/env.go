@@ -43,6 +43,11 @@ var Env = []EnvVar{
 		Description: "Slack channel ID or name that chat.postMessage posts to when SLACK_BOT_TOKEN is set.",
 	},
 	{
+		Name:        "SLACK_MAX_ALERTS_PER_MESSAGE",
+		Default:     "20",
+		Description: "Most alerts one Slack message carries (one attachment each) when several are waiting at once, as in a burst of breaches; a lone alert always gets its own message. 1 sends one message per alert. At most 100.",
+	},
+	{
 		Name:        "SLA_CONFIG_PATH",
 		Default:     "sla_config.yaml",
 		Description: "Path of the SLA policy file; watched and hot-reloaded. A built-in default policy is used when the file is absent.",

@@ -56,9 +56,10 @@ func keyOf(a watchdog.Alert) stageKey {
 	return stageKey{Ticket: a.TicketID, Clock: a.Clock, Stage: a.Stage}
 }
 
-// slackKey reads which stage a mock Slack message is about from the
-// attachment fields the Slack notifier writes (Ticket, SLA, State).
-func slackKey(m mockslack.Message) (stageKey, error) {
+// slackKeys reads which stages a mock Slack message is about from the
+// attachment fields the Slack notifier writes (Ticket, SLA, State): one
+// attachment per alert, several when alerts were sent together.
+func slackKeys(m mockslack.Message) ([]stageKey, error) {
 	var p struct {
 		Attachments []struct {
 			Fields []struct {
@@ -68,44 +69,50 @@ func slackKey(m mockslack.Message) (stageKey, error) {
 		} `json:"attachments"`
 	}
 	if err := json.Unmarshal(m.Payload, &p); err != nil {
-		return stageKey{}, fmt.Errorf("message %d: decode payload: %w", m.Seq, err)
+		return nil, fmt.Errorf("message %d: decode payload: %w", m.Seq, err)
 	}
 	if len(p.Attachments) == 0 {
-		return stageKey{}, fmt.Errorf("message %d: no attachment", m.Seq)
+		return nil, fmt.Errorf("message %d: no attachment", m.Seq)
 	}
-	var k stageKey
-	for _, f := range p.Attachments[0].Fields {
-		switch f.Title {
-		case "Ticket":
-			k.Ticket = f.Value
-		case "SLA":
-			k.Clock = watchdog.ClockKind(f.Value)
-		case "State":
-			switch f.Value {
-			case "ALERT":
-				k.Stage = watchdog.StageAlert
-			case "BREACH":
-				k.Stage = watchdog.StageBreach
-			default:
-				return stageKey{}, fmt.Errorf("message %d: unexpected state %q", m.Seq, f.Value)
+	keys := make([]stageKey, 0, len(p.Attachments))
+	for _, att := range p.Attachments {
+		var k stageKey
+		for _, f := range att.Fields {
+			switch f.Title {
+			case "Ticket":
+				k.Ticket = f.Value
+			case "SLA":
+				k.Clock = watchdog.ClockKind(f.Value)
+			case "State":
+				switch f.Value {
+				case "ALERT":
+					k.Stage = watchdog.StageAlert
+				case "BREACH":
+					k.Stage = watchdog.StageBreach
+				default:
+					return nil, fmt.Errorf("message %d: unexpected state %q", m.Seq, f.Value)
+				}
 			}
 		}
+		if k.Ticket == "" || k.Clock == "" || k.Stage == "" {
+			return nil, fmt.Errorf("message %d: missing ticket, SLA or state field: %s", m.Seq, m.Payload)
+		}
+		keys = append(keys, k)
 	}
-	if k.Ticket == "" || k.Clock == "" || k.Stage == "" {
-		return stageKey{}, fmt.Errorf("message %d: missing ticket, SLA or state field: %s", m.Seq, m.Payload)
-	}
-	return k, nil
+	return keys, nil
 }
 
-// slackCounts counts the mock's messages by stage.
+// slackCounts counts the alerts in the mock's messages by stage.
 func slackCounts(msgs []mockslack.Message) (map[stageKey]int, error) {
 	counts := make(map[stageKey]int, len(msgs))
 	for _, m := range msgs {
-		k, err := slackKey(m)
+		keys, err := slackKeys(m)
 		if err != nil {
 			return nil, err
 		}
-		counts[k]++
+		for _, k := range keys {
+			counts[k]++
+		}
 	}
 	return counts, nil
 }

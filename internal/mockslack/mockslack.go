@@ -72,6 +72,9 @@ type Message struct {
 	// chat.postMessage's form fields (without the token) with JSON-valued
 	// fields such as blocks decoded.
 	Payload json.RawMessage `json:"payload"`
+	// Attachments is how many attachments the message carries (the Slack
+	// notifier sends one per alert).
+	Attachments int `json:"attachments"`
 }
 
 // Faults describes injected failures. The first FailFirst requests that
@@ -182,6 +185,7 @@ type Server struct {
 	stats    Stats
 	seq      int
 	messages []Message
+	attached int           // attachments over messages
 	changed  chan struct{} // closed and replaced whenever messages change
 	logMu    sync.Mutex
 }
@@ -202,6 +206,14 @@ func (s *Server) Messages() []Message {
 	return append([]Message{}, s.messages...)
 }
 
+// AttachmentCount returns how many attachments the recorded messages carry
+// in all.
+func (s *Server) AttachmentCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attached
+}
+
 // Reset forgets the recorded messages and returns how many there were.
 // Sequence numbers keep counting so a message is never confused with an
 // earlier one.
@@ -209,7 +221,7 @@ func (s *Server) Reset() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.messages)
-	s.messages = nil
+	s.messages, s.attached = nil, 0
 	s.notifyLocked()
 	return n
 }
@@ -246,9 +258,21 @@ func (s *Server) Stats() Stats {
 // all. It returns ctx's error, with the messages seen so far, if ctx ends
 // first.
 func (s *Server) Wait(ctx context.Context, n int) ([]Message, error) {
+	return s.wait(ctx, n, "messages", func() int { return len(s.messages) })
+}
+
+// WaitAttachments is Wait until the messages carry at least n attachments
+// in all: n alerts from the Slack notifier, which groups alerts that queue
+// up into one message.
+func (s *Server) WaitAttachments(ctx context.Context, n int) ([]Message, error) {
+	return s.wait(ctx, n, "attachments", func() int { return s.attached })
+}
+
+// wait blocks until count(), read under the lock, reaches n.
+func (s *Server) wait(ctx context.Context, n int, what string, count func() int) ([]Message, error) {
 	for {
 		s.mu.Lock()
-		have, changed := len(s.messages), s.changed
+		have, changed := count(), s.changed
 		var msgs []Message
 		if have >= n {
 			// Copy only once there are enough: copying on every arrival
@@ -263,7 +287,7 @@ func (s *Server) Wait(ctx context.Context, n int) ([]Message, error) {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return s.Messages(), fmt.Errorf("mockslack: waiting for %d messages, have %d: %w", n, have, ctx.Err())
+			return s.Messages(), fmt.Errorf("mockslack: waiting for %d %s, have %d: %w", n, what, have, ctx.Err())
 		}
 	}
 }
@@ -404,21 +428,22 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only the fields the checks need are decoded; the body is kept whole.
 	var payload struct {
-		Text        json.RawMessage `json:"text"`
-		Channel     json.RawMessage `json:"channel"`
-		Blocks      json.RawMessage `json:"blocks"`
-		Attachments json.RawMessage `json:"attachments"`
+		Text        json.RawMessage   `json:"text"`
+		Channel     json.RawMessage   `json:"channel"`
+		Blocks      json.RawMessage   `json:"blocks"`
+		Attachments []json.RawMessage `json:"attachments"`
 	}
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &payload) != nil {
 		plain(w, http.StatusBadRequest, "invalid_payload")
 		return
 	}
 	text := rawString(payload.Text)
-	if text == "" && !nonEmpty(payload.Blocks) && !nonEmpty(payload.Attachments) {
+	if text == "" && !nonEmpty(payload.Blocks) && len(payload.Attachments) == 0 {
 		plain(w, http.StatusBadRequest, "no_text")
 		return
 	}
-	s.record(Message{Kind: KindWebhook, Path: r.URL.Path, Channel: rawString(payload.Channel), Text: text, Payload: compact(body)})
+	s.record(Message{Kind: KindWebhook, Path: r.URL.Path, Channel: rawString(payload.Channel), Text: text, Payload: compact(body),
+		Attachments: len(payload.Attachments)})
 	plain(w, http.StatusOK, "ok")
 }
 
@@ -482,7 +507,9 @@ func (s *Server) servePostMessage(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_arguments"})
 		return
 	}
-	m := s.record(Message{Kind: KindPostMessage, Path: r.URL.Path, Channel: channel, Text: text, Payload: raw})
+	var atts []json.RawMessage
+	_ = json.Unmarshal(payload["attachments"], &atts)
+	m := s.record(Message{Kind: KindPostMessage, Path: r.URL.Path, Channel: channel, Text: text, Payload: raw, Attachments: len(atts)})
 	ts := fmt.Sprintf("%d.%06d", m.ReceivedAt.Unix(), m.Seq%1000000)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"ok":      true,
@@ -498,6 +525,7 @@ func (s *Server) record(m Message) Message {
 	m.Seq = s.seq
 	m.ReceivedAt = s.cfg.Now().UTC()
 	s.messages = append(s.messages, m)
+	s.attached += m.Attachments
 	s.stats.Accepted++
 	s.notifyLocked()
 	s.mu.Unlock()

@@ -461,3 +461,42 @@ func TestCompactKeepsCompactBodiesAndRewritesOthers(t *testing.T) {
 		}
 	}
 }
+
+func TestAttachmentsAreCountedAndAwaited(t *testing.T) {
+	mock, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	done := make(chan []Message, 1)
+	go func() {
+		msgs, err := mock.WaitAttachments(ctx, 4)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- msgs
+	}()
+	for _, body := range []string{
+		`{"text":"3 SLA alerts","attachments":[{"title":"a"},{"title":"b"},{"title":"c"}]}`,
+		`{"text":"plain text, no attachment"}`,
+		`{"attachments":[{"title":"d"}]}`,
+	} {
+		if resp, got := do(t, http.MethodPost, srv.URL+WebhookPath, "application/json", body); resp.StatusCode != http.StatusOK {
+			t.Fatalf("webhook answered %d %q", resp.StatusCode, got)
+		}
+	}
+	msgs := <-done
+	if len(msgs) != 3 || msgs[0].Attachments != 3 || msgs[1].Attachments != 0 || msgs[2].Attachments != 1 {
+		t.Fatalf("messages %+v, want 3 with 3, 0 and 1 attachments", msgs)
+	}
+	if n := mock.AttachmentCount(); n != 4 {
+		t.Errorf("AttachmentCount = %d, want 4", n)
+	}
+	mock.Reset()
+	if n := mock.AttachmentCount(); n != 0 {
+		t.Errorf("AttachmentCount after Reset = %d, want 0", n)
+	}
+}

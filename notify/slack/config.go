@@ -34,7 +34,18 @@ type Config struct {
 	// DashboardURL, when set, links each message to the ticket. A "{id}" in
 	// it is replaced by the ticket id; otherwise "/tickets/<id>" is appended.
 	DashboardURL string
+	// MaxAlertsPerMessage is the most alerts one message carries, one
+	// attachment each, when several are waiting to be sent at once (a burst
+	// of due tickets); a lone alert always gets a message of its own. 0
+	// means DefaultMaxAlertsPerMessage; 1 sends every alert on its own
+	// message, as the seed service did. At most 100, Slack's limit on
+	// attachments.
+	MaxAlertsPerMessage int
 }
+
+// DefaultMaxAlertsPerMessage is Slack's recommended most attachments per
+// message.
+const DefaultMaxAlertsPerMessage = 20
 
 // WithDefaults returns a copy of c (nil allowed) with defaults filled in.
 func (c *Config) WithDefaults() Config {
@@ -48,6 +59,9 @@ func (c *Config) WithDefaults() Config {
 	if out.APIURL == "" {
 		out.APIURL = "https://slack.com/api/"
 	}
+	if out.MaxAlertsPerMessage == 0 {
+		out.MaxAlertsPerMessage = DefaultMaxAlertsPerMessage
+	}
 	if !strings.HasSuffix(out.APIURL, "/") {
 		out.APIURL += "/"
 	}
@@ -58,6 +72,9 @@ func (c Config) validate() error {
 	var errs []error
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("slack: Timeout must not be negative: %w", watchdog.ErrInvalid))
+	}
+	if c.MaxAlertsPerMessage < 1 || c.MaxAlertsPerMessage > 100 {
+		errs = append(errs, fmt.Errorf("slack: MaxAlertsPerMessage must be between 1 and 100: %w", watchdog.ErrInvalid))
 	}
 	if err := checkHTTPURL(c.APIURL); err != nil {
 		errs = append(errs, fmt.Errorf("slack: APIURL %w", err))

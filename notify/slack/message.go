@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +77,40 @@ func buildMessage(a watchdog.Alert, c Config) message {
 		att.Ts = json.Number(strconv.FormatInt(a.FiredAt.Unix(), 10))
 	}
 	return message{text: text, attachment: att}
+}
+
+// summaryText is the text line of a message about several alerts: how many
+// of each kind, in order of severity, e.g. "12 SLA alerts: 9 BREACH, 3 ALERT".
+func summaryText(alerts []watchdog.Alert) string {
+	counts := map[string]int{}
+	var labels []string
+	for _, a := range alerts {
+		label, _ := severity(a)
+		if counts[label] == 0 {
+			labels = append(labels, label)
+		}
+		counts[label]++
+	}
+	rank := func(l string) int {
+		switch {
+		case strings.HasPrefix(l, "ESCALATION"):
+			return 0
+		case l == "BREACH":
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(labels, func(a, b string) int {
+		if r := rank(a) - rank(b); r != 0 {
+			return r
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(labels))
+	for i, l := range labels {
+		parts[i] = fmt.Sprintf("%d %s", counts[l], l)
+	}
+	return fmt.Sprintf("%d SLA alerts: %s", len(alerts), strings.Join(parts, ", "))
 }
 
 // severity names the alert's stage for people and picks its colour.

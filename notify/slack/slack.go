@@ -50,7 +50,7 @@ type Notifier struct {
 	now     func() time.Time
 }
 
-var _ watchdog.Notifier = (*Notifier)(nil)
+var _ watchdog.BatchNotifier = (*Notifier)(nil)
 
 // NewWebhook returns a Notifier that posts to a Slack incoming webhook URL.
 // Its errors do not contain the URL.
@@ -123,24 +123,53 @@ func (n *Notifier) addSecrets(secret string) {
 // success and for errors that another attempt would repeat. A rate-limited
 // attempt returns a *watchdog.RetryAfterError with Slack's Retry-After.
 func (n *Notifier) Deliver(ctx context.Context, a watchdog.Alert) (retry bool, err error) {
+	msg := buildMessage(a, n.cfg)
+	return n.post(ctx, msg.text, []slack.Attachment{msg.attachment})
+}
+
+// MaxBatch is Config.MaxAlertsPerMessage; it makes the Notifier a
+// watchdog.BatchNotifier.
+func (n *Notifier) MaxBatch() int { return n.cfg.MaxAlertsPerMessage }
+
+// DeliverBatch posts one message about several alerts: a summary line and
+// each alert's attachment, as Deliver would post it, in order. The outcome
+// is classified as Deliver's.
+func (n *Notifier) DeliverBatch(ctx context.Context, alerts []watchdog.Alert) (retry bool, err error) {
+	switch {
+	case len(alerts) == 0:
+		return false, nil
+	case len(alerts) == 1:
+		return n.Deliver(ctx, alerts[0])
+	case len(alerts) > n.cfg.MaxAlertsPerMessage:
+		return false, fmt.Errorf("%s: %d alerts for one message, more than MaxAlertsPerMessage %d: %w",
+			n.op, len(alerts), n.cfg.MaxAlertsPerMessage, watchdog.ErrInvalid)
+	}
+	atts := make([]slack.Attachment, len(alerts))
+	for i, a := range alerts {
+		atts[i] = buildMessage(a, n.cfg).attachment
+	}
+	return n.post(ctx, summaryText(alerts), atts)
+}
+
+// post sends one message and classifies the outcome.
+func (n *Notifier) post(ctx context.Context, text string, atts []slack.Attachment) (retry bool, err error) {
 	actx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
 	ex := &exchange{}
 	actx = context.WithValue(actx, exchangeKey{}, ex)
 
-	msg := buildMessage(a, n.cfg)
 	if n.api == nil {
 		wm := &slack.WebhookMessage{
 			Username:    n.cfg.Username,
 			IconEmoji:   n.cfg.IconEmoji,
-			Text:        msg.text,
-			Attachments: []slack.Attachment{msg.attachment},
+			Text:        text,
+			Attachments: atts,
 		}
 		err = slack.PostWebhookCustomHTTPContext(actx, n.webhook, n.client, wm)
 	} else {
 		opts := []slack.MsgOption{
-			slack.MsgOptionText(msg.text, false),
-			slack.MsgOptionAttachments(msg.attachment),
+			slack.MsgOptionText(text, false),
+			slack.MsgOptionAttachments(atts...),
 		}
 		if n.cfg.Username != "" {
 			opts = append(opts, slack.MsgOptionUsername(n.cfg.Username))

@@ -509,6 +509,14 @@ func TestConstructorsValidate(t *testing.T) {
 		{"token with space", func() error { _, err := NewBot("xoxb-SeCrEt x", "C1", nil); return err }, "token contains"},
 		{"empty channel", func() error { _, err := NewBot("xoxb-SeCrEt", "", nil); return err }, "channel is empty"},
 		{"bad api url", func() error { _, err := NewBot("xoxb-SeCrEt", "C1", &Config{APIURL: "nope"}); return err }, "APIURL"},
+		{"too many alerts per message", func() error {
+			_, err := NewWebhook("https://h/SeCrEt", &Config{MaxAlertsPerMessage: 101})
+			return err
+		}, "MaxAlertsPerMessage"},
+		{"negative alerts per message", func() error {
+			_, err := NewBot("xoxb-SeCrEt", "C1", &Config{MaxAlertsPerMessage: -1})
+			return err
+		}, "MaxAlertsPerMessage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -536,5 +544,138 @@ func TestCallerHTTPClientIsNotModified(t *testing.T) {
 	}
 	if hc.Transport != nil {
 		t.Error("NewWebhook changed the caller's client")
+	}
+}
+
+// batchAlerts returns three alerts of different tickets and stages.
+func batchAlerts() []watchdog.Alert {
+	a, b, c := testAlert(), testAlert(), testAlert()
+	a.TicketID, a.Stage, a.State = "T-1", watchdog.StageBreach, "breach"
+	b.TicketID, b.Stage, b.State = "T-2", watchdog.StageAlert, "alert"
+	c.TicketID, c.Stage, c.State = "T-3", watchdog.StageBreach, "breach"
+	return []watchdog.Alert{a, b, c}
+}
+
+func TestWebhookDeliverBatch(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t, reply{body: "ok"})
+	n, err := NewWebhook(f.URL+webhookPath, &Config{MaxAlertsPerMessage: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.MaxBatch() != 3 {
+		t.Errorf("MaxBatch = %d, want 3", n.MaxBatch())
+	}
+	alerts := batchAlerts()
+	if retry, err := n.DeliverBatch(t.Context(), alerts); retry || err != nil {
+		t.Fatalf("DeliverBatch = (%v, %v)", retry, err)
+	}
+	if f.requests() != 1 {
+		t.Fatalf("%d requests for one batch, want 1", f.requests())
+	}
+	var msg slack.WebhookMessage
+	if err := json.Unmarshal(f.body(0), &msg); err != nil {
+		t.Fatal(err)
+	}
+	if msg.Text != "3 SLA alerts: 2 BREACH, 1 ALERT" {
+		t.Errorf("text %q", msg.Text)
+	}
+	if len(msg.Attachments) != 3 {
+		t.Fatalf("%d attachments, want 3", len(msg.Attachments))
+	}
+	for i, a := range alerts {
+		// Each attachment is the one Deliver would post for the alert alone.
+		want := buildMessage(a, n.cfg).attachment
+		got := msg.Attachments[i]
+		if got.Title != want.Title || got.Color != want.Color || len(got.Fields) != len(want.Fields) {
+			t.Errorf("attachment %d = %q %q with %d fields, want %q %q with %d", i, got.Title, got.Color, len(got.Fields), want.Title, want.Color, len(want.Fields))
+		}
+	}
+
+	// More than the limit is refused, not silently split.
+	if _, err := n.DeliverBatch(t.Context(), append(alerts, testAlert())); !errors.Is(err, watchdog.ErrInvalid) {
+		t.Errorf("DeliverBatch of 4 with a limit of 3: %v, want ErrInvalid", err)
+	}
+	// One alert is an ordinary message.
+	if retry, err := n.DeliverBatch(t.Context(), alerts[:1]); retry || err != nil {
+		t.Fatalf("DeliverBatch of one = (%v, %v)", retry, err)
+	}
+	if err := json.Unmarshal(f.body(1), &msg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(msg.Text, "BREACH: ticket T-1") || len(msg.Attachments) != 1 {
+		t.Errorf("single-alert batch posted %q with %d attachments", msg.Text, len(msg.Attachments))
+	}
+	if f.requests() != 2 {
+		t.Errorf("%d requests, want 2", f.requests())
+	}
+}
+
+func TestDeliverBatchOutcomesAsDeliver(t *testing.T) {
+	t.Parallel()
+	for _, rep := range []reply{
+		{status: http.StatusServiceUnavailable, body: "service_unavailable"},
+		{status: http.StatusNotFound, body: "no_service"},
+		{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "7"}, body: "rate_limited"},
+	} {
+		f := newFakeSlack(t, rep)
+		n, err := NewWebhook(f.URL+webhookPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bRetry, bErr := n.DeliverBatch(t.Context(), batchAlerts())
+		sRetry, sErr := n.Deliver(t.Context(), testAlert())
+		if bErr == nil || sErr == nil || bRetry != sRetry || bErr.Error() != sErr.Error() {
+			t.Errorf("HTTP %d: DeliverBatch = (%v, %v), Deliver = (%v, %v); want the same outcome", rep.status, bRetry, bErr, sRetry, sErr)
+		}
+		var ra *watchdog.RetryAfterError
+		if rep.status == http.StatusTooManyRequests && (!errors.As(bErr, &ra) || ra.After != 7*time.Second) {
+			t.Errorf("HTTP 429: DeliverBatch error %v carries no 7s Retry-After", bErr)
+		}
+		notifytest.AssertNoSecret(t, bErr, webhookPath)
+	}
+}
+
+func TestBotDeliverBatch(t *testing.T) {
+	t.Parallel()
+	got := make(chan url.Values, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		got <- r.PostForm
+		io.WriteString(w, `{"ok":true,"channel":"C0123","ts":"1.2"}`)
+	}))
+	defer srv.Close()
+	n, err := NewBot(botToken, "C0123", &Config{APIURL: srv.URL + "/api/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.MaxBatch() != DefaultMaxAlertsPerMessage {
+		t.Errorf("MaxBatch = %d, want the default %d", n.MaxBatch(), DefaultMaxAlertsPerMessage)
+	}
+	if retry, err := n.DeliverBatch(t.Context(), batchAlerts()); retry || err != nil {
+		t.Fatalf("DeliverBatch = (%v, %v)", retry, err)
+	}
+	form := <-got
+	var atts []slack.Attachment
+	if err := json.Unmarshal([]byte(form.Get("attachments")), &atts); err != nil {
+		t.Fatalf("attachments: %v", err)
+	}
+	if form.Get("text") != "3 SLA alerts: 2 BREACH, 1 ALERT" || len(atts) != 3 || atts[1].Title != "ALERT: ticket T-2" {
+		t.Errorf("posted text %q with attachments %+v", form.Get("text"), atts)
+	}
+}
+
+func TestSummaryTextOrdersBySeverity(t *testing.T) {
+	a := testAlert()
+	esc, alert, breach := a, a, a
+	esc.Stage = "escalation-2"
+	alert.Stage, alert.State = watchdog.StageAlert, "alert"
+	breach.Stage = watchdog.StageBreach
+	got := summaryText([]watchdog.Alert{alert, breach, esc, alert})
+	if want := "4 SLA alerts: 1 ESCALATION 2, 1 BREACH, 2 ALERT"; got != want {
+		t.Errorf("summaryText = %q, want %q", got, want)
 	}
 }
