@@ -36,6 +36,7 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 		if err != nil {
 			return nil, s.fail(ctx, "evaluate due", err)
 		}
+		s.publishLocal(out)
 		return out, nil
 	}
 }
@@ -134,10 +135,7 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 		if err := insertOutbox(ctx, tx, fresh.list, toNotify); err != nil {
 			return nil, err
 		}
-		payloads, err := notifyPayloads(fresh.list)
-		if err != nil {
-			return nil, err
-		}
+		payloads := noticePayloads(s.origin, fresh.list)
 		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`,
 			channel, pq.StringArray(payloads)); err != nil {
 			return nil, fmt.Errorf("notify: %w", err)

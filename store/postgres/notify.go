@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,9 +18,46 @@ import (
 // maxPayload keeps NOTIFY payloads under PostgreSQL's 8000-byte limit.
 const maxPayload = 7800
 
-// wireAlert is an alert as published with NOTIFY: compact keys, times in
-// Unix microseconds. An alert too large to publish whole (long ids and
-// details) is sent as its id alone ("r": true) and read back by listeners.
+// notice is what the store publishes with NOTIFY when it commits alerts:
+// the writing store's origin and the alerts' ids. Listeners of other
+// stores read the alerts by id; the writer's own subscribers got them
+// straight from the commit and skip it. Ids keep the payloads small (a
+// pass of a thousand alerts is one or two notifications) and cost the
+// writer no encoding.
+type notice struct {
+	Origin string  `json:"o"`
+	IDs    []int64 `json:"i"`
+}
+
+// noticePayloads packs ids into notices that each fit one NOTIFY.
+func noticePayloads(origin string, alerts []watchdog.Alert) []string {
+	var (
+		out []string
+		cur []byte
+	)
+	head := `{"o":"` + origin + `","i":[`
+	for _, a := range alerts {
+		if len(cur) == 0 {
+			cur = append(cur, head...)
+		} else {
+			cur = append(cur, ',')
+		}
+		cur = strconv.AppendInt(cur, a.ID, 10)
+		if len(cur) > maxPayload-24 {
+			out = append(out, string(append(cur, "]}"...)))
+			cur = cur[:0]
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, string(append(cur, "]}"...)))
+	}
+	return out
+}
+
+// wireAlert is an alert as earlier versions published it with NOTIFY (a
+// JSON array of these): compact keys, times in Unix microseconds, or the id
+// alone ("r": true) for an alert too large. Listeners still read it, so
+// that replicas of both versions can share a database during an upgrade.
 type wireAlert struct {
 	ID      int64  `json:"i"`
 	Ref     bool   `json:"r,omitempty"`
@@ -37,12 +76,6 @@ type wireAlert struct {
 	Details string `json:"dt,omitempty"`
 }
 
-func toWire(a watchdog.Alert) wireAlert {
-	return wireAlert{ID: a.ID, Ticket: a.TicketID, Clock: string(a.Clock), Stage: a.Stage, Cycle: a.Cycle,
-		State: a.State, Due: a.DueAt.UnixMicro(), Fired: a.FiredAt.UnixMicro(), Level: a.EscalationLevel,
-		Prio: a.Priority, Tier: a.CustomerTier, Target: int64(a.Target), Elapsed: int64(a.Elapsed), Details: a.Details}
-}
-
 func (w wireAlert) alert() watchdog.Alert {
 	return watchdog.Alert{ID: w.ID, TicketID: w.Ticket, Clock: watchdog.ClockKind(w.Clock), Stage: w.Stage,
 		Cycle: w.Cycle, State: w.State, DueAt: time.UnixMicro(w.Due).UTC(), FiredAt: time.UnixMicro(w.Fired).UTC(),
@@ -50,38 +83,17 @@ func (w wireAlert) alert() watchdog.Alert {
 		Elapsed: time.Duration(w.Elapsed), Details: w.Details}
 }
 
-// notifyPayloads packs alerts into JSON arrays that each fit one NOTIFY.
-func notifyPayloads(alerts []watchdog.Alert) ([]string, error) {
-	var (
-		out []string
-		cur []byte
-	)
-	flush := func() {
-		if len(cur) > 0 {
-			out = append(out, string(append(cur, ']')))
-			cur = nil
-		}
+// publishLocal hands alerts this store committed to its own subscribers.
+func (s *Store) publishLocal(alerts []watchdog.Alert) {
+	if len(alerts) == 0 {
+		return
 	}
-	for _, a := range alerts {
-		item, err := json.Marshal(toWire(a))
-		if err != nil {
-			return nil, fmt.Errorf("encode alert: %w", err)
-		}
-		if len(item)+2 > maxPayload {
-			item, _ = json.Marshal(wireAlert{ID: a.ID, Ref: true})
-		}
-		if len(cur)+len(item)+2 > maxPayload {
-			flush()
-		}
-		if len(cur) == 0 {
-			cur = append(cur, '[')
-		} else {
-			cur = append(cur, ',')
-		}
-		cur = append(cur, item...)
+	out := make([]watchdog.Alert, len(alerts))
+	for i, a := range alerts {
+		a.Deliveries = nil // as other stores' subscribers get them
+		out[i] = a
 	}
-	flush()
-	return out, nil
+	s.hub.fanOut(out)
 }
 
 // hub fans alerts from the store's one LISTEN connection out to its
@@ -211,19 +223,33 @@ func (s *Store) dispatch(l *pq.Listener, stopped chan struct{}) {
 			// which subscribers accept (they may miss alerts when behind).
 			continue
 		}
-		var items []wireAlert
-		if err := json.Unmarshal([]byte(n.Extra), &items); err != nil {
-			s.cfg.Logger.Warn("postgres alert listener: bad payload", "error", err)
-			continue
-		}
-		alerts := make([]watchdog.Alert, 0, len(items))
-		var refs []int64
-		for _, w := range items {
-			if w.Ref {
-				refs = append(refs, w.ID)
+		var (
+			alerts []watchdog.Alert
+			refs   []int64
+		)
+		if strings.HasPrefix(n.Extra, "[") {
+			var items []wireAlert
+			if err := json.Unmarshal([]byte(n.Extra), &items); err != nil {
+				s.cfg.Logger.Warn("postgres alert listener: bad payload", "error", err)
 				continue
 			}
-			alerts = append(alerts, w.alert())
+			for _, w := range items {
+				if w.Ref {
+					refs = append(refs, w.ID)
+					continue
+				}
+				alerts = append(alerts, w.alert())
+			}
+		} else {
+			var nt notice
+			if err := json.Unmarshal([]byte(n.Extra), &nt); err != nil {
+				s.cfg.Logger.Warn("postgres alert listener: bad payload", "error", err)
+				continue
+			}
+			if nt.Origin == s.origin {
+				continue // published to this store's subscribers at commit
+			}
+			refs = nt.IDs
 		}
 		if len(refs) > 0 {
 			loaded, err := s.alertsByID(refs)

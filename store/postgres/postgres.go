@@ -20,7 +20,9 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,6 +109,8 @@ type Store struct {
 	channel string
 
 	hub hub
+	// origin tells this store's notifications from other stores'.
+	origin string
 }
 
 var _ watchdog.Store = (*Store)(nil)
@@ -178,10 +182,17 @@ func New(db *sqlx.DB, cfg *Config) (*Store, error) {
 }
 
 func newStore(db *sqlx.DB, cfg *Config) *Store {
-	s := &Store{db: db, cfg: cfg, done: make(chan struct{}), channel: cfg.Channel}
+	s := &Store{db: db, cfg: cfg, done: make(chan struct{}), channel: cfg.Channel, origin: newOrigin()}
 	s.secrets = dsnSecrets(cfg.ListenDSN)
 	s.hub.subs = make(map[*subscriber]struct{})
 	return s
+}
+
+// newOrigin returns a random id for a store's notifications.
+func newOrigin() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // DB returns the store's pool, for callers that need to run their own SQL

@@ -189,6 +189,10 @@ func TestNotifyAcrossPools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	own, err := writer.SubscribeAlerts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	due := storetest.At(time.Hour)
 	long := strings.Repeat("x", watchdog.MaxIDBytes)
 	if _, err := writer.Ingest(ctx, []watchdog.Event{storetest.NewEvent("A-1", 0), storetest.NewEvent(long, 0)}, storetest.OpenPlan(&due)); err != nil {
@@ -223,6 +227,36 @@ func TestNotifyAcrossPools(t *testing.T) {
 		if a.TicketID != want.TicketID || a.Details != want.Details || !a.DueAt.Equal(want.DueAt) ||
 			!a.FiredAt.Equal(want.FiredAt) || a.EscalationLevel != want.EscalationLevel || a.Target != want.Target {
 			t.Errorf("alert %d arrived as %+v, want %+v", want.ID, a, want)
+		}
+	}
+
+	// The writer's own subscriber gets its alerts once: from the commit,
+	// not again from its NOTIFY. An alert the reader records afterwards
+	// comes through the writer's listener after that NOTIFY, so once it
+	// is in, any echo of the first two would have been too.
+	later := due.Add(time.Hour)
+	if _, err := reader.Ingest(ctx, []watchdog.Event{storetest.NewEvent("B-1", 0)}, storetest.OpenPlan(&later)); err != nil {
+		t.Fatal(err)
+	}
+	third, err := reader.EvaluateDue(ctx, later, 10, storetest.FirePlan(later, nil, nil, watchdog.StageAlert))
+	if err != nil || len(third) != 1 {
+		t.Fatalf("reader recorded %v, %v; want one alert", third, err)
+	}
+	seen := map[int64]int{}
+	for seen[third[0].ID] == 0 {
+		select {
+		case a := <-own:
+			seen[a.ID]++
+			if a.Deliveries != nil {
+				t.Errorf("alert %d reached a subscriber with deliveries", a.ID)
+			}
+		case <-ctx.Done():
+			t.Fatalf("the writer's subscriber saw %v, never the reader's alert %d", seen, third[0].ID)
+		}
+	}
+	for _, a := range recorded {
+		if seen[a.ID] != 1 {
+			t.Errorf("the writer's subscriber got its alert %d %d times, want once", a.ID, seen[a.ID])
 		}
 	}
 }
