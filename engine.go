@@ -937,7 +937,9 @@ const outcomeLinger = 5 * time.Millisecond
 
 // finish records outcomes in batches until the outcomes channel closes.
 func (d *deliveryLoop) finish() {
-	max := d.e.cfg.DeliveryBatch
+	// Half the unrecorded-attempt tokens at most, so that senders keep
+	// going with the other half while a batch is being recorded.
+	max := max(1, d.e.cfg.DeliveryBatch/2)
 	batch := make([]DeliveryOutcome, 0, max)
 	for o := range d.outcomes {
 		batch = append(batch[:0], o)
