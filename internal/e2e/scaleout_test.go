@@ -125,6 +125,10 @@ func TestScaleOutThreeEngines(t *testing.T) {
 			// through another engine; the ingesting engine is woken at once.
 			SweepInterval:       time.Second,
 			DeliveryConcurrency: scaleOutConcurrency,
+			// Claims of 100 make each burst many claims, so that every
+			// engine gets a share to show; with the default 1000, two
+			// engines can take a 2000-ticket burst before the third wakes.
+			EvaluateBatch: 100,
 		})
 		if err != nil {
 			t.Fatal(err)
