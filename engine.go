@@ -41,8 +41,9 @@ type Config struct {
 	// ReplanBatch is how many open tickets one step of a policy change
 	// recomputes. Default 1000.
 	ReplanBatch int
-	// DeliveryConcurrency is how many deliveries each notifier has in
-	// flight at most. Default 16.
+	// DeliveryConcurrency is how many sends each notifier has in flight at
+	// most; a send carries one delivery, or for a BatchNotifier up to its
+	// MaxBatch of those queued. Default 16.
 	DeliveryConcurrency int
 	// DeliveryBatch is how many deliveries of one notifier its claim loop
 	// claims and queues ahead at most, and how many attempts may be sent
@@ -535,13 +536,7 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claimedAt time.Tim
 		if d.enqueue(cs) {
 			continue
 		}
-		now := e.clock.Now()
-		outcomes := make([]DeliveryOutcome, len(cs))
-		for i, c := range cs {
-			outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now,
-				Error: "released unsent: " + releaseReason(true)}
-		}
-		if err := e.store.FinishDeliveries(context.WithoutCancel(ctx), outcomes); err != nil {
+		if err := d.release(ctx, cs); err != nil {
 			e.log.Error("releasing handed-off deliveries failed; they will be claimed after their lease",
 				"notifier", name, "deliveries", len(cs), "err", err)
 		}
@@ -685,12 +680,7 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 	}
 	if !d.enqueue(cs) {
 		// Stopping: nothing sends them now; hand them back.
-		outcomes := make([]DeliveryOutcome, len(cs))
-		for i, c := range cs {
-			outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now,
-				Error: "released unsent: " + releaseReason(true)}
-		}
-		return time.Time{}, d.e.store.FinishDeliveries(context.WithoutCancel(ctx), outcomes)
+		return time.Time{}, d.release(ctx, cs)
 	}
 	if len(ds) == free {
 		return time.Time{}, nil // full: woken when room frees up
@@ -700,6 +690,18 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 		return time.Time{}, err
 	}
 	return next, nil
+}
+
+// release hands claimed deliveries that the stopped loop will not send back
+// to the store, due at once for the next claimer.
+func (d *deliveryLoop) release(ctx context.Context, cs []claimedDelivery) error {
+	now := d.e.clock.Now()
+	outcomes := make([]DeliveryOutcome, len(cs))
+	for i, c := range cs {
+		outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now,
+			Error: "released unsent: " + releaseReason(true)}
+	}
+	return d.e.store.FinishDeliveries(context.WithoutCancel(ctx), outcomes)
 }
 
 // acceptsHandoff reports whether the loop is running and its backlog has

@@ -470,3 +470,32 @@ func TestEngineGroupsQueuedAlertsForBatchNotifiers(t *testing.T) {
 		t.Errorf("%d deliveries took a second attempt; want the failed group's (2 to %d)", retried, b.max)
 	}
 }
+
+// An engine that is not running (a tool calling EvaluateDue) hands off
+// nothing: the deliveries it records stay unclaimed for whoever runs the
+// delivery loops, instead of leased to no one.
+func TestEvaluateDueWithoutRunLeavesDeliveriesUnclaimed(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+	defer st.Close()
+	eng, err := watchdog.New(st, &watchdog.Config{Policy: testPolicy(), Clock: clock, Notifiers: map[string]watchdog.Notifier{"rec": newRecorder()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Ingest(context.Background(), []watchdog.Event{event("A", "gold", "high", "open", t0, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(t0.Add(26 * time.Minute))
+	alerts, err := eng.EvaluateDue(context.Background(), clock.Now())
+	if err != nil || len(alerts) != 1 {
+		t.Fatalf("EvaluateDue = %d alerts, %v; want 1", len(alerts), err)
+	}
+	tk, err := st.Ticket(context.Background(), "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tk.Alerts[0].Deliveries[0]
+	if d.Attempts != 0 || !d.NextAttemptAt.Equal(alerts[0].FiredAt) {
+		t.Errorf("delivery %+v: want unclaimed (attempt 0), due at the alert's fired_at", d)
+	}
+}
