@@ -37,6 +37,7 @@ type Loop struct {
 	wake     chan struct{}
 
 	waiting atomic.Bool
+	waking  atomic.Bool // a Wake not yet served by a step
 	timer   atomic.Pointer[<-chan time.Time]
 	// deadline is when the armed timer fires (Unix nanoseconds), or a
 	// moment after.
@@ -68,6 +69,9 @@ func NewLoop(clock Clock, step StepFunc, cfg LoopConfig) *Loop {
 // Wake makes the loop run its step at once (or right after the current
 // one). It never blocks; several wakes before the loop runs count as one.
 func (l *Loop) Wake() {
+	// Marked before the send: a send to a loop parked in select hands the
+	// value over without buffering it, so Idle could not see it otherwise.
+	l.waking.Store(true)
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -78,7 +82,7 @@ func (l *Loop) Wake() {
 // next step waits for its timer. Tests driving a fake clock use it to know
 // the loop has finished reacting before they move the clock again.
 func (l *Loop) Idle() bool {
-	if !l.waiting.Load() || len(l.wake) > 0 {
+	if !l.waiting.Load() || len(l.wake) > 0 || l.waking.Load() {
 		return false
 	}
 	// A timer that fired but whose loop has not yet woken is work pending
@@ -107,6 +111,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-l.wake:
 		default:
 		}
+		// This step serves every wake so far; a later one marks again.
+		l.waking.Store(false)
 		now := l.clock.Now()
 		next, err := l.step(ctx, now)
 		if err != nil {

@@ -81,3 +81,48 @@ func TestBackoffGrowsAndIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// Idle is false from the moment a wake-up or a timer is due until the loop
+// has run for it, even when the loop goroutine has not run yet: a send to a
+// goroutine parked in select leaves the channel empty, so neither the wake
+// channel's nor the timer channel's length shows it.
+func TestIdleIsFalseUntilAWakeOrTimerIsServed(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	clock := watchdogtest.NewClock(t0)
+	runs := make(chan time.Time, 64)
+	loop := scheduler.NewLoop(clock, func(ctx context.Context, now time.Time) (time.Time, error) {
+		runs <- now
+		return now.Add(time.Minute), nil
+	}, scheduler.LoopConfig{Interval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(ctx) }()
+	waitIdle := func() {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !loop.Idle() {
+			if time.Now().After(deadline) {
+				t.Fatal("loop never idle")
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	recv(t, runs)
+	for i := range 200 {
+		waitIdle()
+		if i%2 == 0 {
+			loop.Wake()
+		} else {
+			clock.Advance(time.Minute)
+		}
+		// Idle may be true only once the loop has run (its step reports
+		// to runs before it sleeps again).
+		if loop.Idle() && len(runs) == 0 {
+			t.Fatalf("round %d: Idle right after a %s, before the loop ran", i, map[bool]string{true: "Wake", false: "timer fired"}[i%2 == 0])
+		}
+		recv(t, runs)
+	}
+	cancel()
+	<-done
+}
