@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/mockslack"
 )
 
 func TestSummarizeNearestRank(t *testing.T) {
@@ -77,21 +78,21 @@ func TestPolicyYAMLParses(t *testing.T) {
 
 func TestSlackStagesReadsTheNotifierMessage(t *testing.T) {
 	payload := `{"text":"x","attachments":[{"fields":[{"title":"Ticket","value":"LATE-1"},{"title":"State","value":"BREACH"},{"title":"SLA","value":"response"}]}]}`
-	ks, err := slackStages(json.RawMessage(payload))
+	ks, err := slackStages(mockslack.Message{Payload: json.RawMessage(payload)})
 	if err != nil || len(ks) != 1 || ks[0] != (stageKey{"LATE-1", "response", "breach"}) {
 		t.Errorf("slackStages = %+v, %v", ks, err)
 	}
 	// Alerts sent together: one attachment each.
-	ks, err = slackStages(json.RawMessage(`{"text":"2 SLA alerts","attachments":[` +
+	ks, err = slackStages(mockslack.Message{Payload: json.RawMessage(`{"text":"2 SLA alerts","attachments":[` +
 		`{"fields":[{"title":"Ticket","value":"A"},{"title":"State","value":"ESCALATION 2"},{"title":"SLA","value":"resolution"}]},` +
-		`{"fields":[{"title":"Ticket","value":"B"},{"title":"State","value":"ALERT"},{"title":"SLA","value":"response"}]}]}`))
+		`{"fields":[{"title":"Ticket","value":"B"},{"title":"State","value":"ALERT"},{"title":"SLA","value":"response"}]}]}`)})
 	if err != nil || len(ks) != 2 || ks[0] != (stageKey{"A", "resolution", "escalation-2"}) || ks[1] != (stageKey{"B", "response", "alert"}) {
 		t.Errorf("slackStages of two alerts = %+v, %v", ks, err)
 	}
-	if _, err := slackStages(json.RawMessage(`{"text":"hello"}`)); err == nil {
+	if _, err := slackStages(mockslack.Message{Payload: json.RawMessage(`{"text":"hello"}`)}); err == nil {
 		t.Error("a message without the fields was accepted")
 	}
-	if _, err := slackStages(json.RawMessage(`{"attachments":[{"fields":[{"title":"Ticket","value":"A"}]}]}`)); err == nil {
+	if _, err := slackStages(mockslack.Message{Payload: json.RawMessage(`{"attachments":[{"fields":[{"title":"Ticket","value":"A"}]}]}`)}); err == nil {
 		t.Error("an attachment without SLA and State was accepted")
 	}
 }

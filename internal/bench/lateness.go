@@ -207,7 +207,7 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 
 	var slackGot []receipt
 	for _, m := range c.Slack.Messages() {
-		keys, err := slackStages(m.Payload)
+		keys, err := slackStages(m)
 		if err != nil {
 			return nil, fmt.Errorf("lateness: slack message %d: %w", m.Seq, err)
 		}
@@ -263,40 +263,24 @@ func arrival(due map[stageKey]time.Time, got []receipt) Arrival {
 // slackStages reads the ticket, clock and stage of each alert in the Slack
 // notifier's message: one attachment per alert (several when alerts were
 // sent together), with Ticket, SLA and State fields.
-func slackStages(payload json.RawMessage) ([]stageKey, error) {
-	var p struct {
-		Attachments []struct {
-			Fields []struct {
-				Title string `json:"title"`
-				Value string `json:"value"`
-			} `json:"fields"`
-		} `json:"attachments"`
+func slackStages(m mockslack.Message) ([]stageKey, error) {
+	atts, err := m.AttachmentFields()
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return nil, fmt.Errorf("decoding payload: %w", err)
-	}
-	if len(p.Attachments) == 0 {
+	if len(atts) == 0 {
 		return nil, errors.New("no attachment")
 	}
-	keys := make([]stageKey, 0, len(p.Attachments))
-	for _, a := range p.Attachments {
-		var k stageKey
-		for _, f := range a.Fields {
-			switch f.Title {
-			case "Ticket":
-				k.ticket = f.Value
-			case "SLA":
-				k.clock = f.Value
-			case "State":
-				switch {
-				case f.Value == "ALERT":
-					k.stage = watchdog.StageAlert
-				case f.Value == "BREACH":
-					k.stage = watchdog.StageBreach
-				case strings.HasPrefix(f.Value, "ESCALATION "):
-					k.stage = "escalation-" + strings.TrimPrefix(f.Value, "ESCALATION ")
-				}
-			}
+	keys := make([]stageKey, 0, len(atts))
+	for _, f := range atts {
+		k := stageKey{ticket: f["Ticket"], clock: f["SLA"]}
+		switch state := f["State"]; {
+		case state == "ALERT":
+			k.stage = watchdog.StageAlert
+		case state == "BREACH":
+			k.stage = watchdog.StageBreach
+		case strings.HasPrefix(state, "ESCALATION "):
+			k.stage = "escalation-" + strings.TrimPrefix(state, "ESCALATION ")
 		}
 		if k.ticket == "" || k.clock == "" || k.stage == "" {
 			return nil, errors.New("an attachment without Ticket, SLA and State fields")

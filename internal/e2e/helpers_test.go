@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -60,39 +59,24 @@ func keyOf(a watchdog.Alert) stageKey {
 // attachment fields the Slack notifier writes (Ticket, SLA, State): one
 // attachment per alert, several when alerts were sent together.
 func slackKeys(m mockslack.Message) ([]stageKey, error) {
-	var p struct {
-		Attachments []struct {
-			Fields []struct {
-				Title string `json:"title"`
-				Value string `json:"value"`
-			} `json:"fields"`
-		} `json:"attachments"`
+	atts, err := m.AttachmentFields()
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(m.Payload, &p); err != nil {
-		return nil, fmt.Errorf("message %d: decode payload: %w", m.Seq, err)
-	}
-	if len(p.Attachments) == 0 {
+	if len(atts) == 0 {
 		return nil, fmt.Errorf("message %d: no attachment", m.Seq)
 	}
-	keys := make([]stageKey, 0, len(p.Attachments))
-	for _, att := range p.Attachments {
-		var k stageKey
-		for _, f := range att.Fields {
-			switch f.Title {
-			case "Ticket":
-				k.Ticket = f.Value
-			case "SLA":
-				k.Clock = watchdog.ClockKind(f.Value)
-			case "State":
-				switch f.Value {
-				case "ALERT":
-					k.Stage = watchdog.StageAlert
-				case "BREACH":
-					k.Stage = watchdog.StageBreach
-				default:
-					return nil, fmt.Errorf("message %d: unexpected state %q", m.Seq, f.Value)
-				}
-			}
+	keys := make([]stageKey, 0, len(atts))
+	for _, f := range atts {
+		k := stageKey{Ticket: f["Ticket"], Clock: watchdog.ClockKind(f["SLA"])}
+		switch f["State"] {
+		case "ALERT":
+			k.Stage = watchdog.StageAlert
+		case "BREACH":
+			k.Stage = watchdog.StageBreach
+		case "":
+		default:
+			return nil, fmt.Errorf("message %d: unexpected state %q", m.Seq, f["State"])
 		}
 		if k.Ticket == "" || k.Clock == "" || k.Stage == "" {
 			return nil, fmt.Errorf("message %d: missing ticket, SLA or state field: %s", m.Seq, m.Payload)

@@ -77,6 +77,31 @@ type Message struct {
 	Attachments int `json:"attachments"`
 }
 
+// AttachmentFields decodes the message's attachments: for each, in order,
+// its fields as title → value (the Slack notifier writes one attachment per
+// alert, with fields such as Ticket, SLA and State).
+func (m Message) AttachmentFields() ([]map[string]string, error) {
+	var p struct {
+		Attachments []struct {
+			Fields []struct {
+				Title string `json:"title"`
+				Value string `json:"value"`
+			} `json:"fields"`
+		} `json:"attachments"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		return nil, fmt.Errorf("mockslack: message %d: decode payload: %w", m.Seq, err)
+	}
+	out := make([]map[string]string, len(p.Attachments))
+	for i, a := range p.Attachments {
+		out[i] = make(map[string]string, len(a.Fields))
+		for _, f := range a.Fields {
+			out[i][f.Title] = f.Value
+		}
+	}
+	return out, nil
+}
+
 // Faults describes injected failures. The first FailFirst requests that
 // would post a message fail; after them each fails with probability
 // FailRate. Health and inspection endpoints never fail.

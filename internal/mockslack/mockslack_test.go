@@ -492,6 +492,17 @@ func TestAttachmentsAreCountedAndAwaited(t *testing.T) {
 	if len(msgs) != 3 || msgs[0].Attachments != 3 || msgs[1].Attachments != 0 || msgs[2].Attachments != 1 {
 		t.Fatalf("messages %+v, want 3 with 3, 0 and 1 attachments", msgs)
 	}
+	fields, err := msgs[0].AttachmentFields()
+	if err != nil || len(fields) != 3 || fields[1]["title"] != "" {
+		t.Errorf("AttachmentFields of the first message = %v, %v; want three attachments without fields", fields, err)
+	}
+	withFields := Message{Payload: json.RawMessage(`{"attachments":[{"fields":[{"title":"Ticket","value":"T-1"},{"title":"State","value":"BREACH"}]},{"fields":[]}]}`)}
+	if fields, err := withFields.AttachmentFields(); err != nil || len(fields) != 2 || fields[0]["Ticket"] != "T-1" || fields[0]["State"] != "BREACH" || len(fields[1]) != 0 {
+		t.Errorf("AttachmentFields = %v, %v", fields, err)
+	}
+	if _, err := (Message{Payload: json.RawMessage(`not json`)}).AttachmentFields(); err == nil {
+		t.Error("AttachmentFields of a payload that is not JSON: no error")
+	}
 	if n := mock.AttachmentCount(); n != 4 {
 		t.Errorf("AttachmentCount = %d, want 4", n)
 	}

@@ -329,28 +329,36 @@ func values(rows, cols int) string {
 // bulkExec runs head + rows + tail (head ends with VALUES) over n rows in chunks; row(i, args)
 // appends row i's cols arguments.
 func (s *Store) bulkExec(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, row func(i int, args []any) []any) error {
-	args := make([]any, 0, min(n, maxChunk)*cols)
-	i := 0
-	for _, c := range chunks(n) {
-		st, err := s.stmt(ctx, tx, head+" "+values(c, cols)+" "+tail)
-		if err != nil {
-			return err
-		}
-		args = args[:0]
-		for k := 0; k < c; k++ {
-			args = row(i+k, args)
-		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return err
-		}
-		i += c
-	}
-	return nil
+	return s.eachChunk(ctx, tx, head, tail, cols, n, row, func(st *sql.Stmt, args []any) error {
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	})
 }
 
 // bulkQuery is bulkExec for statements that return rows (RETURNING): each
 // returned row is passed to scan.
 func (s *Store) bulkQuery(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, row func(i int, args []any) []any, scan func(*sql.Rows) error) error {
+	return s.eachChunk(ctx, tx, head, tail, cols, n, row, func(st *sql.Stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return rows.Close()
+	})
+}
+
+// eachChunk prepares head + rows + tail for each chunk of the n rows and
+// runs it with the chunk's arguments.
+func (s *Store) eachChunk(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, row func(i int, args []any) []any, run func(*sql.Stmt, []any) error) error {
 	args := make([]any, 0, min(n, maxChunk)*cols)
 	i := 0
 	for _, c := range chunks(n) {
@@ -362,20 +370,7 @@ func (s *Store) bulkQuery(ctx context.Context, tx *sql.Tx, head, tail string, co
 		for k := 0; k < c; k++ {
 			args = row(i+k, args)
 		}
-		rows, err := st.QueryContext(ctx, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
+		if err := run(st, args); err != nil {
 			return err
 		}
 		i += c
