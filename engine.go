@@ -207,7 +207,7 @@ type Engine struct {
 
 	eval      *scheduler.Loop
 	delivery  map[string]*deliveryLoop
-	plannedAt atomic.Int64 // unix nanos of the evaluation loop's next wake; 0 = none
+	plannedAt atomic.Int64 // unix nanos of the evaluation loop's next wake; 0 = none or not yet known
 	running   atomic.Bool
 }
 
@@ -548,12 +548,18 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 	if _, err := e.EvaluateDue(ctx, now); err != nil {
 		return time.Time{}, err
 	}
+	// Ingest wakes the loop for a ticket due before plannedAt. One that
+	// commits after NextDue has read, yet compares with the previous
+	// (already passed) plannedAt before this step stores the new one, would
+	// neither be seen by NextDue nor wake the loop, which would then sleep
+	// past its due instant. "Unknown" until the new instant is stored makes
+	// such an ingest wake the loop.
+	e.plannedAt.Store(0)
 	next, ok, err := e.store.NextDue(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
 	if !ok {
-		e.plannedAt.Store(0)
 		return time.Time{}, nil
 	}
 	if !next.After(now) {
