@@ -10,6 +10,8 @@ test: postgres
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	# The scale-out test again at its full 10,000 tickets (2,000 under -race).
+	$(GO) test -count=1 -timeout 10m -run '^TestScaleOutThreeEngines$$' ./internal/e2e/
 
 # Starts the local PostgreSQL cluster when it is installed and not running.
 postgres:
