@@ -102,7 +102,7 @@ Flags:
 	fs.IntVar(&o.tickets, "tickets", 1000000, "scale: tickets to preload")
 	fs.IntVar(&o.small, "small", 10000, "scale: stored tickets of the scheduler comparison point")
 	fs.IntVar(&o.lateTickets, "lateness-tickets", 10000, "lateness: tickets due within one second")
-	fs.DurationVar(&o.lead, "lead", 15*time.Second, "lateness: time from sending the tickets to the first breach instant")
+	fs.DurationVar(&o.lead, "lead", 4*time.Second, "lateness: time from sending the tickets to the first breach instant (tickets are created 5s before their breach)")
 	fs.IntVar(&o.dashboards, "dashboards", 300, "scale: dashboard requests to time")
 	fs.IntVar(&o.ticketReads, "ticket-reads", 2000, "scale: ticket requests to time")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the results as JSON instead of a table")

@@ -27,8 +27,11 @@ type LatenessConfig struct {
 	// Tickets is how many tickets to make due (default 10,000).
 	Tickets int
 	// Lead is how long after the tickets are sent the first breach is due
-	// (default 15s); the alert stage comes 3s before the breach, and both
-	// must come after the tickets are stored.
+	// (default 4s). Each ticket is created one response target (5s) before
+	// its breach, so with a lead under 5s the tickets are created in the
+	// past, as a helpdesk's would be; the alert stage comes 0.75s before
+	// the breach (85% of the target), and both must come after the tickets
+	// are stored.
 	Lead time.Duration
 	// Spread is the window the breach instants fall in (default 1s).
 	Spread time.Duration
@@ -76,7 +79,7 @@ type receipt struct {
 }
 
 // Lateness creates tickets whose response breach instants fall within
-// Spread of each other (their alert stages 3s earlier), listens on
+// Spread of each other (their alert stages 0.75s earlier), listens on
 // /ws/alerts and the mock Slack, and measures receipt − due instant for
 // every stage on both channels.
 func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
@@ -84,7 +87,7 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		c.Tickets = 10000
 	}
 	if c.Lead == 0 {
-		c.Lead = 15 * time.Second
+		c.Lead = 4 * time.Second
 	}
 	if c.Spread == 0 {
 		c.Spread = time.Second
