@@ -31,6 +31,10 @@ func TestLoopSleepsUntilDeadline(t *testing.T) {
 	}
 	clock.WaitForTimers(t, 1)
 	clock.Advance(9 * time.Second)
+	// Still armed for the deadline, so not fired: the loop has not run.
+	if next, ok := clock.NextTimer(); !ok || !next.Equal(due) {
+		t.Fatalf("timer at %v (armed %v) after 9s, want still waiting for %v", next, ok, due)
+	}
 	select {
 	case r := <-runs:
 		t.Fatalf("ran at %v, before its deadline", r)
