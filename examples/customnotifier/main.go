@@ -1,13 +1,18 @@
-// Command customnotifier shows how to write your own watchdog.Notifier: a
-// generic JSON webhook that makes one attempt per Deliver and tells the
-// engine's outbox whether a failure is worth retrying.
+// Command customnotifier shows how to write your own watchdog.Notifier and
+// run it in an engine. JSONWebhook (webhook.go) posts each alert as JSON and
+// tells the engine's outbox whether a failure is worth retrying.
 //
-// It posts one alert to a local test server that fails once with 503 and a
-// Retry-After, then accepts, and prints each outcome.
+// The program runs a real engine on a SQLite file in a temporary directory,
+// with a policy whose gold/high first-response target is 2 seconds, and
+// delivers to a local test server that refuses the first POST with 503 and
+// Retry-After: 1. Within about three seconds the ticket's alert (85% of the
+// target) and breach fire, the outbox retries the refused alert a second
+// later, and both are delivered:
+//
+//	go run ./examples/customnotifier
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,53 +20,37 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
-	"github.com/ticket-watchdog/watchdog/notify"
+	"github.com/ticket-watchdog/watchdog/store/sqlite"
 )
 
-// JSONWebhook posts each alert as JSON to URL.
-type JSONWebhook struct {
-	URL    string
-	Client *http.Client
-}
-
-// Deliver makes one POST and classifies the outcome for the outbox.
-func (h *JSONWebhook) Deliver(ctx context.Context, a watchdog.Alert) (retry bool, err error) {
-	body, err := json.Marshal(a)
-	if err != nil {
-		return false, fmt.Errorf("webhook: encoding alert: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
-	if err != nil {
-		return false, fmt.Errorf("webhook: building request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.Client.Do(req)
-	if err != nil {
-		// Network errors and timeouts may pass. Real code should not return
-		// err as is when the URL holds a secret: *url.Error quotes it.
-		return true, fmt.Errorf("webhook: POST failed: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, nil
-	}
-	err = fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
-	if d, ok := notify.RetryAfter(resp.Header, time.Now()); ok {
-		// The outbox waits at least this long before the next attempt.
-		err = &watchdog.RetryAfterError{After: d, Err: err}
-	}
-	return notify.HTTPStatusRetryable(resp.StatusCode), err
-}
+// policy gives gold/high tickets 2 seconds to a first response, so that
+// the example fires alerts without waiting or a fake clock.
+const policy = `tiers:
+  gold:
+    high:
+      response: 2s
+      resolution: 1h
+`
 
 func main() {
-	calls := 0
+	if err := run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	// The webhook's receiver: busy once, then it accepts.
+	var posts atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls++
-		if calls == 1 {
-			w.Header().Set("Retry-After", "2")
+		if posts.Add(1) == 1 {
+			fmt.Println("server: busy, answering 503 with Retry-After: 1")
+			w.Header().Set("Retry-After", "1")
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
@@ -70,28 +59,79 @@ func main() {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		fmt.Printf("server: received %s alert for ticket %s\n", a.State, a.TicketID)
+		fmt.Printf("server: received %s/%s for ticket %s (escalation level %d)\n", a.Clock, a.Stage, a.TicketID, a.EscalationLevel)
 	}))
 	defer srv.Close()
 
-	var n watchdog.Notifier = &JSONWebhook{URL: srv.URL, Client: &http.Client{Timeout: 5 * time.Second}}
-	alert := watchdog.Alert{ID: 1, TicketID: "42", Clock: watchdog.Resolution, Stage: "breach", State: "breach"}
+	dir, err := os.MkdirTemp("", "customnotifier")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "watchdog.db"), nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := watchdog.ParsePolicy([]byte(policy))
+	if err != nil {
+		return err
+	}
+	eng, err := watchdog.New(st, &watchdog.Config{
+		Policy:    p,
+		Notifiers: map[string]watchdog.Notifier{"webhook": &JSONWebhook{URL: srv.URL + "/hooks/alerts"}},
+	})
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(runCtx) }()
+	// Stop the engine, which finishes the deliveries in flight, before the
+	// store closes.
+	defer func() { stop(); <-done }()
 
-	// The engine's delivery loop does this with backoff; two attempts here.
-	for attempt := 1; attempt <= 2; attempt++ {
-		retry, err := n.Deliver(context.Background(), alert)
-		var rae *watchdog.RetryAfterError
-		switch {
-		case err == nil:
-			fmt.Printf("attempt %d: delivered\n", attempt)
-		case errors.As(err, &rae):
-			fmt.Printf("attempt %d: %v; retry=%v, wait at least %s\n", attempt, err, retry, rae.After)
-		default:
-			fmt.Printf("attempt %d: %v; retry=%v\n", attempt, err, retry)
+	now := time.Now().Truncate(time.Millisecond)
+	ticket := watchdog.Event{ID: "1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: now, UpdatedAt: now}
+	if _, err := eng.Ingest(ctx, []watchdog.Event{ticket}); err != nil {
+		return err
+	}
+	fmt.Println("ingested ticket 1 (gold, high): first response due in 2s")
+
+	// Wait for the outbox to record both deliveries.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		view, err := eng.Ticket(ctx, "1")
+		if err != nil {
+			return err
 		}
-		if err == nil || !retry {
-			return
+		if settled(view.Alerts, 2) {
+			for _, a := range view.Alerts {
+				for _, d := range a.Deliveries {
+					fmt.Printf("outbox: %s/%s %s after %d attempt(s)\n", a.Clock, a.Stage, d.Status, d.Attempts)
+				}
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the alerts were not delivered within 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// settled reports whether n alerts fired and none of their deliveries is
+// still pending.
+func settled(alerts []watchdog.Alert, n int) bool {
+	if len(alerts) < n {
+		return false
+	}
+	for _, a := range alerts {
+		for _, d := range a.Deliveries {
+			if d.Status == watchdog.DeliveryPending {
+				return false
+			}
 		}
 	}
-	log.Fatal("not delivered")
+	return true
 }

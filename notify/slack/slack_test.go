@@ -187,6 +187,8 @@ func TestWebhookStatuses(t *testing.T) {
 		{"200 ok", reply{body: "ok"}, outcome{}},
 		{"400 invalid_payload", reply{status: 400, body: "invalid_payload"}, permanentErr("invalid_payload", "HTTP 400: invalid_payload")},
 		{"400 invalid_token", reply{status: 400, body: "invalid_token"}, permanentErr("invalid_token", "HTTP 400: invalid_token")},
+		{"400 channel_not_found", reply{status: 400, body: "channel_not_found"}, permanentErr("channel_not_found", "HTTP 400: channel_not_found")},
+		{"400 no_service", reply{status: 400, body: "no_service"}, permanentErr("no_service", "HTTP 400: no_service")},
 		{"400 invalid_auth", reply{status: 400, body: "invalid_auth"}, permanentErr("invalid_auth", "HTTP 400")},
 		{"400 no_text", reply{status: 400, body: "no_text"}, permanentErr("no_text", "HTTP 400: no_text")},
 		{"403 action_prohibited", reply{status: 403, body: "action_prohibited"}, permanentErr("action_prohibited", "HTTP 403")},
@@ -404,11 +406,21 @@ func TestBotStatuses(t *testing.T) {
 		{"ok:false not_authed", reply{body: `{"ok":false,"error":"not_authed"}`}, permanentErr("not_authed", "not_authed")},
 		{"ok:false account_inactive", reply{body: `{"ok":false,"error":"account_inactive"}`}, permanentErr("account_inactive", "account_inactive")},
 		{"ok:false token_revoked", reply{body: `{"ok":false,"error":"token_revoked"}`}, permanentErr("token_revoked", "token_revoked")},
-		{"ok:false channel_not_found", reply{body: `{"ok":false,"error":"channel_not_found"}`}, permanentErr("channel_not_found", "channel_not_found")},
+		// invalid_token and no_service are webhook codes that chat.postMessage
+		// does not document (it says invalid_auth); any code not known to be
+		// passing is permanent.
+		{"ok:false invalid_token", reply{body: `{"ok":false,"error":"invalid_token"}`}, permanentErr("invalid_token", "Slack error: invalid_token")},
+		{"ok:false channel_not_found", reply{body: `{"ok":false,"error":"channel_not_found"}`}, permanentErr("channel_not_found", "Slack error: channel_not_found")},
+		{"ok:false no_service", reply{body: `{"ok":false,"error":"no_service"}`}, permanentErr("no_service", "Slack error: no_service")},
 		{"ok:false is_archived", reply{body: `{"ok":false,"error":"is_archived"}`}, permanentErr("is_archived", "is_archived")},
 		{"ok:false not_in_channel", reply{body: `{"ok":false,"error":"not_in_channel"}`}, permanentErr("not_in_channel", "not_in_channel")},
 		{"ok:false msg_too_long", reply{body: `{"ok":false,"error":"msg_too_long"}`}, permanentErr("msg_too_long", "msg_too_long")},
 		{"ok:false invalid_blocks", reply{body: `{"ok":false,"error":"invalid_blocks"}`}, permanentErr("invalid_blocks", "invalid_blocks")},
+		// slack-go reports any status but 200 as a StatusCodeError without
+		// reading the body; the code comes from the body the transport kept.
+		{"HTTP 400 invalid_token", reply{status: 400, body: `{"ok":false,"error":"invalid_token"}`}, permanentErr("invalid_token", "HTTP 400: invalid_token")},
+		{"HTTP 400 channel_not_found", reply{status: 400, body: `{"ok":false,"error":"channel_not_found"}`}, permanentErr("channel_not_found", "HTTP 400: channel_not_found")},
+		{"HTTP 400 no_service", reply{status: 400, body: `{"ok":false,"error":"no_service"}`}, permanentErr("no_service", "HTTP 400: no_service")},
 		{"HTTP 500", reply{status: 500}, retryErr("", "HTTP 500")},
 		{"HTTP 503 json", reply{status: 503, body: `{"ok":false,"error":"service_unavailable"}`}, retryErr("service_unavailable", "HTTP 503: service_unavailable")},
 		{"HTTP 404", reply{status: 404, body: "not found"}, permanentErr("", "HTTP 404")},
