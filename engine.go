@@ -906,10 +906,10 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 		o.Status = DeliveryDelivered
 	case !retry || del.Attempts >= e.cfg.MaxAttempts:
 		o.Status = DeliveryFailed
-		o.Error = err.Error()
+		o.Error = errorText(err)
 	default:
 		o.Status = DeliveryPending
-		o.Error = err.Error()
+		o.Error = errorText(err)
 		wait := e.cfg.RetryBackoff.Delay(del.Attempts)
 		var ra *RetryAfterError
 		if errors.As(err, &ra) && ra.After > wait {
@@ -994,6 +994,17 @@ func (d *deliveryLoop) finish() {
 		d.loop.Wake()
 		d.pending.Add(-int64(len(batch)))
 	}
+}
+
+// errorText is err's message; a notifier's error whose Error method panics
+// is described instead, since one faulty notifier must not stop the engine.
+func errorText(err error) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprintf("notifier error %T: Error panicked: %v", err, r)
+		}
+	}()
+	return err.Error()
 }
 
 // deliverBatchSafely is deliverSafely for a BatchNotifier's DeliverBatch.

@@ -99,7 +99,11 @@ type RetryAfterError struct {
 }
 
 func (e *RetryAfterError) Error() string {
-	return e.Err.Error() + " (retry after " + e.After.String() + ")"
+	msg := "retry after " + e.After.String()
+	if e.Err == nil {
+		return msg
+	}
+	return e.Err.Error() + " (" + msg + ")"
 }
 
 // Unwrap returns the cause.

@@ -1,0 +1,467 @@
+package watchdog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/metrics"
+	"github.com/ticket-watchdog/watchdog/scheduler"
+	"github.com/ticket-watchdog/watchdog/watchdogtest"
+)
+
+// These tests drive the delivery outbox end to end: a running Engine on a
+// SQLite store and a fake clock, notifiers written here, and what the
+// engine records read back through Engine.Ticket (and the metrics).
+
+// outboxPolicy gives gold/high a 100-hour response target: a ticket created
+// 85 hours before t0 (outboxEvent) reaches its alert stage at t0, and
+// nothing else fires for the next 15 hours, so each ticket has exactly one
+// alert, hence one delivery per notifier, however far a test moves the
+// clock.
+func outboxPolicy() *watchdog.Policy {
+	p := testPolicy()
+	p.Tiers["gold"].Priorities["high"] = watchdog.Targets{Response: 100 * time.Hour, Resolution: 1000 * time.Hour}
+	return p
+}
+
+// outboxEvent is an open gold/high ticket whose alert stage is due at t0.
+func outboxEvent(id string) watchdog.Event {
+	created := t0.Add(-85 * time.Hour)
+	return event(id, "gold", "high", "open", created, created)
+}
+
+// startOutbox runs an engine with cfg (Policy, Clock, Logger and
+// SweepInterval filled in) on a new SQLite file.
+func startOutbox(t *testing.T, clock *watchdogtest.Clock, cfg watchdog.Config) *harness {
+	t.Helper()
+	cfg.Policy, cfg.Clock, cfg.SweepInterval = outboxPolicy(), clock, time.Minute
+	cfg.Logger = slog.New(slog.NewTextHandler(tlog{t}, nil))
+	path := filepath.Join(t.TempDir(), "wd.db")
+	h := &harness{t: t, path: path, clock: clock, store: openStore(t, path)}
+	var err error
+	h.engine, err = watchdog.New(h.store, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- h.engine.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+// outboxDelivery returns the delivery of ticket's only alert to notifier,
+// as Engine.Ticket shows it.
+func outboxDelivery(t *testing.T, h *harness, ticket, notifier string) watchdog.Delivery {
+	t.Helper()
+	tk, err := h.engine.Ticket(context.Background(), ticket)
+	if err != nil {
+		t.Fatalf("Ticket(%s): %v", ticket, err)
+	}
+	if len(tk.Alerts) != 1 || tk.Alerts[0].Stage != watchdog.StageAlert {
+		t.Fatalf("ticket %s has alerts %+v; want its alert stage only", ticket, tk.Alerts)
+	}
+	for _, d := range tk.Alerts[0].Deliveries {
+		if d.Notifier == notifier {
+			return d
+		}
+	}
+	t.Fatalf("ticket %s's alert has no delivery to %q: %+v", ticket, notifier, tk.Alerts[0].Deliveries)
+	return watchdog.Delivery{}
+}
+
+// attemptLog records the fake-clock instant of each call of a notifier.
+type attemptLog struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+// record logs an attempt at now and returns its number, from 1.
+func (l *attemptLog) record(now time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.at = append(l.at, now)
+	return len(l.at)
+}
+
+func (l *attemptLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.at)
+}
+
+// last returns the instant of the latest attempt.
+func (l *attemptLog) last() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.at[len(l.at)-1]
+}
+
+// waitUntil polls cond until it holds, for a state the engine reaches
+// without the clock moving (so settle cannot tell: a blocked send keeps the
+// engine busy). It fails the test after ten seconds of real time.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// A failure the notifier calls final is attempted once and recorded as
+// failed with its error, however long the clock then runs.
+func TestDeliveryNotRetryableFailsAfterOneAttempt(t *testing.T) {
+	t.Parallel()
+	const msg = "slack: invalid_payload: channel_not_found"
+	clock := watchdogtest.NewClock(t0)
+	var log attemptLog
+	n := watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) {
+		log.record(clock.Now())
+		return false, errors.New(msg)
+	})
+	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"rejects": n},
+		RetryBackoff: scheduler.Backoff{Base: time.Second, Max: time.Second}})
+	h.ingest(outboxEvent("A"))
+	h.settle()
+	if got := log.count(); got != 1 {
+		t.Fatalf("%d attempts once the alert fired, want 1", got)
+	}
+	d := outboxDelivery(t, h, "A", "rejects")
+	if d.Status != watchdog.DeliveryFailed || d.Attempts != 1 || d.LastError != msg || d.DeliveredAt != nil {
+		t.Fatalf("delivery %+v; want failed after 1 attempt with last error %q", d, msg)
+	}
+	// Far beyond any retry the backoff (1s) would have made.
+	for range 10 {
+		h.clock.Advance(time.Minute)
+		h.settle()
+	}
+	if got := log.count(); got != 1 {
+		t.Fatalf("%d attempts after 10 more minutes, want still 1", got)
+	}
+	if d2 := outboxDelivery(t, h, "A", "rejects"); d2.Status != d.Status || d2.Attempts != d.Attempts || d2.LastError != d.LastError {
+		t.Fatalf("delivery changed from %+v to %+v", d, d2)
+	}
+}
+
+// A notifier that always fails retryably gets MaxAttempts attempts, each
+// no sooner than the backoff allows (base doubling per retry, capped, with
+// half of it jitter), then the delivery is failed with the last attempt's
+// error.
+func TestDeliveryRetryableFailuresBackOffThenFail(t *testing.T) {
+	t.Parallel()
+	const maxAttempts = 4
+	backoff := scheduler.Backoff{Base: 10 * time.Second, Max: 30 * time.Second}
+	// The wait after attempt k is within [d/2, d] of d = Base·2^(k-1),
+	// capped at Max.
+	windows := map[int][2]time.Duration{1: {5 * time.Second, 10 * time.Second}, 2: {10 * time.Second, 20 * time.Second}, 3: {15 * time.Second, 30 * time.Second}}
+	attemptErr := func(k int) string { return fmt.Sprintf("attempt %d: 503 service unavailable", k) }
+
+	clock := watchdogtest.NewClock(t0)
+	var log attemptLog
+	n := watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) {
+		return true, errors.New(attemptErr(log.record(clock.Now())))
+	})
+	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"down": n}, MaxAttempts: maxAttempts, RetryBackoff: backoff})
+	h.ingest(outboxEvent("A"))
+	h.settle()
+	for k := 1; k < maxAttempts; k++ {
+		if got := log.count(); got != k {
+			t.Fatalf("%d attempts, want %d", got, k)
+		}
+		d := outboxDelivery(t, h, "A", "down")
+		if d.Status != watchdog.DeliveryPending || d.Attempts != k || d.LastError != attemptErr(k) {
+			t.Fatalf("after attempt %d: delivery %+v; want pending, %d attempts, last error %q", k, d, k, attemptErr(k))
+		}
+		// The store keeps microseconds.
+		wait, w := d.NextAttemptAt.Sub(log.last()), windows[k]
+		if wait < w[0]-time.Microsecond || wait > w[1] {
+			t.Fatalf("retry %d planned %v after attempt %d, want within [%v, %v]", k, wait, k, w[0], w[1])
+		}
+		h.clock.Set(d.NextAttemptAt.Add(-time.Millisecond))
+		h.settle()
+		if got := log.count(); got != k {
+			t.Fatalf("%d attempts a millisecond before retry %d is due (%v after attempt %d), want %d", got, k, wait, k, k)
+		}
+		h.clock.Set(d.NextAttemptAt)
+		h.settle()
+		if got := log.count(); got != k+1 {
+			t.Fatalf("%d attempts once retry %d is due, want %d", got, k, k+1)
+		}
+		if at := log.last(); !at.Equal(d.NextAttemptAt) {
+			t.Fatalf("attempt %d made at %v, want at its due instant %v", k+1, at, d.NextAttemptAt)
+		}
+	}
+	d := outboxDelivery(t, h, "A", "down")
+	if d.Status != watchdog.DeliveryFailed || d.Attempts != maxAttempts || d.LastError != attemptErr(maxAttempts) {
+		t.Fatalf("after MaxAttempts: delivery %+v; want failed, %d attempts, last error %q", d, maxAttempts, attemptErr(maxAttempts))
+	}
+	for range 10 {
+		h.clock.Advance(time.Minute)
+		h.settle()
+	}
+	if got := log.count(); got != maxAttempts {
+		t.Fatalf("%d attempts after giving up and 10 more minutes, want %d", got, maxAttempts)
+	}
+}
+
+// A RetryAfterError's wait replaces a shorter backoff; a longer backoff
+// still applies.
+func TestDeliveryRetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name             string
+		after            time.Duration
+		cause            error
+		backoff          scheduler.Backoff
+		minWait, maxWait time.Duration
+		wantErr          string
+	}{
+		{name: "longer than backoff", after: 5 * time.Minute, cause: errors.New("slack: 429 rate_limited"),
+			backoff: scheduler.Backoff{Base: 10 * time.Second, Max: 10 * time.Second},
+			minWait: 5 * time.Minute, maxWait: 5 * time.Minute, wantErr: "slack: 429 rate_limited (retry after 5m0s)"},
+		{name: "shorter than backoff", after: time.Second, cause: errors.New("slack: 429 rate_limited"),
+			backoff: scheduler.Backoff{Base: time.Minute, Max: time.Minute},
+			minWait: 30 * time.Second, maxWait: time.Minute, wantErr: "slack: 429 rate_limited (retry after 1s)"},
+		// A notifier may give only the wait; the engine must not trip
+		// over the missing cause.
+		{name: "without a cause", after: 2 * time.Minute,
+			backoff: scheduler.Backoff{Base: 10 * time.Second, Max: 10 * time.Second},
+			minWait: 2 * time.Minute, maxWait: 2 * time.Minute, wantErr: "retry after 2m0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := watchdogtest.NewClock(t0)
+			var log attemptLog
+			n := watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) {
+				if log.record(clock.Now()) == 1 {
+					return true, &watchdog.RetryAfterError{After: tc.after, Err: tc.cause}
+				}
+				return false, nil
+			})
+			h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"limited": n}, RetryBackoff: tc.backoff})
+			h.ingest(outboxEvent("A"))
+			h.settle()
+			d := outboxDelivery(t, h, "A", "limited")
+			wantErr := tc.wantErr
+			if log.count() != 1 || d.Status != watchdog.DeliveryPending || d.Attempts != 1 || d.LastError != wantErr {
+				t.Fatalf("after %d attempts: delivery %+v; want pending after 1 attempt with last error %q", log.count(), d, wantErr)
+			}
+			if wait := d.NextAttemptAt.Sub(t0); wait < tc.minWait-time.Microsecond || wait > tc.maxWait {
+				t.Fatalf("retry planned %v after the attempt, want within [%v, %v]", wait, tc.minWait, tc.maxWait)
+			}
+			h.clock.Set(d.NextAttemptAt.Add(-time.Millisecond))
+			h.settle()
+			if got := log.count(); got != 1 {
+				t.Fatalf("%d attempts a millisecond before the retry is due, want 1", got)
+			}
+			h.clock.Set(d.NextAttemptAt)
+			h.settle()
+			if got := log.count(); got != 2 {
+				t.Fatalf("%d attempts once the retry is due, want 2", got)
+			}
+			d = outboxDelivery(t, h, "A", "limited")
+			if d.Status != watchdog.DeliveryDelivered || d.Attempts != 2 || d.LastError != "" || d.DeliveredAt == nil || !d.DeliveredAt.Equal(h.clock.Now()) {
+				t.Fatalf("delivery %+v; want delivered at %v on attempt 2", d, h.clock.Now())
+			}
+		})
+	}
+}
+
+// A notifier blocked in a send holds up only itself: another notifier
+// delivers every alert meanwhile, including alerts fired after the block
+// began; once unblocked, the slow one delivers each alert exactly once.
+// Both ways deliveries reach the senders are covered: handed off by the
+// evaluation that fires the alerts (the default backlog), and claimed by
+// each notifier's own loop (hand-off turned off).
+func TestDeliverySlowNotifierDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		backlog int // Config.DeliveryBacklog
+	}{
+		{name: "handed off", backlog: 0},
+		{name: "claimed", backlog: -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			var releaseOnce sync.Once
+			unblock := func() { releaseOnce.Do(func() { close(release) }) }
+			started := make(chan string, 100)
+			var mu sync.Mutex
+			slowCalls := map[string]int{}
+			slow := watchdog.NotifierFunc(func(ctx context.Context, a watchdog.Alert) (bool, error) {
+				mu.Lock()
+				slowCalls[a.TicketID]++
+				mu.Unlock()
+				started <- a.TicketID
+				select {
+				case <-release:
+					return false, nil
+				case <-ctx.Done():
+					return true, ctx.Err()
+				}
+			})
+			fast := newRecorder()
+			// One send in flight per notifier: the slow one's single
+			// sender is stuck and the rest of its alerts queue behind it.
+			h := startOutbox(t, watchdogtest.NewClock(t0), watchdog.Config{Notifiers: map[string]watchdog.Notifier{"slow": slow, "fast": fast}, DeliveryConcurrency: 1, DeliveryBacklog: tc.backlog})
+			t.Cleanup(unblock) // before h.stop, which waits for sends in flight
+
+			first, later := []string{"A", "B", "C"}, []string{"D", "E"}
+			fastGot := map[string]int{}
+			expectFast := func(n int) {
+				t.Helper()
+				for range n {
+					fastGot[waitAlert(t, fast.got).TicketID]++
+				}
+			}
+			var evs []watchdog.Event
+			for _, id := range first {
+				evs = append(evs, outboxEvent(id))
+			}
+			h.ingest(evs...)
+			select {
+			case <-started:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the slow notifier was not called within 10s")
+			}
+			expectFast(len(first))
+			evs = evs[:0]
+			for _, id := range later {
+				evs = append(evs, outboxEvent(id))
+			}
+			h.ingest(evs...)
+			expectFast(len(later))
+
+			all := slices.Concat(first, later)
+			waitUntil(t, "the fast notifier's deliveries to be recorded", func() bool {
+				for _, id := range all {
+					if outboxDelivery(t, h, id, "fast").Status != watchdog.DeliveryDelivered {
+						return false
+					}
+				}
+				return true
+			})
+			mu.Lock()
+			blocked := len(slowCalls)
+			mu.Unlock()
+			if blocked != 1 {
+				t.Fatalf("slow notifier called for %d tickets while its only sender was blocked, want 1", blocked)
+			}
+			for _, id := range all {
+				if d := outboxDelivery(t, h, id, "slow"); d.Status != watchdog.DeliveryPending || d.Attempts > 1 {
+					t.Fatalf("ticket %s: slow delivery %+v while blocked; want pending, at most 1 attempt", id, d)
+				}
+			}
+
+			unblock()
+			h.settle()
+			noAlert(t, fast.got)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range all {
+				if fastGot[id] != 1 || slowCalls[id] != 1 {
+					t.Errorf("ticket %s: fast got its alert %d times, slow %d; want 1 and 1", id, fastGot[id], slowCalls[id])
+				}
+				for _, name := range []string{"fast", "slow"} {
+					if d := outboxDelivery(t, h, id, name); d.Status != watchdog.DeliveryDelivered || d.Attempts != 1 {
+						t.Errorf("ticket %s: %s delivery %+v; want delivered on attempt 1", id, name, d)
+					}
+				}
+			}
+			if len(slowCalls) != len(all) {
+				t.Errorf("slow notifier called for %d tickets, want %d", len(slowCalls), len(all))
+			}
+		})
+	}
+}
+
+// Each attempt shows in watchdog_deliveries_total under its notifier and
+// outcome: delivered, failed for good, or retry.
+func TestDeliveryOutcomesInMetrics(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewPedanticRegistry()
+	m, err := metrics.New(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.InitNotifiers("accepts", "down", "rejects")
+	notifiers := map[string]watchdog.Notifier{
+		"accepts": watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) { return false, nil }),
+		"down": watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) {
+			return true, errors.New("503 service unavailable")
+		}),
+		"rejects": watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) {
+			return false, errors.New("404 no_service")
+		}),
+	}
+	h := startOutbox(t, watchdogtest.NewClock(t0), watchdog.Config{Notifiers: notifiers, Observer: m, MaxAttempts: 3,
+		RetryBackoff: scheduler.Backoff{Base: time.Second, Max: time.Second}})
+	h.ingest(outboxEvent("A"))
+	h.settle()
+	// Retries come at most a second apart.
+	for range 10 {
+		h.clock.Advance(time.Second)
+		h.settle()
+	}
+	for name, want := range map[string]watchdog.DeliveryStatus{"accepts": watchdog.DeliveryDelivered, "down": watchdog.DeliveryFailed, "rejects": watchdog.DeliveryFailed} {
+		if d := outboxDelivery(t, h, "A", name); d.Status != want {
+			t.Errorf("%s delivery %+v, want %s", name, d, want)
+		}
+	}
+	const want = `
+# HELP watchdog_deliveries_total Alert delivery attempts by notifier and outcome (delivered, failed for good, retry).
+# TYPE watchdog_deliveries_total counter
+watchdog_deliveries_total{notifier="accepts",outcome="delivered"} 1
+watchdog_deliveries_total{notifier="accepts",outcome="failed"} 0
+watchdog_deliveries_total{notifier="accepts",outcome="retry"} 0
+watchdog_deliveries_total{notifier="down",outcome="delivered"} 0
+watchdog_deliveries_total{notifier="down",outcome="failed"} 1
+watchdog_deliveries_total{notifier="down",outcome="retry"} 2
+watchdog_deliveries_total{notifier="rejects",outcome="delivered"} 0
+watchdog_deliveries_total{notifier="rejects",outcome="failed"} 1
+watchdog_deliveries_total{notifier="rejects",outcome="retry"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "watchdog_deliveries_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// panickyError's Error method panics, as a buggy notifier's error type might.
+type panickyError struct{}
+
+func (panickyError) Error() string { panic("broken Error method") }
+
+// A notifier error whose Error method panics fails its delivery with a
+// description instead of taking the engine down.
+func TestDeliveryErrorWhoseMessagePanics(t *testing.T) {
+	t.Parallel()
+	clock := watchdogtest.NewClock(t0)
+	n := watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) {
+		return false, panickyError{}
+	})
+	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"broken": n}})
+	h.ingest(outboxEvent("A"))
+	h.settle()
+	d := outboxDelivery(t, h, "A", "broken")
+	const want = "notifier error watchdog_test.panickyError: Error panicked: broken Error method"
+	if d.Status != watchdog.DeliveryFailed || d.LastError != want {
+		t.Fatalf("delivery %+v; want failed with %q", d, want)
+	}
+}
