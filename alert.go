@@ -157,14 +157,16 @@ const (
 
 // Delivery is one outbox row: an alert to be sent to one named notifier.
 type Delivery struct {
-	ID            int64          `json:"id"`
-	AlertID       int64          `json:"alert_id"`
-	Notifier      string         `json:"notifier"`
-	Status        DeliveryStatus `json:"status"`
-	Attempts      int            `json:"attempts"`
-	NextAttemptAt time.Time      `json:"next_attempt_at"`
-	LastError     string         `json:"last_error,omitempty"`
-	DeliveredAt   *time.Time     `json:"delivered_at,omitempty"`
+	ID       int64          `json:"id"`
+	AlertID  int64          `json:"alert_id"`
+	Notifier string         `json:"notifier"`
+	Status   DeliveryStatus `json:"status"`
+	Attempts int            `json:"attempts"`
+	// NextAttemptAt is when a pending delivery is tried next (while one is
+	// in flight, when its lease ends); zero once delivered or failed.
+	NextAttemptAt time.Time  `json:"next_attempt_at,omitzero"`
+	LastError     string     `json:"last_error,omitempty"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
 	// Alert is filled by Store.ClaimDeliveries.
 	Alert *Alert `json:"-"`
 }
@@ -183,4 +185,10 @@ type DeliveryOutcome struct {
 	RetryAt  time.Time
 	Error    string
 	Finished time.Time
+	// Unsent marks a pending outcome for a claimed delivery handed back
+	// without an attempt (the engine stopping, or a claim too old to send
+	// safely): the store takes back the attempt the claim counted and
+	// keeps the last error, so that only real attempts count towards the
+	// limit. Error is ignored.
+	Unsent bool
 }

@@ -704,8 +704,7 @@ func (d *deliveryLoop) release(ctx context.Context, cs []claimedDelivery) error 
 	now := d.e.clock.Now()
 	outcomes := make([]DeliveryOutcome, len(cs))
 	for i, c := range cs {
-		outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now,
-			Error: "released unsent: " + releaseReason(true)}
+		outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now, Unsent: true}
 	}
 	return d.e.store.FinishDeliveries(context.WithoutCancel(ctx), outcomes)
 }
@@ -860,7 +859,8 @@ func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery) []Deliver
 			// Not started before shutdown, or so late that the lease could
 			// run out during the attempt and another claimer send it too:
 			// hand it back for the next claim.
-			outs[i].Status, outs[i].RetryAt, outs[i].Error = DeliveryPending, start, "released unsent: "+releaseReason(d.stopping.Load())
+			outs[i].Status, outs[i].RetryAt, outs[i].Unsent = DeliveryPending, start, true
+			e.log.Debug("alert delivery handed back unsent", "notifier", d.name, "delivery_id", c.ID, "reason", releaseReason(d.stopping.Load()))
 			continue
 		}
 		if c.Alert == nil {

@@ -465,3 +465,52 @@ func TestDeliveryErrorWhoseMessagePanics(t *testing.T) {
 		t.Fatalf("delivery %+v; want failed with %q", d, want)
 	}
 }
+
+// A queued delivery whose claim has grown too old to send safely is handed
+// back unsent and sent by the next claim; handing it back does not count as
+// an attempt, so every delivery ends delivered on its first real attempt.
+func TestDeliveryHandedBackUnsentIsNotAnAttempt(t *testing.T) {
+	t.Parallel()
+	clock := watchdogtest.NewClock(t0)
+	entered, release := make(chan string, 10), make(chan struct{})
+	var calls sync.Map // ticket id -> *int
+	n := watchdog.NotifierFunc(func(_ context.Context, a watchdog.Alert) (bool, error) {
+		c, _ := calls.LoadOrStore(a.TicketID, new(int))
+		*c.(*int)++
+		entered <- a.TicketID
+		<-release
+		return false, nil
+	})
+	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"one": n}, DeliveryConcurrency: 1})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	// One evaluation fires all three alerts and queues their deliveries;
+	// the only sender blocks in the first while the other two wait.
+	h.ingest(outboxEvent("A"), outboxEvent("B"), outboxEvent("C"))
+	var first string
+	select {
+	case first = <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery started within 10s")
+	}
+	// Past DeliveryLease − DeliveryTimeout (30s by default) the queued two
+	// may no longer start: their lease could end during the attempt.
+	clock.Advance(31 * time.Second)
+	close(release)
+	h.settle()
+	for _, id := range []string{"A", "B", "C"} {
+		d := outboxDelivery(t, h, id, "one")
+		if d.Status != watchdog.DeliveryDelivered || d.Attempts != 1 || d.LastError != "" {
+			t.Errorf("ticket %s (first sent: %s): delivery %+v; want delivered on attempt 1", id, first, d)
+		}
+		c, ok := calls.Load(id)
+		if !ok || *c.(*int) != 1 {
+			t.Errorf("ticket %s: notifier called %v times, want 1", id, c)
+		}
+	}
+}

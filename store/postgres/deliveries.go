@@ -30,6 +30,9 @@ func (s *deliveryScan) delivery() watchdog.Delivery {
 	d := s.d
 	d.Status = watchdog.DeliveryStatus(s.status)
 	d.NextAttemptAt = d.NextAttemptAt.UTC()
+	if d.Status != watchdog.DeliveryPending {
+		d.NextAttemptAt = time.Time{} // no next attempt
+	}
 	d.DeliveredAt = nullTime(s.done)
 	return d
 }
@@ -105,8 +108,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.T
 	return out, nil
 }
 
-// FinishDeliveries records attempt outcomes in one transaction, one
-// statement per outcome kind; see watchdog.Store.
+// FinishDeliveries records attempt outcomes with one statement, in a write
+// transaction so that it is planned as key probes; see watchdog.Store.
 func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.DeliveryOutcome) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -115,54 +118,54 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		return nil
 	}
 	var (
-		doneIDs, doneAttempts   []int64
-		doneAt                  []time.Time
-		failIDs, failAttempts   []int64
-		failErrs                []string
-		retryIDs, retryAttempts []int64
-		retryAt                 []time.Time
-		retryErrs               []string
+		ids, attempts = make([]int64, len(outcomes)), make([]int64, len(outcomes))
+		statuses      = make([]string, len(outcomes))
+		at            = make(timeArray, len(outcomes))
+		errs          = make([]string, len(outcomes))
+		unsent        = make([]bool, len(outcomes))
 	)
-	for _, o := range outcomes {
+	for i := range outcomes {
+		o := &outcomes[i]
+		var when time.Time
 		switch o.Status {
 		case watchdog.DeliveryDelivered:
-			doneIDs, doneAttempts, doneAt = append(doneIDs, o.ID), append(doneAttempts, int64(o.Attempt)), append(doneAt, us(o.Finished))
+			when = us(o.Finished)
 		case watchdog.DeliveryFailed:
-			failIDs, failAttempts, failErrs = append(failIDs, o.ID), append(failAttempts, int64(o.Attempt)), append(failErrs, o.Error)
+			errs[i] = o.Error
 		case watchdog.DeliveryPending:
-			retryIDs, retryAttempts, retryAt, retryErrs = append(retryIDs, o.ID), append(retryAttempts, int64(o.Attempt)), append(retryAt, us(o.RetryAt)), append(retryErrs, o.Error)
+			if o.RetryAt.IsZero() {
+				return fmt.Errorf("postgres: finish delivery %d: retry without a RetryAt: %w", o.ID, watchdog.ErrInvalid)
+			}
+			when, errs[i] = us(o.RetryAt), o.Error
 		default:
 			return fmt.Errorf("postgres: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
 		}
+		if o.Unsent && o.Status != watchdog.DeliveryPending {
+			return fmt.Errorf("postgres: finish delivery %d: unsent but %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
+		}
+		if !when.IsZero() {
+			at[i] = &when
+		}
+		ids[i], attempts[i], statuses[i], unsent[i] = o.ID, int64(o.Attempt), string(o.Status), o.Unsent
 	}
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return s.fail(ctx, "finish deliveries", err)
 	}
 	defer tx.Rollback()
-	if len(doneIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = 'delivered', delivered_at = u.at, last_error = ''
-			FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS u(id, attempts, at)
-			WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
-			pq.Array(doneIDs), pq.Array(doneAttempts), pq.Array(doneAt)); err != nil {
-			return s.fail(ctx, "finish deliveries (delivered)", err)
-		}
-	}
-	if len(failIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = 'failed', last_error = u.err
-			FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, attempts, err)
-			WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
-			pq.Array(failIDs), pq.Array(failAttempts), pq.Array(failErrs)); err != nil {
-			return s.fail(ctx, "finish deliveries (failed)", err)
-		}
-	}
-	if len(retryIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET next_attempt_at = u.at, last_error = u.err
-			FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[]) AS u(id, attempts, at, err)
-			WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
-			pq.Array(retryIDs), pq.Array(retryAttempts), pq.Array(retryAt), pq.Array(retryErrs)); err != nil {
-			return s.fail(ctx, "finish deliveries (retry)", err)
-		}
+	// One statement for every kind of outcome. Only the claim an outcome is
+	// for (same attempts, still pending) is updated; an unsent one takes
+	// back that claim's attempt and keeps the previous error.
+	if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = u.status,
+			attempts = CASE WHEN u.unsent THEN d.attempts - 1 ELSE d.attempts END,
+			next_attempt_at = CASE WHEN u.status = 'pending' THEN u.at ELSE d.next_attempt_at END,
+			delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END,
+			last_error = CASE WHEN u.unsent THEN d.last_error ELSE u.err END
+		FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::bool[])
+			AS u(id, attempts, status, at, err, unsent)
+		WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
+		pq.Int64Array(ids), pq.Int64Array(attempts), pq.StringArray(statuses), at, pq.StringArray(errs), pq.BoolArray(unsent)); err != nil {
+		return s.fail(ctx, "finish deliveries", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return s.fail(ctx, "finish deliveries", err)

@@ -74,8 +74,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.T
 	return ds, nil
 }
 
-// FinishDeliveries records attempt outcomes in one transaction; see
-// watchdog.Store.
+// FinishDeliveries records attempt outcomes in one transaction, with one
+// statement per chunk of outcomes; see watchdog.Store.
 func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.DeliveryOutcome) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -83,39 +83,48 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	if len(outcomes) == 0 {
 		return nil
 	}
-	type update struct {
-		query string
-		args  []any
-	}
-	updates := make([]update, 0, len(outcomes))
-	for _, o := range outcomes {
-		var u update
+	at := make([]any, len(outcomes)) // delivered_at or next_attempt_at
+	for i, o := range outcomes {
 		switch o.Status {
 		case watchdog.DeliveryDelivered:
-			u = update{"UPDATE deliveries SET status = 'delivered', delivered_at = ?, last_error = ''", []any{micros(o.Finished)}}
+			at[i] = micros(o.Finished)
 		case watchdog.DeliveryFailed:
-			u = update{"UPDATE deliveries SET status = 'failed', last_error = ?", []any{o.Error}}
 		case watchdog.DeliveryPending:
 			if o.RetryAt.IsZero() {
 				return fmt.Errorf("sqlite: finish delivery %d: retry without a RetryAt: %w", o.ID, watchdog.ErrInvalid)
 			}
-			u = update{"UPDATE deliveries SET next_attempt_at = ?, last_error = ?", []any{micros(o.RetryAt), o.Error}}
+			at[i] = micros(o.RetryAt)
 		default:
 			return fmt.Errorf("sqlite: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
 		}
-		u.query += " WHERE id = ? AND status = 'pending' AND attempts = ?"
-		u.args = append(u.args, o.ID, o.Attempt)
-		updates = append(updates, u)
+		if o.Unsent && o.Status != watchdog.DeliveryPending {
+			return fmt.Errorf("sqlite: finish delivery %d: unsent but %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
+		}
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(ctx, "finish deliveries", err)
 	}
 	defer tx.Rollback()
-	for i, u := range updates {
-		if _, err := tx.ExecContext(ctx, u.query, u.args...); err != nil {
-			return s.wrap(ctx, fmt.Sprintf("finish delivery %d", outcomes[i].ID), err)
+	// Only the claim an outcome is for (same attempts, still pending) is
+	// updated; an unsent one takes back that claim's attempt and keeps the
+	// previous error. SET expressions see the row as it was.
+	const head = `UPDATE deliveries SET status = v.column3,
+			attempts = CASE WHEN v.column6 THEN attempts - 1 ELSE attempts END,
+			next_attempt_at = CASE WHEN v.column3 = 'pending' THEN v.column4 ELSE next_attempt_at END,
+			delivered_at = CASE WHEN v.column3 = 'delivered' THEN v.column4 ELSE delivered_at END,
+			last_error = CASE WHEN v.column6 THEN last_error ELSE v.column5 END
+		FROM (VALUES`
+	const tail = `) AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'pending'`
+	if err := s.bulkExec(ctx, tx, head, tail, 6, len(outcomes), func(i int, args []any) []any {
+		o := &outcomes[i]
+		msg := o.Error
+		if o.Status == watchdog.DeliveryDelivered {
+			msg = ""
 		}
+		return append(args, o.ID, o.Attempt, string(o.Status), at[i], msg, o.Unsent)
+	}); err != nil {
+		return s.wrap(ctx, "finish deliveries", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return s.wrap(ctx, "finish deliveries", err)

@@ -99,7 +99,9 @@ func scanDelivery(sc scanner) (watchdog.Delivery, error) {
 		return d, err
 	}
 	d.Status = watchdog.DeliveryStatus(status)
-	d.NextAttemptAt = fromMicros(next)
+	if d.Status == watchdog.DeliveryPending {
+		d.NextAttemptAt = fromMicros(next)
+	}
 	d.DeliveredAt = fromNullMicros(delivered)
 	return d, nil
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 		{"ClaimDeliveriesLease", testClaimDeliveriesLease},
 		{"ClaimDeliveriesConcurrent", testClaimDeliveriesConcurrent},
 		{"FinishDelivery", testFinishDelivery},
+		{"FinishDeliveryUnsent", testFinishDeliveryUnsent},
 		{"NextDueNextDelivery", testNextDueNextDelivery},
 		{"DueInstantMoves", testDueInstantMoves},
 		{"Replan", testReplan},
@@ -1008,8 +1009,9 @@ func testFinishDelivery(t *testing.T, h Harness) {
 	}
 	base := func(d watchdog.Delivery) watchdog.Delivery { d.Alert = nil; return d }
 	w1, w2, w3 := base(d1), base(d2), base(d3)
-	w1.Status, w1.DeliveredAt = watchdog.DeliveryDelivered, TimePtr(At(70*time.Second))
-	w2.Status, w2.LastError = watchdog.DeliveryFailed, "HTTP 410 Gone"
+	// Finished deliveries have no next attempt.
+	w1.Status, w1.DeliveredAt, w1.NextAttemptAt = watchdog.DeliveryDelivered, TimePtr(At(70*time.Second)), time.Time{}
+	w2.Status, w2.LastError, w2.NextAttemptAt = watchdog.DeliveryFailed, "HTTP 410 Gone", time.Time{}
 	w3.NextAttemptAt, w3.LastError = At(3*time.Minute), "timeout"
 	check("after finishing", map[string]watchdog.Delivery{"n1": w1, "n2": w2, "n3": w3})
 
@@ -1046,11 +1048,68 @@ func testFinishDelivery(t *testing.T, h Harness) {
 	finish(t, s, watchdog.DeliveryOutcome{ID: d3.ID, Attempt: 3, Status: watchdog.DeliveryDelivered, Finished: At(4*time.Minute + time.Second)})
 	// No longer pending: ignored.
 	finish(t, s, watchdog.DeliveryOutcome{ID: d3.ID, Attempt: 3, Status: watchdog.DeliveryFailed, Error: "after", Finished: At(4*time.Minute + 2*time.Second)})
-	w3.Attempts, w3.NextAttemptAt, w3.Status, w3.LastError, w3.DeliveredAt = 3, At(5*time.Minute), watchdog.DeliveryDelivered, "", TimePtr(At(4*time.Minute+time.Second))
+	w3.Attempts, w3.NextAttemptAt, w3.Status, w3.LastError, w3.DeliveredAt = 3, time.Time{}, watchdog.DeliveryDelivered, "", TimePtr(At(4*time.Minute+time.Second))
 	check("after delivery", map[string]watchdog.Delivery{"n1": w1, "n2": w2, "n3": w3})
 
 	if at, ok, err := s.NextDelivery(t.Context(), "n3"); err != nil || ok {
 		t.Errorf("NextDelivery with nothing pending = %s, %v, %v", at, ok, err)
+	}
+}
+
+// A claimed delivery handed back unsent does not use up an attempt: the
+// claim's count is taken back and the last real error kept, while the
+// retry instant is the one given. A stale unsent outcome changes nothing,
+// and an unsent outcome must be pending.
+func testFinishDeliveryUnsent(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), NewEvent("a", 0))
+	evaluate(t, s, At(time.Minute), 10, FirePlan(At(time.Minute), nil, []string{"n"}, "alert"))
+	got := claim(t, s, "n", At(time.Minute), 10, time.Minute)
+	if len(got) != 1 || got[0].Attempts != 1 {
+		t.Fatalf("first claim = %+v, want one delivery at attempt 1", got)
+	}
+	id := got[0].ID
+	finish(t, s, watchdog.DeliveryOutcome{ID: id, Attempt: 1, Status: watchdog.DeliveryPending, RetryAt: At(2 * time.Minute), Error: "HTTP 503", Finished: At(70 * time.Second)})
+	if got = claim(t, s, "n", At(2*time.Minute), 10, time.Minute); len(got) != 1 || got[0].Attempts != 2 {
+		t.Fatalf("retry claim = %+v, want attempt 2", got)
+	}
+	delivery := func() watchdog.Delivery {
+		t.Helper()
+		tk := getTicket(t, s, "a")
+		if len(tk.Alerts) != 1 || len(tk.Alerts[0].Deliveries) != 1 {
+			t.Fatalf("ticket alerts %+v, want one alert with one delivery", tk.Alerts)
+		}
+		d := tk.Alerts[0].Deliveries[0]
+		d.Alert = nil
+		return d
+	}
+	want := delivery()
+	want.Attempts, want.NextAttemptAt = 1, At(2*time.Minute+time.Second)
+	if err := s.FinishDeliveries(t.Context(), []watchdog.DeliveryOutcome{
+		{ID: id, Attempt: 1, Status: watchdog.DeliveryPending, RetryAt: At(time.Hour), Unsent: true, Finished: At(2 * time.Minute)}, // stale
+		{ID: id, Attempt: 2, Status: watchdog.DeliveryPending, RetryAt: At(2*time.Minute + time.Second), Unsent: true, Error: "ignored", Finished: At(2*time.Minute + time.Second)},
+	}); err != nil {
+		t.Fatalf("FinishDeliveries: %v", err)
+	}
+	if d := cmp.Diff(want, delivery()); d != "" {
+		t.Errorf("after an unsent outcome (-want +got):\n%s", d)
+	}
+	if want.LastError != "HTTP 503" || want.Status != watchdog.DeliveryPending {
+		t.Errorf("delivery before the release: %+v", want)
+	}
+	// The next claim is attempt 2 again, and its outcome counts.
+	if got = claim(t, s, "n", At(2*time.Minute+time.Second), 10, time.Minute); len(got) != 1 || got[0].Attempts != 2 {
+		t.Fatalf("claim after the release = %+v, want attempt 2", got)
+	}
+	finish(t, s, watchdog.DeliveryOutcome{ID: id, Attempt: 2, Status: watchdog.DeliveryDelivered, Finished: At(3 * time.Minute)})
+	if d := delivery(); d.Status != watchdog.DeliveryDelivered || d.Attempts != 2 || d.LastError != "" || !d.NextAttemptAt.IsZero() {
+		t.Errorf("after delivery: %+v", d)
+	}
+	for _, st := range []watchdog.DeliveryStatus{watchdog.DeliveryDelivered, watchdog.DeliveryFailed} {
+		err := s.FinishDeliveries(t.Context(), []watchdog.DeliveryOutcome{{ID: id, Attempt: 2, Status: st, Unsent: true, Finished: At(4 * time.Minute)}})
+		if !errors.Is(err, watchdog.ErrInvalid) {
+			t.Errorf("unsent %s outcome: err = %v, want ErrInvalid", st, err)
+		}
 	}
 }
 
