@@ -59,7 +59,9 @@ type Config struct {
 	// exceed it by one claim's alerts. A negative value turns the hand-off
 	// off. Handed-off deliveries are leased like claimed ones: those still
 	// queued when the process dies are sent by the next claimer once their
-	// lease ends. Default 4096.
+	// lease ends. Default 16384: a burst beyond it falls back to the claim
+	// loop, which takes at most DeliveryBatch per round trip of claiming,
+	// sending and recording, and so delivers it later.
 	DeliveryBacklog int
 	// DeliveryTimeout bounds one delivery attempt. Default 30s.
 	DeliveryTimeout time.Duration
@@ -110,7 +112,7 @@ func (c *Config) WithDefaults() *Config {
 		out.DeliveryBatch = 256
 	}
 	if out.DeliveryBacklog == 0 {
-		out.DeliveryBacklog = 4096
+		out.DeliveryBacklog = 16384
 	}
 	if out.DeliveryTimeout == 0 {
 		out.DeliveryTimeout = 30 * time.Second
