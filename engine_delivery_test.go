@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,24 +41,12 @@ func outboxEvent(id string) watchdog.Event {
 	return event(id, "gold", "high", "open", created, created)
 }
 
-// startOutbox runs an engine with cfg (Policy, Clock, Logger and
-// SweepInterval filled in) on a new SQLite file.
+// startOutbox runs an engine with cfg (Policy and SweepInterval filled in)
+// on a new SQLite file.
 func startOutbox(t *testing.T, clock *watchdogtest.Clock, cfg watchdog.Config) *harness {
 	t.Helper()
-	cfg.Policy, cfg.Clock, cfg.SweepInterval = outboxPolicy(), clock, time.Minute
-	cfg.Logger = slog.New(slog.NewTextHandler(tlog{t}, nil))
-	path := filepath.Join(t.TempDir(), "wd.db")
-	h := &harness{t: t, path: path, clock: clock, store: openStore(t, path)}
-	var err error
-	h.engine, err = watchdog.New(h.store, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done = cancel, make(chan error, 1)
-	go func() { h.done <- h.engine.Run(ctx) }()
-	t.Cleanup(h.stop)
-	return h
+	cfg.Policy, cfg.SweepInterval = outboxPolicy(), time.Minute
+	return startConfig(t, filepath.Join(t.TempDir(), "wd.db"), clock, cfg, nil)
 }
 
 // outboxDelivery returns the delivery of ticket's only alert to notifier,

@@ -60,9 +60,21 @@ func openStore(t *testing.T, path string) *sqlite.Store {
 // start runs an engine on the SQLite file at path with a fake clock.
 func start(t *testing.T, path string, clock *watchdogtest.Clock, p *watchdog.Policy, notifiers map[string]watchdog.Notifier) *harness {
 	t.Helper()
+	return startConfig(t, path, clock, watchdog.Config{Policy: p, Notifiers: notifiers, SweepInterval: time.Minute}, nil)
+}
+
+// startConfig runs an engine with cfg (its Clock and Logger set here) on
+// the SQLite file at path, seen through wrap when it is not nil.
+func startConfig(t *testing.T, path string, clock *watchdogtest.Clock, cfg watchdog.Config, wrap func(watchdog.Store) watchdog.Store) *harness {
+	t.Helper()
 	h := &harness{t: t, path: path, clock: clock, store: openStore(t, path)}
+	var st watchdog.Store = h.store
+	if wrap != nil {
+		st = wrap(st)
+	}
+	cfg.Clock, cfg.Logger = clock, slog.New(slog.NewTextHandler(tlog{t}, nil))
 	var err error
-	h.engine, err = watchdog.New(h.store, &watchdog.Config{Policy: p, Clock: clock, Notifiers: notifiers, SweepInterval: time.Minute, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+	h.engine, err = watchdog.New(st, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

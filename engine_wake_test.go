@@ -2,7 +2,6 @@ package watchdog_test
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -18,27 +17,13 @@ import (
 // sweep.
 const noSweep = 24 * time.Hour
 
-// startPlanned runs an engine with noSweep on store (which wraps the
-// harness's SQLite file, or is nil for the file itself).
+// startPlanned runs an engine with noSweep on a new SQLite file, seen
+// through wrap when it is not nil.
 func startPlanned(t *testing.T, clock *watchdogtest.Clock, p *watchdog.Policy, wrap func(watchdog.Store) watchdog.Store) (*harness, *recorder) {
 	t.Helper()
-	h := &harness{t: t, clock: clock, store: openStore(t, filepath.Join(t.TempDir(), "wd.db"))}
-	var st watchdog.Store = h.store
-	if wrap != nil {
-		st = wrap(st)
-	}
 	rec := newRecorder()
-	var err error
-	h.engine, err = watchdog.New(st, &watchdog.Config{Policy: p, Clock: clock, Notifiers: map[string]watchdog.Notifier{"rec": rec},
-		SweepInterval: noSweep, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done = cancel, make(chan error, 1)
-	go func() { h.done <- h.engine.Run(ctx) }()
-	t.Cleanup(h.stop)
-	return h, rec
+	cfg := watchdog.Config{Policy: p, Notifiers: map[string]watchdog.Notifier{"rec": rec}, SweepInterval: noSweep}
+	return startConfig(t, filepath.Join(t.TempDir(), "wd.db"), clock, cfg, wrap), rec
 }
 
 // fastPolicy adds gold/urgent with a 2-minute response target (alert at
