@@ -914,7 +914,7 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 		o.Error = errorText(err)
 		wait := e.cfg.RetryBackoff.Delay(del.Attempts)
 		var ra *RetryAfterError
-		if errors.As(err, &ra) && ra.After > wait {
+		if errors.As(err, &ra) && ra != nil && ra.After > wait { // nil: a typed nil returned as the error
 			wait = ra.After
 		}
 		o.RetryAt = now.Add(wait)

@@ -501,3 +501,25 @@ func TestDeliveryHandedBackUnsentIsNotAnAttempt(t *testing.T) {
 		}
 	}
 }
+
+// A notifier that returns a nil *RetryAfterError as its error (a typed nil
+// in the error interface) gets a retry after the backoff, not a crash.
+func TestDeliveryTypedNilRetryAfterError(t *testing.T) {
+	t.Parallel()
+	clock := watchdogtest.NewClock(t0)
+	n := watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) {
+		var rae *watchdog.RetryAfterError
+		return true, rae
+	})
+	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"typednil": n},
+		RetryBackoff: scheduler.Backoff{Base: 10 * time.Second, Max: 10 * time.Second}})
+	h.ingest(outboxEvent("A"))
+	h.settle()
+	d := outboxDelivery(t, h, "A", "typednil")
+	if wait := d.NextAttemptAt.Sub(t0); d.Status != watchdog.DeliveryPending || d.Attempts != 1 || wait < 5*time.Second || wait > 10*time.Second {
+		t.Fatalf("delivery %+v (retry in %v); want pending after 1 attempt, retry within the 10s backoff", d, wait)
+	}
+	if !strings.Contains(d.LastError, "Error panicked") {
+		t.Errorf("last error %q; want it to say the error's message could not be read", d.LastError)
+	}
+}

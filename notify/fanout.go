@@ -127,7 +127,7 @@ func (g *group) deliver(ctx context.Context, a watchdog.Alert, idx []int) (bool,
 		default:
 			retry = true
 			failures = append(failures, fmt.Errorf("%s: %w", g.names[r.member], r.err))
-			if rae, ok := errors.AsType[*watchdog.RetryAfterError](r.err); ok && (!haveWait || rae.After > wait) {
+			if rae, ok := errors.AsType[*watchdog.RetryAfterError](r.err); ok && rae != nil && (!haveWait || rae.After > wait) {
 				wait, haveWait = rae.After, true
 			}
 		}

@@ -93,9 +93,11 @@ func TestScaleOutThreeEngines(t *testing.T) {
 	breachAt := created.Add(scaleOutResponse)
 	p := policy(watchdog.Thresholds{Alert: scaleOutAlertAt, Breach: 1}, scaleOutResponse, time.Hour)
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	// Each burst (n alerts at one instant) must fit the subscriber and
-	// client buffers: a subscriber that falls behind misses alerts by
-	// design. The defaults hold 10,000; only a larger run raises them.
+	// Alerts not yet consumed must fit the subscriber and client buffers: a
+	// subscriber that falls behind misses alerts by design. The defaults
+	// (16,384) hold one burst of 10,000 (the two come 1.2 s apart, and
+	// consumers drain the first long before); only a larger run raises
+	// them.
 	buffer := 0
 	if n > min(wshub.DefaultBufferSize, postgres.DefaultSubscriberBuffer) {
 		buffer = 2 * n
