@@ -90,13 +90,7 @@ func startConfig(t *testing.T, path string, clock *watchdogtest.Clock, cfg watch
 // overtake work in progress.
 func (h *harness) settle() {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !h.engine.Idle() {
-		if time.Now().After(deadline) {
-			h.t.Fatal("engine did not settle within 10s")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	watchdogtest.Settle(h.t, h.engine)
 }
 
 func (h *harness) stop() {

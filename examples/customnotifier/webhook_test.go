@@ -240,13 +240,7 @@ func (e *engineEnv) advanceTo(d time.Duration) {
 // overtake work in progress.
 func (e *engineEnv) settle() {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.engine.Idle() {
-		if time.Now().After(deadline) {
-			e.t.Fatal("engine did not settle within 10s")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	watchdogtest.Settle(e.t, e.engine)
 }
 
 // expectPosts waits until the server has had n POSTs and returns them.

@@ -110,13 +110,7 @@ func (e *env) advanceTo(d time.Duration) {
 // progress.
 func (e *env) settle() {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.engine.Idle() {
-		if time.Now().After(deadline) {
-			e.t.Fatal("engine did not settle within 10s")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	watchdogtest.Settle(e.t, e.engine)
 }
 
 // expectDeliveries waits for the policy to have handled the named stages
