@@ -10,6 +10,9 @@ test: postgres
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	# The deployment checks are a module of their own (infra/go.mod), so
+	# that the library's users never pull their HCL parser.
+	cd infra && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	# The scale-out test again at its full 10,000 tickets (2,000 under -race).
 	$(GO) test -count=1 -timeout 10m -run '^TestScaleOutThreeEngines$$' ./internal/e2e/
 
@@ -25,6 +28,7 @@ build:
 
 vet:
 	$(GO) vet $(PKGS)
+	cd infra && $(GO) vet ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ticket-watchdog/watchdog/scheduler"
+	"github.com/ticket-watchdog/watchdog/internal/scheduler"
 )
 
 // Config configures an Engine. A nil *Config means all defaults.
@@ -71,8 +71,9 @@ type Config struct {
 	// MaxAttempts is how many attempts a delivery gets before it is
 	// recorded as failed. Default 12 (about half an hour of backoff).
 	MaxAttempts int
-	// RetryBackoff spaces retries. Default 1s doubling up to 5 minutes.
-	RetryBackoff scheduler.Backoff
+	// RetryPolicy spaces retries. Default ExponentialBackoff from 1s
+	// doubling up to 5 minutes.
+	RetryPolicy RetryPolicy
 }
 
 // WithDefaults returns a copy of c with every unset field defaulted.
@@ -123,11 +124,8 @@ func (c *Config) WithDefaults() *Config {
 	if out.MaxAttempts == 0 {
 		out.MaxAttempts = 12
 	}
-	if out.RetryBackoff.Base == 0 {
-		out.RetryBackoff.Base = time.Second
-	}
-	if out.RetryBackoff.Max == 0 {
-		out.RetryBackoff.Max = 5 * time.Minute
+	if out.RetryPolicy == nil {
+		out.RetryPolicy = ExponentialBackoff{Base: time.Second, Max: 5 * time.Minute}
 	}
 	return &out
 }
@@ -164,39 +162,8 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Observer is told what the engine does, for metrics. Implementations must
-// be fast and safe for concurrent use; embed NopObserver to implement part.
-type Observer interface {
-	// EventsIngested reports a committed batch: events received and
-	// tickets changed.
-	EventsIngested(events, changed int)
-	// AlertFired reports a recorded alert and how long after its due
-	// instant it was recorded.
-	AlertFired(a Alert, lateness time.Duration)
-	// DeliveryFinished reports one delivery attempt's outcome.
-	DeliveryFinished(notifier string, status DeliveryStatus, took time.Duration)
-	// Evaluated reports one scheduler pass: tickets evaluated, alerts
-	// recorded and the time it took.
-	Evaluated(tickets, alerts int, took time.Duration)
-}
-
-// NopObserver ignores everything.
-type NopObserver struct{}
-
-// EventsIngested does nothing.
-func (NopObserver) EventsIngested(int, int) {}
-
-// AlertFired does nothing.
-func (NopObserver) AlertFired(Alert, time.Duration) {}
-
-// DeliveryFinished does nothing.
-func (NopObserver) DeliveryFinished(string, DeliveryStatus, time.Duration) {}
-
-// Evaluated does nothing.
-func (NopObserver) Evaluated(int, int, time.Duration) {}
-
 // Engine is the SLA engine: it ingests events into a Store, evaluates
-// tickets' clocks, fires each stage once at its due instant, and delivers
+// tickets' SLA clocks, fires each stage once at its due instant, and delivers
 // alerts to notifiers through the store's outbox. It implements Watchdog.
 type Engine struct {
 	store     Store
@@ -253,20 +220,20 @@ func (e *Engine) Policy() *Policy { return e.policy.Load() }
 // Store returns the engine's store.
 func (e *Engine) Store() Store { return e.store }
 
-// SetPolicy puts a new policy in force and recomputes the due instants of
+// SetPolicyAndReplan puts a new policy in force and recomputes the due instants of
 // every open ticket; alerts already fired stay fired. Stages the new policy
 // makes due at once fire on the scheduler's next pass, which it wakes.
-func (e *Engine) SetPolicy(ctx context.Context, p *Policy) error {
-	if err := e.PutPolicy(p); err != nil {
+func (e *Engine) SetPolicyAndReplan(ctx context.Context, p *Policy) error {
+	if err := e.SetPolicy(p); err != nil {
 		return err
 	}
 	return e.Replan(ctx)
 }
 
-// PutPolicy puts a policy in force for every evaluation from now on without
+// SetPolicy puts a policy in force for every evaluation from now on without
 // recomputing stored tickets; Replan does that. A server starting up uses
 // it to serve at once and replan in the background.
-func (e *Engine) PutPolicy(p *Policy) error {
+func (e *Engine) SetPolicy(p *Policy) error {
 	if p == nil {
 		return errors.New("watchdog: policy is nil")
 	}
@@ -351,7 +318,7 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 	return tickets, nil
 }
 
-// Ticket returns a ticket with its clocks evaluated now.
+// Ticket returns a ticket with its SLA clocks evaluated now.
 func (e *Engine) Ticket(ctx context.Context, id string) (*TicketView, error) {
 	t, err := e.store.Ticket(ctx, id)
 	if err != nil {
@@ -360,7 +327,7 @@ func (e *Engine) Ticket(ctx context.Context, id string) (*TicketView, error) {
 	now := e.clock.Now()
 	ev := Evaluate(t, e.policy.Load(), now)
 	t.State, t.Untracked, t.Open = ev.State, ev.Untracked, ev.Open
-	return &TicketView{Ticket: t, Clocks: ev.Clocks, EvaluatedAt: now}, nil
+	return &TicketView{Ticket: t, SLAClocks: ev.SLAClocks, EvaluatedAt: now}, nil
 }
 
 // Dashboard lists tickets; see Watchdog.
@@ -404,74 +371,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// InFlight reports how many deliveries are being sent right now, for
-// metrics and for tests that wait for the engine to settle.
-func (e *Engine) InFlight() int {
-	n := 0
-	for _, d := range e.delivery {
-		n += int(d.busy.Load())
-	}
-	return n
-}
-
-// Idle reports whether every loop of the engine is asleep with no wake-up
-// pending and no delivery in flight: nothing happens until the clock
-// reaches the next timer. Tests that drive the engine with a fake clock
-// wait for it before moving the clock.
-func (e *Engine) Idle() bool {
-	if !e.eval.Idle() {
-		return false
-	}
-	for _, d := range e.delivery {
-		if d.pending.Load() > 0 || !d.loop.Idle() {
-			return false
-		}
-	}
-	return true
-}
-
-// Wake makes the evaluation loop check for due tickets at once.
-func (e *Engine) Wake() { e.eval.Wake() }
-
-// EvaluateDue fires every stage due at now, as the scheduler does, and
-// returns the alerts it recorded. Run calls it; it is exported for tools
-// and tests that drive the engine step by step. When a claim comes back
-// full, up to EvaluateConcurrency claims run at once until the due tickets
-// are drained.
-func (e *Engine) EvaluateDue(ctx context.Context, now time.Time) ([]Alert, error) {
-	p := e.policy.Load()
-	all, full, err := e.evaluateBatch(ctx, p, now)
-	if err != nil || !full {
-		return all, err
-	}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range e.cfg.EvaluateConcurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				alerts, full, err := e.evaluateBatch(ctx, p, e.clock.Now())
-				mu.Lock()
-				all = append(all, alerts...)
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				stop := firstErr != nil
-				mu.Unlock()
-				if stop || !full {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return all, firstErr
-}
-
 // evaluateBatch runs one claim of due tickets; full reports that it took as
 // many as it could, so more may be due.
 func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (alerts []Alert, full bool, err error) {
@@ -497,7 +396,7 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	for _, a := range alerts {
 		late := committed.Sub(a.DueAt)
 		e.obs.AlertFired(a, late)
-		e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.Clock, "stage", a.Stage,
+		e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.SLAClock, "stage", a.Stage,
 			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds())
 	}
 	for name := range leftover {
@@ -547,7 +446,7 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claimedAt time.Tim
 }
 
 func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, error) {
-	if _, err := e.EvaluateDue(ctx, now); err != nil {
+	if _, err := e.evaluateDue(ctx, now); err != nil {
 		return time.Time{}, err
 	}
 	// Ingest wakes the loop for a ticket due before plannedAt. One that
@@ -602,430 +501,39 @@ func (s *plannedSet) len() int {
 	return len(s.ids)
 }
 
-// deliveryLoop delivers one notifier's alerts: its loop claims pending
-// deliveries in batches into a queue, workers send them, and a finisher
-// records the outcomes in batches, so that the store sees a few
-// transactions per batch rather than two per delivery.
-type deliveryLoop struct {
-	e    *Engine
-	name string
-	n    Notifier
-	loop *scheduler.Loop
-
-	queue    deliveryQueue
-	outcomes chan DeliveryOutcome
-	// unrecorded counts attempts started and not yet recorded by the
-	// finisher: at most DeliveryBatch, which bounds what a crash can make
-	// the next claimer send again.
-	unrecorded tokenPool
-	// group is the most deliveries one send takes: MaxBatch for a
-	// BatchNotifier (within DeliveryBatch), else 1.
-	group int
-	// pending counts deliveries claimed and not yet settled (queued, being
-	// sent, or waiting for their outcome to be recorded).
-	pending  atomic.Int64
-	busy     atomic.Int64
-	stopping atomic.Bool
-}
-
-type claimedDelivery struct {
-	Delivery
-	claimedAt time.Time
-}
-
-// run runs the claim loop, the workers and the finisher until ctx is done;
-// then it lets sends in progress finish, releases what is still queued and
-// records every outcome before returning.
-func (d *deliveryLoop) run(ctx context.Context) {
-	cfg := d.e.cfg
-	d.outcomes = make(chan DeliveryOutcome, cfg.DeliveryBatch)
-	d.unrecorded.init(cfg.DeliveryBatch)
-	d.stopping.Store(false)
-	d.queue.open()
-	var workers, finisher sync.WaitGroup
-	for range cfg.DeliveryConcurrency {
-		workers.Add(1)
+// evaluateDue fires every stage due at now and returns the alerts it
+// recorded. When a claim comes back full, up to EvaluateConcurrency claims
+// run at once until the due tickets are drained.
+func (e *Engine) evaluateDue(ctx context.Context, now time.Time) ([]Alert, error) {
+	p := e.policy.Load()
+	all, full, err := e.evaluateBatch(ctx, p, now)
+	if err != nil || !full {
+		return all, err
+	}
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range e.cfg.EvaluateConcurrency {
+		wg.Add(1)
 		go func() {
-			defer workers.Done()
+			defer wg.Done()
 			for {
-				cs, ok := d.queue.pop(d.group)
-				if !ok {
-					return
+				alerts, full, err := e.evaluateBatch(ctx, p, e.clock.Now())
+				mu.Lock()
+				all = append(all, alerts...)
+				if err != nil && firstErr == nil {
+					firstErr = err
 				}
-				d.unrecorded.acquire(len(cs)) // released by the finisher
-				for _, o := range d.send(ctx, cs) {
-					d.outcomes <- o
+				stop := firstErr != nil
+				mu.Unlock()
+				if stop || !full {
+					return
 				}
 			}
 		}()
 	}
-	finisher.Add(1)
-	go func() {
-		defer finisher.Done()
-		d.finish()
-	}()
-	_ = d.loop.Run(ctx)
-	d.stopping.Store(true)
-	d.queue.close()
-	workers.Wait()
-	close(d.outcomes)
-	finisher.Wait()
-}
-
-func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, error) {
-	cfg := d.e.cfg
-	free := cfg.DeliveryBatch - int(d.pending.Load())
-	if free < cfg.DeliveryBatch/4 && d.pending.Load() > 0 {
-		return time.Time{}, nil // the finisher wakes the loop as room frees up
-	}
-	ds, err := d.e.store.ClaimDeliveries(ctx, d.name, now, free, cfg.DeliveryLease)
-	if err != nil {
-		return time.Time{}, err
-	}
-	cs := make([]claimedDelivery, len(ds))
-	for i, del := range ds {
-		cs[i] = claimedDelivery{Delivery: del, claimedAt: now}
-	}
-	if !d.enqueue(cs) {
-		// Stopping: nothing sends them now; hand them back.
-		return time.Time{}, d.release(ctx, cs)
-	}
-	if len(ds) == free {
-		return time.Time{}, nil // full: woken when room frees up
-	}
-	next, ok, err := d.e.store.NextDelivery(ctx, d.name)
-	if err != nil || !ok {
-		return time.Time{}, err
-	}
-	return next, nil
-}
-
-// release hands claimed deliveries that the stopped loop will not send back
-// to the store, due at once for the next claimer.
-func (d *deliveryLoop) release(ctx context.Context, cs []claimedDelivery) error {
-	now := d.e.clock.Now()
-	outcomes := make([]DeliveryOutcome, len(cs))
-	for i, c := range cs {
-		outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now, Unsent: true}
-	}
-	return d.e.store.FinishDeliveries(context.WithoutCancel(ctx), outcomes)
-}
-
-// acceptsHandoff reports whether the loop is running and its backlog has
-// room for the deliveries of another evaluation's alerts.
-func (d *deliveryLoop) acceptsHandoff() bool {
-	b := d.e.cfg.DeliveryBacklog
-	return b > 0 && d.queue.isOpen() && d.pending.Load() < int64(b)
-}
-
-// enqueue counts cs as pending and queues them for the workers; it reports
-// false, counting nothing, when the loop is not running.
-func (d *deliveryLoop) enqueue(cs []claimedDelivery) bool {
-	if len(cs) == 0 {
-		return true
-	}
-	// Counted before they are visible, so that Idle never sees them queued
-	// yet not pending.
-	d.pending.Add(int64(len(cs)))
-	if !d.queue.push(cs) {
-		d.pending.Add(-int64(len(cs)))
-		return false
-	}
-	return true
-}
-
-// deliveryQueue is the FIFO between a notifier's claimers (its claim loop
-// and the evaluations handing off) and its workers. It is unbounded so that
-// an evaluation never waits for a slow notifier; DeliveryBatch bounds what
-// the claim loop adds and DeliveryBacklog what hand-offs add.
-type deliveryQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	items  []claimedDelivery
-	head   int
-	closed bool
-	inited bool
-}
-
-func (q *deliveryQueue) lock() {
-	q.mu.Lock()
-	if !q.inited {
-		q.cond, q.closed, q.inited = sync.NewCond(&q.mu), true, true
-	}
-}
-
-// open starts accepting items (Run starting).
-func (q *deliveryQueue) open() {
-	q.lock()
-	q.closed = false
-	q.mu.Unlock()
-}
-
-// close stops accepting items; pop drains what is queued, then reports
-// false.
-func (q *deliveryQueue) close() {
-	q.lock()
-	q.closed = true
-	q.cond.Broadcast()
-	q.mu.Unlock()
-}
-
-func (q *deliveryQueue) isOpen() bool {
-	q.lock()
-	defer q.mu.Unlock()
-	return !q.closed
-}
-
-func (q *deliveryQueue) push(cs []claimedDelivery) bool {
-	q.lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return false
-	}
-	q.items = append(q.items, cs...)
-	q.cond.Broadcast()
-	return true
-}
-
-// pop waits for an item and takes it with up to max-1 more that are
-// queued already; it reports false once the queue is closed and empty.
-func (q *deliveryQueue) pop(max int) ([]claimedDelivery, bool) {
-	q.lock()
-	defer q.mu.Unlock()
-	for q.head == len(q.items) && !q.closed {
-		q.cond.Wait()
-	}
-	if q.head == len(q.items) {
-		return nil, false
-	}
-	n := min(max, len(q.items)-q.head)
-	cs := make([]claimedDelivery, n)
-	copy(cs, q.items[q.head:q.head+n])
-	clear(q.items[q.head : q.head+n])
-	q.head += n
-	switch {
-	case q.head == len(q.items):
-		q.items, q.head = q.items[:0], 0
-	case q.head >= 1024 && q.head*2 >= len(q.items):
-		m := copy(q.items, q.items[q.head:])
-		clear(q.items[m:])
-		q.items, q.head = q.items[:m], 0
-	}
-	return cs, true
-}
-
-// tokenPool is a counting semaphore whose acquire takes n tokens at once,
-// so that senders waiting for room never hold part of it.
-type tokenPool struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	used int
-	max  int
-}
-
-func (p *tokenPool) init(max int) {
-	p.mu.Lock()
-	if p.cond == nil {
-		p.cond = sync.NewCond(&p.mu)
-	}
-	p.used, p.max = 0, max
-	p.mu.Unlock()
-}
-
-func (p *tokenPool) acquire(n int) {
-	p.mu.Lock()
-	for p.used+n > p.max && p.used > 0 {
-		p.cond.Wait()
-	}
-	p.used += n
-	p.mu.Unlock()
-}
-
-func (p *tokenPool) release(n int) {
-	p.mu.Lock()
-	p.used -= n
-	p.cond.Broadcast()
-	p.mu.Unlock()
-}
-
-// send makes one attempt for deliveries cs (several at once only for a
-// BatchNotifier) and decides each one's outcome.
-func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery) []DeliveryOutcome {
-	e := d.e
-	start := e.clock.Now()
-	outs := make([]DeliveryOutcome, len(cs))
-	var live []int // indexes of the deliveries sent
-	for i, c := range cs {
-		outs[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Finished: start}
-		if d.stopping.Load() || start.After(c.claimedAt.Add(e.cfg.DeliveryLease-e.cfg.DeliveryTimeout)) {
-			// Not started before shutdown, or so late that the lease could
-			// run out during the attempt and another claimer send it too:
-			// hand it back for the next claim.
-			outs[i].Status, outs[i].RetryAt, outs[i].Unsent = DeliveryPending, start, true
-			e.log.Debug("alert delivery handed back unsent", "notifier", d.name, "delivery_id", c.ID, "reason", releaseReason(d.stopping.Load()))
-			continue
-		}
-		if c.Alert == nil {
-			d.decide(&outs[i], c.Delivery, false, errors.New("delivery has no alert"), start, start)
-			continue
-		}
-		live = append(live, i)
-	}
-	if len(live) == 0 {
-		return outs
-	}
-	d.busy.Add(int64(len(live)))
-	defer d.busy.Add(-int64(len(live)))
-	// Sends in progress finish even when Run is stopping.
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DeliveryTimeout)
-	var (
-		retry bool
-		err   error
-	)
-	if len(live) == 1 {
-		retry, err = deliverSafely(actx, d.n, *cs[live[0]].Alert)
-	} else {
-		alerts := make([]Alert, len(live))
-		for k, i := range live {
-			alerts[k] = *cs[i].Alert
-		}
-		retry, err = deliverBatchSafely(actx, d.n.(BatchNotifier), alerts)
-	}
-	cancel()
-	now := e.clock.Now()
-	for _, i := range live {
-		d.decide(&outs[i], cs[i].Delivery, retry, err, start, now)
-	}
-	return outs
-}
-
-// decide fills o from one attempt's result, and reports it.
-func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err error, start, now time.Time) {
-	e := d.e
-	o.Finished = now
-	switch {
-	case err == nil:
-		o.Status = DeliveryDelivered
-	case !retry || del.Attempts >= e.cfg.MaxAttempts:
-		o.Status = DeliveryFailed
-		o.Error = errorText(err)
-	default:
-		o.Status = DeliveryPending
-		o.Error = errorText(err)
-		wait := e.cfg.RetryBackoff.Delay(del.Attempts)
-		var ra *RetryAfterError
-		if errors.As(err, &ra) && ra != nil && ra.After > wait { // nil: a typed nil returned as the error
-			wait = ra.After
-		}
-		o.RetryAt = now.Add(wait)
-	}
-	e.obs.DeliveryFinished(d.name, o.Status, now.Sub(start))
-	attrs := []any{"notifier", d.name, "delivery_id", del.ID, "attempt", del.Attempts, "status", o.Status}
-	if del.Alert != nil {
-		attrs = append(attrs, "ticket_id", del.Alert.TicketID, "sla_type", del.Alert.Clock, "stage", del.Alert.Stage)
-	}
-	switch o.Status {
-	case DeliveryDelivered:
-		e.log.Info("alert delivered", attrs...)
-	case DeliveryFailed:
-		e.log.Error("alert delivery failed for good", append(attrs, "err", o.Error)...)
-	default:
-		e.log.Warn("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
-	}
-}
-
-func releaseReason(stopping bool) string {
-	if stopping {
-		return "engine stopping"
-	}
-	return "claim too old"
-}
-
-// outcomeLinger is how long the finisher waits for more outcomes of sends
-// in flight before recording a batch.
-const outcomeLinger = 5 * time.Millisecond
-
-// finish records outcomes in batches until the outcomes channel closes.
-func (d *deliveryLoop) finish() {
-	// Half the unrecorded-attempt tokens at most, so that senders keep
-	// going with the other half while a batch is being recorded.
-	max := max(1, d.e.cfg.DeliveryBatch/2)
-	batch := make([]DeliveryOutcome, 0, max)
-	for o := range d.outcomes {
-		batch = append(batch[:0], o)
-		// While sends are in flight their outcomes are moments away: wait
-		// up to outcomeLinger (real time; it paces transactions, it is not
-		// an SLA deadline) to record them in the same transaction, since
-		// each commit costs a disk flush on Postgres.
-		var linger <-chan time.Time
-	more:
-		for len(batch) < max {
-			select {
-			case o, ok := <-d.outcomes:
-				if !ok {
-					break more
-				}
-				batch = append(batch, o)
-				continue
-			default:
-			}
-			if d.busy.Load() == 0 {
-				break
-			}
-			if linger == nil {
-				linger = time.After(outcomeLinger)
-			}
-			select {
-			case o, ok := <-d.outcomes:
-				if !ok {
-					break more
-				}
-				batch = append(batch, o)
-			case <-linger:
-				break more
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := d.e.store.FinishDeliveries(ctx, batch); err != nil {
-			d.e.log.Error("recording delivery outcomes failed; those deliveries will be claimed again after their lease",
-				"notifier", d.name, "deliveries", len(batch), "err", err)
-		}
-		cancel()
-		d.unrecorded.release(len(batch))
-		// Wake before settling, so that Idle never sees neither.
-		d.loop.Wake()
-		d.pending.Add(-int64(len(batch)))
-	}
-}
-
-// errorText is err's message; a notifier's error whose Error method panics
-// is described instead, since one faulty notifier must not stop the engine.
-func errorText(err error) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprintf("notifier error %T: Error panicked: %v", err, r)
-		}
-	}()
-	return err.Error()
-}
-
-// deliverBatchSafely is deliverSafely for a BatchNotifier's DeliverBatch.
-func deliverBatchSafely(ctx context.Context, n BatchNotifier, alerts []Alert) (retry bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
-		}
-	}()
-	return n.DeliverBatch(ctx, alerts)
-}
-
-// deliverSafely turns a notifier's panic into a retryable error so that one
-// faulty notifier cannot take the engine down.
-func deliverSafely(ctx context.Context, n Notifier, a Alert) (retry bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
-		}
-	}()
-	return n.Deliver(ctx, a)
+	wg.Wait()
+	return all, firstErr
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/metrics"
-	"github.com/ticket-watchdog/watchdog/scheduler"
 	"github.com/ticket-watchdog/watchdog/watchdogtest"
 )
 
@@ -122,7 +121,7 @@ func TestDeliveryNotRetryableFailsAfterOneAttempt(t *testing.T) {
 		return false, errors.New(msg)
 	})
 	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"rejects": n},
-		RetryBackoff: scheduler.Backoff{Base: time.Second, Max: time.Second}})
+		RetryPolicy: watchdog.ExponentialBackoff{Base: time.Second, Max: time.Second}})
 	h.ingest(outboxEvent("A"))
 	h.settle()
 	if got := log.count(); got != 1 {
@@ -152,7 +151,7 @@ func TestDeliveryNotRetryableFailsAfterOneAttempt(t *testing.T) {
 func TestDeliveryRetryableFailuresBackOffThenFail(t *testing.T) {
 	t.Parallel()
 	const maxAttempts = 4
-	backoff := scheduler.Backoff{Base: 10 * time.Second, Max: 30 * time.Second}
+	backoff := watchdog.ExponentialBackoff{Base: 10 * time.Second, Max: 30 * time.Second}
 	// The wait after attempt k is within [d/2, d] of d = Base·2^(k-1),
 	// capped at Max.
 	windows := map[int][2]time.Duration{1: {5 * time.Second, 10 * time.Second}, 2: {10 * time.Second, 20 * time.Second}, 3: {15 * time.Second, 30 * time.Second}}
@@ -163,7 +162,7 @@ func TestDeliveryRetryableFailuresBackOffThenFail(t *testing.T) {
 	n := watchdog.NotifierFunc(func(context.Context, watchdog.Alert) (bool, error) {
 		return true, errors.New(attemptErr(log.record(clock.Now())))
 	})
-	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"down": n}, MaxAttempts: maxAttempts, RetryBackoff: backoff})
+	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"down": n}, MaxAttempts: maxAttempts, RetryPolicy: backoff})
 	h.ingest(outboxEvent("A"))
 	h.settle()
 	for k := 1; k < maxAttempts; k++ {
@@ -214,20 +213,20 @@ func TestDeliveryRetryAfter(t *testing.T) {
 		name             string
 		after            time.Duration
 		cause            error
-		backoff          scheduler.Backoff
+		backoff          watchdog.ExponentialBackoff
 		minWait, maxWait time.Duration
 		wantErr          string
 	}{
 		{name: "longer than backoff", after: 5 * time.Minute, cause: errors.New("slack: 429 rate_limited"),
-			backoff: scheduler.Backoff{Base: 10 * time.Second, Max: 10 * time.Second},
+			backoff: watchdog.ExponentialBackoff{Base: 10 * time.Second, Max: 10 * time.Second},
 			minWait: 5 * time.Minute, maxWait: 5 * time.Minute, wantErr: "slack: 429 rate_limited (retry after 5m0s)"},
 		{name: "shorter than backoff", after: time.Second, cause: errors.New("slack: 429 rate_limited"),
-			backoff: scheduler.Backoff{Base: time.Minute, Max: time.Minute},
+			backoff: watchdog.ExponentialBackoff{Base: time.Minute, Max: time.Minute},
 			minWait: 30 * time.Second, maxWait: time.Minute, wantErr: "slack: 429 rate_limited (retry after 1s)"},
 		// A notifier may give only the wait; the engine must not trip
 		// over the missing cause.
 		{name: "without a cause", after: 2 * time.Minute,
-			backoff: scheduler.Backoff{Base: 10 * time.Second, Max: 10 * time.Second},
+			backoff: watchdog.ExponentialBackoff{Base: 10 * time.Second, Max: 10 * time.Second},
 			minWait: 2 * time.Minute, maxWait: 2 * time.Minute, wantErr: "retry after 2m0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,7 +239,7 @@ func TestDeliveryRetryAfter(t *testing.T) {
 				}
 				return false, nil
 			})
-			h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"limited": n}, RetryBackoff: tc.backoff})
+			h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"limited": n}, RetryPolicy: tc.backoff})
 			h.ingest(outboxEvent("A"))
 			h.settle()
 			d := outboxDelivery(t, h, "A", "limited")
@@ -399,7 +398,7 @@ func TestDeliveryOutcomesInMetrics(t *testing.T) {
 		}),
 	}
 	h := startOutbox(t, watchdogtest.NewClock(t0), watchdog.Config{Notifiers: notifiers, Observer: m, MaxAttempts: 3,
-		RetryBackoff: scheduler.Backoff{Base: time.Second, Max: time.Second}})
+		RetryPolicy: watchdog.ExponentialBackoff{Base: time.Second, Max: time.Second}})
 	h.ingest(outboxEvent("A"))
 	h.settle()
 	// Retries come at most a second apart.
@@ -512,7 +511,7 @@ func TestDeliveryTypedNilRetryAfterError(t *testing.T) {
 		return true, rae
 	})
 	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"typednil": n},
-		RetryBackoff: scheduler.Backoff{Base: 10 * time.Second, Max: 10 * time.Second}})
+		RetryPolicy: watchdog.ExponentialBackoff{Base: 10 * time.Second, Max: 10 * time.Second}})
 	h.ingest(outboxEvent("A"))
 	h.settle()
 	d := outboxDelivery(t, h, "A", "typednil")

@@ -90,7 +90,7 @@ func startConfig(t *testing.T, path string, clock *watchdogtest.Clock, cfg watch
 // overtake work in progress.
 func (h *harness) settle() {
 	h.t.Helper()
-	watchdogtest.Settle(h.t, h.engine)
+	watchdogtest.Settle(h.t, h.engine.Hooks())
 }
 
 func (h *harness) stop() {
@@ -131,7 +131,7 @@ func noAlert(t *testing.T, c <-chan watchdog.Alert) {
 	t.Helper()
 	select {
 	case a := <-c:
-		t.Fatalf("unexpected alert %s/%s due %v", a.Clock, a.Stage, a.DueAt)
+		t.Fatalf("unexpected alert %s/%s due %v", a.SLAClock, a.Stage, a.DueAt)
 	default:
 	}
 }
@@ -156,7 +156,7 @@ func TestEngineFiresAtTheInstantNeverBefore(t *testing.T) {
 
 	clock.Set(alertAt)
 	a := waitAlert(t, sub)
-	if a.TicketID != "A" || a.Stage != "alert" || a.Clock != watchdog.Response || !a.DueAt.Equal(alertAt) || !a.FiredAt.Equal(alertAt) || a.EscalationLevel != 1 {
+	if a.TicketID != "A" || a.Stage != "alert" || a.SLAClock != watchdog.Response || !a.DueAt.Equal(alertAt) || !a.FiredAt.Equal(alertAt) || a.EscalationLevel != 1 {
 		t.Fatalf("alert %+v", a)
 	}
 	if d := waitAlert(t, rec.got); d.ID != a.ID {
@@ -242,7 +242,7 @@ func TestEngineReloadToShorterTargetFiresAtNewInstant(t *testing.T) {
 
 	short := testPolicy()
 	short.Tiers["gold"].Priorities["high"] = watchdog.Targets{Response: 10 * time.Minute, Resolution: time.Hour}
-	if err := h.engine.SetPolicy(context.Background(), short); err != nil {
+	if err := h.engine.SetPolicyAndReplan(context.Background(), short); err != nil {
 		t.Fatal(err)
 	}
 	expectAlertAt(t, h, sub, "A", "alert", t0.Add(8*time.Minute+30*time.Second))
@@ -494,7 +494,7 @@ func TestEvaluateDueWithoutRunLeavesDeliveriesUnclaimed(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Set(t0.Add(26 * time.Minute))
-	alerts, err := eng.EvaluateDue(context.Background(), clock.Now())
+	alerts, err := eng.Hooks().EvaluateDue(context.Background(), clock.Now())
 	if err != nil || len(alerts) != 1 {
 		t.Fatalf("EvaluateDue = %d alerts, %v; want 1", len(alerts), err)
 	}

@@ -51,7 +51,7 @@ func BenchmarkEvaluate200Events(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				ev := watchdog.Evaluate(tk, p, now)
-				if ev.Clocks == nil {
+				if ev.SLAClocks == nil {
 					b.Fatal(fmt.Sprint(ev))
 				}
 			}

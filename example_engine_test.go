@@ -36,11 +36,11 @@ func openExampleStore(ctx context.Context) (*sqlite.Store, func(), error) {
 	}, nil
 }
 
-// ExampleEngine_EvaluateDue ingests the seed's example ticket (gold, high:
+// ExampleEngineHooks_EvaluateDue ingests the seed's example ticket (gold, high:
 // 30 minutes to first response) into an engine on a fake clock, moves the
 // clock past the alert instant (85% of 30 minutes) and fires the stages due.
 // Nothing sleeps: the engine asks its Clock for the time, and tests move it.
-func ExampleEngine_EvaluateDue() {
+func ExampleEngineHooks_EvaluateDue() {
 	ctx := context.Background()
 	st, cleanup, err := openExampleStore(ctx)
 	if err != nil {
@@ -65,14 +65,14 @@ func ExampleEngine_EvaluateDue() {
 
 	clock.Advance(26 * time.Minute)
 	for range 2 { // the second pass finds the stage already fired
-		alerts, err := eng.EvaluateDue(ctx, clock.Now())
+		alerts, err := eng.Hooks().EvaluateDue(ctx, clock.Now())
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
 		fmt.Println("fired:", len(alerts))
 		for _, a := range alerts {
-			fmt.Printf("  %s %s due %s, level %d: %s\n", a.Clock, a.Stage, a.DueAt.Format(time.TimeOnly), a.EscalationLevel, a.Details)
+			fmt.Printf("  %s %s due %s, level %d: %s\n", a.SLAClock, a.Stage, a.DueAt.Format(time.TimeOnly), a.EscalationLevel, a.Details)
 		}
 	}
 
@@ -82,8 +82,8 @@ func ExampleEngine_EvaluateDue() {
 		return
 	}
 	fmt.Println("escalation level:", view.EscalationLevel, "state:", view.State)
-	for _, kind := range watchdog.Clocks {
-		c := view.Clocks[kind]
+	for _, kind := range watchdog.SLAClocks {
+		c := view.SLAClocks[kind]
 		fmt.Printf("%s: %s, %ds of %ds used, breach at %s\n", kind, c.State, c.ElapsedSeconds, c.TargetSeconds, c.BreachAt.Format(time.TimeOnly))
 	}
 	// Output:
@@ -122,8 +122,8 @@ func ExampleEvaluate() {
 	show := func(now time.Time) {
 		ev := watchdog.Evaluate(t, policy, now)
 		fmt.Printf("at %s: ticket %s\n", now.Format("15:04"), ev.State)
-		for _, kind := range watchdog.Clocks {
-			c := ev.Clocks[kind]
+		for _, kind := range watchdog.SLAClocks {
+			c := ev.SLAClocks[kind]
 			line := fmt.Sprintf("  %-10s %-6s used %v", kind, c.State, c.Elapsed)
 			if c.AlertAt != nil {
 				line += fmt.Sprintf(", alert at %s, breach at %s", c.AlertAt.Format(time.TimeOnly), c.BreachAt.Format(time.TimeOnly))
@@ -176,14 +176,14 @@ func ExampleEngine_Subscribe() {
 	}
 
 	clock.Advance(31 * time.Minute) // past both response stages at once
-	if _, err := eng.EvaluateDue(ctx, clock.Now()); err != nil {
+	if _, err := eng.Hooks().EvaluateDue(ctx, clock.Now()); err != nil {
 		fmt.Println(err)
 		return
 	}
 	for range 2 {
 		select {
 		case a := <-alerts:
-			fmt.Printf("ticket %s: %s %s (%s), escalation level %d\n", a.TicketID, a.Clock, a.Stage, a.State, a.EscalationLevel)
+			fmt.Printf("ticket %s: %s %s (%s), escalation level %d\n", a.TicketID, a.SLAClock, a.Stage, a.State, a.EscalationLevel)
 		case <-time.After(5 * time.Second):
 			fmt.Println("no alert")
 			return

@@ -1,353 +1,8 @@
 package watchdog
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"sort"
-	"strings"
 	"time"
 )
-
-// MaxIDBytes is the longest ticket id accepted, in bytes.
-const MaxIDBytes = 255
-
-// Event times must fall in [MinEventYear, MaxEventYear]: due instants lie
-// up to a year's target (stretched by calendars and escalation steps) after
-// a ticket's events and must stay representable in every store and in JSON.
-const (
-	MinEventYear = 1970
-	MaxEventYear = 2999
-)
-
-// Event is one ticket event as a helpdesk sends it: the seed's six fields plus
-// an optional explicit first agent response. Times are truncated to the
-// microsecond on decode, the precision every store keeps, so that a retried
-// event compares equal to the stored one.
-type Event struct {
-	ID              string     `json:"id"`
-	Priority        string     `json:"priority"`
-	CustomerTier    string     `json:"customer_tier"`
-	Status          string     `json:"status"`
-	CreatedAt       time.Time  `json:"created_at"`
-	UpdatedAt       time.Time  `json:"updated_at"`
-	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
-}
-
-// FieldError names one bad field of one item of a batch.
-type FieldError struct {
-	// Item is the index of the event in its batch (0 for a single event).
-	Item int `json:"item"`
-	// ID is the item's ticket id when it could be read.
-	ID      string `json:"id,omitempty"`
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-func (e FieldError) Error() string {
-	if e.Field == "" {
-		return fmt.Sprintf("item %d: %s", e.Item, e.Message)
-	}
-	return fmt.Sprintf("item %d: %s: %s", e.Item, e.Field, e.Message)
-}
-
-// ValidationError lists every bad field of a batch. It matches ErrInvalid
-// with errors.Is.
-type ValidationError struct {
-	Errors []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	if len(e.Errors) == 0 {
-		return "invalid input"
-	}
-	var b strings.Builder
-	b.WriteString("invalid input: ")
-	for i, fe := range e.Errors {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		if i == 10 {
-			fmt.Fprintf(&b, "and %d more", len(e.Errors)-10)
-			break
-		}
-		b.WriteString(fe.Error())
-	}
-	return b.String()
-}
-
-// Is makes errors.Is(err, ErrInvalid) true for validation errors.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
-
-// wireEvent decodes each field as raw JSON so that a wrong type is reported
-// against its field instead of failing the whole document.
-type wireEvent struct {
-	ID              json.RawMessage `json:"id"`
-	Priority        json.RawMessage `json:"priority"`
-	CustomerTier    json.RawMessage `json:"customer_tier"`
-	Status          json.RawMessage `json:"status"`
-	CreatedAt       json.RawMessage `json:"created_at"`
-	UpdatedAt       json.RawMessage `json:"updated_at"`
-	FirstResponseAt json.RawMessage `json:"first_response_at"`
-}
-
-// DecodeEvents reads one event object or an array of them. It validates the
-// whole batch and returns a *ValidationError naming every bad item and field,
-// or an error matching ErrInvalid when the document is not JSON of that shape.
-// Unknown fields are ignored, as helpdesks send more than we read.
-func DecodeEvents(r io.Reader) ([]Event, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeEventsBytes(data)
-}
-
-// DecodeEventsBytes is DecodeEvents over a byte slice.
-func DecodeEventsBytes(data []byte) ([]Event, error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 {
-		return nil, &ValidationError{Errors: []FieldError{{Message: "empty body: expected a ticket event object or an array of them"}}}
-	}
-	var raws []json.RawMessage
-	switch trimmed[0] {
-	case '[':
-		if err := json.Unmarshal(data, &raws); err != nil {
-			return nil, &ValidationError{Errors: []FieldError{{Message: "malformed JSON: " + jsonMessage(err)}}}
-		}
-		if len(raws) == 0 {
-			return nil, &ValidationError{Errors: []FieldError{{Message: "empty array: expected at least one ticket event"}}}
-		}
-	case '{':
-		var one json.RawMessage
-		if err := json.Unmarshal(data, &one); err != nil {
-			return nil, &ValidationError{Errors: []FieldError{{Message: "malformed JSON: " + jsonMessage(err)}}}
-		}
-		raws = []json.RawMessage{one}
-	default:
-		return nil, &ValidationError{Errors: []FieldError{{Message: "expected a ticket event object or an array of them"}}}
-	}
-	events := make([]Event, len(raws))
-	var verr ValidationError
-	for i, raw := range raws {
-		events[i], verr.Errors = decodeEvent(i, raw, verr.Errors)
-	}
-	if len(verr.Errors) > 0 {
-		return nil, &verr
-	}
-	return events, nil
-}
-
-func jsonMessage(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
-	}
-	return err.Error()
-}
-
-func decodeEvent(i int, raw json.RawMessage, errs []FieldError) (Event, []FieldError) {
-	var w wireEvent
-	var ev Event
-	if len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
-		return ev, append(errs, FieldError{Item: i, Message: "expected a JSON object"})
-	}
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return ev, append(errs, FieldError{Item: i, Message: "malformed JSON: " + jsonMessage(err)})
-	}
-	n := len(errs)
-	bad := func(field, msg string) { errs = append(errs, FieldError{Item: i, Field: field, Message: msg}) }
-	str := func(field string, raw json.RawMessage, required bool) string {
-		if len(raw) == 0 || string(raw) == "null" {
-			if required {
-				bad(field, "is required")
-			}
-			return ""
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			bad(field, "must be a string, got "+jsonKind(raw))
-			return ""
-		}
-		return s
-	}
-	tm := func(field string, raw json.RawMessage, required bool) (time.Time, bool) {
-		s := str(field, raw, required)
-		if s == "" {
-			if required && len(raw) > 0 && string(raw) != "null" {
-				bad(field, "must be an RFC 3339 time, got an empty string")
-			}
-			return time.Time{}, false
-		}
-		t, err := ParseTime(s)
-		if err != nil {
-			bad(field, err.Error())
-			return time.Time{}, false
-		}
-		return t, true
-	}
-
-	ev.ID = str("id", w.ID, true)
-	if len(w.ID) > 0 && string(w.ID) != "null" && len(errs) == n {
-		switch {
-		case strings.TrimSpace(ev.ID) == "":
-			bad("id", "must not be empty")
-		case len(ev.ID) > MaxIDBytes:
-			bad("id", fmt.Sprintf("is %d bytes long; at most %d allowed", len(ev.ID), MaxIDBytes))
-		}
-	}
-	ev.Priority = str("priority", w.Priority, true)
-	ev.CustomerTier = str("customer_tier", w.CustomerTier, true)
-	ev.Status = str("status", w.Status, true)
-	for _, f := range []struct {
-		name string
-		v    string
-	}{{"priority", ev.Priority}, {"customer_tier", ev.CustomerTier}, {"status", ev.Status}} {
-		if len(f.v) > MaxIDBytes {
-			bad(f.name, fmt.Sprintf("is %d bytes long; at most %d allowed", len(f.v), MaxIDBytes))
-		}
-	}
-	if ev.Status == "" && len(w.Status) > 0 && string(w.Status) != "null" && len(errs) == n {
-		bad("status", "must not be empty")
-	}
-	created, okC := tm("created_at", w.CreatedAt, true)
-	updated, okU := tm("updated_at", w.UpdatedAt, true)
-	ev.CreatedAt, ev.UpdatedAt = created, updated
-	if okC && okU && updated.Before(created) {
-		bad("updated_at", fmt.Sprintf("is before created_at (%s < %s)", updated.Format(time.RFC3339Nano), created.Format(time.RFC3339Nano)))
-	}
-	if fr, ok := tm("first_response_at", w.FirstResponseAt, false); ok {
-		if okC && fr.Before(created) {
-			bad("first_response_at", "is before created_at")
-		} else {
-			ev.FirstResponseAt = &fr
-		}
-	}
-	if len(errs) > n {
-		for k := n; k < len(errs); k++ {
-			if len(ev.ID) <= MaxIDBytes {
-				errs[k].ID = ev.ID
-			}
-		}
-	}
-	return ev, errs
-}
-
-func jsonKind(raw json.RawMessage) string {
-	s := bytes.TrimSpace(raw)
-	if len(s) == 0 {
-		return "nothing"
-	}
-	switch s[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	default:
-		return "a number"
-	}
-}
-
-// ParseTime reads an RFC 3339 time (with an optional fractional second) and
-// truncates it to the microsecond. Times without a zone are refused rather
-// than guessed.
-func ParseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("must be an RFC 3339 time such as 2025-06-18T12:00:00Z, got %q", truncateForMessage(s))
-	}
-	if t.Year() < MinEventYear || t.Year() > MaxEventYear {
-		return time.Time{}, fmt.Errorf("year %d is out of range (%d-%d)", t.Year(), MinEventYear, MaxEventYear)
-	}
-	return t.Truncate(time.Microsecond).UTC(), nil
-}
-
-func truncateForMessage(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
-
-// Validate checks an event built in Go rather than decoded from JSON.
-func (e Event) Validate() error {
-	var errs []FieldError
-	bad := func(field, msg string) { errs = append(errs, FieldError{ID: e.ID, Field: field, Message: msg}) }
-	switch {
-	case strings.TrimSpace(e.ID) == "":
-		bad("id", "must not be empty")
-	case len(e.ID) > MaxIDBytes:
-		bad("id", fmt.Sprintf("is %d bytes long; at most %d allowed", len(e.ID), MaxIDBytes))
-	}
-	if e.Priority == "" {
-		bad("priority", "is required")
-	}
-	if e.CustomerTier == "" {
-		bad("customer_tier", "is required")
-	}
-	if e.Status == "" {
-		bad("status", "is required")
-	}
-	if e.CreatedAt.IsZero() {
-		bad("created_at", "is required")
-	}
-	for _, f := range []struct {
-		name string
-		t    *time.Time
-	}{{"created_at", &e.CreatedAt}, {"updated_at", &e.UpdatedAt}, {"first_response_at", e.FirstResponseAt}} {
-		if f.t != nil && !f.t.IsZero() && (f.t.Year() < MinEventYear || f.t.Year() > MaxEventYear) {
-			bad(f.name, fmt.Sprintf("year %d is out of range (%d-%d)", f.t.Year(), MinEventYear, MaxEventYear))
-		}
-	}
-	if e.UpdatedAt.IsZero() {
-		bad("updated_at", "is required")
-	}
-	if !e.CreatedAt.IsZero() && e.UpdatedAt.Before(e.CreatedAt) {
-		bad("updated_at", "is before created_at")
-	}
-	if e.FirstResponseAt != nil && e.FirstResponseAt.Before(e.CreatedAt) {
-		bad("first_response_at", "is before created_at")
-	}
-	if len(errs) > 0 {
-		return &ValidationError{Errors: errs}
-	}
-	return nil
-}
-
-// ValidateBatch validates every event of a batch, numbering items by index,
-// and normalises their times to UTC microseconds.
-func ValidateBatch(events []Event) error {
-	var all []FieldError
-	for i := range events {
-		ev := &events[i]
-		ev.CreatedAt = ev.CreatedAt.Truncate(time.Microsecond).UTC()
-		ev.UpdatedAt = ev.UpdatedAt.Truncate(time.Microsecond).UTC()
-		if ev.FirstResponseAt != nil {
-			fr := ev.FirstResponseAt.Truncate(time.Microsecond).UTC()
-			ev.FirstResponseAt = &fr
-		}
-		if err := ev.Validate(); err != nil {
-			var ve *ValidationError
-			errors.As(err, &ve)
-			for _, fe := range ve.Errors {
-				fe.Item = i
-				all = append(all, fe)
-			}
-		}
-	}
-	if len(all) > 0 {
-		return &ValidationError{Errors: all}
-	}
-	return nil
-}
 
 // StatusChange is one entry of a ticket's status history.
 type StatusChange struct {
@@ -392,55 +47,34 @@ func (t *Ticket) History() []StatusChange {
 	return h
 }
 
-// Merge folds events into the ticket's timeline: an event whose updated_at is
-// already present is ignored, the others are inserted in time order, and the
-// ticket's current fields are taken from the latest event. It reports whether
-// anything changed. Stores that hold the timeline in Go may use it; it is
-// also the reference for what SQL implementations must do.
-func (t *Ticket) Merge(events ...Event) bool {
-	changed := false
-	for _, ev := range events {
-		i := sort.Search(len(t.Events), func(i int) bool { return !t.Events[i].UpdatedAt.Before(ev.UpdatedAt) })
-		if i < len(t.Events) && t.Events[i].UpdatedAt.Equal(ev.UpdatedAt) {
-			continue
-		}
-		t.Events = append(t.Events, Event{})
-		copy(t.Events[i+1:], t.Events[i:])
-		t.Events[i] = ev
-		changed = true
-	}
-	if changed {
-		t.applyLatest()
-	}
-	return changed
+// TicketView is a ticket with its SLA clocks evaluated at an instant.
+type TicketView struct {
+	*Ticket
+	// SLAClocks holds the response and resolution SLA clocks; nil for an untracked
+	// ticket.
+	SLAClocks map[SLAClock]*SLAClockView
+	// EvaluatedAt is the instant the clocks were evaluated at.
+	EvaluatedAt time.Time
 }
 
-func (t *Ticket) applyLatest() {
-	if len(t.Events) == 0 {
-		return
-	}
-	last := t.Events[len(t.Events)-1]
-	t.ID = last.ID
-	t.Priority = last.Priority
-	t.CustomerTier = last.CustomerTier
-	t.Status = last.Status
-	t.CreatedAt = last.CreatedAt
-	t.UpdatedAt = last.UpdatedAt
-	t.FirstResponseAt = nil
-	for _, ev := range t.Events {
-		if ev.FirstResponseAt != nil && (t.FirstResponseAt == nil || ev.FirstResponseAt.Before(*t.FirstResponseAt)) {
-			fr := *ev.FirstResponseAt
-			t.FirstResponseAt = &fr
-		}
-	}
-}
+// TicketState is a ticket's overall SLA state: the worst of its SLA clocks, with
+// missed counting as breach. Untracked tickets have no SLA clocks.
+type TicketState string
 
-// CurrentFields reports the ticket's current fields as derived from its timeline:
-// the latest event's fields and the earliest first_response_at of any event.
-func CurrentFields(events []Event) Ticket {
-	var t Ticket
-	t.Events = events
-	t.applyLatest()
-	t.Events = nil
-	return t
+// Ticket-level states, ordered from best to worst except untracked.
+const (
+	TicketOK        TicketState = "ok"
+	TicketAlert     TicketState = "alert"
+	TicketBreach    TicketState = "breach"
+	TicketUntracked TicketState = "untracked"
+)
+
+func (s TicketState) rank() int {
+	switch s {
+	case TicketAlert:
+		return 1
+	case TicketBreach:
+		return 2
+	}
+	return 0
 }

@@ -188,7 +188,7 @@ func TestSeedExampleIsByteCompatible(t *testing.T) {
 	}
 
 	// Fire the overdue ticket's stages, then read it back.
-	if _, err := e.eng.EvaluateDue(context.Background(), time.Now()); err != nil {
+	if _, err := e.eng.Hooks().EvaluateDue(context.Background(), time.Now()); err != nil {
 		t.Fatalf("EvaluateDue: %v", err)
 	}
 	r = e.do(t, "GET", "/tickets/1", "")
@@ -255,7 +255,7 @@ func TestDashboard(t *testing.T) {
 		ev("silver", "high", "silver", "open", now.Add(-time.Minute)), // no policy: untracked
 	}, ",") + "]"
 	mustStatus(t, e.do(t, "POST", "/tickets", batch), http.StatusOK)
-	if _, err := e.eng.EvaluateDue(context.Background(), time.Now()); err != nil {
+	if _, err := e.eng.Hooks().EvaluateDue(context.Background(), time.Now()); err != nil {
 		t.Fatalf("EvaluateDue: %v", err)
 	}
 

@@ -135,10 +135,10 @@ func countArray(b []byte, limit int) (n int, ok bool) {
 // history and alerts in the seed's shape, and its clocks.
 type ticketBody struct {
 	*watchdog.Ticket
-	StatusHistory []watchdog.StatusChange                    `json:"status_history"`
-	Alerts        []watchdog.Alert                           `json:"alerts"`
-	SLA           map[watchdog.ClockKind]*watchdog.ClockView `json:"sla"`
-	EvaluatedAt   string                                     `json:"evaluated_at"`
+	StatusHistory []watchdog.StatusChange                      `json:"status_history"`
+	Alerts        []watchdog.Alert                             `json:"alerts"`
+	SLA           map[watchdog.SLAClock]*watchdog.SLAClockView `json:"sla"`
+	EvaluatedAt   string                                       `json:"evaluated_at"`
 }
 
 func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +156,7 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	body := ticketBody{Ticket: v.Ticket, StatusHistory: v.History(), Alerts: v.Alerts, SLA: v.Clocks,
+	body := ticketBody{Ticket: v.Ticket, StatusHistory: v.History(), Alerts: v.Alerts, SLA: v.SLAClocks,
 		EvaluatedAt: v.EvaluatedAt.UTC().Format("2006-01-02T15:04:05.999999Z07:00")}
 	if body.Alerts == nil {
 		body.Alerts = []watchdog.Alert{}

@@ -30,7 +30,7 @@ func BenchmarkAlertFired(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := watchdog.Alert{Clock: watchdog.Response, Stage: watchdog.StageBreach, CustomerTier: "gold"}
+	a := watchdog.Alert{SLAClock: watchdog.Response, Stage: watchdog.StageBreach, CustomerTier: "gold"}
 	b.ReportAllocs()
 	for b.Loop() {
 		m.AlertFired(a, 20*time.Millisecond)

@@ -4,8 +4,8 @@
 // state and WebSocket clients. All names are under the "watchdog" namespace.
 //
 // A *Metrics is a watchdog.Observer (give it to watchdog.Config.Observer),
-// records API requests (ObserveRequest), SLA file reloads (PolicyReloaded,
-// fit for policywatch.Config.OnReload) and serves its registry (Handler):
+// records API requests (ObserveRequest) and SLA file reloads
+// (PolicyReloaded), and serves its registry (Handler):
 //
 //	m, err := metrics.New(nil, nil)
 //	if err != nil { ... }
@@ -29,7 +29,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ticket-watchdog/watchdog"
-	"github.com/ticket-watchdog/watchdog/policywatch"
 )
 
 // Namespace prefixes every metric name.
@@ -283,7 +282,7 @@ func (m *Metrics) EventsIngested(events, changed int) {
 
 // AlertFired counts an alert and records its lateness; see watchdog.Observer.
 func (m *Metrics) AlertFired(a watchdog.Alert, lateness time.Duration) {
-	m.alertsFired.WithLabelValues(a.Stage, string(a.Clock), a.CustomerTier).Inc()
+	m.alertsFired.WithLabelValues(a.Stage, string(a.SLAClock), a.CustomerTier).Inc()
 	m.alertLateness.Observe(max(lateness, 0).Seconds())
 }
 
@@ -325,17 +324,18 @@ func (m *Metrics) InitNotifiers(names ...string) {
 	}
 }
 
-// PolicyReloaded records an SLA file load attempt from its watcher's status;
-// it fits policywatch.Config.OnReload.
-func (m *Metrics) PolicyReloaded(s policywatch.Status) {
-	if s.LastError == "" {
+// PolicyReloaded records an SLA file load attempt: when a policy from the
+// file was last put in force (zero if never) and why the attempt failed
+// ("" when it succeeded).
+func (m *Metrics) PolicyReloaded(lastSuccess time.Time, lastError string) {
+	if lastError == "" {
 		m.reloadSuccess.Set(1)
 	} else {
 		m.reloadSuccess.Set(0)
 		m.reloadFailures.Inc()
 	}
-	if !s.LastSuccess.IsZero() {
-		m.reloadTimestamp.Set(float64(s.LastSuccess.UnixNano()) / 1e9)
+	if !lastSuccess.IsZero() {
+		m.reloadTimestamp.Set(float64(lastSuccess.UnixNano()) / 1e9)
 	}
 }
 

@@ -78,11 +78,11 @@ func TestEventsIngested(t *testing.T) {
 func TestAlertFired(t *testing.T) {
 	t.Parallel()
 	m, reg := setup(t, nil)
-	gold := watchdog.Alert{TicketID: "T-1", Clock: watchdog.Response, Stage: watchdog.StageAlert, CustomerTier: "gold"}
+	gold := watchdog.Alert{TicketID: "T-1", SLAClock: watchdog.Response, Stage: watchdog.StageAlert, CustomerTier: "gold"}
 	m.AlertFired(gold, 1500*time.Millisecond)
 	m.AlertFired(gold, -time.Second) // clocks may disagree slightly: counts as on time
 	breach := gold
-	breach.Stage, breach.Clock = watchdog.StageBreach, watchdog.Resolution
+	breach.Stage, breach.SLAClock = watchdog.StageBreach, watchdog.Resolution
 	m.AlertFired(breach, 20*time.Second)
 
 	if got := testutil.ToFloat64(m.alertsFired.WithLabelValues("alert", "response", "gold")); got != 2 {
@@ -189,8 +189,8 @@ func TestPolicyReloaded(t *testing.T) {
 	t.Parallel()
 	m, reg := setup(t, nil)
 	ok := time.Date(2026, 11, 27, 9, 0, 0, 500_000_000, time.UTC)
-	m.PolicyReloaded(policywatch.Status{LastSuccess: ok, LastAttempt: ok, Generation: 1})
-	m.PolicyReloaded(policywatch.Status{LastSuccess: ok, LastAttempt: ok.Add(time.Minute), LastError: "line 4: tiers.gold.high.response: bad", Generation: 1})
+	m.PolicyReloaded(ok, "")
+	m.PolicyReloaded(ok, "line 4: tiers.gold.high.response: bad")
 
 	want := `
 # HELP watchdog_policy_reload_failures_total Failed SLA file load attempts.
@@ -220,7 +220,7 @@ func TestPolicyReloadedFromWatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err := policywatch.New(path, func(context.Context, *watchdog.Policy) error { return nil },
-		&policywatch.Config{Clock: clock, OnReload: m.PolicyReloaded})
+		&policywatch.Config{Clock: clock, OnReload: func(s policywatch.Status) { m.PolicyReloaded(s.LastSuccess, s.LastError) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func rateLimited(d time.Duration) step {
 
 func alert(id int64) watchdog.Alert {
 	return watchdog.Alert{
-		ID: id, TicketID: "T-1", Clock: watchdog.Resolution, Stage: watchdog.StageBreach,
+		ID: id, TicketID: "T-1", SLAClock: watchdog.Resolution, Stage: watchdog.StageBreach,
 		State: "breach", Priority: "high", CustomerTier: "gold",
 	}
 }

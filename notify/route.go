@@ -22,8 +22,8 @@ type Match struct {
 	States []string
 	// Stages are stage names (Alert.Stage): "alert", "breach", "escalation-N".
 	Stages []string
-	// Clocks are SLA clocks (Alert.Clock): response or resolution.
-	Clocks []watchdog.ClockKind
+	// SLAClocks are SLA clocks (Alert.Clock): response or resolution.
+	SLAClocks []watchdog.SLAClock
 }
 
 // Matches reports whether a satisfies every non-empty list of m.
@@ -32,11 +32,11 @@ func (m Match) Matches(a watchdog.Alert) bool {
 		!matchAny(m.States, a.State) || !matchAny(m.Stages, a.Stage) {
 		return false
 	}
-	if len(m.Clocks) == 0 {
+	if len(m.SLAClocks) == 0 {
 		return true
 	}
-	for _, c := range m.Clocks {
-		if matchOne(string(c), string(a.Clock)) {
+	for _, c := range m.SLAClocks {
+		if matchOne(string(c), string(a.SLAClock)) {
 			return true
 		}
 	}

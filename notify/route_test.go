@@ -11,7 +11,7 @@ import (
 func TestMatch(t *testing.T) {
 	t.Parallel()
 	a := watchdog.Alert{
-		Clock: watchdog.Response, Stage: "escalation-2", State: "breach",
+		SLAClock: watchdog.Response, Stage: "escalation-2", State: "breach",
 		Priority: "high", CustomerTier: "gold",
 	}
 	tests := []struct {
@@ -32,16 +32,16 @@ func TestMatch(t *testing.T) {
 		{"stage prefix", Match{Stages: []string{"Escalation-*"}}, true},
 		{"stage prefix mismatch", Match{Stages: []string{"breach*"}}, false},
 		{"star matches anything", Match{Stages: []string{"*"}}, true},
-		{"clock", Match{Clocks: []watchdog.ClockKind{watchdog.Response}}, true},
-		{"clock case-insensitive", Match{Clocks: []watchdog.ClockKind{"RESPONSE"}}, true},
-		{"clock mismatch", Match{Clocks: []watchdog.ClockKind{watchdog.Resolution}}, false},
+		{"clock", Match{SLAClocks: []watchdog.SLAClock{watchdog.Response}}, true},
+		{"clock case-insensitive", Match{SLAClocks: []watchdog.SLAClock{"RESPONSE"}}, true},
+		{"clock mismatch", Match{SLAClocks: []watchdog.SLAClock{watchdog.Resolution}}, false},
 		{"all fields", Match{
 			Tiers: []string{"gold"}, Priorities: []string{"high"}, States: []string{"breach"},
-			Stages: []string{"escalation-*"}, Clocks: []watchdog.ClockKind{watchdog.Response},
+			Stages: []string{"escalation-*"}, SLAClocks: []watchdog.SLAClock{watchdog.Response},
 		}, true},
 		{"one field fails all", Match{
 			Tiers: []string{"gold"}, Priorities: []string{"high"}, States: []string{"breach"},
-			Stages: []string{"escalation-*"}, Clocks: []watchdog.ClockKind{watchdog.Resolution},
+			Stages: []string{"escalation-*"}, SLAClocks: []watchdog.SLAClock{watchdog.Resolution},
 		}, false},
 	}
 	for _, tt := range tests {
@@ -56,8 +56,8 @@ func TestMatch(t *testing.T) {
 
 func TestRouter(t *testing.T) {
 	t.Parallel()
-	gold := watchdog.Alert{ID: 1, CustomerTier: "gold", Priority: "high", State: "breach", Stage: "breach", Clock: watchdog.Resolution}
-	silver := watchdog.Alert{ID: 2, CustomerTier: "silver", Priority: "low", State: "alert", Stage: "alert", Clock: watchdog.Response}
+	gold := watchdog.Alert{ID: 1, CustomerTier: "gold", Priority: "high", State: "breach", Stage: "breach", SLAClock: watchdog.Resolution}
+	silver := watchdog.Alert{ID: 2, CustomerTier: "silver", Priority: "low", State: "alert", Stage: "alert", SLAClock: watchdog.Response}
 	tests := []struct {
 		name        string
 		routes      func(f []*fake) []Route

@@ -98,11 +98,11 @@ func serveWith(ctx context.Context, s *settings, logOut io.Writer, listening fun
 	var recomputing atomic.Bool
 	apply := func(ctx context.Context, p *watchdog.Policy) error {
 		if started {
-			return eng.SetPolicy(ctx, p)
+			return eng.SetPolicyAndReplan(ctx, p)
 		}
-		return eng.PutPolicy(p)
+		return eng.SetPolicy(p)
 	}
-	watcher, err := policywatch.New(s.SLAConfigPath, apply, &policywatch.Config{Logger: log, Transform: transform, OnReload: m.PolicyReloaded})
+	watcher, err := policywatch.New(s.SLAConfigPath, apply, &policywatch.Config{Logger: log, Transform: transform, OnReload: func(st policywatch.Status) { m.PolicyReloaded(st.LastSuccess, st.LastError) }})
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func run(ctx context.Context) error {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		fmt.Printf("server: received %s/%s for ticket %s (escalation level %d)\n", a.Clock, a.Stage, a.TicketID, a.EscalationLevel)
+		fmt.Printf("server: received %s/%s for ticket %s (escalation level %d)\n", a.SLAClock, a.Stage, a.TicketID, a.EscalationLevel)
 	}))
 	defer srv.Close()
 
@@ -108,7 +108,7 @@ func run(ctx context.Context) error {
 		if settled(view.Alerts, 2) {
 			for _, a := range view.Alerts {
 				for _, d := range a.Deliveries {
-					fmt.Printf("outbox: %s/%s %s after %d attempt(s)\n", a.Clock, a.Stage, d.Status, d.Attempts)
+					fmt.Printf("outbox: %s/%s %s after %d attempt(s)\n", a.SLAClock, a.Stage, d.Status, d.Attempts)
 				}
 			}
 			return nil

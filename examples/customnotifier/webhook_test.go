@@ -118,7 +118,7 @@ func TestJSONWebhookStatuses(t *testing.T) {
 			}
 			rc := newReceiver(t, header, tt.status)
 			hook := rc.URL + secretPath + secretQuery
-			alert := watchdog.Alert{ID: 7, TicketID: "T-42", Clock: watchdog.Response, Stage: watchdog.StageBreach, State: "breach", EscalationLevel: 2}
+			alert := watchdog.Alert{ID: 7, TicketID: "T-42", SLAClock: watchdog.Response, Stage: watchdog.StageBreach, State: "breach", EscalationLevel: 2}
 
 			retry, err := (&JSONWebhook{URL: hook}).Deliver(t.Context(), alert)
 			notifytest.AssertNoSecret(t, err, secrets(hook)...)
@@ -141,7 +141,7 @@ func TestJSONWebhookStatuses(t *testing.T) {
 			if len(posts) != 1 {
 				t.Fatalf("server got %d POSTs, want exactly 1 attempt", len(posts))
 			}
-			if got := decodeAlert(t, posts[0]); got.ID != 7 || got.TicketID != "T-42" || got.Clock != watchdog.Response || got.Stage != watchdog.StageBreach || got.EscalationLevel != 2 {
+			if got := decodeAlert(t, posts[0]); got.ID != 7 || got.TicketID != "T-42" || got.SLAClock != watchdog.Response || got.Stage != watchdog.StageBreach || got.EscalationLevel != 2 {
 				t.Errorf("server got alert %+v", got)
 			}
 		})
@@ -240,7 +240,7 @@ func (e *engineEnv) advanceTo(d time.Duration) {
 // overtake work in progress.
 func (e *engineEnv) settle() {
 	e.t.Helper()
-	watchdogtest.Settle(e.t, e.engine)
+	watchdogtest.Settle(e.t, e.engine.Hooks())
 }
 
 // expectPosts waits until the server has had n POSTs and returns them.
@@ -284,7 +284,7 @@ func TestJSONWebhookInEngine(t *testing.T) {
 	e.advanceTo(26 * time.Minute)
 	posts := e.expectPosts(1)
 	a := decodeAlert(t, posts[0])
-	if a.TicketID != "1" || a.Clock != watchdog.Response || a.Stage != watchdog.StageAlert || a.State != "alert" ||
+	if a.TicketID != "1" || a.SLAClock != watchdog.Response || a.Stage != watchdog.StageAlert || a.State != "alert" ||
 		a.EscalationLevel != 1 || a.CustomerTier != "gold" || a.Priority != "high" || !a.DueAt.Equal(created.Add(25*time.Minute+30*time.Second)) {
 		t.Errorf("server got alert %+v", a)
 	}

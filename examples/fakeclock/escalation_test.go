@@ -110,7 +110,7 @@ func (e *env) advanceTo(d time.Duration) {
 // progress.
 func (e *env) settle() {
 	e.t.Helper()
-	watchdogtest.Settle(e.t, e.engine)
+	watchdogtest.Settle(e.t, e.engine.Hooks())
 }
 
 // expectDeliveries waits for the policy to have handled the named stages
@@ -125,7 +125,7 @@ func (e *env) expectDeliveries(stages ...string) {
 	for n := 0; n < len(stages); n++ {
 		select {
 		case a := <-e.delivered:
-			key := string(a.Clock) + "/" + a.Stage
+			key := string(a.SLAClock) + "/" + a.Stage
 			if want[key] == 0 {
 				e.t.Fatalf("unexpected delivery of %s (level %d); want %v", key, a.EscalationLevel, stages)
 			}
@@ -143,7 +143,7 @@ func (e *env) expectNoDelivery() {
 	e.t.Helper()
 	select {
 	case a := <-e.delivered:
-		e.t.Fatalf("unexpected delivery of %s/%s (level %d)", a.Clock, a.Stage, a.EscalationLevel)
+		e.t.Fatalf("unexpected delivery of %s/%s (level %d)", a.SLAClock, a.Stage, a.EscalationLevel)
 	default:
 	}
 }
@@ -193,7 +193,7 @@ func TestEscalationPagesOnceAtBreach(t *testing.T) {
 	}
 	for _, a := range view.Alerts {
 		if len(a.Deliveries) != 1 || a.Deliveries[0].Status != watchdog.DeliveryDelivered {
-			t.Errorf("alert %s/%s deliveries = %+v; want one delivered", a.Clock, a.Stage, a.Deliveries)
+			t.Errorf("alert %s/%s deliveries = %+v; want one delivered", a.SLAClock, a.Stage, a.Deliveries)
 		}
 	}
 }

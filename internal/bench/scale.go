@@ -175,7 +175,7 @@ func SchedulerCost(ctx context.Context, databaseURL string, stored, claimBatch i
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	start := time.Now()
-	alerts, err := eng.EvaluateDue(ctx, time.Now())
+	alerts, err := eng.Hooks().EvaluateDue(ctx, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
@@ -183,7 +183,7 @@ func SchedulerCost(ctx context.Context, databaseURL string, stored, claimBatch i
 	var idle []time.Duration
 	for range 20 {
 		t0 := time.Now()
-		if _, err := eng.EvaluateDue(ctx, time.Now()); err != nil {
+		if _, err := eng.Hooks().EvaluateDue(ctx, time.Now()); err != nil {
 			return nil, fmt.Errorf("scheduler: %w", err)
 		}
 		if _, _, err := st.NextDue(ctx); err != nil {

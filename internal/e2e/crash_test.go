@@ -514,12 +514,12 @@ func (r *crashRun) drainAndVerify() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !due && !pending && eng.InFlight() == 0 {
+		if !due && !pending && eng.Hooks().InFlight() == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
 			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
-			t.Fatalf("not settled after 30s: due tickets %v, pending deliveries %v, in flight %d", due, pending, eng.InFlight())
+			t.Fatalf("not settled after 30s: due tickets %v, pending deliveries %v, in flight %d", due, pending, eng.Hooks().InFlight())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -45,14 +45,14 @@ func openStore(ctx context.Context, kind, dsn string) (watchdog.Store, error) {
 // be alerted and delivered exactly once.
 type stageKey struct {
 	Ticket string
-	Clock  watchdog.ClockKind
+	Clock  watchdog.SLAClock
 	Stage  string
 }
 
 func (k stageKey) String() string { return k.Ticket + "/" + string(k.Clock) + "/" + k.Stage }
 
 func keyOf(a watchdog.Alert) stageKey {
-	return stageKey{Ticket: a.TicketID, Clock: a.Clock, Stage: a.Stage}
+	return stageKey{Ticket: a.TicketID, Clock: a.SLAClock, Stage: a.Stage}
 }
 
 // slackKeys reads which stages a mock Slack message is about from the
@@ -68,7 +68,7 @@ func slackKeys(m mockslack.Message) ([]stageKey, error) {
 	}
 	keys := make([]stageKey, 0, len(atts))
 	for _, f := range atts {
-		k := stageKey{Ticket: f["Ticket"], Clock: watchdog.ClockKind(f["SLA"])}
+		k := stageKey{Ticket: f["Ticket"], Clock: watchdog.SLAClock(f["SLA"])}
 		switch f["State"] {
 		case "ALERT":
 			k.Stage = watchdog.StageAlert

@@ -209,7 +209,7 @@ func TestScaleOutThreeEngines(t *testing.T) {
 	// can reach Slack after the counts below.
 	waitFor(t, 30*time.Second, "deliveries to settle", func() bool {
 		for _, nd := range nodes {
-			if _, pending, err := nd.st.NextDelivery(ctx, "slack"); err != nil || pending || nd.eng.InFlight() > 0 {
+			if _, pending, err := nd.st.NextDelivery(ctx, "slack"); err != nil || pending || nd.eng.Hooks().InFlight() > 0 {
 				return false
 			}
 		}

@@ -34,7 +34,7 @@ func ExampleNewWebhook() {
 		return
 	}
 	a := watchdog.Alert{
-		ID: 1, TicketID: "42", Clock: watchdog.Resolution, Stage: watchdog.StageBreach, State: "breach",
+		ID: 1, TicketID: "42", SLAClock: watchdog.Resolution, Stage: watchdog.StageBreach, State: "breach",
 		CustomerTier: "gold", Priority: "high", EscalationLevel: 2,
 		Target: 3 * time.Hour, Elapsed: 3 * time.Hour,
 	}

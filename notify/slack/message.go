@@ -31,7 +31,7 @@ type message struct {
 // attachment with one field per fact.
 func buildMessage(a watchdog.Alert, c Config) message {
 	label, color := severity(a)
-	clock := string(a.Clock)
+	clock := string(a.SLAClock)
 	if clock == "" {
 		clock = "unknown"
 	}

@@ -31,7 +31,7 @@ func testAlert() watchdog.Alert {
 	return watchdog.Alert{
 		ID:              11,
 		TicketID:        "T-42",
-		Clock:           watchdog.Resolution,
+		SLAClock:        watchdog.Resolution,
 		Stage:           watchdog.StageBreach,
 		State:           "breach",
 		DueAt:           time.Date(2026, 3, 2, 15, 0, 0, 0, time.FixedZone("EST", -5*3600)),

@@ -35,8 +35,8 @@ func ExampleHub() {
 	}
 
 	fired := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
-	hub.Publish(watchdog.Alert{TicketID: "T-1", Clock: watchdog.Response, Stage: "alert", State: "alert", CustomerTier: "gold", FiredAt: fired})
-	hub.Publish(watchdog.Alert{ID: 7, TicketID: "T-1", Clock: watchdog.Response, Stage: "breach", State: "breach",
+	hub.Publish(watchdog.Alert{TicketID: "T-1", SLAClock: watchdog.Response, Stage: "alert", State: "alert", CustomerTier: "gold", FiredAt: fired})
+	hub.Publish(watchdog.Alert{ID: 7, TicketID: "T-1", SLAClock: watchdog.Response, Stage: "breach", State: "breach",
 		CustomerTier: "gold", Priority: "high", EscalationLevel: 2, FiredAt: fired.Add(5 * time.Minute),
 		Details: "Response SLA breached: 30m target reached"})
 

@@ -98,7 +98,7 @@ func (f *filter) match(a *watchdog.Alert) bool {
 		inFold(f.tiers, a.CustomerTier) &&
 		inFold(f.priorities, a.Priority) &&
 		in(f.states, a.State) &&
-		in(f.slaTypes, string(a.Clock))
+		in(f.slaTypes, string(a.SLAClock))
 }
 
 func in(set map[string]struct{}, v string) bool {

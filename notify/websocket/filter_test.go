@@ -31,7 +31,7 @@ func FuzzParseFilter(f *testing.F) {
 			return
 		}
 		a := watchdog.Alert{TicketID: one(flt.ticketIDs), CustomerTier: one(flt.tiers), Priority: one(flt.priorities),
-			State: one(flt.states), Clock: watchdog.ClockKind(one(flt.slaTypes))}
+			State: one(flt.states), SLAClock: watchdog.SLAClock(one(flt.slaTypes))}
 		if !flt.match(&a) {
 			t.Fatalf("parseFilter(%q) rejects %+v built from its own values", raw, a)
 		}

@@ -112,12 +112,12 @@ func readUntilClosed(t testing.TB, conn *websocket.Conn) error {
 
 var base = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func alert(id int64, ticket, tier, priority string, clock watchdog.ClockKind, stage string) watchdog.Alert {
+func alert(id int64, ticket, tier, priority string, clock watchdog.SLAClock, stage string) watchdog.Alert {
 	st := watchdog.Stage{Name: stage}
 	return watchdog.Alert{
 		ID:              id,
 		TicketID:        ticket,
-		Clock:           clock,
+		SLAClock:        clock,
 		Stage:           stage,
 		State:           st.AlertState(),
 		DueAt:           base.Add(time.Duration(id) * time.Minute),
@@ -141,7 +141,7 @@ func TestClientReceivesEveryField(t *testing.T) {
 	a := watchdog.Alert{
 		ID:              42,
 		TicketID:        "T-100",
-		Clock:           watchdog.Resolution,
+		SLAClock:        watchdog.Resolution,
 		Stage:           watchdog.EscalationStageName(1),
 		State:           "breach",
 		DueAt:           time.Date(2026, 3, 2, 10, 30, 0, 0, paris),
@@ -220,7 +220,7 @@ func TestFilters(t *testing.T) {
 		{"sla_type=response", []int64{1, 2}, nil},
 		{"sla_type=response,resolution", []int64{1, 2, 3, 4, 5, 6}, nil},
 		{"ticket_id=T-2,T-4", []int64{2, 4, 5}, nil},
-		{"tier=gold&state=alert&sla_type=resolution", []int64{3}, func(a *watchdog.Alert) { gold(a); a.Clock = watchdog.Resolution }},
+		{"tier=gold&state=alert&sla_type=resolution", []int64{3}, func(a *watchdog.Alert) { gold(a); a.SLAClock = watchdog.Resolution }},
 		{"tier=platinum", nil, func(a *watchdog.Alert) { a.CustomerTier = "platinum" }},
 		{"access_token=ignored&tier=silver", []int64{2, 5}, nil},
 	} {

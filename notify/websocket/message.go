@@ -38,7 +38,7 @@ type Message struct {
 func MessageFor(a watchdog.Alert) Message {
 	return Message{
 		TicketID:        a.TicketID,
-		SLAType:         string(a.Clock),
+		SLAType:         string(a.SLAClock),
 		State:           a.State,
 		Details:         a.Details,
 		Timestamp:       a.FiredAt.UTC(),

@@ -280,7 +280,7 @@ func (r *alertRows) insert(ctx context.Context, q queryer) error {
 	)
 	for i := range r.list {
 		a := &r.list[i]
-		tid[i], clock[i], stage[i], state[i] = a.TicketID, string(a.Clock), a.Stage, a.State
+		tid[i], clock[i], stage[i], state[i] = a.TicketID, string(a.SLAClock), a.Stage, a.State
 		prio[i], tier[i], details[i] = a.Priority, a.CustomerTier, a.Details
 		cycle[i], level[i], target[i], elapsed[i] = int64(a.Cycle), int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
 		due[i], fired[i] = &a.DueAt, &a.FiredAt
@@ -312,7 +312,7 @@ func (r *alertRows) insert(ctx context.Context, q queryer) error {
 		if err := rows.Scan(&id, &k.ticket, &c, &k.sk.Stage, &k.sk.Cycle); err != nil {
 			return fmt.Errorf("insert alerts: %w", err)
 		}
-		k.sk.Clock = watchdog.ClockKind(c)
+		k.sk.SLAClock = watchdog.SLAClock(c)
 		ids[k] = id
 	}
 	if err := rows.Err(); err != nil {

@@ -77,7 +77,7 @@ type wireAlert struct {
 }
 
 func (w wireAlert) alert() watchdog.Alert {
-	return watchdog.Alert{ID: w.ID, TicketID: w.Ticket, Clock: watchdog.ClockKind(w.Clock), Stage: w.Stage,
+	return watchdog.Alert{ID: w.ID, TicketID: w.Ticket, SLAClock: watchdog.SLAClock(w.Clock), Stage: w.Stage,
 		Cycle: w.Cycle, State: w.State, DueAt: time.UnixMicro(w.Due).UTC(), FiredAt: time.UnixMicro(w.Fired).UTC(),
 		EscalationLevel: w.Level, Priority: w.Prio, CustomerTier: w.Tier, Target: time.Duration(w.Target),
 		Elapsed: time.Duration(w.Elapsed), Details: w.Details}

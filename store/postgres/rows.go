@@ -115,7 +115,7 @@ func (s *alertScan) dest() []any {
 
 func (s *alertScan) alert() watchdog.Alert {
 	a := s.a
-	a.Clock = watchdog.ClockKind(s.clock)
+	a.SLAClock = watchdog.SLAClock(s.clock)
 	a.DueAt = a.DueAt.UTC()
 	a.FiredAt = a.FiredAt.UTC()
 	a.Target = time.Duration(s.target)

@@ -164,7 +164,7 @@ func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.
 		}
 		args = args[:0]
 		for _, a := range alerts[i : i+c] {
-			args = append(args, a.TicketID, string(a.Clock), a.Stage, a.Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
+			args = append(args, a.TicketID, string(a.SLAClock), a.Stage, a.Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
 				a.EscalationLevel, a.Priority, a.CustomerTier, int64(a.Target), int64(a.Elapsed), a.Details)
 		}
 		rows, err := st.QueryContext(ctx, args...)
@@ -181,7 +181,7 @@ func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.
 				rows.Close()
 				return fmt.Errorf("insert alerts: %w", err)
 			}
-			k.k.Clock = watchdog.ClockKind(clock)
+			k.k.SLAClock = watchdog.SLAClock(clock)
 			if j, ok := index[k]; ok {
 				alerts[j].ID = id
 			}
@@ -196,7 +196,7 @@ func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.
 	}
 	for _, a := range alerts {
 		if a.ID == 0 {
-			return fmt.Errorf("insert alerts: no id returned for %s/%s/%s/%d", a.TicketID, a.Clock, a.Stage, a.Cycle)
+			return fmt.Errorf("insert alerts: no id returned for %s/%s/%s/%d", a.TicketID, a.SLAClock, a.Stage, a.Cycle)
 		}
 	}
 	return nil

@@ -82,7 +82,7 @@ func scanAlert(sc scanner) (watchdog.Alert, error) {
 		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Details); err != nil {
 		return a, err
 	}
-	a.Clock = watchdog.ClockKind(clock)
+	a.SLAClock = watchdog.SLAClock(clock)
 	a.DueAt, a.FiredAt = fromMicros(due), fromMicros(fired)
 	a.Target, a.Elapsed = time.Duration(target), time.Duration(elapsed)
 	return a, nil

@@ -85,7 +85,7 @@ func NewAlert(t *watchdog.Ticket, st string, due, fired time.Time) watchdog.Aler
 	}
 	return watchdog.Alert{
 		TicketID:     t.ID,
-		Clock:        watchdog.Response,
+		SLAClock:     watchdog.Response,
 		Stage:        st,
 		State:        state,
 		DueAt:        due,

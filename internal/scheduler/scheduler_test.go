@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ticket-watchdog/watchdog/scheduler"
+	"github.com/ticket-watchdog/watchdog/internal/scheduler"
 	"github.com/ticket-watchdog/watchdog/watchdogtest"
 )
 
@@ -68,22 +68,6 @@ func recv(t *testing.T, c <-chan time.Time) time.Time {
 		t.Fatal("loop did not run")
 	}
 	return time.Time{}
-}
-
-func TestBackoffGrowsAndIsBounded(t *testing.T) {
-	b := scheduler.Backoff{Base: time.Second, Max: time.Minute}
-	for attempt := 1; attempt <= 20; attempt++ {
-		want := time.Second << (attempt - 1)
-		if want > time.Minute || want <= 0 {
-			want = time.Minute
-		}
-		for i := 0; i < 50; i++ {
-			d := b.Delay(attempt)
-			if d < want/2 || d > want {
-				t.Fatalf("attempt %d: delay %v outside [%v, %v]", attempt, d, want/2, want)
-			}
-		}
-	}
 }
 
 // Idle is false from the moment a wake-up or a timer is due until the loop

@@ -1,7 +1,6 @@
-// Package scheduler holds the timing machinery of the engine's loops: a
-// deadline-driven loop that sleeps until its next due instant, wakes early
-// when told, and falls back to a periodic safety-net pass; and the
-// exponential backoff with jitter used for delivery retries.
+// Package scheduler is the engine's deadline-driven loop: it sleeps until
+// its next due instant, wakes early when told, and falls back to a periodic
+// safety-net pass.
 //
 // It depends only on the standard library. Its Clock interface has the same
 // method set as watchdog.Clock, so any watchdog.Clock (the system clock or
@@ -10,7 +9,6 @@ package scheduler
 
 import (
 	"context"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 )
@@ -152,33 +150,4 @@ func (l *Loop) Run(ctx context.Context) error {
 			l.waiting.Store(false)
 		}
 	}
-}
-
-// Backoff computes retry delays: exponential from Base, capped at Max,
-// with "equal jitter" (half the delay fixed, half random) so that many
-// failing deliveries do not retry in lock step.
-type Backoff struct {
-	Base time.Duration
-	Max  time.Duration
-}
-
-// Delay returns the wait before retry number attempt (1 for the first
-// retry).
-func (b Backoff) Delay(attempt int) time.Duration {
-	base, max := b.Base, b.Max
-	if base <= 0 {
-		base = time.Second
-	}
-	if max < base {
-		max = base
-	}
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(d-half)+1))
 }

@@ -59,7 +59,7 @@ func fire(t *watchdog.Ticket, ev watchdog.Evaluation) {
 func stages(as []watchdog.Alert) []string {
 	var out []string
 	for _, a := range as {
-		out = append(out, string(a.Clock)+"/"+a.Stage+"@"+a.DueAt.Sub(t0).String())
+		out = append(out, string(a.SLAClock)+"/"+a.Stage+"@"+a.DueAt.Sub(t0).String())
 	}
 	return out
 }
@@ -71,7 +71,7 @@ func TestEvaluateRunningTicket(t *testing.T) {
 	if ev.State != watchdog.TicketOK || !ev.Open {
 		t.Fatalf("state %q open %v, want ok/open", ev.State, ev.Open)
 	}
-	r := ev.Clocks[watchdog.Response]
+	r := ev.SLAClocks[watchdog.Response]
 	if r.State != watchdog.StateOK || r.ElapsedSeconds != 600 || r.TargetSeconds != 1800 || r.RemainingSeconds != 1200 {
 		t.Fatalf("response clock %+v", r)
 	}
@@ -87,7 +87,7 @@ func TestEvaluateRunningTicket(t *testing.T) {
 	if len(ev.Due) != 0 {
 		t.Fatalf("nothing is due yet, got %v", stages(ev.Due))
 	}
-	if c := ev.Clocks[watchdog.Resolution]; c.State != watchdog.StateOK || !c.BreachAt.Equal(at(180*time.Minute)) || c.Calendar != "24x7" {
+	if c := ev.SLAClocks[watchdog.Resolution]; c.State != watchdog.StateOK || !c.BreachAt.Equal(at(180*time.Minute)) || c.Calendar != "24x7" {
 		t.Fatalf("resolution clock %+v", c)
 	}
 }
@@ -103,8 +103,8 @@ func TestEvaluateFiresNeverBeforeItsInstant(t *testing.T) {
 	if got := stages(ev.Due); !cmp.Equal(got, []string{"response/alert@25m30s"}) {
 		t.Fatalf("due at the instant: %v", got)
 	}
-	if ev.State != watchdog.TicketAlert || ev.Clocks[watchdog.Response].State != watchdog.StateAlert {
-		t.Fatalf("state %q / %q, want alert", ev.State, ev.Clocks[watchdog.Response].State)
+	if ev.State != watchdog.TicketAlert || ev.SLAClocks[watchdog.Response].State != watchdog.StateAlert {
+		t.Fatalf("state %q / %q, want alert", ev.State, ev.SLAClocks[watchdog.Response].State)
 	}
 	a := ev.Due[0]
 	if a.State != "alert" || a.TicketID != "T-1" || a.Target != 30*time.Minute || a.Elapsed != 1530*time.Second || !strings.Contains(a.Details, "Response") {
@@ -156,17 +156,17 @@ func TestEvaluatePauseAndResume(t *testing.T) {
 	_ = ev
 	tkPaused := ticket(0*time.Minute, "open", 10*time.Minute, "pending")
 	ev = watchdog.Evaluate(tkPaused, p, at(30*time.Minute))
-	if c := ev.Clocks[watchdog.Resolution]; c.State != watchdog.StatePaused || c.ElapsedSeconds != 600 || c.BreachAt != nil {
+	if c := ev.SLAClocks[watchdog.Resolution]; c.State != watchdog.StatePaused || c.ElapsedSeconds != 600 || c.BreachAt != nil {
 		t.Fatalf("paused resolution clock %+v", c)
 	}
-	if c := ev.Clocks[watchdog.Response]; c.State != watchdog.StateMet || c.ElapsedSeconds != 600 {
+	if c := ev.SLAClocks[watchdog.Response]; c.State != watchdog.StateMet || c.ElapsedSeconds != 600 {
 		t.Fatalf("response clock after answer %+v", c)
 	}
 	if ev.NextDueAt != nil {
 		t.Fatalf("a paused ticket has nothing due, got %v", ev.NextDueAt)
 	}
 	ev = watchdog.Evaluate(tk, p, at(2*time.Hour))
-	c := ev.Clocks[watchdog.Resolution]
+	c := ev.SLAClocks[watchdog.Resolution]
 	if c.State != watchdog.StateOK || c.ElapsedSeconds != int64((10*time.Minute+time.Hour)/time.Second) {
 		t.Fatalf("resumed resolution clock %+v", c)
 	}
@@ -180,7 +180,7 @@ func TestEvaluateReopenResumes(t *testing.T) {
 	p := testPolicy()
 	tk := ticket(0*time.Minute, "open", 60*time.Minute, "resolved")
 	ev := watchdog.Evaluate(tk, p, at(4*time.Hour))
-	if c := ev.Clocks[watchdog.Resolution]; c.State != watchdog.StateMet || c.ElapsedSeconds != 3600 {
+	if c := ev.SLAClocks[watchdog.Resolution]; c.State != watchdog.StateMet || c.ElapsedSeconds != 3600 {
 		t.Fatalf("resolved clock (before reopen) %+v", c)
 	}
 	if ev.Open {
@@ -188,7 +188,7 @@ func TestEvaluateReopenResumes(t *testing.T) {
 	}
 	tk.Merge(watchdog.Event{ID: "T-1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: t0, UpdatedAt: at(5 * time.Hour)})
 	ev = watchdog.Evaluate(tk, p, at(5*time.Hour+30*time.Minute))
-	c := ev.Clocks[watchdog.Resolution]
+	c := ev.SLAClocks[watchdog.Resolution]
 	if !ev.Open || c.State != watchdog.StateOK || c.ElapsedSeconds != 5400 || !c.BreachAt.Equal(at(5*time.Hour+120*time.Minute)) {
 		t.Fatalf("reopened clock %+v open %v", c, ev.Open)
 	}
@@ -200,7 +200,7 @@ func TestEvaluateFirstResponse(t *testing.T) {
 	fr := at(5 * time.Minute)
 	tk.Merge(watchdog.Event{ID: "T-1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: t0, UpdatedAt: at(6 * time.Minute), FirstResponseAt: &fr})
 	ev := watchdog.Evaluate(tk, p, at(time.Hour))
-	if c := ev.Clocks[watchdog.Response]; c.State != watchdog.StateMet || c.ElapsedSeconds != 300 || c.BreachAt != nil {
+	if c := ev.SLAClocks[watchdog.Response]; c.State != watchdog.StateMet || c.ElapsedSeconds != 300 || c.BreachAt != nil {
 		t.Fatalf("response after explicit first response %+v", c)
 	}
 	if len(ev.Due) != 0 {
@@ -212,7 +212,7 @@ func TestEvaluateMissedResponse(t *testing.T) {
 	p := testPolicy()
 	tk := ticket(0*time.Minute, "open", 40*time.Minute, "in_progress")
 	ev := watchdog.Evaluate(tk, p, at(50*time.Minute))
-	if c := ev.Clocks[watchdog.Response]; c.State != watchdog.StateMissed {
+	if c := ev.SLAClocks[watchdog.Response]; c.State != watchdog.StateMissed {
 		t.Fatalf("response answered after its breach: %+v", c)
 	}
 	if ev.State != watchdog.TicketBreach {
@@ -226,7 +226,7 @@ func TestEvaluateMissedResponse(t *testing.T) {
 	// Answered exactly at the breach instant: met, nothing breached.
 	tk = ticket(0*time.Minute, "open", 30*time.Minute, "in_progress")
 	ev = watchdog.Evaluate(tk, p, at(50*time.Minute))
-	if c := ev.Clocks[watchdog.Response]; c.State != watchdog.StateMet {
+	if c := ev.SLAClocks[watchdog.Response]; c.State != watchdog.StateMet {
 		t.Fatalf("answered at the breach instant: %+v", c)
 	}
 	if got := stages(ev.Due); !cmp.Equal(got, []string{"response/alert@25m30s"}) {
@@ -258,7 +258,7 @@ func TestEvaluateTierChangeKeepsUsedTime(t *testing.T) {
 	tk := ticket(0*time.Minute, "open")
 	tk.Merge(watchdog.Event{ID: "T-1", Priority: "low", CustomerTier: "silver", Status: "open", CreatedAt: t0, UpdatedAt: at(20 * time.Minute)})
 	ev := watchdog.Evaluate(tk, p, at(25*time.Minute))
-	c := ev.Clocks[watchdog.Response]
+	c := ev.SLAClocks[watchdog.Response]
 	if c.TargetSeconds != 240*60 || c.ElapsedSeconds != 25*60 || !c.BreachAt.Equal(at(240*time.Minute)) {
 		t.Fatalf("after tier change: %+v", c)
 	}
@@ -294,7 +294,7 @@ func TestEvaluateUntracked(t *testing.T) {
 	tk := ticket(0*time.Minute, "open")
 	tk.Merge(watchdog.Event{ID: "T-1", Priority: "urgent", CustomerTier: "platinum", Status: "open", CreatedAt: t0, UpdatedAt: at(time.Minute)})
 	ev := watchdog.Evaluate(tk, p, at(time.Hour))
-	if ev.State != watchdog.TicketUntracked || !strings.Contains(ev.Untracked, "platinum") || ev.Clocks != nil || ev.NextDueAt != nil {
+	if ev.State != watchdog.TicketUntracked || !strings.Contains(ev.Untracked, "platinum") || ev.SLAClocks != nil || ev.NextDueAt != nil {
 		t.Fatalf("untracked evaluation %+v", ev)
 	}
 	// A policy that covers it gives it clocks.
@@ -308,8 +308,8 @@ func TestEvaluateCreatedResolved(t *testing.T) {
 	p := testPolicy()
 	tk := ticket(0*time.Minute, "closed")
 	ev := watchdog.Evaluate(tk, p, at(10*time.Hour))
-	for _, k := range watchdog.Clocks {
-		if c := ev.Clocks[k]; c.State != watchdog.StateMet || c.ElapsedSeconds != 0 {
+	for _, k := range watchdog.SLAClocks {
+		if c := ev.SLAClocks[k]; c.State != watchdog.StateMet || c.ElapsedSeconds != 0 {
 			t.Fatalf("%s clock of a ticket created closed: %+v", k, c)
 		}
 	}
@@ -330,8 +330,8 @@ func TestAlertDetailsNameTheTarget(t *testing.T) {
 		"resolution/breach": "Resolution SLA breached: 3h target reached",
 	}
 	for _, a := range ev.Due {
-		if got := a.Details; got != want[string(a.Clock)+"/"+a.Stage] {
-			t.Errorf("%s/%s details %q", a.Clock, a.Stage, got)
+		if got := a.Details; got != want[string(a.SLAClock)+"/"+a.Stage] {
+			t.Errorf("%s/%s details %q", a.SLAClock, a.Stage, got)
 		}
 	}
 	if len(ev.Due) != 4 {

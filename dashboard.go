@@ -1,0 +1,70 @@
+package watchdog
+
+// DashboardOrder is the order of dashboard rows.
+type DashboardOrder string
+
+// Dashboard orders.
+const (
+	// OrderCreated lists newest tickets first (created_at descending, then id).
+	OrderCreated DashboardOrder = "created"
+	// OrderUrgency lists soonest breach first (BreachAt ascending, tickets
+	// with no breach instant last, then id).
+	OrderUrgency DashboardOrder = "urgency"
+)
+
+// DashboardQuery filters and pages the dashboard.
+type DashboardQuery struct {
+	Offset int
+	// Limit is the page size; 0 means DefaultDashboardLimit.
+	Limit int
+	// State filters by ticket state: "" (any), "ok", "alert" (alert or
+	// breach, as the seed did), "breach", or "untracked".
+	State    string
+	Tier     string
+	Priority string
+	// Open filters open (true) or closed (false) tickets; nil means both.
+	Open  *bool
+	Order DashboardOrder
+}
+
+// Dashboard limits.
+const (
+	DefaultDashboardLimit = 100
+	MaxDashboardLimit     = 1000
+)
+
+// Validate checks the query and fills defaults.
+func (q *DashboardQuery) Validate() error {
+	var errs []FieldError
+	if q.Offset < 0 {
+		errs = append(errs, FieldError{Field: "offset", Message: "must be 0 or more"})
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultDashboardLimit
+	}
+	if q.Limit < 0 || q.Limit > MaxDashboardLimit {
+		errs = append(errs, FieldError{Field: "limit", Message: "must be between 1 and 1000"})
+	}
+	switch q.State {
+	case "", "ok", "alert", "breach", "untracked":
+	default:
+		errs = append(errs, FieldError{Field: "state", Message: "must be one of ok, alert, breach, untracked"})
+	}
+	switch q.Order {
+	case "":
+		q.Order = OrderCreated
+	case OrderCreated, OrderUrgency:
+	default:
+		errs = append(errs, FieldError{Field: "order", Message: "must be created or urgency"})
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Errors: errs}
+	}
+	return nil
+}
+
+// DashboardPage is one page of the dashboard.
+type DashboardPage struct {
+	Tickets []*Ticket
+	Total   int
+}

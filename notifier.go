@@ -1,0 +1,53 @@
+package watchdog
+
+import (
+	"context"
+	"time"
+)
+
+// Notifier delivers one alert to one destination (Slack, a webhook, ...).
+// When Deliver fails it says whether a later attempt may succeed; the error
+// may also carry a wait (see RetryAfterError), as for HTTP 429.
+type Notifier interface {
+	Deliver(ctx context.Context, a Alert) (retry bool, err error)
+}
+
+// BatchNotifier is a Notifier that can also deliver several alerts as one
+// message, as Slack needs when many alerts come due at once: its rate
+// limits (about one message per second per webhook or channel) would spread
+// a burst of single-alert messages over hours. The engine groups only
+// alerts already queued for the notifier when a sender becomes free, so a
+// lone alert always goes through Deliver, at once.
+type BatchNotifier interface {
+	Notifier
+	// DeliverBatch delivers 2 to MaxBatch alerts as one unit: all or none,
+	// with the same retry decision as Deliver.
+	DeliverBatch(ctx context.Context, alerts []Alert) (retry bool, err error)
+	// MaxBatch is the most alerts one DeliverBatch call takes; below 2
+	// means alerts are always delivered one by one.
+	MaxBatch() int
+}
+
+// NotifierFunc adapts a function to the Notifier interface.
+type NotifierFunc func(ctx context.Context, a Alert) (retry bool, err error)
+
+// Deliver calls f.
+func (f NotifierFunc) Deliver(ctx context.Context, a Alert) (bool, error) { return f(ctx, a) }
+
+// RetryAfterError is a retryable delivery failure whose destination asked
+// for a wait before the next attempt (HTTP 429 Retry-After).
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	msg := "retry after " + e.After.String()
+	if e.Err == nil {
+		return msg
+	}
+	return e.Err.Error() + " (" + msg + ")"
+}
+
+// Unwrap returns the cause.
+func (e *RetryAfterError) Unwrap() error { return e.Err }

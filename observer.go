@@ -1,0 +1,36 @@
+package watchdog
+
+import (
+	"time"
+)
+
+// Observer is told what the engine does, for metrics. Implementations must
+// be fast and safe for concurrent use; embed NopObserver to implement part.
+type Observer interface {
+	// EventsIngested reports a committed batch: events received and
+	// tickets changed.
+	EventsIngested(events, changed int)
+	// AlertFired reports a recorded alert and how long after its due
+	// instant it was recorded.
+	AlertFired(a Alert, lateness time.Duration)
+	// DeliveryFinished reports one delivery attempt's outcome.
+	DeliveryFinished(notifier string, status DeliveryStatus, took time.Duration)
+	// Evaluated reports one scheduler pass: tickets evaluated, alerts
+	// recorded and the time it took.
+	Evaluated(tickets, alerts int, took time.Duration)
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+// EventsIngested does nothing.
+func (NopObserver) EventsIngested(int, int) {}
+
+// AlertFired does nothing.
+func (NopObserver) AlertFired(Alert, time.Duration) {}
+
+// DeliveryFinished does nothing.
+func (NopObserver) DeliveryFinished(string, DeliveryStatus, time.Duration) {}
+
+// Evaluated does nothing.
+func (NopObserver) Evaluated(int, int, time.Duration) {}

@@ -1,0 +1,185 @@
+package watchdog
+
+import (
+	"context"
+	"sort"
+	"time"
+)
+
+// This file is the contract between the engine and a store: the Store
+// interface and what an implementation needs to honour it (Plan, PlanFunc,
+// DeliveryOutcome, Ticket.Merge, CurrentFields). Users of the library pick a
+// store (store/sqlite, store/postgres) and never call these themselves; a
+// new store must pass the conformance suite in store/storetest.
+
+// Store persists tickets, their timelines, alerts and the delivery outbox.
+// Implementations must be safe for concurrent use, and several processes may
+// share one (the Postgres store): claims skip rows another holds and unique
+// keys make each stage fire once. No method reads every ticket.
+type Store interface {
+	// Ingest merges validated events into the stored timelines (an event
+	// whose (id, updated_at) is stored changes nothing; events of one id in
+	// one batch are all merged) and calls plan once per ticket the batch
+	// changed, with the merged ticket, storing the result. All in one
+	// transaction: on error nothing of the batch is written. It returns the
+	// batch's tickets (changed or not, without Events and Alerts), in order
+	// of first appearance in the batch.
+	Ingest(ctx context.Context, events []Event, plan PlanFunc) ([]*Ticket, error)
+
+	// EvaluateDue claims up to limit tickets with NextDueAt <= now, skipping
+	// tickets another evaluator holds, calls plan for each and stores the
+	// results with their alerts and deliveries, atomically. It returns the
+	// alerts recorded, each with the deliveries recorded for it (Alert unset)
+	// in notifier name order.
+	EvaluateDue(ctx context.Context, now time.Time, limit int, plan PlanFunc) ([]Alert, error)
+
+	// NextDue returns the earliest NextDueAt of any ticket; ok is false when
+	// no ticket is due ever.
+	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
+
+	// Replan calls plan for up to limit open tickets with id > after, in id
+	// order, and stores the results (not alerts). It returns the last id seen
+	// and how many tickets it visited; a visit count below limit means the
+	// pass is over. The engine calls it after a policy change.
+	Replan(ctx context.Context, after string, limit int, plan PlanFunc) (last string, n int, err error)
+
+	// Ticket returns one ticket with Events and Alerts (each with its
+	// Deliveries), or ErrNotFound.
+	Ticket(ctx context.Context, id string) (*Ticket, error)
+
+	// Dashboard returns a page of tickets (without Events and Alerts) and the
+	// number of tickets matching the filters.
+	Dashboard(ctx context.Context, q DashboardQuery) (tickets []*Ticket, total int, err error)
+
+	// ClaimDeliveries leases up to limit pending deliveries to the named
+	// notifier whose NextAttemptAt <= now, for lease: they are not claimed
+	// again until now+lease. Each claim increments Attempts. Delivery.Alert
+	// is filled. Claims are per notifier so that a slow notifier's backlog
+	// never holds up the others.
+	ClaimDeliveries(ctx context.Context, notifier string, now time.Time, limit int, lease time.Duration) ([]Delivery, error)
+
+	// FinishDeliveries records the outcomes of attempts, all in one
+	// transaction. An outcome is ignored when its delivery was claimed again
+	// since (Attempt differs) or is no longer pending.
+	FinishDeliveries(ctx context.Context, outcomes []DeliveryOutcome) error
+
+	// NextDelivery returns the earliest NextAttemptAt of any pending
+	// delivery to the named notifier.
+	NextDelivery(ctx context.Context, notifier string) (at time.Time, ok bool, err error)
+
+	// SubscribeAlerts streams alerts recorded from now on by any process
+	// sharing the store, until ctx is done. A subscriber that falls behind
+	// may miss alerts; it never blocks the writer.
+	SubscribeAlerts(ctx context.Context) (<-chan Alert, error)
+
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// PlanFunc decides a ticket's derived columns and new alerts. Stores call it
+
+// Plan is what the engine decided for one ticket.
+type Plan struct {
+	State     TicketState
+	Untracked string
+	Open      bool
+	NextDueAt *time.Time
+	BreachAt  *time.Time
+	// Alerts to record. The store skips any whose (ticket, clock, stage,
+	// cycle) is already recorded; for each it records, it raises the
+	// ticket's escalation level by one (setting Alert.EscalationLevel to the
+	// new level), enqueues one pending delivery per name in Notifiers with
+	// NextAttemptAt = the alert's FiredAt, and publishes the alert to
+	// subscribers after commit. Only Store.EvaluateDue records alerts.
+	Alerts    []Alert
+	Notifiers []string
+	// Claimed names those of Notifiers whose deliveries the caller sends
+	// itself right after the commit (the engine's hand-off). The store
+	// records them already claimed until ClaimedUntil, as ClaimDeliveries
+	// would have: Attempts 1 and NextAttemptAt = ClaimedUntil, so that no
+	// other claimer takes them before their lease ends.
+	Claimed      []string
+	ClaimedUntil time.Time
+}
+
+// DeliveryOutcome is what became of one delivery attempt, as reported to
+// Store.FinishDelivery.
+type DeliveryOutcome struct {
+	ID int64
+	// Attempt is the Delivery.Attempts value of the claim this outcome is
+	// for; the store ignores the outcome when the delivery was claimed again
+	// since (its attempts no longer equal Attempt).
+	Attempt int
+	// Status is DeliveryDelivered, DeliveryFailed (given up), or
+	// DeliveryPending to retry at RetryAt.
+	Status   DeliveryStatus
+	RetryAt  time.Time
+	Error    string
+	Finished time.Time
+	// Unsent marks a pending outcome for a claimed delivery handed back
+	// without an attempt (the engine stopping, or a claim too old to send
+	// safely): the store takes back the attempt the claim counted and
+	// keeps the last error, so that only real attempts count towards the
+	// limit. Error is ignored.
+	Unsent bool
+}
+
+// inside their transaction with the ticket's current fields, its whole
+// timeline (Events) and its alerts so far (Alerts), and persist the Plan.
+type PlanFunc func(t *Ticket) Plan
+
+// Merge folds events into the ticket's timeline: an event whose updated_at is
+// already present is ignored, the others are inserted in time order, and the
+// ticket's current fields are taken from the latest event. It reports whether
+// anything changed. Stores that hold the timeline in Go may use it; it is
+// also the reference for what SQL implementations must do.
+func (t *Ticket) Merge(events ...Event) bool {
+	changed := false
+	for _, ev := range events {
+		i := sort.Search(len(t.Events), func(i int) bool { return !t.Events[i].UpdatedAt.Before(ev.UpdatedAt) })
+		if i < len(t.Events) && t.Events[i].UpdatedAt.Equal(ev.UpdatedAt) {
+			continue
+		}
+		t.Events = append(t.Events, Event{})
+		copy(t.Events[i+1:], t.Events[i:])
+		t.Events[i] = ev
+		changed = true
+	}
+	if changed {
+		t.applyLatest()
+	}
+	return changed
+}
+
+func (t *Ticket) applyLatest() {
+	if len(t.Events) == 0 {
+		return
+	}
+	last := t.Events[len(t.Events)-1]
+	t.ID = last.ID
+	t.Priority = last.Priority
+	t.CustomerTier = last.CustomerTier
+	t.Status = last.Status
+	t.CreatedAt = last.CreatedAt
+	t.UpdatedAt = last.UpdatedAt
+	t.FirstResponseAt = nil
+	for _, ev := range t.Events {
+		if ev.FirstResponseAt != nil && (t.FirstResponseAt == nil || ev.FirstResponseAt.Before(*t.FirstResponseAt)) {
+			fr := *ev.FirstResponseAt
+			t.FirstResponseAt = &fr
+		}
+	}
+}
+
+// CurrentFields reports the ticket's current fields as derived from its timeline:
+// the latest event's fields and the earliest first_response_at of any event.
+func CurrentFields(events []Event) Ticket {
+	var t Ticket
+	t.Events = events
+	t.applyLatest()
+	t.Events = nil
+	return t
+}
