@@ -13,15 +13,15 @@
 //     [DecodeEvents], which names every bad item and field.
 //   - The SLA file ([ParsePolicy], [LoadPolicyFile]) gives a [Policy]:
 //     targets by (customer tier, priority), stage thresholds, status sets
-//     and business-hours [Calendar]s with time zones and holidays.
+//     and business-hours calendars ([Calendar]) with time zones and holidays.
 //   - [Evaluate] is the SLA clock arithmetic: a pure function of a ticket's
 //     timeline, the policy and an instant. It yields each SLA clock's state
 //     and business time used, the instants of its stages, the alerts due and
 //     the next instant anything happens.
 //   - The [Engine] ([New]) puts it together over a [Store] (package
 //     store/sqlite, the embedded default, or store/postgres, which scales
-//     out over several processes) and [Notifier]s (notify/slack, or your own
-//     via [NotifierFunc]); [Engine.Subscribe] streams every alert, which
+//     out over several processes) and notifiers ([Notifier]: notify/slack, or your
+//     own via [NotifierFunc]); [Engine.Subscribe] streams every alert, which
 //     notify/websocket serves to WebSocket clients. [Engine.Run] sleeps until
 //     the next due instant, so alerts fire on time rather than at the next
 //     sweep.

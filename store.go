@@ -13,6 +13,8 @@ import (
 // new store must pass the conformance suite in store/storetest.
 
 // Store persists tickets, their timelines, alerts and the delivery outbox.
+// Library users choose one (store/sqlite, store/postgres) and hand it to New;
+// the methods are the engine's, not theirs to call.
 // Implementations must be safe for concurrent use, and several processes may
 // share one (the Postgres store): claims skip rows another holds and unique
 // keys make each stage fire once. No method reads every ticket.
@@ -79,9 +81,14 @@ type Store interface {
 	Close() error
 }
 
-// PlanFunc decides a ticket's derived columns and new alerts. Stores call it
+// PlanFunc (for Store implementations) decides a ticket's derived columns
+// and new alerts. Stores call it inside their transaction with the ticket's
+// current fields, its whole timeline (Events) and its alerts so far
+// (Alerts), and persist the Plan.
+type PlanFunc func(t *Ticket) Plan
 
-// Plan is what the engine decided for one ticket.
+// Plan (for Store implementations) is what the engine decided for one
+// ticket; the store persists it.
 type Plan struct {
 	State     TicketState
 	Untracked string
@@ -105,8 +112,8 @@ type Plan struct {
 	ClaimedUntil time.Time
 }
 
-// DeliveryOutcome is what became of one delivery attempt, as reported to
-// Store.FinishDelivery.
+// DeliveryOutcome (for Store implementations) is what became of one
+// delivery attempt, as reported to Store.FinishDeliveries.
 type DeliveryOutcome struct {
 	ID int64
 	// Attempt is the Delivery.Attempts value of the claim this outcome is
@@ -127,11 +134,7 @@ type DeliveryOutcome struct {
 	Unsent bool
 }
 
-// inside their transaction with the ticket's current fields, its whole
-// timeline (Events) and its alerts so far (Alerts), and persist the Plan.
-type PlanFunc func(t *Ticket) Plan
-
-// Merge folds events into the ticket's timeline: an event whose updated_at is
+// Merge (for Store implementations) folds events into the ticket's timeline: an event whose updated_at is
 // already present is ignored, the others are inserted in time order, and the
 // ticket's current fields are taken from the latest event. It reports whether
 // anything changed. Stores that hold the timeline in Go may use it; it is
@@ -174,7 +177,8 @@ func (t *Ticket) applyLatest() {
 	}
 }
 
-// CurrentFields reports the ticket's current fields as derived from its timeline:
+// CurrentFields (for Store implementations) reports the ticket's current
+// fields as derived from its timeline:
 // the latest event's fields and the earliest first_response_at of any event.
 func CurrentFields(events []Event) Ticket {
 	var t Ticket

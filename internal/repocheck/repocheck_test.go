@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,5 +127,32 @@ func moduleRoot(t *testing.T) string {
 			t.Fatal("no go.mod above the test's directory")
 		}
 		dir = parent
+	}
+}
+
+// TestRootImportsNoImplementation keeps the root package a user's API: what
+// it pulls in must not include a database driver, Slack, WebSocket, the
+// deployment checks' HCL parser or the server's file watcher.
+func TestRootImportsNoImplementation(t *testing.T) {
+	root := moduleRoot(t)
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	forbidden := []string{"database/sql", "github.com/lib/pq", "github.com/jmoiron/sqlx", "modernc.org/sqlite",
+		"github.com/slack-go/slack", "github.com/coder/websocket", "github.com/hashicorp/hcl", "github.com/zclconf/go-cty",
+		"github.com/fsnotify/fsnotify", "github.com/ticket-watchdog/watchdog/policywatch", "net/http"}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list -deps printed %d packages; expected the root's dependencies", len(deps))
+	}
+	for _, d := range deps {
+		for _, f := range forbidden {
+			if d == f || strings.HasPrefix(d, f+"/") {
+				t.Errorf("the root package depends on %s", d)
+			}
+		}
 	}
 }
