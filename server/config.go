@@ -120,8 +120,10 @@ const (
 // only make sense together), so that a program that reads them from its
 // own settings can name the setting.
 type ConfigError struct {
+	// Field is the Config field at fault, such as "SlackWebhookURL".
 	Field string
-	Err   error
+	// Err says what is wrong with it.
+	Err error
 }
 
 // Error names the field and says what is wrong with it; it never quotes a
