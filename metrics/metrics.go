@@ -140,95 +140,8 @@ func New(reg *prometheus.Registry, cfg *Config) (*Metrics, error) {
 			return nil, err
 		}
 	}
-	m := &Metrics{
-		reg: reg,
-		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace,
-			Name:      "http_request_duration_seconds",
-			Help:      "Latency of HTTP API requests by route pattern, method and status code.",
-			Buckets:   []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
-		}, []string{"route", "method", "code"}),
-		eventsIngested: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace,
-			Name:      "events_ingested_total",
-			Help:      "Ticket events accepted in committed batches.",
-		}),
-		ticketsChanged: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace,
-			Name:      "tickets_changed_total",
-			Help:      "Tickets changed by ingested events.",
-		}),
-		alertsFired: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace,
-			Name:      "alerts_fired_total",
-			Help:      "Alerts recorded, by stage, SLA clock and customer tier.",
-		}, []string{"stage", "sla_type", "tier"}),
-		alertLateness: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: Namespace,
-			Name:      "alert_lateness_seconds",
-			Help:      "How long after its due instant each alert was recorded.",
-			Buckets:   []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
-		}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace,
-			Name:      "deliveries_total",
-			Help:      "Alert delivery attempts by notifier and outcome (delivered, failed for good, retry).",
-		}, []string{"notifier", "outcome"}),
-		deliveryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace,
-			Name:      "delivery_duration_seconds",
-			Help:      "Duration of alert delivery attempts by notifier.",
-			Buckets:   []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
-		}, []string{"notifier"}),
-		evaluations: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace,
-			Name:      "evaluations_total",
-			Help:      "Scheduler evaluation passes over due tickets.",
-		}),
-		evaluatedTickets: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace,
-			Name:      "evaluated_tickets_total",
-			Help:      "Due tickets evaluated by the scheduler.",
-		}),
-		evaluationDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: Namespace,
-			Name:      "evaluation_duration_seconds",
-			Help:      "Duration of scheduler evaluation passes.",
-			Buckets:   []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
-		}),
-		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace,
-			Name:      "policy_reload_success",
-			Help:      "Whether the last SLA file load attempt succeeded (1) or failed (0).",
-		}),
-		reloadTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace,
-			Name:      "policy_reload_timestamp_seconds",
-			Help:      "Unix time of the last successful SLA file load.",
-		}),
-		reloadFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace,
-			Name:      "policy_reload_failures_total",
-			Help:      "Failed SLA file load attempts.",
-		}),
-	}
-	m.openTickets = newOpenTicketsCollector(cfg)
-	wsClients := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: Namespace,
-		Name:      "websocket_clients",
-		Help:      "Connected WebSocket alert clients.",
-	}, func() float64 {
-		if fn := m.wsClients.Load(); fn != nil {
-			return float64((*fn)())
-		}
-		return 0
-	})
-	if err := registerAll(reg,
-		m.httpDuration, m.eventsIngested, m.ticketsChanged, m.alertsFired, m.alertLateness,
-		m.deliveries, m.deliveryDuration, m.evaluations, m.evaluatedTickets, m.evaluationDuration,
-		m.reloadSuccess, m.reloadTimestamp, m.reloadFailures, m.openTickets, wsClients,
-		m.openTickets.errors,
-	); err != nil {
+	m := newMetrics(reg, cfg)
+	if err := registerAll(reg, m.collectors()...); err != nil {
 		return nil, err
 	}
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
@@ -239,6 +152,85 @@ func New(reg *prometheus.Registry, cfg *Config) (*Metrics, error) {
 		Registry:      reg,
 	})
 	return m, nil
+}
+
+// newMetrics defines every metric, unregistered.
+func newMetrics(reg *prometheus.Registry, cfg *Config) *Metrics {
+	return &Metrics{
+		reg: reg,
+		httpDuration: newHistogramVec("http_request_duration_seconds",
+			"Latency of HTTP API requests by route pattern, method and status code.",
+			[]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+			"route", "method", "code"),
+		eventsIngested: newCounter("events_ingested_total", "Ticket events accepted in committed batches."),
+		ticketsChanged: newCounter("tickets_changed_total", "Tickets changed by ingested events."),
+		alertsFired: newCounterVec("alerts_fired_total",
+			"Alerts recorded, by stage, SLA clock and customer tier.", "stage", "sla_type", "tier"),
+		alertLateness: newHistogram("alert_lateness_seconds",
+			"How long after its due instant each alert was recorded.",
+			[]float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}),
+		deliveries: newCounterVec("deliveries_total",
+			"Alert delivery attempts by notifier and outcome (delivered, failed for good, retry).", "notifier", "outcome"),
+		deliveryDuration: newHistogramVec("delivery_duration_seconds",
+			"Duration of alert delivery attempts by notifier.",
+			[]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}, "notifier"),
+		evaluations:      newCounter("evaluations_total", "Scheduler evaluation passes over due tickets."),
+		evaluatedTickets: newCounter("evaluated_tickets_total", "Due tickets evaluated by the scheduler."),
+		evaluationDuration: newHistogram("evaluation_duration_seconds",
+			"Duration of scheduler evaluation passes.",
+			[]float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}),
+		reloadSuccess:   newGauge("policy_reload_success", "Whether the last SLA file load attempt succeeded (1) or failed (0)."),
+		reloadTimestamp: newGauge("policy_reload_timestamp_seconds", "Unix time of the last successful SLA file load."),
+		reloadFailures:  newCounter("policy_reload_failures_total", "Failed SLA file load attempts."),
+		openTickets:     newOpenTicketsCollector(cfg),
+	}
+}
+
+// collectors lists what New registers: every metric, the open-tickets
+// collector and its error counter, and the WebSocket clients gauge.
+func (m *Metrics) collectors() []prometheus.Collector {
+	wsClients := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("websocket_clients", "Connected WebSocket alert clients.")),
+		func() float64 {
+			if fn := m.wsClients.Load(); fn != nil {
+				return float64((*fn)())
+			}
+			return 0
+		})
+	return []prometheus.Collector{
+		m.httpDuration, m.eventsIngested, m.ticketsChanged, m.alertsFired, m.alertLateness,
+		m.deliveries, m.deliveryDuration, m.evaluations, m.evaluatedTickets, m.evaluationDuration,
+		m.reloadSuccess, m.reloadTimestamp, m.reloadFailures, m.openTickets, wsClients,
+		m.openTickets.errors,
+	}
+}
+
+// opts names a metric under Namespace.
+func opts(name, help string) prometheus.Opts {
+	return prometheus.Opts{Namespace: Namespace, Name: name, Help: help}
+}
+
+func newCounter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts(opts(name, help)))
+}
+
+func newCounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts(opts(name, help)), labels)
+}
+
+func newGauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts(opts(name, help)))
+}
+
+func histogramOpts(name, help string, buckets []float64) prometheus.HistogramOpts {
+	return prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: buckets}
+}
+
+func newHistogram(name, help string, buckets []float64) prometheus.Histogram {
+	return prometheus.NewHistogram(histogramOpts(name, help, buckets))
+}
+
+func newHistogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(histogramOpts(name, help, buckets), labels)
 }
 
 func registerAll(reg *prometheus.Registry, cs ...prometheus.Collector) error {

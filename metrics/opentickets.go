@@ -52,11 +52,7 @@ func newOpenTicketsCollector(cfg *Config) *openTicketsCollector {
 	return &openTicketsCollector{
 		desc: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "open_tickets"),
 			"Open tickets by SLA state, counted at most once per cache period.", []string{"state"}, nil),
-		errors: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace,
-			Name:      "open_tickets_count_errors_total",
-			Help:      "Failed or timed-out counts of open tickets.",
-		}),
+		errors:  newCounter("open_tickets_count_errors_total", "Failed or timed-out counts of open tickets."),
 		clock:   cfg.Clock,
 		timeout: cfg.OpenTicketsTimeout,
 		ttl:     cfg.OpenTicketsTTL,

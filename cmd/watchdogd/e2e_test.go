@@ -73,8 +73,8 @@ func testSettings(t testing.TB, vars map[string]string) *settings {
 	return s
 }
 
-// server is a running serveWith.
-type server struct {
+// liveServer is a running serveWith.
+type liveServer struct {
 	base string
 	logs *syncBuffer
 	stop func() error
@@ -82,7 +82,7 @@ type server struct {
 
 // startServer runs serveWith until the test ends; the test fails if the
 // server does not stop cleanly.
-func startServer(t testing.TB, s *settings) *server {
+func startServer(t testing.TB, s *settings) *liveServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
@@ -117,7 +117,7 @@ func startServer(t testing.TB, s *settings) *server {
 			t.Errorf("serveWith: %v", err)
 		}
 	})
-	return &server{base: "http://" + addr, logs: logs, stop: stop}
+	return &liveServer{base: "http://" + addr, logs: logs, stop: stop}
 }
 
 type response struct {
@@ -126,7 +126,7 @@ type response struct {
 	body   []byte
 }
 
-func (s *server) do(t testing.TB, method, path, body string, hdr ...string) response {
+func (s *liveServer) do(t testing.TB, method, path, body string, hdr ...string) response {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -193,7 +193,7 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 
 // checkSeedExample posts the seed README's example and checks the answer's
 // seed fields byte for byte.
-func checkSeedExample(t *testing.T, srv *server) {
+func checkSeedExample(t *testing.T, srv *liveServer) {
 	t.Helper()
 	r := srv.do(t, "POST", "/tickets", seedExample)
 	mustStatus(t, r, http.StatusOK)
@@ -231,7 +231,7 @@ func checkSeedExample(t *testing.T, srv *server) {
 // checkTimedAlert posts a ticket whose response clock has a 2-second target
 // and checks that its breach reaches Slack and the WebSocket between the due
 // instant and 1.5s after it.
-func checkTimedAlert(t *testing.T, srv *server, mock *mockslack.Server, token string) {
+func checkTimedAlert(t *testing.T, srv *liveServer, mock *mockslack.Server, token string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -390,7 +390,7 @@ func TestServeAuth(t *testing.T) {
 }
 
 // ticketTarget reads GET /tickets/{id}'s response target in seconds.
-func ticketTarget(t testing.TB, srv *server, id string) float64 {
+func ticketTarget(t testing.TB, srv *liveServer, id string) float64 {
 	t.Helper()
 	r := srv.do(t, "GET", "/tickets/"+id, "")
 	mustStatus(t, r, http.StatusOK)
@@ -409,7 +409,7 @@ func slaFile(response string) string {
 	return "tiers:\n  gold:\n    high: {response: " + response + ", resolution: 8h}\n"
 }
 
-func postInFlight(t testing.TB, srv *server, id string) {
+func postInFlight(t testing.TB, srv *liveServer, id string) {
 	t.Helper()
 	now := time.Now().UTC().Format(time.RFC3339)
 	mustStatus(t, srv.do(t, "POST", "/tickets", fmt.Sprintf(
@@ -554,22 +554,7 @@ func TestLogsOneLinePerRequestAndNoSecrets(t *testing.T) {
 		"SLA_CONFIG_PATH":    sla,
 		"LOG_LEVEL":          "debug",
 	}
-	dbPassword := ""
-	if os.Getenv("CI") != "" || pgAvailable() {
-		dsn := pgtest.DSN(t)
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, has := u.User.Password(); !has {
-			// Trust authentication ignores the password; the log must not show it.
-			dbPassword = "pw-SECRET-77aa"
-			u.User = url.UserPassword(u.User.Username(), dbPassword)
-		} else {
-			dbPassword, _ = u.User.Password()
-		}
-		vars["DATABASE_URL"] = u.String()
-	}
+	dbPassword := usePostgresWithPassword(t, vars)
 	srv := startServer(t, testSettings(t, vars))
 	auth := []string{"Authorization", "Bearer " + token}
 
@@ -598,6 +583,53 @@ func TestLogsOneLinePerRequestAndNoSecrets(t *testing.T) {
 	}
 
 	logs := srv.logs.String()
+	checkRequestLines(t, logs, generated)
+	secrets := map[string]string{
+		"API token":         token,
+		"Slack webhook":     "HOOKSECRETxyz",
+		"Slack webhook url": hookPath,
+	}
+	if dbPassword != "" {
+		secrets["database password"] = dbPassword
+	}
+	for name, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("the %s appears in the log:\n%s", name, grepLines(logs, s))
+		}
+	}
+	if !strings.Contains(logs, "sec-1") {
+		t.Errorf("the log never mentions the alerted ticket: was anything delivered?\n%s", logs)
+	}
+}
+
+// usePostgresWithPassword points vars' DATABASE_URL at the test Postgres,
+// when there is one (always under CI), with a password in the URL, and
+// returns that password; "" means the test runs on SQLite.
+func usePostgresWithPassword(t *testing.T, vars map[string]string) string {
+	t.Helper()
+	if os.Getenv("CI") == "" && !pgAvailable() {
+		return ""
+	}
+	dsn := pgtest.DSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbPassword, has := u.User.Password()
+	if !has {
+		// Trust authentication ignores the password; the log must not show it.
+		dbPassword = "pw-SECRET-77aa"
+		u.User = url.UserPassword(u.User.Username(), dbPassword)
+	}
+	vars["DATABASE_URL"] = u.String()
+	return dbPassword
+}
+
+// checkRequestLines checks that every log line is JSON and that the three
+// requests of TestLogsOneLinePerRequestAndNoSecrets gave one "request" line
+// each, with its correlation id (generated is the one the server made up).
+func checkRequestLines(t *testing.T, logs, generated string) {
+	t.Helper()
 	requests := 0
 	for _, l := range strings.Split(strings.TrimSpace(logs), "\n") {
 		var v map[string]any
@@ -622,22 +654,6 @@ func TestLogsOneLinePerRequestAndNoSecrets(t *testing.T) {
 	}
 	if requests != 3 {
 		t.Errorf("%d request lines for 3 requests:\n%s", requests, logs)
-	}
-	secrets := map[string]string{
-		"API token":         token,
-		"Slack webhook":     "HOOKSECRETxyz",
-		"Slack webhook url": hookPath,
-	}
-	if dbPassword != "" {
-		secrets["database password"] = dbPassword
-	}
-	for name, s := range secrets {
-		if strings.Contains(logs, s) {
-			t.Errorf("the %s appears in the log:\n%s", name, grepLines(logs, s))
-		}
-	}
-	if !strings.Contains(logs, "sec-1") {
-		t.Errorf("the log never mentions the alerted ticket: was anything delivered?\n%s", logs)
 	}
 }
 

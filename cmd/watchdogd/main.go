@@ -1,6 +1,6 @@
 // Command watchdogd is Ticket Watchdog's reference server: it reads its
 // configuration from the environment (the seed's variable names), a .env
-// file and flags, and wires the library's parts into the HTTP service.
+// file and flags, and runs the HTTP service package server assembles.
 //
 //	watchdogd [serve] [flags]      run the service (the default)
 //	watchdogd migrate              apply database migrations and exit

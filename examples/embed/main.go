@@ -13,8 +13,11 @@
 //	curl localhost:8080/watchdog/tickets/1
 //	curl localhost:8080/status      # one of the backend's own routes
 //
-// SLACK_WEBHOOK_URL is optional: without it alerts are recorded and streamed
-// on /watchdog/ws/alerts only. LISTEN_ADDR defaults to :8080.
+// The watchdog is the same service watchdogd runs (package server), over a
+// store on the backend's pool. SLACK_WEBHOOK_URL is optional: without it
+// alerts are recorded and streamed on /watchdog/ws/alerts only.
+// SLA_CONFIG_PATH names the SLA file (default sla_config.yaml, hot-reloaded);
+// LISTEN_ADDR defaults to :8080.
 package main
 
 import (
@@ -32,9 +35,8 @@ import (
 	_ "github.com/lib/pq" // the backend's PostgreSQL driver
 
 	"github.com/ticket-watchdog/watchdog"
-	"github.com/ticket-watchdog/watchdog/api"
-	"github.com/ticket-watchdog/watchdog/notify/slack"
 	"github.com/ticket-watchdog/watchdog/notify/websocket"
+	"github.com/ticket-watchdog/watchdog/server"
 	"github.com/ticket-watchdog/watchdog/store/postgres"
 )
 
@@ -45,8 +47,10 @@ type Options struct {
 	DSN string
 	// SlackWebhookURL, when set, sends every alert to Slack.
 	SlackWebhookURL string
-	// Policy is the SLA policy; nil means the seed's default.
-	Policy *watchdog.Policy
+	// SLAConfigPath is the SLA file, watched and hot-reloaded; "" means
+	// sla_config.yaml in the working directory. The seed's default policy
+	// is in force while the file is absent.
+	SLAConfigPath string
 	// Clock is the engine's clock; nil means the system clock. Tests pass
 	// a watchdogtest.Clock.
 	Clock watchdog.Clock
@@ -60,17 +64,16 @@ type App struct {
 	Handler http.Handler
 	Engine  *watchdog.Engine
 	Hub     *websocket.Hub
+	server  *server.Server
 	store   *postgres.Store
 }
 
 // Setup migrates the watchdog's tables into the backend's database (in the
-// schema the pool's search_path selects), builds the engine over the
-// backend's pool and mounts the API under /watchdog/ next to the backend's
-// own routes. The caller runs the engine (see Run) and owns db.
+// schema the pool's search_path selects), assembles the watchdog service
+// over a store on the backend's pool, and mounts its API under /watchdog/
+// next to the backend's own routes. The caller runs the watchdog (see Run)
+// and owns db.
 func Setup(ctx context.Context, db *sqlx.DB, opts Options) (*App, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
 	if err := postgres.Migrate(ctx, db.DB); err != nil {
 		return nil, fmt.Errorf("migrating the watchdog schema: %w", err)
 	}
@@ -78,32 +81,19 @@ func Setup(ctx context.Context, db *sqlx.DB, opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watchdog store: %w", err)
 	}
-
-	notifiers := map[string]watchdog.Notifier{}
-	if opts.SlackWebhookURL != "" {
-		n, err := slack.NewWebhook(opts.SlackWebhookURL, nil)
-		if err != nil {
-			st.Close()
-			// The slack package keeps the URL out of its errors.
-			return nil, fmt.Errorf("SLACK_WEBHOOK_URL: %w", err)
-		}
-		notifiers["slack"] = n
-	} else {
-		opts.Logger.Warn("SLACK_WEBHOOK_URL is not set: alerts are recorded and streamed on /watchdog/ws/alerts only")
-	}
-
-	eng, err := watchdog.New(st, &watchdog.Config{Policy: opts.Policy, Clock: opts.Clock, Notifiers: notifiers, Logger: opts.Logger})
+	// The server package gives what watchdogd has: Slack, the SLA file
+	// with hot reload, /readyz, /metrics and /ws/alerts.
+	wd, err := server.New(ctx, &server.Config{
+		Store:           st,
+		Clock:           opts.Clock,
+		SlackWebhookURL: opts.SlackWebhookURL,
+		SLAConfigPath:   opts.SLAConfigPath,
+		Logger:          opts.Logger,
+	})
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("watchdog engine: %w", err)
-	}
-	hub := websocket.NewHub(&websocket.Config{Logger: opts.Logger})
-	wd, err := api.New(eng, &api.Config{Logger: opts.Logger, Alerts: hub, Ready: func(ctx context.Context) (map[string]any, error) {
-		return nil, st.Ping(ctx)
-	}})
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("watchdog API: %w", err)
+		// Errors name the setting at fault, never the webhook URL.
+		return nil, fmt.Errorf("watchdog: %w", err)
 	}
 
 	mux := http.NewServeMux()
@@ -119,35 +109,18 @@ func Setup(ctx context.Context, db *sqlx.DB, opts Options) (*App, error) {
 	})
 	// The watchdog's routes (/tickets, /dashboard, /ws/alerts, ...) under a
 	// prefix: the API sees paths without it. Wrap it in the backend's own
-	// authentication middleware here, or set api.Config.APIToken.
-	mux.Handle("/watchdog/", http.StripPrefix("/watchdog", wd))
+	// authentication middleware here, or set server.Config.APIToken.
+	mux.Handle("/watchdog/", http.StripPrefix("/watchdog", wd.Handler()))
 
-	return &App{Handler: mux, Engine: eng, Hub: hub, store: st}, nil
+	return &App{Handler: mux, Engine: wd.Engine(), Hub: wd.Hub(), server: wd, store: st}, nil
 }
 
-// Run runs the engine and streams its alerts to WebSocket clients until ctx
-// is done, then closes the WebSocket clients and the store (not the pool).
-// Deliveries in flight finish before it returns.
+// Run runs the engine, the SLA file watcher and the WebSocket stream of
+// alerts until ctx is done, then closes the WebSocket clients and the store
+// (not the pool). Deliveries in flight finish before it returns.
 func (a *App) Run(ctx context.Context) error {
 	defer a.store.Close()
-	alerts, err := a.Engine.Subscribe(ctx)
-	if err != nil {
-		return fmt.Errorf("subscribing to alerts: %w", err)
-	}
-	hubDone := make(chan struct{})
-	go func() {
-		defer close(hubDone)
-		_ = a.Hub.Run(ctx, alerts)
-	}()
-	err = a.Engine.Run(ctx)
-	<-hubDone
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = a.Hub.Shutdown(sctx)
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	return a.server.RunBackground(ctx)
 }
 
 func main() {
@@ -178,7 +151,12 @@ func run(log *slog.Logger) error {
 	defer db.Close()
 	db.SetMaxOpenConns(20)
 
-	app, err := Setup(ctx, db, Options{DSN: dsn, SlackWebhookURL: os.Getenv("SLACK_WEBHOOK_URL"), Logger: log})
+	app, err := Setup(ctx, db, Options{
+		DSN:             dsn,
+		SlackWebhookURL: os.Getenv("SLACK_WEBHOOK_URL"),
+		SLAConfigPath:   os.Getenv("SLA_CONFIG_PATH"),
+		Logger:          log,
+	})
 	if err != nil {
 		return err
 	}

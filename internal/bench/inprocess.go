@@ -4,52 +4,44 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
-	"sync"
+	"path/filepath"
 
-	"github.com/ticket-watchdog/watchdog"
-	"github.com/ticket-watchdog/watchdog/api"
-	"github.com/ticket-watchdog/watchdog/store"
+	"github.com/ticket-watchdog/watchdog/server"
 )
 
-// StartInProcess serves the API over an engine over the store databaseURL
-// names, inside this process, so that a CPU profile of the harness covers
-// the server's side of a request (HTTP, JSON, engine, store). It is
-// watchdogd's ingest path without notifiers, metrics or the WebSocket hub.
-// PID is this process's, so memory figures include the client. stop ends
-// the server and closes the store.
+// StartInProcess runs watchdogd's service (package server) over the store
+// databaseURL names, with the harness's SLA file and no notifiers, inside
+// this process, so that a CPU profile of the harness covers the server's
+// side of a request (HTTP, JSON, engine, store). PID is this process's, so
+// memory figures include the client. stop shuts the server down and closes
+// the store.
 func StartInProcess(ctx context.Context, databaseURL string) (srv *Server, stop func() error, err error) {
-	p, err := watchdog.ParsePolicy([]byte(PolicyYAML))
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Open(ctx, databaseURL)
+	dir, err := os.MkdirTemp("", "watchdog-bench-inprocess-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("in-process server: %w", err)
 	}
-	eng, err := watchdog.New(st, &watchdog.Config{Policy: p})
-	if err != nil {
-		st.Close()
+	sla := filepath.Join(dir, "sla_config.yaml")
+	if err := os.WriteFile(sla, []byte(PolicyYAML), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("in-process server: %w", err)
 	}
-	h, err := api.New(eng, nil)
+	s, err := server.New(ctx, &server.Config{DatabaseURL: databaseURL, SLAConfigPath: sla, ListenAddr: "127.0.0.1:0"})
 	if err != nil {
-		st.Close()
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("in-process server: %w", err)
+	}
+	if err := s.Listen(); err != nil {
+		s.Close()
+		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("in-process server: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = eng.Run(runCtx)
-	}()
-	hs := httptest.NewServer(h)
-	return &Server{URL: hs.URL, PID: os.Getpid()}, func() error {
-		hs.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	return &Server{URL: "http://" + s.Addr(), PID: os.Getpid()}, func() error {
 		cancel()
-		wg.Wait()
-		return errors.Join(st.Close())
+		err := <-done
+		return errors.Join(err, s.Close(), os.RemoveAll(dir))
 	}, nil
 }

@@ -1,0 +1,167 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// shutdownGrace bounds the graceful shutdown: requests in flight, then
+// WebSocket clients.
+const shutdownGrace = 30 * time.Second
+
+// Listen opens the API's listener on Config.ListenAddr, so that Addr is
+// known before Run serves; Run calls it when the caller has not.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.ListenAddr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address the API listens on, such as "127.0.0.1:8000" (with
+// the port the kernel picked when Config.ListenAddr asks for port 0), or ""
+// before Listen.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Run serves the API on Config.ListenAddr (and profiles on
+// Config.DebugAddr) and runs the engine, the WebSocket hub, the SLA file
+// watcher and the start-up recompute of open tickets, until ctx is done.
+// Then it shuts down gracefully: requests in flight finish, WebSocket
+// clients are closed, and the engine finishes the deliveries in flight. It
+// returns nil after a shutdown ctx asked for, an error when the service
+// could not start or serving failed. Call Run or RunBackground once.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	hs := s.httpServer()
+	bg, err := s.startBackground(ctx)
+	if err != nil {
+		return err
+	}
+	if s.cfg.DebugAddr != "" {
+		dbg, err := startDebug(s.cfg.DebugAddr, s.cfg.Logger)
+		if err != nil {
+			bg.stop()
+			return err
+		}
+		defer dbg.Close()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(s.ln) }()
+	s.cfg.Logger.Info("listening", "addr", s.Addr(), "notifiers", s.notifiers, "sla_config", s.cfg.SLAConfigPath, "auth", s.cfg.APIToken != "")
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		bg.stop()
+		return fmt.Errorf("http server: %w", err)
+	}
+	s.cfg.Logger.Info("shutting down: finishing in-flight requests and deliveries")
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil {
+		s.cfg.Logger.Warn("http shutdown incomplete", "err", err)
+	}
+	s.stop(shutCtx, bg)
+	return nil
+}
+
+// RunBackground runs what Run runs but the HTTP servers, until ctx is done,
+// for a program that serves Handler on a server of its own: stop that
+// server first, then cancel ctx; RunBackground then closes the WebSocket
+// clients and waits for the engine to finish the deliveries in flight. It
+// returns nil after a shutdown ctx asked for.
+func (s *Server) RunBackground(ctx context.Context) error {
+	bg, err := s.startBackground(ctx)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	s.stop(shutCtx, bg)
+	return nil
+}
+
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// startBackground subscribes the hub to the engine's alerts and starts the
+// hub, the start-up recompute, the engine and the SLA file watcher. They
+// run detached from ctx's cancellation, so that deliveries go on while the
+// HTTP server drains; stop ends them.
+func (s *Server) startBackground(ctx context.Context) (*background, error) {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	bg := &background{ctx: runCtx, cancel: cancel, log: s.cfg.Logger}
+	alerts, err := s.engine.Subscribe(runCtx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	bg.start("websocket hub", func(ctx context.Context) error { return s.hub.Run(ctx, alerts) })
+	bg.start("startup replan", s.policy.replan(s.engine))
+	bg.start("engine", s.engine.Run)
+	bg.start("policy watcher", s.policy.watcher.Run)
+	return bg, nil
+}
+
+// stop closes the WebSocket clients, then stops the engine (which finishes
+// the deliveries in flight) and the rest.
+func (s *Server) stop(ctx context.Context, bg *background) {
+	_ = s.hub.Shutdown(ctx)
+	bg.stop()
+	s.cfg.Logger.Info("stopped")
+}
+
+// background is the service's goroutines.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	log    *slog.Logger
+}
+
+// start runs fn until stop, logging an error it ends with.
+func (b *background) start(name string, fn func(context.Context) error) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		if err := fn(b.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			b.log.Error(name+" stopped", "err", err)
+		}
+	}()
+}
+
+// stop cancels the goroutines and waits for them to return.
+func (b *background) stop() {
+	b.cancel()
+	b.wg.Wait()
+}
