@@ -1,9 +1,7 @@
-// Package watchdogtest helps test code that uses Ticket Watchdog: a fake
-// Clock that tests advance by hand, so that SLA deadlines pass instantly and
-// deterministically.
 package watchdogtest
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -128,45 +126,46 @@ func (c *Clock) NextTimer() (time.Time, bool) {
 // seconds of real time.
 func (c *Clock) WaitForTimers(tb testing.TB, n int) {
 	tb.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
+	have := 0
+	waitChange(tb, func() (bool, <-chan struct{}) {
 		c.mu.Lock()
-		have, changed := len(c.timers), c.changed
-		c.mu.Unlock()
-		if have >= n {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			tb.Fatalf("watchdogtest: waited 10s for %d timers, have %d", n, have)
-		}
-	}
+		defer c.mu.Unlock()
+		have = len(c.timers)
+		return have >= n, c.changed
+	}, func() string { return fmt.Sprintf("%d timers, have %d", n, have) })
 }
 
 // WaitForTimerAt blocks until a timer is waiting whose deadline is at or
 // before t, that is until a loop under test has planned to wake by t.
 func (c *Clock) WaitForTimerAt(tb testing.TB, t time.Time) {
 	tb.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
+	waitChange(tb, func() (bool, <-chan struct{}) {
 		c.mu.Lock()
-		found := false
+		defer c.mu.Unlock()
 		for _, x := range c.timers {
 			if !x.at.After(t) {
-				found = true
-				break
+				return true, c.changed
 			}
 		}
-		changed := c.changed
-		c.mu.Unlock()
-		if found {
+		return false, c.changed
+	}, func() string { return fmt.Sprintf("a timer due by %v", t) })
+}
+
+// waitChange calls check until it reports done, waiting between calls for
+// the channel it returned to close. It fails the test after ten seconds of
+// real time, saying it waited for what().
+func waitChange(tb testing.TB, check func() (done bool, changed <-chan struct{}), what func() string) {
+	tb.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		done, changed := check()
+		if done {
 			return
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			tb.Fatalf("watchdogtest: waited 10s for a timer due by %v", t)
+			tb.Fatalf("watchdogtest: waited 10s for %s", what())
 		}
 	}
 }
