@@ -2,8 +2,8 @@ package watchdogtest
 
 import (
 	"fmt"
+	"slices"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 )
@@ -12,10 +12,9 @@ import (
 // moves it; timers whose deadline is reached then fire, in deadline order.
 // It is safe for concurrent use.
 type Clock struct {
-	mu      sync.Mutex
+	watched // guards the fields below; notified whenever timers change
 	now     time.Time
 	timers  []*timer
-	changed chan struct{} // closed and replaced whenever timers change
 }
 
 type timer struct {
@@ -25,7 +24,7 @@ type timer struct {
 
 // NewClock returns a fake clock reading t.
 func NewClock(t time.Time) *Clock {
-	return &Clock{now: t, changed: make(chan struct{})}
+	return &Clock{now: t}
 }
 
 // Now returns the clock's current time.
@@ -61,11 +60,6 @@ func (c *Clock) stop(t *timer) bool {
 		}
 	}
 	return false
-}
-
-func (c *Clock) notify() {
-	close(c.changed)
-	c.changed = make(chan struct{})
 }
 
 // Advance moves the clock forward by d, firing the timers it passes.
@@ -127,45 +121,15 @@ func (c *Clock) NextTimer() (time.Time, bool) {
 func (c *Clock) WaitForTimers(tb testing.TB, n int) {
 	tb.Helper()
 	have := 0
-	waitChange(tb, func() (bool, <-chan struct{}) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		have = len(c.timers)
-		return have >= n, c.changed
-	}, func() string { return fmt.Sprintf("%d timers, have %d", n, have) })
+	c.waitUntil(tb, func() bool { have = len(c.timers); return have >= n },
+		func() string { return fmt.Sprintf("%d timers, have %d", n, have) })
 }
 
 // WaitForTimerAt blocks until a timer is waiting whose deadline is at or
 // before t, that is until a loop under test has planned to wake by t.
 func (c *Clock) WaitForTimerAt(tb testing.TB, t time.Time) {
 	tb.Helper()
-	waitChange(tb, func() (bool, <-chan struct{}) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for _, x := range c.timers {
-			if !x.at.After(t) {
-				return true, c.changed
-			}
-		}
-		return false, c.changed
+	c.waitUntil(tb, func() bool {
+		return slices.ContainsFunc(c.timers, func(x *timer) bool { return !x.at.After(t) })
 	}, func() string { return fmt.Sprintf("a timer due by %v", t) })
-}
-
-// waitChange calls check until it reports done, waiting between calls for
-// the channel it returned to close. It fails the test after ten seconds of
-// real time, saying it waited for what().
-func waitChange(tb testing.TB, check func() (done bool, changed <-chan struct{}), what func() string) {
-	tb.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		done, changed := check()
-		if done {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			tb.Fatalf("watchdogtest: waited 10s for %s", what())
-		}
-	}
 }

@@ -3,7 +3,6 @@ package watchdogtest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -17,15 +16,14 @@ import (
 type Recorder struct {
 	next watchdog.Notifier
 
-	mu      sync.Mutex
+	watched // guards alerts; notified at each record
 	alerts  []watchdog.Alert
-	changed chan struct{} // closed and replaced at each record
 }
 
 // NewRecorder returns a Recorder that passes each alert to next and
 // returns its answer; with a nil next every delivery succeeds.
 func NewRecorder(next watchdog.Notifier) *Recorder {
-	return &Recorder{next: next, changed: make(chan struct{})}
+	return &Recorder{next: next}
 }
 
 // Deliver hands a to the wrapped notifier, then records it.
@@ -35,8 +33,7 @@ func (r *Recorder) Deliver(ctx context.Context, a watchdog.Alert) (retry bool, e
 	}
 	r.mu.Lock()
 	r.alerts = append(r.alerts, a)
-	close(r.changed)
-	r.changed = make(chan struct{})
+	r.notify()
 	r.mu.Unlock()
 	return retry, err
 }
@@ -56,11 +53,7 @@ func (r *Recorder) Alerts() []watchdog.Alert {
 func (r *Recorder) WaitForAlerts(tb testing.TB, n int) []watchdog.Alert {
 	tb.Helper()
 	have := 0
-	waitChange(tb, func() (bool, <-chan struct{}) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		have = len(r.alerts)
-		return have >= n, r.changed
-	}, func() string { return fmt.Sprintf("%d recorded alerts, have %d", n, have) })
+	r.waitUntil(tb, func() bool { have = len(r.alerts); return have >= n },
+		func() string { return fmt.Sprintf("%d recorded alerts, have %d", n, have) })
 	return r.Alerts()
 }
