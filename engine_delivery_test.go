@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -40,22 +41,28 @@ func outboxEvent(id string) watchdog.Event {
 	return event(id, "gold", "high", "open", created, created)
 }
 
+// outboxEvents returns outboxEvent of each id.
+func outboxEvents(ids ...string) []watchdog.Event {
+	evs := make([]watchdog.Event, 0, len(ids))
+	for _, id := range ids {
+		evs = append(evs, outboxEvent(id))
+	}
+	return evs
+}
+
 // startOutbox runs an engine with cfg (Policy and SweepInterval filled in)
 // on a new SQLite file.
-func startOutbox(t *testing.T, clock *watchdogtest.Clock, cfg watchdog.Config) *harness {
+func startOutbox(t *testing.T, clock *watchdogtest.Clock, cfg watchdog.Config) *watchdogtest.Harness {
 	t.Helper()
 	cfg.Policy, cfg.SweepInterval = outboxPolicy(), time.Minute
-	return startConfig(t, filepath.Join(t.TempDir(), "wd.db"), clock, cfg, nil)
+	return watchdogtest.StartEngine(t, openStore(t, filepath.Join(t.TempDir(), "wd.db")), clock, &cfg)
 }
 
 // outboxDelivery returns the delivery of ticket's only alert to notifier,
 // as Engine.Ticket shows it.
-func outboxDelivery(t *testing.T, h *harness, ticket, notifier string) watchdog.Delivery {
+func outboxDelivery(t *testing.T, h *watchdogtest.Harness, ticket, notifier string) watchdog.Delivery {
 	t.Helper()
-	tk, err := h.engine.Ticket(context.Background(), ticket)
-	if err != nil {
-		t.Fatalf("Ticket(%s): %v", ticket, err)
-	}
+	tk := h.Ticket(ticket)
 	if len(tk.Alerts) != 1 || tk.Alerts[0].Stage != watchdog.StageAlert {
 		t.Fatalf("ticket %s has alerts %+v; want its alert stage only", ticket, tk.Alerts)
 	}
@@ -122,8 +129,8 @@ func TestDeliveryNotRetryableFailsAfterOneAttempt(t *testing.T) {
 	})
 	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"rejects": n},
 		RetryPolicy: watchdog.ExponentialBackoff{Base: time.Second, Max: time.Second}})
-	h.ingest(outboxEvent("A"))
-	h.settle()
+	h.Ingest(outboxEvent("A"))
+	h.Settle()
 	if got := log.count(); got != 1 {
 		t.Fatalf("%d attempts once the alert fired, want 1", got)
 	}
@@ -133,8 +140,7 @@ func TestDeliveryNotRetryableFailsAfterOneAttempt(t *testing.T) {
 	}
 	// Far beyond any retry the backoff (1s) would have made.
 	for range 10 {
-		h.clock.Advance(time.Minute)
-		h.settle()
+		h.Advance(time.Minute)
 	}
 	if got := log.count(); got != 1 {
 		t.Fatalf("%d attempts after 10 more minutes, want still 1", got)
@@ -163,8 +169,8 @@ func TestDeliveryRetryableFailuresBackOffThenFail(t *testing.T) {
 		return true, errors.New(attemptErr(log.record(clock.Now())))
 	})
 	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"down": n}, MaxAttempts: maxAttempts, RetryPolicy: backoff})
-	h.ingest(outboxEvent("A"))
-	h.settle()
+	h.Ingest(outboxEvent("A"))
+	h.Settle()
 	for k := 1; k < maxAttempts; k++ {
 		if got := log.count(); got != k {
 			t.Fatalf("%d attempts, want %d", got, k)
@@ -178,13 +184,11 @@ func TestDeliveryRetryableFailuresBackOffThenFail(t *testing.T) {
 		if wait < w[0]-time.Microsecond || wait > w[1] {
 			t.Fatalf("retry %d planned %v after attempt %d, want within [%v, %v]", k, wait, k, w[0], w[1])
 		}
-		h.clock.Set(d.NextAttemptAt.Add(-time.Millisecond))
-		h.settle()
+		h.AdvanceTo(d.NextAttemptAt.Add(-time.Millisecond))
 		if got := log.count(); got != k {
 			t.Fatalf("%d attempts a millisecond before retry %d is due (%v after attempt %d), want %d", got, k, wait, k, k)
 		}
-		h.clock.Set(d.NextAttemptAt)
-		h.settle()
+		h.AdvanceTo(d.NextAttemptAt)
 		if got := log.count(); got != k+1 {
 			t.Fatalf("%d attempts once retry %d is due, want %d", got, k, k+1)
 		}
@@ -197,8 +201,7 @@ func TestDeliveryRetryableFailuresBackOffThenFail(t *testing.T) {
 		t.Fatalf("after MaxAttempts: delivery %+v; want failed, %d attempts, last error %q", d, maxAttempts, attemptErr(maxAttempts))
 	}
 	for range 10 {
-		h.clock.Advance(time.Minute)
-		h.settle()
+		h.Advance(time.Minute)
 	}
 	if got := log.count(); got != maxAttempts {
 		t.Fatalf("%d attempts after giving up and 10 more minutes, want %d", got, maxAttempts)
@@ -240,8 +243,8 @@ func TestDeliveryRetryAfter(t *testing.T) {
 				return false, nil
 			})
 			h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"limited": n}, RetryPolicy: tc.backoff})
-			h.ingest(outboxEvent("A"))
-			h.settle()
+			h.Ingest(outboxEvent("A"))
+			h.Settle()
 			d := outboxDelivery(t, h, "A", "limited")
 			wantErr := tc.wantErr
 			if log.count() != 1 || d.Status != watchdog.DeliveryPending || d.Attempts != 1 || d.LastError != wantErr {
@@ -250,22 +253,58 @@ func TestDeliveryRetryAfter(t *testing.T) {
 			if wait := d.NextAttemptAt.Sub(t0); wait < tc.minWait-time.Microsecond || wait > tc.maxWait {
 				t.Fatalf("retry planned %v after the attempt, want within [%v, %v]", wait, tc.minWait, tc.maxWait)
 			}
-			h.clock.Set(d.NextAttemptAt.Add(-time.Millisecond))
-			h.settle()
+			h.AdvanceTo(d.NextAttemptAt.Add(-time.Millisecond))
 			if got := log.count(); got != 1 {
 				t.Fatalf("%d attempts a millisecond before the retry is due, want 1", got)
 			}
-			h.clock.Set(d.NextAttemptAt)
-			h.settle()
+			h.AdvanceTo(d.NextAttemptAt)
 			if got := log.count(); got != 2 {
 				t.Fatalf("%d attempts once the retry is due, want 2", got)
 			}
 			d = outboxDelivery(t, h, "A", "limited")
-			if d.Status != watchdog.DeliveryDelivered || d.Attempts != 2 || d.LastError != "" || d.DeliveredAt == nil || !d.DeliveredAt.Equal(h.clock.Now()) {
-				t.Fatalf("delivery %+v; want delivered at %v on attempt 2", d, h.clock.Now())
+			if d.Status != watchdog.DeliveryDelivered || d.Attempts != 2 || d.LastError != "" || d.DeliveredAt == nil || !d.DeliveredAt.Equal(h.Clock.Now()) {
+				t.Fatalf("delivery %+v; want delivered at %v on attempt 2", d, h.Clock.Now())
 			}
 		})
 	}
+}
+
+// blockingNotifier counts its calls per ticket and holds each send until
+// it is unblocked (or the send's context ends).
+type blockingNotifier struct {
+	release chan struct{}
+	once    sync.Once
+	started chan string // each call's ticket, as it begins
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func newBlockingNotifier() *blockingNotifier {
+	return &blockingNotifier{release: make(chan struct{}), started: make(chan string, 100), calls: map[string]int{}}
+}
+
+func (n *blockingNotifier) Deliver(ctx context.Context, a watchdog.Alert) (bool, error) {
+	n.mu.Lock()
+	n.calls[a.TicketID]++
+	n.mu.Unlock()
+	n.started <- a.TicketID
+	select {
+	case <-n.release:
+		return false, nil
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+}
+
+// unblock lets every send, held or to come, return delivered.
+func (n *blockingNotifier) unblock() { n.once.Do(func() { close(n.release) }) }
+
+// callsPerTicket returns how many times each ticket's alert was sent.
+func (n *blockingNotifier) callsPerTicket() map[string]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.calls)
 }
 
 // A notifier blocked in a send holds up only itself: another notifier
@@ -285,55 +324,22 @@ func TestDeliverySlowNotifierDoesNotHoldUpOthers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			release := make(chan struct{})
-			var releaseOnce sync.Once
-			unblock := func() { releaseOnce.Do(func() { close(release) }) }
-			started := make(chan string, 100)
-			var mu sync.Mutex
-			slowCalls := map[string]int{}
-			slow := watchdog.NotifierFunc(func(ctx context.Context, a watchdog.Alert) (bool, error) {
-				mu.Lock()
-				slowCalls[a.TicketID]++
-				mu.Unlock()
-				started <- a.TicketID
-				select {
-				case <-release:
-					return false, nil
-				case <-ctx.Done():
-					return true, ctx.Err()
-				}
-			})
-			fast := newRecorder()
+			slow, fast := newBlockingNotifier(), watchdogtest.NewRecorder(nil)
 			// One send in flight per notifier: the slow one's single
 			// sender is stuck and the rest of its alerts queue behind it.
 			h := startOutbox(t, watchdogtest.NewClock(t0), watchdog.Config{Notifiers: map[string]watchdog.Notifier{"slow": slow, "fast": fast}, DeliveryConcurrency: 1, DeliveryBacklog: tc.backlog})
-			t.Cleanup(unblock) // before h.stop, which waits for sends in flight
+			t.Cleanup(slow.unblock) // before the harness stops, which waits for sends in flight
 
 			first, later := []string{"A", "B", "C"}, []string{"D", "E"}
-			fastGot := map[string]int{}
-			expectFast := func(n int) {
-				t.Helper()
-				for range n {
-					fastGot[waitAlert(t, fast.got).TicketID]++
-				}
-			}
-			var evs []watchdog.Event
-			for _, id := range first {
-				evs = append(evs, outboxEvent(id))
-			}
-			h.ingest(evs...)
+			h.Ingest(outboxEvents(first...)...)
 			select {
-			case <-started:
+			case <-slow.started:
 			case <-time.After(10 * time.Second):
 				t.Fatal("the slow notifier was not called within 10s")
 			}
-			expectFast(len(first))
-			evs = evs[:0]
-			for _, id := range later {
-				evs = append(evs, outboxEvent(id))
-			}
-			h.ingest(evs...)
-			expectFast(len(later))
+			fast.WaitForAlerts(t, len(first))
+			h.Ingest(outboxEvents(later...)...)
+			fast.WaitForAlerts(t, len(first)+len(later))
 
 			all := slices.Concat(first, later)
 			waitUntil(t, "the fast notifier's deliveries to be recorded", func() bool {
@@ -344,10 +350,7 @@ func TestDeliverySlowNotifierDoesNotHoldUpOthers(t *testing.T) {
 				}
 				return true
 			})
-			mu.Lock()
-			blocked := len(slowCalls)
-			mu.Unlock()
-			if blocked != 1 {
+			if blocked := len(slow.callsPerTicket()); blocked != 1 {
 				t.Fatalf("slow notifier called for %d tickets while its only sender was blocked, want 1", blocked)
 			}
 			for _, id := range all {
@@ -356,25 +359,38 @@ func TestDeliverySlowNotifierDoesNotHoldUpOthers(t *testing.T) {
 				}
 			}
 
-			unblock()
-			h.settle()
-			noAlert(t, fast.got)
-			mu.Lock()
-			defer mu.Unlock()
-			for _, id := range all {
-				if fastGot[id] != 1 || slowCalls[id] != 1 {
-					t.Errorf("ticket %s: fast got its alert %d times, slow %d; want 1 and 1", id, fastGot[id], slowCalls[id])
-				}
-				for _, name := range []string{"fast", "slow"} {
-					if d := outboxDelivery(t, h, id, name); d.Status != watchdog.DeliveryDelivered || d.Attempts != 1 {
-						t.Errorf("ticket %s: %s delivery %+v; want delivered on attempt 1", id, name, d)
-					}
-				}
-			}
-			if len(slowCalls) != len(all) {
-				t.Errorf("slow notifier called for %d tickets, want %d", len(slowCalls), len(all))
-			}
+			slow.unblock()
+			h.Settle()
+			checkEachDeliveredOnce(t, h, all, fast, slow)
 		})
+	}
+}
+
+// checkEachDeliveredOnce checks, once the engine has settled, that fast
+// and slow got each ticket's alert once, and that both deliveries are
+// recorded delivered on the first attempt.
+func checkEachDeliveredOnce(t *testing.T, h *watchdogtest.Harness, ids []string, fast *watchdogtest.Recorder, slow *blockingNotifier) {
+	t.Helper()
+	fastGot := map[string]int{}
+	for _, a := range fast.Alerts() {
+		fastGot[a.TicketID]++
+	}
+	if len(fast.Alerts()) != len(ids) {
+		t.Errorf("fast notifier got %d alerts, want %d", len(fast.Alerts()), len(ids))
+	}
+	slowCalls := slow.callsPerTicket()
+	for _, id := range ids {
+		if fastGot[id] != 1 || slowCalls[id] != 1 {
+			t.Errorf("ticket %s: fast got its alert %d times, slow %d; want 1 and 1", id, fastGot[id], slowCalls[id])
+		}
+		for _, name := range []string{"fast", "slow"} {
+			if d := outboxDelivery(t, h, id, name); d.Status != watchdog.DeliveryDelivered || d.Attempts != 1 {
+				t.Errorf("ticket %s: %s delivery %+v; want delivered on attempt 1", id, name, d)
+			}
+		}
+	}
+	if len(slowCalls) != len(ids) {
+		t.Errorf("slow notifier called for %d tickets, want %d", len(slowCalls), len(ids))
 	}
 }
 
@@ -399,12 +415,11 @@ func TestDeliveryOutcomesInMetrics(t *testing.T) {
 	}
 	h := startOutbox(t, watchdogtest.NewClock(t0), watchdog.Config{Notifiers: notifiers, Observer: m, MaxAttempts: 3,
 		RetryPolicy: watchdog.ExponentialBackoff{Base: time.Second, Max: time.Second}})
-	h.ingest(outboxEvent("A"))
-	h.settle()
+	h.Ingest(outboxEvent("A"))
+	h.Settle()
 	// Retries come at most a second apart.
 	for range 10 {
-		h.clock.Advance(time.Second)
-		h.settle()
+		h.Advance(time.Second)
 	}
 	for name, want := range map[string]watchdog.DeliveryStatus{"accepts": watchdog.DeliveryDelivered, "down": watchdog.DeliveryFailed, "rejects": watchdog.DeliveryFailed} {
 		if d := outboxDelivery(t, h, "A", name); d.Status != want {
@@ -443,8 +458,8 @@ func TestDeliveryErrorWhoseMessagePanics(t *testing.T) {
 		return false, panickyError{}
 	})
 	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"broken": n}})
-	h.ingest(outboxEvent("A"))
-	h.settle()
+	h.Ingest(outboxEvent("A"))
+	h.Settle()
 	d := outboxDelivery(t, h, "A", "broken")
 	const want = "notifier error watchdog_test.panickyError: Error panicked: broken Error method"
 	if d.Status != watchdog.DeliveryFailed || d.LastError != want {
@@ -477,7 +492,7 @@ func TestDeliveryHandedBackUnsentIsNotAnAttempt(t *testing.T) {
 	})
 	// One evaluation fires all three alerts and queues their deliveries;
 	// the only sender blocks in the first while the other two wait.
-	h.ingest(outboxEvent("A"), outboxEvent("B"), outboxEvent("C"))
+	h.Ingest(outboxEvent("A"), outboxEvent("B"), outboxEvent("C"))
 	var first string
 	select {
 	case first = <-entered:
@@ -488,7 +503,7 @@ func TestDeliveryHandedBackUnsentIsNotAnAttempt(t *testing.T) {
 	// may no longer start: their lease could end during the attempt.
 	clock.Advance(31 * time.Second)
 	close(release)
-	h.settle()
+	h.Settle()
 	for _, id := range []string{"A", "B", "C"} {
 		d := outboxDelivery(t, h, id, "one")
 		if d.Status != watchdog.DeliveryDelivered || d.Attempts != 1 || d.LastError != "" {
@@ -512,8 +527,8 @@ func TestDeliveryTypedNilRetryAfterError(t *testing.T) {
 	})
 	h := startOutbox(t, clock, watchdog.Config{Notifiers: map[string]watchdog.Notifier{"typednil": n},
 		RetryPolicy: watchdog.ExponentialBackoff{Base: 10 * time.Second, Max: 10 * time.Second}})
-	h.ingest(outboxEvent("A"))
-	h.settle()
+	h.Ingest(outboxEvent("A"))
+	h.Settle()
 	d := outboxDelivery(t, h, "A", "typednil")
 	if wait := d.NextAttemptAt.Sub(t0); d.Status != watchdog.DeliveryPending || d.Attempts != 1 || wait < 5*time.Second || wait > 10*time.Second {
 		t.Fatalf("delivery %+v (retry in %v); want pending after 1 attempt, retry within the 10s backoff", d, wait)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -21,95 +20,21 @@ import (
 	"github.com/ticket-watchdog/watchdog/watchdogtest"
 )
 
-// recorder is a notifier that records what it is given.
-type recorder struct {
-	mu     sync.Mutex
-	alerts []watchdog.Alert
-	got    chan watchdog.Alert
-}
-
-func newRecorder() *recorder { return &recorder{got: make(chan watchdog.Alert, 1000)} }
-
-func (r *recorder) Deliver(ctx context.Context, a watchdog.Alert) (bool, error) {
-	r.mu.Lock()
-	r.alerts = append(r.alerts, a)
-	r.mu.Unlock()
-	r.got <- a
-	return false, nil
-}
-
-type harness struct {
-	t      *testing.T
-	path   string
-	clock  *watchdogtest.Clock
-	store  *sqlite.Store
-	engine *watchdog.Engine
-	cancel context.CancelFunc
-	done   chan error
-}
-
+// openStore opens a SQLite store at path, closed when the test ends.
 func openStore(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path, nil)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 
 // start runs an engine on the SQLite file at path with a fake clock.
-func start(t *testing.T, path string, clock *watchdogtest.Clock, p *watchdog.Policy, notifiers map[string]watchdog.Notifier) *harness {
+func start(t *testing.T, path string, clock *watchdogtest.Clock, p *watchdog.Policy, notifiers map[string]watchdog.Notifier) *watchdogtest.Harness {
 	t.Helper()
-	return startConfig(t, path, clock, watchdog.Config{Policy: p, Notifiers: notifiers, SweepInterval: time.Minute}, nil)
-}
-
-// startConfig runs an engine with cfg (its Clock and Logger set here) on
-// the SQLite file at path, seen through wrap when it is not nil.
-func startConfig(t *testing.T, path string, clock *watchdogtest.Clock, cfg watchdog.Config, wrap func(watchdog.Store) watchdog.Store) *harness {
-	t.Helper()
-	h := &harness{t: t, path: path, clock: clock, store: openStore(t, path)}
-	var st watchdog.Store = h.store
-	if wrap != nil {
-		st = wrap(st)
-	}
-	cfg.Clock, cfg.Logger = clock, slog.New(slog.NewTextHandler(tlog{t}, nil))
-	var err error
-	h.engine, err = watchdog.New(st, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done = cancel, make(chan error, 1)
-	go func() { h.done <- h.engine.Run(ctx) }()
-	t.Cleanup(h.stop)
-	return h
-}
-
-// settle waits until the engine is idle: its loops asleep with nothing
-// pending and no delivery in flight, so that moving the fake clock cannot
-// overtake work in progress.
-func (h *harness) settle() {
-	h.t.Helper()
-	watchdogtest.Settle(h.t, h.engine.Hooks())
-}
-
-func (h *harness) stop() {
-	if h.cancel == nil {
-		return
-	}
-	h.cancel()
-	<-h.done
-	h.cancel = nil
-	h.store.Close()
-}
-
-func (h *harness) ingest(evs ...watchdog.Event) []*watchdog.Ticket {
-	h.t.Helper()
-	ts, err := h.engine.Ingest(context.Background(), evs)
-	if err != nil {
-		h.t.Fatalf("ingest: %v", err)
-	}
-	return ts
+	return watchdogtest.StartEngine(t, openStore(t, path), clock, &watchdog.Config{Policy: p, Notifiers: notifiers, SweepInterval: time.Minute})
 }
 
 func event(id, tier, prio, status string, created, updated time.Time) watchdog.Event {
@@ -138,34 +63,36 @@ func noAlert(t *testing.T, c <-chan watchdog.Alert) {
 
 func TestEngineFiresAtTheInstantNeverBefore(t *testing.T) {
 	clock := watchdogtest.NewClock(t0)
-	rec := newRecorder()
+	rec := watchdogtest.NewRecorder(nil)
 	h := start(t, filepath.Join(t.TempDir(), "wd.db"), clock, testPolicy(), map[string]watchdog.Notifier{"rec": rec})
-	sub, err := h.engine.Subscribe(context.Background())
+	sub, err := h.Engine.Subscribe(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.ingest(event("A", "gold", "high", "open", t0, t0))
+	h.Ingest(event("A", "gold", "high", "open", t0, t0))
 	alertAt := t0.Add(25*time.Minute + 30*time.Second)
+	// Settled first: a loop busy while the clock moves may arm its next
+	// timer from the moved clock, later than it planned.
+	h.Settle()
 	clock.WaitForTimerAt(t, alertAt)
 	clock.Set(alertAt.Add(-time.Millisecond))
 	clock.WaitForTimerAt(t, alertAt)
-	if tk, _ := h.engine.Ticket(context.Background(), "A"); len(tk.Alerts) != 0 || tk.EscalationLevel != 0 {
+	if tk := h.Ticket("A"); len(tk.Alerts) != 0 || tk.EscalationLevel != 0 {
 		t.Fatalf("fired before its instant: %+v", tk.Alerts)
 	}
-	noAlert(t, rec.got)
+	if got := rec.Alerts(); len(got) != 0 {
+		t.Fatalf("notifier got %+v before its instant", got)
+	}
 
 	clock.Set(alertAt)
 	a := waitAlert(t, sub)
 	if a.TicketID != "A" || a.Stage != "alert" || a.SLAClock != watchdog.Response || !a.DueAt.Equal(alertAt) || !a.FiredAt.Equal(alertAt) || a.EscalationLevel != 1 {
 		t.Fatalf("alert %+v", a)
 	}
-	if d := waitAlert(t, rec.got); d.ID != a.ID {
+	if d := rec.WaitForAlerts(t, 1)[0]; d.ID != a.ID {
 		t.Fatalf("notifier got alert %d, subscriber %d", d.ID, a.ID)
 	}
-	tk, err := h.engine.Ticket(context.Background(), "A")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := h.Ticket("A")
 	if tk.EscalationLevel != 1 || len(tk.Alerts) != 1 || tk.State != watchdog.TicketAlert {
 		t.Fatalf("ticket after alert: level %d alerts %d state %q", tk.EscalationLevel, len(tk.Alerts), tk.State)
 	}
@@ -175,32 +102,27 @@ func TestEngineFiresAtTheInstantNeverBefore(t *testing.T) {
 func TestEngineStageOnceAcrossSweepsAndRestart(t *testing.T) {
 	clock := watchdogtest.NewClock(t0)
 	path := filepath.Join(t.TempDir(), "wd.db")
-	rec := newRecorder()
+	rec := watchdogtest.NewRecorder(nil)
 	notifiers := map[string]watchdog.Notifier{"rec": rec}
 	h := start(t, path, clock, testPolicy(), notifiers)
 	var evs []watchdog.Event
 	for _, id := range []string{"A", "B", "C"} {
 		evs = append(evs, event(id, "gold", "high", "open", t0, t0))
 	}
-	h.ingest(evs...)
+	h.Ingest(evs...)
 	// Run 40 minutes of sweeps, one minute at a time: response alert
 	// (25m30s) and breach (30m) for each ticket.
-	for i := 0; i < 40; i++ {
-		h.settle()
-		clock.Advance(time.Minute)
+	for range 40 {
+		h.Advance(time.Minute)
 	}
-	h.stop()
+	h.Stop()
+	h.Engine.Store().Close()
 	h = start(t, path, clock, testPolicy(), notifiers)
-	for i := 0; i < 20; i++ {
-		h.settle()
-		clock.Advance(time.Minute)
+	for range 20 {
+		h.Advance(time.Minute)
 	}
-	h.settle()
 	for _, id := range []string{"A", "B", "C"} {
-		tk, err := h.engine.Ticket(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tk := h.Ticket(id)
 		if len(tk.Alerts) != 2 || tk.EscalationLevel != 2 {
 			t.Fatalf("%s: %d alerts, level %d; want 2 and 2", id, len(tk.Alerts), tk.EscalationLevel)
 		}
@@ -210,10 +132,8 @@ func TestEngineStageOnceAcrossSweepsAndRestart(t *testing.T) {
 			}
 		}
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
 	seen := map[string]int{}
-	for _, a := range rec.alerts {
+	for _, a := range rec.Alerts() {
 		seen[a.TicketID+"/"+a.Stage]++
 	}
 	if len(seen) != 6 {
@@ -230,27 +150,24 @@ func TestEngineReloadToShorterTargetFiresAtNewInstant(t *testing.T) {
 	clock := watchdogtest.NewClock(t0)
 	// No sweep within the test: the loop wakes for the new instants only if
 	// the reload replanned it.
-	h, _ := startPlanned(t, clock, testPolicy(), nil)
-	sub, _ := h.engine.Subscribe(context.Background())
-	h.ingest(event("A", "gold", "high", "open", t0, t0))
-	h.settle()
+	h := startPlanned(t, clock, testPolicy(), nil)
+	sub, _ := h.Engine.Subscribe(context.Background())
+	h.Ingest(event("A", "gold", "high", "open", t0, t0))
+	h.Settle()
 	clock.Advance(5 * time.Minute)
-	h.settle()
+	h.Settle()
 	if next, _ := clock.NextTimer(); !next.Equal(t0.Add(25*time.Minute + 30*time.Second)) {
 		t.Fatalf("before the reload the loop sleeps until %v, want the alert at 25m30s", next)
 	}
 
 	short := testPolicy()
 	short.Tiers["gold"].Priorities["high"] = watchdog.Targets{Response: 10 * time.Minute, Resolution: time.Hour}
-	if err := h.engine.SetPolicyAndReplan(context.Background(), short); err != nil {
+	if err := h.Engine.SetPolicyAndReplan(context.Background(), short); err != nil {
 		t.Fatal(err)
 	}
 	expectAlertAt(t, h, sub, "A", "alert", t0.Add(8*time.Minute+30*time.Second))
 	expectAlertAt(t, h, sub, "A", "breach", t0.Add(10*time.Minute))
-	tk, err := h.engine.Ticket(context.Background(), "A")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := h.Ticket("A")
 	if len(tk.Alerts) != 2 || tk.Alerts[0].Target != 10*time.Minute || tk.EscalationLevel != 2 {
 		t.Fatalf("after reload: level %d, alerts %+v", tk.EscalationLevel, tk.Alerts)
 	}
@@ -306,17 +223,16 @@ func TestEngineSlackOutageDeliversEachAlertOnce(t *testing.T) {
 	for _, id := range []string{"A", "B", "C", "D", "E"} {
 		evs = append(evs, event(id, "gold", "high", "open", t0, t0))
 	}
-	h.ingest(evs...)
+	h.Ingest(evs...)
 	// The breach fires at 30m, into the outage; run the clock to 45m.
 	for clock.Now().Before(t0.Add(45 * time.Minute)) {
-		h.settle()
+		h.Settle()
 		next, _ := clock.NextTimer()
 		if step := clock.Now().Add(10 * time.Second); next.After(step) {
 			next = step
 		}
-		clock.Set(next)
+		h.AdvanceTo(next)
 	}
-	h.settle()
 	mu.Lock()
 	defer mu.Unlock()
 	if failures == 0 {
@@ -331,7 +247,7 @@ func TestEngineSlackOutageDeliversEachAlertOnce(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"A", "B", "C", "D", "E"} {
-		tk, _ := h.engine.Ticket(context.Background(), id)
+		tk := h.Ticket(id)
 		for _, a := range tk.Alerts {
 			d := a.Deliveries[0]
 			if d.Status != watchdog.DeliveryDelivered || d.Attempts < 2 && a.Stage == "breach" {
@@ -340,10 +256,6 @@ func TestEngineSlackOutageDeliversEachAlertOnce(t *testing.T) {
 		}
 	}
 }
-
-type tlog struct{ t *testing.T }
-
-func (l tlog) Write(b []byte) (int, error) { l.t.Log(string(b)); return len(b), nil }
 
 // retryingStore plans every ticket twice, as a store does when it reruns a
 // transaction after a deadlock.
@@ -365,7 +277,6 @@ func (o *ingestObserver) EventsIngested(events, changed int) { o.events, o.chang
 
 func TestEngineCountsTicketsNotPlanCalls(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
-	defer st.Close()
 	obs := &ingestObserver{}
 	e, err := watchdog.New(retryingStore{st}, &watchdog.Config{Policy: testPolicy(), Clock: watchdogtest.NewClock(t0), Observer: obs})
 	if err != nil {
@@ -421,15 +332,13 @@ func TestEngineGroupsQueuedAlertsForBatchNotifiers(t *testing.T) {
 	for i := range 30 {
 		evs = append(evs, event(fmt.Sprintf("T%02d", i), "gold", "high", "open", t0, t0))
 	}
-	h.ingest(evs...)
+	h.Ingest(evs...)
 	// A lone ticket whose alert comes due a minute later.
-	h.ingest(event("LONE", "gold", "high", "open", t0.Add(time.Minute), t0.Add(time.Minute)))
+	h.Ingest(event("LONE", "gold", "high", "open", t0.Add(time.Minute), t0.Add(time.Minute)))
 	alertAt := t0.Add(25*time.Minute + 30*time.Second)
 	for _, at := range []time.Time{alertAt, alertAt.Add(time.Second), alertAt.Add(10 * time.Second), alertAt.Add(time.Minute)} {
-		h.settle()
-		clock.Set(at)
+		h.AdvanceTo(at)
 	}
-	h.settle()
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -462,7 +371,7 @@ func TestEngineGroupsQueuedAlertsForBatchNotifiers(t *testing.T) {
 	// their second attempt.
 	retried := 0
 	for _, ev := range evs {
-		tk, err := h.engine.Ticket(context.Background(), ev.ID)
+		tk, err := h.Engine.Ticket(context.Background(), ev.ID)
 		if err != nil || len(tk.Alerts) != 1 || len(tk.Alerts[0].Deliveries) != 1 {
 			t.Fatalf("ticket %s: %+v, %v", ev.ID, tk, err)
 		}
@@ -485,8 +394,7 @@ func TestEngineGroupsQueuedAlertsForBatchNotifiers(t *testing.T) {
 func TestEvaluateDueWithoutRunLeavesDeliveriesUnclaimed(t *testing.T) {
 	clock := watchdogtest.NewClock(t0)
 	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
-	defer st.Close()
-	eng, err := watchdog.New(st, &watchdog.Config{Policy: testPolicy(), Clock: clock, Notifiers: map[string]watchdog.Notifier{"rec": newRecorder()}})
+	eng, err := watchdog.New(st, &watchdog.Config{Policy: testPolicy(), Clock: clock, Notifiers: map[string]watchdog.Notifier{"rec": watchdogtest.NewRecorder(nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,13 +17,16 @@ import (
 // sweep.
 const noSweep = 24 * time.Hour
 
-// startPlanned runs an engine with noSweep on a new SQLite file, seen
-// through wrap when it is not nil.
-func startPlanned(t *testing.T, clock *watchdogtest.Clock, p *watchdog.Policy, wrap func(watchdog.Store) watchdog.Store) (*harness, *recorder) {
+// startPlanned runs an engine with noSweep and one notifier on a new SQLite
+// file, seen through wrap when it is not nil.
+func startPlanned(t *testing.T, clock *watchdogtest.Clock, p *watchdog.Policy, wrap func(watchdog.Store) watchdog.Store) *watchdogtest.Harness {
 	t.Helper()
-	rec := newRecorder()
-	cfg := watchdog.Config{Policy: p, Notifiers: map[string]watchdog.Notifier{"rec": rec}, SweepInterval: noSweep}
-	return startConfig(t, filepath.Join(t.TempDir(), "wd.db"), clock, cfg, wrap), rec
+	var st watchdog.Store = openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+	if wrap != nil {
+		st = wrap(st)
+	}
+	cfg := watchdog.Config{Policy: p, Notifiers: map[string]watchdog.Notifier{"rec": watchdogtest.NewRecorder(nil)}, SweepInterval: noSweep}
+	return watchdogtest.StartEngine(t, st, clock, &cfg)
 }
 
 // fastPolicy adds gold/urgent with a 2-minute response target (alert at
@@ -36,36 +39,36 @@ func fastPolicy() *watchdog.Policy {
 
 // expectAlertAt checks that the engine has planned to wake by at, that
 // nothing fires a millisecond before it, and that the stage fires at it.
-func expectAlertAt(t *testing.T, h *harness, sub <-chan watchdog.Alert, ticket, stage string, at time.Time) {
+func expectAlertAt(t *testing.T, h *watchdogtest.Harness, sub <-chan watchdog.Alert, ticket, stage string, at time.Time) {
 	t.Helper()
-	h.clock.WaitForTimerAt(t, at)
-	h.clock.Set(at.Add(-time.Millisecond))
-	h.settle()
+	h.Clock.WaitForTimerAt(t, at)
+	h.Clock.Set(at.Add(-time.Millisecond))
+	h.Settle()
 	noAlert(t, sub)
-	h.clock.Set(at)
+	h.Clock.Set(at)
 	a := waitAlert(t, sub)
 	if a.TicketID != ticket || a.Stage != stage || !a.DueAt.Equal(at) || !a.FiredAt.Equal(at) {
 		t.Fatalf("alert %s/%s due %v fired %v; want %s/%s due and fired at %v", a.TicketID, a.Stage, a.DueAt, a.FiredAt, ticket, stage, at)
 	}
-	h.settle()
+	h.Settle()
 }
 
 // An ingest that creates a due instant earlier than the one the loop sleeps
 // until wakes it, so the new ticket fires on time without any sweep.
 func TestEngineIngestWakesForEarlierInstant(t *testing.T) {
 	clock := watchdogtest.NewClock(t0)
-	h, _ := startPlanned(t, clock, fastPolicy(), nil)
-	sub, err := h.engine.Subscribe(context.Background())
+	h := startPlanned(t, clock, fastPolicy(), nil)
+	sub, err := h.Engine.Subscribe(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.ingest(event("slow", "gold", "high", "open", t0, t0))
-	h.settle()
+	h.Ingest(event("slow", "gold", "high", "open", t0, t0))
+	h.Settle()
 	if next, _ := clock.NextTimer(); !next.Equal(t0.Add(25*time.Minute + 30*time.Second)) {
 		t.Fatalf("loop sleeps until %v, want the first alert at 25m30s", next)
 	}
 
-	h.ingest(event("fast", "gold", "urgent", "open", t0, t0))
+	h.Ingest(event("fast", "gold", "urgent", "open", t0, t0))
 	expectAlertAt(t, h, sub, "fast", "alert", t0.Add(time.Minute+42*time.Second))
 	expectAlertAt(t, h, sub, "fast", "breach", t0.Add(2*time.Minute))
 	expectAlertAt(t, h, sub, "slow", "alert", t0.Add(25*time.Minute+30*time.Second))
@@ -103,23 +106,23 @@ func (s *nextDueHook) NextDue(ctx context.Context) (time.Time, bool, error) {
 func TestEngineIngestDuringPlanningWakesLoop(t *testing.T) {
 	clock := watchdogtest.NewClock(t0)
 	var hooked *nextDueHook
-	h, _ := startPlanned(t, clock, fastPolicy(), func(s watchdog.Store) watchdog.Store {
+	h := startPlanned(t, clock, fastPolicy(), func(s watchdog.Store) watchdog.Store {
 		hooked = &nextDueHook{Store: s}
 		return hooked
 	})
-	sub, err := h.engine.Subscribe(context.Background())
+	sub, err := h.Engine.Subscribe(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// "first" is due at 1m42s and "later" at 25m30s.
-	h.ingest(event("first", "gold", "urgent", "open", t0, t0), event("later", "gold", "high", "open", t0, t0))
-	h.settle()
+	h.Ingest(event("first", "gold", "urgent", "open", t0, t0), event("later", "gold", "high", "open", t0, t0))
+	h.Settle()
 
 	// The pass at 1m42s fires "first"; while it plans its next wake-up
 	// (25m30s), a ticket due at 1m52s arrives.
 	ingested := make(chan error, 1)
 	hooked.set(func() {
-		_, err := h.engine.Ingest(context.Background(), []watchdog.Event{event("between", "gold", "urgent", "open", t0.Add(10*time.Second), t0.Add(10*time.Second))})
+		_, err := h.Engine.Ingest(context.Background(), []watchdog.Event{event("between", "gold", "urgent", "open", t0.Add(10*time.Second), t0.Add(10*time.Second))})
 		ingested <- err
 	})
 	clock.Set(t0.Add(time.Minute + 42*time.Second))
@@ -129,6 +132,6 @@ func TestEngineIngestDuringPlanningWakesLoop(t *testing.T) {
 	if err := <-ingested; err != nil {
 		t.Fatal(err)
 	}
-	h.settle()
+	h.Settle()
 	expectAlertAt(t, h, sub, "between", "alert", t0.Add(time.Minute+52*time.Second))
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,32 +260,9 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("EvaluateDue: %v", err)
 	}
 
-	ids := func(r response) []string {
-		t.Helper()
-		var out []string
-		for _, tk := range decode[[]struct {
-			ID string `json:"id"`
-		}](t, r.body) {
-			out = append(out, tk.ID)
-		}
-		return out
-	}
-	total := func(r response) int {
-		t.Helper()
-		n, err := strconv.Atoi(r.header.Get("X-Total-Count"))
-		if err != nil {
-			t.Fatalf("X-Total-Count %q: %v", r.header.Get("X-Total-Count"), err)
-		}
-		return n
-	}
-	has := func(list []string, id string) bool {
-		for _, s := range list {
-			if s == id {
-				return true
-			}
-		}
-		return false
-	}
+	ids := func(r response) []string { t.Helper(); return dashboardIDs(t, r) }
+	total := func(r response) int { t.Helper(); return totalCount(t, r) }
+	has := slices.Contains[[]string]
 
 	r := e.do(t, "GET", "/dashboard", "")
 	mustStatus(t, r, http.StatusOK)
@@ -327,7 +305,35 @@ func TestDashboard(t *testing.T) {
 	if got := ids(r); len(got) != 3 || got[0] != "breached" || got[1] != "alerting" {
 		t.Errorf("order=urgency: %v, want breached, alerting, fresh", got)
 	}
+	checkDashboardBadQueries(t, e)
+}
 
+// dashboardIDs returns the ids of the tickets of a dashboard page.
+func dashboardIDs(t *testing.T, r response) []string {
+	t.Helper()
+	var out []string
+	for _, tk := range decode[[]struct {
+		ID string `json:"id"`
+	}](t, r.body) {
+		out = append(out, tk.ID)
+	}
+	return out
+}
+
+// totalCount returns a dashboard page's X-Total-Count.
+func totalCount(t *testing.T, r response) int {
+	t.Helper()
+	n, err := strconv.Atoi(r.header.Get("X-Total-Count"))
+	if err != nil {
+		t.Fatalf("X-Total-Count %q: %v", r.header.Get("X-Total-Count"), err)
+	}
+	return n
+}
+
+// checkDashboardBadQueries checks that each bad query parameter is refused
+// with 400 and an error naming it.
+func checkDashboardBadQueries(t *testing.T, e *env) {
+	t.Helper()
 	for _, tc := range []struct{ query, param string }{
 		{"offset=-1", "offset"},
 		{"offset=x", "offset"},

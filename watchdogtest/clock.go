@@ -1,11 +1,9 @@
-// Package watchdogtest helps test code that uses Ticket Watchdog: a fake
-// Clock that tests advance by hand, so that SLA deadlines pass instantly and
-// deterministically.
 package watchdogtest
 
 import (
+	"fmt"
+	"slices"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 )
@@ -14,10 +12,9 @@ import (
 // moves it; timers whose deadline is reached then fire, in deadline order.
 // It is safe for concurrent use.
 type Clock struct {
-	mu      sync.Mutex
+	watched // guards the fields below; notified whenever timers change
 	now     time.Time
 	timers  []*timer
-	changed chan struct{} // closed and replaced whenever timers change
 }
 
 type timer struct {
@@ -27,7 +24,7 @@ type timer struct {
 
 // NewClock returns a fake clock reading t.
 func NewClock(t time.Time) *Clock {
-	return &Clock{now: t, changed: make(chan struct{})}
+	return &Clock{now: t}
 }
 
 // Now returns the clock's current time.
@@ -63,11 +60,6 @@ func (c *Clock) stop(t *timer) bool {
 		}
 	}
 	return false
-}
-
-func (c *Clock) notify() {
-	close(c.changed)
-	c.changed = make(chan struct{})
 }
 
 // Advance moves the clock forward by d, firing the timers it passes.
@@ -128,45 +120,16 @@ func (c *Clock) NextTimer() (time.Time, bool) {
 // seconds of real time.
 func (c *Clock) WaitForTimers(tb testing.TB, n int) {
 	tb.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		c.mu.Lock()
-		have, changed := len(c.timers), c.changed
-		c.mu.Unlock()
-		if have >= n {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			tb.Fatalf("watchdogtest: waited 10s for %d timers, have %d", n, have)
-		}
-	}
+	have := 0
+	c.waitUntil(tb, func() bool { have = len(c.timers); return have >= n },
+		func() string { return fmt.Sprintf("%d timers, have %d", n, have) })
 }
 
 // WaitForTimerAt blocks until a timer is waiting whose deadline is at or
 // before t, that is until a loop under test has planned to wake by t.
 func (c *Clock) WaitForTimerAt(tb testing.TB, t time.Time) {
 	tb.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		c.mu.Lock()
-		found := false
-		for _, x := range c.timers {
-			if !x.at.After(t) {
-				found = true
-				break
-			}
-		}
-		changed := c.changed
-		c.mu.Unlock()
-		if found {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			tb.Fatalf("watchdogtest: waited 10s for a timer due by %v", t)
-		}
-	}
+	c.waitUntil(tb, func() bool {
+		return slices.ContainsFunc(c.timers, func(x *timer) bool { return !x.at.After(t) })
+	}, func() string { return fmt.Sprintf("a timer due by %v", t) })
 }

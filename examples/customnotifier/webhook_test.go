@@ -192,55 +192,31 @@ var created = time.Date(2025, 6, 18, 12, 0, 0, 0, time.UTC)
 // engineEnv is the real engine on a SQLite file and a fake clock, with a
 // JSONWebhook posting to rc.
 type engineEnv struct {
-	t      *testing.T
-	clock  *watchdogtest.Clock
-	engine *watchdog.Engine
-	rc     *receiver
+	*watchdogtest.Harness
+	t  *testing.T
+	rc *receiver
 }
 
 func setupEngine(t *testing.T, rc *receiver) *engineEnv {
 	t.Helper()
-	e := &engineEnv{t: t, clock: watchdogtest.NewClock(created), rc: rc}
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "watchdog.db"), nil)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "watchdog.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.engine, err = watchdog.New(st, &watchdog.Config{
-		Clock:     e.clock,
-		Notifiers: map[string]watchdog.Notifier{"webhook": &JSONWebhook{URL: rc.URL + secretPath + secretQuery}},
-	})
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.engine.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		st.Close()
-	})
-	if _, err := e.engine.Ingest(ctx, []watchdog.Event{{ID: "1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: created, UpdatedAt: created}}); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	return e
+	t.Cleanup(func() { st.Close() }) // after the harness has stopped the engine
+	webhook := &JSONWebhook{URL: rc.URL + secretPath + secretQuery}
+	h := watchdogtest.StartEngine(t, st, watchdogtest.NewClock(created),
+		&watchdog.Config{Notifiers: map[string]watchdog.Notifier{"webhook": webhook}})
+	h.Ingest(watchdog.Event{ID: "1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: created, UpdatedAt: created})
+	h.Settle()
+	return &engineEnv{Harness: h, t: t, rc: rc}
 }
 
-// advanceTo moves the fake clock to created+d and lets the engine settle.
+// advanceTo moves the fake clock to created+d, letting the engine settle
+// before and after.
 func (e *engineEnv) advanceTo(d time.Duration) {
 	e.t.Helper()
-	e.clock.Set(created.Add(d))
-	e.settle()
-}
-
-// settle waits until the engine is idle, so that moving the clock cannot
-// overtake work in progress.
-func (e *engineEnv) settle() {
-	e.t.Helper()
-	watchdogtest.Settle(e.t, e.engine.Hooks())
+	e.AdvanceTo(created.Add(d))
 }
 
 // expectPosts waits until the server has had n POSTs and returns them.
@@ -254,7 +230,7 @@ func (e *engineEnv) expectPosts(n int) [][]byte {
 			e.t.Fatalf("waited 10s for %d POSTs; got %d", n, len(e.rc.posts()))
 		}
 	}
-	e.settle()
+	e.Settle()
 	posts := e.rc.posts()
 	if len(posts) != n {
 		e.t.Fatalf("server got %d POSTs, want %d", len(posts), n)
@@ -265,10 +241,7 @@ func (e *engineEnv) expectPosts(n int) [][]byte {
 // delivery returns the webhook's delivery of the ticket's only alert.
 func (e *engineEnv) delivery() watchdog.Delivery {
 	e.t.Helper()
-	view, err := e.engine.Ticket(context.Background(), "1")
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	view := e.Ticket("1")
 	if len(view.Alerts) != 1 || len(view.Alerts[0].Deliveries) != 1 {
 		e.t.Fatalf("%d alerts, want 1 with one delivery: %+v", len(view.Alerts), view.Alerts)
 	}

@@ -46,105 +46,69 @@ func (p *recordingPager) Pages() []string {
 // env is the real engine on a SQLite file and a fake clock, delivering every
 // alert to the escalation policy under test.
 type env struct {
-	t         *testing.T
-	clock     *watchdogtest.Clock
-	engine    *watchdog.Engine
-	pager     *recordingPager
-	delivered chan watchdog.Alert // every alert the policy was handed, after it returned
+	*watchdogtest.Harness
+	t      *testing.T
+	pager  *recordingPager
+	oncall *watchdogtest.Recorder // every alert the policy was handed, after it returned
+	seen   int                    // how many of oncall's alerts the test has checked
 }
 
 func setup(t *testing.T, pagerFailures int) *env {
 	t.Helper()
-	e := &env{t: t, clock: watchdogtest.NewClock(created), pager: &recordingPager{failures: pagerFailures}, delivered: make(chan watchdog.Alert, 100)}
-	esc, err := fakeclock.NewEscalation(e.pager, 2)
+	pager := &recordingPager{failures: pagerFailures}
+	esc, err := fakeclock.NewEscalation(pager, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Observe each delivery once the policy has handled it, so the test can
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "watchdog.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() }) // after the harness has stopped the engine
+	// Record each delivery once the policy has handled it, so the test can
 	// wait for work to happen instead of guessing how long it takes.
-	observed := watchdog.NotifierFunc(func(ctx context.Context, a watchdog.Alert) (bool, error) {
-		retry, err := esc.Notifier().Deliver(ctx, a)
-		e.delivered <- a
-		return retry, err
-	})
-
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "watchdog.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.engine, err = watchdog.New(st, &watchdog.Config{
-		Clock:     e.clock,
-		Notifiers: map[string]watchdog.Notifier{"oncall": observed},
-	})
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.engine.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		st.Close()
-	})
-
-	if _, err := e.engine.Ingest(ctx, []watchdog.Event{{ID: "1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: created, UpdatedAt: created}}); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	return e
+	oncall := watchdogtest.NewRecorder(esc.Notifier())
+	h := watchdogtest.StartEngine(t, st, watchdogtest.NewClock(created),
+		&watchdog.Config{Notifiers: map[string]watchdog.Notifier{"oncall": oncall}})
+	h.Ingest(watchdog.Event{ID: "1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: created, UpdatedAt: created})
+	h.Settle()
+	return &env{Harness: h, t: t, pager: pager, oncall: oncall}
 }
 
-// advanceTo moves the fake clock to created+d and lets the engine settle.
+// advanceTo moves the fake clock to created+d, letting the engine settle
+// before and after.
 func (e *env) advanceTo(d time.Duration) {
 	e.t.Helper()
-	e.clock.Set(created.Add(d))
-	e.settle()
+	e.AdvanceTo(created.Add(d))
 }
 
-// settle waits until the engine is idle: its loops asleep on the fake
-// clock with no wake-up pending and no delivery queued, in flight or
-// awaiting its record, so that moving the clock cannot overtake work in
-// progress.
-func (e *env) settle() {
-	e.t.Helper()
-	watchdogtest.Settle(e.t, e.engine.Hooks())
-}
-
-// expectDeliveries waits for the policy to have handled the named stages
-// ("response/alert"), in any order, and fails on any other delivery.
+// expectDeliveries checks that the policy has handled the named stages
+// ("response/alert") since the last check, in any order, and nothing else.
 func (e *env) expectDeliveries(stages ...string) {
 	e.t.Helper()
 	want := map[string]int{}
 	for _, s := range stages {
 		want[s]++
 	}
-	timeout := time.After(10 * time.Second)
-	for n := 0; n < len(stages); n++ {
-		select {
-		case a := <-e.delivered:
-			key := string(a.SLAClock) + "/" + a.Stage
-			if want[key] == 0 {
-				e.t.Fatalf("unexpected delivery of %s (level %d); want %v", key, a.EscalationLevel, stages)
-			}
-			want[key]--
-		case <-timeout:
-			e.t.Fatalf("waited 10s for deliveries %v; still missing %v", stages, want)
+	got := e.oncall.WaitForAlerts(e.t, e.seen+len(stages))[e.seen:]
+	for _, a := range got[:len(stages)] {
+		key := string(a.SLAClock) + "/" + a.Stage
+		if want[key] == 0 {
+			e.t.Fatalf("unexpected delivery of %s (level %d); want %v", key, a.EscalationLevel, stages)
 		}
+		want[key]--
 	}
-	e.settle()
+	e.seen += len(stages)
+	e.Settle()
 }
 
 // expectNoDelivery checks, after the engine settled, that nothing more was
 // handed to the policy.
 func (e *env) expectNoDelivery() {
 	e.t.Helper()
-	select {
-	case a := <-e.delivered:
+	if got := e.oncall.Alerts(); len(got) > e.seen {
+		a := got[e.seen]
 		e.t.Fatalf("unexpected delivery of %s/%s (level %d)", a.SLAClock, a.Stage, a.EscalationLevel)
-	default:
 	}
 }
 
@@ -184,10 +148,7 @@ func TestEscalationPagesOnceAtBreach(t *testing.T) {
 	e.expectNoDelivery()
 	e.expectPages(1)
 
-	view, err := e.engine.Ticket(context.Background(), "1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := e.Ticket("1")
 	if view.EscalationLevel != 4 || len(view.Alerts) != 4 {
 		t.Fatalf("escalation level %d with %d alerts; want 4 and 4", view.EscalationLevel, len(view.Alerts))
 	}
@@ -210,10 +171,7 @@ func TestEscalationRetriesFailedPage(t *testing.T) {
 	e.expectDeliveries("response/breach")
 	e.expectPages(1)
 
-	view, err := e.engine.Ticket(context.Background(), "1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := e.Ticket("1")
 	for _, a := range view.Alerts {
 		if a.Stage != watchdog.StageBreach {
 			continue

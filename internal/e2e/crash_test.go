@@ -256,9 +256,17 @@ func runCrash(t *testing.T, kind, dsn string) {
 	t.Logf("%s crash test took %v", kind, time.Since(start).Round(time.Millisecond))
 }
 
-// cycle starts a child, lets it acknowledge a random number of batches,
-// waits a random moment more and kills it with SIGKILL.
-func (r *crashRun) cycle(cycle int) {
+// crashChildProc is a running crash child and the lines it prints.
+type crashChildProc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	lines  <-chan string // closed when its stdout ends
+}
+
+// startChild starts a child that continues from where the last one
+// stopped: it retries the batch left in flight, or updates the last
+// acknowledged batch's tickets.
+func (r *crashRun) startChild() *crashChildProc {
 	t := r.t
 	t.Helper()
 	env := append(os.Environ(), childEnv+"=1", envKind+"="+r.kind, envDSN+"="+r.dsn,
@@ -269,30 +277,86 @@ func (r *crashRun) cycle(cycle int) {
 	case r.last != nil:
 		env = append(env, envPrev+"="+r.last.String())
 	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = env
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
+	c := &crashChildProc{cmd: exec.Command(os.Args[0]), stderr: &syncBuffer{}}
+	c.cmd.Env = env
+	c.cmd.Stderr = c.stderr
+	stdout, err := c.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("start child: %v", err)
 	}
-	killed := false
-	defer func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			lines <- sc.Text()
+		}
+	}()
+	c.lines = lines
+	return c
+}
+
+// childSaid is what one child has said so far: how many batches it
+// acknowledged, and the batch it began and has not acknowledged.
+type childSaid struct {
+	acks    int
+	pending *batch
+}
+
+// handle records a line of the child's: "BEGIN <batch>" or "ACK <n>".
+func (r *crashRun) handle(said *childSaid, line string) {
+	t := r.t
+	t.Helper()
+	verb, rest, _ := strings.Cut(line, " ")
+	switch verb {
+	case "BEGIN":
+		b, err := parseBatch(rest)
+		if err != nil {
+			t.Fatalf("child said %q: %v", line, err)
+		}
+		if old, ok := r.batches[b.N]; ok {
+			t.Fatalf("child began batch %d twice: %v and %v", b.N, old, b)
+		}
+		r.batches[b.N] = b
+		r.next = max(r.next, b.N+1)
+		said.pending = &b
+	case "ACK":
+		n, err := strconv.Atoi(rest)
+		if err != nil {
+			t.Fatalf("child said %q", line)
+		}
+		b, ok := r.batches[n]
+		if !ok {
+			t.Fatalf("child acknowledged batch %d it never began", n)
+		}
+		r.acked[n] = true
+		r.last = &b
+		if r.inflight != nil && r.inflight.N == n {
+			r.inflight = nil
+		}
+		if said.pending != nil && said.pending.N == n {
+			said.pending = nil
+		}
+		said.acks++
+	default:
+		t.Fatalf("child said %q", line)
+	}
+}
+
+// cycle starts a child, lets it acknowledge a random number of batches,
+// waits a random moment more and kills it with SIGKILL.
+func (r *crashRun) cycle(cycle int) {
+	t := r.t
+	t.Helper()
+	c := r.startChild()
+	killed := false
+	defer func() {
+		if !killed {
+			_ = c.cmd.Process.Kill()
+			_ = c.cmd.Wait()
 		}
 	}()
 
@@ -306,92 +370,62 @@ func (r *crashRun) cycle(cycle int) {
 	if duringIngest {
 		extra = time.Duration(r.rng.IntN(3000)) * time.Microsecond
 	}
-	acks := 0
-	var pending *batch
+	var said childSaid
 	var killAt <-chan time.Time
 	msgsAtKill := 0
 	deadline := time.After(30 * time.Second)
-	handle := func(line string) {
-		verb, rest, _ := strings.Cut(line, " ")
-		switch verb {
-		case "BEGIN":
-			b, err := parseBatch(rest)
-			if err != nil {
-				t.Fatalf("child said %q: %v", line, err)
-			}
-			if old, ok := r.batches[b.N]; ok {
-				t.Fatalf("child began batch %d twice: %v and %v", b.N, old, b)
-			}
-			r.batches[b.N] = b
-			r.next = max(r.next, b.N+1)
-			pending = &b
-		case "ACK":
-			n, err := strconv.Atoi(rest)
-			if err != nil {
-				t.Fatalf("child said %q", line)
-			}
-			b, ok := r.batches[n]
-			if !ok {
-				t.Fatalf("child acknowledged batch %d it never began", n)
-			}
-			r.acked[n] = true
-			r.last = &b
-			if r.inflight != nil && r.inflight.N == n {
-				r.inflight = nil
-			}
-			if pending != nil && pending.N == n {
-				pending = nil
-			}
-			acks++
-		default:
-			t.Fatalf("child said %q", line)
-		}
-	}
 	for !killed {
 		select {
-		case line, ok := <-lines:
+		case line, ok := <-c.lines:
 			if !ok {
-				t.Fatalf("cycle %d: child exited before the kill: %v\nstderr:\n%s", cycle, cmd.Wait(), stderr.tail())
+				t.Fatalf("cycle %d: child exited before the kill: %v\nstderr:\n%s", cycle, c.cmd.Wait(), c.stderr.tail())
 			}
-			handle(line)
+			r.handle(&said, line)
 			// Armed only once this child's alerts reach Slack, so that
 			// the kill lands while alerts are firing and being delivered.
-			if acks >= target && killAt == nil && (!duringIngest || strings.HasPrefix(line, "BEGIN")) &&
+			if said.acks >= target && killAt == nil && (!duringIngest || strings.HasPrefix(line, "BEGIN")) &&
 				len(r.mock.Messages()) > msgsBefore {
 				killAt = time.After(extra)
 			}
 		case <-killAt:
 			msgsAtKill = len(r.mock.Messages())
-			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatalf("kill child: %v", err)
 			}
 			killed = true
 		case <-deadline:
 			t.Fatalf("cycle %d: in 30s the child acknowledged %d batches (want %d) and Slack received %d messages from it (want some)\nstderr:\n%s",
-				cycle, acks, target, len(r.mock.Messages())-msgsBefore, stderr.tail())
+				cycle, said.acks, target, len(r.mock.Messages())-msgsBefore, c.stderr.tail())
 		}
 	}
-	// Lines written before the kill are still in the pipe: an ACK among
-	// them was given, so it counts.
-	for line := range lines {
-		handle(line)
-	}
-	err = cmd.Wait()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("cycle %d: child ended with %v, want killed by SIGKILL\nstderr:\n%s", cycle, err, stderr.tail())
-	}
-	r.kills++
-	if pending != nil {
-		r.inflight = pending
-	}
-	fired := msgsAtKill - msgsBefore
+	r.reap(cycle, c, &said)
 	inflight := "none"
 	if r.inflight != nil {
 		inflight = strconv.Itoa(r.inflight.N)
 	}
 	t.Logf("cycle %d at %v: killed after %d acknowledged batches (+%v); %d Slack messages during the cycle before the kill; batch in flight: %s",
-		cycle, time.Since(r.start).Round(time.Millisecond), acks, extra, fired, inflight)
+		cycle, time.Since(r.start).Round(time.Millisecond), said.acks, extra, msgsAtKill-msgsBefore, inflight)
+}
+
+// reap reads what the killed child printed before it died, checks that
+// SIGKILL ended it, and records the batch it left in flight.
+func (r *crashRun) reap(cycle int, c *crashChildProc, said *childSaid) {
+	t := r.t
+	t.Helper()
+	// Lines written before the kill are still in the pipe: an ACK among
+	// them was given, so it counts.
+	for line := range c.lines {
+		r.handle(said, line)
+	}
+	err := c.cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("cycle %d: child ended with %v, want killed by SIGKILL\nstderr:\n%s", cycle, err, c.stderr.tail())
+	}
+	r.kills++
+	if said.pending != nil {
+		r.inflight = said.pending
+	}
 }
 
 // checkAfterKill opens the store the dead child left and checks that every
@@ -499,10 +533,25 @@ func (r *crashRun) drainAndVerify() {
 	if len(r.acked) != len(r.batches) {
 		t.Fatalf("%d batches begun, %d acknowledged after the retry", len(r.batches), len(r.acked))
 	}
+	waitDrained(t, st, eng)
 
-	// Settled: nothing due ever again, no delivery pending (one leased by a
-	// killed child stays pending until its lease ends and it is re-sent),
-	// nothing in flight.
+	attempts, resent := r.verifyTickets(st)
+	q := watchdog.DashboardQuery{Limit: 1}
+	if err := q.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, err := st.Dashboard(ctx, q); err != nil || total != len(r.batches)*crashTicketsPerBatch {
+		t.Fatalf("store holds %d tickets (err %v), want %d", total, err, len(r.batches)*crashTicketsPerBatch)
+	}
+	r.verifySlack(attempts, resent, childAcked)
+}
+
+// waitDrained waits until nothing is due ever again, no delivery is
+// pending (one leased by a killed child stays pending until its lease ends
+// and it is re-sent) and nothing is in flight.
+func waitDrained(t *testing.T, st watchdog.Store, eng *watchdog.Engine) {
+	t.Helper()
+	ctx := context.Background()
 	drainStart := time.Now()
 	deadline := drainStart.Add(30 * time.Second)
 	for {
@@ -524,7 +573,15 @@ func (r *crashRun) drainAndVerify() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("restarted engine settled in %v", time.Since(drainStart).Round(time.Millisecond))
+}
 
+// verifyTickets checks every ticket of every batch: its timeline, and each
+// of its stages recorded once with exact escalation levels and delivered.
+// It returns each stage's delivery attempts and how many deliveries took
+// more than one.
+func (r *crashRun) verifyTickets(st watchdog.Store) (attempts map[stageKey]int, resent int) {
+	t := r.t
+	t.Helper()
 	// successor[n] is the batch that moved batch n's tickets to "open".
 	successor := map[int]batch{}
 	for _, b := range r.batches {
@@ -537,13 +594,12 @@ func (r *crashRun) drainAndVerify() {
 	}
 	p := crashPolicy()
 	now := time.Now()
-	attempts := map[stageKey]int{}
-	resent := 0
+	attempts = map[stageKey]int{}
 	for _, n := range sortedKeys(r.batches) {
 		b := r.batches[n]
 		for j := range crashTicketsPerBatch {
 			id := crashTicketID(n, j)
-			tk, err := st.Ticket(ctx, id)
+			tk, err := st.Ticket(context.Background(), id)
 			if err != nil {
 				t.Fatalf("batch %d (acknowledged) ticket %s: %v", n, id, err)
 			}
@@ -557,53 +613,63 @@ func (r *crashRun) drainAndVerify() {
 			if tk.Status != want[len(want)-1].Status {
 				t.Fatalf("ticket %s status %q, want %q", id, tk.Status, want[len(want)-1].Status)
 			}
-			seen := map[stageKey]bool{}
-			var levels []int
-			for _, a := range tk.Alerts {
-				k := keyOf(a)
-				if seen[k] {
-					t.Fatalf("ticket %s: stage %s recorded twice", id, k)
-				}
-				seen[k] = true
-				levels = append(levels, a.EscalationLevel)
-				if len(a.Deliveries) != 1 {
-					t.Fatalf("alert %s has %d deliveries, want 1: %+v", k, len(a.Deliveries), a.Deliveries)
-				}
-				d := a.Deliveries[0]
-				if d.Notifier != "slack" || d.Status != watchdog.DeliveryDelivered {
-					t.Fatalf("alert %s delivery %+v, want delivered to slack", k, d)
-				}
-				attempts[k] = d.Attempts
-				if d.Attempts > 1 {
-					resent++
-				}
-			}
-			for _, s := range crashStages {
-				s.Ticket = id
-				if !seen[s] {
-					t.Fatalf("ticket %s: stage %s never fired (alerts %v)", id, s, seen)
-				}
-			}
-			if len(tk.Alerts) != len(crashStages) || tk.EscalationLevel != len(tk.Alerts) {
-				t.Fatalf("ticket %s: %d alerts, escalation level %d; want %d and %d", id, len(tk.Alerts), tk.EscalationLevel, len(crashStages), len(crashStages))
-			}
-			slices.Sort(levels)
-			if !slices.Equal(levels, []int{1, 2, 3, 4}) {
-				t.Fatalf("ticket %s: alert escalation levels %v, want 1..4", id, levels)
-			}
+			resent += verifyCrashAlerts(t, id, tk, attempts)
 			if ev := watchdog.Evaluate(tk, p, now); len(ev.Due) > 0 {
 				t.Fatalf("ticket %s: stages still due: %+v", id, ev.Due)
 			}
 		}
 	}
-	q := watchdog.DashboardQuery{Limit: 1}
-	if err := q.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if _, total, err := st.Dashboard(ctx, q); err != nil || total != len(r.batches)*crashTicketsPerBatch {
-		t.Fatalf("store holds %d tickets (err %v), want %d", total, err, len(r.batches)*crashTicketsPerBatch)
-	}
+	return attempts, resent
+}
 
+// verifyCrashAlerts checks that ticket id fired each of crashStages once,
+// at escalation levels 1 to 4, each delivered to Slack. It records each
+// stage's delivery attempts and returns how many took more than one.
+func verifyCrashAlerts(t *testing.T, id string, tk *watchdog.Ticket, attempts map[stageKey]int) (resent int) {
+	t.Helper()
+	seen := map[stageKey]bool{}
+	var levels []int
+	for _, a := range tk.Alerts {
+		k := keyOf(a)
+		if seen[k] {
+			t.Fatalf("ticket %s: stage %s recorded twice", id, k)
+		}
+		seen[k] = true
+		levels = append(levels, a.EscalationLevel)
+		if len(a.Deliveries) != 1 {
+			t.Fatalf("alert %s has %d deliveries, want 1: %+v", k, len(a.Deliveries), a.Deliveries)
+		}
+		d := a.Deliveries[0]
+		if d.Notifier != "slack" || d.Status != watchdog.DeliveryDelivered {
+			t.Fatalf("alert %s delivery %+v, want delivered to slack", k, d)
+		}
+		attempts[k] = d.Attempts
+		if d.Attempts > 1 {
+			resent++
+		}
+	}
+	for _, s := range crashStages {
+		s.Ticket = id
+		if !seen[s] {
+			t.Fatalf("ticket %s: stage %s never fired (alerts %v)", id, s, seen)
+		}
+	}
+	if len(tk.Alerts) != len(crashStages) || tk.EscalationLevel != len(tk.Alerts) {
+		t.Fatalf("ticket %s: %d alerts, escalation level %d; want %d and %d", id, len(tk.Alerts), tk.EscalationLevel, len(crashStages), len(crashStages))
+	}
+	slices.Sort(levels)
+	if !slices.Equal(levels, []int{1, 2, 3, 4}) {
+		t.Fatalf("ticket %s: alert escalation levels %v, want 1..4", id, levels)
+	}
+	return resent
+}
+
+// verifySlack checks what mock Slack received against the deliveries
+// recorded: every alert received, none beyond its attempts, and duplicates
+// and re-sends within what the kills can explain.
+func (r *crashRun) verifySlack(attempts map[stageKey]int, resent, childAcked int) {
+	t := r.t
+	t.Helper()
 	counts, err := slackCounts(r.mock.Messages())
 	if err != nil {
 		t.Fatal(err)
