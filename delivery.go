@@ -2,8 +2,6 @@ package watchdog
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +13,10 @@ import (
 // deliveries in batches into a queue, workers send them, and a finisher
 // records the outcomes in batches, so that the store sees a few
 // transactions per batch rather than two per delivery.
+//
+// Each notifier is one destination (one webhook URL, one bot token and
+// channel): when it asks for a wait (429, 503) or a send times out, the
+// whole destination pauses, not only the delivery that met it.
 type deliveryLoop struct {
 	e    *Engine
 	name string
@@ -23,49 +25,51 @@ type deliveryLoop struct {
 
 	queue    deliveryQueue
 	outcomes chan DeliveryOutcome
-	// unrecorded counts attempts started and not yet recorded by the
-	// finisher: at most DeliveryBatch, which bounds what a crash can make
-	// the next claimer send again.
+	// unrecorded counts attempts started and not yet recorded: at most
+	// DeliveryBatch, which bounds what a crash or an outage of the store
+	// can make another claimer send again. Tokens are released only once
+	// an outcome is recorded.
 	unrecorded tokenPool
+	// parked holds outcomes whose recording failed, retried by the loop.
+	parked parkedOutcomes
 	// group is the most deliveries one send takes: MaxBatch for a
 	// BatchNotifier (within DeliveryBatch), else 1.
 	group int
 	// pending counts deliveries claimed and not yet settled (queued, being
 	// sent, or waiting for their outcome to be recorded).
-	pending  atomic.Int64
-	busy     atomic.Int64
-	stopping atomic.Bool
+	pending atomic.Int64
+	// recording counts outcomes handed to the finisher and not yet recorded
+	// or parked.
+	recording atomic.Int64
+	busy      atomic.Int64
+	stopping  atomic.Bool
+	health    destinationHealth
 }
 
 type claimedDelivery struct {
 	Delivery
-	claimedAt time.Time
+	// holder is the claim keeper's holder id the delivery was claimed under.
+	holder string
+	// claimedUntil is when the claim's backstop runs out: NextAttemptAt as
+	// claimed.
+	claimedUntil time.Time
 }
 
 // run runs the claim loop, the workers and the finisher until ctx is done;
 // then it lets sends in progress finish, releases what is still queued and
-// records every outcome before returning.
+// records every outcome it can before returning.
 func (d *deliveryLoop) run(ctx context.Context) {
 	cfg := d.e.cfg
 	d.outcomes = make(chan DeliveryOutcome, cfg.DeliveryBatch)
 	d.unrecorded.init(cfg.DeliveryBatch)
 	d.stopping.Store(false)
-	d.queue.open()
+	d.queue.open(cfg.DeliveryConcurrency)
 	var workers, finisher sync.WaitGroup
 	for range cfg.DeliveryConcurrency {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			for {
-				cs, ok := d.queue.pop(d.group)
-				if !ok {
-					return
-				}
-				d.unrecorded.acquire(len(cs)) // released by the finisher
-				for _, o := range d.send(ctx, cs) {
-					d.outcomes <- o
-				}
-			}
+			d.work(ctx)
 		}()
 	}
 	finisher.Add(1)
@@ -79,21 +83,70 @@ func (d *deliveryLoop) run(ctx context.Context) {
 	workers.Wait()
 	close(d.outcomes)
 	finisher.Wait()
+	d.flushParked(context.WithoutCancel(ctx), d.e.clock.Now())
 }
 
+// work sends what the queue gives until it closes.
+func (d *deliveryLoop) work(ctx context.Context) {
+	for {
+		cs, ok := d.queue.pop(d.group)
+		if !ok {
+			return
+		}
+		d.unrecorded.acquire(len(cs)) // released once recorded
+		outs, delivered := d.send(ctx, cs)
+		d.recording.Add(int64(len(outs)))
+		for _, o := range outs {
+			d.outcomes <- o
+		}
+		d.queue.done(delivered)
+	}
+}
+
+// step runs at the loop's deadlines: it retries recording parked outcomes,
+// claims pending deliveries into the queue, and resumes a paused
+// destination once its pause is over.
 func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, error) {
+	if retryAt, ok := d.flushParked(ctx, now); !ok {
+		return retryAt, nil // nothing is claimed or sent until outcomes are recorded
+	}
+	next, err := d.claim(ctx, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if until, paused := d.queue.resumeAt(); paused {
+		if now.Before(until) {
+			if next.IsZero() || until.Before(next) {
+				next = until
+			}
+		} else if d.queue.resume(now) {
+			d.health.resumed(d, now)
+		}
+	}
+	return next, nil
+}
+
+// claim claims pending deliveries into the queue as far as there is room,
+// and returns when to look again (zero: when woken).
+func (d *deliveryLoop) claim(ctx context.Context, now time.Time) (time.Time, error) {
 	cfg := d.e.cfg
 	free := cfg.DeliveryBatch - int(d.pending.Load())
 	if free < cfg.DeliveryBatch/4 && d.pending.Load() > 0 {
 		return time.Time{}, nil // the finisher wakes the loop as room frees up
 	}
-	ds, err := d.e.store.ClaimDeliveries(ctx, d.name, now, free, cfg.DeliveryLease)
+	holder, ok := d.e.claims.ensure(ctx, now)
+	if !ok {
+		// The claim keeper wakes the loop once its heartbeat is renewed.
+		return now.Add(cfg.ClaimTTL / 3), nil
+	}
+	until := now.Add(d.e.claimBackstop())
+	ds, err := d.e.store.ClaimDeliveries(ctx, DeliveryClaim{Notifier: d.name, Holder: holder, Now: now, Limit: free, Until: until})
 	if err != nil {
 		return time.Time{}, err
 	}
 	cs := make([]claimedDelivery, len(ds))
 	for i, del := range ds {
-		cs[i] = claimedDelivery{Delivery: del, claimedAt: now}
+		cs[i] = claimedDelivery{Delivery: del, holder: holder, claimedUntil: until}
 	}
 	if !d.enqueue(cs) {
 		// Stopping: nothing sends them now; hand them back.
@@ -115,16 +168,24 @@ func (d *deliveryLoop) release(ctx context.Context, cs []claimedDelivery) error 
 	now := d.e.clock.Now()
 	outcomes := make([]DeliveryOutcome, len(cs))
 	for i, c := range cs {
-		outcomes[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now, Unsent: true}
+		outcomes[i] = handBack(c, now)
 	}
-	return d.e.store.FinishDeliveries(context.WithoutCancel(ctx), outcomes)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.e.cfg.ClaimTTL)
+	defer cancel()
+	return d.e.store.FinishDeliveries(rctx, outcomes)
+}
+
+// handBack is the outcome of a claimed delivery given back unsent: due at
+// once for the next claimer, its attempt not counted.
+func handBack(c claimedDelivery, now time.Time) DeliveryOutcome {
+	return DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Status: DeliveryPending, RetryAt: now, Finished: now, Unsent: true}
 }
 
 // acceptsHandoff reports whether the loop is running and its backlog has
 // room for the deliveries of another evaluation's alerts.
 func (d *deliveryLoop) acceptsHandoff() bool {
 	b := d.e.cfg.DeliveryBacklog
-	return b > 0 && d.queue.isOpen() && d.pending.Load() < int64(b)
+	return b > 0 && d.queue.isOpen() && d.pending.Load() < int64(b) && d.parked.len() == 0
 }
 
 // enqueue counts cs as pending and queues them for the workers; it reports
@@ -143,188 +204,27 @@ func (d *deliveryLoop) enqueue(cs []claimedDelivery) bool {
 	return true
 }
 
-// send makes one attempt for deliveries cs (several at once only for a
-// BatchNotifier) and decides each one's outcome.
-func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery) []DeliveryOutcome {
-	e := d.e
-	start := e.clock.Now()
-	outs := make([]DeliveryOutcome, len(cs))
-	var live []int // indexes of the deliveries sent
-	for i, c := range cs {
-		outs[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Finished: start}
-		if d.stopping.Load() || start.After(c.claimedAt.Add(e.cfg.DeliveryLease-e.cfg.DeliveryTimeout)) {
-			// Not started before shutdown, or so late that the lease could
-			// run out during the attempt and another claimer send it too:
-			// hand it back for the next claim.
-			outs[i].Status, outs[i].RetryAt, outs[i].Unsent = DeliveryPending, start, true
-			e.log.Debug("alert delivery handed back unsent", "notifier", d.name, "delivery_id", c.ID, "reason", releaseReason(d.stopping.Load()))
-			continue
-		}
-		if c.Alert == nil {
-			d.decide(&outs[i], c.Delivery, false, errors.New("delivery has no alert"), start, start)
-			continue
-		}
-		live = append(live, i)
-	}
-	if len(live) == 0 {
-		return outs
-	}
-	d.busy.Add(int64(len(live)))
-	defer d.busy.Add(-int64(len(live)))
-	// Sends in progress finish even when Run is stopping.
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DeliveryTimeout)
-	var (
-		retry bool
-		err   error
-	)
-	if len(live) == 1 {
-		retry, err = deliverSafely(actx, d.n, *cs[live[0]].Alert)
-	} else {
-		alerts := make([]Alert, len(live))
-		for k, i := range live {
-			alerts[k] = *cs[i].Alert
-		}
-		retry, err = deliverBatchSafely(actx, d.n.(BatchNotifier), alerts)
-	}
-	cancel()
-	now := e.clock.Now()
-	for _, i := range live {
-		d.decide(&outs[i], cs[i].Delivery, retry, err, start, now)
-	}
-	return outs
-}
-
-// decide fills o from one attempt's result, and reports it.
-func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err error, start, now time.Time) {
-	e := d.e
-	o.Finished = now
-	switch {
-	case err == nil:
-		o.Status = DeliveryDelivered
-	case !retry || del.Attempts >= e.cfg.MaxAttempts:
-		o.Status = DeliveryFailed
-		o.Error = errorText(err)
-	default:
-		o.Status = DeliveryPending
-		o.Error = errorText(err)
-		wait := e.cfg.RetryPolicy.RetryDelay(del.Attempts)
-		var ra *RetryAfterError
-		if errors.As(err, &ra) && ra != nil && ra.After > wait { // nil: a typed nil returned as the error
-			wait = ra.After
-		}
-		o.RetryAt = now.Add(wait)
-	}
-	e.obs.DeliveryFinished(d.name, o.Status, now.Sub(start))
-	attrs := []any{"notifier", d.name, "delivery_id", del.ID, "attempt", del.Attempts, "status", o.Status}
-	if del.Alert != nil {
-		attrs = append(attrs, "ticket_id", del.Alert.TicketID, "sla_type", del.Alert.SLAClock, "stage", del.Alert.Stage)
-	}
-	switch o.Status {
-	case DeliveryDelivered:
-		e.log.Info("alert delivered", attrs...)
-	case DeliveryFailed:
-		e.log.Error("alert delivery failed for good", append(attrs, "err", o.Error)...)
-	default:
-		e.log.Warn("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
-	}
-}
-
-func releaseReason(stopping bool) string {
-	if stopping {
-		return "engine stopping"
-	}
-	return "claim too old"
-}
-
-// outcomeLinger is how long the finisher waits for more outcomes of sends
-// in flight before recording a batch.
-const outcomeLinger = 5 * time.Millisecond
-
-// finish records outcomes in batches until the outcomes channel closes.
-func (d *deliveryLoop) finish() {
-	// Half the unrecorded-attempt tokens at most, so that senders keep
-	// going with the other half while a batch is being recorded.
-	max := max(1, d.e.cfg.DeliveryBatch/2)
-	batch := make([]DeliveryOutcome, 0, max)
-	for o := range d.outcomes {
-		batch = append(batch[:0], o)
-		// While sends are in flight their outcomes are moments away: wait
-		// up to outcomeLinger (real time; it paces transactions, it is not
-		// an SLA deadline) to record them in the same transaction, since
-		// each commit costs a disk flush on Postgres.
-		var linger <-chan time.Time
-	more:
-		for len(batch) < max {
-			select {
-			case o, ok := <-d.outcomes:
-				if !ok {
-					break more
-				}
-				batch = append(batch, o)
-				continue
-			default:
-			}
-			if d.busy.Load() == 0 {
-				break
-			}
-			if linger == nil {
-				linger = time.After(outcomeLinger)
-			}
-			select {
-			case o, ok := <-d.outcomes:
-				if !ok {
-					break more
-				}
-				batch = append(batch, o)
-			case <-linger:
-				break more
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := d.e.store.FinishDeliveries(ctx, batch); err != nil {
-			d.e.log.Error("recording delivery outcomes failed; those deliveries will be claimed again after their lease",
-				"notifier", d.name, "deliveries", len(batch), "err", err)
-		}
-		cancel()
-		d.unrecorded.release(len(batch))
-		// Wake before settling, so that Idle never sees neither.
+// dropQueued forgets the queued deliveries claimed under a holder the
+// claim keeper gave up: their rows stay claimed by it until the rescue of
+// dead holders frees them for the next claim.
+func (d *deliveryLoop) dropQueued(holder string) {
+	if n := d.queue.dropHolder(holder); n > 0 {
+		d.pending.Add(-int64(n))
+		d.e.log.Warn("dropped queued deliveries whose claim could not be renewed; they are claimed again once the store answers",
+			"notifier", d.name, "deliveries", n)
 		d.loop.Wake()
-		d.pending.Add(-int64(len(batch)))
 	}
 }
 
-// errorText is err's message; a notifier's error whose Error method panics
-// is described instead, since one faulty notifier must not stop the engine.
-func errorText(err error) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprintf("notifier error %T: Error panicked: %v", err, r)
-		}
-	}()
-	return err.Error()
+// idle reports whether nothing happens in the loop until its clock reaches
+// the next timer.
+func (d *deliveryLoop) idle() bool {
+	if !d.loop.Idle() || d.recording.Load() > 0 {
+		return false
+	}
+	queued, held, inflight := d.queue.state()
+	return inflight == 0 && (queued == 0 || held)
 }
-
-// deliverBatchSafely is deliverSafely for a BatchNotifier's DeliverBatch.
-func deliverBatchSafely(ctx context.Context, n BatchNotifier, alerts []Alert) (retry bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
-		}
-	}()
-	return n.DeliverBatch(ctx, alerts)
-}
-
-// deliverSafely turns a notifier's panic into a retryable error so that one
-// faulty notifier cannot take the engine down.
-func deliverSafely(ctx context.Context, n Notifier, a Alert) (retry bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
-		}
-	}()
-	return n.Deliver(ctx, a)
-}
-
 // DeliveryStatus is the state of one alert's delivery to one notifier.
 type DeliveryStatus string
 

@@ -2,12 +2,20 @@ package watchdog
 
 import (
 	"sync"
+	"time"
 )
 
 // deliveryQueue is the FIFO between a notifier's claimers (its claim loop
-// and the evaluations handing off) and its workers. It is unbounded so that
-// an evaluation never waits for a slow notifier; DeliveryBatch bounds what
-// the claim loop adds and DeliveryBacklog what hand-offs add.
+// and the evaluations handing off) and its workers, with the gate that
+// decides whether workers may send at all. It is unbounded so that an
+// evaluation never waits for a slow notifier; DeliveryBatch bounds what the
+// claim loop adds and DeliveryBacklog what hand-offs add.
+//
+// The gate closes while the destination is paused (it answered 429 or 503,
+// or a send timed out) and while outcomes cannot be recorded. After a pause
+// the destination is probed: one send at a time until one succeeds, then
+// twice as many after each success, up to full concurrency, so that a
+// destination that is still limited sees one request, not a burst.
 type deliveryQueue struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -15,6 +23,12 @@ type deliveryQueue struct {
 	head   int
 	closed bool
 	inited bool
+
+	full        int       // most sends in flight when healthy
+	limit       int       // most sends in flight now (slow start after a pause)
+	inflight    int       // sends popped and not yet done
+	pausedUntil time.Time // zero when the destination is not paused
+	blocked     bool      // outcomes cannot be recorded: send nothing
 }
 
 func (q *deliveryQueue) lock() {
@@ -24,15 +38,16 @@ func (q *deliveryQueue) lock() {
 	}
 }
 
-// open starts accepting items (Run starting).
-func (q *deliveryQueue) open() {
+// open starts accepting items (Run starting) with up to full sends at once.
+func (q *deliveryQueue) open(full int) {
 	q.lock()
-	q.closed = false
+	q.closed, q.full, q.limit, q.inflight = false, full, full, 0
+	q.pausedUntil, q.blocked = time.Time{}, false
 	q.mu.Unlock()
 }
 
-// close stops accepting items; pop drains what is queued, then reports
-// false.
+// close stops accepting items; pop drains what is queued, gate or not, then
+// reports false.
 func (q *deliveryQueue) close() {
 	q.lock()
 	q.closed = true
@@ -57,12 +72,14 @@ func (q *deliveryQueue) push(cs []claimedDelivery) bool {
 	return true
 }
 
-// pop waits for an item and takes it with up to max-1 more that are
-// queued already; it reports false once the queue is closed and empty.
+// pop waits until the gate lets a send start and an item is queued, and
+// takes it with up to max-1 more that are queued already; it reports false
+// once the queue is closed and empty. Each pop counts as a send in flight
+// until done.
 func (q *deliveryQueue) pop(max int) ([]claimedDelivery, bool) {
 	q.lock()
 	defer q.mu.Unlock()
-	for q.head == len(q.items) && !q.closed {
+	for !q.closed && (q.head == len(q.items) || !q.gateOpen()) {
 		q.cond.Wait()
 	}
 	if q.head == len(q.items) {
@@ -73,6 +90,12 @@ func (q *deliveryQueue) pop(max int) ([]claimedDelivery, bool) {
 	copy(cs, q.items[q.head:q.head+n])
 	clear(q.items[q.head : q.head+n])
 	q.head += n
+	q.compact()
+	q.inflight++
+	return cs, true
+}
+
+func (q *deliveryQueue) compact() {
 	switch {
 	case q.head == len(q.items):
 		q.items, q.head = q.items[:0], 0
@@ -81,7 +104,96 @@ func (q *deliveryQueue) pop(max int) ([]claimedDelivery, bool) {
 		clear(q.items[m:])
 		q.items, q.head = q.items[:m], 0
 	}
-	return cs, true
+}
+
+// gateOpen reports whether another send may start; q.mu is held.
+func (q *deliveryQueue) gateOpen() bool {
+	return !q.blocked && q.pausedUntil.IsZero() && q.inflight < q.limit
+}
+
+// done ends a send popped earlier; a delivered one lets the slow start
+// after a pause double the sends allowed in flight.
+func (q *deliveryQueue) done(delivered bool) {
+	q.lock()
+	q.inflight--
+	if delivered && q.pausedUntil.IsZero() && q.limit < q.full {
+		q.limit = min(2*q.limit, q.full)
+	}
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// pause closes the gate until until (or later, if already paused longer)
+// and starts a slow start for when it opens. It reports whether the
+// destination was running before, for logging.
+func (q *deliveryQueue) pause(until time.Time) (wasRunning bool) {
+	q.lock()
+	defer q.mu.Unlock()
+	wasRunning = q.pausedUntil.IsZero()
+	if until.After(q.pausedUntil) {
+		q.pausedUntil = until
+	}
+	q.limit = 1
+	return wasRunning
+}
+
+// resumeAt reports when a paused destination resumes; ok is false when it
+// is not paused.
+func (q *deliveryQueue) resumeAt() (at time.Time, ok bool) {
+	q.lock()
+	defer q.mu.Unlock()
+	return q.pausedUntil, !q.pausedUntil.IsZero()
+}
+
+// resume opens a paused gate once now reaches the end of the pause, and
+// reports whether it did.
+func (q *deliveryQueue) resume(now time.Time) bool {
+	q.lock()
+	defer q.mu.Unlock()
+	if q.pausedUntil.IsZero() || now.Before(q.pausedUntil) {
+		return false
+	}
+	q.pausedUntil = time.Time{}
+	q.cond.Broadcast()
+	return true
+}
+
+// setBlocked closes (or reopens) the gate while outcomes cannot be
+// recorded.
+func (q *deliveryQueue) setBlocked(b bool) {
+	q.lock()
+	q.blocked = b
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// dropHolder removes the queued deliveries claimed under holder and
+// returns how many it removed.
+func (q *deliveryQueue) dropHolder(holder string) int {
+	q.lock()
+	defer q.mu.Unlock()
+	kept := q.items[:q.head]
+	dropped := 0
+	for _, c := range q.items[q.head:] {
+		if c.holder == holder {
+			dropped++
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(q.items[len(kept):])
+	q.items = kept
+	q.compact()
+	return dropped
+}
+
+// state reports how many deliveries are queued, whether the gate keeps them
+// from being sent until something external happens (a pause ending or the
+// recording of outcomes succeeding), and how many sends are in flight.
+func (q *deliveryQueue) state() (queued int, held bool, inflight int) {
+	q.lock()
+	defer q.mu.Unlock()
+	return len(q.items) - q.head, q.blocked || !q.pausedUntil.IsZero(), q.inflight
 }
 
 // tokenPool is a counting semaphore whose acquire takes n tokens at once,

@@ -57,17 +57,22 @@ type Config struct {
 	// they are left to the notifier's claim loop, which takes them as room
 	// frees up. It is checked once per evaluation, so the backlog may
 	// exceed it by one claim's alerts. A negative value turns the hand-off
-	// off. Handed-off deliveries are leased like claimed ones: those still
-	// queued when the process dies are sent by the next claimer once their
-	// lease ends. Default 16384: a burst beyond it falls back to the claim
-	// loop, which takes at most DeliveryBatch per round trip of claiming,
-	// sending and recording, and so delivers it later.
+	// off. Handed-off deliveries are claimed like the others: those still
+	// queued when the process dies are sent by the next claimer once the
+	// claim's heartbeat runs out (ClaimTTL). Default 16384: a burst beyond it
+	// falls back to the claim loop, which takes at most DeliveryBatch per
+	// round trip of claiming, sending and recording, and so delivers it
+	// later.
 	DeliveryBacklog int
 	// DeliveryTimeout bounds one delivery attempt. Default 30s.
 	DeliveryTimeout time.Duration
-	// DeliveryLease is how long a claimed delivery stays hidden from other
-	// claimers; it must exceed DeliveryTimeout. Default 2×DeliveryTimeout.
-	DeliveryLease time.Duration
+	// ClaimTTL is how long the engine's claim on the deliveries it holds
+	// outlives its last heartbeat: the engine renews it every third of
+	// ClaimTTL, stops starting sends when it cannot, and another engine
+	// sharing the store (or this one, restarted) takes over the deliveries
+	// of a claimer whose heartbeat is older than ClaimTTL. So deliveries
+	// queued by a process that died resume within ClaimTTL. Default 5s.
+	ClaimTTL time.Duration
 	// MaxAttempts is how many attempts a delivery gets before it is
 	// recorded as failed. Default 12 (about half an hour of backoff).
 	MaxAttempts int
@@ -118,8 +123,8 @@ func (c *Config) WithDefaults() *Config {
 	if out.DeliveryTimeout == 0 {
 		out.DeliveryTimeout = 30 * time.Second
 	}
-	if out.DeliveryLease == 0 {
-		out.DeliveryLease = 2 * out.DeliveryTimeout
+	if out.ClaimTTL == 0 {
+		out.ClaimTTL = 5 * time.Second
 	}
 	if out.MaxAttempts == 0 {
 		out.MaxAttempts = 12
@@ -146,8 +151,8 @@ func (c *Config) validate() error {
 		return errors.New("watchdog: Config.DeliveryBatch must be at least 1")
 	case c.DeliveryTimeout < 0:
 		return errors.New("watchdog: Config.DeliveryTimeout must not be negative")
-	case c.DeliveryLease <= c.DeliveryTimeout:
-		return errors.New("watchdog: Config.DeliveryLease must exceed Config.DeliveryTimeout")
+	case c.ClaimTTL < 100*time.Millisecond:
+		return errors.New("watchdog: Config.ClaimTTL must be at least 100ms")
 	case c.MaxAttempts < 1:
 		return errors.New("watchdog: Config.MaxAttempts must be at least 1")
 	}
@@ -176,6 +181,7 @@ type Engine struct {
 
 	eval      *scheduler.Loop
 	delivery  map[string]*deliveryLoop
+	claims    *claimKeeper
 	plannedAt atomic.Int64 // unix nanos of the evaluation loop's next wake; 0 = none or not yet known
 	running   atomic.Bool
 }
@@ -211,7 +217,17 @@ func New(store Store, cfg *Config) (*Engine, error) {
 		}})
 		e.delivery[name] = d
 	}
+	e.claims = newClaimKeeper(e)
 	return e, nil
+}
+
+// claimBackstop is how far ahead a claim moves a delivery's NextAttemptAt.
+// The claim's heartbeat is what keeps the delivery from other claimers; the
+// backstop only bounds how long a claim is trusted should the rescue of
+// dead claimers never run, and a queued delivery is handed back rather than
+// sent when an attempt could outlast it.
+func (e *Engine) claimBackstop() time.Duration {
+	return max(time.Hour, 4*e.cfg.DeliveryTimeout)
 }
 
 // Policy returns the policy in force.
@@ -273,12 +289,20 @@ func (e *Engine) Replan(ctx context.Context) error {
 // records the due alerts; otherwise it leaves them to the scheduler and
 // makes the ticket due at once.
 func (e *Engine) planFunc(p *Policy, now time.Time, fire bool) PlanFunc {
-	return e.firePlanFunc(p, now, fire, nil, time.Time{})
+	return e.firePlanFunc(p, now, fire, handoffClaim{})
 }
 
-// firePlanFunc is planFunc that also claims the deliveries to the notifiers
-// named in claim until claimUntil (see Plan.Claimed).
-func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim []string, claimUntil time.Time) PlanFunc {
+// handoffClaim is how an evaluation claims the deliveries of the alerts it
+// records for the notifiers that take them at once (see Plan.Claimed).
+type handoffClaim struct {
+	notifiers []string
+	holder    string
+	until     time.Time
+}
+
+// firePlanFunc is planFunc that also claims the deliveries of the alerts it
+// records as claim says.
+func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoffClaim) PlanFunc {
 	return func(t *Ticket) Plan {
 		ev := Evaluate(t, p, now)
 		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt, BreachAt: ev.BreachAt}
@@ -286,7 +310,9 @@ func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim []strin
 		case fire:
 			pl.Alerts = ev.Due
 			pl.Notifiers = e.notifiers
-			pl.Claimed, pl.ClaimedUntil = claim, claimUntil
+			if len(claim.notifiers) > 0 {
+				pl.Claimed, pl.ClaimedBy, pl.ClaimedUntil = claim.notifiers, claim.holder, claim.until
+			}
 		case len(ev.Due) > 0:
 			if pl.NextDueAt == nil || ev.Due[0].DueAt.Before(*pl.NextDueAt) {
 				pl.NextDueAt = timePtr(ev.Due[0].DueAt)
@@ -354,7 +380,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		return errors.New("watchdog: Engine.Run called twice")
 	}
 	defer e.running.Store(false)
-	var wg sync.WaitGroup
+	var claims, wg sync.WaitGroup
+	claims.Add(1)
+	go func() {
+		defer claims.Done()
+		_ = e.claims.loop.Run(ctx)
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -368,6 +399,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	claims.Wait()
+	// Every delivery this engine held has been handed back or recorded (or
+	// its outcome could not be, and another claimer takes it over): end the
+	// heartbeat so that nothing waits for it to run out.
+	e.claims.release(ctx)
 	return ctx.Err()
 }
 
@@ -378,18 +414,20 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	// Notifiers with room take the deliveries of this claim's alerts
 	// straight from the transaction that records them.
 	var handoff []string
+	holder, claimsOK := e.claims.ensure(ctx, start)
 	for _, name := range e.notifiers {
-		if e.delivery[name].acceptsHandoff() {
+		if claimsOK && e.delivery[name].acceptsHandoff() {
 			handoff = append(handoff, name)
 		}
 	}
+	claim := handoffClaim{notifiers: handoff, holder: holder, until: start.Add(e.claimBackstop())}
 	var visited plannedSet
-	plan := e.firePlanFunc(p, now, true, handoff, start.Add(e.cfg.DeliveryLease))
+	plan := e.firePlanFunc(p, now, true, claim)
 	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(plan))
 	if err != nil {
 		return nil, false, err
 	}
-	leftover := e.handOff(ctx, alerts, start)
+	leftover := e.handOff(ctx, alerts, claim)
 	committed := e.clock.Now()
 	n := visited.len()
 	e.obs.Evaluated(n, len(alerts), committed.Sub(start))
@@ -409,7 +447,7 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 // notifiers' delivery loops, and returns the notifiers that have unclaimed
 // deliveries among them, for their claim loops. A loop that has stopped
 // meanwhile gets its deliveries released at once rather than left leased.
-func (e *Engine) handOff(ctx context.Context, alerts []Alert, claimedAt time.Time) (leftover map[string]bool) {
+func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim) (leftover map[string]bool) {
 	var byName map[string][]claimedDelivery
 	for i := range alerts {
 		if len(alerts[i].Deliveries) == 0 {
@@ -429,7 +467,7 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claimedAt time.Tim
 			if byName == nil {
 				byName = map[string][]claimedDelivery{}
 			}
-			byName[del.Notifier] = append(byName[del.Notifier], claimedDelivery{Delivery: del, claimedAt: claimedAt})
+			byName[del.Notifier] = append(byName[del.Notifier], claimedDelivery{Delivery: del, holder: claim.holder, claimedUntil: claim.until})
 		}
 	}
 	for name, cs := range byName {
@@ -438,7 +476,7 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claimedAt time.Tim
 			continue
 		}
 		if err := d.release(ctx, cs); err != nil {
-			e.log.Error("releasing handed-off deliveries failed; they will be claimed after their lease",
+			e.log.Error("releasing handed-off deliveries failed; they are claimed again once this engine's claim runs out",
 				"notifier", name, "deliveries", len(cs), "err", err)
 		}
 	}

@@ -25,16 +25,17 @@ func (h EngineHooks) InFlight() int {
 }
 
 // Idle reports whether every loop of the engine is asleep with no wake-up
-// pending and no delivery in flight: nothing happens until the clock
-// reaches the next timer. Tests that drive the engine with a fake clock
+// pending, no delivery in flight or being recorded, and nothing queued that
+// could be sent (a paused destination's queue waits for the clock): nothing
+// happens until the clock reaches the next timer. Tests that drive the engine with a fake clock
 // wait for it before moving the clock.
 func (h EngineHooks) Idle() bool {
 	e := h.e
-	if !e.eval.Idle() {
+	if !e.eval.Idle() || !e.claims.loop.Idle() {
 		return false
 	}
 	for _, d := range e.delivery {
-		if d.pending.Load() > 0 || !d.loop.Idle() {
+		if !d.idle() {
 			return false
 		}
 	}

@@ -35,13 +35,21 @@ type NotifierFunc func(ctx context.Context, a Alert) (retry bool, err error)
 func (f NotifierFunc) Deliver(ctx context.Context, a Alert) (bool, error) { return f(ctx, a) }
 
 // RetryAfterError is a retryable delivery failure whose destination asked
-// for a wait before the next attempt (HTTP 429 Retry-After).
+// for a wait: HTTP 429 Too Many Requests, or 503 Service Unavailable. The
+// engine then pauses the whole destination (the notifier) until After has
+// passed, or for one backoff interval when After is zero (no Retry-After
+// header), and the attempt does not count towards Config.MaxAttempts: a
+// rate limit delays deliveries, it never uses up their attempts.
 type RetryAfterError struct {
+	// After is the wait the destination asked for; zero when it named none.
 	After time.Duration
 	Err   error
 }
 
 func (e *RetryAfterError) Error() string {
+	if e == nil {
+		return "retry after an unknown wait"
+	}
 	msg := "retry after " + e.After.String()
 	if e.Err == nil {
 		return msg
@@ -50,4 +58,9 @@ func (e *RetryAfterError) Error() string {
 }
 
 // Unwrap returns the cause.
-func (e *RetryAfterError) Unwrap() error { return e.Err }
+func (e *RetryAfterError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}

@@ -53,16 +53,31 @@ type Store interface {
 	// number of tickets matching the filters.
 	Dashboard(ctx context.Context, q DashboardQuery) (tickets []*Ticket, total int, err error)
 
-	// ClaimDeliveries leases up to limit pending deliveries to the named
-	// notifier whose NextAttemptAt <= now, for lease: they are not claimed
-	// again until now+lease. Each claim increments Attempts. Delivery.Alert
-	// is filled. Claims are per notifier so that a slow notifier's backlog
-	// never holds up the others.
-	ClaimDeliveries(ctx context.Context, notifier string, now time.Time, limit int, lease time.Duration) ([]Delivery, error)
+	// ClaimDeliveries claims for c.Holder up to c.Limit pending deliveries
+	// to c.Notifier whose NextAttemptAt <= c.Now, skipping rows another
+	// claimer holds. Each claim increments Attempts, records the holder and
+	// sets NextAttemptAt to c.Until, so that the row stays out of other
+	// claims while its holder's heartbeat lasts (see RescueDeliveries).
+	// Delivery.Alert is filled. Claims are per notifier so that a slow
+	// notifier's backlog never holds up the others.
+	ClaimDeliveries(ctx context.Context, c DeliveryClaim) ([]Delivery, error)
+
+	// Heartbeat records that holder, a claimer of deliveries, is alive
+	// until until (creating its record on the first call).
+	Heartbeat(ctx context.Context, holder string, until time.Time) error
+
+	// RescueDeliveries frees the deliveries of every holder whose
+	// heartbeat ended at or before now: its pending deliveries lose their
+	// holder and come due at now, Attempts unchanged, and its record is
+	// removed. It returns how many deliveries it freed and the earliest end
+	// of a remaining holder's heartbeat (zero when there is none), when the
+	// next rescue may be needed.
+	RescueDeliveries(ctx context.Context, now time.Time) (freed int, next time.Time, err error)
 
 	// FinishDeliveries records the outcomes of attempts, all in one
-	// transaction. An outcome is ignored when its delivery was claimed again
-	// since (Attempt differs) or is no longer pending.
+	// transaction, and clears each delivery's holder. An outcome is ignored
+	// when its delivery was claimed again since (Attempt differs) or is no
+	// longer pending.
 	FinishDeliveries(ctx context.Context, outcomes []DeliveryOutcome) error
 
 	// NextDelivery returns the earliest NextAttemptAt of any pending
@@ -105,10 +120,11 @@ type Plan struct {
 	Notifiers []string
 	// Claimed names those of Notifiers whose deliveries the caller sends
 	// itself right after the commit (the engine's hand-off). The store
-	// records them already claimed until ClaimedUntil, as ClaimDeliveries
-	// would have: Attempts 1 and NextAttemptAt = ClaimedUntil, so that no
-	// other claimer takes them before their lease ends.
+	// records them already claimed by ClaimedBy until ClaimedUntil, as
+	// ClaimDeliveries would have: Attempts 1, the holder, and NextAttemptAt
+	// = ClaimedUntil.
 	Claimed      []string
+	ClaimedBy    string
 	ClaimedUntil time.Time
 }
 
@@ -126,12 +142,26 @@ type DeliveryOutcome struct {
 	RetryAt  time.Time
 	Error    string
 	Finished time.Time
-	// Unsent marks a pending outcome for a claimed delivery handed back
-	// without an attempt (the engine stopping, or a claim too old to send
-	// safely): the store takes back the attempt the claim counted and
-	// keeps the last error, so that only real attempts count towards the
-	// limit. Error is ignored.
+	// Unsent marks a pending outcome whose attempt does not count: a
+	// delivery handed back without an attempt (the engine stopping, or a
+	// claim it may no longer send under), or one its destination refused
+	// with a wait (a rate limit). The store takes back the attempt the claim
+	// counted, so that only real attempts count towards the limit, and
+	// records Error as the last error when it is set (keeping the last one
+	// otherwise).
 	Unsent bool
+}
+
+// DeliveryClaim (for Store implementations) asks Store.ClaimDeliveries for
+// the due deliveries of one notifier.
+type DeliveryClaim struct {
+	Notifier string
+	// Holder is the claimer's id, whose heartbeat keeps the claim.
+	Holder string
+	Now    time.Time
+	Limit  int
+	// Until is the claimed rows' new NextAttemptAt: a backstop far ahead.
+	Until time.Time
 }
 
 // Merge (for Store implementations) folds events into the ticket's timeline: an event whose updated_at is

@@ -116,6 +116,18 @@ type Faults struct {
 	// failed request. For Status 429 a zero RetryAfter still sends
 	// "Retry-After: 1", as Slack always does.
 	RetryAfter time.Duration
+	// Delay holds every message request this long before it is answered,
+	// as a slow Slack would.
+	Delay time.Duration
+	// Hang holds every message request unanswered until the faults are
+	// set again without it (or the client gives up), as a hung Slack would.
+	Hang bool
+	// RatePerSecond, when above 0, is the most messages accepted per
+	// second, as Slack's rate limit (about one message per second per
+	// webhook or channel): a request over it gets 429 with a Retry-After of
+	// the whole seconds until the next one would be accepted. It applies to
+	// requests that FailFirst and FailRate let through.
+	RatePerSecond float64
 }
 
 func (f Faults) withDefaults() Faults {
@@ -137,6 +149,9 @@ func (f Faults) validate() error {
 	}
 	if f.RetryAfter < 0 {
 		return fmt.Errorf("mockslack: RetryAfter %v is negative", f.RetryAfter)
+	}
+	if f.Delay < 0 || f.RatePerSecond < 0 {
+		return fmt.Errorf("mockslack: Delay %v and RatePerSecond %v must not be negative", f.Delay, f.RatePerSecond)
 	}
 	return nil
 }
@@ -212,6 +227,8 @@ type Server struct {
 	messages []Message
 	attached int           // attachments over messages
 	changed  chan struct{} // closed and replaced whenever messages change
+	refault  chan struct{} // closed and replaced whenever the faults are set
+	nextSlot time.Time     // when RatePerSecond accepts the next message
 	logMu    sync.Mutex
 }
 
@@ -221,7 +238,7 @@ func New(cfg *Config) (*Server, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: c, faults: c.Faults, changed: make(chan struct{})}, nil
+	return &Server{cfg: c, faults: c.Faults, changed: make(chan struct{}), refault: make(chan struct{})}, nil
 }
 
 // Messages returns a copy of the messages accepted so far, oldest first.
@@ -262,6 +279,8 @@ func (s *Server) SetFaults(f Faults) error {
 	defer s.mu.Unlock()
 	s.faults = f
 	s.stats = Stats{}
+	close(s.refault) // releases requests held by Hang
+	s.refault = make(chan struct{})
 	return nil
 }
 
@@ -366,13 +385,20 @@ type faultsJSON struct {
 	FailRate          float64 `json:"fail_rate"`
 	Status            int     `json:"status"`
 	RetryAfterSeconds int     `json:"retry_after_seconds"`
+	DelayMillis       int64   `json:"delay_ms,omitempty"`
+	Hang              bool    `json:"hang,omitempty"`
+	RatePerSecond     float64 `json:"rate_per_second,omitempty"`
+}
+
+func toJSON(f Faults) faultsJSON {
+	return faultsJSON{f.FailFirst, f.FailRate, f.Status, int(f.RetryAfter / time.Second), f.Delay.Milliseconds(), f.Hang, f.RatePerSecond}
 }
 
 func (s *Server) serveFaults(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		f := s.Faults()
-		writeJSON(w, http.StatusOK, faultsJSON{f.FailFirst, f.FailRate, f.Status, int(f.RetryAfter / time.Second)})
+		writeJSON(w, http.StatusOK, toJSON(f))
 	case http.MethodPut:
 		var in faultsJSON
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
@@ -381,7 +407,8 @@ func (s *Server) serveFaults(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body must be a JSON object with fail_first, fail_rate, status, retry_after_seconds: " + err.Error()})
 			return
 		}
-		f := Faults{FailFirst: in.FailFirst, FailRate: in.FailRate, Status: in.Status, RetryAfter: time.Duration(in.RetryAfterSeconds) * time.Second}
+		f := Faults{FailFirst: in.FailFirst, FailRate: in.FailRate, Status: in.Status, RetryAfter: time.Duration(in.RetryAfterSeconds) * time.Second,
+			Delay: time.Duration(in.DelayMillis) * time.Millisecond, Hang: in.Hang, RatePerSecond: in.RatePerSecond}
 		if in.RetryAfterSeconds < 0 {
 			f.RetryAfter = -1
 		}
@@ -389,20 +416,33 @@ func (s *Server) serveFaults(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
 			return
 		}
-		f = s.Faults()
-		writeJSON(w, http.StatusOK, faultsJSON{f.FailFirst, f.FailRate, f.Status, int(f.RetryAfter / time.Second)})
+		writeJSON(w, http.StatusOK, toJSON(s.Faults()))
 	default:
 		methodNotAllowed(w, "GET, PUT")
 	}
 }
 
-// inject counts a message request and reports whether it must fail; if so
-// it has written the failure.
-func (s *Server) inject(w http.ResponseWriter) bool {
+// inject counts a message request, holds it as Delay and Hang say, and
+// reports whether it must fail; if so it has written the failure.
+func (s *Server) inject(w http.ResponseWriter, r *http.Request) bool {
+	if !s.hold(r) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	}
 	s.mu.Lock()
 	s.stats.Requests++
 	f := s.faults
 	fail := s.stats.Requests <= f.FailFirst || (f.FailRate > 0 && s.cfg.Rand() < f.FailRate)
+	if !fail && f.RatePerSecond > 0 {
+		now := s.cfg.Now()
+		if now.Before(s.nextSlot) {
+			fail = true
+			f.Status = http.StatusTooManyRequests
+			f.RetryAfter = s.nextSlot.Sub(now)
+		} else {
+			s.nextSlot = now.Add(time.Duration(float64(time.Second) / f.RatePerSecond))
+		}
+	}
 	if fail {
 		s.stats.Injected++
 	}
@@ -427,6 +467,34 @@ func (s *Server) inject(w http.ResponseWriter) bool {
 	return true
 }
 
+// hold keeps a message request as Delay and Hang say; it reports false
+// when the client went away meanwhile.
+func (s *Server) hold(r *http.Request) bool {
+	for {
+		s.mu.Lock()
+		f, refault := s.faults, s.refault
+		s.mu.Unlock()
+		if !f.Hang {
+			break
+		}
+		select {
+		case <-refault:
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	if d := s.Faults().Delay; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
@@ -444,7 +512,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 // serveWebhook answers like a Slack incoming webhook: "ok", or a 400 with a
 // short error code as the body.
 func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
-	if s.inject(w) {
+	if s.inject(w, r) {
 		return
 	}
 	body, ok := s.readBody(w, r)
@@ -475,7 +543,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 // servePostMessage answers like chat.postMessage: HTTP 200 with
 // {"ok":true,...} or {"ok":false,"error":...}.
 func (s *Server) servePostMessage(w http.ResponseWriter, r *http.Request) {
-	if s.inject(w) {
+	if s.inject(w, r) {
 		return
 	}
 	body, ok := s.readBody(w, r)

@@ -120,8 +120,10 @@ func (n *Notifier) addSecrets(secret string) {
 
 // Deliver posts one message about a and classifies the outcome: retry is
 // true for rate limits, server and network errors and timeouts; false for
-// success and for errors that another attempt would repeat. A rate-limited
-// attempt returns a *watchdog.RetryAfterError with Slack's Retry-After.
+// success and for errors that another attempt would repeat. An attempt
+// Slack answered with 429 or 503 (or with Retry-After) returns a
+// *watchdog.RetryAfterError with Slack's Retry-After (zero when it sent
+// none), which pauses the destination.
 func (n *Notifier) Deliver(ctx context.Context, a watchdog.Alert) (retry bool, err error) {
 	msg := buildMessage(a, n.cfg)
 	return n.post(ctx, msg.text, []slack.Attachment{msg.attachment})
@@ -183,7 +185,9 @@ func (n *Notifier) post(ctx context.Context, text string, atts []slack.Attachmen
 		return false, nil
 	}
 	de := n.classify(ctx, err, ex)
-	if de.retryAfterKnown {
+	if de.retryAfterKnown || ex.status == http.StatusTooManyRequests || ex.status == http.StatusServiceUnavailable {
+		// Slack asked for a wait: the engine pauses the destination, for
+		// RetryAfter or, when Slack named none, one backoff interval.
 		return true, &watchdog.RetryAfterError{After: de.RetryAfter, Err: de}
 	}
 	return de.Retryable, de

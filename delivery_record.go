@@ -1,0 +1,193 @@
+package watchdog
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// outcomeLinger is how long the finisher waits for more outcomes of sends
+// in flight before recording a batch.
+const outcomeLinger = 5 * time.Millisecond
+
+// recordTimeout bounds one attempt to record a batch of outcomes, so that a
+// store that hangs (a frozen database) holds up neither the loop nor a
+// shutdown for long.
+const recordTimeout = 5 * time.Second
+
+// finish records outcomes in batches until the outcomes channel closes. A
+// batch that cannot be recorded is parked: the loop retries it, and until
+// it is recorded the gate stays closed and its attempts' tokens stay taken,
+// so that no more than DeliveryBatch sends are ever without a recorded
+// outcome, whatever the store does.
+func (d *deliveryLoop) finish() {
+	// Half the unrecorded-attempt tokens at most, so that senders keep
+	// going with the other half while a batch is being recorded.
+	max := max(1, d.e.cfg.DeliveryBatch/2)
+	batch := make([]DeliveryOutcome, 0, max)
+	for o := range d.outcomes {
+		batch = d.gather(append(batch[:0], o), max)
+		if d.parked.len() > 0 {
+			// The store was failing a moment ago: queue behind the parked
+			// outcomes rather than try it once per batch.
+			d.park(batch, nil)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+		err := d.e.store.FinishDeliveries(ctx, batch)
+		cancel()
+		if err != nil {
+			d.park(batch, err)
+			continue
+		}
+		d.recorded(len(batch))
+		d.recording.Add(-int64(len(batch)))
+	}
+}
+
+// gather adds to batch the outcomes of sends in flight: while sends are in
+// flight their outcomes are moments away, so it waits up to outcomeLinger
+// (real time; it paces transactions, it is not an SLA deadline) to record
+// them in the same transaction, since each commit costs a disk flush on
+// Postgres.
+func (d *deliveryLoop) gather(batch []DeliveryOutcome, max int) []DeliveryOutcome {
+	var linger <-chan time.Time
+	for len(batch) < max {
+		select {
+		case o, ok := <-d.outcomes:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, o)
+			continue
+		default:
+		}
+		if d.busy.Load() == 0 {
+			return batch
+		}
+		if linger == nil {
+			linger = time.After(outcomeLinger)
+		}
+		select {
+		case o, ok := <-d.outcomes:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, o)
+		case <-linger:
+			return batch
+		}
+	}
+	return batch
+}
+
+// recorded settles n outcomes the store has recorded: their tokens are
+// free and they no longer count as pending.
+func (d *deliveryLoop) recorded(n int) {
+	d.unrecorded.release(n)
+	// Wake before settling, so that Idle never sees neither.
+	d.loop.Wake()
+	d.pending.Add(-int64(n))
+}
+
+// park keeps outcomes the store could not record (err, or nil when it was
+// not tried) for the loop to retry, and closes the gate meanwhile.
+func (d *deliveryLoop) park(batch []DeliveryOutcome, err error) {
+	first := d.parked.add(batch, d.e.clock.Now())
+	if first {
+		d.queue.setBlocked(true)
+		d.e.log.Error("recording delivery outcomes failed; sending stops until they are recorded",
+			"notifier", d.name, "deliveries", len(batch), "err", err)
+	}
+	d.loop.Wake()
+	d.recording.Add(-int64(len(batch)))
+}
+
+// flushParked tries to record the parked outcomes. ok is false while some
+// remain, with the instant to try again.
+func (d *deliveryLoop) flushParked(ctx context.Context, now time.Time) (retryAt time.Time, ok bool) {
+	for {
+		batch, fails := d.parked.take()
+		if len(batch) == 0 {
+			since, ended := d.parked.endStreak()
+			if !ended {
+				continue // the finisher parked more meanwhile
+			}
+			if !since.IsZero() {
+				d.queue.setBlocked(false)
+				d.e.log.Info("delivery outcomes recorded again; sending resumes", "notifier", d.name,
+					"blocked_for", now.Sub(since).String())
+			}
+			return time.Time{}, true
+		}
+		rctx, cancel := context.WithTimeout(ctx, recordTimeout)
+		err := d.e.store.FinishDeliveries(rctx, batch)
+		cancel()
+		if err != nil {
+			d.parked.putBack(batch)
+			wait := ExponentialBackoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}.RetryDelay(fails + 1)
+			return now.Add(wait), false
+		}
+		d.recorded(len(batch))
+	}
+}
+
+// parkedOutcomes are outcomes waiting to be recorded after a failure.
+type parkedOutcomes struct {
+	mu    sync.Mutex
+	items []DeliveryOutcome
+	fails int       // failed tries since the first failure
+	since time.Time // when the first failure happened
+}
+
+// add parks batch and reports whether it is the first since the last
+// successful flush.
+func (p *parkedOutcomes) add(batch []DeliveryOutcome, now time.Time) (first bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first = len(p.items) == 0 && p.fails == 0
+	if first {
+		p.since = now
+	}
+	p.items = append(p.items, batch...)
+	return first
+}
+
+// take hands over every parked outcome for one try, with the failures so far.
+func (p *parkedOutcomes) take() ([]DeliveryOutcome, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	items, fails := p.items, p.fails
+	p.items = nil
+	if len(items) > 0 {
+		p.fails++
+	}
+	return items, fails
+}
+
+// putBack returns a batch that failed again, ahead of what was parked since.
+func (p *parkedOutcomes) putBack(batch []DeliveryOutcome) {
+	p.mu.Lock()
+	p.items = append(batch, p.items...)
+	p.mu.Unlock()
+}
+
+// endStreak ends a failure streak once nothing is parked, and returns when
+// it began (zero when there was none); ended is false when outcomes were
+// parked since the last take.
+func (p *parkedOutcomes) endStreak() (since time.Time, ended bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.items) > 0 {
+		return time.Time{}, false
+	}
+	since = p.since
+	p.fails, p.since = 0, time.Time{}
+	return since, true
+}
+
+func (p *parkedOutcomes) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.items) + p.fails
+}

@@ -1,0 +1,181 @@
+package watchdog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// send makes one attempt for deliveries cs (several at once only for a
+// BatchNotifier) and decides each one's outcome; delivered reports that the
+// destination took them.
+func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery) (outs []DeliveryOutcome, delivered bool) {
+	e := d.e
+	start := e.clock.Now()
+	outs = make([]DeliveryOutcome, len(cs))
+	var live []int // indexes of the deliveries sent
+	for i, c := range cs {
+		outs[i] = DeliveryOutcome{ID: c.ID, Attempt: c.Attempts, Finished: start}
+		if reason := d.unsendable(ctx, c, start); reason != "" {
+			outs[i] = handBack(c, start)
+			e.log.Debug("alert delivery handed back unsent", "notifier", d.name, "delivery_id", c.ID, "reason", reason)
+			continue
+		}
+		if c.Alert == nil {
+			d.decide(&outs[i], c.Delivery, false, errors.New("delivery has no alert"), start, start)
+			continue
+		}
+		live = append(live, i)
+	}
+	if len(live) == 0 {
+		return outs, false
+	}
+	d.busy.Add(int64(len(live)))
+	defer d.busy.Add(-int64(len(live)))
+	// Sends in progress finish even when Run is stopping.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DeliveryTimeout)
+	var (
+		retry bool
+		err   error
+	)
+	if len(live) == 1 {
+		retry, err = deliverSafely(actx, d.n, *cs[live[0]].Alert)
+	} else {
+		alerts := make([]Alert, len(live))
+		for k, i := range live {
+			alerts[k] = *cs[i].Alert
+		}
+		retry, err = deliverBatchSafely(actx, d.n.(BatchNotifier), alerts)
+	}
+	cancel()
+	now := e.clock.Now()
+	d.health.observe(d, err, len(live), now)
+	for _, i := range live {
+		d.decide(&outs[i], cs[i].Delivery, retry, err, start, now)
+	}
+	return outs, err == nil
+}
+
+// unsendable says why a claimed delivery must not be sent now, or "": the
+// engine is stopping, the claim's heartbeat is no longer good (another
+// claimer may take the delivery once it runs out), or the claim is so old
+// that its backstop could run out during the attempt.
+func (d *deliveryLoop) unsendable(ctx context.Context, c claimedDelivery, now time.Time) string {
+	switch {
+	case d.stopping.Load():
+		return "engine stopping"
+	case now.Add(d.e.cfg.DeliveryTimeout).After(c.claimedUntil):
+		return "claim too old"
+	}
+	if holder, ok := d.e.claims.ensure(ctx, now); !ok || holder != c.holder {
+		return "claim not renewed"
+	}
+	return ""
+}
+
+// decide fills o from one attempt's result.
+//
+// A destination that asks for a wait (a *RetryAfterError: HTTP 429, or 503)
+// pauses as a whole, and the attempt is not counted: a rate limit delays a
+// delivery, it never uses up its attempts. A send that timed out pauses the
+// destination too, so that a hung destination is not sent the rest of the
+// queue (each of which it might take and answer too late, making a
+// re-send); that attempt counts. Other retryable failures back off per
+// delivery.
+func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err error, start, now time.Time) {
+	e := d.e
+	o.Finished = now
+	var ra *RetryAfterError
+	switch {
+	case err == nil:
+		o.Status = DeliveryDelivered
+	case !retry:
+		o.Status, o.Error = DeliveryFailed, errorText(err)
+	case errors.As(err, &ra) && ra != nil: // nil: a typed nil returned as the error
+		wait := ra.After
+		if wait <= 0 {
+			wait = e.cfg.RetryPolicy.RetryDelay(max(del.Attempts, 1))
+		}
+		o.Status, o.Error, o.Unsent = DeliveryPending, errorText(err), true
+		o.RetryAt = d.pause(now.Add(wait), err)
+	case del.Attempts >= e.cfg.MaxAttempts:
+		o.Status, o.Error = DeliveryFailed, errorText(err)
+	case isTimeout(err):
+		o.Status, o.Error = DeliveryPending, errorText(err)
+		o.RetryAt = d.pause(now.Add(e.cfg.RetryPolicy.RetryDelay(del.Attempts)), err)
+	default:
+		o.Status, o.Error = DeliveryPending, errorText(err)
+		o.RetryAt = now.Add(e.cfg.RetryPolicy.RetryDelay(del.Attempts))
+	}
+	e.obs.DeliveryFinished(d.name, o.Status, now.Sub(start))
+	attrs := []any{"notifier", d.name, "delivery_id", del.ID, "attempt", del.Attempts, "status", o.Status}
+	if del.Alert != nil {
+		attrs = append(attrs, "ticket_id", del.Alert.TicketID, "sla_type", del.Alert.SLAClock, "stage", del.Alert.Stage)
+	}
+	switch o.Status {
+	case DeliveryDelivered:
+		e.log.Info("alert delivered", attrs...)
+	case DeliveryFailed:
+		e.log.Error("alert delivery failed for good", append(attrs, "err", o.Error)...)
+	default:
+		// Failures to retry are logged per destination as its state
+		// changes (destinationHealth), not once per attempt.
+		e.log.Debug("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
+	}
+}
+
+// pause pauses the destination until until (or the later end of a pause
+// already running), wakes the loop to resume it then, and returns when it
+// resumes: the instant retried deliveries come due, all together, so that
+// they regroup into full messages.
+func (d *deliveryLoop) pause(until time.Time, cause error) time.Time {
+	if d.queue.pause(until) {
+		d.health.paused(d, until, cause)
+	}
+	d.loop.Wake()
+	at, _ := d.queue.resumeAt()
+	return at
+}
+
+// isTimeout reports whether err is a send that ran out of time: its
+// outcome is unknown, as the destination may have taken it.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// errorText is err's message; a notifier's error whose Error method panics
+// is described instead, since one faulty notifier must not stop the engine.
+func errorText(err error) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprintf("notifier error %T: Error panicked: %v", err, r)
+		}
+	}()
+	return err.Error()
+}
+
+// deliverBatchSafely is deliverSafely for a BatchNotifier's DeliverBatch.
+func deliverBatchSafely(ctx context.Context, n BatchNotifier, alerts []Alert) (retry bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
+		}
+	}()
+	return n.DeliverBatch(ctx, alerts)
+}
+
+// deliverSafely turns a notifier's panic into a retryable error so that one
+// faulty notifier cannot take the engine down.
+func deliverSafely(ctx context.Context, n Notifier, a Alert) (retry bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
+		}
+	}()
+	return n.Deliver(ctx, a)
+}
