@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // Ticket returns one ticket with its timeline and its alerts, each with its
@@ -36,16 +37,9 @@ func (s *Store) ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 	if err != nil {
 		return nil, err // sql.ErrNoRows becomes ErrNotFound
 	}
-	ids := []string{id}
-	timelines, err := loadTimelines(ctx, tx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load timeline: %w", err)
+	if err := fill(ctx, tx, []*watchdog.Ticket{t}); err != nil {
+		return nil, err
 	}
-	alerts, err := loadAlerts(ctx, tx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load alerts: %w", err)
-	}
-	t.Events, t.Alerts = timelines[id], alerts[id]
 	if len(t.Alerts) > 0 {
 		byAlert := make(map[int64]int, len(t.Alerts))
 		alertIDs := make([]int64, len(t.Alerts))
@@ -53,22 +47,14 @@ func (s *Store) ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 			byAlert[a.ID] = i
 			alertIDs[i] = a.ID
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries
+		ds, err := sqlstore.QueryAll(ctx, tx, scanDelivery, `SELECT `+deliveryCols+` FROM deliveries
 			WHERE alert_id = ANY($1) ORDER BY alert_id, id`, pq.Int64Array(alertIDs))
 		if err != nil {
 			return nil, fmt.Errorf("load deliveries: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				return nil, fmt.Errorf("load deliveries: %w", err)
-			}
+		for _, d := range ds {
 			a := &t.Alerts[byAlert[d.AlertID]]
 			a.Deliveries = append(a.Deliveries, d)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("load deliveries: %w", err)
 		}
 	}
 	return t, tx.Commit()

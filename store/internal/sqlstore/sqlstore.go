@@ -1,0 +1,58 @@
+// Package sqlstore is the half of a SQL watchdog.Store that does not depend
+// on the SQL dialect: the rules of the watchdog.Store contract that
+// store/sqlite and store/postgres apply alike (merging an Ingest batch with
+// watchdog.Ticket.Merge, recording a plan's alerts and deliveries, checking
+// delivery outcomes) and reading rows with database/sql. Each store keeps
+// its own SQL.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Scanner is a row to scan: *sql.Row or *sql.Rows.
+type Scanner = interface{ Scan(dest ...any) error }
+
+// Queryer is what reads need from a pool, a connection or a transaction.
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// QueryAll runs query and scans every row with scan.
+func QueryAll[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// QueryByTicket runs query, scans every row with scan and groups the values
+// by the ticket id that ticket reads from each, keeping the query's order.
+func QueryByTicket[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), ticket func(T) string, query string, args ...any) (map[string][]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string][]T)
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		id := ticket(v)
+		out[id] = append(out[id], v)
+	}
+	return out, rows.Err()
+}
