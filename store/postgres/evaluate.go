@@ -83,33 +83,10 @@ func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*wat
 	if err != nil {
 		return nil, fmt.Errorf("claim due tickets: %w", err)
 	}
-	if err := fill(ctx, tx, claimed); err != nil {
+	if err := loaders.Fill(ctx, tx, claimed); err != nil {
 		return nil, err
 	}
 	return claimed, nil
-}
-
-// fill loads the timelines and alerts of tickets into them.
-func fill(ctx context.Context, q queryer, tickets []*watchdog.Ticket) error {
-	if len(tickets) == 0 {
-		return nil
-	}
-	ids := make([]string, len(tickets))
-	for i, t := range tickets {
-		ids[i] = t.ID
-	}
-	timelines, err := loadTimelines(ctx, q, ids)
-	if err != nil {
-		return fmt.Errorf("load timelines: %w", err)
-	}
-	alerts, err := loadAlerts(ctx, q, sqlstore.AlertedIDs(tickets))
-	if err != nil {
-		return fmt.Errorf("load alerts: %w", err)
-	}
-	for _, t := range tickets {
-		t.Events, t.Alerts = timelines[t.ID], alerts[t.ID]
-	}
-	return nil
 }
 
 // evaluation collects the writes of an EvaluateDue transaction, each kind
@@ -337,7 +314,7 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 	if len(tickets) == 0 {
 		return after, 0, nil
 	}
-	if err := fill(ctx, tx, tickets); err != nil {
+	if err := loaders.Fill(ctx, tx, tickets); err != nil {
 		return "", 0, err
 	}
 	var (

@@ -63,10 +63,11 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 		return nil, err
 	}
 	var w ingestWrites
-	for _, c := range m.changed {
-		applyPlan(c.t, plan(c.t))
-		c.t.Events, c.t.Alerts = nil, nil
-		w.add(c)
+	for _, c := range m.Changed {
+		oldNext := c.T.NextDueAt
+		applyPlan(c.T, plan(c.T))
+		c.T.Events, c.T.Alerts = nil, nil
+		w.add(c, oldNext)
 	}
 	if err := w.write(ctx, tx); err != nil {
 		return nil, err
@@ -76,88 +77,26 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	}
 	out := make([]*watchdog.Ticket, len(b.IDs))
 	for i, id := range b.IDs {
-		out[i] = m.tickets[id]
+		out[i] = m.Tickets[id]
 		out[i].Events, out[i].Alerts = nil, nil
 	}
 	return out, nil
 }
 
-// merged is an Ingest batch merged into the stored timelines.
-type merged struct {
-	tickets map[string]*watchdog.Ticket // every ticket of the batch
-	changed []ingested                  // those that gained events, in id order
-}
-
-// ingested is a ticket that gained events, merged, with its timeline and
-// its alerts for plan.
-type ingested struct {
-	t       *watchdog.Ticket
-	isNew   bool             // not stored yet
-	oldNext *time.Time       // the stored NextDueAt
-	fresh   []watchdog.Event // the events to insert
-}
-
-// mergeBatch locks the batch's stored tickets and merges the batch into
-// their timelines (watchdog.Ticket.Merge's rules, via sqlstore.MergeNew).
-func mergeBatch(ctx context.Context, tx queryer, b *batch) (*merged, error) {
-	// Lock the batch's existing tickets, in id order so that concurrent
-	// batches cannot deadlock on them.
+// mergeBatch locks the batch's stored tickets, in id order so that
+// concurrent batches cannot deadlock on them, and merges the batch into
+// them. Under the row locks no one else adds to their timelines, so the
+// events it finds new are written with plain inserts (no speculative
+// insertion, no RETURNING). If another batch creates a ticket this one
+// takes for new, an insert fails with a unique violation and the whole
+// batch reruns.
+func mergeBatch(ctx context.Context, tx queryer, b *batch) (*sqlstore.Merged, error) {
 	stored, err := queryTickets(ctx, tx, `SELECT `+ticketCols+` FROM tickets
 		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, pq.StringArray(b.sorted))
 	if err != nil {
 		return nil, fmt.Errorf("lock tickets: %w", err)
 	}
-	m := &merged{tickets: make(map[string]*watchdog.Ticket, len(b.IDs))}
-	oldIDs := make([]string, len(stored))
-	for i, t := range stored {
-		m.tickets[t.ID] = t
-		oldIDs[i] = t.ID
-	}
-	// The stored timelines tell which of the batch's events are new, so
-	// that the writes are plain inserts (no speculative insertion, no
-	// RETURNING). Under the row locks no one else adds to them.
-	timelines, err := loadTimelines(ctx, tx, oldIDs)
-	if err != nil {
-		return nil, fmt.Errorf("load timelines: %w", err)
-	}
-	var alerted []*watchdog.Ticket
-	for _, id := range b.sorted {
-		c, changed := mergeTicket(id, m.tickets[id], timelines[id], b.Events[id])
-		if !changed {
-			continue
-		}
-		m.tickets[id] = c.t
-		m.changed = append(m.changed, c)
-		if !c.isNew {
-			alerted = append(alerted, c.t)
-		}
-	}
-	if ids := sqlstore.AlertedIDs(alerted); len(ids) > 0 {
-		alerts, err := loadAlerts(ctx, tx, ids)
-		if err != nil {
-			return nil, fmt.Errorf("load alerts: %w", err)
-		}
-		for _, id := range ids {
-			m.tickets[id].Alerts = alerts[id]
-		}
-	}
-	return m, nil
-}
-
-// mergeTicket merges the batch's events of ticket id into its stored row
-// and timeline (stored nil: a new ticket) and reports whether it gained any.
-func mergeTicket(id string, stored *watchdog.Ticket, timeline, events []watchdog.Event) (ingested, bool) {
-	if stored == nil {
-		// Every event is new. If another batch creates the ticket
-		// concurrently, an insert fails with a unique violation and the
-		// whole batch reruns.
-		t := &watchdog.Ticket{ID: id}
-		t.Merge(events...)
-		return ingested{t: t, isNew: true, fresh: t.Events}, true
-	}
-	stored.Events = timeline
-	c := ingested{t: stored, oldNext: stored.NextDueAt, fresh: sqlstore.MergeNew(stored, events)}
-	return c, len(c.fresh) > 0
+	return sqlstore.MergeBatch(ctx, tx, loaders, b.Batch, b.sorted, stored)
 }
 
 // ingestWrites collects the writes of an Ingest transaction, each kind
@@ -168,18 +107,19 @@ type ingestWrites struct {
 	sched            scheduleRows
 }
 
-// add records a planned ticket's writes.
-func (w *ingestWrites) add(c ingested) {
-	w.events.add(c.fresh)
-	if c.isNew {
-		w.inserts.add(c.t)
-		if c.t.NextDueAt != nil {
-			w.sched.insert(c.t.ID, c.t.NextDueAt)
+// add records the writes of a planned ticket, whose stored NextDueAt was
+// oldNext.
+func (w *ingestWrites) add(c sqlstore.Ingested, oldNext *time.Time) {
+	w.events.add(c.Fresh)
+	if c.New {
+		w.inserts.add(c.T)
+		if c.T.NextDueAt != nil {
+			w.sched.insert(c.T.ID, c.T.NextDueAt)
 		}
 		return
 	}
-	w.updates.add(c.t)
-	w.sched.change(c.t.ID, c.oldNext, c.t.NextDueAt)
+	w.updates.add(c.T)
+	w.sched.change(c.T.ID, oldNext, c.T.NextDueAt)
 }
 
 func (w *ingestWrites) write(ctx context.Context, q queryer) error {

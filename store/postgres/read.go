@@ -37,7 +37,7 @@ func (s *Store) ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 	if err != nil {
 		return nil, err // sql.ErrNoRows becomes ErrNotFound
 	}
-	if err := fill(ctx, tx, []*watchdog.Ticket{t}); err != nil {
+	if err := loaders.Fill(ctx, tx, []*watchdog.Ticket{t}); err != nil {
 		return nil, err
 	}
 	if len(t.Alerts) > 0 {
@@ -130,35 +130,29 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 // NextDue returns the earliest scheduled due instant, read from the end of
 // the schedule's index.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
-	if err := s.check(ctx); err != nil {
-		return time.Time{}, false, err
-	}
-	var at time.Time
-	err := s.db.QueryRowContext(ctx, `SELECT next_due_at FROM ticket_schedule
-		ORDER BY next_due_at LIMIT 1`).Scan(&at)
-	if err == sql.ErrNoRows {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, s.fail(ctx, "next due", err)
-	}
-	return at.UTC(), true, nil
+	return s.earliest(ctx, "next due", `SELECT next_due_at FROM ticket_schedule
+		ORDER BY next_due_at LIMIT 1`)
 }
 
 // NextDelivery returns the earliest next_attempt_at of notifier's pending
 // deliveries, read from the end of its index.
 func (s *Store) NextDelivery(ctx context.Context, notifier string) (time.Time, bool, error) {
+	return s.earliest(ctx, "next delivery", `SELECT next_attempt_at FROM deliveries
+		WHERE status = 'pending' AND notifier = $1 ORDER BY next_attempt_at LIMIT 1`, notifier)
+}
+
+// earliest reads the instant query selects, if it selects a row.
+func (s *Store) earliest(ctx context.Context, op, query string, args ...any) (time.Time, bool, error) {
 	if err := s.check(ctx); err != nil {
 		return time.Time{}, false, err
 	}
 	var at time.Time
-	err := s.db.QueryRowContext(ctx, `SELECT next_attempt_at FROM deliveries
-		WHERE status = 'pending' AND notifier = $1 ORDER BY next_attempt_at LIMIT 1`, notifier).Scan(&at)
+	err := s.db.QueryRowContext(ctx, query, args...).Scan(&at)
 	if err == sql.ErrNoRows {
 		return time.Time{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, s.fail(ctx, "next delivery", err)
+		return time.Time{}, false, s.fail(ctx, op, err)
 	}
 	return at.UTC(), true, nil
 }

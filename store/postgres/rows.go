@@ -16,7 +16,7 @@ import (
 )
 
 // This file holds the row types: how each table's rows are read (scan*,
-// load*) and written in batches (*Rows, parallel arrays for unnest), and
+// loaders) and written in batches (*Rows, parallel arrays for unnest), and
 // the value conversions they share.
 
 // queryer is what reads need from a pool or a transaction.
@@ -123,18 +123,6 @@ func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 	ev.CreatedAt = ev.CreatedAt.UTC()
 	ev.FirstResponseAt = nullTime(fr)
 	return ev, nil
-}
-
-func eventTicket(ev watchdog.Event) string { return ev.ID }
-
-// loadTimelines reads the events of ids, each ticket's in updated_at order.
-func loadTimelines(ctx context.Context, q queryer, ids []string) (map[string][]watchdog.Event, error) {
-	if len(ids) == 0 {
-		return map[string][]watchdog.Event{}, nil
-	}
-	return sqlstore.QueryByTicket(ctx, q, scanEvent, eventTicket,
-		`SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at
-		FROM ticket_events WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`, pq.StringArray(ids))
 }
 
 // eventRows are timeline rows as parallel arrays for unnest.
@@ -271,15 +259,15 @@ func (s *alertScan) value() watchdog.Alert {
 
 func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return scanRow(sc, &alertScan{}) }
 
-func alertTicket(a watchdog.Alert) string { return a.TicketID }
-
-// loadAlerts reads the alerts of ids, each ticket's oldest first.
-func loadAlerts(ctx context.Context, q queryer, ids []string) (map[string][]watchdog.Alert, error) {
-	if len(ids) == 0 {
-		return map[string][]watchdog.Alert{}, nil
-	}
-	return sqlstore.QueryByTicket(ctx, q, scanAlert, alertTicket, `SELECT `+alertCols+` FROM alerts
-		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`, pq.StringArray(ids))
+// loaders read what a plan sees of a ticket besides its row.
+var loaders = &sqlstore.Loaders{
+	TimelinesSQL: `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at
+		FROM ticket_events WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`,
+	ScanEvent: scanEvent,
+	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts
+		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`,
+	ScanAlert: scanAlert,
+	IDs:       func(ids []string) any { return pq.StringArray(ids) },
 }
 
 // ---- values -------------------------------------------------------------------
