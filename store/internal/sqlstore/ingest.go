@@ -92,7 +92,7 @@ func MergeBatch(ctx context.Context, q Queryer, l *Loaders, b Batch, ids []strin
 			alerted = append(alerted, c.T)
 		}
 	}
-	alerts, err := l.Alerts(ctx, q, AlertedIDs(alerted))
+	alerts, err := l.Alerts(ctx, q, alertedIDs(alerted))
 	if err != nil {
 		return nil, err
 	}
@@ -118,17 +118,4 @@ func merge(id string, stored *watchdog.Ticket, timeline, events []watchdog.Event
 		}
 	}
 	return Ingested{T: stored, Fresh: fresh}, len(fresh) > 0
-}
-
-// AlertedIDs returns the ids of the tickets that have alerts: every
-// recorded alert raised its ticket's escalation level, so level 0 means
-// none, and their alerts need not be read.
-func AlertedIDs(tickets []*watchdog.Ticket) []string {
-	var ids []string
-	for _, t := range tickets {
-		if t.EscalationLevel > 0 {
-			ids = append(ids, t.ID)
-		}
-	}
-	return ids
 }
