@@ -31,7 +31,7 @@
 // # For store implementers and tests
 //
 // [Store] is the contract a store fulfils; [Plan], [PlanFunc],
-// [DeliveryOutcome], [Ticket.Merge] and [CurrentFields] exist for its
+// [DeliveryOutcome] and [Ticket.Merge] exist for its
 // implementations, which must pass the conformance suite in store/storetest.
 // A library user picks a store and never calls them. [Engine.Hooks] gives
 // tests and tools what a service never needs: whether the engine is idle,

@@ -8,7 +8,7 @@ import (
 
 // This file is the contract between the engine and a store: the Store
 // interface and what an implementation needs to honour it (Plan, PlanFunc,
-// DeliveryOutcome, Ticket.Merge, CurrentFields). Users of the library pick a
+// DeliveryOutcome, DeliveryClaim, Ticket.Merge). Users of the library pick a
 // store (store/sqlite, store/postgres) and never call these themselves; a
 // new store must pass the conformance suite in store/storetest.
 
@@ -164,11 +164,12 @@ type DeliveryClaim struct {
 	Until time.Time
 }
 
-// Merge (for Store implementations) folds events into the ticket's timeline: an event whose updated_at is
-// already present is ignored, the others are inserted in time order, and the
-// ticket's current fields are taken from the latest event. It reports whether
-// anything changed. Stores that hold the timeline in Go may use it; it is
-// also the reference for what SQL implementations must do.
+// Merge (for Store implementations) folds events into the ticket's
+// timeline: an event whose updated_at is already present is ignored, the
+// others are inserted in time order, and the ticket's current fields are
+// taken from the latest event. It reports whether anything changed. Both
+// stores merge with it, so the rules exist once; the conformance suite
+// (store/storetest) pins them for any other store.
 func (t *Ticket) Merge(events ...Event) bool {
 	changed := false
 	for _, ev := range events {
@@ -205,15 +206,4 @@ func (t *Ticket) applyLatest() {
 			t.FirstResponseAt = &fr
 		}
 	}
-}
-
-// CurrentFields (for Store implementations) reports the ticket's current
-// fields as derived from its timeline:
-// the latest event's fields and the earliest first_response_at of any event.
-func CurrentFields(events []Event) Ticket {
-	var t Ticket
-	t.Events = events
-	t.applyLatest()
-	t.Events = nil
-	return t
 }

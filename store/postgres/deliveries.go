@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 const deliveryCols = `id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at`
@@ -26,7 +27,7 @@ func (s *deliveryScan) dest() []any {
 	return []any{&d.ID, &d.AlertID, &d.Notifier, &s.status, &d.Attempts, &d.NextAttemptAt, &d.LastError, &s.done}
 }
 
-func (s *deliveryScan) delivery() watchdog.Delivery {
+func (s *deliveryScan) value() watchdog.Delivery {
 	d := s.d
 	d.Status = watchdog.DeliveryStatus(s.status)
 	d.NextAttemptAt = d.NextAttemptAt.UTC()
@@ -37,12 +38,8 @@ func (s *deliveryScan) delivery() watchdog.Delivery {
 	return d
 }
 
-func scanDelivery(sc interface{ Scan(...any) error }) (watchdog.Delivery, error) {
-	var ds deliveryScan
-	if err := sc.Scan(ds.dest()...); err != nil {
-		return watchdog.Delivery{}, err
-	}
-	return ds.delivery(), nil
+func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
+	return scanRow(sc, &deliveryScan{})
 }
 
 // ClaimDeliveries leases up to limit of notifier's pending deliveries due by
@@ -87,8 +84,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.T
 		if err := rows.Scan(append(dest, &c.prev)...); err != nil {
 			return nil, s.fail(ctx, "claim deliveries", err)
 		}
-		a := as.alert()
-		c.d = ds.delivery()
+		a := as.value()
+		c.d = ds.value()
 		c.d.Alert = &a
 		got = append(got, c)
 	}
@@ -126,6 +123,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	)
 	for i := range outcomes {
 		o := &outcomes[i]
+		if err := sqlstore.CheckOutcome(*o); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
 		var when time.Time
 		switch o.Status {
 		case watchdog.DeliveryDelivered:
@@ -133,15 +133,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		case watchdog.DeliveryFailed:
 			errs[i] = o.Error
 		case watchdog.DeliveryPending:
-			if o.RetryAt.IsZero() {
-				return fmt.Errorf("postgres: finish delivery %d: retry without a RetryAt: %w", o.ID, watchdog.ErrInvalid)
-			}
 			when, errs[i] = us(o.RetryAt), o.Error
-		default:
-			return fmt.Errorf("postgres: finish delivery %d: unknown status %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
-		}
-		if o.Unsent && o.Status != watchdog.DeliveryPending {
-			return fmt.Errorf("postgres: finish delivery %d: unsent but %q: %w", o.ID, o.Status, watchdog.ErrInvalid)
 		}
 		if !when.IsZero() {
 			at[i] = &when

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // EvaluateDue claims up to limit due tickets (FOR UPDATE SKIP LOCKED, so
@@ -28,17 +29,15 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		out, err := s.evaluateOnce(ctx, us(now), limit, plan, channel)
-		if err != nil && retryable(err) && attempt < maxRaceRetries && ctx.Err() == nil {
-			continue
-		}
-		if err != nil {
-			return nil, s.fail(ctx, "evaluate due", err)
-		}
-		s.publishLocal(out)
-		return out, nil
+	var out []watchdog.Alert
+	if err := rerun(ctx, func() (err error) {
+		out, err = s.evaluateOnce(ctx, us(now), limit, plan, channel)
+		return err
+	}); err != nil {
+		return nil, s.fail(ctx, "evaluate due", err)
 	}
+	s.publishLocal(out)
+	return out, nil
 }
 
 func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, channel string) ([]watchdog.Alert, error) {
@@ -47,7 +46,26 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 		return nil, err
 	}
 	defer tx.Rollback()
+	claimed, err := claimDue(ctx, tx, now, limit)
+	if err != nil || len(claimed) == 0 {
+		return nil, err
+	}
+	e := evaluation{now: now, targets: map[string][]sqlstore.Target{}}
+	for _, t := range claimed {
+		e.add(t, plan(t))
+	}
+	if err := e.write(ctx, tx, s.origin, channel); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return e.alerts.list, nil
+}
 
+// claimDue locks up to limit tickets due at now, with their timelines and
+// alerts.
+func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*watchdog.Ticket, error) {
 	// The schedule's index gives the due tickets in order; only the tickets
 	// rows are locked (they guard their schedule rows too), and LIMIT counts
 	// only the rows locked, so concurrent evaluators take disjoint sets.
@@ -65,123 +83,64 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	if err != nil {
 		return nil, fmt.Errorf("claim due tickets: %w", err)
 	}
-	if len(claimed) == 0 {
-		return nil, nil
+	if err := loaders.Fill(ctx, tx, claimed); err != nil {
+		return nil, err
 	}
-	ids := make([]string, len(claimed))
-	for i, t := range claimed {
-		ids[i] = t.ID
-	}
-	timelines, err := loadTimelines(ctx, tx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load timelines: %w", err)
-	}
-	alerts, err := loadAlerts(ctx, tx, alertedIDs(claimed))
-	if err != nil {
-		return nil, fmt.Errorf("load alerts: %w", err)
-	}
+	return claimed, nil
+}
 
-	var (
-		rows     ticketRows
-		sched    scheduleRows
-		fresh    alertRows
-		toNotify = map[string][]outboxTarget{} // ticket id → notifiers
-	)
-	for _, t := range claimed {
-		before := *t
-		t.Events = timelines[t.ID]
-		t.Alerts = alerts[t.ID]
-		p := plan(t)
-		recorded := make(map[watchdog.StageKey]bool, len(t.Alerts)+len(p.Alerts))
-		for _, a := range t.Alerts {
-			recorded[a.Key()] = true
-		}
-		for _, a := range p.Alerts {
-			a.TicketID = t.ID
-			if recorded[a.Key()] {
-				continue
-			}
-			recorded[a.Key()] = true
-			t.EscalationLevel++
-			a.EscalationLevel = t.EscalationLevel
-			if a.Priority == "" {
-				a.Priority = t.Priority
-			}
-			if a.CustomerTier == "" {
-				a.CustomerTier = t.CustomerTier
-			}
-			if a.FiredAt.IsZero() {
-				a.FiredAt = now
-			}
-			a.DueAt, a.FiredAt = us(a.DueAt), us(a.FiredAt)
-			a.Deliveries = nil
-			fresh.add(a)
-		}
-		if len(p.Notifiers) > 0 {
-			toNotify[t.ID] = outboxTargets(p, now)
-		}
-		applyPlan(t, p)
-		t.Events, t.Alerts = nil, nil
-		if derivedChanged(&before, t) {
-			rows.add(t)
-		}
-		sched.change(t.ID, before.NextDueAt, t.NextDueAt)
-	}
+// evaluation collects the writes of an EvaluateDue transaction, each kind
+// written with one statement.
+type evaluation struct {
+	now     time.Time
+	rows    ticketRows
+	sched   scheduleRows
+	alerts  alertRows
+	targets map[string][]sqlstore.Target // by ticket id: its alerts' deliveries
+}
 
-	if len(fresh.list) > 0 {
-		if err := fresh.insert(ctx, tx); err != nil {
-			return nil, err
+// add records the writes of plan p for the claimed ticket t.
+func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
+	before := *t
+	for _, a := range sqlstore.NewAlerts(t, p.Alerts, e.now) {
+		e.alerts.add(a)
+	}
+	if len(p.Notifiers) > 0 {
+		e.targets[t.ID] = sqlstore.Targets(p, e.now)
+	}
+	applyPlan(t, p)
+	t.Events, t.Alerts = nil, nil
+	if derivedChanged(&before, t) {
+		e.rows.add(t)
+	}
+	e.sched.change(t.ID, before.NextDueAt, t.NextDueAt)
+}
+
+// write stores the alerts with their deliveries, publishes them, and stores
+// the tickets' columns and schedule.
+func (e *evaluation) write(ctx context.Context, q queryer, origin, channel string) error {
+	if len(e.alerts.list) > 0 {
+		if err := e.alerts.insert(ctx, q); err != nil {
+			return err
 		}
-		if err := insertOutbox(ctx, tx, fresh.list, toNotify); err != nil {
-			return nil, err
+		if err := insertOutbox(ctx, q, e.alerts.list, e.targets); err != nil {
+			return err
 		}
-		payloads := noticePayloads(s.origin, fresh.list)
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`,
+		payloads := noticePayloads(origin, e.alerts.list)
+		if _, err := q.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`,
 			channel, pq.StringArray(payloads)); err != nil {
-			return nil, fmt.Errorf("notify: %w", err)
+			return fmt.Errorf("notify: %w", err)
 		}
 	}
-	if err := updateDerived(ctx, tx, &rows, true); err != nil {
-		return nil, err
+	if err := updateDerived(ctx, q, &e.rows, true); err != nil {
+		return err
 	}
-	if err := sched.write(ctx, tx); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
-	}
-	return fresh.list, nil
-}
-
-// outboxTarget is one delivery to enqueue for an alert: to which notifier,
-// and whether the caller claimed it at once (see watchdog.Plan.Claimed).
-type outboxTarget struct {
-	name    string
-	claimed bool
-	at      time.Time // NextAttemptAt when claimed
-}
-
-// outboxTargets lists p's notifiers once each, in name order.
-func outboxTargets(p watchdog.Plan, now time.Time) []outboxTarget {
-	names := slices.Clone(p.Notifiers)
-	slices.Sort(names)
-	names = slices.Compact(names)
-	out := make([]outboxTarget, len(names))
-	for i, n := range names {
-		out[i].name = n
-		if slices.Contains(p.Claimed, n) {
-			out[i].claimed, out[i].at = true, us(p.ClaimedUntil)
-			if p.ClaimedUntil.IsZero() {
-				out[i].at = now
-			}
-		}
-	}
-	return out
+	return e.sched.write(ctx, q)
 }
 
 // insertOutbox enqueues the deliveries of freshly recorded alerts and sets
 // them on the alerts, in notifier name order.
-func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targets map[string][]outboxTarget) error {
+func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targets map[string][]sqlstore.Target) error {
 	var (
 		dAlert    []int64
 		dName     []string
@@ -193,9 +152,9 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 		a := &alerts[i]
 		index[a.ID] = i
 		for _, n := range targets[a.TicketID] {
-			dAlert, dName = append(dAlert, a.ID), append(dName, n.name)
-			if n.claimed {
-				dAt, dAttempts = append(dAt, &n.at), append(dAttempts, 1)
+			dAlert, dName = append(dAlert, a.ID), append(dName, n.Notifier)
+			if n.Claimed {
+				dAt, dAttempts = append(dAt, &n.Until), append(dAttempts, 1)
 			} else {
 				dAt, dAttempts = append(dAt, &a.FiredAt), append(dAttempts, 0)
 			}
@@ -205,25 +164,17 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 		return nil
 	}
 	// The alerts are new in this transaction, so every row inserts.
-	rows, err := q.QueryContext(ctx, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts)
+	ds, err := sqlstore.QueryAll(ctx, q, scanDelivery, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[])
 		RETURNING `+deliveryCols,
 		pq.Int64Array(dAlert), pq.StringArray(dName), dAt, pq.Int64Array(dAttempts))
 	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return fmt.Errorf("insert deliveries: %w", err)
-		}
+	for _, d := range ds {
 		if i, ok := index[d.AlertID]; ok {
 			alerts[i].Deliveries = append(alerts[i].Deliveries, d)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("insert deliveries: %w", err)
 	}
 	for i := range alerts {
 		slices.SortFunc(alerts[i].Deliveries, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) })
@@ -336,16 +287,17 @@ func (s *Store) Replan(ctx context.Context, after string, limit int, plan watchd
 	if limit <= 0 {
 		return after, 0, nil
 	}
-	for attempt := 0; ; attempt++ {
-		last, n, err := s.replanOnce(ctx, after, limit, plan)
-		if err != nil && retryable(err) && attempt < maxRaceRetries && ctx.Err() == nil {
-			continue
-		}
-		if err != nil {
-			return "", 0, s.fail(ctx, "replan", err)
-		}
-		return last, n, nil
+	var (
+		last string
+		n    int
+	)
+	if err := rerun(ctx, func() (err error) {
+		last, n, err = s.replanOnce(ctx, after, limit, plan)
+		return err
+	}); err != nil {
+		return "", 0, s.fail(ctx, "replan", err)
 	}
+	return last, n, nil
 }
 
 func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
@@ -362,17 +314,8 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 	if len(tickets) == 0 {
 		return after, 0, nil
 	}
-	ids := make([]string, len(tickets))
-	for i, t := range tickets {
-		ids[i] = t.ID
-	}
-	timelines, err := loadTimelines(ctx, tx, ids)
-	if err != nil {
-		return "", 0, fmt.Errorf("load timelines: %w", err)
-	}
-	alerts, err := loadAlerts(ctx, tx, alertedIDs(tickets))
-	if err != nil {
-		return "", 0, fmt.Errorf("load alerts: %w", err)
+	if err := loaders.Fill(ctx, tx, tickets); err != nil {
+		return "", 0, err
 	}
 	var (
 		rows  ticketRows
@@ -380,7 +323,6 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 	)
 	for _, t := range tickets {
 		before := *t
-		t.Events, t.Alerts = timelines[t.ID], alerts[t.ID]
 		applyPlan(t, plan(t))
 		t.Events, t.Alerts = nil, nil
 		if derivedChanged(&before, t) {
@@ -397,18 +339,5 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 	if err := tx.Commit(); err != nil {
 		return "", 0, fmt.Errorf("commit: %w", err)
 	}
-	return ids[len(ids)-1], len(ids), nil
-}
-
-// alertedIDs returns the ids of the tickets that have alerts: every
-// recorded alert bumped its ticket's escalation level, so level 0 means none
-// and their alerts need not be read.
-func alertedIDs(tickets []*watchdog.Ticket) []string {
-	var ids []string
-	for _, t := range tickets {
-		if t.EscalationLevel > 0 {
-			ids = append(ids, t.ID)
-		}
-	}
-	return ids
+	return tickets[len(tickets)-1].ID, len(tickets), nil
 }

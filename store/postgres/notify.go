@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // maxPayload keeps NOTIFY payloads under PostgreSQL's 8000-byte limit.
@@ -278,18 +279,9 @@ func (h *hub) fanOut(alerts []watchdog.Alert) {
 func (s *Store) alertsByID(ids []int64) ([]watchdog.Alert, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rows, err := s.db.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = ANY($1) ORDER BY id`, pq.Int64Array(ids))
+	out, err := sqlstore.QueryAll(ctx, s.db, scanAlert, `SELECT `+alertCols+` FROM alerts WHERE id = ANY($1) ORDER BY id`, pq.Int64Array(ids))
 	if err != nil {
 		return nil, s.fail(ctx, "load alerts", err)
 	}
-	defer rows.Close()
-	var out []watchdog.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, s.fail(ctx, "load alerts", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }

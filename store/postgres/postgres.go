@@ -313,6 +313,33 @@ func retryable(err error) bool {
 
 var errRaced = errors.New("concurrent writer created the same ticket")
 
+// raced turns a unique violation into errRaced: a concurrent batch created
+// one of the tickets (or stored one of the events) this one took for new,
+// and a rerun merges with what it wrote.
+func raced(err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+		return fmt.Errorf("%w: %w", errRaced, err)
+	}
+	return err
+}
+
+// maxRaceRetries bounds how often a transaction that lost a race (deadlock,
+// a ticket created concurrently) is rerun before the error is returned.
+const maxRaceRetries = 8
+
+// rerun runs a write transaction (once) again while it loses races
+// (retryable), at most maxRaceRetries times and while ctx lasts.
+func rerun(ctx context.Context, once func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := once()
+		if err != nil && retryable(err) && attempt < maxRaceRetries && ctx.Err() == nil {
+			continue
+		}
+		return err
+	}
+}
+
 // dsnSecrets returns the password in dsn, if any, so that errors can be
 // scrubbed of it (url.Parse errors, for one, quote the whole URL).
 func dsnSecrets(dsn string) []string {

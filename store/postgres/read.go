@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // Ticket returns one ticket with its timeline and its alerts, each with its
@@ -36,16 +37,9 @@ func (s *Store) ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 	if err != nil {
 		return nil, err // sql.ErrNoRows becomes ErrNotFound
 	}
-	ids := []string{id}
-	timelines, err := loadTimelines(ctx, tx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load timeline: %w", err)
+	if err := loaders.Fill(ctx, tx, []*watchdog.Ticket{t}); err != nil {
+		return nil, err
 	}
-	alerts, err := loadAlerts(ctx, tx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load alerts: %w", err)
-	}
-	t.Events, t.Alerts = timelines[id], alerts[id]
 	if len(t.Alerts) > 0 {
 		byAlert := make(map[int64]int, len(t.Alerts))
 		alertIDs := make([]int64, len(t.Alerts))
@@ -53,22 +47,14 @@ func (s *Store) ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 			byAlert[a.ID] = i
 			alertIDs[i] = a.ID
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries
+		ds, err := sqlstore.QueryAll(ctx, tx, scanDelivery, `SELECT `+deliveryCols+` FROM deliveries
 			WHERE alert_id = ANY($1) ORDER BY alert_id, id`, pq.Int64Array(alertIDs))
 		if err != nil {
 			return nil, fmt.Errorf("load deliveries: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				return nil, fmt.Errorf("load deliveries: %w", err)
-			}
+		for _, d := range ds {
 			a := &t.Alerts[byAlert[d.AlertID]]
 			a.Deliveries = append(a.Deliveries, d)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("load deliveries: %w", err)
 		}
 	}
 	return t, tx.Commit()
@@ -144,35 +130,29 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 // NextDue returns the earliest scheduled due instant, read from the end of
 // the schedule's index.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
-	if err := s.check(ctx); err != nil {
-		return time.Time{}, false, err
-	}
-	var at time.Time
-	err := s.db.QueryRowContext(ctx, `SELECT next_due_at FROM ticket_schedule
-		ORDER BY next_due_at LIMIT 1`).Scan(&at)
-	if err == sql.ErrNoRows {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, s.fail(ctx, "next due", err)
-	}
-	return at.UTC(), true, nil
+	return s.earliest(ctx, "next due", `SELECT next_due_at FROM ticket_schedule
+		ORDER BY next_due_at LIMIT 1`)
 }
 
 // NextDelivery returns the earliest next_attempt_at of notifier's pending
 // deliveries, read from the end of its index.
 func (s *Store) NextDelivery(ctx context.Context, notifier string) (time.Time, bool, error) {
+	return s.earliest(ctx, "next delivery", `SELECT next_attempt_at FROM deliveries
+		WHERE status = 'pending' AND notifier = $1 ORDER BY next_attempt_at LIMIT 1`, notifier)
+}
+
+// earliest reads the instant query selects, if it selects a row.
+func (s *Store) earliest(ctx context.Context, op, query string, args ...any) (time.Time, bool, error) {
 	if err := s.check(ctx); err != nil {
 		return time.Time{}, false, err
 	}
 	var at time.Time
-	err := s.db.QueryRowContext(ctx, `SELECT next_attempt_at FROM deliveries
-		WHERE status = 'pending' AND notifier = $1 ORDER BY next_attempt_at LIMIT 1`, notifier).Scan(&at)
+	err := s.db.QueryRowContext(ctx, query, args...).Scan(&at)
 	if err == sql.ErrNoRows {
 		return time.Time{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, s.fail(ctx, "next delivery", err)
+		return time.Time{}, false, s.fail(ctx, op, err)
 	}
 	return at.UTC(), true, nil
 }

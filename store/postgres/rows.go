@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 	"strings"
 	"time"
 
@@ -11,7 +12,12 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
+
+// This file holds the row types: how each table's rows are read (scan*,
+// loaders) and written in batches (*Rows, parallel arrays for unnest), and
+// the value conversions they share.
 
 // queryer is what reads need from a pool or a transaction.
 type queryer interface {
@@ -25,6 +31,8 @@ var (
 	_ queryer = (*sqlx.Tx)(nil)
 )
 
+// ---- tickets ----------------------------------------------------------------
+
 const ticketCols = `id, priority, customer_tier, status, created_at, updated_at, first_response_at,
 	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at`
 
@@ -32,7 +40,7 @@ const ticketCols = `id, priority, customer_tier, status, created_at, updated_at,
 const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at, t.updated_at, t.first_response_at,
 	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at`
 
-func scanTicket(sc interface{ Scan(...any) error }) (*watchdog.Ticket, error) {
+func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 	var (
 		t              watchdog.Ticket
 		fr, next, brch sql.NullTime
@@ -53,49 +61,175 @@ func scanTicket(sc interface{ Scan(...any) error }) (*watchdog.Ticket, error) {
 
 // queryTickets runs a query selecting ticketCols.
 func queryTickets(ctx context.Context, q queryer, query string, args ...any) ([]*watchdog.Ticket, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*watchdog.Ticket
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return sqlstore.QueryAll(ctx, q, scanTicket, query, args...)
 }
 
-// loadTimelines reads the events of ids, each ticket's in updated_at order.
-func loadTimelines(ctx context.Context, q queryer, ids []string) (map[string][]watchdog.Event, error) {
-	out := make(map[string][]watchdog.Event, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := q.QueryContext(ctx, `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at
-		FROM ticket_events WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`, pq.StringArray(ids))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			ev watchdog.Event
-			fr sql.NullTime
-		)
-		if err := rows.Scan(&ev.ID, &ev.UpdatedAt, &ev.Status, &ev.Priority, &ev.CustomerTier, &ev.CreatedAt, &fr); err != nil {
-			return nil, err
-		}
-		ev.UpdatedAt = ev.UpdatedAt.UTC()
-		ev.CreatedAt = ev.CreatedAt.UTC()
-		ev.FirstResponseAt = nullTime(fr)
-		out[ev.ID] = append(out[ev.ID], ev)
-	}
-	return out, rows.Err()
+// applyPlan copies a plan's ticket columns onto t, at stored precision.
+func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
+	t.State = p.State
+	t.Untracked = p.Untracked
+	t.Open = p.Open
+	t.NextDueAt = usPtr(p.NextDueAt)
+	t.BreachAt = usPtr(p.BreachAt)
 }
+
+// ticketRows are ticket columns as parallel arrays for unnest.
+type ticketRows struct {
+	id, priority, tier, status, state, untracked []string
+	created, updated, fr, next, breach           timeArray
+	open                                         []bool
+	level                                        []int64
+}
+
+func (r *ticketRows) add(t *watchdog.Ticket) {
+	r.id = append(r.id, t.ID)
+	r.priority = append(r.priority, t.Priority)
+	r.tier = append(r.tier, t.CustomerTier)
+	r.status = append(r.status, t.Status)
+	r.created = append(r.created, ptr(t.CreatedAt))
+	r.updated = append(r.updated, ptr(t.UpdatedAt))
+	r.fr = append(r.fr, t.FirstResponseAt)
+	r.state = append(r.state, string(t.State))
+	r.untracked = append(r.untracked, t.Untracked)
+	r.open = append(r.open, t.Open)
+	r.next = append(r.next, t.NextDueAt)
+	r.breach = append(r.breach, t.BreachAt)
+	r.level = append(r.level, int64(t.EscalationLevel))
+}
+
+func (r *ticketRows) args() []any {
+	return []any{pq.StringArray(r.id), pq.StringArray(r.priority), pq.StringArray(r.tier), pq.StringArray(r.status),
+		r.created, r.updated, r.fr, pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
+		r.next, r.breach}
+}
+
+// derivedArgs are the arrays of the derived columns only.
+func (r *ticketRows) derivedArgs() []any {
+	return []any{pq.StringArray(r.id), pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
+		r.next, r.breach, pq.Int64Array(r.level)}
+}
+
+// ---- ticket_events ------------------------------------------------------------
+
+func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
+	var (
+		ev watchdog.Event
+		fr sql.NullTime
+	)
+	if err := sc.Scan(&ev.ID, &ev.UpdatedAt, &ev.Status, &ev.Priority, &ev.CustomerTier, &ev.CreatedAt, &fr); err != nil {
+		return ev, err
+	}
+	ev.UpdatedAt = ev.UpdatedAt.UTC()
+	ev.CreatedAt = ev.CreatedAt.UTC()
+	ev.FirstResponseAt = nullTime(fr)
+	return ev, nil
+}
+
+// eventRows are timeline rows as parallel arrays for unnest.
+type eventRows struct {
+	ids, statuses, prios, tiers []string
+	updated, created, fr        timeArray
+}
+
+func (r *eventRows) add(evs []watchdog.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		r.ids = append(r.ids, ev.ID)
+		r.statuses = append(r.statuses, ev.Status)
+		r.prios = append(r.prios, ev.Priority)
+		r.tiers = append(r.tiers, ev.CustomerTier)
+		r.updated = append(r.updated, &ev.UpdatedAt)
+		r.created = append(r.created, &ev.CreatedAt)
+		r.fr = append(r.fr, ev.FirstResponseAt)
+	}
+}
+
+// insert writes the rows; callers have left out the stored ones.
+func (r *eventRows) insert(ctx context.Context, q queryer) error {
+	if len(r.ids) == 0 {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO ticket_events
+			(ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])`,
+		pq.StringArray(r.ids), r.updated, pq.StringArray(r.statuses), pq.StringArray(r.prios), pq.StringArray(r.tiers),
+		r.created, r.fr); err != nil {
+		return raced(fmt.Errorf("insert events: %w", err))
+	}
+	return nil
+}
+
+// ---- ticket_schedule ----------------------------------------------------------
+
+// scheduleRows collects the ticket_schedule writes of a transaction: only
+// the tickets whose next due instant changed. A ticket's schedule row exists
+// exactly when its tickets.next_due_at is set; both change together under
+// the ticket's row lock.
+type scheduleRows struct {
+	newID, addID, setID, delID []string
+	newAt, addAt, setAt        timeArray
+}
+
+// insert schedules a ticket created in this transaction.
+func (r *scheduleRows) insert(id string, at *time.Time) {
+	r.newID, r.newAt = append(r.newID, id), append(r.newAt, at)
+}
+
+// change records a stored ticket's move from old to next, if it moved.
+func (r *scheduleRows) change(id string, old, next *time.Time) {
+	switch {
+	case sameTime(old, next):
+	case next == nil:
+		r.delID = append(r.delID, id)
+	case old == nil:
+		r.addID, r.addAt = append(r.addID, id), append(r.addAt, next)
+	default:
+		r.setID, r.setAt = append(r.setID, id), append(r.setAt, next)
+	}
+}
+
+func (r *scheduleRows) write(ctx context.Context, q queryer) error {
+	if len(r.newID) > 0 {
+		// A new ticket has no row: a plain insert, no conflict check.
+		if _, err := q.ExecContext(ctx, `INSERT INTO ticket_schedule (ticket_id, next_due_at)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[])`, pq.StringArray(r.newID), r.newAt); err != nil {
+			return fmt.Errorf("schedule tickets: %w", err)
+		}
+	}
+	if len(r.setID) > 0 {
+		// A plain UPDATE: an INSERT ... ON CONFLICT DO UPDATE would first
+		// try (and fail) a speculative insertion for every row.
+		if _, err := q.ExecContext(ctx, `UPDATE ticket_schedule s SET next_due_at = u.at
+			FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at) WHERE s.ticket_id = u.id`,
+			pq.StringArray(r.setID), r.setAt); err != nil {
+			return fmt.Errorf("reschedule tickets: %w", err)
+		}
+	}
+	if len(r.addID) > 0 {
+		if _, err := q.ExecContext(ctx, `INSERT INTO ticket_schedule (ticket_id, next_due_at)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[])
+			ON CONFLICT (ticket_id) DO UPDATE SET next_due_at = excluded.next_due_at`,
+			pq.StringArray(r.addID), r.addAt); err != nil {
+			return fmt.Errorf("schedule tickets: %w", err)
+		}
+	}
+	if len(r.delID) > 0 {
+		if _, err := q.ExecContext(ctx, `DELETE FROM ticket_schedule WHERE ticket_id = ANY($1)`,
+			pq.StringArray(r.delID)); err != nil {
+			return fmt.Errorf("unschedule tickets: %w", err)
+		}
+	}
+	return nil
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// ---- alerts -------------------------------------------------------------------
 
 const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
 	priority, customer_tier, target_ns, elapsed_ns, details`
@@ -113,7 +247,7 @@ func (s *alertScan) dest() []any {
 		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Details}
 }
 
-func (s *alertScan) alert() watchdog.Alert {
+func (s *alertScan) value() watchdog.Alert {
 	a := s.a
 	a.SLAClock = watchdog.SLAClock(s.clock)
 	a.DueAt = a.DueAt.UTC()
@@ -123,34 +257,34 @@ func (s *alertScan) alert() watchdog.Alert {
 	return a
 }
 
-func scanAlert(sc interface{ Scan(...any) error }) (watchdog.Alert, error) {
-	var as alertScan
-	if err := sc.Scan(as.dest()...); err != nil {
-		return watchdog.Alert{}, err
-	}
-	return as.alert(), nil
+func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return scanRow(sc, &alertScan{}) }
+
+// loaders read what a plan sees of a ticket besides its row.
+var loaders = &sqlstore.Loaders{
+	TimelinesSQL: `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at
+		FROM ticket_events WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`,
+	ScanEvent: scanEvent,
+	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts
+		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`,
+	ScanAlert: scanAlert,
+	IDs:       func(ids []string) any { return pq.StringArray(ids) },
 }
 
-// loadAlerts reads the alerts of ids, each ticket's oldest first.
-func loadAlerts(ctx context.Context, q queryer, ids []string) (map[string][]watchdog.Alert, error) {
-	out := make(map[string][]watchdog.Alert)
-	if len(ids) == 0 {
-		return out, nil
+// ---- values -------------------------------------------------------------------
+
+// rowScan is a row's scan destinations (dest) and the value they make.
+type rowScan[T any] interface {
+	dest() []any
+	value() T
+}
+
+// scanRow scans one row into s and returns its value.
+func scanRow[T any](sc sqlstore.Scanner, s rowScan[T]) (T, error) {
+	if err := sc.Scan(s.dest()...); err != nil {
+		var zero T
+		return zero, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts
-		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`, pq.StringArray(ids))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, err
-		}
-		out[a.TicketID] = append(out[a.TicketID], a)
-	}
-	return out, rows.Err()
+	return s.value(), nil
 }
 
 func nullTime(nt sql.NullTime) *time.Time {

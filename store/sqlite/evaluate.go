@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // EvaluateDue claims up to limit tickets due at now, calls plan for each and
@@ -22,94 +23,97 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	if limit <= 0 {
 		return nil, nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, s.wrap(ctx, "evaluate due: begin", err)
+	var f firing
+	if err := s.inWrite(ctx, "evaluate due", func(tx *sql.Tx) error {
+		due, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+
+			" FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?", micros(now), limit)
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		if err := s.planEach(ctx, tx, due, func(t *watchdog.Ticket) {
+			p := plan(t)
+			f.add(t, p, now)
+			applyPlan(t, p)
+		}); err != nil {
+			return err
+		}
+		if err := s.insertAlerts(ctx, tx, f.alerts); err != nil {
+			return err
+		}
+		if err := s.insertDeliveries(ctx, tx, &f); err != nil {
+			return fmt.Errorf("insert deliveries: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	defer s.endWrite(tx)
-	due, err := queryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+
-		" FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?", micros(now), limit)
-	if err != nil {
-		return nil, s.wrap(ctx, "evaluate due: claim", err)
-	}
-	if len(due) == 0 {
-		return nil, nil
-	}
-	if err := fill(ctx, tx, due); err != nil {
-		return nil, s.wrap(ctx, "evaluate due", err)
-	}
-	changes := snapshot(due)
+	s.feed.publish(f.alerts)
+	return f.alerts, nil
+}
 
-	var (
-		fired     []watchdog.Alert
-		notifiers [][]string
-		claimed   []map[string]time.Time // per fired alert: notifier → lease end
-	)
-	for _, t := range due {
+// planEach loads the timelines and alerts of tickets, calls apply for each
+// (stopping as soon as the caller gives up: a plan may take a while) and
+// stores the columns apply changed.
+func (s *Store) planEach(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket, apply func(t *watchdog.Ticket)) error {
+	if len(tickets) == 0 {
+		return nil
+	}
+	if err := loaders.Fill(ctx, tx, tickets); err != nil {
+		return err
+	}
+	changes := snapshot(tickets)
+	for _, t := range tickets {
 		if err := ctx.Err(); err != nil {
-			return nil, s.wrap(ctx, "evaluate due", err)
+			return err
 		}
-		p := plan(t)
-		recorded := make(map[watchdog.StageKey]bool, len(t.Alerts)+len(p.Alerts))
-		for _, a := range t.Alerts {
-			recorded[a.Key()] = true
-		}
-		names := uniqueNames(p.Notifiers)
-		var leased map[string]time.Time
-		for _, n := range p.Claimed {
-			if slices.Contains(names, n) {
-				if leased == nil {
-					leased = map[string]time.Time{}
-				}
-				until := p.ClaimedUntil
-				if until.IsZero() {
-					until = now
-				}
-				leased[n] = until.Truncate(time.Microsecond).UTC()
-			}
-		}
-		for _, a := range p.Alerts {
-			if recorded[a.Key()] {
-				continue
-			}
-			recorded[a.Key()] = true
-			t.EscalationLevel++
-			a.ID, a.TicketID, a.EscalationLevel, a.Deliveries = 0, t.ID, t.EscalationLevel, nil
-			a.DueAt, a.FiredAt = a.DueAt.Truncate(time.Microsecond).UTC(), a.FiredAt.Truncate(time.Microsecond).UTC()
-			fired = append(fired, a)
-			notifiers = append(notifiers, names)
-			claimed = append(claimed, leased)
-		}
-		applyPlan(t, p)
+		apply(t)
 	}
+	return s.updateTickets(ctx, tx, changes)
+}
 
-	if err := s.insertAlerts(ctx, tx, fired); err != nil {
-		return nil, s.wrap(ctx, "evaluate due", err)
+// firing collects the alerts an evaluation records, with the deliveries
+// to enqueue for each.
+type firing struct {
+	alerts  []watchdog.Alert
+	targets [][]sqlstore.Target // per alert
+}
+
+// add records the alerts of plan p for ticket t that t has not recorded.
+func (f *firing) add(t *watchdog.Ticket, p watchdog.Plan, now time.Time) {
+	alerts := sqlstore.NewAlerts(t, p.Alerts, now)
+	if len(alerts) == 0 {
+		return
 	}
+	targets := sqlstore.Targets(p, now)
+	for _, a := range alerts {
+		f.alerts = append(f.alerts, a)
+		f.targets = append(f.targets, targets)
+	}
+}
+
+// insertDeliveries enqueues the deliveries of the alerts f records (inserted
+// already) and sets them on the alerts, in notifier name order.
+func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) error {
 	type row struct {
-		alert    int
-		notifier string
-		next     int64
-		attempts int
+		alert  int
+		target sqlstore.Target
 	}
 	var rows []row
-	for i, a := range fired {
-		for _, n := range notifiers[i] {
-			if until, ok := claimed[i][n]; ok {
-				rows = append(rows, row{i, n, micros(until), 1})
-			} else {
-				rows = append(rows, row{i, n, micros(a.FiredAt), 0})
-			}
+	byID := make(map[int64]int, len(f.alerts))
+	for i, a := range f.alerts {
+		byID[a.ID] = i
+		for _, t := range f.targets[i] {
+			rows = append(rows, row{i, t})
 		}
-	}
-	byID := make(map[int64]int, len(fired))
-	for i := range fired {
-		byID[fired[i].ID] = i
 	}
 	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts) VALUES", "RETURNING "+deliveryCols, 4, len(rows),
 		func(i int, args []any) []any {
 			r := rows[i]
-			return append(args, fired[r.alert].ID, r.notifier, r.next, r.attempts)
+			a := &f.alerts[r.alert]
+			if r.target.Claimed {
+				return append(args, a.ID, r.target.Notifier, micros(r.target.Until), 1)
+			}
+			return append(args, a.ID, r.target.Notifier, micros(a.FiredAt), 0)
 		},
 		func(rs *sql.Rows) error {
 			d, err := scanDelivery(rs)
@@ -117,29 +121,16 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 				return err
 			}
 			if i, ok := byID[d.AlertID]; ok {
-				fired[i].Deliveries = append(fired[i].Deliveries, d)
+				f.alerts[i].Deliveries = append(f.alerts[i].Deliveries, d)
 			}
 			return nil
 		}); err != nil {
-		return nil, s.wrap(ctx, "evaluate due: insert deliveries", err)
+		return err
 	}
-	for i := range fired {
-		slices.SortFunc(fired[i].Deliveries, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) })
+	for i := range f.alerts {
+		slices.SortFunc(f.alerts[i].Deliveries, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) })
 	}
-	if err := s.updateTickets(ctx, tx, changes); err != nil {
-		return nil, s.wrap(ctx, "evaluate due", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, s.wrap(ctx, "evaluate due: commit", err)
-	}
-	s.feed.publish(fired)
-	return fired, nil
-}
-
-func uniqueNames(names []string) []string {
-	out := slices.Clone(names)
-	slices.Sort(out)
-	return slices.Compact(out)
+	return nil
 }
 
 // insertAlerts inserts alerts in multi-row statements and sets their IDs.
@@ -211,33 +202,18 @@ func (s *Store) Replan(ctx context.Context, after string, limit int, plan watchd
 	if limit <= 0 {
 		return after, 0, nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return after, 0, s.wrap(ctx, "replan: begin", err)
-	}
-	defer s.endWrite(tx)
-	page, err := queryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE open AND id > ? ORDER BY id LIMIT ?", after, limit)
-	if err != nil {
-		return after, 0, s.wrap(ctx, "replan: load", err)
+	var page []*watchdog.Ticket
+	if err := s.inWrite(ctx, "replan", func(tx *sql.Tx) (err error) {
+		page, err = sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE open AND id > ? ORDER BY id LIMIT ?", after, limit)
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		return s.planEach(ctx, tx, page, func(t *watchdog.Ticket) { applyPlan(t, plan(t)) })
+	}); err != nil {
+		return after, 0, err
 	}
 	if len(page) == 0 {
 		return after, 0, nil
-	}
-	if err := fill(ctx, tx, page); err != nil {
-		return after, 0, s.wrap(ctx, "replan", err)
-	}
-	changes := snapshot(page)
-	for _, t := range page {
-		if err := ctx.Err(); err != nil {
-			return after, 0, s.wrap(ctx, "replan", err)
-		}
-		applyPlan(t, plan(t))
-	}
-	if err := s.updateTickets(ctx, tx, changes); err != nil {
-		return after, 0, s.wrap(ctx, "replan", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return after, 0, s.wrap(ctx, "replan: commit", err)
 	}
 	return page[len(page)-1].ID, len(page), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // Ingest merges events into the stored timelines and stores plan's columns
@@ -18,124 +19,68 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 	if len(events) == 0 {
 		return nil, nil
 	}
-	// Fold the batch per ticket, in order of first appearance.
-	var order []string
-	batch := make(map[string][]watchdog.Event)
-	for _, e := range events {
-		if _, ok := batch[e.ID]; !ok {
-			order = append(order, e.ID)
+	b := sqlstore.GroupBatch(events)
+	var m *sqlstore.Merged
+	if err := s.inWrite(ctx, "ingest", func(tx *sql.Tx) error {
+		stored, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE id IN "+inIDs, idList[string](b.IDs))
+		if err != nil {
+			return fmt.Errorf("load tickets: %w", err)
 		}
-		batch[e.ID] = append(batch[e.ID], e)
-	}
-
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, s.wrap(ctx, "ingest: begin", err)
-	}
-	defer s.endWrite(tx)
-
-	list, err := jsonList(order)
-	if err != nil {
+		before := snapshot(stored)
+		// The writer lock keeps the stored rows as read until the commit.
+		if m, err = sqlstore.MergeBatch(ctx, tx, loaders, b, b.IDs, stored); err != nil {
+			return err
+		}
+		for _, c := range m.Changed {
+			// A plan may take a while on a large batch; stop as soon as
+			// the caller gives up.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			applyPlan(c.T, plan(c.T))
+		}
+		return s.writeIngest(ctx, tx, m, before)
+	}); err != nil {
 		return nil, err
 	}
-	stored, err := queryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE id IN "+inIDs, list)
-	if err != nil {
-		return nil, s.wrap(ctx, "ingest: load tickets", err)
-	}
-	byID := make(map[string]*watchdog.Ticket, len(order))
-	existing := make([]string, 0, len(stored))
-	for _, t := range stored {
-		byID[t.ID] = t
-		existing = append(existing, t.ID)
-	}
-	before := snapshot(stored)
-	oldRow := make(map[string]*watchdog.Ticket, len(before))
-	for _, c := range before {
-		oldRow[c.old.ID] = c.old
-	}
-	timelines, err := loadTimelines(ctx, tx, existing)
-	if err != nil {
-		return nil, s.wrap(ctx, "ingest", err)
-	}
-
-	var (
-		changed   []*watchdog.Ticket
-		created   []*watchdog.Ticket
-		updated   []change
-		newEvents []watchdog.Event
-		reload    []string // stored tickets that changed: their alerts go to plan
-	)
-	for _, id := range order {
-		t := byID[id]
-		isNew := t == nil
-		if isNew {
-			t = &watchdog.Ticket{ID: id}
-			byID[id] = t
-		} else {
-			t.Events = timelines[id]
-		}
-		had := len(t.Events)
-		for _, e := range batch[id] {
-			if t.Merge(e) {
-				newEvents = append(newEvents, e)
-			}
-		}
-		if len(t.Events) == had {
-			continue
-		}
-		changed = append(changed, t)
-		if isNew {
-			created = append(created, t)
-		} else {
-			if t.EscalationLevel > 0 { // level 0: no alerts recorded
-				reload = append(reload, id)
-			}
-			updated = append(updated, change{old: oldRow[id], new: t})
-		}
-	}
-	if len(reload) > 0 {
-		alerts, err := loadAlerts(ctx, tx, reload)
-		if err != nil {
-			return nil, s.wrap(ctx, "ingest", err)
-		}
-		for _, id := range reload {
-			byID[id].Alerts = alerts[id]
-		}
-	}
-	for _, t := range changed {
-		// A plan may take a while on a large batch; stop as soon as the
-		// caller gives up.
-		if err := ctx.Err(); err != nil {
-			return nil, s.wrap(ctx, "ingest", err)
-		}
-		applyPlan(t, plan(t))
-	}
-
-	if err := s.insertTickets(ctx, tx, created); err != nil {
-		return nil, s.wrap(ctx, "ingest", err)
-	}
-	if err := s.updateTickets(ctx, tx, updated); err != nil {
-		return nil, s.wrap(ctx, "ingest", err)
-	}
-	if err := s.bulkExec(ctx, tx,
-		"INSERT INTO ticket_events ("+eventCols+") VALUES", "", 7, len(newEvents),
-		func(i int, args []any) []any {
-			e := &newEvents[i]
-			return append(args, e.ID, micros(e.UpdatedAt), e.Status, e.Priority, e.CustomerTier, micros(e.CreatedAt), nullMicros(e.FirstResponseAt))
-		}); err != nil {
-		return nil, s.wrap(ctx, "ingest: insert events", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, s.wrap(ctx, "ingest: commit", err)
-	}
-
-	out := make([]*watchdog.Ticket, len(order))
-	for i, id := range order {
-		t := *byID[id]
+	out := make([]*watchdog.Ticket, len(b.IDs))
+	for i, id := range b.IDs {
+		t := *m.Tickets[id]
 		t.Events, t.Alerts = nil, nil
 		out[i] = &t
 	}
 	return out, nil
+}
+
+// writeIngest stores the tickets of m that changed and their new events.
+// before holds the batch's stored rows as they were read (updateTickets
+// writes only the columns that differ, so unchanged ones are left alone).
+func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged, before []change) error {
+	var (
+		created []*watchdog.Ticket
+		fresh   []watchdog.Event
+	)
+	for _, c := range m.Changed {
+		fresh = append(fresh, c.Fresh...)
+		if c.New {
+			created = append(created, c.T)
+		}
+	}
+	if err := s.insertTickets(ctx, tx, created); err != nil {
+		return err
+	}
+	if err := s.updateTickets(ctx, tx, before); err != nil {
+		return err
+	}
+	if err := s.bulkExec(ctx, tx,
+		"INSERT INTO ticket_events ("+eventCols+") VALUES", "", 7, len(fresh),
+		func(i int, args []any) []any {
+			e := &fresh[i]
+			return append(args, e.ID, micros(e.UpdatedAt), e.Status, e.Priority, e.CustomerTier, micros(e.CreatedAt), nullMicros(e.FirstResponseAt))
+		}); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
 }
 
 // insertTickets inserts new tickets (the writer lock guarantees that they

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // Ticket returns one ticket with its timeline and its alerts (oldest first),
@@ -30,16 +31,16 @@ func (s *Store) Ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 	if err != nil {
 		return nil, s.wrap(ctx, "ticket", err)
 	}
-	if t.Events, err = queryAll(ctx, tx, scanEvent,
+	if t.Events, err = sqlstore.QueryAll(ctx, tx, scanEvent,
 		"SELECT "+eventCols+" FROM ticket_events WHERE ticket_id = ? ORDER BY updated_at", id); err != nil {
 		return nil, s.wrap(ctx, "ticket: events", err)
 	}
-	if t.Alerts, err = queryAll(ctx, tx, scanAlert,
+	if t.Alerts, err = sqlstore.QueryAll(ctx, tx, scanAlert,
 		"SELECT "+alertCols+" FROM alerts WHERE ticket_id = ? ORDER BY fired_at, id", id); err != nil {
 		return nil, s.wrap(ctx, "ticket: alerts", err)
 	}
 	if len(t.Alerts) > 0 {
-		ds, err := queryAll(ctx, tx, scanDelivery, "SELECT d."+strings.ReplaceAll(deliveryCols, ", ", ", d.")+
+		ds, err := sqlstore.QueryAll(ctx, tx, scanDelivery, "SELECT d."+strings.ReplaceAll(deliveryCols, ", ", ", d.")+
 			" FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.ticket_id = ? ORDER BY d.id", id)
 		if err != nil {
 			return nil, s.wrap(ctx, "ticket: deliveries", err)
@@ -107,7 +108,7 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tickets"+cond, args...).Scan(&total); err != nil {
 		return nil, 0, s.wrap(ctx, "dashboard: count", err)
 	}
-	page, err := queryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets"+cond+order+" LIMIT ? OFFSET ?",
+	page, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets"+cond+order+" LIMIT ? OFFSET ?",
 		append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, s.wrap(ctx, "dashboard", err)

@@ -3,12 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // Column lists, in the order the scan functions read them.
@@ -23,21 +25,19 @@ const (
 // parameter, expanded by json_each, so the statement is prepared once.
 const inIDs = "(SELECT value FROM json_each(?))"
 
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
+// idList passes a list of ids as one JSON array parameter, for inIDs.
+type idList[T string | int64] []T
 
-type scanner interface{ Scan(dest ...any) error }
-
-func jsonList[T any](xs []T) (string, error) {
-	b, err := json.Marshal(xs)
+// Value implements driver.Valuer.
+func (l idList[T]) Value() (driver.Value, error) {
+	b, err := json.Marshal([]T(l))
 	if err != nil {
-		return "", fmt.Errorf("encode id list: %w", err)
+		return nil, fmt.Errorf("encode id list: %w", err)
 	}
 	return string(b), nil
 }
 
-func scanTicket(sc scanner) (*watchdog.Ticket, error) {
+func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 	var (
 		t                          watchdog.Ticket
 		created, updated           int64
@@ -57,7 +57,7 @@ func scanTicket(sc scanner) (*watchdog.Ticket, error) {
 	return &t, nil
 }
 
-func scanEvent(sc scanner) (watchdog.Event, error) {
+func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 	var (
 		e                watchdog.Event
 		updated, created int64
@@ -71,7 +71,7 @@ func scanEvent(sc scanner) (watchdog.Event, error) {
 	return e, nil
 }
 
-func scanAlert(sc scanner) (watchdog.Alert, error) {
+func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) {
 	var (
 		a               watchdog.Alert
 		clock           string
@@ -88,7 +88,7 @@ func scanAlert(sc scanner) (watchdog.Alert, error) {
 	return a, nil
 }
 
-func scanDelivery(sc scanner) (watchdog.Delivery, error) {
+func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 	var (
 		d         watchdog.Delivery
 		status    string
@@ -106,98 +106,13 @@ func scanDelivery(sc scanner) (watchdog.Delivery, error) {
 	return d, nil
 }
 
-// queryAll runs query and scans every row with scan.
-func queryAll[T any](ctx context.Context, q queryer, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// loadTimelines returns the stored events of the tickets, each in
-// updated_at order.
-func loadTimelines(ctx context.Context, q queryer, ids []string) (map[string][]watchdog.Event, error) {
-	out := make(map[string][]watchdog.Event, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	list, err := jsonList(ids)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := queryAll(ctx, q, scanEvent,
-		"SELECT "+eventCols+" FROM ticket_events WHERE ticket_id IN "+inIDs+" ORDER BY ticket_id, updated_at", list)
-	if err != nil {
-		return nil, fmt.Errorf("load timelines: %w", err)
-	}
-	for _, e := range evs {
-		out[e.ID] = append(out[e.ID], e)
-	}
-	return out, nil
-}
-
-// loadAlerts returns the recorded alerts of the tickets, oldest first.
-func loadAlerts(ctx context.Context, q queryer, ids []string) (map[string][]watchdog.Alert, error) {
-	out := make(map[string][]watchdog.Alert, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	list, err := jsonList(ids)
-	if err != nil {
-		return nil, err
-	}
-	as, err := queryAll(ctx, q, scanAlert,
-		"SELECT "+alertCols+" FROM alerts WHERE ticket_id IN "+inIDs+" ORDER BY ticket_id, fired_at, id", list)
-	if err != nil {
-		return nil, fmt.Errorf("load alerts: %w", err)
-	}
-	for _, a := range as {
-		out[a.TicketID] = append(out[a.TicketID], a)
-	}
-	return out, nil
-}
-
-// alertedIDs returns the ids of the tickets that have alerts: every
-// recorded alert bumped its ticket's escalation level, so level 0 means none
-// and their alerts need not be read.
-func alertedIDs(tickets []*watchdog.Ticket) []string {
-	var ids []string
-	for _, t := range tickets {
-		if t.EscalationLevel > 0 {
-			ids = append(ids, t.ID)
-		}
-	}
-	return ids
-}
-
-// fill loads the timelines and alerts of tickets into them.
-func fill(ctx context.Context, q queryer, tickets []*watchdog.Ticket) error {
-	ids := make([]string, len(tickets))
-	for i, t := range tickets {
-		ids[i] = t.ID
-	}
-	evs, err := loadTimelines(ctx, q, ids)
-	if err != nil {
-		return err
-	}
-	als, err := loadAlerts(ctx, q, alertedIDs(tickets))
-	if err != nil {
-		return err
-	}
-	for _, t := range tickets {
-		t.Events, t.Alerts = evs[t.ID], als[t.ID]
-	}
-	return nil
+// loaders read what a plan sees of a ticket besides its row.
+var loaders = &sqlstore.Loaders{
+	TimelinesSQL: "SELECT " + eventCols + " FROM ticket_events WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, updated_at",
+	ScanEvent:    scanEvent,
+	AlertsSQL:    "SELECT " + alertCols + " FROM alerts WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, fired_at, id",
+	ScanAlert:    scanAlert,
+	IDs:          func(ids []string) any { return idList[string](ids) },
 }
 
 // applyPlan copies the plan's derived columns into t.

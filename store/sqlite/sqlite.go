@@ -257,6 +257,23 @@ func wrapCtx(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
+// inWrite runs fn in a write transaction and commits it; an error (fn's,
+// or beginning or committing) is wrapped with op and nothing is written.
+func (s *Store) inWrite(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(ctx, op+": begin", err)
+	}
+	defer s.endWrite(tx)
+	if err := fn(tx); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(ctx, op+": commit", err)
+	}
+	return nil
+}
+
 // stmt returns the statement for query bound to tx. Statements are prepared
 // once on the writer connection and reused by every later transaction; one
 // not prepared yet is prepared within tx (the single writer connection is

@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"slices"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// NewAlerts returns the alerts of a plan for t that t has not recorded yet
+// (by StageKey, t.Alerts holding those recorded), ready to insert: each
+// raises t's escalation level by one and carries the new level, t's id, no
+// ID and no Deliveries, and times to the microsecond in UTC. An alert
+// without a priority, a tier or a firing instant takes t's and now.
+func NewAlerts(t *watchdog.Ticket, planned []watchdog.Alert, now time.Time) []watchdog.Alert {
+	recorded := make(map[watchdog.StageKey]bool, len(t.Alerts)+len(planned))
+	for _, a := range t.Alerts {
+		recorded[a.Key()] = true
+	}
+	var out []watchdog.Alert
+	for _, a := range planned {
+		if recorded[a.Key()] {
+			continue
+		}
+		recorded[a.Key()] = true
+		t.EscalationLevel++
+		a.ID, a.TicketID, a.EscalationLevel, a.Deliveries = 0, t.ID, t.EscalationLevel, nil
+		if a.Priority == "" {
+			a.Priority = t.Priority
+		}
+		if a.CustomerTier == "" {
+			a.CustomerTier = t.CustomerTier
+		}
+		if a.FiredAt.IsZero() {
+			a.FiredAt = now
+		}
+		a.DueAt, a.FiredAt = micro(a.DueAt), micro(a.FiredAt)
+		out = append(out, a)
+	}
+	return out
+}
+
+// Target is one delivery to enqueue for each alert a plan records.
+type Target struct {
+	Notifier string
+	// Claimed marks a delivery the caller sends itself (watchdog.Plan.Claimed):
+	// it is stored with one attempt, next attempted at Until.
+	Claimed bool
+	Until   time.Time
+}
+
+// Targets lists p's notifiers once each, in name order, with those the
+// caller claimed leased until p.ClaimedUntil (now when unset).
+func Targets(p watchdog.Plan, now time.Time) []Target {
+	names := slices.Clone(p.Notifiers)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	until := p.ClaimedUntil
+	if until.IsZero() {
+		until = now
+	}
+	out := make([]Target, len(names))
+	for i, n := range names {
+		out[i].Notifier = n
+		if slices.Contains(p.Claimed, n) {
+			out[i].Claimed, out[i].Until = true, micro(until)
+		}
+	}
+	return out
+}
+
+// micro truncates t to the microsecond, the precision every store keeps, in
+// UTC, so that what a store returns equals what a later read gives.
+func micro(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }

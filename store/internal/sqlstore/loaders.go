@@ -1,0 +1,87 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// Loaders read what a plan sees of a ticket besides its row, the timelines
+// and the alerts of tickets by id, with a store's SQL and scanners.
+type Loaders struct {
+	// TimelinesSQL selects the ticket_events rows of the tickets whose ids
+	// are its one parameter, in ticket and updated_at order, for ScanEvent.
+	TimelinesSQL string
+	ScanEvent    func(Scanner) (watchdog.Event, error)
+	// AlertsSQL selects the alerts rows of those tickets, by ticket and
+	// oldest first, for ScanAlert.
+	AlertsSQL string
+	ScanAlert func(Scanner) (watchdog.Alert, error)
+	// IDs passes a list of ids as the one parameter.
+	IDs func(ids []string) any
+}
+
+// Timelines reads the timelines of the tickets ids, by ticket id.
+func (l *Loaders) Timelines(ctx context.Context, q Queryer, ids []string) (map[string][]watchdog.Event, error) {
+	return loadByTicket(ctx, q, "timelines", l.TimelinesSQL, l.IDs, ids, l.ScanEvent, func(e watchdog.Event) string { return e.ID })
+}
+
+// Alerts reads the alerts of the tickets ids, by ticket id.
+func (l *Loaders) Alerts(ctx context.Context, q Queryer, ids []string) (map[string][]watchdog.Alert, error) {
+	return loadByTicket(ctx, q, "alerts", l.AlertsSQL, l.IDs, ids, l.ScanAlert, func(a watchdog.Alert) string { return a.TicketID })
+}
+
+// Fill loads the timelines and alerts of tickets into them.
+func (l *Loaders) Fill(ctx context.Context, q Queryer, tickets []*watchdog.Ticket) error {
+	if len(tickets) == 0 {
+		return nil
+	}
+	ids := make([]string, len(tickets))
+	for i, t := range tickets {
+		ids[i] = t.ID
+	}
+	timelines, err := l.Timelines(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	alerts, err := l.Alerts(ctx, q, alertedIDs(tickets))
+	if err != nil {
+		return err
+	}
+	for _, t := range tickets {
+		t.Events, t.Alerts = timelines[t.ID], alerts[t.ID]
+	}
+	return nil
+}
+
+// loadByTicket runs query for the tickets ids (none: no query), scans its
+// rows with scan and groups them by the ticket id that ticket reads from
+// each, keeping the query's order.
+func loadByTicket[T any](ctx context.Context, q Queryer, what, query string, encode func([]string) any, ids []string,
+	scan func(Scanner) (T, error), ticket func(T) string) (map[string][]T, error) {
+	out := make(map[string][]T)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := eachRow(ctx, q, scan, func(v T) {
+		id := ticket(v)
+		out[id] = append(out[id], v)
+	}, query, encode(ids)); err != nil {
+		return nil, fmt.Errorf("load %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// alertedIDs returns the ids of the tickets that have alerts: every
+// recorded alert raised its ticket's escalation level, so level 0 means
+// none, and their alerts need not be read.
+func alertedIDs(tickets []*watchdog.Ticket) []string {
+	var ids []string
+	for _, t := range tickets {
+		if t.EscalationLevel > 0 {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids
+}

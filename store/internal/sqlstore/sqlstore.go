@@ -1,0 +1,47 @@
+// Package sqlstore is the half of a SQL watchdog.Store that does not depend
+// on the SQL dialect: the rules of the watchdog.Store contract that
+// store/sqlite and store/postgres apply alike (merging an Ingest batch with
+// watchdog.Ticket.Merge, recording a plan's alerts and deliveries, checking
+// delivery outcomes) and reading rows with database/sql. Each store keeps
+// its own SQL.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Scanner is a row to scan: *sql.Row or *sql.Rows.
+type Scanner = interface{ Scan(dest ...any) error }
+
+// Queryer is what reads need from a pool, a connection or a transaction.
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// QueryAll runs query and scans every row with scan.
+func QueryAll[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := eachRow(ctx, q, scan, func(v T) { out = append(out, v) }, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachRow runs query and hands every row, scanned with scan, to use.
+func eachRow[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), use func(T), query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		use(v)
+	}
+	return rows.Err()
+}
