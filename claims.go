@@ -44,7 +44,7 @@ func (k *claimKeeper) margin() time.Duration { return k.e.cfg.ClaimTTL / 5 }
 func newClaimKeeper(e *Engine) *claimKeeper {
 	k := &claimKeeper{e: e, holder: newHolderID(), healthy: true}
 	k.loop = scheduler.NewLoop(e.clock, k.step, scheduler.LoopConfig{
-		Interval:   e.cfg.ClaimTTL / 3,
+		Interval:   e.cfg.SweepInterval,
 		ErrorDelay: e.cfg.ClaimTTL / 10,
 		OnError: func(err error) {
 			e.log.Error("freeing the deliveries of dead claimers failed", "err", err)
@@ -79,16 +79,20 @@ func (k *claimKeeper) ensure(ctx context.Context, now time.Time) (holder string,
 	return k.holder, now.Add(k.margin()).Before(k.validUntil)
 }
 
-// step renews the heartbeat, then frees the deliveries of dead holders. It
-// runs again a third of ClaimTTL later, or when the next other holder's
-// heartbeat runs out, whichever is sooner.
+// step renews the heartbeat while the engine holds deliveries, then frees
+// the deliveries of dead holders. It runs again a third of ClaimTTL later
+// while holding, and when the next holder's heartbeat runs out; an engine
+// that holds nothing and knows of no other holder sleeps until woken.
 func (k *claimKeeper) step(ctx context.Context, now time.Time) (time.Time, error) {
 	ttl := k.e.cfg.ClaimTTL
-	k.beat.Lock()
-	k.heartbeat(ctx, now)
-	k.beat.Unlock()
+	holding := k.e.holding()
+	if holding {
+		k.beat.Lock()
+		k.heartbeat(ctx, now)
+		k.beat.Unlock()
+	}
 	rctx, cancel := context.WithTimeout(ctx, ttl/3)
-	freed, next, err := k.e.store.RescueDeliveries(rctx, now)
+	freed, next, err := k.e.store.RescueDeliveries(rctx, now, k.currentHolder())
 	cancel()
 	if err != nil {
 		return time.Time{}, err
@@ -97,8 +101,11 @@ func (k *claimKeeper) step(ctx context.Context, now time.Time) (time.Time, error
 		k.e.log.Info("freed the deliveries of a claimer whose heartbeat ran out", "deliveries", freed)
 		k.wakeDeliveries()
 	}
-	at := now.Add(ttl / 3)
-	if !next.IsZero() && next.Before(at) {
+	var at time.Time
+	if holding {
+		at = now.Add(ttl / 3)
+	}
+	if !next.IsZero() && (at.IsZero() || next.Before(at)) {
 		at = next
 	}
 	return at, nil
@@ -143,6 +150,13 @@ func (k *claimKeeper) heartbeat(ctx context.Context, now time.Time) {
 			d.dropQueued(holder)
 		}
 	}
+}
+
+// currentHolder is the holder id claims are made under now.
+func (k *claimKeeper) currentHolder() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.holder
 }
 
 // wakeDeliveries makes every delivery loop look again at once.

@@ -196,7 +196,9 @@ func (d *deliveryLoop) enqueue(cs []claimedDelivery) bool {
 	}
 	// Counted before they are visible, so that Idle never sees them queued
 	// yet not pending.
-	d.pending.Add(int64(len(cs)))
+	if d.pending.Add(int64(len(cs))) == int64(len(cs)) {
+		d.e.claims.loop.Wake() // holding again: the heartbeat must go on
+	}
 	if !d.queue.push(cs) {
 		d.pending.Add(-int64(len(cs)))
 		return false

@@ -77,12 +77,13 @@ func (d *deliveryLoop) unsendable(ctx context.Context, c claimedDelivery, now ti
 // decide fills o from one attempt's result.
 //
 // A destination that asks for a wait (a *RetryAfterError: HTTP 429, or 503)
-// pauses as a whole, and the attempt is not counted: a rate limit delays a
-// delivery, it never uses up its attempts. A send that timed out pauses the
-// destination too, so that a hung destination is not sent the rest of the
-// queue (each of which it might take and answer too late, making a
-// re-send); that attempt counts. Other retryable failures back off per
-// delivery.
+// pauses as a whole, and the deliveries it refused are retried when the
+// pause ends; a refusal under its rate limit (Throttled) does not count as
+// an attempt, so that a rate limit delays a delivery and never uses up its
+// attempts. A send that timed out pauses the destination too, so that a
+// hung destination is not sent the rest of the queue (each of which it
+// might take and answer too late, making a re-send). Other retryable
+// failures back off per delivery.
 func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err error, start, now time.Time) {
 	e := d.e
 	o.Finished = now
@@ -92,15 +93,14 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 		o.Status = DeliveryDelivered
 	case !retry:
 		o.Status, o.Error = DeliveryFailed, errorText(err)
-	case errors.As(err, &ra) && ra != nil: // nil: a typed nil returned as the error
-		wait := ra.After
-		if wait <= 0 {
-			wait = e.cfg.RetryPolicy.RetryDelay(max(del.Attempts, 1))
-		}
+	case errors.As(err, &ra) && ra != nil && ra.Throttled: // nil: a typed nil returned as the error
 		o.Status, o.Error, o.Unsent = DeliveryPending, errorText(err), true
-		o.RetryAt = d.pause(now.Add(wait), err)
+		o.RetryAt = d.pause(now.Add(d.wait(ra, del)), err)
 	case del.Attempts >= e.cfg.MaxAttempts:
 		o.Status, o.Error = DeliveryFailed, errorText(err)
+	case ra != nil:
+		o.Status, o.Error = DeliveryPending, errorText(err)
+		o.RetryAt = d.pause(now.Add(d.wait(ra, del)), err)
 	case isTimeout(err):
 		o.Status, o.Error = DeliveryPending, errorText(err)
 		o.RetryAt = d.pause(now.Add(e.cfg.RetryPolicy.RetryDelay(del.Attempts)), err)
@@ -123,6 +123,15 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 		// changes (destinationHealth), not once per attempt.
 		e.log.Debug("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
 	}
+}
+
+// wait is how long a destination that asked for a wait pauses: as long as
+// it asked, or one backoff interval when it named no wait.
+func (d *deliveryLoop) wait(ra *RetryAfterError, del Delivery) time.Duration {
+	if ra.After > 0 {
+		return ra.After
+	}
+	return d.e.cfg.RetryPolicy.RetryDelay(max(del.Attempts, 1))
 }
 
 // pause pauses the destination until until (or the later end of a pause

@@ -221,6 +221,17 @@ func New(store Store, cfg *Config) (*Engine, error) {
 	return e, nil
 }
 
+// holding reports whether the engine holds claimed deliveries: queued,
+// being sent, or with outcomes not yet recorded.
+func (e *Engine) holding() bool {
+	for _, d := range e.delivery {
+		if d.pending.Load() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // claimBackstop is how far ahead a claim moves a delivery's NextAttemptAt.
 // The claim's heartbeat is what keeps the delivery from other claimers; the
 // backstop only bounds how long a claim is trusted should the rescue of
@@ -413,14 +424,19 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	start := e.clock.Now()
 	// Notifiers with room take the deliveries of this claim's alerts
 	// straight from the transaction that records them.
-	var handoff []string
-	holder, claimsOK := e.claims.ensure(ctx, start)
+	var claim handoffClaim
 	for _, name := range e.notifiers {
-		if claimsOK && e.delivery[name].acceptsHandoff() {
-			handoff = append(handoff, name)
+		if e.delivery[name].acceptsHandoff() {
+			claim.notifiers = append(claim.notifiers, name)
 		}
 	}
-	claim := handoffClaim{notifiers: handoff, holder: holder, until: start.Add(e.claimBackstop())}
+	if len(claim.notifiers) > 0 {
+		var ok bool
+		if claim.holder, ok = e.claims.ensure(ctx, start); !ok {
+			claim.notifiers = nil // no claims until the heartbeat is renewed
+		}
+		claim.until = start.Add(e.claimBackstop())
+	}
 	var visited plannedSet
 	plan := e.firePlanFunc(p, now, true, claim)
 	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(plan))

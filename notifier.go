@@ -38,18 +38,19 @@ func (f NotifierFunc) Deliver(ctx context.Context, a Alert) (bool, error) { retu
 // for a wait: HTTP 429 Too Many Requests, or 503 Service Unavailable. The
 // engine then pauses the whole destination (the notifier) until After has
 // passed, or for one backoff interval when After is zero (no Retry-After
-// header), and the attempt does not count towards Config.MaxAttempts: a
-// rate limit delays deliveries, it never uses up their attempts.
+// header); deliveries waiting for it are not attempted meanwhile, and those
+// refused are retried together when the pause ends.
 type RetryAfterError struct {
 	// After is the wait the destination asked for; zero when it named none.
 	After time.Duration
-	Err   error
+	// Throttled marks a refusal under the destination's rate limit (429):
+	// the attempt then does not count towards Config.MaxAttempts, so that a
+	// rate limit delays deliveries and never uses up their attempts.
+	Throttled bool
+	Err       error
 }
 
 func (e *RetryAfterError) Error() string {
-	if e == nil {
-		return "retry after an unknown wait"
-	}
 	msg := "retry after " + e.After.String()
 	if e.Err == nil {
 		return msg

@@ -70,9 +70,9 @@ type Store interface {
 	// heartbeat ended at or before now: its pending deliveries lose their
 	// holder and come due at now, Attempts unchanged, and its record is
 	// removed. It returns how many deliveries it freed and the earliest end
-	// of a remaining holder's heartbeat (zero when there is none), when the
-	// next rescue may be needed.
-	RescueDeliveries(ctx context.Context, now time.Time) (freed int, next time.Time, err error)
+	// of the heartbeat of a remaining holder other than self (zero when
+	// there is none), when the next rescue may be needed.
+	RescueDeliveries(ctx context.Context, now time.Time, self string) (freed int, next time.Time, err error)
 
 	// FinishDeliveries records the outcomes of attempts, all in one
 	// transaction, and clears each delivery's holder. An outcome is ignored

@@ -185,10 +185,11 @@ func (n *Notifier) post(ctx context.Context, text string, atts []slack.Attachmen
 		return false, nil
 	}
 	de := n.classify(ctx, err, ex)
-	if de.retryAfterKnown || ex.status == http.StatusTooManyRequests || ex.status == http.StatusServiceUnavailable {
+	throttled := ex.status == http.StatusTooManyRequests || de.Code == "ratelimited" || de.Code == "rate_limited"
+	if de.retryAfterKnown || throttled || ex.status == http.StatusServiceUnavailable {
 		// Slack asked for a wait: the engine pauses the destination, for
 		// RetryAfter or, when Slack named none, one backoff interval.
-		return true, &watchdog.RetryAfterError{After: de.RetryAfter, Err: de}
+		return true, &watchdog.RetryAfterError{After: de.RetryAfter, Throttled: throttled, Err: de}
 	}
 	return de.Retryable, de
 }

@@ -132,6 +132,9 @@ type outcome struct {
 	wantRetry bool
 	// wantAfter is the RetryAfterError wait; -1 means no RetryAfterError.
 	wantAfter time.Duration
+	// throttled is the RetryAfterError's Throttled: a 429, whose attempt
+	// does not count.
+	throttled bool
 	wantCode  string
 	wantInMsg string
 }
@@ -153,6 +156,8 @@ func checkOutcome(t *testing.T, retry bool, err error, want outcome, secrets ...
 		t.Errorf("error %v is not a RetryAfterError", err)
 	case want.wantAfter >= 0 && rae.After != want.wantAfter:
 		t.Errorf("After = %v, want %v", rae.After, want.wantAfter)
+	case want.wantAfter >= 0 && rae.Throttled != want.throttled:
+		t.Errorf("Throttled = %v, want %v", rae.Throttled, want.throttled)
 	}
 	de, ok := errors.AsType[*DeliveryError](err)
 	if !ok {
@@ -175,6 +180,13 @@ func permanentErr(code, msg string) outcome {
 
 func retryErr(code, msg string) outcome {
 	return outcome{wantErr: true, wantRetry: true, wantAfter: -1, wantCode: code, wantInMsg: msg}
+}
+
+// waitErr is a retryable failure in which Slack asked for a wait (429 or
+// 503): a RetryAfterError that pauses the destination, after for after (0:
+// none named), throttled for a rate limit.
+func waitErr(code, msg string, after time.Duration, throttled bool) outcome {
+	return outcome{wantErr: true, wantRetry: true, wantAfter: after, throttled: throttled, wantCode: code, wantInMsg: msg}
 }
 
 func TestWebhookStatuses(t *testing.T) {
@@ -201,17 +213,17 @@ func TestWebhookStatuses(t *testing.T) {
 		{
 			"429 retry-after seconds",
 			reply{status: 429, header: map[string]string{"Retry-After": "30"}, body: "rate_limited"},
-			outcome{wantErr: true, wantRetry: true, wantAfter: 30 * time.Second, wantCode: "rate_limited", wantInMsg: "HTTP 429"},
+			waitErr("rate_limited", "HTTP 429", 30*time.Second, true),
 		},
 		{
 			"429 retry-after date",
 			reply{status: 429, header: map[string]string{"Retry-After": testNow.Add(90 * time.Second).Format(http.TimeFormat)}},
-			outcome{wantErr: true, wantRetry: true, wantAfter: 90 * time.Second, wantInMsg: "HTTP 429"},
+			waitErr("", "HTTP 429", 90*time.Second, true),
 		},
-		{"429 without retry-after", reply{status: 429}, retryErr("", "HTTP 429")},
+		{"429 without retry-after", reply{status: 429}, waitErr("", "HTTP 429", 0, true)},
 		{"500", reply{status: 500, body: "internal_error"}, retryErr("internal_error", "HTTP 500")},
 		{"502", reply{status: 502, body: "<html>bad gateway</html>"}, retryErr("", "HTTP 502")},
-		{"503", reply{status: 503}, retryErr("", "HTTP 503")},
+		{"503", reply{status: 503}, waitErr("", "HTTP 503", 0, false)},
 		{"504", reply{status: 504}, retryErr("", "HTTP 504")},
 		{"timeout", reply{hang: true}, retryErr("", "timed out after 50ms")},
 	}
@@ -395,10 +407,10 @@ func TestBotStatuses(t *testing.T) {
 		want outcome
 	}{
 		{"ok", reply{body: `{"ok":true,"channel":"C1","ts":"1.2"}`}, outcome{}},
-		{"HTTP 429", reply{status: 429, header: map[string]string{"Retry-After": "7"}}, outcome{wantErr: true, wantRetry: true, wantAfter: 7 * time.Second, wantInMsg: "HTTP 429"}},
-		{"HTTP 429 date", reply{status: 429, header: map[string]string{"Retry-After": testNow.Add(time.Minute).Format(http.TimeFormat)}}, outcome{wantErr: true, wantRetry: true, wantAfter: time.Minute, wantInMsg: "HTTP 429"}},
-		{"ok:false ratelimited", reply{body: `{"ok":false,"error":"ratelimited"}`}, retryErr("ratelimited", "Slack error: ratelimited")},
-		{"ok:false ratelimited with retry-after", reply{header: map[string]string{"Retry-After": "3"}, body: `{"ok":false,"error":"ratelimited"}`}, outcome{wantErr: true, wantRetry: true, wantAfter: 3 * time.Second, wantCode: "ratelimited", wantInMsg: "ratelimited"}},
+		{"HTTP 429", reply{status: 429, header: map[string]string{"Retry-After": "7"}}, waitErr("", "HTTP 429", 7*time.Second, true)},
+		{"HTTP 429 date", reply{status: 429, header: map[string]string{"Retry-After": testNow.Add(time.Minute).Format(http.TimeFormat)}}, waitErr("", "HTTP 429", time.Minute, true)},
+		{"ok:false ratelimited", reply{body: `{"ok":false,"error":"ratelimited"}`}, waitErr("ratelimited", "Slack error: ratelimited", 0, true)},
+		{"ok:false ratelimited with retry-after", reply{header: map[string]string{"Retry-After": "3"}, body: `{"ok":false,"error":"ratelimited"}`}, waitErr("ratelimited", "ratelimited", 3*time.Second, true)},
 		{"ok:false internal_error", reply{body: `{"ok":false,"error":"internal_error"}`}, retryErr("internal_error", "internal_error")},
 		{"ok:false fatal_error", reply{body: `{"ok":false,"error":"fatal_error"}`}, retryErr("fatal_error", "fatal_error")},
 		{"ok:false service_unavailable", reply{body: `{"ok":false,"error":"service_unavailable"}`}, retryErr("service_unavailable", "service_unavailable")},
@@ -422,7 +434,7 @@ func TestBotStatuses(t *testing.T) {
 		{"HTTP 400 channel_not_found", reply{status: 400, body: `{"ok":false,"error":"channel_not_found"}`}, permanentErr("channel_not_found", "HTTP 400: channel_not_found")},
 		{"HTTP 400 no_service", reply{status: 400, body: `{"ok":false,"error":"no_service"}`}, permanentErr("no_service", "HTTP 400: no_service")},
 		{"HTTP 500", reply{status: 500}, retryErr("", "HTTP 500")},
-		{"HTTP 503 json", reply{status: 503, body: `{"ok":false,"error":"service_unavailable"}`}, retryErr("service_unavailable", "HTTP 503: service_unavailable")},
+		{"HTTP 503 json", reply{status: 503, body: `{"ok":false,"error":"service_unavailable"}`}, waitErr("service_unavailable", "HTTP 503: service_unavailable", 0, false)},
 		{"HTTP 404", reply{status: 404, body: "not found"}, permanentErr("", "HTTP 404")},
 		{"200 html", reply{body: "<html>proxy</html>"}, retryErr("", "unreadable response")},
 		{"timeout", reply{hang: true}, retryErr("", "timed out")},

@@ -42,29 +42,30 @@ func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 	return scanRow(sc, &deliveryScan{})
 }
 
-// ClaimDeliveries leases up to limit of notifier's pending deliveries due by
-// now, oldest first, in one statement: the claimed rows move to now+lease
-// and count an attempt. Rows another process holds are skipped.
-func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.Time, limit int, lease time.Duration) ([]watchdog.Delivery, error) {
+// ClaimDeliveries claims for c.Holder up to c.Limit of c.Notifier's pending
+// deliveries due by c.Now, oldest first, in one statement: the claimed rows
+// name their holder, move to c.Until and count an attempt. Rows another
+// process is claiming are skipped.
+func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) ([]watchdog.Delivery, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if limit <= 0 {
+	if c.Limit <= 0 {
 		return nil, nil
 	}
-	now = us(now)
+	now := us(c.Now)
 	rows, err := s.db.QueryContext(ctx, `WITH c AS (
 			SELECT id, next_attempt_at AS prev FROM deliveries
 			WHERE status = 'pending' AND notifier = $1 AND next_attempt_at <= $2
 			ORDER BY next_attempt_at, id LIMIT $3
 			FOR UPDATE SKIP LOCKED)
-		UPDATE deliveries d SET next_attempt_at = $4, attempts = d.attempts + 1
+		UPDATE deliveries d SET next_attempt_at = $4, attempts = d.attempts + 1, holder = $5
 		FROM c, alerts a
 		WHERE d.id = c.id AND a.id = d.alert_id
 		RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at,
 			a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at, a.fired_at, a.escalation_level,
 			a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, c.prev`,
-		notifier, now, limit, us(now.Add(lease)))
+		c.Notifier, now, c.Limit, us(c.Until), c.Holder)
 	if err != nil {
 		return nil, s.fail(ctx, "claim deliveries", err)
 	}
@@ -76,18 +77,18 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.T
 	var got []claimed
 	for rows.Next() {
 		var (
-			c  claimed
+			cl claimed
 			ds deliveryScan
 			as alertScan
 		)
 		dest := append(ds.dest(), as.dest()...)
-		if err := rows.Scan(append(dest, &c.prev)...); err != nil {
+		if err := rows.Scan(append(dest, &cl.prev)...); err != nil {
 			return nil, s.fail(ctx, "claim deliveries", err)
 		}
 		a := as.value()
-		c.d = ds.value()
-		c.d.Alert = &a
-		got = append(got, c)
+		cl.d = ds.value()
+		cl.d.Alert = &a
+		got = append(got, cl)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.fail(ctx, "claim deliveries", err)
@@ -146,13 +147,14 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	}
 	defer tx.Rollback()
 	// One statement for every kind of outcome. Only the claim an outcome is
-	// for (same attempts, still pending) is updated; an unsent one takes
-	// back that claim's attempt and keeps the previous error.
-	if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = u.status,
+	// for (same attempts, still pending) is updated, and its holder let go;
+	// an unsent one takes back that claim's attempt and keeps the previous
+	// error unless it brings one.
+	if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = u.status, holder = NULL,
 			attempts = CASE WHEN u.unsent THEN d.attempts - 1 ELSE d.attempts END,
 			next_attempt_at = CASE WHEN u.status = 'pending' THEN u.at ELSE d.next_attempt_at END,
 			delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END,
-			last_error = CASE WHEN u.unsent THEN d.last_error ELSE u.err END
+			last_error = CASE WHEN u.unsent AND u.err = '' THEN d.last_error ELSE u.err END
 		FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::bool[])
 			AS u(id, attempts, status, at, err, unsent)
 		WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
@@ -163,4 +165,43 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		return s.fail(ctx, "finish deliveries", err)
 	}
 	return nil
+}
+
+// Heartbeat records that holder is alive until until; see watchdog.Store.
+func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO delivery_holders (id, expires_at) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at`, holder, us(until)); err != nil {
+		return s.fail(ctx, "heartbeat", err)
+	}
+	return nil
+}
+
+// RescueDeliveries frees the pending deliveries of holders whose heartbeat
+// ended by now, in one statement; see watchdog.Store. Replicas rescuing at
+// once do not collide: the first to delete a holder's row frees its
+// deliveries, the others find it gone.
+func (s *Store) RescueDeliveries(ctx context.Context, now time.Time, self string) (freed int, next time.Time, err error) {
+	if err := s.check(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	now = us(now)
+	var nextAt sql.NullTime
+	err = s.db.QueryRowContext(ctx, `WITH dead AS (
+			DELETE FROM delivery_holders WHERE expires_at <= $1 RETURNING id),
+		freed AS (
+			UPDATE deliveries d SET holder = NULL, next_attempt_at = $1
+			FROM dead WHERE d.holder = dead.id AND d.status = 'pending'
+			RETURNING d.id)
+		SELECT (SELECT count(*) FROM freed), (SELECT min(expires_at) FROM delivery_holders WHERE expires_at > $1 AND id <> $2)`,
+		now, self).Scan(&freed, &nextAt)
+	if err != nil {
+		return 0, time.Time{}, s.fail(ctx, "rescue deliveries", err)
+	}
+	if nextAt.Valid {
+		next = nextAt.Time.UTC()
+	}
+	return freed, next, nil
 }

@@ -146,6 +146,7 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 		dName     []string
 		dAt       timeArray
 		dAttempts []int64
+		dHolder   []string // "" for none
 		index     = map[int64]int{} // alert id → position in alerts
 	)
 	for i := range alerts {
@@ -155,8 +156,10 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 			dAlert, dName = append(dAlert, a.ID), append(dName, n.Notifier)
 			if n.Claimed {
 				dAt, dAttempts = append(dAt, &n.Until), append(dAttempts, 1)
+				dHolder = append(dHolder, n.Holder)
 			} else {
 				dAt, dAttempts = append(dAt, &a.FiredAt), append(dAttempts, 0)
+				dHolder = append(dHolder, "")
 			}
 		}
 	}
@@ -164,10 +167,11 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 		return nil
 	}
 	// The alerts are new in this transaction, so every row inserts.
-	ds, err := sqlstore.QueryAll(ctx, q, scanDelivery, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[])
+	ds, err := sqlstore.QueryAll(ctx, q, scanDelivery, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder)
+		SELECT u.a, u.n, u.t, u.c, NULLIF(u.h, '')
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::text[]) AS u(a, n, t, c, h)
 		RETURNING `+deliveryCols,
-		pq.Int64Array(dAlert), pq.StringArray(dName), dAt, pq.Int64Array(dAttempts))
+		pq.Int64Array(dAlert), pq.StringArray(dName), dAt, pq.Int64Array(dAttempts), pq.StringArray(dHolder))
 	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}

@@ -10,14 +10,15 @@ import (
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
-// ClaimDeliveries leases up to limit pending deliveries to notifier whose
-// next attempt is due at now, oldest first: each gets attempts+1 and is
-// hidden from other claims until now+lease. See watchdog.Store.
-func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.Time, limit int, lease time.Duration) ([]watchdog.Delivery, error) {
+// ClaimDeliveries claims for c.Holder up to c.Limit pending deliveries to
+// c.Notifier whose next attempt is due at c.Now, oldest first: each gets
+// attempts+1, names its holder and is hidden from other claims until
+// c.Until. See watchdog.Store.
+func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) ([]watchdog.Delivery, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if limit <= 0 {
+	if c.Limit <= 0 {
 		return nil, nil
 	}
 	var ds []watchdog.Delivery
@@ -26,20 +27,20 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifier string, now time.T
 		// first keeps the oldest-first order for the caller.
 		ds, err = sqlstore.QueryAll(ctx, tx, scanDelivery, "SELECT "+deliveryCols+" FROM deliveries"+
 			" WHERE notifier = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-			notifier, micros(now), limit)
+			c.Notifier, micros(c.Now), c.Limit)
 		if err != nil || len(ds) == 0 {
 			return err
 		}
-		return leaseClaimed(ctx, tx, ds, now.Add(lease).Truncate(time.Microsecond).UTC())
+		return markClaimed(ctx, tx, ds, c.Holder, c.Until.Truncate(time.Microsecond).UTC())
 	}); err != nil {
 		return nil, err
 	}
 	return ds, nil
 }
 
-// leaseClaimed counts an attempt on each of ds and hides them from claims until
-// until, and fills in their alerts.
-func leaseClaimed(ctx context.Context, tx *sql.Tx, ds []watchdog.Delivery, until time.Time) error {
+// markClaimed counts an attempt on each of ds, names their holder and hides
+// them from claims until until, and fills in their alerts.
+func markClaimed(ctx context.Context, tx *sql.Tx, ds []watchdog.Delivery, holder string, until time.Time) error {
 	ids := make(idList[int64], len(ds))
 	alertIDs := make(idList[int64], len(ds))
 	for i := range ds {
@@ -47,8 +48,8 @@ func leaseClaimed(ctx context.Context, tx *sql.Tx, ds []watchdog.Delivery, until
 		ds[i].Attempts++
 		ds[i].NextAttemptAt = until
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN "+inIDs,
-		micros(until), ids); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, holder = ? WHERE id IN "+inIDs,
+		micros(until), holderArg(holder), ids); err != nil {
 		return fmt.Errorf("lease: %w", err)
 	}
 	alerts, err := sqlstore.QueryAll(ctx, tx, scanAlert, "SELECT "+alertCols+" FROM alerts WHERE id IN "+inIDs, alertIDs)
@@ -90,13 +91,14 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		}
 	}
 	// Only the claim an outcome is for (same attempts, still pending) is
-	// updated; an unsent one takes back that claim's attempt and keeps the
-	// previous error. SET expressions see the row as it was.
-	const head = `UPDATE deliveries SET status = v.column3,
+	// updated, and its holder let go; an unsent one takes back that claim's
+	// attempt and keeps the previous error unless it brings one. SET
+	// expressions see the row as it was.
+	const head = `UPDATE deliveries SET status = v.column3, holder = NULL,
 			attempts = CASE WHEN v.column6 THEN attempts - 1 ELSE attempts END,
 			next_attempt_at = CASE WHEN v.column3 = 'pending' THEN v.column4 ELSE next_attempt_at END,
 			delivered_at = CASE WHEN v.column3 = 'delivered' THEN v.column4 ELSE delivered_at END,
-			last_error = CASE WHEN v.column6 THEN last_error ELSE v.column5 END
+			last_error = CASE WHEN v.column6 AND v.column5 = '' THEN last_error ELSE v.column5 END
 		FROM (VALUES`
 	const tail = `) AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'pending'`
 	return s.inWrite(ctx, "finish deliveries", func(tx *sql.Tx) error {
@@ -109,4 +111,57 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 			return append(args, o.ID, o.Attempt, string(o.Status), at[i], msg, o.Unsent)
 		})
 	})
+}
+
+// holderArg is a holder id as a column value: NULL for none.
+func holderArg(holder string) any {
+	if holder == "" {
+		return nil
+	}
+	return holder
+}
+
+// Heartbeat records that holder is alive until until; see watchdog.Store.
+func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	return s.inWrite(ctx, "heartbeat", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_holders (id, expires_at) VALUES (?, ?)
+			ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at`, holder, micros(until))
+		return err
+	})
+}
+
+// RescueDeliveries frees the pending deliveries of holders whose heartbeat
+// ended by now; see watchdog.Store.
+func (s *Store) RescueDeliveries(ctx context.Context, now time.Time, self string) (freed int, next time.Time, err error) {
+	if err := s.check(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	at := micros(now)
+	var nextAt sql.NullInt64
+	err = s.inWrite(ctx, "rescue deliveries", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET holder = NULL, next_attempt_at = ?
+			WHERE status = 'pending' AND holder IN (SELECT id FROM delivery_holders WHERE expires_at <= ?)`, at, at)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		freed = int(n)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_holders WHERE expires_at <= ?`, at); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT min(expires_at) FROM delivery_holders WHERE id <> ?`, self).Scan(&nextAt)
+	})
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if nextAt.Valid {
+		next = fromMicros(nextAt.Int64)
+	}
+	return freed, next, nil
 }

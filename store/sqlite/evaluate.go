@@ -106,14 +106,14 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 			rows = append(rows, row{i, t})
 		}
 	}
-	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts) VALUES", "RETURNING "+deliveryCols, 4, len(rows),
+	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder) VALUES", "RETURNING "+deliveryCols, 5, len(rows),
 		func(i int, args []any) []any {
 			r := rows[i]
 			a := &f.alerts[r.alert]
 			if r.target.Claimed {
-				return append(args, a.ID, r.target.Notifier, micros(r.target.Until), 1)
+				return append(args, a.ID, r.target.Notifier, micros(r.target.Until), 1, holderArg(r.target.Holder))
 			}
-			return append(args, a.ID, r.target.Notifier, micros(a.FiredAt), 0)
+			return append(args, a.ID, r.target.Notifier, micros(a.FiredAt), 0, nil)
 		},
 		func(rs *sql.Rows) error {
 			d, err := scanDelivery(rs)

@@ -61,9 +61,17 @@ func getTicket(t *testing.T, s watchdog.Store, id string) *watchdog.Ticket {
 	return tk
 }
 
+// claim claims for the holder "storetest" with NextAttemptAt moved lease
+// ahead.
 func claim(t *testing.T, s watchdog.Store, notifier string, now time.Time, limit int, lease time.Duration) []watchdog.Delivery {
 	t.Helper()
-	got, err := s.ClaimDeliveries(t.Context(), notifier, now, limit, lease)
+	return claimAs(t, s, "storetest", notifier, now, limit, lease)
+}
+
+// claimAs is claim for the named holder.
+func claimAs(t *testing.T, s watchdog.Store, holder, notifier string, now time.Time, limit int, lease time.Duration) []watchdog.Delivery {
+	t.Helper()
+	got, err := s.ClaimDeliveries(t.Context(), watchdog.DeliveryClaim{Notifier: notifier, Holder: holder, Now: now, Limit: limit, Until: now.Add(lease)})
 	if err != nil {
 		t.Fatalf("ClaimDeliveries(%q): %v", notifier, err)
 	}

@@ -85,7 +85,7 @@ func testClaimDeliveriesConcurrent(t *testing.T, h Harness) {
 	onHandles(t, another, func(h watchdog.Store) {
 		for _, name := range []string{"n1", "n2", "n3"} {
 			for {
-				got, err := h.ClaimDeliveries(t.Context(), name, At(2*time.Minute), 5, time.Hour)
+				got, err := h.ClaimDeliveries(t.Context(), watchdog.DeliveryClaim{Notifier: name, Holder: "h", Now: At(2 * time.Minute), Limit: 5, Until: At(time.Hour)})
 				mu.Lock()
 				for _, d := range got {
 					counts[d.ID]++
@@ -238,8 +238,8 @@ func testFinishDeliveryUnsent(t *testing.T, h Harness) {
 	want := delivery()
 	want.Attempts, want.NextAttemptAt = 1, At(2*time.Minute+time.Second)
 	if err := s.FinishDeliveries(t.Context(), []watchdog.DeliveryOutcome{
-		{ID: id, Attempt: 1, Status: watchdog.DeliveryPending, RetryAt: At(time.Hour), Unsent: true, Finished: At(2 * time.Minute)}, // stale
-		{ID: id, Attempt: 2, Status: watchdog.DeliveryPending, RetryAt: At(2*time.Minute + time.Second), Unsent: true, Error: "ignored", Finished: At(2*time.Minute + time.Second)},
+		{ID: id, Attempt: 1, Status: watchdog.DeliveryPending, RetryAt: At(time.Hour), Unsent: true, Error: "stale", Finished: At(2 * time.Minute)}, // stale
+		{ID: id, Attempt: 2, Status: watchdog.DeliveryPending, RetryAt: At(2*time.Minute + time.Second), Unsent: true, Finished: At(2*time.Minute + time.Second)},
 	}); err != nil {
 		t.Fatalf("FinishDeliveries: %v", err)
 	}
@@ -249,9 +249,20 @@ func testFinishDeliveryUnsent(t *testing.T, h Harness) {
 	if want.LastError != "HTTP 503" || want.Status != watchdog.DeliveryPending {
 		t.Errorf("delivery before the release: %+v", want)
 	}
-	// The next claim is attempt 2 again, and its outcome counts.
+	// The next claim is attempt 2 again. A destination's refusal with a
+	// wait (a rate limit) is unsent too, its attempt given back, but its
+	// error is recorded.
 	if got = claim(t, s, "n", At(2*time.Minute+time.Second), 10, time.Minute); len(got) != 1 || got[0].Attempts != 2 {
 		t.Fatalf("claim after the release = %+v, want attempt 2", got)
+	}
+	finish(t, s, watchdog.DeliveryOutcome{ID: id, Attempt: 2, Status: watchdog.DeliveryPending, RetryAt: At(3 * time.Minute), Unsent: true, Error: "HTTP 429: rate limited", Finished: At(2*time.Minute + 2*time.Second)})
+	want.NextAttemptAt, want.LastError = At(3*time.Minute), "HTTP 429: rate limited"
+	if d := cmp.Diff(want, delivery()); d != "" {
+		t.Errorf("after a rate-limited outcome (-want +got):\n%s", d)
+	}
+	// The next claim is attempt 2 again, and its outcome counts.
+	if got = claim(t, s, "n", At(3*time.Minute), 10, time.Minute); len(got) != 1 || got[0].Attempts != 2 {
+		t.Fatalf("claim after the rate limit = %+v, want attempt 2", got)
 	}
 	finish(t, s, watchdog.DeliveryOutcome{ID: id, Attempt: 2, Status: watchdog.DeliveryDelivered, Finished: At(3 * time.Minute)})
 	if d := delivery(); d.Status != watchdog.DeliveryDelivered || d.Attempts != 2 || d.LastError != "" || !d.NextAttemptAt.IsZero() {

@@ -103,7 +103,12 @@ func testContextCanceled(t *testing.T, h Harness) {
 			_, _, err := s.Dashboard(ctx, watchdog.DashboardQuery{Limit: 10, Order: watchdog.OrderCreated})
 			return err
 		},
-		"ClaimDeliveries": func() error { _, err := s.ClaimDeliveries(ctx, "n", At(time.Hour), 10, time.Minute); return err },
+		"ClaimDeliveries": func() error {
+			_, err := s.ClaimDeliveries(ctx, watchdog.DeliveryClaim{Notifier: "n", Holder: "h", Now: At(time.Hour), Limit: 10, Until: At(2 * time.Hour)})
+			return err
+		},
+		"Heartbeat":        func() error { return s.Heartbeat(ctx, "h", At(time.Hour)) },
+		"RescueDeliveries": func() error { _, _, err := s.RescueDeliveries(ctx, At(time.Hour), "h"); return err },
 		"FinishDelivery": func() error {
 			return s.FinishDeliveries(ctx, []watchdog.DeliveryOutcome{{ID: 1, Attempt: 0, Status: watchdog.DeliveryFailed, Error: "x", Finished: At(time.Hour)}})
 		},

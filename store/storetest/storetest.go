@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 		{"EvaluateDueClaimed", testEvaluateDueClaimed},
 		{"ClaimDeliveriesLease", testClaimDeliveriesLease},
 		{"ClaimDeliveriesConcurrent", testClaimDeliveriesConcurrent},
+		{"ClaimsRescue", testClaimsRescue},
 		{"FinishDelivery", testFinishDelivery},
 		{"FinishDeliveryUnsent", testFinishDeliveryUnsent},
 		{"NextDueNextDelivery", testNextDueNextDelivery},

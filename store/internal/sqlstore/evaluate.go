@@ -44,8 +44,9 @@ func NewAlerts(t *watchdog.Ticket, planned []watchdog.Alert, now time.Time) []wa
 type Target struct {
 	Notifier string
 	// Claimed marks a delivery the caller sends itself (watchdog.Plan.Claimed):
-	// it is stored with one attempt, next attempted at Until.
+	// it is stored with one attempt, held by Holder, next attempted at Until.
 	Claimed bool
+	Holder  string
 	Until   time.Time
 }
 
@@ -63,7 +64,7 @@ func Targets(p watchdog.Plan, now time.Time) []Target {
 	for i, n := range names {
 		out[i].Notifier = n
 		if slices.Contains(p.Claimed, n) {
-			out[i].Claimed, out[i].Until = true, micro(until)
+			out[i].Claimed, out[i].Holder, out[i].Until = true, p.ClaimedBy, micro(until)
 		}
 	}
 	return out
