@@ -227,6 +227,7 @@ func (d *deliveryLoop) idle() bool {
 	queued, held, inflight := d.queue.state()
 	return inflight == 0 && (queued == 0 || held)
 }
+
 // DeliveryStatus is the state of one alert's delivery to one notifier.
 type DeliveryStatus string
 

@@ -146,7 +146,7 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 		dName     []string
 		dAt       timeArray
 		dAttempts []int64
-		dHolder   []string // "" for none
+		dHolder   []string          // "" for none
 		index     = map[int64]int{} // alert id → position in alerts
 	)
 	for i := range alerts {
