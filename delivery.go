@@ -23,13 +23,12 @@ type deliveryLoop struct {
 	n    Notifier
 	loop *scheduler.Loop
 
+	// queue also holds the tokens that bound the attempts started and not
+	// yet recorded: at most DeliveryBatch, which bounds what a crash or an
+	// outage of the store can make another claimer send again. A token is
+	// given back only once its outcome is recorded.
 	queue    deliveryQueue
-	outcomes chan DeliveryOutcome
-	// unrecorded counts attempts started and not yet recorded: at most
-	// DeliveryBatch, which bounds what a crash or an outage of the store
-	// can make another claimer send again. Tokens are released only once
-	// an outcome is recorded.
-	unrecorded tokenPool
+	outcomes chan sentOutcomes
 	// parked holds outcomes whose recording failed, retried by the loop.
 	parked parkedOutcomes
 	// group is the most deliveries one send takes: MaxBatch for a
@@ -46,6 +45,12 @@ type deliveryLoop struct {
 	health    destinationHealth
 }
 
+// sentOutcomes are the outcomes of one send, with the tokens it took.
+type sentOutcomes struct {
+	outs   []DeliveryOutcome
+	tokens int
+}
+
 type claimedDelivery struct {
 	Delivery
 	// holder is the claim keeper's holder id the delivery was claimed under.
@@ -60,10 +65,9 @@ type claimedDelivery struct {
 // records every outcome it can before returning.
 func (d *deliveryLoop) run(ctx context.Context) {
 	cfg := d.e.cfg
-	d.outcomes = make(chan DeliveryOutcome, cfg.DeliveryBatch)
-	d.unrecorded.init(cfg.DeliveryBatch)
+	d.outcomes = make(chan sentOutcomes, cfg.DeliveryBatch)
 	d.stopping.Store(false)
-	d.queue.open(cfg.DeliveryConcurrency)
+	d.queue.open(cfg.DeliveryConcurrency, cfg.DeliveryBatch)
 	var workers, finisher sync.WaitGroup
 	for range cfg.DeliveryConcurrency {
 		workers.Add(1)
@@ -89,16 +93,17 @@ func (d *deliveryLoop) run(ctx context.Context) {
 // work sends what the queue gives until it closes.
 func (d *deliveryLoop) work(ctx context.Context) {
 	for {
-		cs, ok := d.queue.pop(d.group)
+		cs, tokened, ok := d.queue.pop(d.group)
 		if !ok {
 			return
 		}
-		d.unrecorded.acquire(len(cs)) // released once recorded
 		outs, delivered := d.send(ctx, cs)
-		d.recording.Add(int64(len(outs)))
-		for _, o := range outs {
-			d.outcomes <- o
+		so := sentOutcomes{outs: outs}
+		if tokened {
+			so.tokens = len(cs)
 		}
+		d.recording.Add(int64(len(outs)))
+		d.outcomes <- so
 		d.queue.done(delivered)
 	}
 }

@@ -27,6 +27,7 @@ type deliveryQueue struct {
 	full        int       // most sends in flight when healthy
 	limit       int       // most sends in flight now (slow start after a pause)
 	inflight    int       // sends popped and not yet done
+	tokens      int       // deliveries that may still be sent without a recorded outcome
 	pausedUntil time.Time // zero when the destination is not paused
 	blocked     bool      // outcomes cannot be recorded: send nothing
 }
@@ -38,10 +39,11 @@ func (q *deliveryQueue) lock() {
 	}
 }
 
-// open starts accepting items (Run starting) with up to full sends at once.
-func (q *deliveryQueue) open(full int) {
+// open starts accepting items (Run starting) with up to full sends at once
+// and up to tokens deliveries sent without a recorded outcome.
+func (q *deliveryQueue) open(full, tokens int) {
 	q.lock()
-	q.closed, q.full, q.limit, q.inflight = false, full, full, 0
+	q.closed, q.full, q.limit, q.inflight, q.tokens = false, full, full, 0, tokens
 	q.pausedUntil, q.blocked = time.Time{}, false
 	q.mu.Unlock()
 }
@@ -73,26 +75,41 @@ func (q *deliveryQueue) push(cs []claimedDelivery) bool {
 }
 
 // pop waits until the gate lets a send start and an item is queued, and
-// takes it with up to max-1 more that are queued already; it reports false
-// once the queue is closed and empty. Each pop counts as a send in flight
-// until done.
-func (q *deliveryQueue) pop(max int) ([]claimedDelivery, bool) {
+// takes it with up to max-1 more that are queued already, as far as tokens
+// last: each delivery popped to be sent takes one, given back only once
+// its outcome is recorded (release). It reports false once the queue is
+// closed and empty; after close it drains the queue without tokens (send
+// hands those back unsent) and reports tokened false. Each pop counts as a
+// send in flight until done.
+func (q *deliveryQueue) pop(max int) (cs []claimedDelivery, tokened, ok bool) {
 	q.lock()
 	defer q.mu.Unlock()
 	for !q.closed && (q.head == len(q.items) || !q.gateOpen()) {
 		q.cond.Wait()
 	}
 	if q.head == len(q.items) {
-		return nil, false
+		return nil, false, false
 	}
 	n := min(max, len(q.items)-q.head)
-	cs := make([]claimedDelivery, n)
+	if !q.closed {
+		n = min(n, q.tokens)
+		q.tokens -= n
+	}
+	cs = make([]claimedDelivery, n)
 	copy(cs, q.items[q.head:q.head+n])
 	clear(q.items[q.head : q.head+n])
 	q.head += n
 	q.compact()
 	q.inflight++
-	return cs, true
+	return cs, !q.closed, true
+}
+
+// release gives back n tokens once outcomes are recorded.
+func (q *deliveryQueue) release(n int) {
+	q.lock()
+	q.tokens += n
+	q.cond.Broadcast()
+	q.mu.Unlock()
 }
 
 func (q *deliveryQueue) compact() {
@@ -108,7 +125,7 @@ func (q *deliveryQueue) compact() {
 
 // gateOpen reports whether another send may start; q.mu is held.
 func (q *deliveryQueue) gateOpen() bool {
-	return !q.blocked && q.pausedUntil.IsZero() && q.inflight < q.limit
+	return !q.blocked && q.pausedUntil.IsZero() && q.inflight < q.limit && q.tokens > 0
 }
 
 // done ends a send popped earlier; a delivered one lets the slow start
@@ -194,38 +211,4 @@ func (q *deliveryQueue) state() (queued int, held bool, inflight int) {
 	q.lock()
 	defer q.mu.Unlock()
 	return len(q.items) - q.head, q.blocked || !q.pausedUntil.IsZero(), q.inflight
-}
-
-// tokenPool is a counting semaphore whose acquire takes n tokens at once,
-// so that senders waiting for room never hold part of it.
-type tokenPool struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	used int
-	max  int
-}
-
-func (p *tokenPool) init(max int) {
-	p.mu.Lock()
-	if p.cond == nil {
-		p.cond = sync.NewCond(&p.mu)
-	}
-	p.used, p.max = 0, max
-	p.mu.Unlock()
-}
-
-func (p *tokenPool) acquire(n int) {
-	p.mu.Lock()
-	for p.used+n > p.max && p.used > 0 {
-		p.cond.Wait()
-	}
-	p.used += n
-	p.mu.Unlock()
-}
-
-func (p *tokenPool) release(n int) {
-	p.mu.Lock()
-	p.used -= n
-	p.cond.Broadcast()
-	p.mu.Unlock()
 }

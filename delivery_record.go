@@ -21,86 +21,100 @@ const recordTimeout = 5 * time.Second
 // so that no more than DeliveryBatch sends are ever without a recorded
 // outcome, whatever the store does.
 func (d *deliveryLoop) finish() {
-	// Half the unrecorded-attempt tokens at most, so that senders keep
-	// going with the other half while a batch is being recorded.
+	// Half the tokens at most, so that senders keep going with the other
+	// half while a batch is being recorded.
 	max := max(1, d.e.cfg.DeliveryBatch/2)
-	batch := make([]DeliveryOutcome, 0, max)
-	for o := range d.outcomes {
-		batch = d.gather(append(batch[:0], o), max)
+	var b outcomeBatch
+	for so := range d.outcomes {
+		b = d.gather(outcomeBatch{outs: append(b.outs[:0], so.outs...), tokens: so.tokens}, max)
 		if d.parked.len() > 0 {
 			// The store was failing a moment ago: queue behind the parked
 			// outcomes rather than try it once per batch.
-			d.park(batch, nil)
+			d.park(b, nil)
+			b = outcomeBatch{}
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
-		err := d.e.store.FinishDeliveries(ctx, batch)
+		err := d.e.store.FinishDeliveries(ctx, b.outs)
 		cancel()
 		if err != nil {
-			d.park(batch, err)
+			d.park(b, err)
+			b = outcomeBatch{}
 			continue
 		}
-		d.recorded(len(batch))
-		d.recording.Add(-int64(len(batch)))
+		d.recorded(b)
+		d.recording.Add(-int64(len(b.outs)))
 	}
 }
 
-// gather adds to batch the outcomes of sends in flight: while sends are in
+// outcomeBatch is outcomes to record together, with the tokens their sends
+// took.
+type outcomeBatch struct {
+	outs   []DeliveryOutcome
+	tokens int
+}
+
+func (b *outcomeBatch) add(so sentOutcomes) {
+	b.outs = append(b.outs, so.outs...)
+	b.tokens += so.tokens
+}
+
+// gather adds to b the outcomes of sends in flight: while sends are in
 // flight their outcomes are moments away, so it waits up to outcomeLinger
 // (real time; it paces transactions, it is not an SLA deadline) to record
 // them in the same transaction, since each commit costs a disk flush on
 // Postgres.
-func (d *deliveryLoop) gather(batch []DeliveryOutcome, max int) []DeliveryOutcome {
+func (d *deliveryLoop) gather(b outcomeBatch, max int) outcomeBatch {
 	var linger <-chan time.Time
-	for len(batch) < max {
+	for len(b.outs) < max {
 		select {
-		case o, ok := <-d.outcomes:
+		case so, ok := <-d.outcomes:
 			if !ok {
-				return batch
+				return b
 			}
-			batch = append(batch, o)
+			b.add(so)
 			continue
 		default:
 		}
 		if d.busy.Load() == 0 {
-			return batch
+			return b
 		}
 		if linger == nil {
 			linger = time.After(outcomeLinger)
 		}
 		select {
-		case o, ok := <-d.outcomes:
+		case so, ok := <-d.outcomes:
 			if !ok {
-				return batch
+				return b
 			}
-			batch = append(batch, o)
+			b.add(so)
 		case <-linger:
-			return batch
+			return b
 		}
 	}
-	return batch
+	return b
 }
 
-// recorded settles n outcomes the store has recorded: their tokens are
-// free and they no longer count as pending.
-func (d *deliveryLoop) recorded(n int) {
-	d.unrecorded.release(n)
+// recorded settles outcomes the store has recorded: their tokens are free
+// and they no longer count as pending.
+func (d *deliveryLoop) recorded(b outcomeBatch) {
+	d.queue.release(b.tokens)
 	// Wake before settling, so that Idle never sees neither.
 	d.loop.Wake()
-	d.pending.Add(-int64(n))
+	d.pending.Add(-int64(len(b.outs)))
 }
 
 // park keeps outcomes the store could not record (err, or nil when it was
 // not tried) for the loop to retry, and closes the gate meanwhile.
-func (d *deliveryLoop) park(batch []DeliveryOutcome, err error) {
-	first := d.parked.add(batch, d.e.clock.Now())
+func (d *deliveryLoop) park(b outcomeBatch, err error) {
+	first := d.parked.add(b, d.e.clock.Now())
 	if first {
 		d.queue.setBlocked(true)
 		d.e.log.Error("recording delivery outcomes failed; sending stops until they are recorded",
-			"notifier", d.name, "deliveries", len(batch), "err", err)
+			"notifier", d.name, "deliveries", len(b.outs), "err", err)
 	}
 	d.loop.Wake()
-	d.recording.Add(-int64(len(batch)))
+	d.recording.Add(-int64(len(b.outs)))
 }
 
 // flushParked tries to record the parked outcomes. ok is false while some
@@ -108,7 +122,7 @@ func (d *deliveryLoop) park(batch []DeliveryOutcome, err error) {
 func (d *deliveryLoop) flushParked(ctx context.Context, now time.Time) (retryAt time.Time, ok bool) {
 	for {
 		batch, fails := d.parked.take()
-		if len(batch) == 0 {
+		if len(batch.outs) == 0 {
 			since, ended := d.parked.endStreak()
 			if !ended {
 				continue // the finisher parked more meanwhile
@@ -121,54 +135,55 @@ func (d *deliveryLoop) flushParked(ctx context.Context, now time.Time) (retryAt 
 			return time.Time{}, true
 		}
 		rctx, cancel := context.WithTimeout(ctx, recordTimeout)
-		err := d.e.store.FinishDeliveries(rctx, batch)
+		err := d.e.store.FinishDeliveries(rctx, batch.outs)
 		cancel()
 		if err != nil {
 			d.parked.putBack(batch)
 			wait := ExponentialBackoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}.RetryDelay(fails + 1)
 			return now.Add(wait), false
 		}
-		d.recorded(len(batch))
+		d.recorded(batch)
 	}
 }
 
 // parkedOutcomes are outcomes waiting to be recorded after a failure.
 type parkedOutcomes struct {
 	mu    sync.Mutex
-	items []DeliveryOutcome
+	items outcomeBatch
 	fails int       // failed tries since the first failure
 	since time.Time // when the first failure happened
 }
 
 // add parks batch and reports whether it is the first since the last
 // successful flush.
-func (p *parkedOutcomes) add(batch []DeliveryOutcome, now time.Time) (first bool) {
+func (p *parkedOutcomes) add(b outcomeBatch, now time.Time) (first bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	first = len(p.items) == 0 && p.fails == 0
+	first = len(p.items.outs) == 0 && p.fails == 0
 	if first {
 		p.since = now
 	}
-	p.items = append(p.items, batch...)
+	p.items.outs = append(p.items.outs, b.outs...)
+	p.items.tokens += b.tokens
 	return first
 }
 
 // take hands over every parked outcome for one try, with the failures so far.
-func (p *parkedOutcomes) take() ([]DeliveryOutcome, int) {
+func (p *parkedOutcomes) take() (outcomeBatch, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	items, fails := p.items, p.fails
-	p.items = nil
-	if len(items) > 0 {
+	p.items = outcomeBatch{}
+	if len(items.outs) > 0 {
 		p.fails++
 	}
 	return items, fails
 }
 
 // putBack returns a batch that failed again, ahead of what was parked since.
-func (p *parkedOutcomes) putBack(batch []DeliveryOutcome) {
+func (p *parkedOutcomes) putBack(b outcomeBatch) {
 	p.mu.Lock()
-	p.items = append(batch, p.items...)
+	p.items = outcomeBatch{outs: append(b.outs, p.items.outs...), tokens: b.tokens + p.items.tokens}
 	p.mu.Unlock()
 }
 
@@ -178,7 +193,7 @@ func (p *parkedOutcomes) putBack(batch []DeliveryOutcome) {
 func (p *parkedOutcomes) endStreak() (since time.Time, ended bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.items) > 0 {
+	if len(p.items.outs) > 0 {
 		return time.Time{}, false
 	}
 	since = p.since
@@ -189,5 +204,5 @@ func (p *parkedOutcomes) endStreak() (since time.Time, ended bool) {
 func (p *parkedOutcomes) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.items) + p.fails
+	return len(p.items.outs) + p.fails
 }
