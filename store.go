@@ -137,8 +137,9 @@ type DeliveryOutcome struct {
 // Merge (for Store implementations) folds events into the ticket's
 // timeline: an event whose updated_at is already present is ignored, the
 // others are inserted in time order, and the ticket's current fields are
-// taken from the latest event. It reports whether anything changed. Both stores merge with it, so the rules exist once; the
-// conformance suite (store/storetest) pins them for any other store.
+// taken from the latest event. It reports whether anything changed. Both
+// stores merge with it, so the rules exist once; the conformance suite
+// (store/storetest) pins them for any other store.
 func (t *Ticket) Merge(events ...Event) bool {
 	changed := false
 	for _, ev := range events {
