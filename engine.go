@@ -174,8 +174,8 @@ type Engine struct {
 	policy    atomic.Pointer[Policy]
 	notifiers []string
 
-	eval      *scheduler.Loop
-	delivery  map[string]*deliveryLoop
+	eval     *scheduler.Loop
+	delivery map[string]*deliveryLoop
 	// plannedAt is the evaluation loop's next wake; nil when none or not
 	// yet known. Not Unix nanoseconds: a ticket may be due after 2262,
 	// beyond what they hold.
