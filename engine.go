@@ -323,6 +323,10 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 
 // Ticket returns a ticket with its SLA clocks evaluated now.
 func (e *Engine) Ticket(ctx context.Context, id string) (*TicketView, error) {
+	if msg := textProblem(id); msg != "" {
+		// No stored id is such text; and PostgreSQL would refuse the query.
+		return nil, &ValidationError{Errors: []FieldError{{Field: "id", Message: msg}}}
+	}
 	t, err := e.store.Ticket(ctx, id)
 	if err != nil {
 		return nil, err
