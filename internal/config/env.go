@@ -24,7 +24,7 @@ type EnvVar struct {
 var Env = []EnvVar{
 	{
 		Name: "DATABASE_URL",
-		Description: "Store location. A postgres:// or postgresql:// URL (also the seed's postgresql+psycopg:// form) selects PostgreSQL; " +
+		Description: "Store location. A postgres:// or postgresql:// URL (also the seed's postgresql+psycopg:// form) or a libpq key=value string (host=… dbname=… user=… password=…) selects PostgreSQL; " +
 			"empty selects the embedded SQLite file ./watchdog.db; sqlite:///relative.db or sqlite:////abs/path.db names another SQLite file.",
 		Secret: true,
 	},
