@@ -15,12 +15,9 @@ import (
 )
 
 func (h *Handler) postTickets(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "text/plain") {
-			writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json, got "+strconv.Quote(ct), nil)
-			return
-		}
+	if msg := jsonContentType(r); msg != "" {
+		writeError(w, http.StatusUnsupportedMediaType, msg, nil)
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
@@ -65,6 +62,29 @@ func (h *Handler) postTickets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, tickets)
+}
+
+// jsonContentType says why a body's Content-Type is not JSON, or returns
+// "" when it is: application/json or any application/*+json, in UTF-8. A
+// body with another type or none is refused, since a browser sends
+// text/plain, form and multipart bodies cross-site without a preflight.
+// A request without a body has no type to check.
+func jsonContentType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		if r.ContentLength == 0 {
+			return ""
+		}
+		return "Content-Type is missing: send the body as application/json"
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil || mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")):
+		return "Content-Type must be application/json, got " + strconv.Quote(ct)
+	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
+		return "JSON must be UTF-8, got charset " + strconv.Quote(params["charset"])
+	}
+	return ""
 }
 
 // structural reports whether a validation error is about the document as a
