@@ -431,3 +431,25 @@ func TestHostCheckOnWildcardAddress(t *testing.T) {
 		t.Error("without a public URL the server should warn that it does not check the Host header")
 	}
 }
+
+// The WebSocket takes the token only as the documented access_token
+// parameter (or the Authorization header); the undocumented ?token= used
+// to work too.
+func TestWebSocketTokenParameter(t *testing.T) {
+	t.Parallel()
+	srv := runServer(t, server.Config{APIToken: "t0ken-s3cret"})
+	if conn, resp := wsDial(t, srv.base, "?access_token=t0ken-s3cret", nil); conn == nil {
+		t.Errorf("?access_token=: refused with %d", resp.StatusCode)
+	}
+	if conn, _ := wsDial(t, srv.base, "", http.Header{"Authorization": {"Bearer t0ken-s3cret"}}); conn == nil {
+		t.Error("Authorization header: refused")
+	}
+	conn, resp := wsDial(t, srv.base, "?token=t0ken-s3cret", nil)
+	if conn != nil {
+		t.Fatal("?token= is accepted")
+	}
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("?token=: %d, want 401", resp.StatusCode)
+	}
+	jsonError(t, resp)
+}
