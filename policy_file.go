@@ -80,12 +80,7 @@ type PolicyError struct {
 // Error lists the issues on one line, separated by "; ".
 func (e *PolicyError) Error() string {
 	var b strings.Builder
-	b.WriteString("sla file")
-	if e.File != "" {
-		b.WriteString(" ")
-		b.WriteString(e.File)
-	}
-	b.WriteString(": ")
+	b.WriteString(e.name() + ": ")
 	for i, is := range e.Issues {
 		if i > 0 {
 			b.WriteString("; ")
@@ -106,13 +101,8 @@ func (e *PolicyError) Error() string {
 // readiness probe, even when the path is a symlink to some other file.
 func (e *PolicyError) Summary() string {
 	var b strings.Builder
-	b.WriteString("sla file")
-	if e.File != "" {
-		b.WriteString(" ")
-		b.WriteString(e.File)
-	}
 	n := len(e.Issues) + e.Omitted
-	fmt.Fprintf(&b, " is invalid: %d problem", n)
+	fmt.Fprintf(&b, "%s is invalid: %d problem", e.name(), n)
 	if n != 1 {
 		b.WriteString("s")
 	}
@@ -136,6 +126,14 @@ func (e *PolicyError) Summary() string {
 	}
 	b.WriteString("; the server log and watchdogd check-config give the details")
 	return b.String()
+}
+
+// name is "sla file", with the file's name when known.
+func (e *PolicyError) name() string {
+	if e.File == "" {
+		return "sla file"
+	}
+	return "sla file " + e.File
 }
 
 // policyTopKeys are the top-level keys of an SLA file.
