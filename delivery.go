@@ -35,6 +35,7 @@ type deliveryLoop struct {
 	pending  atomic.Int64
 	busy     atomic.Int64
 	stopping atomic.Bool
+	failures destinationLog
 }
 
 type claimedDelivery struct {
@@ -222,10 +223,11 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 	switch o.Status {
 	case DeliveryDelivered:
 		e.log.Info("alert delivered", attrs...)
+		d.failures.delivered(e.log, now, d.name)
 	case DeliveryFailed:
 		e.log.Error("alert delivery failed for good", append(attrs, "err", o.Error)...)
 	default:
-		e.log.Warn("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
+		d.failures.retrying(e.log, now, d.name, o.Error, append(attrs, "retry_at", o.RetryAt)...)
 	}
 }
 
