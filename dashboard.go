@@ -50,6 +50,11 @@ func (q *DashboardQuery) Validate() error {
 	default:
 		errs = append(errs, FieldError{Field: "state", Message: "must be one of ok, alert, breach, untracked"})
 	}
+	for _, f := range []struct{ name, v string }{{"tier", q.Tier}, {"priority", q.Priority}} {
+		if msg := textProblem(f.v); msg != "" {
+			errs = append(errs, FieldError{Field: f.name, Message: msg})
+		}
+	}
 	switch q.Order {
 	case "":
 		q.Order = OrderCreated

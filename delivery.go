@@ -42,7 +42,7 @@ type deliveryLoop struct {
 	recording atomic.Int64
 	busy      atomic.Int64
 	stopping  atomic.Bool
-	health    destinationHealth
+	failures  destinationLog
 }
 
 // sentOutcomes are the outcomes of one send, with the tokens it took.
@@ -125,7 +125,7 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 				next = until
 			}
 		} else if d.queue.resume(now) {
-			d.health.resumed(d, now)
+			d.e.log.Debug("destination pause over: probing it with one send at a time", "notifier", d.name)
 		}
 	}
 	return next, nil

@@ -50,7 +50,6 @@ func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery) (outs []D
 	}
 	cancel()
 	now := e.clock.Now()
-	d.health.observe(d, err, len(live), now)
 	for _, i := range live {
 		d.decide(&outs[i], cs[i].Delivery, retry, err, start, now)
 	}
@@ -116,12 +115,13 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 	switch o.Status {
 	case DeliveryDelivered:
 		e.log.Info("alert delivered", attrs...)
+		d.failures.delivered(e.log, now, d.name)
 	case DeliveryFailed:
 		e.log.Error("alert delivery failed for good", append(attrs, "err", o.Error)...)
 	default:
 		// Failures to retry are logged per destination as its state
-		// changes (destinationHealth), not once per attempt.
-		e.log.Debug("alert delivery failed, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
+		// changes (destinationLog), not once per attempt.
+		d.failures.retrying(e.log, now, d.name, o.Error, append(attrs, "retry_at", o.RetryAt)...)
 	}
 }
 
@@ -140,7 +140,7 @@ func (d *deliveryLoop) wait(ra *RetryAfterError, del Delivery) time.Duration {
 // they regroup into full messages.
 func (d *deliveryLoop) pause(until time.Time, cause error) time.Time {
 	if d.queue.pause(until) {
-		d.health.paused(d, until, cause)
+		d.failures.paused(d.e.log, d.e.clock.Now(), d.name, until, errorText(cause))
 	}
 	d.loop.Wake()
 	at, _ := d.queue.resumeAt()

@@ -179,10 +179,13 @@ type Engine struct {
 	policy    atomic.Pointer[Policy]
 	notifiers []string
 
-	eval      *scheduler.Loop
-	delivery  map[string]*deliveryLoop
-	claims    *claimKeeper
-	plannedAt atomic.Int64 // unix nanos of the evaluation loop's next wake; 0 = none or not yet known
+	eval     *scheduler.Loop
+	delivery map[string]*deliveryLoop
+	claims   *claimKeeper
+	// plannedAt is the evaluation loop's next wake; nil when none or not
+	// yet known. Not Unix nanoseconds: a ticket may be due after 2262,
+	// beyond what they hold.
+	plannedAt atomic.Pointer[time.Time]
 	running   atomic.Bool
 }
 
@@ -291,7 +294,7 @@ func (e *Engine) Replan(ctx context.Context) error {
 		after = last
 	}
 	e.log.Info("policy applied", "open_tickets_recomputed", total)
-	e.plannedAt.Store(0)
+	e.plannedAt.Store(nil)
 	e.eval.Wake()
 	return nil
 }
@@ -347,7 +350,7 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 	e.obs.EventsIngested(len(events), changed.len())
 	planned := e.plannedAt.Load()
 	for _, t := range tickets {
-		if t.NextDueAt != nil && (planned == 0 || t.NextDueAt.UnixNano() < planned) {
+		if t.NextDueAt != nil && (planned == nil || t.NextDueAt.Before(*planned)) {
 			e.eval.Wake()
 			break
 		}
@@ -357,6 +360,10 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 
 // Ticket returns a ticket with its SLA clocks evaluated now.
 func (e *Engine) Ticket(ctx context.Context, id string) (*TicketView, error) {
+	if msg := textProblem(id); msg != "" {
+		// No stored id is such text; and PostgreSQL would refuse the query.
+		return nil, &ValidationError{Errors: []FieldError{{Field: "id", Message: msg}}}
+	}
 	t, err := e.store.Ticket(ctx, id)
 	if err != nil {
 		return nil, err
@@ -509,7 +516,7 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 	// neither be seen by NextDue nor wake the loop, which would then sleep
 	// past its due instant. "Unknown" until the new instant is stored makes
 	// such an ingest wake the loop.
-	e.plannedAt.Store(0)
+	e.plannedAt.Store(nil)
 	next, ok, err := e.store.NextDue(ctx)
 	if err != nil {
 		return time.Time{}, err
@@ -524,7 +531,7 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 		// clock moved during the pass; the loop runs again at once.)
 		next = e.clock.Now().Add(50 * time.Millisecond)
 	}
-	e.plannedAt.Store(next.UnixNano())
+	e.plannedAt.Store(&next)
 	return next, nil
 }
 

@@ -125,6 +125,15 @@ func decodeEvent(i int, raw json.RawMessage, errs []FieldError) (Event, []FieldE
 			bad(field, "must be a string, got "+jsonKind(raw))
 			return ""
 		}
+		msg := textProblem(s)
+		if msg == "" && lossyJSONString(raw) {
+			// Decoded to U+FFFD: refused rather than stored altered.
+			msg = textProblem("\xff")
+		}
+		if msg != "" {
+			bad(field, msg)
+			return ""
+		}
 		return s
 	}
 	tm := func(field string, raw json.RawMessage, required bool) (time.Time, bool) {
@@ -234,12 +243,21 @@ func truncateForMessage(s string) string {
 // Validate checks an event built in Go rather than decoded from JSON.
 func (e Event) Validate() error {
 	var errs []FieldError
-	bad := func(field, msg string) { errs = append(errs, FieldError{ID: e.ID, Field: field, Message: msg}) }
+	id := e.ID
+	if textProblem(id) != "" {
+		id = "" // not echoed
+	}
+	bad := func(field, msg string) { errs = append(errs, FieldError{ID: id, Field: field, Message: msg}) }
 	switch {
 	case strings.TrimSpace(e.ID) == "":
 		bad("id", "must not be empty")
 	case len(e.ID) > MaxIDBytes:
 		bad("id", fmt.Sprintf("is %d bytes long; at most %d allowed", len(e.ID), MaxIDBytes))
+	}
+	for _, f := range []struct{ name, v string }{{"id", e.ID}, {"priority", e.Priority}, {"customer_tier", e.CustomerTier}, {"status", e.Status}} {
+		if msg := textProblem(f.v); msg != "" {
+			bad(f.name, msg)
+		}
 	}
 	if e.Priority == "" {
 		bad("priority", "is required")

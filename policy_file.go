@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -78,12 +80,7 @@ type PolicyError struct {
 // Error lists the issues on one line, separated by "; ".
 func (e *PolicyError) Error() string {
 	var b strings.Builder
-	b.WriteString("sla file")
-	if e.File != "" {
-		b.WriteString(" ")
-		b.WriteString(e.File)
-	}
-	b.WriteString(": ")
+	b.WriteString(e.name() + ": ")
 	for i, is := range e.Issues {
 		if i > 0 {
 			b.WriteString("; ")
@@ -95,6 +92,52 @@ func (e *PolicyError) Error() string {
 	}
 	return b.String()
 }
+
+// Summary describes the error without quoting the file: the file's name,
+// the number of problems and their lines, with each key path that lies
+// inside the SLA file's schema (under tiers, thresholds, escalation,
+// statuses or calendars). Unlike Error, it holds no value from the file,
+// so it may be shown where anyone can read it, such as an unauthenticated
+// readiness probe, even when the path is a symlink to some other file.
+func (e *PolicyError) Summary() string {
+	var b strings.Builder
+	n := len(e.Issues) + e.Omitted
+	fmt.Fprintf(&b, "%s is invalid: %d problem", e.name(), n)
+	if n != 1 {
+		b.WriteString("s")
+	}
+	for i, is := range e.Issues {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		if is.Line > 0 {
+			fmt.Fprintf(&b, "line %d", is.Line)
+		} else {
+			b.WriteString("the file")
+		}
+		if top, _, _ := strings.Cut(strings.SplitN(is.Path, "[", 2)[0], "."); is.Path != "" && slices.Contains(policyTopKeys, top) {
+			b.WriteString(" (" + is.Path + ")")
+		}
+	}
+	if e.Omitted > 0 {
+		fmt.Fprintf(&b, " and %d more", e.Omitted)
+	}
+	b.WriteString("; the server log and watchdogd check-config give the details")
+	return b.String()
+}
+
+// name is "sla file", with the file's name when known.
+func (e *PolicyError) name() string {
+	if e.File == "" {
+		return "sla file"
+	}
+	return "sla file " + e.File
+}
+
+// policyTopKeys are the top-level keys of an SLA file.
+var policyTopKeys = []string{"thresholds", "escalation", "statuses", "calendars", "tiers"}
 
 // Is reports whether target is ErrInvalidPolicy.
 func (e *PolicyError) Is(target error) bool { return target == ErrInvalidPolicy }
@@ -110,19 +153,53 @@ func (e *PolicyError) Unwrap() []error {
 	return errs
 }
 
-// LoadPolicyFile reads and parses the SLA file at path. A file that does not
-// validate gives a *PolicyError naming the file.
-func LoadPolicyFile(path string) (*Policy, error) {
-	f, err := os.Open(path)
+// ErrNotRegularFile reports an SLA file path that names a FIFO, device,
+// directory or socket (possibly through a symlink) instead of a file.
+var ErrNotRegularFile = errors.New("not a regular file")
+
+// ReadPolicyFile reads the SLA file at path, at most one byte past
+// MaxPolicySize so that ParsePolicy reports an oversized file as such. It
+// opens without blocking and refuses anything but a regular file
+// (ErrNotRegularFile), so that a FIFO or device at the path cannot hang a
+// reload, or a shutdown waiting for one.
+func ReadPolicyFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("sla file: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	// Read one byte past the limit so that an oversized file is reported
-	// as such rather than cut short.
-	data, err := io.ReadAll(io.LimitReader(f, MaxPolicySize+1))
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("sla file %s: %w", path, err)
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegularFile, fileKind(fi.Mode()))}
+	}
+	return io.ReadAll(io.LimitReader(f, MaxPolicySize+1))
+}
+
+// fileKind names the type of a file that is not regular.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "type " + m.Type().String()
+}
+
+// LoadPolicyFile reads and parses the SLA file at path (see
+// ReadPolicyFile). A file that does not validate gives a *PolicyError
+// naming the file.
+func LoadPolicyFile(path string) (*Policy, error) {
+	data, err := ReadPolicyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sla file: %w", err)
 	}
 	p, err := ParsePolicy(data)
 	if err != nil {

@@ -21,7 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +64,15 @@ type Config struct {
 	// way, and an error (shown too) when not ready. nil means always
 	// ready. Neither may hold a secret.
 	Ready func(ctx context.Context) (details map[string]any, err error)
+	// AllowHost, when set, is asked about the host name of every request's
+	// Host header (lower case, without port or brackets; "" when the
+	// request has none), and a request for a host it refuses is answered
+	// 421 Misdirected Request. It guards against DNS rebinding: a page
+	// whose own name an attacker points at this server is same-origin for
+	// the browser, but its requests name the attacker's host. nil serves
+	// every host. Package server builds it from the listening address and
+	// the public URL.
+	AllowHost func(host string) bool
 }
 
 // Defaults.
@@ -173,6 +184,11 @@ func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
 			h.log.Info("request", "correlation_id", cid, "method", r.Method, "route", name, "path", r.URL.Path,
 				"status", rec.code, "latency_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
 		}()
+		if h.cfg.AllowHost != nil && !h.cfg.AllowHost(hostName(r.Host)) {
+			writeError(rec, http.StatusMisdirectedRequest, "this server does not answer to host "+strconv.Quote(hostName(r.Host))+
+				" (a guard against DNS rebinding): use an address it is configured for", nil)
+			return
+		}
 		if auth && h.cfg.APIToken != "" && !h.authorized(r, name == "/ws/alerts") {
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="watchdog"`)
 			writeError(rec, http.StatusUnauthorized, "missing or wrong API token: send Authorization: Bearer <token>", nil)
@@ -187,12 +203,22 @@ func (h *Handler) authorized(r *http.Request, ws bool) bool {
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		got = strings.TrimSpace(a[7:])
 	} else if ws {
+		// Browsers cannot set headers on a WebSocket; only the documented
+		// parameter is read.
 		got = r.URL.Query().Get("access_token")
-		if got == "" {
-			got = r.URL.Query().Get("token")
-		}
 	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(h.cfg.APIToken)) == 1
+}
+
+// hostName is the host name of a Host header ("example.com:8000",
+// "[::1]:8000"): lower case, without port, brackets or a final dot.
+func hostName(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(host, "]"), "["), ".")
+	return strings.ToLower(host)
 }
 
 // requestID keeps a caller's X-Request-ID when it is short and printable,

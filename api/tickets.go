@@ -11,15 +11,13 @@ import (
 	"strings"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/query"
 )
 
 func (h *Handler) postTickets(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "text/plain") {
-			writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json, got "+strconv.Quote(ct), nil)
-			return
-		}
+	if msg := jsonContentType(r); msg != "" {
+		writeError(w, http.StatusUnsupportedMediaType, msg, nil)
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
@@ -64,6 +62,29 @@ func (h *Handler) postTickets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, tickets)
+}
+
+// jsonContentType says why a body's Content-Type is not JSON, or returns
+// "" when it is: application/json or any application/*+json, in UTF-8. A
+// body with another type or none is refused, since a browser sends
+// text/plain, form and multipart bodies cross-site without a preflight.
+// A request without a body has no type to check.
+func jsonContentType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		if r.ContentLength == 0 {
+			return ""
+		}
+		return "Content-Type is missing: send the body as application/json"
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil || mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")):
+		return "Content-Type must be application/json, got " + strconv.Quote(ct)
+	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
+		return "JSON must be UTF-8, got charset " + strconv.Quote(params["charset"])
+	}
+	return ""
 }
 
 // structural reports whether a validation error is about the document as a
@@ -149,6 +170,12 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := h.svc.Ticket(r.Context(), id)
 	if err != nil {
+		var ve *watchdog.ValidationError
+		if errors.As(err, &ve) {
+			// A malformed id (NUL, invalid UTF-8) is a bad path.
+			writeError(w, http.StatusBadRequest, "invalid ticket id: "+ve.Error(), ve.Errors)
+			return
+		}
 		if errors.Is(err, watchdog.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "ticket "+strconv.Quote(id)+" not found", nil)
 			return
@@ -165,13 +192,18 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	q, errs := parseDashboardQuery(r)
+	q, tierParam, errs := parseDashboardQuery(r)
 	if len(errs) == 0 {
 		if err := q.Validate(); err != nil {
 			var ve *watchdog.ValidationError
 			if errors.As(err, &ve) {
 				errs = ve.Errors
 			}
+		}
+	}
+	for i := range errs {
+		if errs[i].Field == "tier" && tierParam != "" {
+			errs[i].Field = tierParam // name the parameter the client sent
 		}
 	}
 	if len(errs) > 0 {
@@ -191,10 +223,15 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, tickets)
 }
 
-func parseDashboardQuery(r *http.Request) (watchdog.DashboardQuery, []watchdog.FieldError) {
-	var q watchdog.DashboardQuery
-	var errs []watchdog.FieldError
-	vals := r.URL.Query()
+// parseDashboardQuery reads the dashboard's parameters; tierParam is the
+// name the tier filter came under (tier, or the seed's customer_tier).
+func parseDashboardQuery(r *http.Request) (q watchdog.DashboardQuery, tierParam string, errs []watchdog.FieldError) {
+	vals, err := query.Parse(r.URL.RawQuery)
+	if err != nil {
+		var qe *query.Error
+		errors.As(err, &qe)
+		return q, "", []watchdog.FieldError{{Field: qe.Param, Message: qe.Message}}
+	}
 	intParam := func(name string, dst *int) {
 		s := vals.Get(name)
 		if s == "" {
@@ -213,9 +250,9 @@ func parseDashboardQuery(r *http.Request) (watchdog.DashboardQuery, []watchdog.F
 		errs = append(errs, watchdog.FieldError{Field: "limit", Message: "must be between 1 and 1000"})
 	}
 	q.State = strings.ToLower(vals.Get("state"))
-	q.Tier = vals.Get("tier")
+	q.Tier, tierParam = vals.Get("tier"), "tier"
 	if q.Tier == "" {
-		q.Tier = vals.Get("customer_tier")
+		q.Tier, tierParam = vals.Get("customer_tier"), "customer_tier"
 	}
 	q.Priority = vals.Get("priority")
 	if s := vals.Get("open"); s != "" {
@@ -227,5 +264,5 @@ func parseDashboardQuery(r *http.Request) (watchdog.DashboardQuery, []watchdog.F
 		}
 	}
 	q.Order = watchdog.DashboardOrder(strings.ToLower(vals.Get("order")))
-	return q, errs
+	return q, tierParam, errs
 }

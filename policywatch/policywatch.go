@@ -22,7 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -119,8 +119,16 @@ type Status struct {
 	// LastAttempt is when the file was last read.
 	LastAttempt time.Time
 	// LastError is why the last attempt failed; empty when it succeeded.
-	// While it is set, the policy of LastSuccess stays in force.
+	// While it is set, the policy of LastSuccess stays in force. It may
+	// quote the file (a value at fault, a line a YAML error shows): log it,
+	// or show it to operators only.
 	LastError string
+	// LastErrorSummary is LastError without anything read from the file:
+	// the path, the kind of failure, and for an invalid file the lines
+	// and SLA key paths at fault. Unauthenticated endpoints such as
+	// /readyz show it instead of LastError, since the path may be a
+	// symlink to a file that is nobody's business.
+	LastErrorSummary string
 	// Hash is the hex SHA-256 of the file content in force; empty when none.
 	Hash string
 	// Generation counts the policies put in force from the file.
@@ -387,7 +395,7 @@ func (w *Watcher) load(ctx context.Context) (outcome, error) {
 	defer w.reload.Unlock()
 	now := w.clock.Now()
 
-	data, err := readLimited(w.path)
+	data, err := watchdog.ReadPolicyFile(w.path)
 	if err != nil {
 		err = fmt.Errorf("policywatch: read sla file: %w", err)
 		w.mu.Lock()
@@ -403,7 +411,7 @@ func (w *Watcher) load(ctx context.Context) (outcome, error) {
 			w.log.Debug("sla file still unreadable", "err", err.Error())
 			return invalid, err
 		}
-		w.fail(now, err, "sla file unreadable; keeping the last good policy")
+		w.fail(now, err, readSummary(w.path, err), "sla file unreadable; keeping the last good policy")
 		return invalid, err
 	}
 	w.mu.Lock()
@@ -441,14 +449,22 @@ func (w *Watcher) load(ctx context.Context) (outcome, error) {
 		w.mu.Lock()
 		w.seenHash = hash // the same bytes will fail the same way
 		w.mu.Unlock()
-		w.fail(now, err, "sla file invalid; keeping the last good policy")
+		summary := "sla file " + w.path + " is invalid; the server log gives the details"
+		if errors.As(err, &pe) {
+			if pe.File == "" {
+				pe.File = w.path // a Transform's error
+			}
+			summary = pe.Summary()
+		}
+		w.fail(now, err, summary, "sla file invalid; keeping the last good policy")
 		return invalid, err
 	}
 
 	if err := w.apply(ctx, p); err != nil {
 		// Not marked as seen: the next change, even a touch, retries.
 		err = fmt.Errorf("policywatch: apply sla file: %w", err)
-		w.fail(now, err, "applying the sla file failed; will retry")
+		w.fail(now, err, "applying the sla file "+w.path+" failed; will retry; the server log gives the details",
+			"applying the sla file failed; will retry")
 		return applyFailed, err
 	}
 
@@ -458,6 +474,7 @@ func (w *Watcher) load(ctx context.Context) (outcome, error) {
 	w.status.LastAttempt = now
 	w.status.LastSuccess = now
 	w.status.LastError = ""
+	w.status.LastErrorSummary = ""
 	w.status.Hash = hash
 	w.status.Generation++
 	st := w.status
@@ -468,11 +485,13 @@ func (w *Watcher) load(ctx context.Context) (outcome, error) {
 	return applied, nil
 }
 
-// fail records and logs a failed attempt.
-func (w *Watcher) fail(now time.Time, err error, msg string) {
+// fail records and logs a failed attempt; summary is err without any
+// content of the file.
+func (w *Watcher) fail(now time.Time, err error, summary, msg string) {
 	w.mu.Lock()
 	w.status.LastAttempt = now
 	w.status.LastError = err.Error()
+	w.status.LastErrorSummary = summary
 	st := w.status
 	w.mu.Unlock()
 	w.log.Error(msg, "err", err.Error(), "generation", st.Generation)
@@ -485,15 +504,18 @@ func (w *Watcher) notify(st Status) {
 	}
 }
 
-// readLimited reads the file, at most one byte past watchdog.MaxPolicySize so
-// that ParsePolicy reports an oversized file as such.
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// readSummary describes a read failure by its kind alone.
+func readSummary(path string, err error) string {
+	why := "could not be read; the server log gives the details"
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		why = "does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		why = "is not readable (permission denied)"
+	case errors.Is(err, watchdog.ErrNotRegularFile):
+		why = "is not a regular file"
 	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, watchdog.MaxPolicySize+1))
+	return "sla file " + path + " " + why
 }
 
 func shortHash(h string) string {

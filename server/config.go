@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -46,17 +47,32 @@ type Config struct {
 	// SlackMaxAlertsPerMessage is the most alerts one Slack message carries
 	// during a burst; 0 means slack.DefaultMaxAlertsPerMessage.
 	SlackMaxAlertsPerMessage int
-	// DashboardURL, when set, links each Slack message to the ticket there.
-	DashboardURL string
+	// PublicURL is the address clients use to reach the service, such as
+	// https://watchdog.example.com, when it is not a loopback address (a
+	// load balancer's, say). Slack messages link each ticket to
+	// PublicURL/tickets/<id> (a "{id}" in it is replaced instead, for a
+	// dashboard of your own), and its host is answered and its pages may
+	// open the alert stream (see ListenAddr).
+	PublicURL string
 
-	// ListenAddr is the HTTP API's host:port. Default 0.0.0.0:8000.
+	// ListenAddr is the HTTP API's host:port. Default 0.0.0.0:8000. It
+	// decides which Host headers are answered, against DNS rebinding: on
+	// a loopback address only localhost, 127.0.0.1 and [::1] (any port)
+	// and PublicURL's host; on another address with PublicURL set, those,
+	// any IP address and the listening host name; on another address
+	// without PublicURL, every host (a warning is logged). Others get 421.
 	ListenAddr string
 	// APIToken, when set, is required as a bearer token on every route but
 	// /healthz, /readyz and /metrics.
 	APIToken string
 	// AllowedOrigins are the origin patterns WebSocket clients may connect
-	// from besides the same origin.
+	// from besides the same origin, the loopback names and PublicURL's
+	// host.
 	AllowedOrigins []string
+	// MaxWebSocketClients is the most clients /ws/alerts serves at once;
+	// further upgrades are refused with 503 and Retry-After. 0 means 1000,
+	// WATCHDOG_MAX_WS_CLIENTS's default.
+	MaxWebSocketClients int
 	// MaxBodyBytes and MaxBatch bound one POST /tickets; 0 means the api
 	// package's defaults.
 	MaxBodyBytes int64
@@ -82,6 +98,9 @@ func (c *Config) WithDefaults() *Config {
 	if out.ListenAddr == "" {
 		out.ListenAddr = net.JoinHostPort(envDefault("API_HOST"), envDefault("API_PORT"))
 	}
+	if out.MaxWebSocketClients == 0 {
+		out.MaxWebSocketClients, _ = strconv.Atoi(envDefault("WATCHDOG_MAX_WS_CLIENTS"))
+	}
 	if out.Logger == nil {
 		out.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -101,8 +120,12 @@ func (c *Config) validate() error {
 		return &ConfigError{Field: "MaxBodyBytes", Err: errors.New("must not be negative")}
 	case c.MaxBatch < 0:
 		return &ConfigError{Field: "MaxBatch", Err: errors.New("must not be negative")}
+	case c.MaxWebSocketClients < 0:
+		return &ConfigError{Field: "MaxWebSocketClients", Err: errors.New("must not be negative")}
 	case c.SlackMaxAlertsPerMessage < 0:
 		return &ConfigError{Field: "SlackMaxAlertsPerMessage", Err: errors.New("must not be negative")}
+	case c.PublicURL != "" && checkPublicURL(c.PublicURL) != nil:
+		return &ConfigError{Field: "PublicURL", Err: checkPublicURL(c.PublicURL)}
 	case (c.SlackBotToken == "") != (c.SlackChannel == ""):
 		return &ConfigError{Field: slackBotFields, Err: errors.New("set both to post with a bot token, or neither")}
 	}

@@ -9,7 +9,7 @@ import (
 // deliveries are stored with.
 func notifiers(cfg *Config) (map[string]watchdog.Notifier, error) {
 	out := map[string]watchdog.Notifier{}
-	sc := &slack.Config{DashboardURL: cfg.DashboardURL, MaxAlertsPerMessage: cfg.SlackMaxAlertsPerMessage}
+	sc := &slack.Config{DashboardURL: cfg.PublicURL, MaxAlertsPerMessage: cfg.SlackMaxAlertsPerMessage}
 	if cfg.SlackWebhookURL != "" {
 		n, err := slack.NewWebhook(cfg.SlackWebhookURL, sc)
 		if err != nil {

@@ -115,8 +115,10 @@ func (ps *policyStartup) details(d map[string]any) error {
 		d["open_tickets_recompute"] = "running"
 	}
 	if ws.LastError != "" && !(ps.usingDefault && !ws.Loaded()) {
-		// The last good policy stays in force: still ready.
-		d["policy_reload_error"] = ws.LastError
+		// The last good policy stays in force: still ready. The summary,
+		// not the error: anyone may read /readyz, and the error can quote
+		// the file, which may be a symlink to anything.
+		d["policy_reload_error"] = ws.LastErrorSummary
 	}
 	if !ws.Loaded() && !ps.usingDefault {
 		return errors.New("no SLA policy loaded")

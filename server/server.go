@@ -102,7 +102,15 @@ func (s *Server) assemble(ctx context.Context) error {
 	if s.policy, err = startPolicy(ctx, s.cfg, s.engine, m); err != nil {
 		return err
 	}
-	s.hub = websocket.NewHub(&websocket.Config{AllowedOrigins: s.cfg.AllowedOrigins, Logger: log})
+	hosts := newHostPolicy(s.cfg.ListenAddr, s.cfg.PublicURL)
+	if hosts.any {
+		log.Warn("the Host header is not checked: on a non-loopback address without a public URL (WATCHDOG_PUBLIC_URL) any host is answered; set it to the address clients use, to guard against DNS rebinding",
+			"listen", s.cfg.ListenAddr)
+	}
+	s.hub = websocket.NewHub(&websocket.Config{
+		AllowedOrigins: s.cfg.AllowedOrigins, TrustedHosts: trustedOrigins(s.cfg.PublicURL),
+		Logger: log, MaxClients: s.cfg.MaxWebSocketClients,
+	})
 	m.SetWebSocketClients(s.hub.Clients)
 	m.SetOpenTickets(openTickets(s.engine))
 	s.handler, err = api.New(s.engine, &api.Config{
@@ -114,6 +122,7 @@ func (s *Server) assemble(ctx context.Context) error {
 		Metrics:      m.Handler(),
 		Observer:     m,
 		Ready:        readiness(s.store, s.policy),
+		AllowHost:    hosts.allow,
 	})
 	return err
 }

@@ -37,7 +37,8 @@ type settings struct {
 	AllowedOrigins  []string
 	MaxBodyBytes    int64
 	MaxBatch        int
-	DashboardURL    string
+	MaxWSClients    int
+	PublicURL       string
 	DebugAddr       string
 }
 
@@ -91,11 +92,14 @@ func loadSettings(env *environment, fs *flag.FlagSet, args []string) (*settings,
 		SLAConfigPath:   env.get("SLA_CONFIG_PATH"),
 		APIHost:         env.get("API_HOST"),
 		APIToken:        env.get("WATCHDOG_API_TOKEN"),
-		DashboardURL:    env.get("WATCHDOG_DASHBOARD_URL"),
+		PublicURL:       env.get("WATCHDOG_PUBLIC_URL"),
 		DebugAddr:       env.get("WATCHDOG_DEBUG_ADDR"),
 	}
 	var errs []string
 	bad := func(name, msg string) { errs = append(errs, name+": "+msg) }
+	if s.PublicURL == "" {
+		s.PublicURL = env.get("WATCHDOG_DASHBOARD_URL") // its former name
+	}
 
 	port, err := strconv.Atoi(env.get("API_PORT"))
 	if err != nil || port < 1 || port > 65535 {
@@ -137,6 +141,9 @@ func loadSettings(env *environment, fs *flag.FlagSet, args []string) (*settings,
 	}
 	if s.MaxBatch, err = strconv.Atoi(env.get("WATCHDOG_MAX_BATCH")); err != nil || s.MaxBatch < 1 {
 		bad("WATCHDOG_MAX_BATCH", "must be a positive number of events")
+	}
+	if s.MaxWSClients, err = strconv.Atoi(env.get("WATCHDOG_MAX_WS_CLIENTS")); err != nil || s.MaxWSClients < 1 {
+		bad("WATCHDOG_MAX_WS_CLIENTS", "must be a positive number of clients")
 	}
 	if (s.SlackBotToken == "") != (s.SlackChannel == "") {
 		bad("SLACK_BOT_TOKEN/SLACK_CHANNEL", "set both to post with a bot token, or neither")

@@ -47,12 +47,13 @@ func (s *settings) serverConfig(logOut io.Writer) *server.Config {
 		SlackBotToken:            s.SlackBotToken,
 		SlackChannel:             s.SlackChannel,
 		SlackMaxAlertsPerMessage: s.SlackMaxPerMsg,
-		DashboardURL:             s.DashboardURL,
+		PublicURL:                s.PublicURL,
 		ListenAddr:               net.JoinHostPort(s.APIHost, strconv.Itoa(s.APIPort)),
 		APIToken:                 s.APIToken,
 		AllowedOrigins:           s.AllowedOrigins,
 		MaxBodyBytes:             s.MaxBodyBytes,
 		MaxBatch:                 s.MaxBatch,
+		MaxWebSocketClients:      s.MaxWSClients,
 		DebugAddr:                s.DebugAddr,
 		Logger:                   slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.LogLevel})),
 	}
@@ -65,9 +66,11 @@ var envNames = map[string]string{
 	"SlackBotToken/SlackChannel":     "SLACK_BOT_TOKEN/SLACK_CHANNEL",
 	"AlertThreshold/BreachThreshold": "ALERT_THRESHOLD/BREACH_THRESHOLD",
 	"DebugAddr":                      "WATCHDOG_DEBUG_ADDR",
+	"PublicURL":                      "WATCHDOG_PUBLIC_URL",
 	"SweepInterval":                  "SCHEDULER_INTERVAL_MINUTES",
 	"MaxBodyBytes":                   "WATCHDOG_MAX_BODY_BYTES",
 	"MaxBatch":                       "WATCHDOG_MAX_BATCH",
+	"MaxWebSocketClients":            "WATCHDOG_MAX_WS_CLIENTS",
 	"SlackMaxAlertsPerMessage":       "SLACK_MAX_ALERTS_PER_MESSAGE",
 }
 

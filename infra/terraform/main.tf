@@ -5,6 +5,10 @@ locals {
   container_name = "watchdogd"
   container_port = 8000
   https_enabled  = var.certificate_arn != ""
+  # The address clients use: the API answers only this host (besides
+  # loopback names and IP addresses for health checks), against DNS
+  # rebinding, and Slack messages link tickets under it.
+  public_url = var.public_url != "" ? var.public_url : "${local.https_enabled ? "https" : "http"}://${aws_lb.api.dns_name}"
 
   # Plain, non-secret settings. Every name here must be one watchdogd reads
   # (internal/config.Env); secrets go in local.container_secrets only.
@@ -18,7 +22,7 @@ locals {
     { name = "LOG_LEVEL", value = var.log_level },
     { name = "SLACK_CHANNEL", value = var.slack_channel },
     { name = "WATCHDOG_ALLOWED_ORIGINS", value = var.allowed_origins },
-    { name = "WATCHDOG_DASHBOARD_URL", value = var.dashboard_url },
+    { name = "WATCHDOG_PUBLIC_URL", value = local.public_url },
   ]
 
   # Injected by ECS from Secrets Manager at task start; the values never

@@ -4,8 +4,8 @@ output "alb_dns_name" {
 }
 
 output "api_url" {
-  description = "Base URL of the API."
-  value       = "${local.https_enabled ? "https" : "http"}://${aws_lb.api.dns_name}"
+  description = "Base URL of the API (WATCHDOG_PUBLIC_URL)."
+  value       = local.public_url
 }
 
 output "cluster_name" {

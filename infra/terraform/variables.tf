@@ -231,14 +231,14 @@ variable "allowed_origins" {
   }
 }
 
-variable "dashboard_url" {
-  description = "WATCHDOG_DASHBOARD_URL: optional dashboard base URL linked from Slack messages."
+variable "public_url" {
+  description = "WATCHDOG_PUBLIC_URL: the address clients use to reach the API (e.g. https://watchdog.example.com behind a DNS name of your own). Empty means the load balancer's own URL. The API answers only this host, loopback names and IP addresses; Slack messages link tickets under it."
   type        = string
   default     = ""
 
   validation {
-    condition     = var.dashboard_url == "" || can(regex("^https?://", var.dashboard_url))
-    error_message = "dashboard_url must be empty or an http(s) URL."
+    condition     = var.public_url == "" || can(regex("^https?://[^/@]+", var.public_url))
+    error_message = "public_url must be empty or an http(s) URL with a host."
   }
 }
 

@@ -24,7 +24,7 @@ type EnvVar struct {
 var Env = []EnvVar{
 	{
 		Name: "DATABASE_URL",
-		Description: "Store location. A postgres:// or postgresql:// URL (also the seed's postgresql+psycopg:// form) selects PostgreSQL; " +
+		Description: "Store location. A postgres:// or postgresql:// URL (also the seed's postgresql+psycopg:// form) or a libpq key=value string (host=… dbname=… user=… password=…) selects PostgreSQL; " +
 			"empty selects the embedded SQLite file ./watchdog.db; sqlite:///relative.db or sqlite:////abs/path.db names another SQLite file.",
 		Secret: true,
 	},
@@ -89,7 +89,7 @@ var Env = []EnvVar{
 	},
 	{
 		Name:        "WATCHDOG_ALLOWED_ORIGINS",
-		Description: "Comma-separated origin patterns (host or host:port, wildcards allowed) WebSocket clients may connect from; empty allows same-origin only.",
+		Description: "Comma-separated origin patterns (host or host:port, wildcards allowed) WebSocket clients may connect from besides the same origin, localhost and WATCHDOG_PUBLIC_URL's host.",
 	},
 	{
 		Name:        "WATCHDOG_MAX_BODY_BYTES",
@@ -102,8 +102,19 @@ var Env = []EnvVar{
 		Description: "Most events accepted in one POST /tickets batch; longer batches get 413.",
 	},
 	{
+		Name:        "WATCHDOG_MAX_WS_CLIENTS",
+		Default:     "1000",
+		Description: "Most WebSocket clients /ws/alerts serves at once; over it, an upgrade gets 503 with Retry-After and a JSON error. Each idle client costs about 50 KB.",
+	},
+	{
+		Name: "WATCHDOG_PUBLIC_URL",
+		Description: "The address clients use to reach the API, e.g. https://watchdog.example.com. Slack messages link each ticket to <url>/tickets/<id> (or replace {id} in it); " +
+			"its host is answered and its pages may open /ws/alerts. On a loopback API_HOST only localhost, 127.0.0.1 and [::1] are answered besides it; " +
+			"on any other API_HOST, setting it limits the Host header to it, loopback names and IP addresses (against DNS rebinding), and leaving it empty answers every host. Other hosts get 421.",
+	},
+	{
 		Name:        "WATCHDOG_DASHBOARD_URL",
-		Description: "Optional base URL of a dashboard; Slack messages link each ticket to it.",
+		Description: "Former name of WATCHDOG_PUBLIC_URL, read when that is unset.",
 	},
 	{
 		Name:        "WATCHDOG_DEBUG_ADDR",

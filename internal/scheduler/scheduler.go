@@ -37,9 +37,10 @@ type Loop struct {
 	waiting atomic.Bool
 	waking  atomic.Bool // a Wake not yet served by a step
 	timer   atomic.Pointer[<-chan time.Time]
-	// deadline is when the armed timer fires (Unix nanoseconds), or a
-	// moment after.
-	deadline atomic.Int64
+	// deadline is when the armed timer fires, or a moment after; nil when
+	// none is armed. A time.Time rather than Unix nanoseconds, which
+	// overflow past 2262 (a long Interval reaches that far).
+	deadline atomic.Pointer[time.Time]
 }
 
 // LoopConfig configures a Loop.
@@ -91,7 +92,7 @@ func (l *Loop) Idle() bool {
 	// So is one whose instant has come: a channel send to a loop parked
 	// in select hands the value over without buffering it, and the loop
 	// may not have run since.
-	if d := l.deadline.Load(); d != 0 && !l.clock.Now().Before(time.Unix(0, d)) {
+	if d := l.deadline.Load(); d != nil && !l.clock.Now().Before(*d) {
 		return false
 	}
 	return true
@@ -135,7 +136,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		// Read after arming, so that the deadline is never before the
 		// timer's own instant: Idle must not call a loop busy whose timer
 		// has not fired.
-		l.deadline.Store(l.clock.Now().Add(wait).UnixNano())
+		deadline := l.clock.Now().Add(wait)
+		l.deadline.Store(&deadline)
 		l.timer.Store(&c)
 		l.waiting.Store(true)
 		select {

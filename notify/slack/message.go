@@ -45,7 +45,7 @@ func buildMessage(a watchdog.Alert, c Config) message {
 
 	fields := []slack.AttachmentField{
 		{Title: "Ticket", Value: escape(orNA(a.TicketID)), Short: true},
-		{Title: "State", Value: label, Short: true},
+		{Title: "State", Value: escape(label), Short: true},
 		{Title: "Customer tier", Value: escape(orNA(a.CustomerTier)), Short: true},
 		{Title: "Priority", Value: escape(orNA(a.Priority)), Short: true},
 		{Title: "SLA", Value: escape(clock), Short: true},
@@ -68,7 +68,7 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	att := slack.Attachment{
 		Color:     color,
 		Fallback:  text,
-		Title:     fmt.Sprintf("%s: ticket %s", label, a.TicketID),
+		Title:     escape(fmt.Sprintf("%s: ticket %s", label, a.TicketID)),
 		TitleLink: ticketLink(c.DashboardURL, a.TicketID),
 		Fields:    fields,
 		Footer:    "Ticket Watchdog",
@@ -110,7 +110,7 @@ func summaryText(alerts []watchdog.Alert) string {
 	for i, l := range labels {
 		parts[i] = fmt.Sprintf("%d %s", counts[l], l)
 	}
-	return fmt.Sprintf("%d SLA alerts: %s", len(alerts), strings.Join(parts, ", "))
+	return escape(fmt.Sprintf("%d SLA alerts: %s", len(alerts), strings.Join(parts, ", ")))
 }
 
 // severity names the alert's stage for people and picks its colour.
@@ -160,8 +160,10 @@ func formatDuration(d time.Duration) string {
 
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// escape makes user-supplied text (ticket ids, tiers, details) literal in
-// Slack's mrkdwn, where <...> would make links and mentions.
+// escape makes text literal in Slack's mrkdwn, where <...> would make
+// links and mentions (<!channel>): every field of a message that holds
+// anything from a ticket (ids, tiers, priorities, details, stage names)
+// goes through it.
 func escape(s string) string { return escaper.Replace(s) }
 
 func orNA(s string) string {

@@ -9,8 +9,9 @@
 // instead of slowing the others; Publish never blocks. Clients are pinged
 // every PingInterval and dropped when they stop answering; messages a client
 // sends are ignored (one over 4 KiB closes the connection). Origins are
-// checked (same-origin, non-browser clients, and Config.AllowedOrigins);
-// authentication is left to the server's middleware.
+// checked (same-origin, non-browser clients, Config.TrustedHosts and
+// Config.AllowedOrigins); every refusal, before the upgrade, is a JSON
+// error. Authentication is left to the server's middleware.
 //
 //	hub := websocket.NewHub(&websocket.Config{AllowedOrigins: []string{"dash.example.com"}})
 //	defer hub.Close()

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	watchdog "github.com/ticket-watchdog/watchdog"
 )
@@ -49,6 +50,10 @@ func parseFilter(q url.Values) (filter, error) {
 				item = strings.TrimSpace(item)
 				if item == "" {
 					return nil, &filterError{Param: param, Message: "must not be empty"}
+				}
+				if !utf8.ValidString(item) || strings.IndexByte(item, 0) >= 0 {
+					// As the API refuses such ids, tiers and priorities.
+					return nil, &filterError{Param: param, Message: "values must be valid UTF-8 text without NUL characters"}
 				}
 				if len(item) > watchdog.MaxIDBytes {
 					return nil, &filterError{Param: param, Message: fmt.Sprintf("values must be at most %d bytes long", watchdog.MaxIDBytes)}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	watchdog "github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/query"
 )
 
 // Defaults for the zero fields of Config.
@@ -67,8 +69,13 @@ type Config struct {
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 	// MaxClients limits concurrent clients; further upgrades are refused
-	// with 503. Zero means unlimited.
+	// with 503 and Retry-After. Zero means unlimited.
 	MaxClients int
+	// TrustedHosts are host names (without port, matched case
+	// insensitively) whose pages may connect from any port and scheme,
+	// besides the same origin and AllowedOrigins: the names a server
+	// answers to, such as localhost or its public host.
+	TrustedHosts []string
 }
 
 // withDefaults returns a copy of cfg (which may be nil) with defaults filled.
@@ -103,9 +110,10 @@ func (cfg *Config) withDefaults() Config {
 // http.Server.Shutdown does not wait for hijacked connections, call Close or
 // Shutdown when the server stops.
 type Hub struct {
-	cfg    Config
-	accept websocket.AcceptOptions
-	log    *slog.Logger
+	cfg     Config
+	accept  websocket.AcceptOptions
+	trusted map[string]bool // TrustedHosts, lower case
+	log     *slog.Logger
 
 	mu       sync.RWMutex
 	clients  map[*client]struct{} // receiving alerts
@@ -145,15 +153,20 @@ func (c *client) stop(code websocket.StatusCode, reason string) bool {
 func NewHub(cfg *Config) *Hub {
 	c := cfg.withDefaults()
 	h := &Hub{
-		cfg:     c,
-		accept:  websocket.AcceptOptions{OriginPatterns: c.AllowedOrigins},
+		cfg: c,
+		// ServeHTTP checks the origin itself, to refuse in JSON.
+		accept:  websocket.AcceptOptions{InsecureSkipVerify: true},
+		trusted: make(map[string]bool),
 		log:     c.Logger,
 		clients: make(map[*client]struct{}),
 		live:    make(map[*client]struct{}),
 	}
+	for _, host := range c.TrustedHosts {
+		h.trusted[strings.ToLower(host)] = true
+	}
 	for _, p := range c.AllowedOrigins {
-		// coder/websocket refuses every cross-origin request when a pattern
-		// is malformed; say so once here rather than on each refusal.
+		// A malformed pattern matches nothing; say so once here rather
+		// than on each refusal.
 		if _, err := path.Match(p, ""); err != nil {
 			h.log.Warn("websocket: malformed allowed origin pattern; cross-origin clients will be refused",
 				"pattern", p, "error", err)
@@ -166,15 +179,24 @@ func NewHub(cfg *Config) *Hub {
 // match the query's filters until the client goes away, is dropped, or the
 // hub closes. Filters (each repeatable, comma-separated lists allowed):
 // ticket_id, tier (or customer_tier), priority, state (alert|breach) and
-// sla_type (response|resolution). Bad filters are answered 400 with a JSON
-// error before any upgrade; a disallowed Origin is refused with 403.
+// sla_type (response|resolution). Before any upgrade, a malformed query
+// string or bad filter is answered 400, a disallowed Origin 403 and a
+// client over MaxClients 503, each with a JSON error.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed; use GET with a WebSocket upgrade", "")
 		return
 	}
-	f, err := parseFilter(r.URL.Query())
+	vals, err := query.Parse(r.URL.RawQuery)
+	if err != nil {
+		// url.Values would drop the pair and with it a filter the client
+		// meant to set.
+		qe, _ := errors.AsType[*query.Error](err)
+		writeError(w, http.StatusBadRequest, "invalid query: "+qe.Param+": "+qe.Message, qe.Param)
+		return
+	}
+	f, err := parseFilter(vals)
 	if err != nil {
 		var fe *filterError
 		param := ""
@@ -190,6 +212,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUpgradeRequired, "expected a WebSocket upgrade request", "")
 		return
 	}
+	if err := h.checkOrigin(r); err != nil {
+		h.log.Info("websocket: upgrade refused", "remote", r.RemoteAddr, "error", err)
+		writeError(w, http.StatusForbidden, err.Error(), "")
+		return
+	}
 	if msg, ok := h.reserve(); !ok {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, msg, "")
@@ -199,7 +226,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, err := websocket.Accept(w, r, &h.accept)
 	if err != nil {
 		h.release()
-		// Accept has answered (403 for a refused origin).
+		// Accept has answered.
 		h.log.Info("websocket: upgrade refused", "remote", r.RemoteAddr, "error", err)
 		return
 	}
@@ -219,6 +246,34 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.unregister(c)
 	h.log.Debug("websocket: client connected", "remote", c.remote)
 	h.serve(c)
+}
+
+// checkOrigin lets a browser page connect only from the server's own
+// origin, a trusted host or an allowed origin; clients that send no Origin
+// (not browsers) connect. The rules are coder/websocket's, plus
+// TrustedHosts.
+func (h *Hub) checkOrigin(r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return errors.New("the Origin header is not a URL with a host")
+	}
+	if strings.EqualFold(u.Host, r.Host) || h.trusted[strings.ToLower(u.Hostname())] {
+		return nil
+	}
+	for _, p := range h.cfg.AllowedOrigins {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, err := path.Match(strings.ToLower(p), strings.ToLower(target)); err == nil && ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("pages from origin %s may not open the alert stream (not this server's origin nor an allowed origin)", u.Host)
 }
 
 // serve is the client's writer: it sends messages and pings until the
