@@ -104,7 +104,9 @@ func (d *deliveryLoop) work(ctx context.Context) {
 		}
 		d.recording.Add(int64(len(outs)))
 		d.outcomes <- so
-		d.queue.done(delivered)
+		if d.queue.done(delivered, d.e.clock.Now()) {
+			d.loop.Wake() // to resume after the pacing pause
+		}
 	}
 }
 

@@ -30,6 +30,11 @@ type deliveryQueue struct {
 	tokens      int       // deliveries that may still be sent without a recorded outcome
 	pausedUntil time.Time // zero when the destination is not paused
 	blocked     bool      // outcomes cannot be recorded: send nothing
+	// spacing paces sends after a rate limit: the wait the destination
+	// asked for, then a quarter less after each message it takes, so that
+	// a burst drains at about the destination's rate instead of meeting
+	// its limit again and again.
+	spacing time.Duration
 }
 
 func (q *deliveryQueue) lock() {
@@ -44,7 +49,7 @@ func (q *deliveryQueue) lock() {
 func (q *deliveryQueue) open(full, tokens int) {
 	q.lock()
 	q.closed, q.full, q.limit, q.inflight, q.tokens = false, full, full, 0, tokens
-	q.pausedUntil, q.blocked = time.Time{}, false
+	q.pausedUntil, q.blocked, q.spacing = time.Time{}, false, 0
 	q.mu.Unlock()
 }
 
@@ -128,15 +133,42 @@ func (q *deliveryQueue) gateOpen() bool {
 	return !q.blocked && q.pausedUntil.IsZero() && q.inflight < q.limit && q.tokens > 0
 }
 
-// done ends a send popped earlier; a delivered one lets the slow start
-// after a pause double the sends allowed in flight.
-func (q *deliveryQueue) done(delivered bool) {
+// done ends a send popped earlier at now. A delivered one lets the slow
+// start after a pause double the sends allowed in flight, or, while sends
+// are paced after a rate limit, pauses for the (shrinking) spacing; paused
+// reports that it did.
+func (q *deliveryQueue) done(delivered bool, now time.Time) (paused bool) {
 	q.lock()
+	defer q.mu.Unlock()
 	q.inflight--
-	if delivered && q.pausedUntil.IsZero() && q.limit < q.full {
+	q.cond.Broadcast()
+	switch {
+	case !delivered:
+	case q.spacing > 0:
+		if q.spacing = q.spacing * 3 / 4; q.spacing < 10*time.Millisecond {
+			q.spacing = 0
+			return false
+		}
+		if until := now.Add(q.spacing); until.After(q.pausedUntil) {
+			q.pausedUntil, q.limit = until, 1
+			return true
+		}
+	case q.pausedUntil.IsZero() && q.limit < q.full:
 		q.limit = min(2*q.limit, q.full)
 	}
-	q.cond.Broadcast()
+	return false
+}
+
+// maxSpacing bounds the pacing after a rate limit: about the rate Slack
+// takes messages at (one a second per webhook or channel). A long
+// Retry-After is a long pause, not a slow pace after it.
+const maxSpacing = time.Second
+
+// throttle starts pacing sends at one per wait (at most maxSpacing), as
+// after a rate limit.
+func (q *deliveryQueue) throttle(wait time.Duration) {
+	q.lock()
+	q.spacing = min(wait, maxSpacing)
 	q.mu.Unlock()
 }
 

@@ -94,7 +94,9 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 		o.Status, o.Error = DeliveryFailed, errorText(err)
 	case errors.As(err, &ra) && ra != nil && ra.Throttled: // nil: a typed nil returned as the error
 		o.Status, o.Error, o.Unsent = DeliveryPending, errorText(err), true
-		o.RetryAt = d.pause(now.Add(d.wait(ra, del)), err)
+		wait := d.wait(ra, del)
+		d.queue.throttle(wait)
+		o.RetryAt = d.pause(now.Add(wait), err)
 	case del.Attempts >= e.cfg.MaxAttempts:
 		o.Status, o.Error = DeliveryFailed, errorText(err)
 	case ra != nil:
@@ -112,12 +114,15 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 	if del.Alert != nil {
 		attrs = append(attrs, "ticket_id", del.Alert.TicketID, "sla_type", del.Alert.SLAClock, "stage", del.Alert.Stage)
 	}
-	switch o.Status {
-	case DeliveryDelivered:
+	switch {
+	case o.Status == DeliveryDelivered:
 		e.log.Info("alert delivered", attrs...)
 		d.failures.delivered(e.log, now, d.name)
-	case DeliveryFailed:
+	case o.Status == DeliveryFailed:
 		e.log.Error("alert delivery failed for good", append(attrs, "err", o.Error)...)
+	case o.Unsent:
+		// A rate limit is not a failure: the pause is logged (paced) instead.
+		e.log.Debug("alert delivery refused under a rate limit, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
 	default:
 		// Failures to retry are logged per destination as its state
 		// changes (destinationLog), not once per attempt.

@@ -173,12 +173,26 @@ func TestDeliveryRateLimitPausesDestination(t *testing.T) {
 		t.Fatalf("%d sends a millisecond before the pause ends, want 1", sends)
 	}
 	h.Advance(time.Millisecond)
+	// Then the waiting alerts go out in full messages, paced (about one a
+	// second) so as not to meet the limit again.
+	for range 4 {
+		h.Advance(time.Second)
+	}
 	sends, per := log.count()
 	if sends != 1+3 {
 		t.Errorf("%d sends after the pause, want 3 full messages (25 alerts, 10 each) after the refused one", sends-1)
 	}
 	if len(per) != len(tickets) {
 		t.Fatalf("%d alerts sent, want %d", len(per), len(tickets))
+	}
+	log.mu.Lock()
+	var sizes []int
+	for _, s := range log.sends[1:] {
+		sizes = append(sizes, len(s))
+	}
+	log.mu.Unlock()
+	if fmt.Sprint(sizes) != "[10 10 5]" {
+		t.Errorf("messages after the pause carry %v alerts, want [10 10 5]", sizes)
 	}
 	for _, id := range tickets {
 		if d := outboxDelivery(t, h, id, "slack"); d.Status != watchdog.DeliveryDelivered || d.Attempts != 1 {

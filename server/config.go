@@ -73,6 +73,10 @@ type Config struct {
 	// further upgrades are refused with 503 and Retry-After. 0 means 1000,
 	// WATCHDOG_MAX_WS_CLIENTS's default.
 	MaxWebSocketClients int
+	// ClaimTTL and DeliveryTimeout tune the engine's delivery (see
+	// watchdog.Config); 0 means the engine's defaults, 5s and 30s.
+	ClaimTTL        time.Duration
+	DeliveryTimeout time.Duration
 	// MaxBodyBytes and MaxBatch bound one POST /tickets; 0 means the api
 	// package's defaults.
 	MaxBodyBytes int64

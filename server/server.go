@@ -95,6 +95,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	}
 	s.engine, err = watchdog.New(s.store, &watchdog.Config{
 		Policy: initial, Clock: s.cfg.Clock, Notifiers: ns, Logger: log, Observer: m, SweepInterval: s.cfg.SweepInterval,
+		ClaimTTL: s.cfg.ClaimTTL, DeliveryTimeout: s.cfg.DeliveryTimeout,
 	})
 	if err != nil {
 		return err

@@ -38,6 +38,8 @@ type settings struct {
 	MaxBodyBytes    int64
 	MaxBatch        int
 	MaxWSClients    int
+	ClaimTTL        time.Duration
+	DeliveryTimeout time.Duration
 	PublicURL       string
 	DebugAddr       string
 }
@@ -144,6 +146,12 @@ func loadSettings(env *environment, fs *flag.FlagSet, args []string) (*settings,
 	}
 	if s.MaxWSClients, err = strconv.Atoi(env.get("WATCHDOG_MAX_WS_CLIENTS")); err != nil || s.MaxWSClients < 1 {
 		bad("WATCHDOG_MAX_WS_CLIENTS", "must be a positive number of clients")
+	}
+	if s.ClaimTTL, err = time.ParseDuration(env.get("WATCHDOG_CLAIM_TTL")); err != nil || s.ClaimTTL < time.Second || s.ClaimTTL > time.Minute {
+		bad("WATCHDOG_CLAIM_TTL", "must be a duration from 1s to 60s, such as 5s")
+	}
+	if s.DeliveryTimeout, err = time.ParseDuration(env.get("WATCHDOG_DELIVERY_TIMEOUT")); err != nil || s.DeliveryTimeout < time.Second || s.DeliveryTimeout > 10*time.Minute {
+		bad("WATCHDOG_DELIVERY_TIMEOUT", "must be a duration from 1s to 10m, such as 30s")
 	}
 	if (s.SlackBotToken == "") != (s.SlackChannel == "") {
 		bad("SLACK_BOT_TOKEN/SLACK_CHANNEL", "set both to post with a bot token, or neither")

@@ -54,6 +54,8 @@ func (s *settings) serverConfig(logOut io.Writer) *server.Config {
 		MaxBodyBytes:             s.MaxBodyBytes,
 		MaxBatch:                 s.MaxBatch,
 		MaxWebSocketClients:      s.MaxWSClients,
+		ClaimTTL:                 s.ClaimTTL,
+		DeliveryTimeout:          s.DeliveryTimeout,
 		DebugAddr:                s.DebugAddr,
 		Logger:                   slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.LogLevel})),
 	}
@@ -71,6 +73,8 @@ var envNames = map[string]string{
 	"MaxBodyBytes":                   "WATCHDOG_MAX_BODY_BYTES",
 	"MaxBatch":                       "WATCHDOG_MAX_BATCH",
 	"MaxWebSocketClients":            "WATCHDOG_MAX_WS_CLIENTS",
+	"ClaimTTL":                       "WATCHDOG_CLAIM_TTL",
+	"DeliveryTimeout":                "WATCHDOG_DELIVERY_TIMEOUT",
 	"SlackMaxAlertsPerMessage":       "SLACK_MAX_ALERTS_PER_MESSAGE",
 }
 

@@ -107,6 +107,17 @@ var Env = []EnvVar{
 		Description: "Most WebSocket clients /ws/alerts serves at once; over it, an upgrade gets 503 with Retry-After and a JSON error. Each idle client costs about 50 KB.",
 	},
 	{
+		Name:    "WATCHDOG_CLAIM_TTL",
+		Default: "5s",
+		Description: "How long this process's claim on the deliveries it is sending outlives its last heartbeat (renewed every third of it). " +
+			"Another replica, or this one restarted after a crash, takes over the deliveries of a claimer whose heartbeat is older; a process that cannot renew stops sending first. A Go duration from 1s to 60s.",
+	},
+	{
+		Name:        "WATCHDOG_DELIVERY_TIMEOUT",
+		Default:     "30s",
+		Description: "Longest one delivery attempt (a Slack post) may take; one that times out is retried, and pauses its destination for a backoff interval. A Go duration from 1s to 10m.",
+	},
+	{
 		Name: "WATCHDOG_PUBLIC_URL",
 		Description: "The address clients use to reach the API, e.g. https://watchdog.example.com. Slack messages link each ticket to <url>/tickets/<id> (or replace {id} in it); " +
 			"its host is answered and its pages may open /ws/alerts. On a loopback API_HOST only localhost, 127.0.0.1 and [::1] are answered besides it; " +

@@ -116,11 +116,13 @@ type Faults struct {
 	// failed request. For Status 429 a zero RetryAfter still sends
 	// "Retry-After: 1", as Slack always does.
 	RetryAfter time.Duration
-	// Delay holds every message request this long before it is answered,
-	// as a slow Slack would.
+	// Delay holds the answer to every message this long after recording
+	// it, as a slow Slack would.
 	Delay time.Duration
-	// Hang holds every message request unanswered until the faults are
-	// set again without it (or the client gives up), as a hung Slack would.
+	// Hang records every message and then holds the answer until the
+	// faults are set again without it (or the client gives up), as a
+	// Slack that took a post and hung would: a client that gives up and
+	// posts again makes a duplicate.
 	Hang bool
 	// RatePerSecond, when above 0, is the most messages accepted per
 	// second, as Slack's rate limit (about one message per second per
@@ -422,13 +424,9 @@ func (s *Server) serveFaults(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// inject counts a message request, holds it as Delay and Hang say, and
-// reports whether it must fail; if so it has written the failure.
+// inject counts a message request and reports whether it must fail; if so
+// it has written the failure.
 func (s *Server) inject(w http.ResponseWriter, r *http.Request) bool {
-	if !s.hold(r) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return true
-	}
 	s.mu.Lock()
 	s.stats.Requests++
 	f := s.faults
@@ -467,22 +465,9 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// hold keeps a message request as Delay and Hang say; it reports false
-// when the client went away meanwhile.
+// hold holds the answer to a recorded message as Delay and Hang say; it
+// reports false when the client went away meanwhile.
 func (s *Server) hold(r *http.Request) bool {
-	for {
-		s.mu.Lock()
-		f, refault := s.faults, s.refault
-		s.mu.Unlock()
-		if !f.Hang {
-			break
-		}
-		select {
-		case <-refault:
-		case <-r.Context().Done():
-			return false
-		}
-	}
 	if d := s.Faults().Delay; d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
@@ -492,7 +477,19 @@ func (s *Server) hold(r *http.Request) bool {
 			return false
 		}
 	}
-	return true
+	for {
+		s.mu.Lock()
+		f, refault := s.faults, s.refault
+		s.mu.Unlock()
+		if !f.Hang {
+			return true
+		}
+		select {
+		case <-refault:
+		case <-r.Context().Done():
+			return false
+		}
+	}
 }
 
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
@@ -537,6 +534,9 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(Message{Kind: KindWebhook, Path: r.URL.Path, Channel: rawString(payload.Channel), Text: text, Payload: compact(body),
 		Attachments: len(payload.Attachments)})
+	if !s.hold(r) {
+		return
+	}
 	plain(w, http.StatusOK, "ok")
 }
 
@@ -603,6 +603,9 @@ func (s *Server) servePostMessage(w http.ResponseWriter, r *http.Request) {
 	var atts []json.RawMessage
 	_ = json.Unmarshal(payload["attachments"], &atts)
 	m := s.record(Message{Kind: KindPostMessage, Path: r.URL.Path, Channel: channel, Text: text, Payload: raw, Attachments: len(atts)})
+	if !s.hold(r) {
+		return
+	}
 	ts := fmt.Sprintf("%d.%06d", m.ReceivedAt.Unix(), m.Seq%1000000)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"ok":      true,
