@@ -151,7 +151,7 @@ func TestHungSlackResendsBounded(t *testing.T) {
 func TestRateLimitedSlackDrainsInFullMessages(t *testing.T) {
 	sl := newSlack(t, mockslack.Faults{RatePerSecond: 5})
 	p, _ := startWatchdogd(t, t.TempDir(), freePort(t), "SLACK_WEBHOOK_URL="+sl.url)
-	const tickets = 250
+	const tickets = 150
 	start := time.Now()
 	p.postTickets("rate", tickets, longAgo)
 	got := sl.waitStages(t, 4*tickets, 120*time.Second)
