@@ -1,7 +1,9 @@
 package watchdog
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -28,10 +30,62 @@ type Alert struct {
 	// Target and Elapsed are the clock's target and business time used at DueAt.
 	Target  time.Duration `json:"-"`
 	Elapsed time.Duration `json:"-"`
-	Details string        `json:"details"`
+	// Message is a sentence about the stage reached, such as "Response SLA
+	// at 85% of its 30m target": Slack's text and Details().Message.
+	Message string `json:"-"`
 	// Deliveries are the alert's outbox rows; filled by Store.Ticket and
 	// on the alerts Store.EvaluateDue returns.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
+}
+
+// AlertDetails is an alert's "details" object in the API and on the
+// WebSocket: the seed's three keys, computed from the alert's Target and
+// Elapsed, plus its Message.
+type AlertDetails struct {
+	// ElapsedMinutes is the SLA clock's business time at the stage's due
+	// instant, in minutes to 2 decimals.
+	ElapsedMinutes float64 `json:"elapsed_minutes"`
+	// TargetMinutes is the clock's target in business minutes, to 2
+	// decimals.
+	TargetMinutes float64 `json:"target_minutes"`
+	// PercentUsed is ElapsedMinutes / TargetMinutes as a plain ratio (0.85
+	// at the alert stage, 1 at breach), to 4 decimals: the seed's name and
+	// the seed's value.
+	PercentUsed float64 `json:"percent_used"`
+	// Message is the alert's Message.
+	Message string `json:"message"`
+}
+
+// Details returns the alert's details object. Stores keep Target, Elapsed
+// and Message; the object is computed from them, so alerts stored before
+// it existed have one too.
+func (a Alert) Details() AlertDetails {
+	d := AlertDetails{
+		ElapsedMinutes: roundTo(a.Elapsed.Minutes(), 2),
+		TargetMinutes:  roundTo(a.Target.Minutes(), 2),
+		Message:        a.Message,
+	}
+	if a.Target > 0 {
+		d.PercentUsed = roundTo(float64(a.Elapsed)/float64(a.Target), 4)
+	}
+	return d
+}
+
+func roundTo(v float64, decimals int) float64 {
+	p := math.Pow(10, float64(decimals))
+	return math.Round(v*p) / p
+}
+
+// alertJSON is Alert's fields without its methods, for MarshalJSON.
+type alertJSON Alert
+
+// MarshalJSON encodes the alert with its Details object under "details",
+// the seed's shape.
+func (a Alert) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		alertJSON
+		Details AlertDetails `json:"details"`
+	}{alertJSON(a), a.Details()})
 }
 
 // Key identifies the stage an alert is for.
@@ -46,7 +100,7 @@ type StageKey struct {
 	Cycle    int
 }
 
-func alertDetails(c SLAClock, st Stage, target time.Duration) string {
+func alertMessage(c SLAClock, st Stage, target time.Duration) string {
 	var b strings.Builder
 	name := strings.ToUpper(string(c[:1])) + string(c[1:])
 	switch st.Name {

@@ -319,7 +319,8 @@ type handoffClaim struct {
 func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoffClaim) PlanFunc {
 	return func(t *Ticket) Plan {
 		ev := Evaluate(t, p, now)
-		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt, BreachAt: ev.BreachAt}
+		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt, BreachAt: ev.BreachAt,
+			BackfilledAt: t.BackfilledAt}
 		switch {
 		case fire:
 			pl.Alerts = ev.Due
@@ -328,6 +329,13 @@ func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoff
 				pl.Claimed, pl.ClaimedBy, pl.ClaimedUntil = claim.notifiers, claim.holder, claim.until
 			}
 		case len(ev.Due) > 0:
+			// Stages due now that were not due before this commit (the
+			// ticket was not already waiting for the scheduler) are due
+			// because of it: imported late, or a target shortened into
+			// the past. They count as backfilled when they fire.
+			if t.NextDueAt == nil || t.NextDueAt.After(now) {
+				pl.BackfilledAt = timePtr(now)
+			}
 			if pl.NextDueAt == nil || ev.Due[0].DueAt.Before(*pl.NextDueAt) {
 				pl.NextDueAt = timePtr(ev.Due[0].DueAt)
 			}
@@ -455,10 +463,10 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	n := visited.len()
 	e.obs.Evaluated(n, len(alerts), committed.Sub(start))
 	for _, a := range alerts {
-		late := committed.Sub(a.DueAt)
-		e.obs.AlertFired(a, late)
+		late, backfilled := committed.Sub(a.DueAt), visited.backfilled(a)
+		e.obs.AlertFired(a, late, backfilled)
 		e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.SLAClock, "stage", a.Stage,
-			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds())
+			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds(), "backfilled", backfilled)
 	}
 	for name := range leftover {
 		e.delivery[name].loop.Wake()
@@ -538,22 +546,32 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 // plannedSet counts the distinct tickets a store planned in one call. A
 // store may call the PlanFunc again for the same ticket when it retries its
 // transaction (the Postgres store does after a deadlock), so counting calls
-// would overcount.
+// would overcount. It keeps each ticket's BackfilledAt as planned, to tell
+// backfilled alerts from late ones.
 type plannedSet struct {
 	mu  sync.Mutex
-	ids map[string]struct{}
+	ids map[string]*time.Time // BackfilledAt by ticket id
 }
 
 func (s *plannedSet) wrap(plan PlanFunc) PlanFunc {
 	return func(t *Ticket) Plan {
 		s.mu.Lock()
 		if s.ids == nil {
-			s.ids = make(map[string]struct{})
+			s.ids = make(map[string]*time.Time)
 		}
-		s.ids[t.ID] = struct{}{}
+		s.ids[t.ID] = t.BackfilledAt
 		s.mu.Unlock()
 		return plan(t)
 	}
+}
+
+// backfilled reports whether a's stage was due by its ticket's
+// BackfilledAt: made due by an ingest or policy change after its instant.
+func (s *plannedSet) backfilled(a Alert) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := s.ids[a.TicketID]
+	return at != nil && !a.DueAt.After(*at)
 }
 
 func (s *plannedSet) len() int {

@@ -267,7 +267,7 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 					CustomerTier: t.CustomerTier,
 					Target:       r.target,
 					Elapsed:      off,
-					Details:      alertDetails(r.kind, s, r.target),
+					Message:      alertMessage(r.kind, s, r.target),
 				})
 			case at.After(now) || !fired[key]:
 				if next == nil || at.Before(*next) {

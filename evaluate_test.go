@@ -107,7 +107,7 @@ func TestEvaluateFiresNeverBeforeItsInstant(t *testing.T) {
 		t.Fatalf("state %q / %q, want alert", ev.State, ev.SLAClocks[watchdog.Response].State)
 	}
 	a := ev.Due[0]
-	if a.State != "alert" || a.TicketID != "T-1" || a.Target != 30*time.Minute || a.Elapsed != 1530*time.Second || !strings.Contains(a.Details, "Response") {
+	if a.State != "alert" || a.TicketID != "T-1" || a.Target != 30*time.Minute || a.Elapsed != 1530*time.Second || !strings.Contains(a.Message, "Response") {
 		t.Fatalf("alert %+v", a)
 	}
 	fire(tk, ev)
@@ -330,7 +330,7 @@ func TestAlertDetailsNameTheTarget(t *testing.T) {
 		"resolution/breach": "Resolution SLA breached: 3h target reached",
 	}
 	for _, a := range ev.Due {
-		if got := a.Details; got != want[string(a.SLAClock)+"/"+a.Stage] {
+		if got := a.Message; got != want[string(a.SLAClock)+"/"+a.Stage] {
 			t.Errorf("%s/%s details %q", a.SLAClock, a.Stage, got)
 		}
 	}

@@ -72,7 +72,7 @@ func ExampleEngineHooks_EvaluateDue() {
 		}
 		fmt.Println("fired:", len(alerts))
 		for _, a := range alerts {
-			fmt.Printf("  %s %s due %s, level %d: %s\n", a.SLAClock, a.Stage, a.DueAt.Format(time.TimeOnly), a.EscalationLevel, a.Details)
+			fmt.Printf("  %s %s due %s, level %d: %s\n", a.SLAClock, a.Stage, a.DueAt.Format(time.TimeOnly), a.EscalationLevel, a.Message)
 		}
 	}
 

@@ -11,8 +11,12 @@ type Observer interface {
 	// tickets changed.
 	EventsIngested(events, changed int)
 	// AlertFired reports a recorded alert and how long after its due
-	// instant it was recorded.
-	AlertFired(a Alert, lateness time.Duration)
+	// instant it was recorded. backfilled reports that the stage was
+	// already due when the ingest or policy change that made it due
+	// committed (a ticket imported after its deadlines, or a target
+	// shortened into the past): its lateness then measures the data's age,
+	// not the engine's delay.
+	AlertFired(a Alert, lateness time.Duration, backfilled bool)
 	// DeliveryFinished reports one delivery attempt's outcome.
 	DeliveryFinished(notifier string, status DeliveryStatus, took time.Duration)
 	// Evaluated reports one scheduler pass: tickets evaluated, alerts
@@ -27,7 +31,7 @@ type NopObserver struct{}
 func (NopObserver) EventsIngested(int, int) {}
 
 // AlertFired does nothing.
-func (NopObserver) AlertFired(Alert, time.Duration) {}
+func (NopObserver) AlertFired(Alert, time.Duration, bool) {}
 
 // DeliveryFinished does nothing.
 func (NopObserver) DeliveryFinished(string, DeliveryStatus, time.Duration) {}

@@ -110,6 +110,12 @@ type Plan struct {
 	Open      bool
 	NextDueAt *time.Time
 	BreachAt  *time.Time
+	// BackfilledAt is stored as the ticket's Ticket.BackfilledAt (nil
+	// clears it) and given back to later plans. The engine sets it to the
+	// instant of an ingest or policy change that finds stages already due
+	// which were not due before it: when those fire, they count as
+	// backfilled (imported late) rather than late (see Observer.AlertFired).
+	BackfilledAt *time.Time
 	// Alerts to record. The store skips any whose (ticket, clock, stage,
 	// cycle) is already recorded; for each it records, it raises the
 	// ticket's escalation level by one (setting Alert.EscalationLevel to the

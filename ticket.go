@@ -29,6 +29,10 @@ type Ticket struct {
 	Open      bool        `json:"open"`
 	NextDueAt *time.Time  `json:"next_due_at"`
 	BreachAt  *time.Time  `json:"breach_at"`
+	// BackfilledAt is the instant of the last ingest or policy change that
+	// found stages of the ticket already due (see Plan.BackfilledAt); nil
+	// when none did.
+	BackfilledAt *time.Time `json:"-"`
 
 	// Events is the ticket's timeline, one entry per distinct updated_at,
 	// in updated_at order. Filled by Store.Ticket and given to PlanFunc.

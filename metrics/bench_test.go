@@ -33,7 +33,7 @@ func BenchmarkAlertFired(b *testing.B) {
 	a := watchdog.Alert{SLAClock: watchdog.Response, Stage: watchdog.StageBreach, CustomerTier: "gold"}
 	b.ReportAllocs()
 	for b.Loop() {
-		m.AlertFired(a, 20*time.Millisecond)
+		m.AlertFired(a, 20*time.Millisecond, false)
 	}
 }
 

@@ -109,6 +109,7 @@ type Metrics struct {
 	ticketsChanged     prometheus.Counter
 	alertsFired        *prometheus.CounterVec
 	alertLateness      prometheus.Histogram
+	alertsBackfilled   *prometheus.CounterVec
 	deliveries         *prometheus.CounterVec
 	deliveryDuration   *prometheus.HistogramVec
 	evaluations        prometheus.Counter
@@ -167,8 +168,11 @@ func newMetrics(reg *prometheus.Registry, cfg *Config) *Metrics {
 		alertsFired: newCounterVec("alerts_fired_total",
 			"Alerts recorded, by stage, SLA clock and customer tier.", "stage", "sla_type", "tier"),
 		alertLateness: newHistogram("alert_lateness_seconds",
-			"How long after its due instant each alert was recorded.",
+			"How long after its due instant each alert was recorded, for stages reached while the service ran (backfilled ones are counted in alerts_backfilled_total instead).",
 			[]float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}),
+		alertsBackfilled: newCounterVec("alerts_backfilled_total",
+			"Alerts whose stage was already due when the ingest or policy change that made it due committed (such as a ticket imported after its deadlines), by stage, SLA clock and customer tier; left out of alert_lateness_seconds.",
+			"stage", "sla_type", "tier"),
 		deliveries: newCounterVec("deliveries_total",
 			"Alert delivery attempts by notifier and outcome (delivered, failed for good, retry).", "notifier", "outcome"),
 		deliveryDuration: newHistogramVec("delivery_duration_seconds",
@@ -197,7 +201,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 			return 0
 		})
 	return []prometheus.Collector{
-		m.httpDuration, m.eventsIngested, m.ticketsChanged, m.alertsFired, m.alertLateness,
+		m.httpDuration, m.eventsIngested, m.ticketsChanged, m.alertsFired, m.alertLateness, m.alertsBackfilled,
 		m.deliveries, m.deliveryDuration, m.evaluations, m.evaluatedTickets, m.evaluationDuration,
 		m.reloadSuccess, m.reloadTimestamp, m.reloadFailures, m.openTickets, wsClients,
 		m.openTickets.errors,
@@ -272,9 +276,14 @@ func (m *Metrics) EventsIngested(events, changed int) {
 	m.ticketsChanged.Add(float64(max(changed, 0)))
 }
 
-// AlertFired counts an alert and records its lateness; see watchdog.Observer.
-func (m *Metrics) AlertFired(a watchdog.Alert, lateness time.Duration) {
+// AlertFired counts an alert and records its lateness, or counts it as
+// backfilled; see watchdog.Observer.
+func (m *Metrics) AlertFired(a watchdog.Alert, lateness time.Duration, backfilled bool) {
 	m.alertsFired.WithLabelValues(a.Stage, string(a.SLAClock), a.CustomerTier).Inc()
+	if backfilled {
+		m.alertsBackfilled.WithLabelValues(a.Stage, string(a.SLAClock), a.CustomerTier).Inc()
+		return
+	}
 	m.alertLateness.Observe(max(lateness, 0).Seconds())
 }
 

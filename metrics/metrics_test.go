@@ -79,17 +79,25 @@ func TestAlertFired(t *testing.T) {
 	t.Parallel()
 	m, reg := setup(t, nil)
 	gold := watchdog.Alert{TicketID: "T-1", SLAClock: watchdog.Response, Stage: watchdog.StageAlert, CustomerTier: "gold"}
-	m.AlertFired(gold, 1500*time.Millisecond)
-	m.AlertFired(gold, -time.Second) // clocks may disagree slightly: counts as on time
+	m.AlertFired(gold, 1500*time.Millisecond, false)
+	m.AlertFired(gold, -time.Second, false) // clocks may disagree slightly: counts as on time
 	breach := gold
 	breach.Stage, breach.SLAClock = watchdog.StageBreach, watchdog.Resolution
-	m.AlertFired(breach, 20*time.Second)
+	m.AlertFired(breach, 20*time.Second, false)
+	// A ticket imported a year late: counted, but not as lateness.
+	m.AlertFired(breach, 365*24*time.Hour, true)
 
 	if got := testutil.ToFloat64(m.alertsFired.WithLabelValues("alert", "response", "gold")); got != 2 {
 		t.Errorf("alerts_fired_total{alert,response,gold} %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(m.alertsFired.WithLabelValues("breach", "resolution", "gold")); got != 1 {
-		t.Errorf("alerts_fired_total{breach,resolution,gold} %v, want 1", got)
+	if got := testutil.ToFloat64(m.alertsFired.WithLabelValues("breach", "resolution", "gold")); got != 2 {
+		t.Errorf("alerts_fired_total{breach,resolution,gold} %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.alertsBackfilled.WithLabelValues("breach", "resolution", "gold")); got != 1 {
+		t.Errorf("alerts_backfilled_total{breach,resolution,gold} %v, want 1", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "watchdog_alerts_backfilled_total"); err != nil || n != 1 {
+		t.Errorf("alerts_backfilled_total series %d (%v), want 1", n, err)
 	}
 	n, sum := histogram(t, m.alertLateness)
 	if n != 3 || !near(sum, 21.5) {

@@ -75,7 +75,7 @@ func (e *Escalation) deliver(ctx context.Context, a watchdog.Alert) (retry bool,
 	}
 	e.paged[a.TicketID] = true
 	e.mu.Unlock()
-	reason := fmt.Sprintf("ticket %s (%s, %s) reached escalation level %d: %s", a.TicketID, a.CustomerTier, a.Priority, a.EscalationLevel, a.Details)
+	reason := fmt.Sprintf("ticket %s (%s, %s) reached escalation level %d: %s", a.TicketID, a.CustomerTier, a.Priority, a.EscalationLevel, a.Message)
 	if err := e.Pager.Page(ctx, a.TicketID, reason); err != nil {
 		e.mu.Lock()
 		delete(e.paged, a.TicketID)

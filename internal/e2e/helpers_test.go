@@ -138,7 +138,7 @@ type countingObserver struct {
 	maxLate   time.Duration
 }
 
-func (o *countingObserver) AlertFired(_ watchdog.Alert, late time.Duration) {
+func (o *countingObserver) AlertFired(_ watchdog.Alert, late time.Duration, _ bool) {
 	o.mu.Lock()
 	o.fired++
 	o.maxLate = max(o.maxLate, late)

@@ -49,7 +49,7 @@ func TestEveryFieldEscaped(t *testing.T) {
 		{"tier", func(a *watchdog.Alert) { a.CustomerTier = hostile }},
 		{"priority", func(a *watchdog.Alert) { a.Priority = hostile }},
 		{"status/state", func(a *watchdog.Alert) { a.State = hostile }},
-		{"details", func(a *watchdog.Alert) { a.Details = hostile }},
+		{"details", func(a *watchdog.Alert) { a.Message = hostile }},
 		{"sla clock", func(a *watchdog.Alert) { a.SLAClock = watchdog.SLAClock(hostile) }},
 		{"stage", func(a *watchdog.Alert) { a.Stage = "escalation-" + hostile }},
 	} {

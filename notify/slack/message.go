@@ -38,8 +38,8 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	scope := orNA(a.CustomerTier) + "/" + orNA(a.Priority)
 	text := fmt.Sprintf("%s: ticket %s %s SLA (%s, escalation level %d)",
 		label, a.TicketID, clock, scope, a.EscalationLevel)
-	if a.Details != "" {
-		text += ": " + a.Details
+	if a.Message != "" {
+		text += ": " + a.Message
 	}
 	text = escape(text)
 
@@ -61,8 +61,8 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	if !a.DueAt.IsZero() {
 		fields = append(fields, slack.AttachmentField{Title: "Due", Value: a.DueAt.UTC().Format(time.RFC3339), Short: true})
 	}
-	if a.Details != "" {
-		fields = append(fields, slack.AttachmentField{Title: "Details", Value: escape(a.Details)})
+	if a.Message != "" {
+		fields = append(fields, slack.AttachmentField{Title: "Details", Value: escape(a.Message)})
 	}
 
 	att := slack.Attachment{

@@ -41,7 +41,7 @@ func testAlert() watchdog.Alert {
 		CustomerTier:    "gold",
 		Target:          3 * time.Hour,
 		Elapsed:         2*time.Hour + 33*time.Minute,
-		Details:         "Resolution SLA breached: 3h target reached",
+		Message:         "Resolution SLA breached: 3h target reached",
 	}
 }
 
@@ -362,7 +362,7 @@ func TestMessageEscapesUserText(t *testing.T) {
 	t.Parallel()
 	a := testAlert()
 	a.TicketID = "<!channel> & co"
-	a.Details = "<https://evil.example|click>"
+	a.Message = "<https://evil.example|click>"
 	m := buildMessage(a, Config{DashboardURL: "https://d.example/t/{id}/view"})
 	for _, s := range []string{m.text, m.attachment.Fields[0].Value} {
 		if strings.ContainsAny(s, "<>") {

@@ -38,7 +38,7 @@ func ExampleHub() {
 	hub.Publish(watchdog.Alert{TicketID: "T-1", SLAClock: watchdog.Response, Stage: "alert", State: "alert", CustomerTier: "gold", FiredAt: fired})
 	hub.Publish(watchdog.Alert{ID: 7, TicketID: "T-1", SLAClock: watchdog.Response, Stage: "breach", State: "breach",
 		CustomerTier: "gold", Priority: "high", EscalationLevel: 2, FiredAt: fired.Add(5 * time.Minute),
-		Details: "Response SLA breached: 30m target reached"})
+		Target: 30 * time.Minute, Elapsed: 30 * time.Minute, Message: "Response SLA breached: 30m target reached"})
 
 	_, p, err := conn.Read(ctx)
 	if err != nil {
@@ -51,8 +51,10 @@ func ExampleHub() {
 		return
 	}
 	fmt.Println(m.TicketID, m.SLAType, m.State, m.EscalationLevel, m.Timestamp.Format(time.RFC3339))
-	fmt.Println(m.Details)
+	fmt.Println(m.Details.Message)
+	fmt.Println(m.Details.ElapsedMinutes, m.Details.TargetMinutes, m.Details.PercentUsed)
 	// Output:
 	// T-1 response breach 2 2026-03-02T09:35:00Z
 	// Response SLA breached: 30m target reached
+	// 30 30 1
 }

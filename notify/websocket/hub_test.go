@@ -125,7 +125,7 @@ func alert(id int64, ticket, tier, priority string, clock watchdog.SLAClock, sta
 		EscalationLevel: int(id % 5),
 		Priority:        priority,
 		CustomerTier:    tier,
-		Details:         fmt.Sprintf("alert %d", id),
+		Message:         fmt.Sprintf("alert %d", id),
 	}
 }
 
@@ -149,7 +149,9 @@ func TestClientReceivesEveryField(t *testing.T) {
 		EscalationLevel: 3,
 		Priority:        "high",
 		CustomerTier:    "gold",
-		Details:         "Resolution SLA escalation (escalation-1): 150% of its 3h target",
+		Target:          3 * time.Hour,
+		Elapsed:         270 * time.Minute,
+		Message:         "Resolution SLA escalation (escalation-1): 150% of its 3h target",
 	}
 	hub.Publish(a)
 
@@ -170,7 +172,12 @@ func TestClientReceivesEveryField(t *testing.T) {
 		"ticket_id":        "T-100",
 		"sla_type":         "resolution",
 		"state":            "breach",
-		"details":          "Resolution SLA escalation (escalation-1): 150% of its 3h target",
+		"details": map[string]any{
+			"elapsed_minutes": 270.0,
+			"target_minutes":  180.0,
+			"percent_used":    1.5,
+			"message":         "Resolution SLA escalation (escalation-1): 150% of its 3h target",
+		},
 		"timestamp":        "2026-03-02T09:30:01Z",
 		"escalation_level": 3.0,
 		"priority":         "high",
@@ -344,12 +351,12 @@ func TestStalledClientIsDroppedOthersKeepReceiving(t *testing.T) {
 	details := strings.Repeat("x", 32<<10)
 	publish := func(id int64) {
 		a := alert(id, "T-1", "gold", "high", watchdog.Response, "alert")
-		a.Details = details
+		a.Message = details
 		hub.Publish(a)
 		// Pacing on the healthy client keeps its buffer nearly empty: only
 		// the stalled client's buffer can fill.
-		if m := readMessage(t, healthy); m.AlertID != id || m.Details != details {
-			t.Fatalf("healthy client got alert %d (%d bytes of details), want %d", m.AlertID, len(m.Details), id)
+		if m := readMessage(t, healthy); m.AlertID != id || m.Details.Message != details {
+			t.Fatalf("healthy client got alert %d (%d bytes of details), want %d", m.AlertID, len(m.Details.Message), id)
 		}
 	}
 	// The socket buffers absorb some megabytes before the writer blocks
@@ -385,7 +392,7 @@ func TestWriteTimeoutCutsClientThatNeverReads(t *testing.T) {
 	hub, srv := startHub(t, &wshub.Config{BufferSize: 1 << 12, WriteTimeout: 50 * time.Millisecond})
 	dial(t, hub, srv, "", nil, 1)
 	a := alert(1, "T-1", "gold", "high", watchdog.Response, "alert")
-	a.Details = strings.Repeat("x", 32<<10)
+	a.Message = strings.Repeat("x", 32<<10)
 	for range 1 << 11 { // 64 MiB, far more than the socket buffers hold
 		hub.Publish(a)
 	}

@@ -17,8 +17,10 @@ type Message struct {
 	SLAType string `json:"sla_type"`
 	// State is "alert" before the clock's breach and "breach" from it on.
 	State string `json:"state"`
-	// Details is a human-readable sentence about the stage reached.
-	Details string `json:"details"`
+	// Details is the seed's details object (elapsed_minutes,
+	// target_minutes, percent_used) with the alert's message, a sentence
+	// about the stage reached.
+	Details watchdog.AlertDetails `json:"details"`
 	// Timestamp is when the alert was recorded (the alert's FiredAt), in UTC.
 	Timestamp time.Time `json:"timestamp"`
 	// EscalationLevel is the ticket's escalation level after this alert.
@@ -40,7 +42,7 @@ func MessageFor(a watchdog.Alert) Message {
 		TicketID:        a.TicketID,
 		SLAType:         string(a.SLAClock),
 		State:           a.State,
-		Details:         a.Details,
+		Details:         a.Details(),
 		Timestamp:       a.FiredAt.UTC(),
 		EscalationLevel: a.EscalationLevel,
 		Priority:        a.Priority,

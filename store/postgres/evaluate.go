@@ -191,7 +191,8 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 func derivedChanged(before, after *watchdog.Ticket) bool {
 	return before.State != after.State || before.Untracked != after.Untracked || before.Open != after.Open ||
 		before.EscalationLevel != after.EscalationLevel ||
-		!sameTime(before.NextDueAt, after.NextDueAt) || !sameTime(before.BreachAt, after.BreachAt)
+		!sameTime(before.NextDueAt, after.NextDueAt) || !sameTime(before.BreachAt, after.BreachAt) ||
+		!sameTime(before.BackfilledAt, after.BackfilledAt)
 }
 
 // updateDerived stores the derived columns (and the escalation level when
@@ -206,9 +207,11 @@ func updateDerived(ctx context.Context, q queryer, rows *ticketRows, withLevel b
 	}
 	if _, err := q.ExecContext(ctx, `UPDATE tickets t SET
 			sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
-			next_due_at = u.next_due_at, breach_at = u.breach_at, escalation_level = `+level+`
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::timestamptz[], $7::int[])
-			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, escalation_level)
+			next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
+			escalation_level = `+level+`
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::timestamptz[],
+			$7::timestamptz[], $8::int[])
+			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level)
 		WHERE t.id = u.id`, rows.derivedArgs()...); err != nil {
 		return fmt.Errorf("update tickets: %w", err)
 	}
@@ -236,7 +239,7 @@ func (r *alertRows) insert(ctx context.Context, q queryer) error {
 	for i := range r.list {
 		a := &r.list[i]
 		tid[i], clock[i], stage[i], state[i] = a.TicketID, string(a.SLAClock), a.Stage, a.State
-		prio[i], tier[i], details[i] = a.Priority, a.CustomerTier, a.Details
+		prio[i], tier[i], details[i] = a.Priority, a.CustomerTier, a.Message
 		cycle[i], level[i], target[i], elapsed[i] = int64(a.Cycle), int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
 		due[i], fired[i] = &a.DueAt, &a.FiredAt
 	}

@@ -128,9 +128,9 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 	}
 	if len(w.inserts.id) > 0 {
 		if _, err := q.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
-				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at)
+				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[])`,
+				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])`,
 			w.inserts.args()...); err != nil {
 			return raced(fmt.Errorf("insert tickets: %w", err))
 		}
@@ -140,11 +140,11 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 				priority = u.priority, customer_tier = u.customer_tier, status = u.status,
 				created_at = u.created_at, updated_at = u.updated_at, first_response_at = u.first_response_at,
 				sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
-				next_due_at = u.next_due_at, breach_at = u.breach_at
+				next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[])
+				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
 				AS u(id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-					sla_state, untracked_reason, open, next_due_at, breach_at)
+					sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at)
 			WHERE t.id = u.id`, w.updates.args()...); err != nil {
 			return fmt.Errorf("update tickets: %w", err)
 		}

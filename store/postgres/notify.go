@@ -81,7 +81,7 @@ func (w wireAlert) alert() watchdog.Alert {
 	return watchdog.Alert{ID: w.ID, TicketID: w.Ticket, SLAClock: watchdog.SLAClock(w.Clock), Stage: w.Stage,
 		Cycle: w.Cycle, State: w.State, DueAt: time.UnixMicro(w.Due).UTC(), FiredAt: time.UnixMicro(w.Fired).UTC(),
 		EscalationLevel: w.Level, Priority: w.Prio, CustomerTier: w.Tier, Target: time.Duration(w.Target),
-		Elapsed: time.Duration(w.Elapsed), Details: w.Details}
+		Elapsed: time.Duration(w.Elapsed), Message: w.Details}
 }
 
 // publishLocal hands alerts this store committed to its own subscribers.

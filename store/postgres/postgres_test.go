@@ -202,7 +202,7 @@ func TestNotifyAcrossPools(t *testing.T) {
 	plan := func(tk *watchdog.Ticket) watchdog.Plan {
 		p := storetest.FirePlan(now, nil, nil, watchdog.StageAlert)(tk)
 		if tk.ID == long {
-			p.Alerts[0].Details = strings.Repeat("d", 9000) // over the NOTIFY limit
+			p.Alerts[0].Message = strings.Repeat("d", 9000) // over the NOTIFY limit
 		}
 		return p
 	}
@@ -224,7 +224,7 @@ func TestNotifyAcrossPools(t *testing.T) {
 	}
 	for _, want := range recorded {
 		a := got[want.ID]
-		if a.TicketID != want.TicketID || a.Details != want.Details || !a.DueAt.Equal(want.DueAt) ||
+		if a.TicketID != want.TicketID || a.Message != want.Message || !a.DueAt.Equal(want.DueAt) ||
 			!a.FiredAt.Equal(want.FiredAt) || a.EscalationLevel != want.EscalationLevel || a.Target != want.Target {
 			t.Errorf("alert %d arrived as %+v, want %+v", want.ID, a, want)
 		}

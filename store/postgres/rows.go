@@ -34,20 +34,20 @@ var (
 // ---- tickets ----------------------------------------------------------------
 
 const ticketCols = `id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at`
+	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at`
 
 // ticketColsT is ticketCols qualified by the alias t, for joins.
 const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at, t.updated_at, t.first_response_at,
-	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at`
+	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at, t.backfilled_at`
 
 func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 	var (
-		t              watchdog.Ticket
-		fr, next, brch sql.NullTime
-		state          string
+		t                    watchdog.Ticket
+		fr, next, brch, back sql.NullTime
+		state                string
 	)
 	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &t.CreatedAt, &t.UpdatedAt, &fr,
-		&t.EscalationLevel, &state, &t.Untracked, &t.Open, &next, &brch); err != nil {
+		&t.EscalationLevel, &state, &t.Untracked, &t.Open, &next, &brch, &back); err != nil {
 		return nil, err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
@@ -56,6 +56,7 @@ func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 	t.State = watchdog.TicketState(state)
 	t.NextDueAt = nullTime(next)
 	t.BreachAt = nullTime(brch)
+	t.BackfilledAt = nullTime(back)
 	return &t, nil
 }
 
@@ -71,12 +72,13 @@ func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
 	t.Open = p.Open
 	t.NextDueAt = usPtr(p.NextDueAt)
 	t.BreachAt = usPtr(p.BreachAt)
+	t.BackfilledAt = usPtr(p.BackfilledAt)
 }
 
 // ticketRows are ticket columns as parallel arrays for unnest.
 type ticketRows struct {
 	id, priority, tier, status, state, untracked []string
-	created, updated, fr, next, breach           timeArray
+	created, updated, fr, next, breach, back     timeArray
 	open                                         []bool
 	level                                        []int64
 }
@@ -94,19 +96,20 @@ func (r *ticketRows) add(t *watchdog.Ticket) {
 	r.open = append(r.open, t.Open)
 	r.next = append(r.next, t.NextDueAt)
 	r.breach = append(r.breach, t.BreachAt)
+	r.back = append(r.back, t.BackfilledAt)
 	r.level = append(r.level, int64(t.EscalationLevel))
 }
 
 func (r *ticketRows) args() []any {
 	return []any{pq.StringArray(r.id), pq.StringArray(r.priority), pq.StringArray(r.tier), pq.StringArray(r.status),
 		r.created, r.updated, r.fr, pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
-		r.next, r.breach}
+		r.next, r.breach, r.back}
 }
 
 // derivedArgs are the arrays of the derived columns only.
 func (r *ticketRows) derivedArgs() []any {
 	return []any{pq.StringArray(r.id), pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
-		r.next, r.breach, pq.Int64Array(r.level)}
+		r.next, r.breach, r.back, pq.Int64Array(r.level)}
 }
 
 // ---- ticket_events ------------------------------------------------------------
@@ -244,7 +247,7 @@ type alertScan struct {
 func (s *alertScan) dest() []any {
 	a := &s.a
 	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &a.Cycle, &a.State, &a.DueAt, &a.FiredAt,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Details}
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message}
 }
 
 func (s *alertScan) value() watchdog.Alert {

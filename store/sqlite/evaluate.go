@@ -156,7 +156,7 @@ func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.
 		args = args[:0]
 		for _, a := range alerts[i : i+c] {
 			args = append(args, a.TicketID, string(a.SLAClock), a.Stage, a.Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
-				a.EscalationLevel, a.Priority, a.CustomerTier, int64(a.Target), int64(a.Elapsed), a.Details)
+				a.EscalationLevel, a.Priority, a.CustomerTier, int64(a.Target), int64(a.Elapsed), a.Message)
 		}
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {

@@ -86,12 +86,12 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 // insertTickets inserts new tickets (the writer lock guarantees that they
 // are not stored yet).
 func (s *Store) insertTickets(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket) error {
-	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 13, len(tickets),
+	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 14, len(tickets),
 		func(i int, args []any) []any {
 			t := tickets[i]
 			return append(args, t.ID, t.Priority, t.CustomerTier, t.Status, micros(t.CreatedAt), micros(t.UpdatedAt),
 				nullMicros(t.FirstResponseAt), t.EscalationLevel, string(t.State), t.Untracked, boolInt(t.Open),
-				nullMicros(t.NextDueAt), nullMicros(t.BreachAt))
+				nullMicros(t.NextDueAt), nullMicros(t.BreachAt), nullMicros(t.BackfilledAt))
 		})
 	if err != nil {
 		return fmt.Errorf("insert tickets: %w", err)

@@ -15,7 +15,7 @@ import (
 
 // Column lists, in the order the scan functions read them.
 const (
-	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at"
+	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at"
 	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at"
 	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details"
 	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at"
@@ -39,14 +39,14 @@ func (l idList[T]) Value() (driver.Value, error) {
 
 func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 	var (
-		t                          watchdog.Ticket
-		created, updated           int64
-		firstResp, nextDue, breach sql.NullInt64
-		state                      string
-		open                       int
+		t                                      watchdog.Ticket
+		created, updated                       int64
+		firstResp, nextDue, breach, backfilled sql.NullInt64
+		state                                  string
+		open                                   int
 	)
 	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &created, &updated, &firstResp,
-		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach); err != nil {
+		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach, &backfilled); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -54,6 +54,7 @@ func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 	t.State = watchdog.TicketState(state)
 	t.Open = open != 0
 	t.NextDueAt, t.BreachAt = fromNullMicros(nextDue), fromNullMicros(breach)
+	t.BackfilledAt = fromNullMicros(backfilled)
 	return &t, nil
 }
 
@@ -79,7 +80,7 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) {
 		target, elapsed int64
 	)
 	if err := sc.Scan(&a.ID, &a.TicketID, &clock, &a.Stage, &a.Cycle, &a.State, &due, &fired,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Details); err != nil {
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Message); err != nil {
 		return a, err
 	}
 	a.SLAClock = watchdog.SLAClock(clock)
@@ -118,6 +119,7 @@ var loaders = &sqlstore.Loaders{
 // applyPlan copies the plan's derived columns into t.
 func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
 	t.State, t.Untracked, t.Open, t.NextDueAt, t.BreachAt = p.State, p.Untracked, p.Open, p.NextDueAt, p.BreachAt
+	t.BackfilledAt = p.BackfilledAt
 }
 
 // ticketCol is a column of tickets that a write may change.
@@ -140,6 +142,7 @@ var mutableCols = []ticketCol{
 	{"open", func(t *watchdog.Ticket) any { return boolInt(t.Open) }},
 	{"next_due_at", func(t *watchdog.Ticket) any { return nullMicros(t.NextDueAt) }},
 	{"breach_at", func(t *watchdog.Ticket) any { return nullMicros(t.BreachAt) }},
+	{"backfilled_at", func(t *watchdog.Ticket) any { return nullMicros(t.BackfilledAt) }},
 }
 
 // change is a stored ticket row before and after a write.

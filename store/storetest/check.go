@@ -28,6 +28,7 @@ func want(p watchdog.Plan, level int, events ...watchdog.Event) *watchdog.Ticket
 	t.Events = nil
 	t.EscalationLevel = level
 	t.State, t.Untracked, t.Open, t.NextDueAt, t.BreachAt = p.State, p.Untracked, p.Open, p.NextDueAt, p.BreachAt
+	t.BackfilledAt = p.BackfilledAt
 	return &t
 }
 
@@ -99,7 +100,7 @@ func diffTicket(t *testing.T, what string, got, want *watchdog.Ticket) {
 		t.Errorf("%s: ticket mismatch (-want +got):\n%s", what, d)
 	}
 	checkUTC(t, what, got.CreatedAt, got.UpdatedAt)
-	checkUTCPtr(t, what, got.FirstResponseAt, got.NextDueAt, got.BreachAt)
+	checkUTCPtr(t, what, got.FirstResponseAt, got.NextDueAt, got.BreachAt, got.BackfilledAt)
 }
 
 func checkUTC(t *testing.T, what string, ts ...time.Time) {

@@ -94,7 +94,7 @@ func NewAlert(t *watchdog.Ticket, st string, due, fired time.Time) watchdog.Aler
 		CustomerTier: t.CustomerTier,
 		Target:       time.Hour,
 		Elapsed:      51*time.Minute + 250*time.Millisecond,
-		Details:      "response SLA " + st,
+		Message:      "response SLA " + st,
 	}
 }
 

@@ -75,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 		{"NextDueNextDelivery", testNextDueNextDelivery},
 		{"DueInstantMoves", testDueInstantMoves},
 		{"Replan", testReplan},
+		{"BackfilledAtKept", testBackfilledAtKept},
 		{"Dashboard", testDashboard},
 		{"TicketNotFound", testTicketNotFound},
 		{"SubscribeAlerts", testSubscribeAlerts},
