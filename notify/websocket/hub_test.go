@@ -169,9 +169,9 @@ func TestClientReceivesEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"ticket_id":        "T-100",
-		"sla_type":         "resolution",
-		"state":            "breach",
+		"ticket_id": "T-100",
+		"sla_type":  "resolution",
+		"state":     "breach",
 		"details": map[string]any{
 			"elapsed_minutes": 270.0,
 			"target_minutes":  180.0,
