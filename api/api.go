@@ -10,6 +10,10 @@
 //	GET  /healthz          liveness
 //	GET  /readyz           readiness: store reachable, policy loaded
 //	GET  /metrics          Prometheus metrics (when configured)
+//	GET  /openapi.json     this API's OpenAPI 3.0 document (openapi.yaml)
+//
+// The routes, their answers and their bodies are described by openapi.yaml,
+// which the tests check every handler against (internal/contract).
 package api
 
 import (
@@ -83,10 +87,11 @@ const (
 
 // Handler is the API. Create it with New.
 type Handler struct {
-	svc Service
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	svc    Service
+	cfg    Config
+	log    *slog.Logger
+	mux    *http.ServeMux
+	routes []string
 }
 
 // New returns the API over svc.
@@ -110,12 +115,16 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if _, err := openAPIJSON(); err != nil {
+		return nil, err
+	}
 	h := &Handler{svc: svc, cfg: c, log: c.Logger, mux: http.NewServeMux()}
 	h.route("POST /tickets", true, h.postTickets)
 	h.route("GET /tickets/{id}", true, h.getTicket)
 	h.route("GET /dashboard", true, h.dashboard)
 	h.route("GET /healthz", false, h.healthz)
 	h.route("GET /readyz", false, h.readyz)
+	h.route("GET /openapi.json", false, h.openAPI)
 	if c.Alerts != nil {
 		h.route("GET /ws/alerts", true, func(w http.ResponseWriter, r *http.Request) {
 			// A WebSocket outlives the server's read and write timeouts,
@@ -140,6 +149,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
+// Routes lists the patterns the handler serves, such as "GET
+// /tickets/{id}", in registration order; the catch-all that answers 404
+// and 405 is left out. The contract tests compare them with openapi.yaml.
+func (h *Handler) Routes() []string {
+	return append([]string(nil), h.routes...)
+}
+
 type ctxKey struct{}
 
 // CorrelationID returns the request's correlation id (from X-Request-ID or
@@ -156,6 +172,8 @@ func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
 		// The catch-all: one route label for every unmatched path, so
 		// that clients cannot create metric series at will.
 		method, name = "", "unmatched"
+	} else {
+		h.routes = append(h.routes, pattern)
 	}
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

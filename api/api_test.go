@@ -19,6 +19,9 @@ import (
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/api"
+	"github.com/ticket-watchdog/watchdog/internal/contract"
+	"github.com/ticket-watchdog/watchdog/metrics"
+	wshub "github.com/ticket-watchdog/watchdog/notify/websocket"
 	"github.com/ticket-watchdog/watchdog/store/sqlite"
 )
 
@@ -75,8 +78,7 @@ func setup(t testing.TB, cfg *api.Config) *env {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := contract.Serve(t, h)
 	return &env{eng: eng, srv: srv, logs: logs}
 }
 
@@ -490,8 +492,14 @@ func TestTenThousandItemBatch(t *testing.T) {
 func TestAuth(t *testing.T) {
 	t.Parallel()
 	const token = "s3cret-token-value"
-	alerts := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "# metrics\n") })
+	// The real hub and metrics: a plain GET reaches the hub's 426 once past
+	// the token check.
+	alerts := wshub.NewHub(nil)
+	m, err := metrics.New(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := m.Handler()
 	on := setup(t, &api.Config{APIToken: token, Alerts: alerts, Metrics: metrics})
 	off := setup(t, &api.Config{Alerts: alerts, Metrics: metrics})
 
@@ -519,7 +527,7 @@ func TestAuth(t *testing.T) {
 		}
 	}
 	// Query-string tokens are only for the WebSocket.
-	if r := on.do(t, "GET", "/ws/alerts?access_token="+token, ""); r.code != http.StatusNoContent {
+	if r := on.do(t, "GET", "/ws/alerts?access_token="+token, ""); r.code != http.StatusUpgradeRequired {
 		t.Errorf("ws with access_token: %d", r.code)
 	}
 	if r := on.do(t, "GET", "/ws/alerts?access_token=nope", ""); r.code != http.StatusUnauthorized {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,11 +13,13 @@ import (
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/api"
+	"github.com/ticket-watchdog/watchdog/internal/contract"
 	"github.com/ticket-watchdog/watchdog/store/sqlite"
 )
 
-// FuzzPostTickets sends arbitrary bodies to POST /tickets: the handler must
-// answer every one with a JSON body and a status below 500, and never panic.
+// FuzzPostTickets sends arbitrary bodies to POST /tickets on a real listener:
+// the handler must answer every one with a JSON body, a status below 500
+// and an answer the OpenAPI document describes, and never panic.
 func FuzzPostTickets(f *testing.F) {
 	for _, s := range []string{
 		seedExample,
@@ -50,22 +53,34 @@ func FuzzPostTickets(f *testing.F) {
 	if err != nil {
 		f.Fatalf("api.New: %v", err)
 	}
+	// Every answer is checked against the OpenAPI document too.
+	chk := contract.New(f)
+	srv := httptest.NewServer(chk.Wrap(h))
+	f.Cleanup(srv.Close)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest(http.MethodPost, "/tickets", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code >= 500 {
-			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body.Bytes())
+		resp, err := srv.Client().Post(srv.URL+"/tickets", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !json.Valid(rec.Body.Bytes()) {
-			t.Fatalf("answer is not JSON for body %q: %q", body, rec.Body.Bytes())
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if rec.Code != http.StatusOK {
+		if resp.StatusCode >= 500 {
+			t.Fatalf("status %d for body %q: %s", resp.StatusCode, body, got)
+		}
+		if !json.Valid(got) {
+			t.Fatalf("answer is not JSON for body %q: %q", body, got)
+		}
+		if resp.StatusCode != http.StatusOK {
 			var eb errorBody
-			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || strings.TrimSpace(eb.Error) == "" {
-				t.Fatalf("status %d without an error message for body %q: %s", rec.Code, body, rec.Body.Bytes())
+			if err := json.Unmarshal(got, &eb); err != nil || strings.TrimSpace(eb.Error) == "" {
+				t.Fatalf("status %d without an error message for body %q: %s", resp.StatusCode, body, got)
 			}
+		}
+		if fails := chk.Take(); len(fails) > 0 {
+			t.Fatalf("body %q: the answer breaks the OpenAPI document:\n%s", body, strings.Join(fails, "\n"))
 		}
 	})
 }

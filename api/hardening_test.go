@@ -12,6 +12,7 @@ import (
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/api"
+	"github.com/ticket-watchdog/watchdog/internal/contract"
 	"github.com/ticket-watchdog/watchdog/store/postgres"
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
 	"github.com/ticket-watchdog/watchdog/store/sqlite"
@@ -45,9 +46,7 @@ func hardServer(t *testing.T, st watchdog.Store, cfg *api.Config) *httptest.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
+	return contract.Serve(t, h)
 }
 
 // hardAnswer is a response's status and error body.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -86,6 +87,10 @@ type Config struct {
 	DebugAddr string
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
+	// Middleware, when set, wraps the API handler that Run serves and
+	// Handler returns: tracing or access logs of your own, or the tests'
+	// checks of every answer against the OpenAPI document.
+	Middleware func(http.Handler) http.Handler
 }
 
 // WithDefaults returns a copy of c with every unset field defaulted. The

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/ticket-watchdog/watchdog/internal/contract"
 	"github.com/ticket-watchdog/watchdog/server"
 	"github.com/ticket-watchdog/watchdog/store/postgres"
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
@@ -112,6 +113,11 @@ func runServer(t *testing.T, cfg server.Config) *running {
 	}
 	logs := &lockedBuffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Every answer is checked against the OpenAPI document, after the
+	// server has stopped (cleanups run last first).
+	chk := contract.New(t)
+	cfg.Middleware = chk.Wrap
+	t.Cleanup(func() { chk.Report(t) })
 	s, err := server.New(context.Background(), &cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ticket-watchdog/watchdog/internal/contract"
 )
 
 func writeFile(t testing.TB, path, content string) {
@@ -34,16 +36,25 @@ func newTestServer(t *testing.T, sla string) (*Server, string) {
 	return s, path
 }
 
-// readyz answers GET /readyz from s's handler.
+// readyz answers GET /readyz from s's handler, served on a loopback
+// listener and checked against the OpenAPI document.
 func readyz(t *testing.T, s *Server) (int, map[string]any) {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	var body map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-		t.Fatalf("/readyz body %s: %v", rec.Body, err)
+	srv := contract.Serve(t, s.Handler())
+	resp, err := srv.Client().Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return rec.Code, body
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("/readyz body %s: %v", raw, err)
+	}
+	return resp.StatusCode, body
 }
 
 func TestReadyzDetails(t *testing.T) {

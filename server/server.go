@@ -125,7 +125,13 @@ func (s *Server) assemble(ctx context.Context) error {
 		Ready:        readiness(s.store, s.policy),
 		AllowHost:    hosts.allow,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if s.cfg.Middleware != nil {
+		s.handler = s.cfg.Middleware(s.handler)
+	}
+	return nil
 }
 
 // Handler is the API: every route of watchdogd, /readyz, /metrics and

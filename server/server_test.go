@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticket-watchdog/watchdog/internal/contract"
 	"github.com/ticket-watchdog/watchdog/server"
 	"github.com/ticket-watchdog/watchdog/store"
 )
@@ -31,10 +32,13 @@ func get(t *testing.T, url string) (int, string) {
 func TestRunServesAndShutsDown(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	chk := contract.New(t)
+	t.Cleanup(func() { chk.Report(t) })
 	s, err := server.New(context.Background(), &server.Config{
 		DatabaseURL:   "sqlite:///" + filepath.Join(dir, "watchdog.db"),
 		SLAConfigPath: filepath.Join(dir, "sla_config.yaml"),
 		ListenAddr:    "127.0.0.1:0",
+		Middleware:    chk.Wrap,
 	})
 	if err != nil {
 		t.Fatal(err)
