@@ -19,8 +19,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/ticket-watchdog/watchdog/client"
 	"github.com/ticket-watchdog/watchdog/internal/mockslack"
-	wsnotify "github.com/ticket-watchdog/watchdog/notify/websocket"
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
 )
 
@@ -118,6 +118,17 @@ func startServer(t testing.TB, s *settings) *liveServer {
 		}
 	})
 	return &liveServer{base: "http://" + addr, logs: logs, stop: stop}
+}
+
+// client is a typed API client of the server, with token as its token
+// ("" for none).
+func (s *liveServer) client(t testing.TB, token string) *client.Client {
+	t.Helper()
+	c, err := client.New(s.base, &client.Config{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 type response struct {
@@ -249,16 +260,14 @@ func checkTimedAlert(t *testing.T, srv *liveServer, mock *mockslack.Server, toke
 	created := time.Now().UTC().Truncate(time.Microsecond)
 	due := created.Add(2 * time.Second)
 	id := fmt.Sprintf("timed-%d", created.UnixNano())
-	body := fmt.Sprintf(`{"id":%q,"priority":"high","created_at":%q,"updated_at":%q,"status":"open","customer_tier":"gold"}`,
-		id, created.Format(time.RFC3339Nano), created.Format(time.RFC3339Nano))
-	hdr := []string{}
-	if token != "" {
-		hdr = []string{"Authorization", "Bearer " + token}
+	if _, err := srv.client(t, token).Ingest(ctx, client.Event{ID: id, Priority: "high", CustomerTier: "gold",
+		Status: "open", CreatedAt: created, UpdatedAt: created}); err != nil {
+		t.Fatalf("POST /tickets: %v", err)
 	}
-	mustStatus(t, srv.do(t, "POST", "/tickets", body, hdr...), http.StatusOK)
 
+	// The client's AlertMessage is the OpenAPI document's message schema.
 	type got struct {
-		msg wsnotify.Message
+		msg client.AlertMessage
 		at  time.Time
 	}
 	wsBreach := make(chan got, 1)
@@ -271,12 +280,12 @@ func checkTimedAlert(t *testing.T, srv *liveServer, mock *mockslack.Server, toke
 				return
 			}
 			at := time.Now()
-			var m wsnotify.Message
+			var m client.AlertMessage
 			if err := json.Unmarshal(data, &m); err != nil {
 				wsErr <- fmt.Errorf("bad message %s: %w", data, err)
 				return
 			}
-			if m.TicketID == id && m.SLAType == "response" && m.State == "breach" {
+			if m.TicketID == id && m.SLAType == client.SLATypeResponse && m.State == client.AlertStateBreach {
 				wsBreach <- got{m, at}
 				return
 			}
@@ -392,17 +401,14 @@ func TestServeAuth(t *testing.T) {
 // ticketTarget reads GET /tickets/{id}'s response target in seconds.
 func ticketTarget(t testing.TB, srv *liveServer, id string) float64 {
 	t.Helper()
-	r := srv.do(t, "GET", "/tickets/"+id, "")
-	mustStatus(t, r, http.StatusOK)
-	var v struct {
-		SLA map[string]struct {
-			TargetSeconds float64 `json:"target_seconds"`
-		} `json:"sla"`
+	v, err := srv.client(t, "").Ticket(context.Background(), id)
+	if err != nil {
+		t.Fatalf("GET /tickets/%s: %v", id, err)
 	}
-	if err := json.Unmarshal(r.body, &v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
+	if v.SLA == nil {
+		t.Fatalf("GET /tickets/%s has no SLA clocks", id)
 	}
-	return v.SLA["response"].TargetSeconds
+	return float64(v.SLA.Response.TargetSeconds)
 }
 
 func slaFile(response string) string {
@@ -411,9 +417,11 @@ func slaFile(response string) string {
 
 func postInFlight(t testing.TB, srv *liveServer, id string) {
 	t.Helper()
-	now := time.Now().UTC().Format(time.RFC3339)
-	mustStatus(t, srv.do(t, "POST", "/tickets", fmt.Sprintf(
-		`{"id":%q,"priority":"high","created_at":%q,"updated_at":%q,"status":"open","customer_tier":"gold"}`, id, now, now)), http.StatusOK)
+	now := time.Now().UTC().Truncate(time.Second)
+	if _, err := srv.client(t, "").Ingest(context.Background(), client.Event{ID: id, Priority: "high", CustomerTier: "gold",
+		Status: "open", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatalf("POST /tickets: %v", err)
+	}
 }
 
 func TestHotReloadAtomicRenameAndBrokenFile(t *testing.T) {

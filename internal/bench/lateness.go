@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -14,8 +13,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/client"
 	"github.com/ticket-watchdog/watchdog/internal/mockslack"
-	wsmsg "github.com/ticket-watchdog/watchdog/notify/websocket"
 )
 
 // LatenessConfig configures the lateness mode.
@@ -125,12 +124,12 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 				}
 				return
 			}
-			var m wsmsg.Message
+			var m client.AlertMessage
 			if err := json.Unmarshal(data, &m); err != nil {
 				continue
 			}
 			wsMu.Lock()
-			wsGot = append(wsGot, receipt{stageKey{m.TicketID, m.SLAType, m.Stage}, at})
+			wsGot = append(wsGot, receipt{stageKey{m.TicketID, string(m.SLAType), m.Stage}, at})
 			wsMu.Unlock()
 		}
 	}()
@@ -139,25 +138,24 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 	// Lay the breach instants out evenly over the spread.
 	base := time.Now().Add(c.Lead).Truncate(time.Millisecond)
 	due := make(map[stageKey]time.Time, 2*c.Tickets)
-	events := make([]watchdog.Event, c.Tickets)
+	events := make([]client.Event, c.Tickets)
 	for i := range c.Tickets {
 		breach := base.Add(time.Duration(int64(c.Spread) * int64(i) / int64(c.Tickets)))
 		created := breach.Add(-latenessTarget)
 		id := fmt.Sprintf("LATE-%s-%06d", c.RunID, i)
-		events[i] = watchdog.Event{ID: id, Priority: "high", CustomerTier: "lateness", Status: "new", CreatedAt: created, UpdatedAt: created}
+		events[i] = client.Event{ID: id, Priority: "high", CustomerTier: "lateness", Status: "new", CreatedAt: created, UpdatedAt: created}
 		due[stageKey{id, "response", watchdog.StageBreach}] = breach
 		due[stageKey{id, "response", watchdog.StageAlert}] = created.Add(alertOffset)
 	}
 	first := base.Add(-latenessTarget + alertOffset)
 
 	ingestStart := time.Now()
-	client := &http.Client{Timeout: 2 * time.Minute}
+	api, err := newAPIClient(c.Server.URL, nil, 2*time.Minute)
+	if err != nil {
+		return nil, err
+	}
 	for i := 0; i < len(events); i += 1000 {
-		body, err := json.Marshal(events[i:min(i+1000, len(events))])
-		if err != nil {
-			return nil, fmt.Errorf("lateness: %w", err)
-		}
-		if err := postTickets(ctx, client, c.Server.URL, body); err != nil {
+		if _, err := api.Ingest(ctx, events[i:min(i+1000, len(events))]...); err != nil {
 			return nil, fmt.Errorf("lateness: creating tickets: %w", err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	_ "github.com/lib/pq"
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/client"
 
 	"github.com/ticket-watchdog/watchdog/store"
 )
@@ -212,40 +213,36 @@ type ReadsResult struct {
 // after a few warm-up requests. ids returns the i-th stored ticket id for
 // i in [0, stored).
 func Reads(ctx context.Context, srv *Server, stored int, ids func(int) string, dashboards, tickets int) (*ReadsResult, error) {
-	client := &http.Client{Timeout: time.Minute}
-	get := func(path string) (http.Header, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w", path, err)
-		}
-		defer resp.Body.Close()
-		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-			return nil, fmt.Errorf("GET %s: %w", path, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-		}
-		return resp.Header, nil
+	api, err := newAPIClient(srv.URL, nil, time.Minute)
+	if err != nil {
+		return nil, err
 	}
-	const dash = "/dashboard?state=breach&limit=100"
+	// The generated client's raw calls, read whole but not decoded: the
+	// latency is the server's and the transfer's, as before the client.
+	breach, limit := client.GetDashboardParamsStateBreach, 100
+	dash := func() (http.Header, error) {
+		resp, err := api.Raw().GetDashboard(ctx, &client.GetDashboardParams{State: &breach, Limit: &limit})
+		return drainOK(resp, err, "GET /dashboard")
+	}
+	ticket := func(id string) error {
+		resp, err := api.Raw().GetTicket(ctx, id, nil)
+		_, err = drainOK(resp, err, "GET /tickets/"+id)
+		return err
+	}
 	r := &ReadsResult{}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range 10 {
-		if _, err := get(dash); err != nil {
+		if _, err := dash(); err != nil {
 			return nil, err
 		}
-		if _, err := get("/tickets/" + ids(i)); err != nil {
+		if err := ticket(ids(i)); err != nil {
 			return nil, err
 		}
 	}
 	var lat []time.Duration
 	for range dashboards {
 		t0 := time.Now()
-		h, err := get(dash)
+		h, err := dash()
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +254,7 @@ func Reads(ctx context.Context, srv *Server, stored int, ids func(int) string, d
 	for range tickets {
 		id := ids(rng.IntN(stored))
 		t0 := time.Now()
-		if _, err := get("/tickets/" + id); err != nil {
+		if err := ticket(id); err != nil {
 			return nil, err
 		}
 		lat = append(lat, time.Since(t0))
@@ -267,4 +264,20 @@ func Reads(ctx context.Context, srv *Server, stored int, ids func(int) string, d
 		r.Memory = &m
 	}
 	return r, nil
+}
+
+// drainOK reads an answer of the raw client whole and fails unless it is
+// a 200.
+func drainOK(resp *http.Response, err error, what string) (http.Header, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: status %d", what, resp.StatusCode)
+	}
+	return resp.Header, nil
 }

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ticket-watchdog/watchdog/client"
 )
 
 // SpawnConfig starts a watchdogd child process.
@@ -111,18 +112,16 @@ func Spawn(ctx context.Context, c SpawnConfig) (*Server, error) {
 }
 
 func (s *Server) waitReady(ctx context.Context) error {
-	client := &http.Client{Timeout: 5 * time.Second}
+	api, err := newAPIClient(s.URL, nil, 5*time.Second)
+	if err != nil {
+		return err
+	}
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/readyz", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			// Measure a settled server: wait out the startup recompute of
-			// open tickets too, which runs in the background after start.
-			if resp.StatusCode == http.StatusOK && !bytes.Contains(body, []byte(`"open_tickets_recompute":"running"`)) {
-				return nil
-			}
+		// Measure a settled server: wait out the startup recompute of
+		// open tickets too, which runs in the background after start.
+		r, err := api.Ready(ctx)
+		if err == nil && (r.OpenTicketsRecompute == nil || *r.OpenTicketsRecompute != client.ReadinessOpenTicketsRecomputeRunning) {
+			return nil
 		}
 		select {
 		case err := <-s.done:
@@ -212,11 +211,11 @@ func ReadMemory(pid int) (m Memory, ok bool) {
 // MetricSum reads a Prometheus histogram's _sum and _count from the
 // server's /metrics.
 func MetricSum(ctx context.Context, baseURL, histogram string) (sum, count float64, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/metrics", nil)
+	api, err := newAPIClient(baseURL, nil, time.Minute)
 	if err != nil {
 		return 0, 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := api.Raw().GetMetrics(ctx, nil)
 	if err != nil {
 		return 0, 0, fmt.Errorf("GET /metrics: %w", err)
 	}

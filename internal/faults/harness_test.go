@@ -3,7 +3,6 @@ package faults
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticket-watchdog/watchdog/client"
 	"github.com/ticket-watchdog/watchdog/internal/mockslack"
 )
 
@@ -186,24 +186,23 @@ func (p *proc) kill9() {
 	<-p.exited
 }
 
-// postTickets posts n tickets created created, in batches of 1,000.
+// postTickets posts n tickets created created, in batches of 1,000, with
+// the API client.
 func (p *proc) postTickets(prefix string, n int, created time.Time) {
 	p.t.Helper()
+	c, err := client.New(p.base, nil)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ts := created.UTC().Truncate(time.Second)
 	for start := 0; start < n; start += 1000 {
-		var evs []map[string]string
+		var evs []client.Event
 		for i := start; i < min(n, start+1000); i++ {
-			ts := created.UTC().Format(time.RFC3339)
-			evs = append(evs, map[string]string{"id": fmt.Sprintf("%s%05d", prefix, i), "priority": "high", "customer_tier": "gold",
-				"status": "open", "created_at": ts, "updated_at": ts})
+			evs = append(evs, client.Event{ID: fmt.Sprintf("%s%05d", prefix, i), Priority: "high", CustomerTier: "gold",
+				Status: "open", CreatedAt: ts, UpdatedAt: ts})
 		}
-		body, _ := json.Marshal(evs)
-		resp, err := http.Post(p.base+"/tickets", "application/json", bytes.NewReader(body))
-		if err != nil {
+		if _, err := c.Ingest(context.Background(), evs...); err != nil {
 			p.t.Fatalf("POST /tickets: %v", err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			p.t.Fatalf("POST /tickets: %d", resp.StatusCode)
 		}
 	}
 }
