@@ -24,7 +24,7 @@ type seedMessage struct {
 
 // The WebSocket stream keeps the seed's alert payload shape: details is an
 // object with elapsed_minutes, target_minutes and percent_used, plus
-// today's message.
+// today's message; and each message is the document's AlertMessage.
 func TestWebSocketAlertInTheSeedsShape(t *testing.T) {
 	t.Parallel()
 	srv := runServer(t, server.Config{})
@@ -48,6 +48,9 @@ func TestWebSocketAlertInTheSeedsShape(t *testing.T) {
 		_, raw, err := conn.Read(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if err := contract.CheckSchema("AlertMessage", raw); err != nil {
+			t.Errorf("message %s does not match the OpenAPI document: %v", raw, err)
 		}
 		var m seedMessage
 		if err := json.Unmarshal(raw, &m); err != nil {

@@ -65,6 +65,27 @@ func Operations(doc *openapi3.T) []string {
 	return out
 }
 
+// CheckSchema validates a JSON value against one of the document's
+// component schemas, such as a /ws/alerts message against "AlertMessage".
+func CheckSchema(name string, raw []byte) error {
+	doc, err := document()
+	if err != nil {
+		return err
+	}
+	ref := doc.Components.Schemas[name]
+	if ref == nil || ref.Value == nil {
+		return fmt.Errorf("contract: no schema %q in the document", name)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("contract: %s: not JSON: %w", name, err)
+	}
+	if err := ref.Value.VisitJSON(v); err != nil {
+		return fmt.Errorf("contract: %s: %w", name, err)
+	}
+	return nil
+}
+
 // Checker validates traffic against the document and keeps the failures.
 // It is safe for concurrent use.
 type Checker struct {
