@@ -147,3 +147,17 @@ func equalJSON(a, b map[string]any) bool {
 	}
 	return true
 }
+
+// Without a hub or metrics the documented routes answer the documented
+// 404, with the error body.
+func TestUnconfiguredRoutesAnswerNotServed(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	for _, path := range []string{"/metrics", "/ws/alerts"} {
+		r := e.do(t, "GET", path, "")
+		mustStatus(t, r, http.StatusNotFound)
+		if eb := decode[errorBody](t, r.body); eb.Error == "" {
+			t.Errorf("%s: no error message: %s", path, r.body)
+		}
+	}
+}
