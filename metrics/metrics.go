@@ -1,6 +1,7 @@
 // Package metrics exposes Ticket Watchdog's Prometheus metrics: HTTP request
-// latency, events ingested, alerts fired and their lateness, deliveries by
-// notifier and outcome, scheduler passes, SLA file reloads, open tickets by
+// latency, events ingested, alerts fired and their lateness (or, for stages
+// already due when the commit that made them due landed, the backfilled
+// count instead), deliveries by notifier and outcome, scheduler passes, SLA file reloads, open tickets by
 // state and WebSocket clients. All names are under the "watchdog" namespace.
 //
 // A *Metrics is a watchdog.Observer (give it to watchdog.Config.Observer),
