@@ -17,10 +17,6 @@ import (
 //go:embed openapi.yaml
 var openAPIYAML []byte
 
-// OpenAPIYAML returns the source of the API's OpenAPI 3.0 document, as
-// written: package client is generated from it.
-func OpenAPIYAML() []byte { return bytes.Clone(openAPIYAML) }
-
 // openAPIJSON converts the document once.
 var openAPIJSON = sync.OnceValues(func() ([]byte, error) { return yamlToJSON(openAPIYAML) })
 
