@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,50 +89,22 @@ func (c *Config) WithDefaults() *Config {
 		out = *c
 	}
 	if out.Policy == nil {
-		out.Policy = DefaultPolicy()
+		out.Policy = DefaultPolicy() // parsed only when needed
 	}
-	if out.Clock == nil {
-		out.Clock = SystemClock{}
-	}
-	if out.Logger == nil {
-		out.Logger = slog.New(slog.DiscardHandler)
-	}
-	if out.Observer == nil {
-		out.Observer = NopObserver{}
-	}
-	if out.SweepInterval == 0 {
-		out.SweepInterval = time.Minute
-	}
-	if out.EvaluateBatch == 0 {
-		out.EvaluateBatch = 1000
-	}
-	if out.EvaluateConcurrency == 0 {
-		out.EvaluateConcurrency = 2
-	}
-	if out.ReplanBatch == 0 {
-		out.ReplanBatch = 1000
-	}
-	if out.DeliveryConcurrency == 0 {
-		out.DeliveryConcurrency = 16
-	}
-	if out.DeliveryBatch == 0 {
-		out.DeliveryBatch = 256
-	}
-	if out.DeliveryBacklog == 0 {
-		out.DeliveryBacklog = 16384
-	}
-	if out.DeliveryTimeout == 0 {
-		out.DeliveryTimeout = 30 * time.Second
-	}
-	if out.ClaimTTL == 0 {
-		out.ClaimTTL = 5 * time.Second
-	}
-	if out.MaxAttempts == 0 {
-		out.MaxAttempts = 12
-	}
-	if out.RetryPolicy == nil {
-		out.RetryPolicy = ExponentialBackoff{Base: time.Second, Max: 5 * time.Minute}
-	}
+	out.Clock = cmp.Or[Clock](out.Clock, SystemClock{})
+	out.Logger = cmp.Or(out.Logger, slog.New(slog.DiscardHandler))
+	out.Observer = cmp.Or[Observer](out.Observer, NopObserver{})
+	out.SweepInterval = cmp.Or(out.SweepInterval, time.Minute)
+	out.EvaluateBatch = cmp.Or(out.EvaluateBatch, 1000)
+	out.EvaluateConcurrency = cmp.Or(out.EvaluateConcurrency, 2)
+	out.ReplanBatch = cmp.Or(out.ReplanBatch, 1000)
+	out.DeliveryConcurrency = cmp.Or(out.DeliveryConcurrency, 16)
+	out.DeliveryBatch = cmp.Or(out.DeliveryBatch, 256)
+	out.DeliveryBacklog = cmp.Or(out.DeliveryBacklog, 16384)
+	out.DeliveryTimeout = cmp.Or(out.DeliveryTimeout, 30*time.Second)
+	out.ClaimTTL = cmp.Or(out.ClaimTTL, 5*time.Second)
+	out.MaxAttempts = cmp.Or(out.MaxAttempts, 12)
+	out.RetryPolicy = cmp.Or[RetryPolicy](out.RetryPolicy, ExponentialBackoff{Base: time.Second, Max: 5 * time.Minute})
 	return &out
 }
 

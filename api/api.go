@@ -17,6 +17,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -103,18 +104,12 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	if cfg != nil {
 		c = *cfg
 	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxBatch == 0 {
-		c.MaxBatch = DefaultMaxBatch
-	}
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.MaxBatch = cmp.Or(c.MaxBatch, DefaultMaxBatch)
 	if c.MaxBodyBytes < 0 || c.MaxBatch < 0 {
 		return nil, errors.New("api: Config.MaxBodyBytes and Config.MaxBatch must not be negative")
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if _, err := openAPIJSON(); err != nil {
 		return nil, err
 	}
@@ -194,9 +189,7 @@ func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
 			d := time.Since(start)
 			if h.cfg.Observer != nil {
 				m := method
-				if m == "" {
-					m = r.Method
-				}
+				m = cmp.Or(m, r.Method)
 				h.cfg.Observer.ObserveRequest(name, m, rec.code, d)
 			}
 			h.log.Info("request", "correlation_id", cid, "method", r.Method, "route", name, "path", r.URL.Path,

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,15 +43,9 @@ func (c *Config) withDefaults() Config {
 	if c != nil {
 		out = *c
 	}
-	if out.HTTPClient == nil {
-		out.HTTPClient = http.DefaultClient
-	}
-	if out.Timeout == 0 {
-		out.Timeout = DefaultTimeout
-	}
-	if out.MaxRetries == 0 {
-		out.MaxRetries = DefaultMaxRetries
-	}
+	out.HTTPClient = cmp.Or(out.HTTPClient, http.DefaultClient)
+	out.Timeout = cmp.Or(out.Timeout, DefaultTimeout)
+	out.MaxRetries = cmp.Or(out.MaxRetries, DefaultMaxRetries)
 	if out.MaxRetryWait <= 0 {
 		out.MaxRetryWait = DefaultMaxRetryWait
 	}

@@ -16,6 +16,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,18 +70,10 @@ func (c *Config) WithDefaults() *Config {
 	if c != nil {
 		out = *c
 	}
-	if out.Clock == nil {
-		out.Clock = watchdog.SystemClock{}
-	}
-	if out.OpenTicketsTimeout == 0 {
-		out.OpenTicketsTimeout = DefaultOpenTicketsTimeout
-	}
-	if out.OpenTicketsTTL == 0 {
-		out.OpenTicketsTTL = DefaultOpenTicketsTTL
-	}
-	if out.Logger == nil {
-		out.Logger = slog.New(slog.DiscardHandler)
-	}
+	out.Clock = cmp.Or[watchdog.Clock](out.Clock, watchdog.SystemClock{})
+	out.OpenTicketsTimeout = cmp.Or(out.OpenTicketsTimeout, DefaultOpenTicketsTimeout)
+	out.OpenTicketsTTL = cmp.Or(out.OpenTicketsTTL, DefaultOpenTicketsTTL)
+	out.Logger = cmp.Or(out.Logger, slog.New(slog.DiscardHandler))
 	return &out
 }
 

@@ -17,6 +17,7 @@
 package policywatch
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -83,18 +84,10 @@ func (c *Config) WithDefaults() *Config {
 	if c != nil {
 		out = *c
 	}
-	if out.Debounce == 0 {
-		out.Debounce = DefaultDebounce
-	}
-	if out.ApplyRetry == 0 {
-		out.ApplyRetry = DefaultApplyRetry
-	}
-	if out.Logger == nil {
-		out.Logger = slog.New(slog.DiscardHandler)
-	}
-	if out.Clock == nil {
-		out.Clock = watchdog.SystemClock{}
-	}
+	out.Debounce = cmp.Or(out.Debounce, DefaultDebounce)
+	out.ApplyRetry = cmp.Or(out.ApplyRetry, DefaultApplyRetry)
+	out.Logger = cmp.Or(out.Logger, slog.New(slog.DiscardHandler))
+	out.Clock = cmp.Or[watchdog.Clock](out.Clock, watchdog.SystemClock{})
 	return &out
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"net"
@@ -101,18 +102,12 @@ func (c *Config) WithDefaults() *Config {
 	if c != nil {
 		out = *c
 	}
-	if out.SLAConfigPath == "" {
-		out.SLAConfigPath = envDefault("SLA_CONFIG_PATH")
-	}
-	if out.ListenAddr == "" {
-		out.ListenAddr = net.JoinHostPort(envDefault("API_HOST"), envDefault("API_PORT"))
-	}
+	out.SLAConfigPath = cmp.Or(out.SLAConfigPath, envDefault("SLA_CONFIG_PATH"))
+	out.ListenAddr = cmp.Or(out.ListenAddr, net.JoinHostPort(envDefault("API_HOST"), envDefault("API_PORT")))
 	if out.MaxWebSocketClients == 0 {
 		out.MaxWebSocketClients, _ = strconv.Atoi(envDefault("WATCHDOG_MAX_WS_CLIENTS"))
 	}
-	if out.Logger == nil {
-		out.Logger = slog.New(slog.DiscardHandler)
-	}
+	out.Logger = cmp.Or(out.Logger, slog.New(slog.DiscardHandler))
 	return &out
 }
 

@@ -23,6 +23,7 @@ package mockslack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -133,9 +134,7 @@ type Faults struct {
 }
 
 func (f Faults) withDefaults() Faults {
-	if f.Status == 0 {
-		f.Status = http.StatusServiceUnavailable
-	}
+	f.Status = cmp.Or(f.Status, http.StatusServiceUnavailable)
 	return f
 }
 
@@ -185,12 +184,8 @@ func (c *Config) WithDefaults() *Config {
 		out = *c
 	}
 	out.Faults = out.Faults.withDefaults()
-	if out.Log == nil {
-		out.Log = io.Discard
-	}
-	if out.MaxBodyBytes == 0 {
-		out.MaxBodyBytes = 1 << 20
-	}
+	out.Log = cmp.Or(out.Log, io.Discard)
+	out.MaxBodyBytes = cmp.Or(out.MaxBodyBytes, 1<<20)
 	if out.Now == nil {
 		out.Now = time.Now
 	}

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -53,15 +54,11 @@ func (c *Config) WithDefaults() Config {
 	if c != nil {
 		out = *c
 	}
-	if out.Timeout == 0 {
-		out.Timeout = DefaultTimeout
-	}
+	out.Timeout = cmp.Or(out.Timeout, DefaultTimeout)
 	if out.APIURL == "" {
 		out.APIURL = "https://slack.com/api/"
 	}
-	if out.MaxAlertsPerMessage == 0 {
-		out.MaxAlertsPerMessage = DefaultMaxAlertsPerMessage
-	}
+	out.MaxAlertsPerMessage = cmp.Or(out.MaxAlertsPerMessage, DefaultMaxAlertsPerMessage)
 	if !strings.HasSuffix(out.APIURL, "/") {
 		out.APIURL += "/"
 	}

@@ -19,6 +19,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -70,15 +71,9 @@ func (c *Config) WithDefaults() *Config {
 	if c != nil {
 		out = *c
 	}
-	if out.MaxOpenConns == 0 {
-		out.MaxOpenConns = 16
-	}
-	if out.SubscriberBuffer == 0 {
-		out.SubscriberBuffer = DefaultSubscriberBuffer
-	}
-	if out.Logger == nil {
-		out.Logger = slog.New(slog.DiscardHandler)
-	}
+	out.MaxOpenConns = cmp.Or(out.MaxOpenConns, 16)
+	out.SubscriberBuffer = cmp.Or(out.SubscriberBuffer, DefaultSubscriberBuffer)
+	out.Logger = cmp.Or(out.Logger, slog.New(slog.DiscardHandler))
 	return &out
 }
 
@@ -141,9 +136,7 @@ func Open(ctx context.Context, dsn string, cfg *Config) (*Store, error) {
 			return nil, scrub(err, secrets)
 		}
 	}
-	if cfg.ListenDSN == "" {
-		cfg.ListenDSN = dsn
-	}
+	cfg.ListenDSN = cmp.Or(cfg.ListenDSN, dsn)
 	s := newStore(db, cfg)
 	s.ownDB = true
 	s.secrets = append(s.secrets, secrets...)

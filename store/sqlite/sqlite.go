@@ -19,6 +19,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -63,15 +64,9 @@ func (c *Config) WithDefaults() *Config {
 	if c != nil {
 		out = *c
 	}
-	if out.BusyTimeout == 0 {
-		out.BusyTimeout = 30 * time.Second
-	}
-	if out.ReadConns == 0 {
-		out.ReadConns = 4
-	}
-	if out.CacheKiB == 0 {
-		out.CacheKiB = 32 << 10
-	}
+	out.BusyTimeout = cmp.Or(out.BusyTimeout, 30*time.Second)
+	out.ReadConns = cmp.Or(out.ReadConns, 4)
+	out.CacheKiB = cmp.Or(out.CacheKiB, 32<<10)
 	return &out
 }
 

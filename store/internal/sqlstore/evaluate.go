@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -25,12 +26,8 @@ func NewAlerts(t *watchdog.Ticket, planned []watchdog.Alert, now time.Time) []wa
 		recorded[a.Key()] = true
 		t.EscalationLevel++
 		a.ID, a.TicketID, a.EscalationLevel, a.Deliveries = 0, t.ID, t.EscalationLevel, nil
-		if a.Priority == "" {
-			a.Priority = t.Priority
-		}
-		if a.CustomerTier == "" {
-			a.CustomerTier = t.CustomerTier
-		}
+		a.Priority = cmp.Or(a.Priority, t.Priority)
+		a.CustomerTier = cmp.Or(a.CustomerTier, t.CustomerTier)
 		if a.FiredAt.IsZero() {
 			a.FiredAt = now
 		}
