@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/ticket-watchdog/watchdog/server"
 )
@@ -55,8 +56,20 @@ func (s *settings) serverConfig(logOut io.Writer) *server.Config {
 		MaxBatch:                 s.MaxBatch,
 		MaxWebSocketClients:      s.MaxWSClients,
 		DebugAddr:                s.DebugAddr,
-		Logger:                   slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.LogLevel})),
+
+		RequestTimeout: s.RequestTimeout,
+		DBWait:         dbWait(s.DBWait),
+		Logger:         slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.LogLevel})),
 	}
+}
+
+// dbWait is WATCHDOG_DB_WAIT as server.Config.DBWait, where 0 means the
+// default and a negative value no wait.
+func dbWait(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // envNames are the environment variables behind the server's Config
@@ -72,6 +85,9 @@ var envNames = map[string]string{
 	"MaxBatch":                       "WATCHDOG_MAX_BATCH",
 	"MaxWebSocketClients":            "WATCHDOG_MAX_WS_CLIENTS",
 	"SlackMaxAlertsPerMessage":       "SLACK_MAX_ALERTS_PER_MESSAGE",
+
+	"RequestTimeout": "WATCHDOG_REQUEST_TIMEOUT",
+	"DBWait":         "WATCHDOG_DB_WAIT",
 }
 
 // envError names the environment variable a *server.ConfigError is about,
