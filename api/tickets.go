@@ -58,7 +58,7 @@ func (h *Handler) postTickets(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	h.health.answered()
+	h.health.answered(true)
 	h.log.Info("events ingested", "correlation_id", CorrelationID(r.Context()), "events", len(events), "tickets", len(tickets))
 	if !isArray && len(tickets) == 1 {
 		writeJSON(w, http.StatusOK, tickets[0])
@@ -182,14 +182,14 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if errors.Is(err, watchdog.ErrNotFound) {
-			h.health.answered()
+			h.health.answered(false)
 			writeError(w, http.StatusNotFound, "ticket "+strconv.Quote(id)+" not found", nil)
 			return
 		}
 		h.storeError(w, r, err)
 		return
 	}
-	h.health.answered()
+	h.health.answered(false)
 	body := ticketBody{Ticket: v.Ticket, StatusHistory: v.History(), Alerts: v.Alerts, SLA: v.SLAClocks,
 		EvaluatedAt: v.EvaluatedAt.UTC().Format("2006-01-02T15:04:05.999999Z07:00")}
 	if body.Alerts == nil {
@@ -224,7 +224,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	h.health.answered()
+	h.health.answered(false)
 	w.Header().Set("X-Total-Count", strconv.Itoa(page.Total))
 	tickets := page.Tickets
 	if tickets == nil {

@@ -32,7 +32,7 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, watchdog.ErrInvalid):
 		writeError(w, http.StatusBadRequest, err.Error(), nil)
 	case errors.Is(err, watchdog.ErrNotFound):
-		h.health.answered()
+		h.health.answered(false)
 		writeError(w, http.StatusNotFound, "not found", nil)
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
@@ -86,7 +86,7 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
-		h.health.answered()
+		h.health.answered(true)
 	}
 	body["status"] = "ready"
 	writeJSON(w, http.StatusOK, body)
@@ -99,25 +99,30 @@ type storeHealth struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	down    bool
+	full    bool // down only for writes: out of disk space
 	since   time.Time
 	refused int
 }
 
 func (s *storeHealth) failed(err error) {
+	full := errors.Is(err, watchdog.ErrStorageFull)
 	s.mu.Lock()
 	s.refused++
 	if s.down {
+		s.full = s.full && full
 		s.mu.Unlock()
 		return
 	}
-	s.down, s.since = true, time.Now()
+	s.down, s.full, s.since = true, full, time.Now()
 	s.mu.Unlock()
 	s.log.Error("store unavailable: requests that need it get 503 until it answers again", "err", err)
 }
 
-func (s *storeHealth) answered() {
+// answered notes a call the store served; wrote says whether it wrote, or
+// (/readyz) checked that it can, since reads go on while the disk is full.
+func (s *storeHealth) answered(wrote bool) {
 	s.mu.Lock()
-	if !s.down {
+	if !s.down || s.full && !wrote {
 		s.mu.Unlock()
 		return
 	}

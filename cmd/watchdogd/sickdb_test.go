@@ -122,7 +122,7 @@ func TestStoppedDatabaseAnswers503AndLogsOnce(t *testing.T) {
 	if n := d.logs.count(`"level":"ERROR"`, "request failed"); n > 0 {
 		t.Errorf("%d ERROR lines for requests refused while the database was down; want none", n)
 	}
-	if n := d.logs.count("store unavailable"); n != 1 {
+	if n := d.logs.count(`"msg":"store unavailable`); n != 1 {
 		t.Errorf("%d lines say the store is unavailable after 12 refused requests; want 1", n)
 	}
 	c.StartAgain(t)
@@ -130,7 +130,7 @@ func TestStoppedDatabaseAnswers503AndLogsOnce(t *testing.T) {
 	if r, err := d.do(http.MethodPost, "/tickets", ticketJSON("t-4", time.Now()), 10*time.Second); err != nil || r.code != http.StatusOK {
 		t.Errorf("POST /tickets after the database came back: %d %s %v", r.code, r.body, err)
 	}
-	if n := d.logs.count("store available again"); n != 1 {
+	if n := d.logs.count(`"msg":"store available again`); n != 1 {
 		t.Errorf("%d lines say the store is available again; want 1", n)
 	}
 }
@@ -148,7 +148,7 @@ func TestStartsBeforeTheDatabase(t *testing.T) {
 	checkUnavailable(t, "GET /readyz while waiting", r, err, 5*time.Second)
 	r, err = d.do(http.MethodPost, "/tickets", ticketJSON("t-5", time.Now()), 10*time.Second)
 	checkUnavailable(t, "POST /tickets while waiting", r, err, 5*time.Second)
-	for deadline := time.Now().Add(20 * time.Second); d.logs.count("database unreachable") < 2; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); d.logs.count(`"msg":"database unreachable`) < 2; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no second attempt logged within 20s")
 		}
@@ -192,7 +192,7 @@ func TestGivesUpWaitingForTheDatabase(t *testing.T) {
 	if code := d.exitCode(30 * time.Second); code != 1 {
 		t.Fatalf("exit code %d 30s into a 4s WATCHDOG_DB_WAIT; want 1", code)
 	}
-	if n := d.logs.count("database unreachable"); n < 2 {
+	if n := d.logs.count(`"msg":"database unreachable`); n < 2 {
 		t.Errorf("%d attempts logged; want each of them", n)
 	}
 }
