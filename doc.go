@@ -33,9 +33,12 @@
 // [Store] is the contract a store fulfils; [Plan], [PlanFunc],
 // [DeliveryOutcome] and [Ticket.Merge] exist for its
 // implementations, which must pass the conformance suite in store/storetest.
-// A library user picks a store and never calls them. [Engine.Hooks] gives
-// tests and tools what a service never needs: whether the engine is idle,
-// and evaluation step by step.
+// A library user picks a store and never calls them. Stores translate their
+// drivers' errors into the sentinels at their boundary: a database that
+// cannot answer now (unreachable, starting up, out of disk space) is
+// [ErrUnavailable] ([ErrStorageFull] for a full disk), which a caller may
+// retry later. [Engine.Hooks] gives tests and tools what a service never
+// needs: whether the engine is idle, and evaluation step by step.
 //
 // # Guarantees
 //

@@ -17,7 +17,23 @@ var (
 	ErrClosed = errors.New("watchdog: closed")
 	// ErrConflict reports a write that lost a race it cannot retry by itself.
 	ErrConflict = errors.New("watchdog: conflict")
+	// ErrUnavailable reports a store that cannot serve a call now but may
+	// later: its database is unreachable (connection refused or reset, a
+	// host name that does not resolve yet, a server starting up or shutting
+	// down) or out of space. Nothing of the call was written; retry it
+	// after a while. The HTTP API answers it with 503 and Retry-After.
+	ErrUnavailable = errors.New("watchdog: store unavailable")
+	// ErrStorageFull reports a write refused because the database's disk
+	// (or quota) is full. It matches ErrUnavailable too: reads still work,
+	// and writes succeed again once space is freed.
+	ErrStorageFull error = storageFull{}
 )
+
+// storageFull is ErrStorageFull: a sentinel that matches ErrUnavailable too.
+type storageFull struct{}
+
+func (storageFull) Error() string        { return "watchdog: store out of disk space" }
+func (storageFull) Is(target error) bool { return target == ErrUnavailable }
 
 // FieldError names one bad field of one item of a batch.
 type FieldError struct {

@@ -69,6 +69,12 @@ type Config struct {
 	// way, and an error (shown too) when not ready. nil means always
 	// ready. Neither may hold a secret.
 	Ready func(ctx context.Context) (details map[string]any, err error)
+	// RequestTimeout bounds the store calls each request makes (the
+	// readiness probe's too, within DefaultReadyTimeout): a store that has
+	// not answered by then gets the request a 503 with Retry-After. The
+	// alert stream is not bounded by it: its writes have deadlines of
+	// their own. Default DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// AllowHost, when set, is asked about the host name of every request's
 	// Host header (lower case, without port or brackets; "" when the
 	// request has none), and a request for a host it refuses is answered
@@ -82,8 +88,13 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultMaxBodyBytes = 10 << 20
-	DefaultMaxBatch     = 10000
+	DefaultMaxBodyBytes   = 10 << 20
+	DefaultMaxBatch       = 10000
+	DefaultRequestTimeout = 10 * time.Second
+	// DefaultReadyTimeout bounds /readyz's store check (less when
+	// Config.RequestTimeout is shorter), below the usual 5 s or more a
+	// load balancer's health check waits.
+	DefaultReadyTimeout = 5 * time.Second
 )
 
 // Handler is the API. Create it with New.
@@ -93,6 +104,7 @@ type Handler struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	routes []string
+	health storeHealth
 }
 
 // New returns the API over svc.
@@ -106,14 +118,15 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	}
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
 	c.MaxBatch = cmp.Or(c.MaxBatch, DefaultMaxBatch)
-	if c.MaxBodyBytes < 0 || c.MaxBatch < 0 {
-		return nil, errors.New("api: Config.MaxBodyBytes and Config.MaxBatch must not be negative")
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
+	if c.MaxBodyBytes < 0 || c.MaxBatch < 0 || c.RequestTimeout < 0 {
+		return nil, errors.New("api: Config.MaxBodyBytes, Config.MaxBatch and Config.RequestTimeout must not be negative")
 	}
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if _, err := openAPIJSON(); err != nil {
 		return nil, err
 	}
-	h := &Handler{svc: svc, cfg: c, log: c.Logger, mux: http.NewServeMux()}
+	h := &Handler{svc: svc, cfg: c, log: c.Logger, mux: http.NewServeMux(), health: storeHealth{log: c.Logger}}
 	h.route("POST /tickets", true, h.postTickets)
 	h.route("GET /tickets/{id}", true, h.getTicket)
 	h.route("GET /dashboard", true, h.dashboard)
@@ -319,45 +332,4 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
-	body := map[string]any{}
-	if h.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		details, err := h.cfg.Ready(ctx)
-		for k, v := range details {
-			body[k] = v
-		}
-		if err != nil {
-			body["status"], body["error"] = "unavailable", err.Error()
-			writeJSON(w, http.StatusServiceUnavailable, body)
-			return
-		}
-	}
-	body["status"] = "ready"
-	writeJSON(w, http.StatusOK, body)
-}
-
-// storeError answers an engine error: input errors as 4xx, the rest 503
-// or 500 with a message that holds nothing internal.
-func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ve *watchdog.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		writeError(w, http.StatusUnprocessableEntity, "invalid input", ve.Errors)
-	case errors.Is(err, watchdog.ErrInvalid):
-		writeError(w, http.StatusBadRequest, err.Error(), nil)
-	case errors.Is(err, watchdog.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not found", nil)
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		// The client went away; nobody reads the answer.
-		writeError(w, 499, "request cancelled", nil)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, watchdog.ErrClosed):
-		writeError(w, http.StatusServiceUnavailable, "the store is unavailable; try again", nil)
-	default:
-		h.log.Error("request failed", "correlation_id", CorrelationID(r.Context()), "err", err)
-		writeError(w, http.StatusInternalServerError, "internal error; see the server log for correlation id "+CorrelationID(r.Context()), nil)
-	}
 }

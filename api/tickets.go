@@ -51,11 +51,14 @@ func (h *Handler) postTickets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), nil)
 		return
 	}
-	tickets, err := h.svc.Ingest(r.Context(), events)
+	ctx, cancel := h.storeContext(r)
+	defer cancel()
+	tickets, err := h.svc.Ingest(ctx, events)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
 	}
+	h.health.answered(true)
 	h.log.Info("events ingested", "correlation_id", CorrelationID(r.Context()), "events", len(events), "tickets", len(tickets))
 	if !isArray && len(tickets) == 1 {
 		writeJSON(w, http.StatusOK, tickets[0])
@@ -168,7 +171,9 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("ticket id must be 1 to %d bytes", watchdog.MaxIDBytes), nil)
 		return
 	}
-	v, err := h.svc.Ticket(r.Context(), id)
+	ctx, cancel := h.storeContext(r)
+	defer cancel()
+	v, err := h.svc.Ticket(ctx, id)
 	if err != nil {
 		var ve *watchdog.ValidationError
 		if errors.As(err, &ve) {
@@ -177,12 +182,14 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if errors.Is(err, watchdog.ErrNotFound) {
+			h.health.answered(false)
 			writeError(w, http.StatusNotFound, "ticket "+strconv.Quote(id)+" not found", nil)
 			return
 		}
 		h.storeError(w, r, err)
 		return
 	}
+	h.health.answered(false)
 	body := ticketBody{Ticket: v.Ticket, StatusHistory: v.History(), Alerts: v.Alerts, SLA: v.SLAClocks,
 		EvaluatedAt: v.EvaluatedAt.UTC().Format("2006-01-02T15:04:05.999999Z07:00")}
 	if body.Alerts == nil {
@@ -210,11 +217,14 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid query: "+(&watchdog.ValidationError{Errors: errs}).Error(), errs)
 		return
 	}
-	page, err := h.svc.Dashboard(r.Context(), q)
+	ctx, cancel := h.storeContext(r)
+	defer cancel()
+	page, err := h.svc.Dashboard(ctx, q)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
 	}
+	h.health.answered(false)
 	w.Header().Set("X-Total-Count", strconv.Itoa(page.Total))
 	tickets := page.Tickets
 	if tickets == nil {

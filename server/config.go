@@ -83,6 +83,16 @@ type Config struct {
 	// package's defaults.
 	MaxBodyBytes int64
 	MaxBatch     int
+	// RequestTimeout bounds the store calls each request makes (and
+	// /readyz's, within 5s): one that has not answered by then gets the
+	// request a 503 with Retry-After. 0 means 10s, WATCHDOG_REQUEST_TIMEOUT's
+	// default.
+	RequestTimeout time.Duration
+	// DBWait is how long Run keeps trying to open a database that New found
+	// unreachable (refused, not resolving, starting up), with backoff,
+	// serving /healthz meanwhile (see New). 0 means 60s, WATCHDOG_DB_WAIT's
+	// default; a negative value makes New fail at once instead.
+	DBWait time.Duration
 	// DebugAddr, when set, serves Go's /debug/pprof profiles on this
 	// separate address, outside the API's authentication.
 	DebugAddr string
@@ -107,6 +117,12 @@ func (c *Config) WithDefaults() *Config {
 	if out.MaxWebSocketClients == 0 {
 		out.MaxWebSocketClients, _ = strconv.Atoi(envDefault("WATCHDOG_MAX_WS_CLIENTS"))
 	}
+	if out.RequestTimeout == 0 {
+		out.RequestTimeout, _ = time.ParseDuration(envDefault("WATCHDOG_REQUEST_TIMEOUT"))
+	}
+	if out.DBWait == 0 {
+		out.DBWait, _ = time.ParseDuration(envDefault("WATCHDOG_DB_WAIT"))
+	}
 	out.Logger = cmp.Or(out.Logger, slog.New(slog.DiscardHandler))
 	return &out
 }
@@ -124,6 +140,8 @@ func (c *Config) validate() error {
 		return &ConfigError{Field: "MaxBodyBytes", Err: errors.New("must not be negative")}
 	case c.MaxBatch < 0:
 		return &ConfigError{Field: "MaxBatch", Err: errors.New("must not be negative")}
+	case c.RequestTimeout < 0:
+		return &ConfigError{Field: "RequestTimeout", Err: errors.New("must not be negative")}
 	case c.MaxWebSocketClients < 0:
 		return &ConfigError{Field: "MaxWebSocketClients", Err: errors.New("must not be negative")}
 	case c.SlackMaxAlertsPerMessage < 0:

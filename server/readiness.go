@@ -15,7 +15,7 @@ func readiness(st watchdog.Store, ps *policyStartup) func(context.Context) (map[
 		details := map[string]any{}
 		policyErr := ps.details(details)
 		if err := st.Ping(ctx); err != nil {
-			return details, errors.New("store unreachable")
+			return details, storeNotReady(err)
 		}
 		return details, policyErr
 	}
@@ -38,4 +38,30 @@ func openTickets(eng *watchdog.Engine) metrics.OpenTicketsFunc {
 		counts[string(watchdog.TicketAlert)] -= counts[string(watchdog.TicketBreach)]
 		return counts, nil
 	}
+}
+
+// notReady is a readiness failure: a message fit for /readyz, which anyone
+// may read (no host names, paths or driver text), and its cause, for
+// errors.Is.
+type notReady struct {
+	msg   string
+	cause error
+}
+
+func (e *notReady) Error() string { return e.msg }
+func (e *notReady) Unwrap() error { return e.cause }
+
+// storeNotReady is the readiness failure of a store whose Ping failed
+// with err: it matches watchdog.ErrUnavailable (or the deadline it missed)
+// whatever the store said.
+func storeNotReady(err error) error {
+	switch {
+	case errors.Is(err, watchdog.ErrStorageFull):
+		return &notReady{msg: "store out of disk space: writes are refused until space is freed", cause: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &notReady{msg: "store did not answer in time", cause: err}
+	case errors.Is(err, watchdog.ErrUnavailable):
+		return &notReady{msg: "store unreachable", cause: err}
+	}
+	return &notReady{msg: "store unreachable", cause: errors.Join(watchdog.ErrUnavailable, err)}
 }

@@ -11,9 +11,11 @@ import (
 	"time"
 )
 
-// shutdownGrace bounds the graceful shutdown: requests in flight, then
-// WebSocket clients.
-const shutdownGrace = 30 * time.Second
+// shutdownGrace bounds the HTTP part of a graceful shutdown: requests in
+// flight, whose store calls end at their deadline (Config.RequestTimeout),
+// get that long and 5s more to be answered; then WebSocket clients are
+// closed. (The engine's part is bounded by its own timeouts.)
+func (s *Server) shutdownGrace() time.Duration { return s.cfg.RequestTimeout + 5*time.Second }
 
 // Listen opens the API's listener on Config.ListenAddr, so that Addr is
 // known before Run serves; Run calls it when the caller has not.
@@ -46,29 +48,49 @@ func (s *Server) Addr() string {
 // Run serves the API on Config.ListenAddr (and profiles on
 // Config.DebugAddr) and runs the engine, the WebSocket hub, the SLA file
 // watcher and the start-up recompute of open tickets, until ctx is done.
-// Then it shuts down gracefully: requests in flight finish, WebSocket
-// clients are closed, and the engine finishes the deliveries in flight. It
-// returns nil after a shutdown ctx asked for, an error when the service
-// could not start or serving failed. Call Run or RunBackground once.
+// When New found the database unreachable, Run first serves the starting
+// API while it waits for it (see Config.DBWait). Then it shuts down
+// gracefully: requests in flight finish, WebSocket clients are closed, and
+// the engine finishes the deliveries in flight. It returns nil after a
+// shutdown ctx asked for, an error when the service could not start (the
+// database still unreachable after DBWait) or serving failed. Call Run or
+// RunBackground once.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
 	hs := s.httpServer()
+	serveErr := make(chan error, 1)
+	serving := false
+	serve := func() {
+		serving = true
+		go func() { serveErr <- hs.Serve(s.ln) }()
+	}
+	if s.waiting != nil {
+		serve()
+		s.cfg.Logger.Info("listening; waiting for the database", "addr", s.Addr())
+		if err := s.awaitStore(ctx); err != nil || s.Engine() == nil {
+			s.shutdownHTTP(hs)
+			return err
+		}
+	}
 	bg, err := s.startBackground(ctx)
 	if err != nil {
+		s.shutdownHTTP(hs)
 		return err
 	}
 	if s.cfg.DebugAddr != "" {
 		dbg, err := startDebug(s.cfg.DebugAddr, s.cfg.Logger)
 		if err != nil {
+			s.shutdownHTTP(hs)
 			bg.stop()
 			return err
 		}
 		defer dbg.Close()
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(s.ln) }()
+	if !serving {
+		serve()
+	}
 	s.cfg.Logger.Info("listening", "addr", s.Addr(), "notifiers", s.notifiers, "sla_config", s.cfg.SLAConfigPath, "auth", s.cfg.APIToken != "")
 	select {
 	case <-ctx.Done():
@@ -77,7 +99,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	s.cfg.Logger.Info("shutting down: finishing in-flight requests and deliveries")
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.shutdownGrace())
 	defer cancel()
 	if err := hs.Shutdown(shutCtx); err != nil {
 		s.cfg.Logger.Warn("http shutdown incomplete", "err", err)
@@ -86,18 +108,32 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// shutdownHTTP stops serving when Run ends before the service started.
+func (s *Server) shutdownHTTP(hs *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.shutdownGrace())
+	defer cancel()
+	_ = hs.Shutdown(ctx)
+}
+
 // RunBackground runs what Run runs but the HTTP servers, until ctx is done,
 // for a program that serves Handler on a server of its own: stop that
 // server first, then cancel ctx; RunBackground then closes the WebSocket
-// clients and waits for the engine to finish the deliveries in flight. It
-// returns nil after a shutdown ctx asked for.
+// clients and waits for the engine to finish the deliveries in flight.
+// When New found the database unreachable, it first waits for it as Run
+// does, while Handler answers as the starting API. It returns nil after a
+// shutdown ctx asked for.
 func (s *Server) RunBackground(ctx context.Context) error {
+	if s.waiting != nil {
+		if err := s.awaitStore(ctx); err != nil || s.Engine() == nil {
+			return err
+		}
+	}
 	bg, err := s.startBackground(ctx)
 	if err != nil {
 		return err
 	}
 	<-ctx.Done()
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.shutdownGrace())
 	defer cancel()
 	s.stop(shutCtx, bg)
 	return nil
@@ -105,10 +141,10 @@ func (s *Server) RunBackground(ctx context.Context) error {
 
 func (s *Server) httpServer() *http.Server {
 	return &http.Server{
-		Handler:           s.handler,
+		Handler:           &s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      max(60*time.Second, s.cfg.RequestTimeout+10*time.Second), // room to answer after the store's deadline
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
 	}

@@ -6,11 +6,14 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net"
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/api"
@@ -26,11 +29,19 @@ type Server struct {
 	store     watchdog.Store
 	ownStore  bool // opened by New, so closed by Close
 	metrics   *metrics.Metrics
+	ns        map[string]watchdog.Notifier
 	notifiers []string
+	initial   *watchdog.Policy
+	hosts     hostPolicy
 	engine    *watchdog.Engine
 	policy    *policyStartup
 	hub       *websocket.Hub
-	handler   http.Handler
+	// handler serves the API: the starting one while the database is
+	// awaited (see Config.DBWait), then the engine's.
+	handler switchHandler
+	// waiting is set while the store is still to be opened: New found the
+	// database unreachable, and Run keeps trying.
+	waiting *dbWait
 
 	closeStore sync.Once
 	mu         sync.Mutex
@@ -39,17 +50,35 @@ type Server struct {
 
 // New opens the store (unless Config.Store is set), loads the SLA file and
 // builds the engine, notifiers, metrics, WebSocket hub and API handler. It
-// neither listens nor starts the engine: Run does. Errors about a Config
-// field are *ConfigError.
+// neither listens nor starts the engine: Run does. When the database is
+// unreachable, New does not fail unless Config.DBWait is negative: it
+// returns a server whose Run serves the API (liveness yes, readiness and
+// everything else 503) while it keeps trying to open the store for
+// DBWait, and then builds the rest. Errors about a Config field are
+// *ConfigError.
 func New(ctx context.Context, cfg *Config) (*Server, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: cfg.Store}
+	if err := s.prepare(); err != nil {
+		return nil, err
+	}
 	if s.store == nil {
+		start := time.Now()
 		if err := s.openStore(ctx); err != nil {
-			return nil, err
+			if !retryableOpen(err) || cfg.DBWait < 0 {
+				return nil, err
+			}
+			s.waiting = &dbWait{since: start, attempts: 1, lastErr: err}
+			s.waiting.logFailure(cfg)
+			h, err := s.startingAPI()
+			if err != nil {
+				return nil, err
+			}
+			s.setHandler(h)
+			return s, nil
 		}
 	}
 	if err := s.assemble(ctx); err != nil {
@@ -72,39 +101,28 @@ func (s *Server) openStore(ctx context.Context) error {
 	return nil
 }
 
-// assemble builds the parts over the open store.
-func (s *Server) assemble(ctx context.Context) error {
+// prepare builds the parts that need no store: metrics, notifiers, the
+// initial policy, the Host policy and the WebSocket hub.
+func (s *Server) prepare() error {
 	log := s.cfg.Logger
 	m, err := metrics.New(nil, &metrics.Config{Logger: log})
 	if err != nil {
 		return err
 	}
 	s.metrics = m
-	ns, err := notifiers(s.cfg)
-	if err != nil {
+	if s.ns, err = notifiers(s.cfg); err != nil {
 		return err
 	}
-	s.notifiers = slices.Sorted(maps.Keys(ns))
+	s.notifiers = slices.Sorted(maps.Keys(s.ns))
 	m.InitNotifiers(s.notifiers...)
-	if len(ns) == 0 {
+	if len(s.ns) == 0 {
 		log.Warn("no Slack destination configured (SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN with SLACK_CHANNEL): alerts are recorded and streamed on /ws/alerts only")
 	}
-	initial, err := initialPolicy(s.cfg)
-	if err != nil {
+	if s.initial, err = initialPolicy(s.cfg); err != nil {
 		return err
 	}
-	s.engine, err = watchdog.New(s.store, &watchdog.Config{
-		Policy: initial, Clock: s.cfg.Clock, Notifiers: ns, Logger: log, Observer: m, SweepInterval: s.cfg.SweepInterval,
-		ClaimTTL: s.cfg.ClaimTTL, DeliveryTimeout: s.cfg.DeliveryTimeout,
-	})
-	if err != nil {
-		return err
-	}
-	if s.policy, err = startPolicy(ctx, s.cfg, s.engine, m); err != nil {
-		return err
-	}
-	hosts := newHostPolicy(s.cfg.ListenAddr, s.cfg.PublicURL)
-	if hosts.any {
+	s.hosts = newHostPolicy(s.cfg.ListenAddr, s.cfg.PublicURL)
+	if s.hosts.any {
 		log.Warn("the Host header is not checked: on a non-loopback address without a public URL (WATCHDOG_PUBLIC_URL) any host is answered; set it to the address clients use, to guard against DNS rebinding",
 			"listen", s.cfg.ListenAddr)
 	}
@@ -113,48 +131,113 @@ func (s *Server) assemble(ctx context.Context) error {
 		Logger: log, MaxClients: s.cfg.MaxWebSocketClients,
 	})
 	m.SetWebSocketClients(s.hub.Clients)
-	m.SetOpenTickets(openTickets(s.engine))
-	s.handler, err = api.New(s.engine, &api.Config{
-		MaxBodyBytes: s.cfg.MaxBodyBytes,
-		MaxBatch:     s.cfg.MaxBatch,
-		APIToken:     s.cfg.APIToken,
-		Logger:       log,
-		Alerts:       s.hub,
-		Metrics:      m.Handler(),
-		Observer:     m,
-		Ready:        readiness(s.store, s.policy),
-		AllowHost:    hosts.allow,
+	return nil
+}
+
+// assemble builds the engine and its API over the open store.
+func (s *Server) assemble(ctx context.Context) error {
+	initial, ns, m, log := s.initial, s.ns, s.metrics, s.cfg.Logger
+	eng, err := watchdog.New(s.store, &watchdog.Config{
+		Policy: initial, Clock: s.cfg.Clock, Notifiers: ns, Logger: log, Observer: m, SweepInterval: s.cfg.SweepInterval,
+		ClaimTTL: s.cfg.ClaimTTL, DeliveryTimeout: s.cfg.DeliveryTimeout,
 	})
 	if err != nil {
 		return err
 	}
-	if s.cfg.Middleware != nil {
-		s.handler = s.cfg.Middleware(s.handler)
+	if s.policy, err = startPolicy(ctx, s.cfg, eng, m); err != nil {
+		return err
 	}
+	m.SetOpenTickets(openTickets(eng))
+	h, err := api.New(eng, s.apiConfig(readiness(s.store, s.policy), s.hub))
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.engine = eng
+	s.mu.Unlock()
+	s.setHandler(h)
 	return nil
+}
+
+// apiConfig is the API's configuration with ready as its readiness check
+// and alerts serving /ws/alerts.
+func (s *Server) apiConfig(ready func(context.Context) (map[string]any, error), alerts http.Handler) *api.Config {
+	return &api.Config{
+		MaxBodyBytes:   s.cfg.MaxBodyBytes,
+		MaxBatch:       s.cfg.MaxBatch,
+		APIToken:       s.cfg.APIToken,
+		Logger:         s.cfg.Logger,
+		Alerts:         alerts,
+		Metrics:        s.metrics.Handler(),
+		Observer:       s.metrics,
+		Ready:          ready,
+		AllowHost:      s.hosts.allow,
+		RequestTimeout: s.cfg.RequestTimeout,
+	}
 }
 
 // Handler is the API: every route of watchdogd, /readyz, /metrics and
 // /ws/alerts included. Mount it on a mux of your own with RunBackground.
-func (s *Server) Handler() http.Handler { return s.handler }
+func (s *Server) Handler() http.Handler { return &s.handler }
 
-// Engine is the server's engine.
-func (s *Server) Engine() *watchdog.Engine { return s.engine }
+// Engine is the server's engine; nil while Run waits for the database.
+func (s *Server) Engine() *watchdog.Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.engine
+}
 
 // Hub is the WebSocket hub behind /ws/alerts.
 func (s *Server) Hub() *websocket.Hub { return s.hub }
 
+// storeCloseTimeout bounds Close's wait for the store to close.
+const storeCloseTimeout = 10 * time.Second
+
 // Close releases what New opened: the listener, if Run has not served on
-// it, and the store, unless Config.Store was given. Call it after Run.
+// it, and the store, unless Config.Store was given. Call it after Run. A
+// store that takes more than 10s to close (its database frozen in the
+// middle of a handshake, say) is left closing, so that Close returns in
+// bounded time whatever the database does.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.ln != nil {
 		_ = s.ln.Close() // already closed if Run served on it
 	}
 	s.mu.Unlock()
-	var err error
-	if s.ownStore {
-		s.closeStore.Do(func() { err = s.store.Close() })
+	if !s.ownStore {
+		return nil
 	}
-	return err
+	var done chan error
+	s.closeStore.Do(func() {
+		done = make(chan error, 1)
+		go func() { done <- s.store.Close() }()
+	})
+	if done == nil {
+		return nil // closed by an earlier call
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(storeCloseTimeout):
+		return fmt.Errorf("server: the store did not close within %s", storeCloseTimeout)
+	}
+}
+
+// setHandler serves h from now on, wrapped in Config.Middleware if set.
+func (s *Server) setHandler(h http.Handler) {
+	if s.cfg.Middleware != nil {
+		h = s.cfg.Middleware(h)
+	}
+	s.handler.set(h)
+}
+
+// switchHandler serves the handler set last.
+type switchHandler struct {
+	h atomic.Pointer[http.Handler]
+}
+
+func (sh *switchHandler) set(h http.Handler) { sh.h.Store(&h) }
+
+func (sh *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*sh.h.Load()).ServeHTTP(w, r)
 }

@@ -42,6 +42,9 @@ type settings struct {
 	DeliveryTimeout time.Duration
 	PublicURL       string
 	DebugAddr       string
+	RequestTimeout  time.Duration
+	// DBWait is how long start-up waits for the database; 0: not at all.
+	DBWait time.Duration
 }
 
 // environment reads variables: the real environment first, then the .env
@@ -129,6 +132,12 @@ func loadSettings(env *environment, fs *flag.FlagSet, args []string) (*settings,
 	}
 	if err := s.LogLevel.UnmarshalText([]byte(env.get("LOG_LEVEL"))); err != nil {
 		bad("LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if s.RequestTimeout, err = time.ParseDuration(env.get("WATCHDOG_REQUEST_TIMEOUT")); err != nil || s.RequestTimeout < time.Second || s.RequestTimeout > 5*time.Minute {
+		bad("WATCHDOG_REQUEST_TIMEOUT", "must be a duration from 1s to 5m, such as 10s")
+	}
+	if s.DBWait, err = time.ParseDuration(env.get("WATCHDOG_DB_WAIT")); err != nil || s.DBWait < 0 || s.DBWait > time.Hour {
+		bad("WATCHDOG_DB_WAIT", "must be a duration from 0s to 1h, such as 60s")
 	}
 	for _, o := range strings.Split(env.get("WATCHDOG_ALLOWED_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

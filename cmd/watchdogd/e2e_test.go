@@ -681,20 +681,31 @@ var pgAvailable = sync.OnceValue(func() bool {
 func TestDatabasePasswordNotInErrorsOrLogs(t *testing.T) {
 	t.Parallel()
 	const pw = "pw-SECRET-unreachable-91"
-	s := testSettings(t, map[string]string{"DATABASE_URL": "postgres://watchdog:" + pw + "@127.0.0.1:1/watchdog?sslmode=disable"})
-	logs := &syncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := serveWith(ctx, s, logs, func(string) { t.Error("listening with an unreachable database") })
-	if err == nil {
-		t.Fatal("serveWith with an unreachable database returned nil")
-	}
-	t.Logf("serveWith: %v", err)
-	if !strings.Contains(err.Error(), "127.0.0.1") {
-		t.Errorf("the error should say which server failed: %v", err)
-	}
-	if strings.Contains(err.Error(), pw) || strings.Contains(logs.String(), pw) {
-		t.Errorf("the database password leaks: err %q\nlogs:\n%s", err, logs.String())
+	// Without WATCHDOG_DB_WAIT, serve fails at once without listening;
+	// with it, it listens, logs each attempt, then fails.
+	for _, wait := range []string{"0", "1s"} {
+		s := testSettings(t, map[string]string{"DATABASE_URL": "postgres://watchdog:" + pw + "@127.0.0.1:1/watchdog?sslmode=disable", "WATCHDOG_DB_WAIT": wait})
+		logs := &syncBuffer{}
+		err := serveWith(ctx, s, logs, func(string) {
+			if wait == "0" {
+				t.Error("listening with an unreachable database and WATCHDOG_DB_WAIT=0")
+			}
+		})
+		if err == nil {
+			t.Fatalf("WATCHDOG_DB_WAIT=%s: serveWith with an unreachable database returned nil", wait)
+		}
+		t.Logf("WATCHDOG_DB_WAIT=%s: serveWith: %v", wait, err)
+		if !strings.Contains(err.Error(), "127.0.0.1") {
+			t.Errorf("the error should say which server failed: %v", err)
+		}
+		if strings.Contains(err.Error(), pw) || strings.Contains(logs.String(), pw) {
+			t.Errorf("the database password leaks: err %q\nlogs:\n%s", err, logs.String())
+		}
+		if wait != "0" && !strings.Contains(logs.String(), "database unreachable") {
+			t.Errorf("WATCHDOG_DB_WAIT=%s: the attempts are not logged:\n%s", wait, logs.String())
+		}
 	}
 	var stderr bytes.Buffer
 	code := run(ctx, []string{"migrate"}, io.Discard, &stderr, func(k string) (string, bool) {

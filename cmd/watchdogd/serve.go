@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/ticket-watchdog/watchdog/server"
 )
@@ -57,8 +58,20 @@ func (s *settings) serverConfig(logOut io.Writer) *server.Config {
 		ClaimTTL:                 s.ClaimTTL,
 		DeliveryTimeout:          s.DeliveryTimeout,
 		DebugAddr:                s.DebugAddr,
-		Logger:                   slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.LogLevel})),
+
+		RequestTimeout: s.RequestTimeout,
+		DBWait:         dbWait(s.DBWait),
+		Logger:         slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.LogLevel})),
 	}
+}
+
+// dbWait is WATCHDOG_DB_WAIT as server.Config.DBWait, where 0 means the
+// default and a negative value no wait.
+func dbWait(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // envNames are the environment variables behind the server's Config
@@ -76,6 +89,9 @@ var envNames = map[string]string{
 	"ClaimTTL":                       "WATCHDOG_CLAIM_TTL",
 	"DeliveryTimeout":                "WATCHDOG_DELIVERY_TIMEOUT",
 	"SlackMaxAlertsPerMessage":       "SLACK_MAX_ALERTS_PER_MESSAGE",
+
+	"RequestTimeout": "WATCHDOG_REQUEST_TIMEOUT",
+	"DBWait":         "WATCHDOG_DB_WAIT",
 }
 
 // envError names the environment variable a *server.ConfigError is about,

@@ -131,6 +131,18 @@ var Env = []EnvVar{
 		Name:        "WATCHDOG_DEBUG_ADDR",
 		Description: "When set (e.g. 127.0.0.1:6060), serves Go's /debug/pprof profiles on this separate address; keep it on loopback.",
 	},
+	{
+		Name:    "WATCHDOG_REQUEST_TIMEOUT",
+		Default: "10s",
+		Description: "Deadline of the database calls each request makes (/readyz's: at most 5s): a database that has not answered by then gets the request 503 with Retry-After, " +
+			"whatever it does (even frozen). The alert stream has per-write deadlines instead. A Go duration from 1s to 5m.",
+	},
+	{
+		Name:    "WATCHDOG_DB_WAIT",
+		Default: "60s",
+		Description: "How long start-up keeps retrying, with backoff, a database it cannot reach (refused, not resolving, starting up), logging each attempt; " +
+			"meanwhile /healthz answers 200 and /readyz and the API 503. Then watchdogd exits with code 1. 0 gives up at once. A Go duration up to 1h.",
+	},
 }
 
 // Lookup returns the variable called name, and whether the server reads it.

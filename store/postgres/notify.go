@@ -189,7 +189,7 @@ func (s *Store) startListener(ctx context.Context) error {
 		return err
 	}
 	log := s.cfg.Logger
-	l := pq.NewListener(s.cfg.ListenDSN, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+	l := pq.NewListener(withConnectTimeout(s.cfg.ListenDSN), 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
 			log.Warn("postgres alert listener", "event", ev.String(), "error", scrub(err, s.secrets).Error())
 		} else {

@@ -23,14 +23,18 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -119,10 +123,12 @@ func Open(ctx context.Context, dsn string, cfg *Config) (*Store, error) {
 		return nil, err
 	}
 	secrets := dsnSecrets(dsn)
-	db, err := sqlx.Open("postgres", oneRoundTrip(dsn))
+	dsn = withConnectTimeout(dsn)
+	conn, err := newConnector(oneRoundTrip(dsn))
 	if err != nil {
 		return nil, scrub(fmt.Errorf("postgres: open: %w", err), secrets)
 	}
+	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -148,16 +154,7 @@ func Open(ctx context.Context, dsn string, cfg *Config) (*Store, error) {
 // (prepare, then execute); with it, one. The store passes no []byte
 // parameters, the only values that mode sends differently.
 func oneRoundTrip(dsn string) string {
-	if strings.Contains(dsn, "binary_parameters") {
-		return dsn
-	}
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		q := u.Query()
-		q.Set("binary_parameters", "yes")
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return strings.TrimSpace(strings.TrimSpace(dsn) + " binary_parameters=yes")
+	return withParam(dsn, "binary_parameters", "yes")
 }
 
 // New returns a Store over a pool the caller owns (Close does not close it).
@@ -262,9 +259,33 @@ func translate(ctx context.Context, op string, err error) error {
 		switch pqErr.Code {
 		case "40001", "40P01": // serialization failure, deadlock
 			return fmt.Errorf("postgres: %s: %w (%w)", op, watchdog.ErrConflict, err)
+		case "53100": // disk full
+			return fmt.Errorf("postgres: %s: %w (%w)", op, watchdog.ErrStorageFull, err)
 		}
 	}
+	if unreachable(err) {
+		return fmt.Errorf("postgres: %s: %w (%w)", op, watchdog.ErrUnavailable, err)
+	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// unreachable reports an error that says the server cannot be reached or
+// cannot serve now, rather than anything about the call: a failed dial
+// (refused, no route, a name that does not resolve yet), a connection cut
+// or timed out, or a server starting up, shutting down or out of
+// connections.
+func unreachable(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		code := string(pqErr.Code)
+		return strings.HasPrefix(code, "08") || // connection exception
+			code == "57P01" || code == "57P02" || code == "57P03" || // admin or crash shutdown, starting up
+			code == "53300" // too many connections
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // keyedPlans is run at the start of the write transactions. Their

@@ -94,6 +94,11 @@ type Store struct {
 	mu      sync.Mutex
 	stmts   map[string]*sql.Stmt // prepared on w, by SQL text
 	missing map[string]struct{}  // used but not prepared on w yet
+
+	// full is set while the disk has had no room for the last write (see
+	// reclaim).
+	full       atomic.Bool
+	reclaiming sync.Mutex
 }
 
 var _ watchdog.Store = (*Store)(nil)
@@ -193,12 +198,20 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Ping reports whether the database file is reachable.
+// Ping reports whether the database file is reachable and, after a write
+// failed for lack of space, whether it has room again (an error matching
+// watchdog.ErrStorageFull while it has not).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	return s.wrap(ctx, "ping", s.r.PingContext(ctx))
+	if err := s.wrap(ctx, "ping", s.r.PingContext(ctx)); err != nil {
+		return err
+	}
+	if s.full.Load() {
+		return s.reclaim(ctx)
+	}
+	return nil
 }
 
 // Close closes the subscriptions and the database handles. Calling it again
@@ -249,12 +262,28 @@ func wrapCtx(ctx context.Context, op string, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("sqlite: %s: %w: %w", op, cerr, err)
 	}
+	if sentinel := classify(err); sentinel != nil {
+		return fmt.Errorf("sqlite: %s: %w (%w)", op, sentinel, err)
+	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
 // inWrite runs fn in a write transaction and commits it; an error (fn's,
 // or beginning or committing) is wrapped with op and nothing is written.
+// While the disk is full it first tries to reclaim space, and refuses the
+// write when there is none.
 func (s *Store) inWrite(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if s.full.Load() {
+		if err := s.reclaim(ctx); err != nil {
+			return err
+		}
+	}
+	return s.write(ctx, op, fn)
+}
+
+// write is inWrite without the check for space.
+func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) (err error) {
+	defer func() { s.noteWrite(err) }()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(ctx, op+": begin", err)
