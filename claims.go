@@ -43,13 +43,7 @@ func (k *claimKeeper) margin() time.Duration { return k.e.cfg.ClaimTTL / 5 }
 
 func newClaimKeeper(e *Engine) *claimKeeper {
 	k := &claimKeeper{e: e, holder: newHolderID(), healthy: true}
-	k.loop = scheduler.NewLoop(e.clock, k.step, scheduler.LoopConfig{
-		Interval:   e.cfg.SweepInterval,
-		ErrorDelay: e.cfg.ClaimTTL / 10,
-		OnError: func(err error) {
-			e.log.Error("freeing the deliveries of dead claimers failed", "err", err)
-		},
-	})
+	k.loop = e.newLoop(k.step, e.cfg.SweepInterval, e.cfg.ClaimTTL/10, "freeing of dead claimers' deliveries")
 	return k
 }
 
@@ -173,7 +167,9 @@ func (k *claimKeeper) release(ctx context.Context) {
 	holder := k.holder
 	k.validUntil = time.Time{}
 	k.mu.Unlock()
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.e.cfg.ClaimTTL)
+	// Best effort and brief: should the store not answer, the heartbeat
+	// runs out by itself within ClaimTTL.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(k.e.cfg.ClaimTTL, 2*time.Second))
 	defer cancel()
 	_ = k.e.store.Heartbeat(rctx, holder, k.e.clock.Now())
 }

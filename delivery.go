@@ -42,7 +42,7 @@ type deliveryLoop struct {
 	recording atomic.Int64
 	busy      atomic.Int64
 	stopping  atomic.Bool
-	failures  destinationLog
+	failures  *destinationLog
 }
 
 // sentOutcomes are the outcomes of one send, with the tokens it took.
@@ -87,7 +87,12 @@ func (d *deliveryLoop) run(ctx context.Context) {
 	workers.Wait()
 	close(d.outcomes)
 	finisher.Wait()
-	d.flushParked(context.WithoutCancel(ctx), d.e.clock.Now())
+	// One last try to record what could not be: unless the store has just
+	// failed, which a shutdown should not wait on again. What stays
+	// unrecorded is sent again by the next claimer (at most DeliveryBatch).
+	if !d.parked.failedWithin(d.e.clock.Now(), recordTimeout) {
+		d.flushParked(context.WithoutCancel(ctx), d.e.clock.Now())
+	}
 }
 
 // work sends what the queue gives until it closes.

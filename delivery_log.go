@@ -1,32 +1,82 @@
 package watchdog
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
 )
 
-// failingReminder is how often a destination that keeps failing is
-// reported again, with the count of failed attempts since the last line.
+// failingReminder is how often something that keeps failing is reported
+// again, with the count of failures since the last line.
 const failingReminder = 5 * time.Minute
 
-// destinationLog logs one notifier's retried failures per change of the
-// destination's state rather than per attempt: a line when it starts
-// failing, a reminder with counts every failingReminder while it fails,
-// and a line with counts when a delivery succeeds again. An unreachable
-// Slack used to log a WARN for every attempt of every delivery (57,000
-// lines in three minutes); each attempt is still logged at debug level.
-// It is safe for concurrent use.
-type destinationLog struct {
+// failureLog logs a spell of failures per change of state rather than per
+// failure: a line when it starts failing, a reminder with counts every
+// failingReminder while it fails, and a line with counts when it succeeds
+// again. Each failure is still logged at debug level. An unreachable Slack
+// used to log a WARN for every attempt of every delivery (57,000 lines in
+// three minutes), and a database that was down an ERROR for every retried
+// step of every loop. It is safe for concurrent use.
+type failureLog struct {
+	// what names what fails, for the messages: "alert deliveries",
+	// "evaluation of due tickets".
+	what string
+	// level is the level of the first line and the reminders.
+	level slog.Level
+
 	mu       sync.Mutex
 	failing  bool
 	since    time.Time // start of the failing spell
 	reported time.Time // last line about the spell
-	failures int       // failed attempts since that line
-	total    int       // failed attempts in the spell
+	failures int       // failures since that line
+	total    int       // failures in the spell
+}
+
+// failed records one failure, to be retried: at debug level with attrs,
+// and per state change with spell (attributes of what fails, such as the
+// notifier).
+func (l *failureLog) failed(log *slog.Logger, now time.Time, errText string, spell []any, attrs ...any) {
+	log.Debug(l.what+": failed, will retry", append(append(attrs, spell...), "err", errText)...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failures++
+	l.total++
+	switch {
+	case !l.failing:
+		l.failing, l.since, l.reported, l.failures, l.total = true, now, now, 0, 1
+		log.Log(context.Background(), l.level, l.what+" failing; retrying with backoff (logged again every 5 minutes while it lasts, and when it ends)",
+			append(spell, "err", errText)...)
+	case now.Sub(l.reported) >= failingReminder:
+		log.Log(context.Background(), l.level, l.what+" still failing; retrying with backoff", append(spell, "err", errText,
+			"failed_attempts", l.failures, "failing_for", now.Sub(l.since).Round(time.Second).String())...)
+		l.reported, l.failures = now, 0
+	}
+}
+
+// succeeded records a success, which ends a failing spell.
+func (l *failureLog) succeeded(log *slog.Logger, now time.Time, spell ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.failing {
+		return
+	}
+	log.Info(l.what+" succeeding again", append(spell, "failed_attempts", l.total,
+		"failing_for", now.Sub(l.since).Round(time.Second).String())...)
+	l.failing = false
+}
+
+// destinationLog is the failureLog of one notifier's deliveries, with its
+// pauses.
+type destinationLog struct {
+	failureLog
 
 	pauseLogged time.Time // when a pause was last logged
 	pauses      int       // pauses since
+}
+
+func newDestinationLog() *destinationLog {
+	return &destinationLog{failureLog: failureLog{what: "alert deliveries", level: slog.LevelWarn}}
 }
 
 // paused records a pause of the destination that starts (it asked for a
@@ -45,33 +95,12 @@ func (l *destinationLog) paused(log *slog.Logger, now time.Time, notifier string
 	l.pauseLogged, l.pauses = now, 0
 }
 
-// retrying records an attempt that failed and will be retried.
+// retrying records a delivery attempt that failed and will be retried.
 func (l *destinationLog) retrying(log *slog.Logger, now time.Time, notifier, errText string, attrs ...any) {
-	log.Debug("alert delivery failed, will retry", append(attrs, "err", errText)...)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.failures++
-	l.total++
-	switch {
-	case !l.failing:
-		l.failing, l.since, l.reported, l.failures, l.total = true, now, now, 0, 1
-		log.Warn("alert deliveries failing; retrying with backoff (logged again every 5 minutes while it lasts, and when it ends)",
-			"notifier", notifier, "err", errText)
-	case now.Sub(l.reported) >= failingReminder:
-		log.Warn("alert deliveries still failing; retrying with backoff", "notifier", notifier, "err", errText,
-			"failed_attempts", l.failures, "failing_for", now.Sub(l.since).Round(time.Second).String())
-		l.reported, l.failures = now, 0
-	}
+	l.failed(log, now, errText, []any{"notifier", notifier}, attrs...)
 }
 
 // delivered records a successful delivery, which ends a failing spell.
 func (l *destinationLog) delivered(log *slog.Logger, now time.Time, notifier string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.failing {
-		return
-	}
-	log.Info("alert deliveries succeeding again", "notifier", notifier, "failed_attempts", l.total,
-		"failing_for", now.Sub(l.since).Round(time.Second).String())
-	l.failing = false
+	l.succeeded(log, now, "notifier", notifier)
 }

@@ -49,7 +49,7 @@ func TestDestinationLogOneLinePerStateChange(t *testing.T) {
 	t.Parallel()
 	recs := &records{}
 	log := slog.New(recs)
-	var l destinationLog
+	l := newDestinationLog()
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 	// Three minutes of failures, ten attempts a second: one line.

@@ -138,7 +138,7 @@ func (d *deliveryLoop) flushParked(ctx context.Context, now time.Time) (retryAt 
 		err := d.e.store.FinishDeliveries(rctx, batch.outs)
 		cancel()
 		if err != nil {
-			d.parked.putBack(batch)
+			d.parked.putBack(batch, d.e.clock.Now())
 			wait := ExponentialBackoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}.RetryDelay(fails + 1)
 			return now.Add(wait), false
 		}
@@ -148,10 +148,11 @@ func (d *deliveryLoop) flushParked(ctx context.Context, now time.Time) (retryAt 
 
 // parkedOutcomes are outcomes waiting to be recorded after a failure.
 type parkedOutcomes struct {
-	mu    sync.Mutex
-	items outcomeBatch
-	fails int       // failed tries since the first failure
-	since time.Time // when the first failure happened
+	mu       sync.Mutex
+	items    outcomeBatch
+	fails    int       // failed tries since the first failure
+	since    time.Time // when the first failure happened
+	lastFail time.Time // when the last failure happened
 }
 
 // add parks batch and reports whether it is the first since the last
@@ -163,6 +164,7 @@ func (p *parkedOutcomes) add(b outcomeBatch, now time.Time) (first bool) {
 	if first {
 		p.since = now
 	}
+	p.lastFail = now
 	p.items.outs = append(p.items.outs, b.outs...)
 	p.items.tokens += b.tokens
 	return first
@@ -181,8 +183,9 @@ func (p *parkedOutcomes) take() (outcomeBatch, int) {
 }
 
 // putBack returns a batch that failed again, ahead of what was parked since.
-func (p *parkedOutcomes) putBack(b outcomeBatch) {
+func (p *parkedOutcomes) putBack(b outcomeBatch, now time.Time) {
 	p.mu.Lock()
+	p.lastFail = now
 	p.items = outcomeBatch{outs: append(b.outs, p.items.outs...), tokens: b.tokens + p.items.tokens}
 	p.mu.Unlock()
 }
@@ -199,6 +202,14 @@ func (p *parkedOutcomes) endStreak() (since time.Time, ended bool) {
 	since = p.since
 	p.fails, p.since = 0, time.Time{}
 	return since, true
+}
+
+// failedWithin reports whether outcomes are parked after a failure within d
+// of now.
+func (p *parkedOutcomes) failedWithin(now time.Time, d time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.items.outs) > 0 && !p.lastFail.IsZero() && now.Sub(p.lastFail) < d
 }
 
 func (p *parkedOutcomes) len() int {

@@ -179,22 +179,41 @@ func New(store Store, cfg *Config) (*Engine, error) {
 		e.notifiers = append(e.notifiers, name)
 	}
 	sort.Strings(e.notifiers)
-	loopCfg := scheduler.LoopConfig{Interval: cfg.SweepInterval, OnError: func(err error) {
-		e.log.Error("evaluation failed", "err", err)
-	}}
-	e.eval = scheduler.NewLoop(e.clock, e.evaluateStep, loopCfg)
+	e.eval = e.newLoop(e.evaluateStep, cfg.SweepInterval, 0, "evaluation of due tickets")
 	for _, name := range e.notifiers {
-		d := &deliveryLoop{e: e, name: name, n: cfg.Notifiers[name], group: 1}
+		d := &deliveryLoop{e: e, name: name, n: cfg.Notifiers[name], group: 1, failures: newDestinationLog()}
 		if bn, ok := d.n.(BatchNotifier); ok && bn.MaxBatch() > 1 {
 			d.group = min(bn.MaxBatch(), cfg.DeliveryBatch)
 		}
-		d.loop = scheduler.NewLoop(e.clock, d.step, scheduler.LoopConfig{Interval: cfg.SweepInterval, OnError: func(err error) {
-			e.log.Error("delivery claim failed", "notifier", name, "err", err)
-		}})
+		d.loop = e.newLoop(d.step, cfg.SweepInterval, 0, "claiming of deliveries", "notifier", name)
 		e.delivery[name] = d
 	}
 	e.claims = newClaimKeeper(e)
 	return e, nil
+}
+
+// stepTimeout bounds one step of the engine's loops, so that a store that
+// hangs (a frozen database) holds none of them for long.
+const stepTimeout = 30 * time.Second
+
+// newLoop returns a scheduler loop running step, each run within
+// stepTimeout, whose failures are logged as what fails (with attrs) per
+// change of state, not per retried step: a database that is down for an
+// hour makes a few lines, not thousands.
+func (e *Engine) newLoop(step scheduler.StepFunc, interval, errorDelay time.Duration, what string, attrs ...any) *scheduler.Loop {
+	fl := &failureLog{what: what, level: slog.LevelError}
+	run := func(ctx context.Context, now time.Time) (time.Time, error) {
+		sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+		next, err := step(sctx, now)
+		cancel()
+		if err == nil {
+			fl.succeeded(e.log, e.clock.Now(), attrs...)
+		}
+		return next, err
+	}
+	return scheduler.NewLoop(e.clock, run, scheduler.LoopConfig{Interval: interval, ErrorDelay: errorDelay, OnError: func(err error) {
+		fl.failed(e.log, e.clock.Now(), err.Error(), attrs)
+	}})
 }
 
 // holding reports whether the engine holds claimed deliveries: queued,

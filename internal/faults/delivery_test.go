@@ -174,3 +174,26 @@ func init() {
 	// The tests above post to loopback servers only.
 	os.Setenv("NO_PROXY", "127.0.0.1")
 }
+
+// SIGTERM with the database frozen and Slack posts hanging: the process
+// exits within the bound the README states, computed from the settings:
+// the request deadline + 5 s (HTTP drain), the delivery timeout (posts in
+// flight), 5 s to try to record their outcomes, 2 s for the heartbeat and
+// 10 s to close the store.
+func TestSIGTERMWithFrozenDatabaseAndHungSlack(t *testing.T) {
+	c := pgcluster.Start(t)
+	sl := newSlack(t, mockslack.Faults{Hang: true})
+	const requestTimeout, deliveryTimeout = 2 * time.Second, 5 * time.Second
+	p, _ := startWatchdogd(t, t.TempDir(), freePort(t), "DATABASE_URL="+c.URL("postgres"), "SLACK_WEBHOOK_URL="+sl.url,
+		"WATCHDOG_REQUEST_TIMEOUT="+requestTimeout.String(), "WATCHDOG_DELIVERY_TIMEOUT="+deliveryTimeout.String())
+	p.postTickets("term", 50, longAgo)
+	sl.waitStages(t, 1, 30*time.Second) // posts are hanging
+	c.Freeze(t)
+	defer c.Thaw(t)
+	bound := requestTimeout + 5*time.Second + deliveryTimeout + 5*time.Second + 2*time.Second + 10*time.Second
+	took, code := p.term(bound + 10*time.Second)
+	if code != 0 || took > bound {
+		t.Errorf("SIGTERM with the database frozen and Slack hung: exit code %d after %v; want 0 within %v", code, took.Round(time.Millisecond), bound)
+	}
+	t.Logf("SIGTERM with the database frozen and Slack hung: exit %d after %v (bound %v)", code, took.Round(time.Millisecond), bound)
+}

@@ -238,3 +238,19 @@ func (b *syncBuffer) tail(n int) string {
 	}
 	return s
 }
+
+// term sends SIGTERM and returns how long the process took to exit, and
+// its exit code (-1 when it did not exit within limit).
+func (p *proc) term(limit time.Duration) (took time.Duration, code int) {
+	p.t.Helper()
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+		return time.Since(start), p.cmd.ProcessState.ExitCode()
+	case <-time.After(limit):
+		return time.Since(start), -1
+	}
+}
