@@ -6,6 +6,7 @@
 //	POST /tickets          one event or an array; answers the resulting tickets
 //	GET  /tickets/{id}     a ticket with status_history, alerts and sla clocks
 //	GET  /dashboard        a page of tickets; X-Total-Count holds the total
+//	GET  /alerts           recorded alerts, newest first (after_id, before_id, limit)
 //	GET  /ws/alerts        WebSocket stream of alerts (when a hub is configured)
 //	GET  /healthz          liveness
 //	GET  /readyz           readiness: store reachable, policy loaded
@@ -39,6 +40,7 @@ type Service interface {
 	Ingest(ctx context.Context, events []watchdog.Event) ([]*watchdog.Ticket, error)
 	Ticket(ctx context.Context, id string) (*watchdog.TicketView, error)
 	Dashboard(ctx context.Context, q watchdog.DashboardQuery) (*watchdog.DashboardPage, error)
+	Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.Alert, error)
 }
 
 // RequestObserver records one request, for metrics.
@@ -77,6 +79,11 @@ type Config struct {
 	// every host. Package server builds it from the listening address and
 	// the public URL.
 	AllowHost func(host string) bool
+	// SessionAuth, when set with APIToken, authorises a GET request that
+	// carries no valid bearer token when it returns true: package ui's
+	// session cookie, so that the pages' scripts may read the API and
+	// open /ws/alerts. Routes that change state always need the token.
+	SessionAuth func(r *http.Request) bool
 }
 
 // Defaults.
@@ -122,6 +129,7 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	h.route("POST /tickets", true, h.postTickets)
 	h.route("GET /tickets/{id}", true, h.getTicket)
 	h.route("GET /dashboard", true, h.dashboard)
+	h.route("GET /alerts", true, h.alerts)
 	h.route("GET /healthz", false, h.healthz)
 	h.route("GET /readyz", false, h.readyz)
 	h.route("GET /openapi.json", false, h.openAPI)
@@ -207,7 +215,7 @@ func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
 				" (a guard against DNS rebinding): use an address it is configured for", nil)
 			return
 		}
-		if auth && h.cfg.APIToken != "" && !h.authorized(r, name == "/ws/alerts") {
+		if auth && h.cfg.APIToken != "" && !h.authorized(r, name == "/ws/alerts") && !h.session(r, method) {
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="watchdog"`)
 			writeError(rec, http.StatusUnauthorized, "missing or wrong API token: send Authorization: Bearer <token>", nil)
 			return
@@ -226,6 +234,12 @@ func (h *Handler) authorized(r *http.Request, ws bool) bool {
 		got = r.URL.Query().Get("access_token")
 	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(h.cfg.APIToken)) == 1
+}
+
+// session reports whether the request is a read authorised by
+// Config.SessionAuth.
+func (h *Handler) session(r *http.Request, method string) bool {
+	return method == http.MethodGet && r.Method == http.MethodGet && h.cfg.SessionAuth != nil && h.cfg.SessionAuth(r)
 }
 
 // hostName is the host name of a Host header ("example.com:8000",
