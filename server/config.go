@@ -82,6 +82,9 @@ type Config struct {
 	// package's defaults.
 	MaxBodyBytes int64
 	MaxBatch     int
+	// DisableUI leaves the web UI out: no pages under /ui/, and / is the
+	// API's 404 instead of a redirect to them.
+	DisableUI bool
 	// DebugAddr, when set, serves Go's /debug/pprof profiles on this
 	// separate address, outside the API's authentication.
 	DebugAddr string
@@ -89,7 +92,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Middleware, when set, wraps the API handler that Run serves and
 	// Handler returns: tracing or access logs of your own, or the tests'
-	// checks of every answer against the OpenAPI document.
+	// checks of every answer against the OpenAPI document. The UI's pages
+	// (/ui/ and the redirect of /) are served beside it, unwrapped.
 	Middleware func(http.Handler) http.Handler
 }
 

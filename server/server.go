@@ -114,7 +114,11 @@ func (s *Server) assemble(ctx context.Context) error {
 	})
 	m.SetWebSocketClients(s.hub.Clients)
 	m.SetOpenTickets(openTickets(s.engine))
-	s.handler, err = api.New(s.engine, &api.Config{
+	pages, err := s.newUI(hosts.allow)
+	if err != nil {
+		return err
+	}
+	apiHandler, err := api.New(s.engine, &api.Config{
 		MaxBodyBytes: s.cfg.MaxBodyBytes,
 		MaxBatch:     s.cfg.MaxBatch,
 		APIToken:     s.cfg.APIToken,
@@ -124,18 +128,22 @@ func (s *Server) assemble(ctx context.Context) error {
 		Observer:     m,
 		Ready:        readiness(s.store, s.policy),
 		AllowHost:    hosts.allow,
+		SessionAuth:  sessionAuth(pages),
 	})
 	if err != nil {
 		return err
 	}
+	s.handler = apiHandler
 	if s.cfg.Middleware != nil {
-		s.handler = s.cfg.Middleware(s.handler)
+		s.handler = s.cfg.Middleware(apiHandler)
 	}
+	s.handler = withUI(s.handler, pages)
 	return nil
 }
 
-// Handler is the API: every route of watchdogd, /readyz, /metrics and
-// /ws/alerts included. Mount it on a mux of your own with RunBackground.
+// Handler is the API and the web UI: every route of watchdogd, /readyz,
+// /metrics, /ws/alerts and the pages under /ui/ included. Mount it on a
+// mux of your own with RunBackground.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Engine is the server's engine.

@@ -57,6 +57,7 @@ func (s *settings) serverConfig(logOut io.Writer) *server.Config {
 		ClaimTTL:                 s.ClaimTTL,
 		DeliveryTimeout:          s.DeliveryTimeout,
 		DebugAddr:                s.DebugAddr,
+		DisableUI:                !s.UI,
 		Logger:                   slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.LogLevel})),
 	}
 }
