@@ -94,7 +94,7 @@ func stateLabel(state string) string {
 	case "breach":
 		return "✖ breach"
 	case "paused":
-		return "⏸ paused"
+		return "‖ paused"
 	case "met":
 		return "✓ met"
 	case "missed":

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -168,8 +169,16 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 // site (an open redirect).
 func safeNext(next string) string {
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/ui/") || strings.HasPrefix(next, "//") ||
-		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(u.Path, "/ui/login") {
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/ui/"
+	}
+	// http.Redirect cleans the path, so judge the clean one.
+	clean := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	u.Path = clean
+	if !strings.HasPrefix(u.Path, "/ui/") || strings.HasPrefix(u.Path, "/ui/login") {
 		return "/ui/"
 	}
 	return u.RequestURI()

@@ -132,6 +132,7 @@ func timeline(t *watchdog.Ticket, p *watchdog.Policy) []timelineEntry {
 	var out []timelineEntry
 	st := p.Statuses
 	prev := ""
+	responded := false
 	for i, ev := range t.Events {
 		at := ev.UpdatedAt
 		if i == 0 && t.CreatedAt.Before(at) {
@@ -144,21 +145,27 @@ func timeline(t *watchdog.Ticket, p *watchdog.Policy) []timelineEntry {
 		case ev.Status == prev:
 			e.What = "updated (status still " + ev.Status + ")"
 		}
+		if i > 0 && !responded && st.IsAwaitingResponse(prev) && !st.IsAwaitingResponse(ev.Status) &&
+			(t.FirstResponseAt == nil || t.FirstResponseAt.After(at)) {
+			responded = true
+			e.Note = "first response: the response clock stops; "
+		}
 		switch {
 		case st.IsResolved(ev.Status) && !st.IsResolved(prev):
-			e.Note = "clocks stop"
+			e.Note += "resolved: the clocks stop"
 		case st.IsPaused(ev.Status) && !st.IsPaused(prev):
-			e.Note = "clocks paused"
+			e.Note += clocksWord(responded, t, at) + " pause"
 		case !st.IsPaused(ev.Status) && st.IsPaused(prev):
-			e.Note = "clocks resume"
+			e.Note += clocksWord(responded, t, at) + " resume"
 		case i > 0 && st.IsResolved(prev) && !st.IsResolved(ev.Status):
-			e.Note = "reopened: the resolution clock resumes"
+			e.Note += "reopened: the resolution clock resumes"
 		}
+		e.Note = strings.TrimSuffix(e.Note, "; ")
 		out = append(out, e)
 		prev = ev.Status
 	}
 	if t.FirstResponseAt != nil {
-		out = append(out, timelineEntry{At: *t.FirstResponseAt, What: "first response", Note: "the response clock stops", Kind: "response"})
+		out = append(out, timelineEntry{At: *t.FirstResponseAt, What: "first response", Note: "first_response_at: the response clock stops by then", Kind: "response"})
 	}
 	for _, a := range t.Alerts {
 		out = append(out, timelineEntry{At: a.FiredAt, What: string(a.SLAClock) + " " + a.Stage + " fired",
@@ -166,4 +173,13 @@ func timeline(t *watchdog.Ticket, p *watchdog.Policy) []timelineEntry {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out
+}
+
+// clocksWord names the clocks a pause moves: both, or only the resolution
+// clock once the response clock has stopped.
+func clocksWord(responded bool, t *watchdog.Ticket, at time.Time) string {
+	if responded || t.FirstResponseAt != nil && !t.FirstResponseAt.After(at) {
+		return "the resolution clock"
+	}
+	return "the clocks"
 }

@@ -91,6 +91,19 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return out
 }
 
+// evalAwait evaluates a JavaScript expression that gives a promise and
+// returns what it resolves to.
+func evalAwait[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return out
+}
+
 // waitFor polls a JavaScript condition until it holds or the deadline
 // passes; it returns how long it took.
 func waitFor(t *testing.T, ctx context.Context, what, js string, within time.Duration) time.Duration {

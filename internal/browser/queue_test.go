@@ -24,8 +24,15 @@ func TestQueueTurnsToBreachLive(t *testing.T) {
 	now := time.Now()
 	// Gold/high: response 30m, alert at 85%. "soon" is past its alert
 	// stage and breaches 2 s from now; "calm" has hours left.
+	// A queue as a desk sees it: a paused ticket, one on no policy, one
+	// already past its resolution alert.
+	waiting := newEvent("waiting", "gold", "medium", now.Add(-50*time.Minute))
+	waiting.Status, waiting.UpdatedAt = "pending", now.Add(-20*time.Minute).UTC().Truncate(time.Millisecond)
 	ingest(t, s.URL, "",
 		newEvent("calm", "gold", "low", now.Add(-10*time.Minute)),
+		newEvent("late", "gold", "high", now.Add(-160*time.Minute)),
+		newEvent("T-1017", "silver", "high", now.Add(-5*time.Minute)),
+		newEvent("waiting", "gold", "medium", now.Add(-50*time.Minute)), waiting,
 		newEvent("soon", "gold", "high", now.Add(-30*time.Minute+2*time.Second)))
 	breachAt := now.Add(-30*time.Minute + 2*time.Second).Truncate(time.Millisecond).Add(30 * time.Minute)
 
@@ -43,9 +50,13 @@ func TestQueueTurnsToBreachLive(t *testing.T) {
 			t.Errorf("the queue does not list %s", id)
 		}
 	}
-	// Soonest breach first.
-	if first := eval[string](t, ctx, `document.querySelector("tbody tr").dataset.ticket`); first != "soon" {
-		t.Errorf("first row %q, want soon", first)
+	// Soonest breach first: late's response breach is long past.
+	order := eval[[]string](t, ctx, `[...document.querySelectorAll("tbody tr")].map(r => r.dataset.ticket)`)
+	if strings.Join(order, " ") != "late soon calm T-1017 waiting" && strings.Join(order, " ") != "late soon calm waiting T-1017" {
+		t.Errorf("rows %v, want late, soon, calm, then those without a breach instant", order)
+	}
+	if st := text(t, ctx, `tr[data-ticket="waiting"] [data-clock="resolution"] [data-clock-state]`); !strings.Contains(st, "paused") {
+		t.Errorf("waiting's resolution clock shows %q, want paused", st)
 	}
 	if st := text(t, ctx, `tr[data-ticket="soon"] [data-clock="response"] [data-clock-state]`); !strings.Contains(st, "alert") {
 		t.Errorf("soon's response clock shows %q before its breach, want alert", st)

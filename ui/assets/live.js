@@ -25,7 +25,7 @@
     return t.getUTCFullYear() + "-" + pad(t.getUTCMonth() + 1) + "-" + pad(t.getUTCDate()) + " " +
       pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes()) + ":" + pad(t.getUTCSeconds()) + " UTC";
   }
-  var labels = { ok: "✓ ok", alert: "▲ alert", breach: "✖ breach", paused: "⏸ paused", met: "✓ met", missed: "✖ missed", untracked: "– untracked" };
+  var labels = { ok: "✓ ok", alert: "▲ alert", breach: "✖ breach", paused: "‖ paused", met: "✓ met", missed: "✖ missed", untracked: "– untracked" };
   var rank = { ok: 0, met: 0, paused: 0, alert: 1, breach: 2, missed: 2 };
 
   function setState(el, state) {
