@@ -210,7 +210,7 @@ type ReadsResult struct {
 	// 50 rows with their clocks evaluated, the count capped at 10,000.
 	Queue      Latency `json:"queue"`
 	QueueBytes int     `json:"queue_bytes"`
-	Memory *Memory `json:"server_memory,omitempty"`
+	Memory     *Memory `json:"server_memory,omitempty"`
 }
 
 // Reads times dashboard and ticket reads, one at a time on one connection,
