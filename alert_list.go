@@ -22,18 +22,22 @@ const (
 
 // Validate checks the query and fills defaults.
 func (q *AlertsQuery) Validate() error {
-	var errs []FieldError
-	if q.AfterID < 0 {
-		errs = append(errs, FieldError{Field: "after_id", Message: "must be 0 or more"})
-	}
-	if q.BeforeID < 0 {
-		errs = append(errs, FieldError{Field: "before_id", Message: "must be 0 or more"})
-	}
 	if q.Limit == 0 {
 		q.Limit = DefaultAlertsLimit
 	}
-	if q.Limit < 0 || q.Limit > MaxAlertsLimit {
-		errs = append(errs, FieldError{Field: "limit", Message: "must be between 1 and 1000"})
+	var errs []FieldError
+	for _, c := range []struct {
+		field string
+		bad   bool
+		msg   string
+	}{
+		{"after_id", q.AfterID < 0, "must be 0 or more"},
+		{"before_id", q.BeforeID < 0, "must be 0 or more"},
+		{"limit", q.Limit < 0 || q.Limit > MaxAlertsLimit, "must be between 1 and 1000"},
+	} {
+		if c.bad {
+			errs = append(errs, FieldError{Field: c.field, Message: c.msg})
+		}
 	}
 	if len(errs) > 0 {
 		return &ValidationError{Errors: errs}

@@ -13,29 +13,21 @@ import (
 // before an id.
 func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
 	q, errs := parseAlertsQuery(r)
-	if len(errs) == 0 {
-		if err := q.Validate(); err != nil {
-			var ve *watchdog.ValidationError
-			if errors.As(err, &ve) {
-				errs = ve.Errors
-			}
-		}
-	}
 	if len(errs) > 0 {
 		writeError(w, http.StatusBadRequest, "invalid query: "+(&watchdog.ValidationError{Errors: errs}).Error(), errs)
 		return
 	}
-	list, err := h.svc.Alerts(r.Context(), q)
-	if err != nil {
+	switch list, err := h.svc.Alerts(r.Context(), q); {
+	case err != nil:
 		h.storeError(w, r, err)
-		return
+	case list == nil:
+		writeJSON(w, http.StatusOK, []watchdog.Alert{})
+	default:
+		writeJSON(w, http.StatusOK, list)
 	}
-	if list == nil {
-		list = []watchdog.Alert{}
-	}
-	writeJSON(w, http.StatusOK, list)
 }
 
+// parseAlertsQuery reads and checks GET /alerts's parameters.
 func parseAlertsQuery(r *http.Request) (q watchdog.AlertsQuery, errs []watchdog.FieldError) {
 	vals, err := query.Parse(r.URL.RawQuery)
 	if err != nil {
@@ -63,5 +55,9 @@ func parseAlertsQuery(r *http.Request) (q watchdog.AlertsQuery, errs []watchdog.
 		errs = append(errs, watchdog.FieldError{Field: "limit", Message: "must be between 1 and 1000"})
 	}
 	q.Limit = int(limit)
+	var ve *watchdog.ValidationError
+	if len(errs) == 0 && errors.As(q.Validate(), &ve) {
+		errs = ve.Errors
+	}
 	return q, errs
 }

@@ -26,13 +26,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/httphost"
 )
 
 // Service is what the API needs from the engine: *watchdog.Engine has it.
@@ -210,8 +210,8 @@ func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
 			h.log.Info("request", "correlation_id", cid, "method", r.Method, "route", name, "path", r.URL.Path,
 				"status", rec.code, "latency_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
 		}()
-		if h.cfg.AllowHost != nil && !h.cfg.AllowHost(hostName(r.Host)) {
-			writeError(rec, http.StatusMisdirectedRequest, "this server does not answer to host "+strconv.Quote(hostName(r.Host))+
+		if h.cfg.AllowHost != nil && !h.cfg.AllowHost(httphost.Name(r.Host)) {
+			writeError(rec, http.StatusMisdirectedRequest, "this server does not answer to host "+strconv.Quote(httphost.Name(r.Host))+
 				" (a guard against DNS rebinding): use an address it is configured for", nil)
 			return
 		}
@@ -240,17 +240,6 @@ func (h *Handler) authorized(r *http.Request, ws bool) bool {
 // Config.SessionAuth.
 func (h *Handler) session(r *http.Request, method string) bool {
 	return method == http.MethodGet && r.Method == http.MethodGet && h.cfg.SessionAuth != nil && h.cfg.SessionAuth(r)
-}
-
-// hostName is the host name of a Host header ("example.com:8000",
-// "[::1]:8000"): lower case, without port, brackets or a final dot.
-func hostName(hostport string) string {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(host, "]"), "["), ".")
-	return strings.ToLower(host)
 }
 
 // requestID keeps a caller's X-Request-ID when it is short and printable,

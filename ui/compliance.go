@@ -97,17 +97,10 @@ func (h *Handler) compliance(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "compliance", layout{Title: "Compliance", Nav: "compliance", Page: page})
 		return
 	}
-	q, weeks, err := h.complianceRange(r.URL.Query())
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	q, weeks, rows, ok := h.weeklyRows(w, r)
+	if !ok {
 		return
 	}
-	rows, err := h.cfg.Compliance.WeeklyCompliance(r.Context(), q)
-	if err != nil {
-		h.serviceError(w, r, err)
-		return
-	}
-	sortCompliance(rows)
 	page.Weeks, page.TZ = weeks, q.Location.String()
 	page.CSV = "/ui/compliance.csv?" + url.Values{"weeks": {strconv.Itoa(weeks)}, "tz": {page.TZ}}.Encode()
 	page.Chart = newChart(q, rows)
@@ -119,6 +112,23 @@ func (h *Handler) compliance(w http.ResponseWriter, r *http.Request) {
 		page.Rows = append(page.Rows, l)
 	}
 	h.render(w, r, http.StatusOK, "compliance", layout{Title: "Compliance", Nav: "compliance", Page: page})
+}
+
+// weeklyRows reads the request's weeks from the source, sorted by tier and
+// week; it answers the request itself and returns false when it cannot.
+func (h *Handler) weeklyRows(w http.ResponseWriter, r *http.Request) (ComplianceQuery, int, []ComplianceRow, bool) {
+	q, weeks, err := h.complianceRange(r.URL.Query())
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return q, 0, nil, false
+	}
+	rows, err := h.cfg.Compliance.WeeklyCompliance(r.Context(), q)
+	if err != nil {
+		h.serviceError(w, r, err)
+		return q, 0, nil, false
+	}
+	sortCompliance(rows)
+	return q, weeks, rows, true
 }
 
 func sortCompliance(rows []ComplianceRow) {
@@ -137,17 +147,10 @@ func (h *Handler) complianceCSV(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "Reports are not available on this server.")
 		return
 	}
-	q, weeks, err := h.complianceRange(r.URL.Query())
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	_, weeks, rows, ok := h.weeklyRows(w, r)
+	if !ok {
 		return
 	}
-	rows, err := h.cfg.Compliance.WeeklyCompliance(r.Context(), q)
-	if err != nil {
-		h.serviceError(w, r, err)
-		return
-	}
-	sortCompliance(rows)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sla-compliance-%dw.csv"`, weeks))
 	cw := csv.NewWriter(w)

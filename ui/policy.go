@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -85,7 +86,7 @@ func (h *Handler) policy(w http.ResponseWriter, r *http.Request) {
 			cals["24x7"] = nil
 		}
 	}
-	for _, name := range sortedKeys(cals) {
+	for _, name := range slices.Sorted(maps.Keys(cals)) {
 		page.Calendars = append(page.Calendars, newCalendarView(name, cals[name], now))
 	}
 	h.render(w, r, http.StatusOK, "policy", layout{Title: "SLA policy", Nav: "policy", Page: page})
@@ -106,13 +107,4 @@ func newCalendarView(name string, c *watchdog.Calendar, now time.Time) calendarV
 		v.Holidays = append(v.Holidays, hd.Format("Mon 2 Jan 2006"))
 	}
 	return v
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

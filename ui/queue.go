@@ -42,27 +42,26 @@ func fixed(cs ...choice) func(*watchdog.Policy) []choice {
 	return func(*watchdog.Policy) []choice { return cs }
 }
 
-// policyTiers offers the tiers of the policy in force.
-func policyTiers(p *watchdog.Policy) []choice {
-	out := []choice{{"", "Any"}}
-	for _, r := range p.Summary() {
-		if !slices.ContainsFunc(out, func(c choice) bool { return c.Value == r.Tier }) {
-			out = append(out, choice{r.Tier, r.Tier})
-		}
-	}
-	return out
-}
+// policyTiers and policyPriorities offer the tiers and the priorities of
+// the policy in force, priorities most urgent first.
+var (
+	policyTiers      = policyChoices(func(r watchdog.PolicyRow) string { return r.Tier })
+	policyPriorities = policyChoices(func(r watchdog.PolicyRow) string { return r.Priority })
+)
 
-// policyPriorities offers the priorities of the policy in force, most
-// urgent first.
-func policyPriorities(p *watchdog.Policy) []choice {
-	out := []choice{{"", "Any"}}
-	for _, r := range p.Summary() {
-		if !slices.ContainsFunc(out, func(c choice) bool { return c.Value == r.Priority }) {
-			out = append(out, choice{r.Priority, r.Priority})
+// policyChoices offers "Any" and each distinct value of one column of the
+// policy's summary, in its order.
+func policyChoices(column func(watchdog.PolicyRow) string) func(*watchdog.Policy) []choice {
+	return func(p *watchdog.Policy) []choice {
+		out := []choice{{"", "Any"}}
+		for _, r := range p.Summary() {
+			v := column(r)
+			if !slices.ContainsFunc(out, func(c choice) bool { return c.Value == v }) {
+				out = append(out, choice{v, v})
+			}
 		}
+		return out
 	}
-	return out
 }
 
 // formFilter is a filter as the form shows it.

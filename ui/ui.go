@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -9,13 +10,12 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/httphost"
 )
 
 // Service is what the pages read: *watchdog.Engine has it.
@@ -96,25 +96,14 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	if svc == nil {
 		return nil, errors.New("ui: New: service is nil")
 	}
-	var c Config
-	if cfg != nil {
-		c = *cfg
-	}
+	c := *cmp.Or(cfg, &Config{})
 	if c.Clock == nil {
 		c.Clock = watchdog.SystemClock{}
 	}
-	if c.PageSize == 0 {
-		c.PageSize = DefaultPageSize
-	}
-	if c.CountLimit == 0 {
-		c.CountLimit = DefaultCountLimit
-	}
-	if c.SessionTTL == 0 {
-		c.SessionTTL = DefaultSessionTTL
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
+	c.CountLimit = cmp.Or(c.CountLimit, DefaultCountLimit)
+	c.SessionTTL = cmp.Or(c.SessionTTL, DefaultSessionTTL)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	switch {
 	case c.PageSize < 1 || c.PageSize > MaxPageSize:
 		return nil, fmt.Errorf("ui: Config.PageSize must be between 1 and %d", MaxPageSize)
@@ -180,7 +169,7 @@ func (h *Handler) handle(pattern, route string, auth bool, fn http.HandlerFunc) 
 				"latency_ms", float64(d.Microseconds())/1000)
 		}()
 		securityHeaders(rec.Header())
-		if h.cfg.AllowHost != nil && !h.cfg.AllowHost(hostName(r.Host)) {
+		if h.cfg.AllowHost != nil && !h.cfg.AllowHost(httphost.Name(r.Host)) {
 			http.Error(rec, "this server does not answer to this host (a guard against DNS rebinding)", http.StatusMisdirectedRequest)
 			return
 		}
@@ -204,17 +193,6 @@ func securityHeaders(hd http.Header) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Frame-Options", "DENY")
-}
-
-// hostName is the host name of a Host header, lower case, without port or
-// brackets, as the api package compares it.
-func hostName(hostport string) string {
-	host := hostport
-	if hst, _, err := net.SplitHostPort(hostport); err == nil {
-		host = hst
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(host, "]"), "["), ".")
-	return strings.ToLower(host)
 }
 
 type recorder struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -128,10 +127,8 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 			page = []*watchdog.Ticket{}
 		}
 	}
-	if q.Clocks {
-		if err := loaders.Fill(ctx, tx, page); err != nil {
-			return nil, 0, s.fail(ctx, "dashboard: timelines", err)
-		}
+	if err := loaders.DashboardTimelines(ctx, tx, q, page); err != nil {
+		return nil, 0, s.fail(ctx, "dashboard: timelines", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, 0, s.fail(ctx, "dashboard", err)
@@ -147,17 +144,9 @@ func (s *Store) Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("postgres: alerts: %w", err)
 	}
-	before := q.BeforeID
-	if before == 0 {
-		before = math.MaxInt64
-	}
-	out, err := sqlstore.QueryAll(ctx, s.db, scanAlert,
-		`SELECT `+alertCols+` FROM alerts WHERE id > $1 AND id < $2 ORDER BY id DESC LIMIT $3`, q.AfterID, before, q.Limit)
+	out, err := sqlstore.RecentAlerts(ctx, s.db, scanAlert, `SELECT `+alertCols+` FROM alerts WHERE id > $1 AND id < $2 ORDER BY id DESC LIMIT $3`, q)
 	if err != nil {
 		return nil, s.fail(ctx, "alerts", err)
-	}
-	if out == nil {
-		out = []watchdog.Alert{}
 	}
 	return out, nil
 }

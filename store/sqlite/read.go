@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -86,16 +85,14 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 	}
 	pageSQL, pageArgs := dashboardPage(q, cond, args)
 	page, err := sqlstore.QueryAll(ctx, tx, scanTicket, pageSQL, pageArgs...)
+	if err == nil {
+		err = loaders.DashboardTimelines(ctx, tx, q, page)
+	}
 	if err != nil {
 		return nil, 0, s.wrap(ctx, "dashboard", err)
 	}
 	if page == nil {
 		page = []*watchdog.Ticket{}
-	}
-	if q.Clocks {
-		if err := loaders.Fill(ctx, tx, page); err != nil {
-			return nil, 0, s.wrap(ctx, "dashboard: timelines", err)
-		}
 	}
 	return page, total, nil
 }
@@ -166,17 +163,9 @@ func (s *Store) Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("sqlite: alerts: %w", err)
 	}
-	before := q.BeforeID
-	if before == 0 {
-		before = math.MaxInt64
-	}
-	out, err := sqlstore.QueryAll(ctx, s.r, scanAlert,
-		"SELECT "+alertCols+" FROM alerts WHERE id > ? AND id < ? ORDER BY id DESC LIMIT ?", q.AfterID, before, q.Limit)
+	out, err := sqlstore.RecentAlerts(ctx, s.r, scanAlert, "SELECT "+alertCols+" FROM alerts WHERE id > ? AND id < ? ORDER BY id DESC LIMIT ?", q)
 	if err != nil {
 		return nil, s.wrap(ctx, "alerts", err)
-	}
-	if out == nil {
-		out = []watchdog.Alert{}
 	}
 	return out, nil
 }
