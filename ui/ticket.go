@@ -154,9 +154,9 @@ func timeline(t *watchdog.Ticket, p *watchdog.Policy) []timelineEntry {
 		case st.IsResolved(ev.Status) && !st.IsResolved(prev):
 			e.Note += "resolved: the clocks stop"
 		case st.IsPaused(ev.Status) && !st.IsPaused(prev):
-			e.Note += clocksWord(responded, t, at) + " pause"
+			e.Note += clocksMove(responded, t, at, "pause")
 		case !st.IsPaused(ev.Status) && st.IsPaused(prev):
-			e.Note += clocksWord(responded, t, at) + " resume"
+			e.Note += clocksMove(responded, t, at, "resume")
 		case i > 0 && st.IsResolved(prev) && !st.IsResolved(ev.Status):
 			e.Note += "reopened: the resolution clock resumes"
 		}
@@ -175,11 +175,11 @@ func timeline(t *watchdog.Ticket, p *watchdog.Policy) []timelineEntry {
 	return out
 }
 
-// clocksWord names the clocks a pause moves: both, or only the resolution
-// clock once the response clock has stopped.
-func clocksWord(responded bool, t *watchdog.Ticket, at time.Time) string {
+// clocksMove says that the clocks a pause moves do so: both, or only the
+// resolution clock once the response clock has stopped.
+func clocksMove(responded bool, t *watchdog.Ticket, at time.Time, verb string) string {
 	if responded || t.FirstResponseAt != nil && !t.FirstResponseAt.After(at) {
-		return "the resolution clock"
+		return "the resolution clock " + verb + "s"
 	}
-	return "the clocks"
+	return "the clocks " + verb
 }

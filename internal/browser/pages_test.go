@@ -74,7 +74,7 @@ func TestTicketPageShowsAlerts(t *testing.T) {
 		}
 	}
 	timeline := text(t, ctx, "ol.timeline")
-	for _, w := range []string{"created as open", "status pending", "the resolution clock pause", "response alert fired", "response breach fired"} {
+	for _, w := range []string{"created as open", "status pending", "the resolution clock pauses", "response alert fired", "response breach fired"} {
 		if !strings.Contains(timeline, w) {
 			t.Errorf("timeline %q lacks %q", timeline, w)
 		}

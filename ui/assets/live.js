@@ -133,6 +133,9 @@
   function onAlert(a, filled) {
     if (a.id > lastID) lastID = a.id;
     clocksOf(a.ticket, a.clock).forEach(function (el) { raiseClock(el, a.state === "alert" ? "alert" : "breach"); });
+    if (!filled && document.querySelector('[data-ticket-page="' + CSS.escape(a.ticket) + '"]')) {
+      say("New alert: " + a.clock + " " + a.stage + " fired " + when(a.fired) + ". Reload to see its deliveries.");
+    }
     return addToFeed(a, filled);
   }
 
