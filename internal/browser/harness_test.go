@@ -278,3 +278,45 @@ func clickAndLoad(t *testing.T, ctx context.Context, sel string) {
 	run(t, ctx, "click "+sel, chromedp.Click(chromedp.CSS(sel)))
 	waitFor(t, ctx, "the page after clicking "+sel, `window.beforeClick === undefined && document.readyState === "complete"`, 10*time.Second)
 }
+
+// page is a page to open in a browser, ready when a JavaScript condition
+// holds.
+type page struct {
+	ctx   context.Context
+	url   string
+	ready string
+}
+
+// openAll opens the pages at once, each in its own browser, and waits
+// until each is ready.
+func openAll(t *testing.T, pages ...page) {
+	t.Helper()
+	errs := make(chan error, len(pages))
+	for _, p := range pages {
+		go func() {
+			ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+			defer cancel()
+			if err := chromedp.Do(ctx, chromedp.Navigate(p.url)); err != nil {
+				errs <- fmt.Errorf("open %s: %w", p.url, err)
+				return
+			}
+			for {
+				if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](p.ready)); err == nil && ok {
+					errs <- nil
+					return
+				}
+				select {
+				case <-ctx.Done():
+					errs <- fmt.Errorf("%s: not ready (%s)", p.url, p.ready)
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	for range pages {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
