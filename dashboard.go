@@ -1,5 +1,7 @@
 package watchdog
 
+import "time"
+
 // DashboardOrder is the order of dashboard rows.
 type DashboardOrder string
 
@@ -25,6 +27,15 @@ type DashboardQuery struct {
 	// Open filters open (true) or closed (false) tickets; nil means both.
 	Open  *bool
 	Order DashboardOrder
+	// CountLimit, when above 0, bounds the count of matching tickets: the
+	// store counts at most CountLimit+1, and Engine.Dashboard reports more
+	// than CountLimit as DashboardPage.Total = CountLimit with TotalCapped
+	// set. Counting a million matching tickets takes longer than a page
+	// should; 0 counts them all (the API's X-Total-Count does).
+	CountLimit int
+	// Clocks asks for each listed ticket's SLA clocks evaluated now
+	// (DashboardPage.Views). The store then reads the page's timelines too.
+	Clocks bool
 }
 
 // Dashboard limits.
@@ -41,6 +52,9 @@ func (q *DashboardQuery) Validate() error {
 	}
 	if q.Limit == 0 {
 		q.Limit = DefaultDashboardLimit
+	}
+	if q.CountLimit < 0 {
+		errs = append(errs, FieldError{Field: "count_limit", Message: "must be 0 or more"})
 	}
 	if q.Limit < 0 || q.Limit > MaxDashboardLimit {
 		errs = append(errs, FieldError{Field: "limit", Message: "must be between 1 and 1000"})
@@ -71,5 +85,13 @@ func (q *DashboardQuery) Validate() error {
 // DashboardPage is one page of the dashboard.
 type DashboardPage struct {
 	Tickets []*Ticket
-	Total   int
+	// Total is how many tickets match the filters; with TotalCapped, more
+	// than this many (see DashboardQuery.CountLimit).
+	Total       int
+	TotalCapped bool
+	// Views holds, when DashboardQuery.Clocks asked for them, each ticket
+	// of Tickets (the same pointer, its State, Untracked and Open
+	// re-derived) with its SLA clocks evaluated at EvaluatedAt.
+	Views       []*TicketView
+	EvaluatedAt time.Time
 }

@@ -383,7 +383,29 @@ func (e *Engine) Dashboard(ctx context.Context, q DashboardQuery) (*DashboardPag
 	if err != nil {
 		return nil, err
 	}
-	return &DashboardPage{Tickets: ts, Total: total}, nil
+	page := &DashboardPage{Tickets: ts, Total: total}
+	if q.CountLimit > 0 && total > q.CountLimit {
+		page.Total, page.TotalCapped = q.CountLimit, true
+	}
+	if q.Clocks {
+		p, now := e.policy.Load(), e.clock.Now()
+		page.EvaluatedAt = now
+		page.Views = make([]*TicketView, len(ts))
+		for i, t := range ts {
+			ev := Evaluate(t, p, now)
+			t.State, t.Untracked, t.Open = ev.State, ev.Untracked, ev.Open
+			page.Views[i] = &TicketView{Ticket: t, SLAClocks: ev.SLAClocks, EvaluatedAt: now}
+		}
+	}
+	return page, nil
+}
+
+// Alerts lists recorded alerts, newest first; see AlertsQuery.
+func (e *Engine) Alerts(ctx context.Context, q AlertsQuery) ([]Alert, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	return e.store.Alerts(ctx, q)
 }
 
 // Subscribe streams alerts recorded from now on by any engine on the store.

@@ -49,9 +49,17 @@ type Store interface {
 	// Deliveries), or ErrNotFound.
 	Ticket(ctx context.Context, id string) (*Ticket, error)
 
-	// Dashboard returns a page of tickets (without Events and Alerts) and the
-	// number of tickets matching the filters.
+	// Dashboard returns a page of tickets and the number of tickets
+	// matching the filters, counting no further than q.CountLimit+1 when
+	// it is set. The tickets come without Events and Alerts, unless
+	// q.Clocks asks for them (Alerts without their Deliveries).
 	Dashboard(ctx context.Context, q DashboardQuery) (tickets []*Ticket, total int, err error)
+
+	// Alerts returns recorded alerts with q.AfterID < ID (and ID <
+	// q.BeforeID when that is set), highest id first, at most q.Limit,
+	// without their Deliveries. Ids grow as alerts are recorded, so the
+	// highest are the newest.
+	Alerts(ctx context.Context, q AlertsQuery) ([]Alert, error)
 
 	// ClaimDeliveries claims for c.Holder up to c.Limit pending deliveries
 	// to c.Notifier whose NextAttemptAt <= c.Now, skipping rows another

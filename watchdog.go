@@ -16,6 +16,8 @@ type Watchdog interface {
 	Ticket(ctx context.Context, id string) (*TicketView, error)
 	// Dashboard lists tickets by the query's filters and order.
 	Dashboard(ctx context.Context, q DashboardQuery) (*DashboardPage, error)
+	// Alerts lists recorded alerts, newest first.
+	Alerts(ctx context.Context, q AlertsQuery) ([]Alert, error)
 	// Subscribe streams every alert committed from now on, by any engine
 	// sharing the store, until ctx is done.
 	Subscribe(ctx context.Context) (<-chan Alert, error)

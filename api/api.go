@@ -6,6 +6,7 @@
 //	POST /tickets          one event or an array; answers the resulting tickets
 //	GET  /tickets/{id}     a ticket with status_history, alerts and sla clocks
 //	GET  /dashboard        a page of tickets; X-Total-Count holds the total
+//	GET  /alerts           recorded alerts, newest first (after_id, before_id, limit)
 //	GET  /ws/alerts        WebSocket stream of alerts (when a hub is configured)
 //	GET  /healthz          liveness
 //	GET  /readyz           readiness: store reachable, policy loaded
@@ -26,13 +27,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/httphost"
 )
 
 // Service is what the API needs from the engine: *watchdog.Engine has it.
@@ -40,6 +41,7 @@ type Service interface {
 	Ingest(ctx context.Context, events []watchdog.Event) ([]*watchdog.Ticket, error)
 	Ticket(ctx context.Context, id string) (*watchdog.TicketView, error)
 	Dashboard(ctx context.Context, q watchdog.DashboardQuery) (*watchdog.DashboardPage, error)
+	Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.Alert, error)
 }
 
 // RequestObserver records one request, for metrics.
@@ -84,6 +86,11 @@ type Config struct {
 	// every host. Package server builds it from the listening address and
 	// the public URL.
 	AllowHost func(host string) bool
+	// SessionAuth, when set with APIToken, authorises a GET request that
+	// carries no valid bearer token when it returns true: package ui's
+	// session cookie, so that the pages' scripts may read the API and
+	// open /ws/alerts. Routes that change state always need the token.
+	SessionAuth func(r *http.Request) bool
 }
 
 // Defaults.
@@ -130,6 +137,7 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	h.route("POST /tickets", true, h.postTickets)
 	h.route("GET /tickets/{id}", true, h.getTicket)
 	h.route("GET /dashboard", true, h.dashboard)
+	h.route("GET /alerts", true, h.alerts)
 	h.route("GET /healthz", false, h.healthz)
 	h.route("GET /readyz", false, h.readyz)
 	h.route("GET /openapi.json", false, h.openAPI)
@@ -208,12 +216,12 @@ func (h *Handler) route(pattern string, auth bool, fn http.HandlerFunc) {
 			h.log.Info("request", "correlation_id", cid, "method", r.Method, "route", name, "path", r.URL.Path,
 				"status", rec.code, "latency_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
 		}()
-		if h.cfg.AllowHost != nil && !h.cfg.AllowHost(hostName(r.Host)) {
-			writeError(rec, http.StatusMisdirectedRequest, "this server does not answer to host "+strconv.Quote(hostName(r.Host))+
+		if h.cfg.AllowHost != nil && !h.cfg.AllowHost(httphost.Name(r.Host)) {
+			writeError(rec, http.StatusMisdirectedRequest, "this server does not answer to host "+strconv.Quote(httphost.Name(r.Host))+
 				" (a guard against DNS rebinding): use an address it is configured for", nil)
 			return
 		}
-		if auth && h.cfg.APIToken != "" && !h.authorized(r, name == "/ws/alerts") {
+		if auth && h.cfg.APIToken != "" && !h.authorized(r, name == "/ws/alerts") && !h.session(r, method) {
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="watchdog"`)
 			writeError(rec, http.StatusUnauthorized, "missing or wrong API token: send Authorization: Bearer <token>", nil)
 			return
@@ -234,15 +242,10 @@ func (h *Handler) authorized(r *http.Request, ws bool) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(h.cfg.APIToken)) == 1
 }
 
-// hostName is the host name of a Host header ("example.com:8000",
-// "[::1]:8000"): lower case, without port, brackets or a final dot.
-func hostName(hostport string) string {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(host, "]"), "["), ".")
-	return strings.ToLower(host)
+// session reports whether the request is a read authorised by
+// Config.SessionAuth.
+func (h *Handler) session(r *http.Request, method string) bool {
+	return method == http.MethodGet && r.Method == http.MethodGet && h.cfg.SessionAuth != nil && h.cfg.SessionAuth(r)
 }
 
 // requestID keeps a caller's X-Request-ID when it is short and printable,

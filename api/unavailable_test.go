@@ -61,6 +61,13 @@ func (s *stubService) Dashboard(ctx context.Context, q watchdog.DashboardQuery) 
 	return &watchdog.DashboardPage{}, nil
 }
 
+func (s *stubService) Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.Alert, error) {
+	if err := s.answer(ctx); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
 const oneEvent = `{"id":"1","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","status":"open","customer_tier":"gold"}`
 
 // call sends one request to h and returns the recorded answer.

@@ -588,6 +588,21 @@ type Unauthorized = Error
 // UnsupportedMediaType Every error's body.
 type UnsupportedMediaType = Error
 
+// GetAlertsParams defines parameters for GetAlerts.
+type GetAlertsParams struct {
+	// AfterID Only alerts with a greater id.
+	AfterID *int64 `form:"after_id,omitempty" json:"after_id,omitempty"`
+
+	// BeforeID Only alerts with a smaller id (0 or absent means no bound).
+	BeforeID *int64 `form:"before_id,omitempty" json:"before_id,omitempty"`
+
+	// Limit The most alerts answered.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// XRequestID A correlation id (at most 128 printable ASCII characters) echoed in `X-Request-ID` and the server's log.
+	XRequestID *RequestID `json:"X-Request-ID,omitempty"`
+}
+
 // GetDashboardParams defines parameters for GetDashboard.
 type GetDashboardParams struct {
 	// Offset Tickets to skip.
@@ -861,6 +876,18 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetAlerts List recorded alerts, newest first
+	//
+	// Alerts of every ticket, highest id first; ids grow as alerts are recorded, so these are
+	// the newest. A client that lost `/ws/alerts` (a server restart, a network cut) asks for
+	// `after_id` = the last `alert_id` it saw to fill the gap, and pages further back with
+	// `before_id` = the oldest id of the previous answer while an answer is full. Alerts come
+	// without their deliveries (see `GET /tickets/{id}`). On PostgreSQL shared by several
+	// engines, an alert may commit a moment after one with a higher id.
+	//
+	// Corresponds with GET /alerts (the `GetAlerts` operationId).
+	GetAlerts(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDashboard List a page of tickets
 	//
 	// A JSON array of tickets as in the seed; the number of tickets matching the filters is in
@@ -939,6 +966,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /tickets/{id} (the `GetTicket` operationId).
 	GetTicket(ctx context.Context, id string, params *GetTicketParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetAlerts List recorded alerts, newest first
+//
+// Alerts of every ticket, highest id first; ids grow as alerts are recorded, so these are
+// the newest. A client that lost `/ws/alerts` (a server restart, a network cut) asks for
+// `after_id` = the last `alert_id` it saw to fill the gap, and pages further back with
+// `before_id` = the oldest id of the previous answer while an answer is full. Alerts come
+// without their deliveries (see `GET /tickets/{id}`). On PostgreSQL shared by several
+// engines, an alert may commit a moment after one with a higher id.
+//
+// Corresponds with GET /alerts (the `GetAlerts` operationId).
+func (c *RawClient) GetAlerts(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAlertsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetDashboard List a page of tickets
@@ -1098,6 +1147,99 @@ func (c *RawClient) GetTicket(ctx context.Context, id string, params *GetTicketP
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetAlertsRequest constructs an http.Request for the GetAlerts method
+func NewGetAlertsRequest(server string, params *GetAlertsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/alerts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AfterID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after_id", *params.AfterID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BeforeID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before_id", *params.BeforeID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewGetDashboardRequest constructs an http.Request for the GetDashboard method
@@ -1569,6 +1711,20 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetAlertsWithResponse List recorded alerts, newest first
+	//
+	// Alerts of every ticket, highest id first; ids grow as alerts are recorded, so these are
+	// the newest. A client that lost `/ws/alerts` (a server restart, a network cut) asks for
+	// `after_id` = the last `alert_id` it saw to fill the gap, and pages further back with
+	// `before_id` = the oldest id of the previous answer while an answer is full. Alerts come
+	// without their deliveries (see `GET /tickets/{id}`). On PostgreSQL shared by several
+	// engines, an alert may commit a moment after one with a higher id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /alerts (the `GetAlerts` operationId).
+	GetAlertsWithResponse(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*GetAlertsResponse, error)
+
 	// GetDashboardWithResponse List a page of tickets
 	//
 	// A JSON array of tickets as in the seed; the number of tickets matching the filters is in
@@ -1659,6 +1815,126 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /tickets/{id} (the `GetTicket` operationId).
 	GetTicketWithResponse(ctx context.Context, id string, params *GetTicketParams, reqEditors ...RequestEditorFn) (*GetTicketResponse, error)
+}
+
+// GetAlertsResponse200Headers the declared response headers of an HTTP 200 response for GetAlerts
+type GetAlertsResponse200Headers struct {
+	XRequestID string
+}
+
+// GetAlertsResponse400Headers the declared response headers of an HTTP 400 response for GetAlerts
+type GetAlertsResponse400Headers struct {
+	XRequestID string
+}
+
+// GetAlertsResponse401Headers the declared response headers of an HTTP 401 response for GetAlerts
+type GetAlertsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetAlertsResponse421Headers the declared response headers of an HTTP 421 response for GetAlerts
+type GetAlertsResponse421Headers struct {
+	XRequestID string
+}
+
+// GetAlertsResponse500Headers the declared response headers of an HTTP 500 response for GetAlerts
+type GetAlertsResponse500Headers struct {
+	XRequestID string
+}
+
+// GetAlertsResponse503Headers the declared response headers of an HTTP 503 response for GetAlerts
+type GetAlertsResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+type GetAlertsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Alert
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadQuery
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *MisdirectedRequest
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *StoreUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAlertsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAlertsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAlertsResponse401Headers
+	// Headers421 the parsed response headers for an HTTP 421 response
+	Headers421 *GetAlertsResponse421Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAlertsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAlertsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAlertsResponse) GetJSON200() *[]Alert {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAlertsResponse) GetJSON400() *BadQuery {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAlertsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r GetAlertsResponse) GetJSON421() *MisdirectedRequest {
+	return r.JSON421
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetAlertsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAlertsResponse) GetJSON503() *StoreUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAlertsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAlertsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAlertsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAlertsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetDashboardResponse200Headers the declared response headers of an HTTP 200 response for GetDashboard
@@ -2404,6 +2680,26 @@ func (r GetTicketResponse) ContentType() string {
 	return ""
 }
 
+// GetAlertsWithResponse List recorded alerts, newest first
+//
+// Alerts of every ticket, highest id first; ids grow as alerts are recorded, so these are
+// the newest. A client that lost `/ws/alerts` (a server restart, a network cut) asks for
+// `after_id` = the last `alert_id` it saw to fill the gap, and pages further back with
+// `before_id` = the oldest id of the previous answer while an answer is full. Alerts come
+// without their deliveries (see `GET /tickets/{id}`). On PostgreSQL shared by several
+// engines, an alert may commit a moment after one with a higher id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /alerts (the `GetAlerts` operationId).
+func (c *ClientWithResponses) GetAlertsWithResponse(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*GetAlertsResponse, error) {
+	rsp, err := c.GetAlerts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAlertsResponse(rsp)
+}
+
 // GetDashboardWithResponse List a page of tickets
 //
 // A JSON array of tickets as in the seed; the number of tickets matching the filters is in
@@ -2541,6 +2837,144 @@ func (c *ClientWithResponses) GetTicketWithResponse(ctx context.Context, id stri
 		return nil, err
 	}
 	return ParseGetTicketResponse(rsp)
+}
+
+// ParseGetAlertsResponse parses an HTTP response from a GetAlertsWithResponse call
+func ParseGetAlertsResponse(rsp *http.Response) (*GetAlertsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAlertsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Alert
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest MisdirectedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest StoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAlertsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAlertsResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetAlertsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 421:
+		var headers GetAlertsResponse421Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers421 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAlertsResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAlertsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetDashboardResponse parses an HTTP response from a GetDashboardWithResponse call

@@ -249,6 +249,43 @@ func (c *Client) Dashboard(ctx context.Context, q DashboardQuery) (*DashboardPag
 	return &DashboardPage{Tickets: *resp.JSON200, Total: resp.Headers200.XTotalCount}, nil
 }
 
+// AlertsQuery pages the recorded alerts, newest first; the zero value
+// asks for the newest 100.
+type AlertsQuery struct {
+	// AfterID lists only alerts with a greater id: after the last
+	// AlertMessage.AlertID a stream client saw, to fill a gap.
+	AfterID int64
+	// BeforeID, when above 0, lists only alerts with a smaller id: the
+	// next page back.
+	BeforeID int64
+	// Limit is the most alerts answered (1 to 1000); 0 means 100.
+	Limit int
+}
+
+// Alerts lists recorded alerts of every ticket, newest first.
+func (c *Client) Alerts(ctx context.Context, q AlertsQuery) ([]Alert, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	p := &GetAlertsParams{}
+	if q.AfterID != 0 {
+		p.AfterID = &q.AfterID
+	}
+	if q.BeforeID != 0 {
+		p.BeforeID = &q.BeforeID
+	}
+	if q.Limit != 0 {
+		p.Limit = &q.Limit
+	}
+	resp, err := c.raw.GetAlertsWithResponse(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("client: GET /alerts: %w", err)
+	}
+	if resp.JSON200 == nil {
+		return nil, answerError(resp.HTTPResponse, resp.Body)
+	}
+	return *resp.JSON200, nil
+}
+
 // Ready asks /readyz, once (a 503 is its answer, not a reason to retry).
 // It returns the server's readiness details either way, and an *APIError
 // with StatusCode 503 when it is not ready.

@@ -93,6 +93,22 @@ func TestClientAgainstTheAPI(t *testing.T) {
 		t.Fatalf("Dashboard = %+v, %v; want 2 of 3", page, err)
 	}
 
+	alerts, err := c.Alerts(ctx, client.AlertsQuery{})
+	if err != nil || len(alerts) != 12 || alerts[0].ID <= alerts[11].ID {
+		t.Fatalf("Alerts = %d alerts, %v; want the 12 of three tickets, newest first", len(alerts), err)
+	}
+	gap, err := c.Alerts(ctx, client.AlertsQuery{AfterID: alerts[3].ID, Limit: 2})
+	if err != nil || len(gap) != 2 || gap[0].ID != alerts[0].ID || gap[1].ID != alerts[1].ID {
+		t.Errorf("Alerts after %d, limit 2 = %+v, %v", alerts[3].ID, gap, err)
+	}
+	back, err := c.Alerts(ctx, client.AlertsQuery{BeforeID: alerts[10].ID})
+	if err != nil || len(back) != 1 || back[0].ID != alerts[11].ID || back[0].Details.TargetMinutes == 0 {
+		t.Errorf("Alerts before %d = %+v, %v", alerts[10].ID, back, err)
+	}
+	if _, err := c.Alerts(ctx, client.AlertsQuery{Limit: 5000}); !client.IsInvalid(err) {
+		t.Errorf("Alerts with limit 5000: %v, want a 400", err)
+	}
+
 	if r, err := c.Ready(ctx); err != nil || r.Status != client.ReadinessStatusReady {
 		t.Errorf("Ready = %+v, %v", r, err)
 	}

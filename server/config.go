@@ -93,6 +93,9 @@ type Config struct {
 	// serving /healthz meanwhile (see New). 0 means 60s, WATCHDOG_DB_WAIT's
 	// default; a negative value makes New fail at once instead.
 	DBWait time.Duration
+	// DisableUI leaves the web UI out: no pages under /ui/, and / is the
+	// API's 404 instead of a redirect to them.
+	DisableUI bool
 	// DebugAddr, when set, serves Go's /debug/pprof profiles on this
 	// separate address, outside the API's authentication.
 	DebugAddr string
@@ -100,7 +103,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Middleware, when set, wraps the API handler that Run serves and
 	// Handler returns: tracing or access logs of your own, or the tests'
-	// checks of every answer against the OpenAPI document.
+	// checks of every answer against the OpenAPI document. The UI's pages
+	// (/ui/ and the redirect of /) are served beside it, unwrapped.
 	Middleware func(http.Handler) http.Handler
 }
 

@@ -67,6 +67,10 @@ func (startingService) Dashboard(context.Context, watchdog.DashboardQuery) (*wat
 	return nil, errWaiting
 }
 
+func (startingService) Alerts(context.Context, watchdog.AlertsQuery) ([]watchdog.Alert, error) {
+	return nil, errWaiting
+}
+
 // startingAPI is the API served while the database is awaited.
 func (s *Server) startingAPI() (http.Handler, error) {
 	ready := func(context.Context) (map[string]any, error) {

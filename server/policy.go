@@ -11,6 +11,7 @@ import (
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/metrics"
 	"github.com/ticket-watchdog/watchdog/policywatch"
+	"github.com/ticket-watchdog/watchdog/ui"
 )
 
 // policyStartup puts the SLA file's policy in force. The first policy (the
@@ -124,4 +125,19 @@ func (ps *policyStartup) details(d map[string]any) error {
 		return errors.New("no SLA policy loaded")
 	}
 	return nil
+}
+
+// status is the policy page's view of the SLA file (ui.Config.PolicyStatus).
+func (ps *policyStartup) status() ui.PolicyStatus {
+	ws := ps.watcher.Status()
+	st := ui.PolicyStatus{Path: ws.Path, Source: "file", LoadedAt: ws.LastSuccess, Generation: ws.Generation, Hash: ws.Hash,
+		LastAttempt: ws.LastAttempt, LastError: ws.LastError, LastErrorSummary: ws.LastErrorSummary}
+	if !ws.Loaded() {
+		st.Source = "built-in default"
+	}
+	if ps.usingDefault && !ws.Loaded() {
+		// The file is absent: nothing failed.
+		st.LastError, st.LastErrorSummary = "", ""
+	}
+	return st
 }

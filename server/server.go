@@ -20,6 +20,7 @@ import (
 	"github.com/ticket-watchdog/watchdog/metrics"
 	"github.com/ticket-watchdog/watchdog/notify/websocket"
 	"github.com/ticket-watchdog/watchdog/store"
+	"github.com/ticket-watchdog/watchdog/ui"
 )
 
 // Server is the assembled service. Create it with New, run it with Run (or
@@ -77,7 +78,7 @@ func New(ctx context.Context, cfg *Config) (*Server, error) {
 			if err != nil {
 				return nil, err
 			}
-			s.setHandler(h)
+			s.setHandler(h, nil)
 			return s, nil
 		}
 	}
@@ -148,14 +149,20 @@ func (s *Server) assemble(ctx context.Context) error {
 		return err
 	}
 	m.SetOpenTickets(openTickets(eng))
-	h, err := api.New(eng, s.apiConfig(readiness(s.store, s.policy), s.hub))
+	pages, err := s.newUI(eng)
+	if err != nil {
+		return err
+	}
+	apiCfg := s.apiConfig(readiness(s.store, s.policy), s.hub)
+	apiCfg.SessionAuth = sessionAuth(pages)
+	h, err := api.New(eng, apiCfg)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.engine = eng
 	s.mu.Unlock()
-	s.setHandler(h)
+	s.setHandler(h, pages)
 	return nil
 }
 
@@ -223,12 +230,13 @@ func (s *Server) Close() error {
 	}
 }
 
-// setHandler serves h from now on, wrapped in Config.Middleware if set.
-func (s *Server) setHandler(h http.Handler) {
+// setHandler serves the API h from now on, wrapped in Config.Middleware if
+// set, with the web UI's pages beside it (nil: none).
+func (s *Server) setHandler(h http.Handler, pages *ui.Handler) {
 	if s.cfg.Middleware != nil {
 		h = s.cfg.Middleware(h)
 	}
-	s.handler.set(h)
+	s.handler.set(withUI(h, pages))
 }
 
 // switchHandler serves the handler set last.

@@ -80,7 +80,7 @@ func TestAllOnSQLite(t *testing.T) {
 	if s.SchedulerSmall == nil || s.SchedulerSmall.Due != 10 {
 		t.Errorf("scheduler at the small size = %+v, want 10 due", s.SchedulerSmall)
 	}
-	if s.Reads == nil || s.Reads.Dashboard.N != 10 || s.Reads.Ticket.N != 20 {
+	if s.Reads == nil || s.Reads.Dashboard.N != 10 || s.Reads.Ticket.N != 20 || s.Reads.Queue.N != 10 || s.Reads.QueueBytes < 1000 {
 		t.Errorf("reads = %+v", s.Reads)
 	} else if s.Reads.DashboardTotal != 30 {
 		// Each due ticket breached both clocks when the scheduler ran.

@@ -45,6 +45,8 @@ type settings struct {
 	RequestTimeout  time.Duration
 	// DBWait is how long start-up waits for the database; 0: not at all.
 	DBWait time.Duration
+	// UI serves the web pages under /ui/.
+	UI bool
 }
 
 // environment reads variables: the real environment first, then the .env
@@ -161,6 +163,9 @@ func loadSettings(env *environment, fs *flag.FlagSet, args []string) (*settings,
 	}
 	if s.DeliveryTimeout, err = time.ParseDuration(env.get("WATCHDOG_DELIVERY_TIMEOUT")); err != nil || s.DeliveryTimeout < time.Second || s.DeliveryTimeout > 10*time.Minute {
 		bad("WATCHDOG_DELIVERY_TIMEOUT", "must be a duration from 1s to 10m, such as 30s")
+	}
+	if s.UI, err = strconv.ParseBool(env.get("WATCHDOG_UI")); err != nil {
+		bad("WATCHDOG_UI", "must be true or false")
 	}
 	if (s.SlackBotToken == "") != (s.SlackChannel == "") {
 		bad("SLACK_BOT_TOKEN/SLACK_CHANNEL", "set both to post with a bot token, or neither")

@@ -61,6 +61,7 @@ func (s *settings) serverConfig(logOut io.Writer) *server.Config {
 
 		RequestTimeout: s.RequestTimeout,
 		DBWait:         dbWait(s.DBWait),
+		DisableUI:      !s.UI,
 		Logger:         slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.LogLevel})),
 	}
 }

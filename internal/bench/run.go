@@ -249,7 +249,7 @@ func (p *Plan) runScale(ctx context.Context, rep *StoreReport) error {
 		if err != nil {
 			return err
 		}
-		p.logf("  dashboard p99 %.1f ms, ticket p99 %.1f ms", rep.Reads.Dashboard.P99Ms, rep.Reads.Ticket.P99Ms)
+		p.logf("  dashboard p99 %.1f ms, ticket p99 %.1f ms, queue page p99 %.1f ms", rep.Reads.Dashboard.P99Ms, rep.Reads.Ticket.P99Ms, rep.Reads.Queue.P99Ms)
 	}
 	if p.Lateness {
 		p.logf("[%s] lateness: %d tickets due within 1s, %d stored", p.Kind, p.LatenessTickets, stored)

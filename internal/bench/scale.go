@@ -206,7 +206,11 @@ type ReadsResult struct {
 	DashboardTotal int     `json:"dashboard_total"`
 	// Ticket is GET /tickets/{id} of random stored tickets.
 	Ticket Latency `json:"ticket"`
-	Memory *Memory `json:"server_memory,omitempty"`
+	// Queue is GET /ui/, the web UI's queue page: open tickets by urgency,
+	// 50 rows with their clocks evaluated, the count capped at 10,000.
+	Queue      Latency `json:"queue"`
+	QueueBytes int     `json:"queue_bytes"`
+	Memory     *Memory `json:"server_memory,omitempty"`
 }
 
 // Reads times dashboard and ticket reads, one at a time on one connection,
@@ -260,6 +264,9 @@ func Reads(ctx context.Context, srv *Server, stored int, ids func(int) string, d
 		lat = append(lat, time.Since(t0))
 	}
 	r.Ticket = Summarize(lat)
+	if r.Queue, r.QueueBytes, err = queuePage(ctx, srv.URL, dashboards); err != nil {
+		return nil, err
+	}
 	if m, ok := ReadMemory(srv.PID); ok {
 		r.Memory = &m
 	}
@@ -280,4 +287,45 @@ func drainOK(resp *http.Response, err error, what string) (http.Header, error) {
 		return nil, fmt.Errorf("%s: status %d", what, resp.StatusCode)
 	}
 	return resp.Header, nil
+}
+
+// queuePage times GET /ui/, the web UI's queue, n times after a warm-up,
+// one at a time on one connection; it also returns the page's size.
+func queuePage(ctx context.Context, baseURL string, n int) (Latency, int, error) {
+	hc := &http.Client{Timeout: time.Minute}
+	size := 0
+	get := func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/ui/", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("GET /ui/: %w", err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return fmt.Errorf("GET /ui/: %w", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /ui/: status %d", resp.StatusCode)
+		}
+		size = len(b)
+		return nil
+	}
+	for range 10 {
+		if err := get(); err != nil {
+			return Latency{}, 0, err
+		}
+	}
+	var lat []time.Duration
+	for range n {
+		t0 := time.Now()
+		if err := get(); err != nil {
+			return Latency{}, 0, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return Summarize(lat), size, nil
 }

@@ -128,6 +128,12 @@ var Env = []EnvVar{
 		Description: "Former name of WATCHDOG_PUBLIC_URL, read when that is unset.",
 	},
 	{
+		Name:    "WATCHDOG_UI",
+		Default: "true",
+		Description: "Serve the web UI under /ui/ (queue, live feed, tickets, compliance, policy; / redirects there). " +
+			"With WATCHDOG_API_TOKEN set it asks for the token once and keeps a 12-hour session cookie. false serves the JSON API alone.",
+	},
+	{
 		Name:        "WATCHDOG_DEBUG_ADDR",
 		Description: "When set (e.g. 127.0.0.1:6060), serves Go's /debug/pprof profiles on this separate address; keep it on loopback.",
 	},

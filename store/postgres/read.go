@@ -106,12 +106,18 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 		return nil, 0, s.fail(ctx, "dashboard", err)
 	}
 	defer tx.Rollback()
+	countSQL, countArgs := "SELECT count(*) FROM tickets"+cond, args
+	if q.CountLimit > 0 {
+		countArgs = append(append([]any(nil), args...), q.CountLimit+1)
+		countSQL = "SELECT count(*) FROM (SELECT 1 FROM tickets" + cond + " LIMIT $" + strconv.Itoa(len(countArgs)) + ") AS matching"
+	}
 	var total int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tickets"+cond, args...).Scan(&total); err != nil {
+	if err := tx.QueryRowContext(ctx, countSQL, countArgs...).Scan(&total); err != nil {
 		return nil, 0, s.fail(ctx, "dashboard: count", err)
 	}
 	page := []*watchdog.Ticket{}
-	if total > q.Offset {
+	// A capped count says nothing about rows past the cap.
+	if total > q.Offset || q.CountLimit > 0 && total > q.CountLimit {
 		lim, off := arg(q.Limit), arg(q.Offset)
 		page, err = queryTickets(ctx, tx, "SELECT "+ticketCols+" FROM tickets"+cond+order+" LIMIT "+lim+" OFFSET "+off, args...)
 		if err != nil {
@@ -121,10 +127,28 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 			page = []*watchdog.Ticket{}
 		}
 	}
+	if err := loaders.DashboardTimelines(ctx, tx, q, page); err != nil {
+		return nil, 0, s.fail(ctx, "dashboard: timelines", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, 0, s.fail(ctx, "dashboard", err)
 	}
 	return page, total, nil
+}
+
+// Alerts returns recorded alerts newest first; see watchdog.Store.
+func (s *Store) Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.Alert, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("postgres: alerts: %w", err)
+	}
+	out, err := sqlstore.RecentAlerts(ctx, s.db, scanAlert, `SELECT `+alertCols+` FROM alerts WHERE id > $1 AND id < $2 ORDER BY id DESC LIMIT $3`, q)
+	if err != nil {
+		return nil, s.fail(ctx, "alerts", err)
+	}
+	return out, nil
 }
 
 // NextDue returns the earliest scheduled due instant, read from the end of

@@ -57,8 +57,9 @@ func (s *Store) Ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 	return t, nil
 }
 
-// Dashboard returns a page of tickets and the number matching the filters,
-// read in one snapshot. Tier and priority match case-insensitively.
+// Dashboard returns a page of tickets and the number matching the filters
+// (up to q.CountLimit+1 when set), read in one snapshot. Tier and priority
+// match case-insensitively.
 func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*watchdog.Ticket, int, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, 0, err
@@ -66,6 +67,39 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 	if err := q.Validate(); err != nil {
 		return nil, 0, fmt.Errorf("sqlite: dashboard: %w", err)
 	}
+	cond, args := dashboardWhere(q)
+	countSQL := "SELECT count(*) FROM tickets" + cond
+	countArgs := args
+	if q.CountLimit > 0 {
+		countSQL = "SELECT count(*) FROM (SELECT 1 FROM tickets" + cond + " LIMIT ?)"
+		countArgs = append(append([]any(nil), args...), q.CountLimit+1)
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, s.wrap(ctx, "dashboard: begin", err)
+	}
+	defer tx.Rollback()
+	var total int
+	if err := tx.QueryRowContext(ctx, countSQL, countArgs...).Scan(&total); err != nil {
+		return nil, 0, s.wrap(ctx, "dashboard: count", err)
+	}
+	pageSQL, pageArgs := dashboardPage(q, cond, args)
+	page, err := sqlstore.QueryAll(ctx, tx, scanTicket, pageSQL, pageArgs...)
+	if err == nil {
+		err = loaders.DashboardTimelines(ctx, tx, q, page)
+	}
+	if err != nil {
+		return nil, 0, s.wrap(ctx, "dashboard", err)
+	}
+	if page == nil {
+		page = []*watchdog.Ticket{}
+	}
+	return page, total, nil
+}
+
+// dashboardWhere is the dashboard's filter as a WHERE clause ("" for none)
+// and its arguments.
+func dashboardWhere(q watchdog.DashboardQuery) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -90,33 +124,50 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 			where = append(where, "NOT open")
 		}
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
+	if len(where) == 0 {
+		return "", nil
 	}
-	order := " ORDER BY created_at DESC, id"
-	if q.Order == watchdog.OrderUrgency {
-		order = " ORDER BY breach_at IS NULL, breach_at, id"
-	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
 
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// dashboardPage is the query of one page. The urgency order puts tickets
+// without a breach instant last; SQLite would sort every matching row for
+// "breach_at IS NULL, breach_at", so the two parts are read in index order
+// separately, each no further than the page's end, and only those rows
+// are sorted.
+func dashboardPage(q watchdog.DashboardQuery, cond string, args []any) (string, []any) {
+	if q.Order != watchdog.OrderUrgency {
+		return "SELECT " + ticketCols + " FROM tickets" + cond + " ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+			append(append([]any(nil), args...), q.Limit, q.Offset)
+	}
+	and := " WHERE "
+	if cond != "" {
+		and = cond + " AND "
+	}
+	end := q.Limit + q.Offset
+	sql := "SELECT " + ticketCols + " FROM (" +
+		"SELECT * FROM (SELECT " + ticketCols + ", 0 AS undated FROM tickets" + and + "breach_at IS NOT NULL ORDER BY breach_at, id LIMIT ?)" +
+		" UNION ALL " +
+		"SELECT * FROM (SELECT " + ticketCols + ", 1 AS undated FROM tickets" + and + "breach_at IS NULL ORDER BY id LIMIT ?)" +
+		") ORDER BY undated, breach_at, id LIMIT ? OFFSET ?"
+	out := append(append([]any(nil), args...), end)
+	out = append(append(out, args...), end)
+	return sql, append(out, q.Limit, q.Offset)
+}
+
+// Alerts returns recorded alerts newest first; see watchdog.Store.
+func (s *Store) Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.Alert, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlite: alerts: %w", err)
+	}
+	out, err := sqlstore.RecentAlerts(ctx, s.r, scanAlert, "SELECT "+alertCols+" FROM alerts WHERE id > ? AND id < ? ORDER BY id DESC LIMIT ?", q)
 	if err != nil {
-		return nil, 0, s.wrap(ctx, "dashboard: begin", err)
+		return nil, s.wrap(ctx, "alerts", err)
 	}
-	defer tx.Rollback()
-	var total int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tickets"+cond, args...).Scan(&total); err != nil {
-		return nil, 0, s.wrap(ctx, "dashboard: count", err)
-	}
-	page, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets"+cond+order+" LIMIT ? OFFSET ?",
-		append(args, q.Limit, q.Offset)...)
-	if err != nil {
-		return nil, 0, s.wrap(ctx, "dashboard", err)
-	}
-	if page == nil {
-		page = []*watchdog.Ticket{}
-	}
-	return page, total, nil
+	return out, nil
 }
 
 // NextDue returns the earliest next_due_at of any ticket.

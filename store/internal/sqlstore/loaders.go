@@ -85,3 +85,12 @@ func alertedIDs(tickets []*watchdog.Ticket) []string {
 	}
 	return ids
 }
+
+// DashboardTimelines fills the timelines and alerts of a dashboard page
+// when its query asks for clocks (watchdog.DashboardQuery.Clocks).
+func (l *Loaders) DashboardTimelines(ctx context.Context, q Queryer, dq watchdog.DashboardQuery, page []*watchdog.Ticket) error {
+	if !dq.Clocks {
+		return nil
+	}
+	return l.Fill(ctx, q, page)
+}
