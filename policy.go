@@ -24,6 +24,21 @@ type Policy struct {
 	Calendars map[string]*Calendar
 	// Tiers by lower-case name.
 	Tiers map[string]*TierPolicy
+	// Policies are the file's ordered policies: the first whose Match
+	// holds for a ticket applies, before Tiers is consulted.
+	Policies []*SLAPolicy
+}
+
+// SLAPolicy is one entry of an SLA file's policies: the tickets it applies
+// to, the calendar its clocks count in (nil for 24x7) and its targets. A
+// target left at zero is not tracked.
+type SLAPolicy struct {
+	Name     string
+	Match    Match
+	Calendar *Calendar
+	Targets  Targets
+	// Line is where the policy starts in its file, for display.
+	Line int
 }
 
 // Thresholds are the fractions of a target at which the alert and breach
@@ -48,17 +63,25 @@ type TierPolicy struct {
 	Priorities map[string]Targets
 }
 
-// Targets are the response and resolution targets of a (tier, priority), in
-// business time of the tier's calendar.
+// Targets are the targets of a policy, in business time of its calendar:
+// response and resolution (the only ones a tiers entry has), and the cycle
+// clocks' next reply and periodic update. A zero target is not tracked.
 type Targets struct {
-	Response   time.Duration
-	Resolution time.Duration
+	Response       time.Duration
+	Resolution     time.Duration
+	NextReply      time.Duration
+	PeriodicUpdate time.Duration
 }
 
 // Target returns the target of one clock.
 func (t Targets) Target(c SLAClock) time.Duration {
-	if c == Response {
+	switch c {
+	case Response:
 		return t.Response
+	case NextReply:
+		return t.NextReply
+	case PeriodicUpdate:
+		return t.PeriodicUpdate
 	}
 	return t.Resolution
 }
