@@ -117,6 +117,8 @@ type Plan struct {
 	State     TicketState
 	Untracked string
 	Open      bool
+	// Policy is stored as the ticket's Ticket.Policy.
+	Policy    string
 	NextDueAt *time.Time
 	BreachAt  *time.Time
 	// BackfilledAt is stored as the ticket's Ticket.BackfilledAt (nil
