@@ -32,10 +32,10 @@ type Ticket struct {
 	Untracked string      `json:"untracked_reason,omitempty"`
 	// Policy names the SLA policy in force: a policies entry's name, or
 	// "tiers.<tier>.<priority>" for the tiers table; empty when untracked.
-	Policy string `json:"policy,omitempty"`
-	Open      bool        `json:"open"`
-	NextDueAt *time.Time  `json:"next_due_at"`
-	BreachAt  *time.Time  `json:"breach_at"`
+	Policy    string     `json:"policy,omitempty"`
+	Open      bool       `json:"open"`
+	NextDueAt *time.Time `json:"next_due_at"`
+	BreachAt  *time.Time `json:"breach_at"`
 	// BackfilledAt is the instant of the last ingest or policy change that
 	// found stages of the ticket already due (see Plan.BackfilledAt); nil
 	// when none did.

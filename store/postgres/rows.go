@@ -127,7 +127,7 @@ func (r *ticketRows) derivedArgs() []any {
 
 func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 	var (
-		ev watchdog.Event
+		ev          watchdog.Event
 		fr          sql.NullTime
 		attrs, tags sql.NullString
 	)
