@@ -252,9 +252,22 @@ func priorityRank(p string) int {
 // `watchdogd check-config`.
 func (p *Policy) WriteSummary(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIER\tPRIORITY\tRESPONSE\tRESOLUTION\tCALENDAR")
-	for _, r := range p.Summary() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Tier, r.Priority, shortDuration(r.Response), shortDuration(r.Resolution), r.Calendar)
+	if len(p.Policies) > 0 {
+		fmt.Fprintln(tw, "POLICY\tMATCH\tRESPONSE\tRESOLUTION\tNEXT REPLY\tPERIODIC UPDATE\tCALENDAR")
+		for _, sp := range p.Policies {
+			t := sp.Targets
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sp.Name, sp.Match, targetOrDash(t.Response), targetOrDash(t.Resolution),
+				targetOrDash(t.NextReply), targetOrDash(t.PeriodicUpdate), sp.Calendar.Name())
+		}
+		if len(p.Tiers) > 0 {
+			fmt.Fprintln(tw, "then the tiers, as policies tiers.<tier>.<priority>:")
+		}
+	}
+	if len(p.Tiers) > 0 || len(p.Policies) == 0 {
+		fmt.Fprintln(tw, "TIER\tPRIORITY\tRESPONSE\tRESOLUTION\tCALENDAR")
+		for _, r := range p.Summary() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Tier, r.Priority, shortDuration(r.Response), shortDuration(r.Resolution), r.Calendar)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write policy summary: %w", err)
@@ -282,6 +295,14 @@ func (p *Policy) WriteSummary(w io.Writer) error {
 		return fmt.Errorf("write policy summary: %w", err)
 	}
 	return nil
+}
+
+// targetOrDash formats a policy's target, "-" when it is not tracked.
+func targetOrDash(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return shortDuration(d)
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
