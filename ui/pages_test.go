@@ -54,6 +54,13 @@ func TestQueuePagesAndCapsTheCount(t *testing.T) {
 	if p := get(t, c, e.srv.URL+"/ui/?tier=%00"); p.code != http.StatusBadRequest {
 		t.Errorf("a NUL tier: %d, want 400", p.code)
 	}
+	// The policy filter offers the policies in force (here the tiers
+	// table's) and keeps the tickets under the one chosen.
+	p = get(t, c, e.srv.URL+"/ui/?policy=tiers.gold.low")
+	if !strings.Contains(p.body, `data-ticket="L-1"`) || strings.Contains(p.body, `data-ticket="Q-0"`) ||
+		!strings.Contains(p.body, `<option value="tiers.gold.low" selected>`) || !strings.Contains(p.body, `<option value="tiers.gold.high">`) {
+		t.Errorf("policy=tiers.gold.low:\n%s", p.body)
+	}
 }
 
 // weekly is a ComplianceSource over fixed rows, recording its queries.
