@@ -160,9 +160,10 @@ func buildCycles(acts []action, steps []step, st StatusSets) (nextReply, periodi
 }
 
 // cycleRun is the running spans of cycle c of clock kind: its part of the
-// timeline outside paused statuses.
-func cycleRun(kind SLAClock, c cycle, steps []step, st StatusSets, target time.Duration, cal *Calendar) slaRun {
-	r := slaRun{kind: kind, target: target, cal: cal}
+// timeline outside paused statuses (paused[i] for steps[i]). The spans are
+// appended to buf.
+func cycleRun(kind SLAClock, c cycle, steps []step, paused []bool, target time.Duration, cal *Calendar, buf []span) slaRun {
+	r := slaRun{kind: kind, target: target, cal: cal, spans: buf}
 	i := sort.Search(len(steps), func(i int) bool { return steps[i].from.After(c.start) }) - 1
 	if i < 0 {
 		i = 0
@@ -177,7 +178,7 @@ func cycleRun(kind SLAClock, c cycle, steps []step, st StatusSets, target time.D
 		if stopped {
 			end = c.stop
 		}
-		if !st.IsPaused(steps[i].status) {
+		if !paused[i] {
 			r.add(from, end)
 		}
 		if stopped {
@@ -187,7 +188,7 @@ func cycleRun(kind SLAClock, c cycle, steps []step, st StatusSets, target time.D
 	switch {
 	case !c.stop.IsZero():
 		r.mode = modeStopped
-	case st.IsPaused(steps[len(steps)-1].status):
+	case paused[len(paused)-1]:
 		r.mode = modePaused
 	default:
 		r.mode = modeRunning

@@ -229,7 +229,7 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 	ev.Policy = sel.Name
 	ev.State = TicketOK
 	ev.SLAClocks = make(map[SLAClock]*SLAClockView, 4)
-	e := evaluator{t: t, p: p, now: now, stages: p.Stages(), fired: newFiredIndex(t.Alerts), sel: sel, ev: &ev}
+	e := evaluator{t: t, p: p, now: now, stageList: p.Stages(), fired: newFiredIndex(t.Alerts), sel: sel, ev: &ev}
 	steps := timeline(t)
 	var nextReply, periodic []cycle
 	var firstAgent time.Time
@@ -239,15 +239,22 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 	runs := buildRuns(t, p, steps, firstAgent, sel.Targets, sel.Calendar)
 	for k := range runs {
 		if runs[k].target > 0 {
-			e.clock(&runs[k], nil, 0, true)
+			e.clock(&runs[k], nil, 0)
 		}
 	}
+	var paused []bool
 	for _, c := range []struct {
 		kind   SLAClock
 		cycles []cycle
 	}{{NextReply, nextReply}, {PeriodicUpdate, periodic}} {
 		if target := sel.Targets.Target(c.kind); target > 0 {
-			e.cycleClock(c.kind, c.cycles, steps, target)
+			if paused == nil {
+				paused = make([]bool, len(steps))
+				for i, s := range steps {
+					paused[i] = p.Statuses.IsPaused(s.status)
+				}
+			}
+			e.cycleClock(c.kind, c.cycles, steps, paused, target)
 		}
 	}
 	sortAlerts(ev.Due)
@@ -260,8 +267,8 @@ type evaluator struct {
 	t      *Ticket
 	p      *Policy
 	now    time.Time
-	stages []Stage
-	fired  firedIndex
+	stageList []Stage
+	fired     firedIndex
 	sel    Selection
 	ev     *Evaluation
 	next   *time.Time
@@ -269,55 +276,57 @@ type evaluator struct {
 
 // cycleClock evaluates every cycle of a cycle clock; the current one (the
 // running one, else the last) is the clock's view.
-func (e *evaluator) cycleClock(kind SLAClock, cycles []cycle, steps []step, target time.Duration) {
+func (e *evaluator) cycleClock(kind SLAClock, cycles []cycle, steps []step, paused []bool, target time.Duration) {
 	if len(cycles) == 0 {
 		e.ev.SLAClocks[kind] = &SLAClockView{SLAClock: kind, State: StateIdle, Target: target, Calendar: e.sel.Calendar.Name(),
 			TargetSeconds: int64(target / time.Second), RemainingSeconds: int64(target / time.Second)}
 		return
 	}
-	var met, missed int
+	var (
+		met, missed int
+		buf         []span
+	)
 	for i := range cycles {
 		c := &cycles[i]
-		r := cycleRun(kind, *c, steps, e.p.Statuses, target, e.sel.Calendar)
-		view := e.clock(&r, c, i+1, i == len(cycles)-1)
-		switch view.State {
-		case StateMet:
-			met++
-		case StateMissed:
-			missed++
+		r := cycleRun(kind, *c, steps, paused, target, e.sel.Calendar, buf[:0])
+		buf = r.spans
+		current := i == len(cycles)-1
+		if current {
+			e.clock(&r, c, i+1)
+		} else if r.mode == modeStopped {
+			// A cycle before the last has stopped.
+			if _, m := e.stages(&r, c, i+1); m {
+				missed++
+			} else {
+				met++
+			}
 		}
 	}
 	v := e.ev.SLAClocks[kind]
+	switch v.State {
+	case StateMet:
+		met++
+	case StateMissed:
+		missed++
+	}
 	v.CyclesMet, v.CyclesMissed = met, missed
 }
 
-// clock evaluates the stages of one clock run (c nil for the response and
-// resolution clocks, else cycle number ordinal) and returns its view. The
-// current run's view is the clock's and counts towards the ticket's state
-// and breach instant.
-func (e *evaluator) clock(r *slaRun, c *cycle, ordinal int, current bool) *SLAClockView {
+// stages collects the due alerts and the next due instant of one clock run
+// (c nil for the response and resolution clocks, else cycle number
+// ordinal), and returns the level its stages reached by now and whether a
+// stopped run missed its target.
+func (e *evaluator) stages(r *slaRun, c *cycle, ordinal int) (level TicketState, missed bool) {
 	t, p, now := e.t, e.p, e.now
-	view := &SLAClockView{SLAClock: r.kind, Target: r.target, Calendar: e.sel.Calendar.Name()}
-	if current {
-		view.Elapsed = r.elapsed(now)
-	}
-	if c != nil {
-		view.Cycle, view.CycleStartedAt = ordinal, timePtr(c.start)
-	}
-	level := TicketOK
-	for _, s := range e.stages {
+	level = TicketOK
+	for _, s := range e.stageList {
 		off := s.Offset(r.target)
 		at, reached := r.instant(off)
 		if !reached {
 			continue
 		}
-		if r.mode == modeRunning {
-			switch s.Name {
-			case StageAlert:
-				view.AlertAt = timePtr(at)
-			case StageBreach:
-				view.BreachAt = timePtr(at)
-			}
+		if s.Fraction >= p.Thresholds.Breach {
+			missed = true
 		}
 		if !at.After(now) {
 			if s.Fraction >= p.Thresholds.Breach {
@@ -329,20 +338,9 @@ func (e *evaluator) clock(r *slaRun, c *cycle, ordinal int, current bool) *SLACl
 		fired := e.fired.has(r.kind, s.Name, c)
 		switch {
 		case !fired && !at.After(now):
-			a := Alert{
-				TicketID:     t.ID,
-				SLAClock:     r.kind,
-				Stage:        s.Name,
-				State:        s.AlertState(),
-				DueAt:        at,
-				FiredAt:      now,
-				Priority:     t.Priority,
-				CustomerTier: t.CustomerTier,
-				Policy:       e.sel.Name,
-				Target:       r.target,
-				Elapsed:      off,
-				Message:      alertMessage(r.kind, s, r.target),
-			}
+			a := Alert{TicketID: t.ID, SLAClock: r.kind, Stage: s.Name, State: s.AlertState(), DueAt: at, FiredAt: now,
+				Priority: t.Priority, CustomerTier: t.CustomerTier, Policy: e.sel.Name, Target: r.target, Elapsed: off,
+				Message: alertMessage(r.kind, s, r.target)}
 			if c != nil {
 				a.Cycle, a.CycleStartedAt = ordinal, timePtr(c.start)
 			}
@@ -353,22 +351,38 @@ func (e *evaluator) clock(r *slaRun, c *cycle, ordinal int, current bool) *SLACl
 			}
 		}
 	}
+	// The breach is always a stage: a stopped run reached it (before its
+	// stop) or met its target.
+	return level, missed && r.mode == modeStopped
+}
+
+// clock evaluates the current run of a clock (c nil for the response and
+// resolution clocks, else cycle number ordinal): its stages, and its view,
+// which counts towards the ticket's state and breach instant.
+func (e *evaluator) clock(r *slaRun, c *cycle, ordinal int) {
+	view := &SLAClockView{SLAClock: r.kind, Target: r.target, Calendar: e.sel.Calendar.Name(), Elapsed: r.elapsed(e.now)}
+	if c != nil {
+		view.Cycle, view.CycleStartedAt = ordinal, timePtr(c.start)
+	}
+	level, missed := e.stages(r, c, ordinal)
+	if r.mode == modeRunning {
+		if at, ok := r.instant(Stage{Fraction: e.p.Thresholds.Alert}.Offset(r.target)); ok {
+			view.AlertAt = timePtr(at)
+		}
+		if at, ok := r.instant(Stage{Fraction: e.p.Thresholds.Breach}.Offset(r.target)); ok {
+			view.BreachAt = timePtr(at)
+		}
+	}
 	switch r.mode {
 	case modeRunning:
 		view.State = SLAClockState(level)
 	case modePaused:
 		view.State = StatePaused
 	case modeStopped:
-		view.State = StateMet
-		if _, missed := r.instant(Stage{Fraction: p.Thresholds.Breach}.Offset(r.target)); missed {
-			view.State = StateMissed
-			level = TicketBreach
-		} else {
-			level = TicketOK
+		view.State, level = StateMet, TicketOK
+		if missed {
+			view.State, level = StateMissed, TicketBreach
 		}
-	}
-	if !current {
-		return view
 	}
 	ev := e.ev
 	if level.rank() > ev.State.rank() {
@@ -381,7 +395,6 @@ func (e *evaluator) clock(r *slaRun, c *cycle, ordinal int, current bool) *SLACl
 	view.ElapsedSeconds = int64(view.Elapsed / time.Second)
 	view.RemainingSeconds = int64((r.target - view.Elapsed) / time.Second)
 	ev.SLAClocks[r.kind] = view
-	return view
 }
 
 func sortAlerts(as []Alert) {
