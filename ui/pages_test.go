@@ -250,3 +250,43 @@ func TestAcknowledgementSeam(t *testing.T) {
 		t.Errorf("ack without an Acknowledger: %d", r.code)
 	}
 }
+
+// The policy page lists the file's policies before the tiers, and a ticket
+// under one shows its cycle clocks.
+func TestPoliciesOnThePages(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	p, err := watchdog.ParsePolicy([]byte(`
+policies:
+  - name: vip
+    match: {tags: vip, not: {priority: low}}
+    targets: {response: 30m, next_reply: 1h}
+tiers:
+  gold:
+    high: {response: 30m, resolution: 3h}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.eng.SetPolicy(p); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t)
+	pg := get(t, c, e.srv.URL+"/ui/policy")
+	if !strings.Contains(pg.body, "<td>vip</td><td><code>{tags: vip, not: {priority: low}}</code></td><td>30m") ||
+		strings.Index(pg.body, "Policies") > strings.Index(pg.body, "Targets") {
+		t.Errorf("policy page:\n%s", pg.body)
+	}
+	vip := ev("V-1", "gold", "high", "open", start)
+	vip.Tags = []string{"vip"}
+	vip.Messages = []watchdog.Message{{At: start.Add(time.Minute), Author: watchdog.AuthorAgent}, {At: start.Add(2 * time.Minute), Author: watchdog.AuthorCustomer}}
+	e.ingest(t, vip)
+	pg = get(t, c, e.srv.URL+"/ui/tickets/V-1")
+	if pg.code != http.StatusOK || !strings.Contains(pg.body, "next_reply") {
+		t.Errorf("ticket page lacks the next reply clock:\n%s", pg.body)
+	}
+	pg = get(t, c, e.srv.URL+"/ui/?policy=vip")
+	if !strings.Contains(pg.body, `data-ticket="V-1"`) || !strings.Contains(pg.body, `<option value="vip" selected>`) {
+		t.Errorf("queue filtered by policy:\n%s", pg.body)
+	}
+}
