@@ -30,11 +30,13 @@ func TestEngineCycles(t *testing.T) {
 	event := func(msgs ...watchdog.Message) watchdog.Event {
 		return watchdog.Event{ID: "E", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: t0, UpdatedAt: t0, Messages: msgs}
 	}
-	msg := func(author string, d time.Duration) watchdog.Message { return watchdog.Message{At: t0.Add(d), Author: author} }
+	msg := func(author string, d time.Duration) watchdog.Message {
+		return watchdog.Message{At: t0.Add(d), Author: author}
+	}
 
 	h.Ingest(event(msg(watchdog.AuthorAgent, time.Minute)))
 	h.AdvanceTo(t0.Add(10 * time.Minute))
-	if ts := h.Ingest(event(msg(watchdog.AuthorCustomer, 10*time.Minute))); !ts[0].NextDueAt.Equal(t0.Add(61 * time.Minute)) || ts[0].Policy != "gold" {
+	if ts := h.Ingest(event(msg(watchdog.AuthorCustomer, 10*time.Minute))); !ts[0].NextDueAt.Equal(t0.Add(61*time.Minute)) || ts[0].Policy != "gold" {
 		t.Fatalf("after the customer message: next due %v, policy %q; want 11:01 (85%% of 1h from 10m), gold", ts[0].NextDueAt, ts[0].Policy)
 	}
 	h.AdvanceTo(t0.Add(61*time.Minute - time.Second))

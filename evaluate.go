@@ -264,14 +264,14 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 
 // evaluator evaluates the clocks of one ticket at now.
 type evaluator struct {
-	t      *Ticket
-	p      *Policy
-	now    time.Time
+	t         *Ticket
+	p         *Policy
+	now       time.Time
 	stageList []Stage
 	fired     firedIndex
-	sel    Selection
-	ev     *Evaluation
-	next   *time.Time
+	sel       Selection
+	ev        *Evaluation
+	next      *time.Time
 }
 
 // cycleClock evaluates every cycle of a cycle clock; the current one (the
