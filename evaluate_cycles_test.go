@@ -317,3 +317,50 @@ func TestPolicySwitchMidCycle(t *testing.T) {
 		t.Errorf("after clearing: %s", ev.Policy)
 	}
 }
+
+// FuzzEvaluateCycles evaluates arbitrary conversations (each byte pair a
+// status change or a message at some minute): no stage is due after its
+// instant is in the future, and once the due stages are recorded, none is
+// due again, whatever the conversation.
+func FuzzEvaluateCycles(f *testing.F) {
+	f.Add([]byte{0, 1, 1, 10, 2, 20, 1, 30, 3, 40, 4, 50, 0, 60})
+	f.Add([]byte{2, 0, 1, 0, 2, 0, 5, 0, 1, 0, 0, 0})
+	p, err := watchdog.ParsePolicy([]byte(cyclePolicyFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	statuses := []string{"open", "pending", "solved", "closed", "new"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 400 {
+			return
+		}
+		tk := &watchdog.Ticket{}
+		base := watchdog.Event{ID: "F", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: t0, UpdatedAt: t0}
+		tk.Merge(base)
+		for i := 0; i+1 < len(data); i += 2 {
+			at := t0.Add(time.Duration(data[i+1]) * time.Minute)
+			ev := base
+			switch k := data[i] % 7; k {
+			case 0:
+				ev.Messages = []watchdog.Message{{At: at, Author: watchdog.AuthorCustomer}}
+			case 1:
+				ev.Messages = []watchdog.Message{{At: at, Author: watchdog.AuthorAgent}}
+			default:
+				ev.Status, ev.UpdatedAt = statuses[k-2], at
+			}
+			tk.Merge(ev)
+		}
+		for _, now := range []time.Time{t0.Add(2 * time.Hour), t0.Add(5 * time.Hour), t0.Add(100 * time.Hour)} {
+			ev := watchdog.Evaluate(tk, p, now)
+			for _, a := range ev.Due {
+				if a.DueAt.After(now) {
+					t.Fatalf("stage due at %s after now %s", a.DueAt, now)
+				}
+			}
+			fire(tk, ev)
+			if again := watchdog.Evaluate(tk, p, now); len(again.Due) != 0 {
+				t.Fatalf("due again after recording: %+v", again.Due)
+			}
+		}
+	})
+}
