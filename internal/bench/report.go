@@ -309,5 +309,8 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   so the two bursts overlap: 20,000 stages due within 1.75 s. A recording mock Slack (the server's
   SLACK_WEBHOOK_URL) and one WebSocket client on ` + "`/ws/alerts`" + ` note the receipt time of each
   message; lateness is receipt − the stage's due instant, and every (ticket, clock, stage) must
-  arrive exactly once on each channel.
+  arrive exactly once on each channel. A second run does the same with every other ticket under a
+  policy tracking only a 5 s next reply, answered by an agent a minute before and then written to
+  by the customer at the instant its response would have started: half the stages are those of
+  next-reply cycles, due at the same instants.
 `
