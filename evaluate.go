@@ -212,6 +212,25 @@ type Evaluation struct {
 	NextDueAt *time.Time
 	// BreachAt is the soonest breach instant among running SLA clocks.
 	BreachAt *time.Time
+	// Cycles lists every cycle of the cycle clocks the policy tracks, in
+	// clock then start order, for outcome reports.
+	Cycles []CycleResult
+}
+
+// CycleResult is one cycle of a next-reply or periodic-update clock.
+type CycleResult struct {
+	SLAClock SLAClock
+	// Cycle numbers the clock's cycles from 1; StartedAt is the cycle's
+	// identity, StoppedAt zero while it runs.
+	Cycle     int
+	StartedAt time.Time
+	StoppedAt time.Time
+	// State is met or missed once stopped, else the running clock's state
+	// (ok, alert, breach or paused).
+	State  SLAClockState
+	Target time.Duration
+	// Elapsed is the business time used: by the stop, or by now.
+	Elapsed time.Duration
 }
 
 // Evaluate computes a ticket's SLA clocks, due alerts and next due instant at
@@ -243,6 +262,9 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 		}
 	}
 	var paused []bool
+	if n := len(nextReply) + len(periodic); n > 0 {
+		ev.Cycles = make([]CycleResult, 0, n)
+	}
 	for _, c := range []struct {
 		kind   SLAClock
 		cycles []cycle
@@ -290,17 +312,26 @@ func (e *evaluator) cycleClock(kind SLAClock, cycles []cycle, steps []step, paus
 		c := &cycles[i]
 		r := cycleRun(kind, *c, steps, paused, target, e.sel.Calendar, buf[:0])
 		buf = r.spans
-		current := i == len(cycles)-1
-		if current {
+		res := CycleResult{SLAClock: kind, Cycle: i + 1, StartedAt: c.start, StoppedAt: c.stop, Target: target}
+		if i == len(cycles)-1 {
 			e.clock(&r, c, i+1)
-		} else if r.mode == modeStopped {
+			v := e.ev.SLAClocks[kind]
+			res.State, res.Elapsed = v.State, v.Elapsed
+		} else {
 			// A cycle before the last has stopped.
-			if _, m := e.stages(&r, c, i+1); m {
+			_, m := e.stages(&r, c, i+1)
+			res.State = StateMet
+			if m {
+				res.State = StateMissed
 				missed++
 			} else {
 				met++
 			}
+			for _, sp := range r.spans {
+				res.Elapsed += sp.business
+			}
 		}
+		e.ev.Cycles = append(e.ev.Cycles, res)
 	}
 	v := e.ev.SLAClocks[kind]
 	switch v.State {

@@ -364,3 +364,27 @@ func FuzzEvaluateCycles(f *testing.F) {
 		}
 	})
 }
+
+// TestCycleResults: Evaluation.Cycles lists every cycle for reports.
+func TestCycleResults(t *testing.T) {
+	p := cyclePolicy(t)
+	tk := convo(t, "a@1m", "c@10m", "a@80m", "c@90m", "pending@100m")
+	ev := watchdog.Evaluate(tk, p, t0.Add(3*time.Hour))
+	var got []string
+	for _, c := range ev.Cycles {
+		s := fmt.Sprintf("%s#%d %s-%s %s %s", c.SLAClock, c.Cycle, c.StartedAt.Sub(t0), c.StoppedAt.Sub(t0), c.State, c.Elapsed)
+		if c.StoppedAt.IsZero() {
+			s = fmt.Sprintf("%s#%d %s- %s %s", c.SLAClock, c.Cycle, c.StartedAt.Sub(t0), c.State, c.Elapsed)
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"next_reply#1 10m0s-1h20m0s missed 1h10m0s",
+		"next_reply#2 1h30m0s- paused 10m0s",
+		"periodic_update#1 1m0s-1h20m0s met 1h19m0s",
+		"periodic_update#2 1h20m0s- paused 20m0s",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cycles (-want +got):\n%s", diff)
+	}
+}
