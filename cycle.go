@@ -114,7 +114,18 @@ func (cs *cycleSet) stop(at time.Time) {
 //     the first response while the ticket is not resolved, and stops at the
 //     next agent message or entry into a resolved status.
 func buildCycles(acts []action, steps []step, st StatusSets) (nextReply, periodic []cycle, firstAgent time.Time) {
-	nr, pu := cycleSet{run: -1}, cycleSet{run: -1}
+	var customers, agents int
+	for _, a := range acts {
+		switch a.kind {
+		case actCustomer:
+			customers++
+		case actAgent:
+			agents++
+		}
+	}
+	// At most a cycle per customer message or reopen, and per agent message.
+	nr := cycleSet{run: -1, list: make([]cycle, 0, min(customers, agents+len(steps)))}
+	pu := cycleSet{run: -1, list: make([]cycle, 0, agents)}
 	var resolved, responded, awaiting, waiting bool // waiting: a customer message awaits a reopen
 	for _, a := range acts {
 		switch a.kind {

@@ -291,6 +291,7 @@ type evaluator struct {
 	now       time.Time
 	stageList []Stage
 	fired     firedIndex
+	cycleKeys [][]int64 // per stage of stageList, for the cycle clock in hand
 	sel       Selection
 	ev        *Evaluation
 	next      *time.Time
@@ -308,6 +309,11 @@ func (e *evaluator) cycleClock(kind SLAClock, cycles []cycle, steps []step, paus
 		met, missed int
 		buf         []span
 	)
+	// The keys fired for each stage, looked up once for all cycles.
+	e.cycleKeys = e.cycleKeys[:0]
+	for _, s := range e.stageList {
+		e.cycleKeys = append(e.cycleKeys, e.fired.cycles[clockStage{kind, s.Name}])
+	}
 	for i := range cycles {
 		c := &cycles[i]
 		r := cycleRun(kind, *c, steps, paused, target, e.sel.Calendar, buf[:0])
@@ -350,7 +356,7 @@ func (e *evaluator) cycleClock(kind SLAClock, cycles []cycle, steps []step, paus
 func (e *evaluator) stages(r *slaRun, c *cycle, ordinal int) (level TicketState, missed bool) {
 	t, p, now := e.t, e.p, e.now
 	level = TicketOK
-	for _, s := range e.stageList {
+	for i, s := range e.stageList {
 		off := s.Offset(r.target)
 		at, reached := r.instant(off)
 		if !reached {
@@ -366,7 +372,12 @@ func (e *evaluator) stages(r *slaRun, c *cycle, ordinal int) (level TicketState,
 				level = TicketAlert
 			}
 		}
-		fired := e.fired.has(r.kind, s.Name, c)
+		var fired bool
+		if c == nil {
+			fired = e.fired.has(r.kind, s.Name, nil)
+		} else {
+			fired = inCycle(e.cycleKeys[i], c)
+		}
 		switch {
 		case !fired && !at.After(now):
 			a := Alert{TicketID: t.ID, SLAClock: r.kind, Stage: s.Name, State: s.AlertState(), DueAt: at, FiredAt: now,

@@ -24,16 +24,22 @@ type clockStage struct {
 }
 
 func newFiredIndex(alerts []Alert) firedIndex {
-	f := firedIndex{once: make(map[StageKey]bool, len(alerts))}
+	var f firedIndex
 	for _, a := range alerts {
 		if a.CycleStartedAt == nil || !a.SLAClock.Cyclic() {
+			if f.once == nil {
+				f.once = make(map[StageKey]bool, 8)
+			}
 			f.once[a.Key()] = true
 			continue
 		}
 		if f.cycles == nil {
-			f.cycles = map[clockStage][]int64{}
+			f.cycles = make(map[clockStage][]int64, 8)
 		}
 		k := clockStage{a.SLAClock, a.Stage}
+		if f.cycles[k] == nil {
+			f.cycles[k] = make([]int64, 0, len(alerts)/2)
+		}
 		f.cycles[k] = append(f.cycles[k], a.CycleStartedAt.UnixMicro())
 	}
 	for _, keys := range f.cycles {
@@ -48,7 +54,11 @@ func (f firedIndex) has(clock SLAClock, stage string, c *cycle) bool {
 	if c == nil {
 		return f.once[StageKey{SLAClock: clock, Stage: stage}]
 	}
-	keys := f.cycles[clockStage{clock, stage}]
+	return inCycle(f.cycles[clockStage{clock, stage}], c)
+}
+
+// inCycle reports whether one of keys (sorted) lies in c's span.
+func inCycle(keys []int64, c *cycle) bool {
 	if len(keys) == 0 {
 		return false
 	}
