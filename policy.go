@@ -262,6 +262,11 @@ func (p *Policy) WriteSummary(w io.Writer) error {
 		if len(p.Tiers) > 0 {
 			fmt.Fprintln(tw, "then the tiers, as policies tiers.<tier>.<priority>:")
 		}
+		// The tiers' table aligns on its own.
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("write policy summary: %w", err)
+		}
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	}
 	if len(p.Tiers) > 0 || len(p.Policies) == 0 {
 		fmt.Fprintln(tw, "TIER\tPRIORITY\tRESPONSE\tRESOLUTION\tCALENDAR")
