@@ -36,8 +36,8 @@ type Event struct {
 	// Attributes and Tags, when not nil, replace the ticket's (an empty
 	// non-nil value clears them) if this is the latest event carrying
 	// them; nil keeps what the ticket has.
-	Attributes map[string]string `json:"attributes,omitempty"`
-	Tags       []string          `json:"tags,omitempty"`
+	Attributes map[string]string `json:"attributes,omitzero"`
+	Tags       []string          `json:"tags,omitzero"`
 	// Messages are public messages merged into the ticket's messages from
 	// every event, including one whose (ID, UpdatedAt) is already stored.
 	// The store keeps them with the ticket (Ticket.Messages), not with the

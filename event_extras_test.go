@@ -1,6 +1,7 @@
 package watchdog_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -143,6 +144,31 @@ func TestMergeExtras(t *testing.T) {
 	for _, e := range tk.Events {
 		if e.Messages != nil {
 			t.Errorf("the timeline keeps messages on events: %+v", e)
+		}
+	}
+}
+
+// An event encoded with encoding/json decodes to itself: an empty
+// attributes object or tags array (which clears) is kept apart from none
+// (which keeps).
+func TestEventExtrasRoundTrip(t *testing.T) {
+	for _, ev := range []watchdog.Event{
+		{ID: "1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: t0, UpdatedAt: t0},
+		{ID: "1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: t0, UpdatedAt: t0,
+			Attributes: map[string]string{}, Tags: []string{}},
+		{ID: "1", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: t0, UpdatedAt: t0,
+			Attributes: map[string]string{"a": "b"}, Tags: []string{"x"}, Messages: []watchdog.Message{{At: t0, Author: "agent"}}},
+	} {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := watchdog.DecodeEventsBytes(b)
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if diff := cmp.Diff(ev, got[0]); diff != "" {
+			t.Errorf("%s (-sent +decoded):\n%s", b, diff)
 		}
 	}
 }
