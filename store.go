@@ -191,10 +191,14 @@ type DeliveryClaim struct {
 // rules exist once; the conformance suite (store/storetest) pins them for
 // any other store.
 func (t *Ticket) Merge(events ...Event) bool {
-	changed := false
+	changed, added := false, false
 	for _, ev := range events {
-		added, fresh := t.MergeEvent(ev)
-		changed = changed || added || len(fresh) > 0
+		a, fresh := t.mergeEvent(ev)
+		added = added || a
+		changed = changed || a || len(fresh) > 0
+	}
+	if added {
+		t.applyLatest()
 	}
 	return changed
 }
@@ -203,6 +207,16 @@ func (t *Ticket) Merge(events ...Event) bool {
 // It reports whether the event joined the timeline (a store writes it) and
 // which of its messages are new (a store writes those).
 func (t *Ticket) MergeEvent(ev Event) (added bool, fresh []Message) {
+	added, fresh = t.mergeEvent(ev)
+	if added {
+		t.applyLatest()
+	}
+	return added, fresh
+}
+
+// mergeEvent is MergeEvent without taking the current fields from the
+// timeline.
+func (t *Ticket) mergeEvent(ev Event) (added bool, fresh []Message) {
 	fresh = t.MergeMessages(ev.Messages)
 	ev.Messages = nil
 	i := sort.Search(len(t.Events), func(i int) bool { return !t.Events[i].UpdatedAt.Before(ev.UpdatedAt) })
@@ -212,7 +226,6 @@ func (t *Ticket) MergeEvent(ev Event) (added bool, fresh []Message) {
 	t.Events = append(t.Events, Event{})
 	copy(t.Events[i+1:], t.Events[i:])
 	t.Events[i] = ev
-	t.applyLatest()
 	return true, fresh
 }
 
