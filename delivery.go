@@ -248,6 +248,13 @@ const (
 	DeliveryPending   DeliveryStatus = "pending"
 	DeliveryDelivered DeliveryStatus = "delivered"
 	DeliveryFailed    DeliveryStatus = "failed"
+	// DeliverySuperseded is a delivery not sent because a higher stage of
+	// the same clock cycle was queued for its receiver before its first
+	// attempt (a route's inhibition).
+	DeliverySuperseded DeliveryStatus = "superseded"
+	// DeliveryAcknowledged is a delivery not sent because its clock was
+	// acknowledged before the stage was reached.
+	DeliveryAcknowledged DeliveryStatus = "acknowledged"
 )
 
 // Delivery is one outbox row: an alert to be sent to one named notifier.
@@ -261,6 +268,9 @@ type Delivery struct {
 	// in flight, when its lease ends); zero once delivered or failed.
 	NextAttemptAt time.Time  `json:"next_attempt_at,omitzero"`
 	LastError     string     `json:"last_error,omitempty"`
+	// HeldUntil is when a delivery held outside its route's delivery hours
+	// may go (the calendar's next opening); nil for any other.
+	HeldUntil *time.Time `json:"held_until,omitempty"`
 	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
 	// Alert is filled by Store.ClaimDeliveries.
 	Alert *Alert `json:"-"`

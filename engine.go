@@ -316,7 +316,11 @@ func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoff
 		switch {
 		case fire:
 			pl.Alerts = ev.Due
-			pl.Notifiers = e.notifiers
+			if n := p.Notifications; n != nil {
+				pl.Routed = routeAlerts(n, t, ev.Due, now)
+			} else {
+				pl.Notifiers = e.notifiers
+			}
 			if len(claim.notifiers) > 0 {
 				pl.Claimed, pl.ClaimedBy, pl.ClaimedUntil = claim.notifiers, claim.holder, claim.until
 			}

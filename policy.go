@@ -24,6 +24,9 @@ type Policy struct {
 	Calendars map[string]*Calendar
 	// Tiers by lower-case name.
 	Tiers map[string]*TierPolicy
+	// Notifications is the file's notifications: section; nil when it has
+	// none (every alert goes to every notifier).
+	Notifications *Notifications
 }
 
 // Thresholds are the fractions of a target at which the alert and breach

@@ -137,7 +137,7 @@ func (e *PolicyError) name() string {
 }
 
 // policyTopKeys are the top-level keys of an SLA file.
-var policyTopKeys = []string{"thresholds", "escalation", "statuses", "calendars", "tiers"}
+var policyTopKeys = []string{"thresholds", "escalation", "statuses", "calendars", "tiers", "notifications"}
 
 // Is reports whether target is ErrInvalidPolicy.
 func (e *PolicyError) Is(target error) bool { return target == ErrInvalidPolicy }
@@ -219,7 +219,16 @@ func LoadPolicyFile(path string) (*Policy, error) {
 // failure the error is a *PolicyError listing every problem with its line
 // and key path.
 func ParsePolicy(data []byte) (*Policy, error) {
-	ps := &parser{}
+	return ParsePolicyEnv(data, os.LookupEnv)
+}
+
+// ParsePolicyEnv is ParsePolicy with the environment the notifications
+// section's ${VAR} references read from lookup.
+func ParsePolicyEnv(data []byte, lookup func(string) (string, bool)) (*Policy, error) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	ps := &parser{lookupEnv: lookup}
 	p := ps.parse(data)
 	if err := ps.err(); err != nil {
 		return nil, err
@@ -294,6 +303,10 @@ type parser struct {
 	omitted int
 	visits  int
 	tooBig  bool
+	// lookupEnv reads the environment for ${VAR}; envRefs collects the
+	// names referenced.
+	lookupEnv func(string) (string, bool)
+	envRefs   map[string]bool
 }
 
 func (ps *parser) add(line int, path, format string, args ...any) {
@@ -387,7 +400,7 @@ func (ps *parser) parse(data []byte) *Policy {
 		Calendars: map[string]*Calendar{},
 		Tiers:     map[string]*TierPolicy{},
 	}
-	var thresholds, escalation, tiers *entry
+	var thresholds, escalation, tiers, notifications *entry
 	declared := map[string]string{} // lower-case calendar name -> name as declared
 	for i := range entries {
 		e := &entries[i]
@@ -402,8 +415,10 @@ func (ps *parser) parse(data []byte) *Policy {
 			ps.calendars(e, p.Calendars, declared)
 		case "tiers":
 			tiers = e
+		case "notifications":
+			notifications = e
 		default:
-			ps.unknown(e, "thresholds", "escalation", "statuses", "calendars", "tiers")
+			ps.unknown(e, policyTopKeys...)
 		}
 	}
 	if thresholds != nil {
@@ -416,6 +431,9 @@ func (ps *parser) parse(data []byte) *Policy {
 		ps.add(root.Line, "tiers", "missing: an SLA file needs at least one tier")
 	} else {
 		ps.tiers(tiers, p, declared)
+	}
+	if notifications != nil {
+		p.Notifications = ps.notifications(notifications, p)
 	}
 	return p
 }

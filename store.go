@@ -92,6 +92,15 @@ type Store interface {
 	// delivery to the named notifier.
 	NextDelivery(ctx context.Context, notifier string) (at time.Time, ok bool, err error)
 
+	// Acknowledge stores acks of ticket id, each replacing an earlier ack
+	// of its clock; ErrNotFound when the ticket is unknown.
+	Acknowledge(ctx context.Context, id string, acks []Ack) error
+
+	// Unacknowledge removes the acks of ticket id's clocks (every clock's
+	// when clocks is empty) and returns how many it removed; ErrNotFound
+	// when the ticket is unknown.
+	Unacknowledge(ctx context.Context, id string, clocks []SLAClock) (int, error)
+
 	// SubscribeAlerts streams alerts recorded from now on by any process
 	// sharing the store, until ctx is done. A subscriber that falls behind
 	// may miss alerts; it never blocks the writer.
@@ -132,6 +141,10 @@ type Plan struct {
 	// subscribers after commit. Only Store.EvaluateDue records alerts.
 	Alerts    []Alert
 	Notifiers []string
+	// Routed, when not nil, replaces Notifiers: the deliveries of each
+	// alert by its StageKey (none for an alert it leaves out), as a
+	// notification policy's routes chose them.
+	Routed map[StageKey][]PlannedDelivery
 	// Claimed names those of Notifiers whose deliveries the caller sends
 	// itself right after the commit (the engine's hand-off). The store
 	// records them already claimed by ClaimedBy until ClaimedUntil, as
@@ -140,6 +153,18 @@ type Plan struct {
 	Claimed      []string
 	ClaimedBy    string
 	ClaimedUntil time.Time
+}
+
+// PlannedDelivery (for Store implementations) is one delivery a plan
+// enqueues for an alert.
+type PlannedDelivery struct {
+	Notifier string
+	// Status is DeliveryPending (or empty), or DeliverySuperseded or
+	// DeliveryAcknowledged for a row recorded without being sent.
+	Status DeliveryStatus
+	// HeldUntil, when set, holds a pending delivery until then: its
+	// NextAttemptAt and HeldUntil; it is never claimed by the plan.
+	HeldUntil time.Time
 }
 
 // DeliveryOutcome (for Store implementations) is what became of one

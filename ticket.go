@@ -40,6 +40,9 @@ type Ticket struct {
 	// Alerts are the alerts fired for the ticket, oldest first. Filled by
 	// Store.Ticket and given to PlanFunc.
 	Alerts []Alert `json:"-"`
+	// Acks are the ticket's acknowledgements, one per clock at most, in
+	// clock order. Filled by Store.Ticket and given to PlanFunc.
+	Acks []Ack `json:"-"`
 }
 
 // History is the ticket's status history in time order.

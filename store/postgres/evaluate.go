@@ -50,7 +50,7 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	if err != nil || len(claimed) == 0 {
 		return nil, err
 	}
-	e := evaluation{now: now, targets: map[string][]sqlstore.Target{}}
+	e := evaluation{now: now, plans: map[string]watchdog.Plan{}}
 	for _, t := range claimed {
 		e.add(t, plan(t))
 	}
@@ -96,7 +96,7 @@ type evaluation struct {
 	rows    ticketRows
 	sched   scheduleRows
 	alerts  alertRows
-	targets map[string][]sqlstore.Target // by ticket id: its alerts' deliveries
+	plans   map[string]watchdog.Plan // by ticket id: its alerts' deliveries
 }
 
 // add records the writes of plan p for the claimed ticket t.
@@ -105,8 +105,8 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	for _, a := range sqlstore.NewAlerts(t, p.Alerts, e.now) {
 		e.alerts.add(a)
 	}
-	if len(p.Notifiers) > 0 {
-		e.targets[t.ID] = sqlstore.Targets(p, e.now)
+	if len(p.Notifiers) > 0 || p.Routed != nil {
+		e.plans[t.ID] = p
 	}
 	applyPlan(t, p)
 	t.Events, t.Alerts = nil, nil
@@ -123,7 +123,7 @@ func (e *evaluation) write(ctx context.Context, q queryer, origin, channel strin
 		if err := e.alerts.insert(ctx, q); err != nil {
 			return err
 		}
-		if err := insertOutbox(ctx, q, e.alerts.list, e.targets); err != nil {
+		if err := insertOutbox(ctx, q, e.alerts.list, e.plans, e.now); err != nil {
 			return err
 		}
 		payloads := noticePayloads(origin, e.alerts.list)
@@ -140,11 +140,13 @@ func (e *evaluation) write(ctx context.Context, q queryer, origin, channel strin
 
 // insertOutbox enqueues the deliveries of freshly recorded alerts and sets
 // them on the alerts, in notifier name order.
-func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targets map[string][]sqlstore.Target) error {
+func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, plans map[string]watchdog.Plan, now time.Time) error {
 	var (
 		dAlert    []int64
 		dName     []string
 		dAt       timeArray
+		dHeld     timeArray
+		dStatus   []string
 		dAttempts []int64
 		dHolder   []string          // "" for none
 		index     = map[int64]int{} // alert id → position in alerts
@@ -152,14 +154,23 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 	for i := range alerts {
 		a := &alerts[i]
 		index[a.ID] = i
-		for _, n := range targets[a.TicketID] {
-			dAlert, dName = append(dAlert, a.ID), append(dName, n.Notifier)
-			if n.Claimed {
-				dAt, dAttempts = append(dAt, &n.Until), append(dAttempts, 1)
-				dHolder = append(dHolder, n.Holder)
+		p, ok := plans[a.TicketID]
+		if !ok {
+			continue
+		}
+		for _, n := range sqlstore.TargetsFor(p, *a, now) {
+			dAlert, dName, dStatus = append(dAlert, a.ID), append(dName, n.Notifier), append(dStatus, string(n.Status))
+			at := n.At(a.FiredAt)
+			dAt = append(dAt, &at)
+			if n.HeldUntil.IsZero() {
+				dHeld = append(dHeld, nil)
 			} else {
-				dAt, dAttempts = append(dAt, &a.FiredAt), append(dAttempts, 0)
-				dHolder = append(dHolder, "")
+				dHeld = append(dHeld, &n.HeldUntil)
+			}
+			if n.Claimed {
+				dAttempts, dHolder = append(dAttempts, 1), append(dHolder, n.Holder)
+			} else {
+				dAttempts, dHolder = append(dAttempts, 0), append(dHolder, "")
 			}
 		}
 	}
@@ -167,11 +178,11 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 		return nil
 	}
 	// The alerts are new in this transaction, so every row inserts.
-	ds, err := sqlstore.QueryAll(ctx, q, scanDelivery, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder)
-		SELECT u.a, u.n, u.t, u.c, NULLIF(u.h, '')
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::text[]) AS u(a, n, t, c, h)
+	ds, err := sqlstore.QueryAll(ctx, q, scanDelivery, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder, status, held_until)
+		SELECT u.a, u.n, u.t, u.c, NULLIF(u.h, ''), u.s, u.held
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::text[], $6::text[], $7::timestamptz[]) AS u(a, n, t, c, h, s, held)
 		RETURNING `+deliveryCols,
-		pq.Int64Array(dAlert), pq.StringArray(dName), dAt, pq.Int64Array(dAttempts), pq.StringArray(dHolder))
+		pq.Int64Array(dAlert), pq.StringArray(dName), dAt, pq.Int64Array(dAttempts), pq.StringArray(dHolder), pq.StringArray(dStatus), dHeld)
 	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}

@@ -270,6 +270,8 @@ var loaders = &sqlstore.Loaders{
 	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`,
 	ScanAlert: scanAlert,
+	AcksSQL:   `SELECT ` + ackCols + ` FROM acks WHERE ticket_id = ANY($1) ORDER BY ticket_id, clock`,
+	ScanAck:   scanAck,
 	IDs:       func(ids []string) any { return pq.StringArray(ids) },
 }
 

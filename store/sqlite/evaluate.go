@@ -84,10 +84,9 @@ func (f *firing) add(t *watchdog.Ticket, p watchdog.Plan, now time.Time) {
 	if len(alerts) == 0 {
 		return
 	}
-	targets := sqlstore.Targets(p, now)
 	for _, a := range alerts {
 		f.alerts = append(f.alerts, a)
-		f.targets = append(f.targets, targets)
+		f.targets = append(f.targets, sqlstore.TargetsFor(p, a, now))
 	}
 }
 
@@ -106,14 +105,19 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 			rows = append(rows, row{i, t})
 		}
 	}
-	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder) VALUES", "RETURNING "+deliveryCols, 5, len(rows),
+	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder, status, held_until) VALUES", "RETURNING "+deliveryCols, 7, len(rows),
 		func(i int, args []any) []any {
 			r := rows[i]
 			a := &f.alerts[r.alert]
-			if r.target.Claimed {
-				return append(args, a.ID, r.target.Notifier, micros(r.target.Until), 1, holderArg(r.target.Holder))
+			var held any
+			if !r.target.HeldUntil.IsZero() {
+				held = micros(r.target.HeldUntil)
 			}
-			return append(args, a.ID, r.target.Notifier, micros(a.FiredAt), 0, nil)
+			at := micros(r.target.At(a.FiredAt))
+			if r.target.Claimed {
+				return append(args, a.ID, r.target.Notifier, at, 1, holderArg(r.target.Holder), string(r.target.Status), held)
+			}
+			return append(args, a.ID, r.target.Notifier, at, 0, nil, string(r.target.Status), held)
 		},
 		func(rs *sql.Rows) error {
 			d, err := scanDelivery(rs)

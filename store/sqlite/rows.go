@@ -18,7 +18,7 @@ const (
 	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at"
 	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at"
 	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details"
-	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at"
+	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at, held_until"
 )
 
 // inIDs is the constant-text way to pass a list of ids: one JSON array
@@ -95,8 +95,9 @@ func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 		status    string
 		next      int64
 		delivered sql.NullInt64
+		held      sql.NullInt64
 	)
-	if err := sc.Scan(&d.ID, &d.AlertID, &d.Notifier, &status, &d.Attempts, &next, &d.LastError, &delivered); err != nil {
+	if err := sc.Scan(&d.ID, &d.AlertID, &d.Notifier, &status, &d.Attempts, &next, &d.LastError, &delivered, &held); err != nil {
 		return d, err
 	}
 	d.Status = watchdog.DeliveryStatus(status)
@@ -104,6 +105,7 @@ func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 		d.NextAttemptAt = fromMicros(next)
 	}
 	d.DeliveredAt = fromNullMicros(delivered)
+	d.HeldUntil = fromNullMicros(held)
 	return d, nil
 }
 
@@ -113,6 +115,8 @@ var loaders = &sqlstore.Loaders{
 	ScanEvent:    scanEvent,
 	AlertsSQL:    "SELECT " + alertCols + " FROM alerts WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, fired_at, id",
 	ScanAlert:    scanAlert,
+	AcksSQL:      "SELECT " + ackCols + " FROM acks WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, clock",
+	ScanAck:      scanAck,
 	IDs:          func(ids []string) any { return idList[string](ids) },
 }
 

@@ -1,0 +1,133 @@
+package watchdog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Ack is an acknowledgement of one SLA clock of a ticket: someone is on it.
+// Deliveries of the clock's later stages in the same cycle are recorded but
+// not sent (DeliveryAcknowledged), until Until when set; the stages still
+// fire and raise the escalation level.
+type Ack struct {
+	TicketID string   `json:"-"`
+	SLAClock SLAClock `json:"sla_type"`
+	// Cycle is the clock cycle acknowledged: the one running at the time.
+	Cycle int    `json:"cycle"`
+	By    string `json:"by"`
+	Note  string `json:"note,omitempty"`
+	// Until ends the acknowledgement; nil for as long as the cycle runs.
+	Until *time.Time `json:"until,omitempty"`
+	At    time.Time  `json:"acknowledged_at"`
+}
+
+// Active reports whether the acknowledgement holds at now.
+func (a Ack) Active(now time.Time) bool { return a.Until == nil || now.Before(*a.Until) }
+
+// ackFor returns the ticket's acknowledgement of clock c's cycle that holds
+// at now, or nil.
+func (t *Ticket) ackFor(c SLAClock, cycle int, now time.Time) *Ack {
+	for i := range t.Acks {
+		a := &t.Acks[i]
+		if a.SLAClock == c && a.Cycle == cycle && a.Active(now) {
+			return a
+		}
+	}
+	return nil
+}
+
+// AckRequest asks Engine.Acknowledge to acknowledge a ticket's clocks.
+type AckRequest struct {
+	// SLAClock names one clock; empty acknowledges every running clock.
+	SLAClock SLAClock
+	By       string
+	Note     string
+	Until    *time.Time
+}
+
+// ErrClockStopped reports an acknowledgement of a clock that is not
+// running (met, missed, paused counts as running).
+var ErrClockStopped = errors.New("watchdog: SLA clock is not running")
+
+// maxAckText bounds an acknowledgement's by and note.
+const (
+	maxAckBy   = 200
+	maxAckNote = 2000
+)
+
+// validate checks a request at now; its errors wrap ErrInvalid and name
+// the field.
+func (r AckRequest) validate(now time.Time) error {
+	switch {
+	case r.SLAClock != "" && r.SLAClock != Response && r.SLAClock != Resolution:
+		return fmt.Errorf("%w: sla_type: must be response or resolution", ErrInvalid)
+	case strings.TrimSpace(r.By) == "":
+		return fmt.Errorf("%w: by: is required (who acknowledges)", ErrInvalid)
+	case len(r.By) > maxAckBy || !utf8.ValidString(r.By) || strings.ContainsRune(r.By, 0):
+		return fmt.Errorf("%w: by: must be UTF-8 text of at most %d bytes", ErrInvalid, maxAckBy)
+	case len(r.Note) > maxAckNote || !utf8.ValidString(r.Note) || strings.ContainsRune(r.Note, 0):
+		return fmt.Errorf("%w: note: must be UTF-8 text of at most %d bytes", ErrInvalid, maxAckNote)
+	case r.Until != nil && !r.Until.After(now):
+		return fmt.Errorf("%w: until: is not in the future", ErrInvalid)
+	}
+	return nil
+}
+
+// Acknowledge acknowledges the running clocks of ticket id that req names
+// (every running clock when it names none) and returns them. It fails with
+// ErrNotFound for an unknown ticket, an error wrapping ErrInvalid for a bad
+// request, and ErrClockStopped when a named clock, or every clock, is not
+// running.
+func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]Ack, error) {
+	now := e.clock.Now()
+	if err := req.validate(now); err != nil {
+		return nil, err
+	}
+	view, err := e.Ticket(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var acks []Ack
+	for _, c := range []SLAClock{Response, Resolution} {
+		if req.SLAClock != "" && req.SLAClock != c {
+			continue
+		}
+		v := view.SLAClocks[c]
+		if v == nil || !v.running() {
+			continue
+		}
+		acks = append(acks, Ack{TicketID: id, SLAClock: c, Cycle: 0, By: req.By, Note: req.Note, Until: req.Until, At: now})
+	}
+	if len(acks) == 0 {
+		if req.SLAClock != "" {
+			return nil, fmt.Errorf("%w: the %s clock of ticket %q", ErrClockStopped, req.SLAClock, id)
+		}
+		return nil, fmt.Errorf("%w: ticket %q has no running clock", ErrClockStopped, id)
+	}
+	if err := e.store.Acknowledge(ctx, id, acks); err != nil {
+		return nil, err
+	}
+	e.log.Info("clock acknowledged", "ticket_id", id, "clocks", len(acks), "by", req.By)
+	return acks, nil
+}
+
+// Unacknowledge removes the acknowledgement of clock c of ticket id (every
+// clock's when c is empty) and returns how many it removed.
+func (e *Engine) Unacknowledge(ctx context.Context, id string, c SLAClock) (int, error) {
+	if c != "" && c != Response && c != Resolution {
+		return 0, fmt.Errorf("%w: sla_type: must be response or resolution", ErrInvalid)
+	}
+	var clocks []SLAClock
+	if c != "" {
+		clocks = []SLAClock{c}
+	}
+	return e.store.Unacknowledge(ctx, id, clocks)
+}
+
+// running reports whether the clock is running (paused counts): not met
+// or missed.
+func (v *SLAClockView) running() bool { return v.State != StateMet && v.State != StateMissed }

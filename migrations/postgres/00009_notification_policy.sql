@@ -1,0 +1,21 @@
+-- +goose Up
+-- A delivery held outside its route's delivery hours (deliver_during) is
+-- due at held_until, when the calendar opens; NULL for any other.
+ALTER TABLE deliveries ADD COLUMN held_until timestamptz;
+
+-- Acknowledgements: one per ticket and SLA clock. An acknowledged clock's
+-- later stages of the same cycle are recorded but not sent.
+CREATE TABLE acks (
+    ticket_id text        COLLATE "C" NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    clock     text        NOT NULL,
+    cycle     integer     NOT NULL,
+    acked_by  text        NOT NULL,
+    note      text        NOT NULL DEFAULT '',
+    until     timestamptz,
+    acked_at  timestamptz NOT NULL,
+    PRIMARY KEY (ticket_id, clock)
+);
+
+-- +goose Down
+DROP TABLE acks;
+ALTER TABLE deliveries DROP COLUMN held_until;
