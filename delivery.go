@@ -98,11 +98,16 @@ func (d *deliveryLoop) run(ctx context.Context) {
 // work sends what the queue gives until it closes.
 func (d *deliveryLoop) work(ctx context.Context) {
 	for {
-		cs, tokened, ok := d.queue.pop(d.group)
+		group, digest := d.group, d.digestInterval()
+		if digest > 0 {
+			group = d.e.cfg.DeliveryBatch
+		}
+		d.queue.setDigest(digest)
+		cs, tokened, ok := d.queue.pop(group)
 		if !ok {
 			return
 		}
-		outs, delivered := d.send(ctx, cs)
+		outs, delivered := d.send(ctx, cs, digest > 0)
 		so := sentOutcomes{outs: outs}
 		if tokened {
 			so.tokens = len(cs)
@@ -115,10 +120,20 @@ func (d *deliveryLoop) work(ctx context.Context) {
 	}
 }
 
+// digestInterval is the receiver's group_interval under the policy in
+// force, when its notifier can send digests; zero otherwise.
+func (d *deliveryLoop) digestInterval() time.Duration {
+	if _, ok := d.n.(DigestNotifier); !ok {
+		return 0
+	}
+	return d.e.policy.Load().Notifications.GroupInterval(d.name)
+}
+
 // step runs at the loop's deadlines: it retries recording parked outcomes,
 // claims pending deliveries into the queue, and resumes a paused
 // destination once its pause is over.
 func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, error) {
+	d.queue.setDigest(d.digestInterval())
 	if retryAt, ok := d.flushParked(ctx, now); !ok {
 		return retryAt, nil // nothing is claimed or sent until outcomes are recorded
 	}

@@ -35,6 +35,10 @@ type deliveryQueue struct {
 	// a burst drains at about the destination's rate instead of meeting
 	// its limit again and again.
 	spacing time.Duration
+	// digest is the receiver's group_interval: one send at a time, and
+	// after each delivered one a pause that long, so that what queues up
+	// meanwhile goes as one digest.
+	digest time.Duration
 }
 
 func (q *deliveryQueue) lock() {
@@ -130,7 +134,21 @@ func (q *deliveryQueue) compact() {
 
 // gateOpen reports whether another send may start; q.mu is held.
 func (q *deliveryQueue) gateOpen() bool {
-	return !q.blocked && q.pausedUntil.IsZero() && q.inflight < q.limit && q.tokens > 0
+	limit := q.limit
+	if q.digest > 0 {
+		limit = 1
+	}
+	return !q.blocked && q.pausedUntil.IsZero() && q.inflight < limit && q.tokens > 0
+}
+
+// setDigest sets the receiver's digest interval (zero: none).
+func (q *deliveryQueue) setDigest(d time.Duration) {
+	q.lock()
+	if q.digest != d {
+		q.digest = d
+		q.cond.Broadcast()
+	}
+	q.mu.Unlock()
 }
 
 // done ends a send popped earlier at now. A delivered one lets the slow
@@ -144,6 +162,11 @@ func (q *deliveryQueue) done(delivered bool, now time.Time) (paused bool) {
 	q.cond.Broadcast()
 	switch {
 	case !delivered:
+	case q.digest > 0:
+		if until := now.Add(q.digest); until.After(q.pausedUntil) {
+			q.pausedUntil = until
+			return true
+		}
 	case q.spacing > 0:
 		if q.spacing = q.spacing * 3 / 4; q.spacing < 10*time.Millisecond {
 			q.spacing = 0

@@ -28,6 +28,19 @@ type BatchNotifier interface {
 	MaxBatch() int
 }
 
+// DigestNotifier is a Notifier that can sum up any number of alerts in one
+// message: a digest, which lists the first DigestEntries of them and counts
+// the rest (with a link to the dashboard). A notification route with a
+// group_interval sends its receivers' queued alerts as one digest per
+// interval.
+type DigestNotifier interface {
+	Notifier
+	DeliverDigest(ctx context.Context, alerts []Alert) (retry bool, err error)
+}
+
+// DigestEntries is how many alerts a digest lists one by one.
+const DigestEntries = 50
+
 // NotifierFunc adapts a function to the Notifier interface.
 type NotifierFunc func(ctx context.Context, a Alert) (retry bool, err error)
 

@@ -20,7 +20,7 @@ const (
 
 // routeMatchKeys are the keys a route's match may test; attributes.<name>
 // is accepted as well.
-var routeMatchKeys = []string{"tier", "priority", "sla_type", "stage", "policy"}
+var routeMatchKeys = []string{"tier", "priority", "sla_type", "stage", "policy", "tags", matchAttributes}
 
 // notifications parses the notifications: section. Receivers are parsed
 // first so that routes can name them, wherever they appear.

@@ -44,7 +44,7 @@ func (ps *parser) route(e *entry, n *Notifications, p *Policy) *Route {
 		return nil
 	}
 	r := &Route{Line: e.val.Line, Inhibit: true}
-	hasReceivers := false
+	hasReceivers, hasExcept, hasDuring := false, false, false
 	for i := range entries {
 		f := &entries[i]
 		switch f.name {
@@ -62,9 +62,10 @@ func (ps *parser) route(e *entry, n *Notifications, p *Policy) *Route {
 		case "ack_timeout":
 			r.AckTimeout = ps.duration(f, time.Minute, maxAckTimeout)
 		case "deliver_during":
+			hasDuring = true
 			r.DeliverDuringName, r.DeliverDuring = ps.deliverDuring(f, p)
 		case "deliver_during_except":
-			r.DeliverDuringExcept = ps.stageNames(f, p)
+			hasExcept, r.DeliverDuringExcept = true, ps.stageNames(f, p)
 		default:
 			ps.unknown(f, "match", "receivers", "continue", "group_interval", "deliver_during", "deliver_during_except", "inhibit", "ack_timeout")
 		}
@@ -72,7 +73,7 @@ func (ps *parser) route(e *entry, n *Notifications, p *Policy) *Route {
 	if !hasReceivers {
 		ps.add(r.Line, e.path+".receivers", "missing: the receivers this route sends to")
 	}
-	if r.DeliverDuring == nil && len(r.DeliverDuringExcept) > 0 {
+	if !hasDuring && hasExcept {
 		ps.add(r.Line, e.path+".deliver_during_except", "needs deliver_during")
 	}
 	if ps.count() != before {
@@ -171,7 +172,11 @@ func (ps *parser) stageNames(f *entry, p *Policy) []string {
 		}
 		v = strings.ToLower(strings.TrimSpace(v))
 		if r := stageRank(v); v != "escalation" && (r < 0 || r-1 > len(p.Escalation)) {
-			ps.add(it.Line, f.path, "unknown stage %s (alert, breach, escalation, or escalation-1 to escalation-%d)", show(v), max(1, len(p.Escalation)))
+			known := "alert, breach or escalation"
+			if len(p.Escalation) > 0 {
+				known = "alert, breach, escalation, or escalation-1 to escalation-" + itoa(len(p.Escalation))
+			}
+			ps.add(it.Line, f.path, "unknown stage %s (%s)", show(v), known)
 			continue
 		}
 		out = append(out, v)
