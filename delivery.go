@@ -281,12 +281,12 @@ type Delivery struct {
 	Attempts int            `json:"attempts"`
 	// NextAttemptAt is when a pending delivery is tried next (while one is
 	// in flight, when its lease ends); zero once delivered or failed.
-	NextAttemptAt time.Time  `json:"next_attempt_at,omitzero"`
-	LastError     string     `json:"last_error,omitempty"`
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+	LastError     string    `json:"last_error,omitempty"`
 	// HeldUntil is when a delivery held outside its route's delivery hours
 	// may go (the calendar's next opening); nil for any other.
-	HeldUntil *time.Time `json:"held_until,omitempty"`
-	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+	HeldUntil   *time.Time `json:"held_until,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	// Alert is filled by Store.ClaimDeliveries.
 	Alert *Alert `json:"-"`
 }

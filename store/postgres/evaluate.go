@@ -92,11 +92,11 @@ func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*wat
 // evaluation collects the writes of an EvaluateDue transaction, each kind
 // written with one statement.
 type evaluation struct {
-	now     time.Time
-	rows    ticketRows
-	sched   scheduleRows
-	alerts  alertRows
-	plans   map[string]watchdog.Plan // by ticket id: its alerts' deliveries
+	now    time.Time
+	rows   ticketRows
+	sched  scheduleRows
+	alerts alertRows
+	plans  map[string]watchdog.Plan // by ticket id: its alerts' deliveries
 }
 
 // add records the writes of plan p for the claimed ticket t.
