@@ -41,7 +41,8 @@ type Ticket struct {
 	// Store.Ticket and given to PlanFunc.
 	Alerts []Alert `json:"-"`
 	// Acks are the ticket's acknowledgements, one per clock at most, in
-	// clock order. Filled by Store.Ticket and given to PlanFunc.
+	// clock order. Filled by Store.Ticket and given to the PlanFunc of
+	// Store.EvaluateDue.
 	Acks []Ack `json:"-"`
 }
 

@@ -86,6 +86,8 @@ func Run(t *testing.T, h Harness) {
 		{"ContextCanceled", testContextCanceled},
 		{"Closed", testClosed},
 		{"TimesRoundTrip", testTimesRoundTrip},
+		{"EvaluateDueRouted", testEvaluateDueRouted},
+		{"Acknowledge", testAcknowledge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

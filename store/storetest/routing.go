@@ -1,0 +1,126 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// testEvaluateDueRouted: a plan with Routed enqueues per alert the rows it
+// names, with their statuses and holds; a held or unsent row is never
+// claimed by the plan nor by ClaimDeliveries before it is due.
+func testEvaluateDueRouted(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), NewEvent("a", 0))
+	now, held := At(time.Minute), At(time.Hour)
+	plan := func(tk *watchdog.Ticket) watchdog.Plan {
+		p := FirePlan(now, nil, nil, "alert", "breach")(tk)
+		p.Routed = map[watchdog.StageKey][]watchdog.PlannedDelivery{
+			{SLAClock: watchdog.Response, Stage: "alert"}: {
+				{Notifier: "team", Status: watchdog.DeliverySuperseded},
+				{Notifier: "night", HeldUntil: held},
+			},
+			{SLAClock: watchdog.Response, Stage: "breach"}: {
+				{Notifier: "team"},
+				{Notifier: "pager", Status: watchdog.DeliveryAcknowledged},
+			},
+		}
+		p.Claimed, p.ClaimedBy, p.ClaimedUntil = []string{"team", "night"}, "h1", At(2*time.Hour)
+		return p
+	}
+	alerts := evaluate(t, s, now, 10, plan)
+	if len(alerts) != 2 {
+		t.Fatalf("recorded %d alerts, want 2", len(alerts))
+	}
+	type row struct {
+		status   watchdog.DeliveryStatus
+		attempts int
+		held     bool
+	}
+	want := map[string]map[string]row{
+		"alert":  {"team": {watchdog.DeliverySuperseded, 0, false}, "night": {watchdog.DeliveryPending, 0, true}},
+		"breach": {"team": {watchdog.DeliveryPending, 1, false}, "pager": {watchdog.DeliveryAcknowledged, 0, false}},
+	}
+	check := func(what string, as []watchdog.Alert) {
+		for _, a := range as {
+			if len(a.Deliveries) != 2 {
+				t.Errorf("%s: %s has %d deliveries, want 2: %+v", what, a.Stage, len(a.Deliveries), a.Deliveries)
+			}
+			for _, d := range a.Deliveries {
+				w, ok := want[a.Stage][d.Notifier]
+				got := row{d.Status, d.Attempts, d.HeldUntil != nil}
+				if !ok || got != w {
+					t.Errorf("%s: %s delivery to %s = %+v, want %+v", what, a.Stage, d.Notifier, got, w)
+				}
+				if d.HeldUntil != nil && (!d.HeldUntil.Equal(held) || !d.NextAttemptAt.Equal(held)) {
+					t.Errorf("%s: held delivery %+v, want held and due at %s", what, d, held)
+				}
+			}
+		}
+	}
+	check("EvaluateDue", alerts)
+	tk, err := s.Ticket(t.Context(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Ticket", tk.Alerts)
+	if got := claim(t, s, "night", At(time.Hour-time.Second), 10, time.Minute); len(got) != 0 {
+		t.Errorf("claimed a held delivery before its hold ended: %+v", got)
+	}
+	if got := claim(t, s, "night", held, 10, time.Minute); len(got) != 1 {
+		t.Errorf("claimed %d held deliveries at the end of the hold, want 1", len(got))
+	}
+	for _, n := range []string{"team", "pager"} {
+		if got := claim(t, s, n, At(3*time.Hour), 10, time.Minute); len(got) != 1 && n == "team" || len(got) != 0 && n == "pager" {
+			t.Errorf("claim %s = %+v: superseded and acknowledged rows are never claimed", n, got)
+		}
+	}
+}
+
+// testAcknowledge: acks are stored per ticket and clock (a second replaces
+// the first), read with the ticket and given to plans, and removed by
+// Unacknowledge (EvaluateDue's plans, which record alerts, see them); an unknown ticket is ErrNotFound.
+func testAcknowledge(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	ingest(t, s, OpenPlan(TimePtr(At(time.Hour))), NewEvent("a", 0))
+	until := At(2 * time.Hour)
+	ack := watchdog.Ack{TicketID: "a", SLAClock: watchdog.Response, By: "alice", Note: "on it", Until: &until, At: At(time.Minute)}
+	if err := s.Acknowledge(t.Context(), "a", []watchdog.Ack{ack}); err != nil {
+		t.Fatal(err)
+	}
+	ack2 := watchdog.Ack{TicketID: "a", SLAClock: watchdog.Response, By: "bob", At: At(2 * time.Minute)}
+	res := watchdog.Ack{TicketID: "a", SLAClock: watchdog.Resolution, By: "bob", At: At(2 * time.Minute)}
+	if err := s.Acknowledge(t.Context(), "a", []watchdog.Ack{ack2, res}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := s.Ticket(t.Context(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tk.Acks) != 2 || tk.Acks[0].SLAClock != watchdog.Resolution || tk.Acks[1].By != "bob" || tk.Acks[1].Until != nil ||
+		!tk.Acks[1].At.Equal(At(2*time.Minute)) || tk.Acks[1].TicketID != "a" {
+		t.Errorf("acks %+v: want resolution then response (bob's, replacing alice's)", tk.Acks)
+	}
+	var seen []watchdog.Ack
+	evaluate(t, s, At(time.Hour), 10, func(tk *watchdog.Ticket) watchdog.Plan {
+		seen = tk.Acks
+		return OpenPlan(nil)(tk)
+	})
+	if len(seen) != 2 {
+		t.Errorf("plan saw acks %+v, want 2", seen)
+	}
+	if n, err := s.Unacknowledge(t.Context(), "a", []watchdog.SLAClock{watchdog.Response}); err != nil || n != 1 {
+		t.Errorf("unacknowledge response = %d, %v", n, err)
+	}
+	if n, err := s.Unacknowledge(t.Context(), "a", nil); err != nil || n != 1 {
+		t.Errorf("unacknowledge all = %d, %v", n, err)
+	}
+	if err := s.Acknowledge(t.Context(), "nope", []watchdog.Ack{ack}); !errors.Is(err, watchdog.ErrNotFound) {
+		t.Errorf("ack of an unknown ticket: %v", err)
+	}
+	if _, err := s.Unacknowledge(t.Context(), "nope", nil); !errors.Is(err, watchdog.ErrNotFound) {
+		t.Errorf("unack of an unknown ticket: %v", err)
+	}
+}
