@@ -36,6 +36,10 @@ type Alert struct {
 	// Deliveries are the alert's outbox rows; filled by Store.Ticket and
 	// on the alerts Store.EvaluateDue returns.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
+	// DeliveryID is the outbox row an attempt delivers, set by the engine
+	// on the alerts it hands to a Notifier, so that a receiver can tell a
+	// retry from a new alert (a grouped retry's body may differ).
+	DeliveryID int64 `json:"-"`
 }
 
 // AlertDetails is an alert's "details" object in the API and on the

@@ -41,11 +41,14 @@ func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery, digest bo
 		err   error
 	)
 	if len(live) == 1 {
-		retry, err = deliverSafely(actx, d.n, *cs[live[0]].Alert)
+		a := *cs[live[0]].Alert
+		a.DeliveryID = cs[live[0]].ID
+		retry, err = deliverSafely(actx, d.n, a)
 	} else {
 		alerts := make([]Alert, len(live))
 		for k, i := range live {
 			alerts[k] = *cs[i].Alert
+			alerts[k].DeliveryID = cs[i].ID
 		}
 		retry, err = deliverBatchSafely(actx, d.n, alerts, digest)
 	}
