@@ -172,3 +172,13 @@ func orNA(s string) string {
 	}
 	return s
 }
+
+// dashboardLink is the dashboard's queue page for a digest's overflow: the
+// public URL's origin with /ui/, or "" without one.
+func dashboardLink(dashboard string) string {
+	u, err := url.Parse(dashboard)
+	if dashboard == "" || err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/ui/"
+}
