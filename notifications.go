@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -269,4 +270,48 @@ func (r *Route) heldUntil(a Alert, now time.Time) time.Time {
 		return time.Time{}
 	}
 	return open
+}
+
+// writeSummary describes the section for check-config: receivers by kind
+// (no secret: a Slack channel is shown, URLs and keys are not) and routes
+// in order with their options.
+func (n *Notifications) writeSummary(b *strings.Builder) {
+	if n == nil {
+		return
+	}
+	b.WriteString("receivers:\n")
+	for _, name := range n.ReceiverNames() {
+		r := n.Receivers[name]
+		fmt.Fprintf(b, "  %s: %s", name, r.Kind())
+		if r.Slack != nil && r.Slack.Channel != "" {
+			fmt.Fprintf(b, " channel %s", r.Slack.Channel)
+		}
+		if r.Webhook != nil && r.Webhook.Secret != "" {
+			b.WriteString(" signed")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("routes:\n")
+	for i, r := range n.Routes {
+		fmt.Fprintf(b, "  %d. line %d: match %s -> %s", i+1, r.Line, r.Match, strings.Join(r.Receivers, ", "))
+		if r.Continue {
+			b.WriteString("; continue")
+		}
+		if !r.Inhibit {
+			b.WriteString("; no inhibition")
+		}
+		if r.GroupInterval > 0 {
+			b.WriteString("; group_interval " + shortDuration(r.GroupInterval))
+		}
+		if r.DeliverDuring != nil {
+			b.WriteString("; deliver_during " + r.DeliverDuringName)
+			if len(r.DeliverDuringExcept) > 0 {
+				b.WriteString(" except " + strings.Join(r.DeliverDuringExcept, ", "))
+			}
+		}
+		if r.AckTimeout > 0 {
+			b.WriteString("; ack_timeout " + shortDuration(r.AckTimeout))
+		}
+		b.WriteString("\n")
+	}
 }

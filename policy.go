@@ -258,6 +258,7 @@ func (p *Policy) WriteSummary(w io.Writer) error {
 		sort.Strings(names)
 		fmt.Fprintf(&b, "calendars: %s\n", strings.Join(names, ", "))
 	}
+	p.Notifications.writeSummary(&b)
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write policy summary: %w", err)
 	}

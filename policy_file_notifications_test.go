@@ -178,3 +178,25 @@ func TestPolicyWithoutNotifications(t *testing.T) {
 		t.Fatalf("%v %+v", err, p)
 	}
 }
+
+func TestNotificationsSummaryShowsNoSecret(t *testing.T) {
+	p, err := watchdog.ParsePolicyEnv([]byte(notificationsFile), envOf(notificationsEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := p.WriteSummary(&b); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	for _, want := range []string{"gold-slack: slack channel #gold-escalations", "helpdesk-hook: webhook signed", "oncall: pagerduty",
+		"1. line 18: match {tier: gold, stage: [breach, escalation]} -> gold-slack, oncall",
+		"3. line 23: match {} -> support-slack; group_interval 5m; deliver_during eu-business except breach; ack_timeout 30m"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "sekrit") || strings.Contains(s, "helpdesk.internal") {
+		t.Errorf("summary shows a secret:\n%s", s)
+	}
+}

@@ -59,7 +59,9 @@ func initialPolicy(cfg *Config) (*watchdog.Policy, error) {
 
 // startPolicy loads the SLA file into eng, falling back to the engine's
 // built-in default policy when the file does not exist.
-func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metrics.Metrics) (*policyStartup, error) {
+// Reloads that change the receivers of the notifications section it
+// started with are refused (see sameReceivers).
+func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metrics.Metrics, started *watchdog.Notifications) (*policyStartup, error) {
 	ps := &policyStartup{}
 	apply := func(ctx context.Context, p *watchdog.Policy) error {
 		if ps.started.Load() {
@@ -69,7 +71,13 @@ func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metr
 	}
 	w, err := policywatch.New(cfg.SLAConfigPath, apply, &policywatch.Config{
 		Logger:    cfg.Logger,
-		Transform: thresholdOverride(cfg),
+		Transform: func(p *watchdog.Policy) (*watchdog.Policy, error) {
+			p, err := thresholdOverride(cfg)(p)
+			if err != nil {
+				return nil, err
+			}
+			return sameReceivers(started)(p)
+		},
 		OnReload:  func(st policywatch.Status) { m.PolicyReloaded(st.LastSuccess, st.LastError) },
 	})
 	if err != nil {
