@@ -70,7 +70,7 @@ func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metr
 		return eng.SetPolicy(p)
 	}
 	w, err := policywatch.New(cfg.SLAConfigPath, apply, &policywatch.Config{
-		Logger:    cfg.Logger,
+		Logger: cfg.Logger,
 		Transform: func(p *watchdog.Policy) (*watchdog.Policy, error) {
 			p, err := thresholdOverride(cfg)(p)
 			if err != nil {
@@ -78,7 +78,7 @@ func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metr
 			}
 			return sameReceivers(started)(p)
 		},
-		OnReload:  func(st policywatch.Status) { m.PolicyReloaded(st.LastSuccess, st.LastError) },
+		OnReload: func(st policywatch.Status) { m.PolicyReloaded(st.LastSuccess, st.LastError) },
 	})
 	if err != nil {
 		return nil, err

@@ -35,11 +35,11 @@ type Server struct {
 	// notifications is the SLA file's notifications section at start-up
 	// (nil: none), whose receivers are ns.
 	notifications *watchdog.Notifications
-	initial   *watchdog.Policy
-	hosts     hostPolicy
-	engine    *watchdog.Engine
-	policy    *policyStartup
-	hub       *websocket.Hub
+	initial       *watchdog.Policy
+	hosts         hostPolicy
+	engine        *watchdog.Engine
+	policy        *policyStartup
+	hub           *websocket.Hub
 	// handler serves the API: the starting one while the database is
 	// awaited (see Config.DBWait), then the engine's.
 	handler switchHandler
