@@ -59,20 +59,28 @@ const (
 	maxAckNote = 2000
 )
 
-// validate checks a request at now; its errors wrap ErrInvalid and name
-// the field.
+// validate checks a request at now: a *ValidationError naming each bad
+// field, or nil.
 func (r AckRequest) validate(now time.Time) error {
+	var errs []FieldError
+	bad := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
+	if r.SLAClock != "" && r.SLAClock != Response && r.SLAClock != Resolution {
+		bad("sla_type", "must be response or resolution")
+	}
 	switch {
-	case r.SLAClock != "" && r.SLAClock != Response && r.SLAClock != Resolution:
-		return fmt.Errorf("%w: sla_type: must be response or resolution", ErrInvalid)
 	case strings.TrimSpace(r.By) == "":
-		return fmt.Errorf("%w: by: is required (who acknowledges)", ErrInvalid)
+		bad("by", "is required: who acknowledges")
 	case len(r.By) > maxAckBy || !utf8.ValidString(r.By) || strings.ContainsRune(r.By, 0):
-		return fmt.Errorf("%w: by: must be UTF-8 text of at most %d bytes", ErrInvalid, maxAckBy)
-	case len(r.Note) > maxAckNote || !utf8.ValidString(r.Note) || strings.ContainsRune(r.Note, 0):
-		return fmt.Errorf("%w: note: must be UTF-8 text of at most %d bytes", ErrInvalid, maxAckNote)
-	case r.Until != nil && !r.Until.After(now):
-		return fmt.Errorf("%w: until: is not in the future", ErrInvalid)
+		bad("by", fmt.Sprintf("must be UTF-8 text without NUL of at most %d bytes", maxAckBy))
+	}
+	if len(r.Note) > maxAckNote || !utf8.ValidString(r.Note) || strings.ContainsRune(r.Note, 0) {
+		bad("note", fmt.Sprintf("must be UTF-8 text without NUL of at most %d bytes", maxAckNote))
+	}
+	if r.Until != nil && !r.Until.After(now) {
+		bad("until", "is not in the future")
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Errors: errs}
 	}
 	return nil
 }
@@ -80,7 +88,7 @@ func (r AckRequest) validate(now time.Time) error {
 // Acknowledge acknowledges the running clocks of ticket id that req names
 // (every running clock when it names none) and returns them. It fails with
 // ErrNotFound for an unknown ticket, an error wrapping ErrInvalid for a bad
-// request, and ErrClockStopped when a named clock, or every clock, is not
+// request (a *ValidationError), and ErrClockStopped when a named clock, or every clock, is not
 // running.
 func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]Ack, error) {
 	now := e.clock.Now()
@@ -119,7 +127,7 @@ func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]
 // clock's when c is empty) and returns how many it removed.
 func (e *Engine) Unacknowledge(ctx context.Context, id string, c SLAClock) (int, error) {
 	if c != "" && c != Response && c != Resolution {
-		return 0, fmt.Errorf("%w: sla_type: must be response or resolution", ErrInvalid)
+		return 0, &ValidationError{Errors: []FieldError{{Field: "sla_type", Message: "must be response or resolution"}}}
 	}
 	var clocks []SLAClock
 	if c != "" {

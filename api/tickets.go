@@ -163,6 +163,8 @@ type ticketBody struct {
 	Alerts        []watchdog.Alert                             `json:"alerts"`
 	SLA           map[watchdog.SLAClock]*watchdog.SLAClockView `json:"sla"`
 	EvaluatedAt   string                                       `json:"evaluated_at"`
+	// Acks are the ticket's acknowledgements, one per clock at most.
+	Acks []watchdog.Ack `json:"acks"`
 }
 
 func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +196,10 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 		EvaluatedAt: v.EvaluatedAt.UTC().Format("2006-01-02T15:04:05.999999Z07:00")}
 	if body.Alerts == nil {
 		body.Alerts = []watchdog.Alert{}
+	}
+	body.Acks = v.Acks
+	if body.Acks == nil {
+		body.Acks = []watchdog.Ack{}
 	}
 	writeJSON(w, http.StatusOK, body)
 }
