@@ -317,7 +317,7 @@ func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoff
 		case fire:
 			pl.Alerts = ev.Due
 			if n := p.Notifications; n != nil {
-				pl.Routed = routeAlerts(n, t, ev.Due, now)
+				pl.Routed, pl.Supersede = routeAlerts(n, t, ev.Due, now)
 			} else {
 				pl.Notifiers = e.notifiers
 			}

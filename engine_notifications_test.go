@@ -331,3 +331,33 @@ func TestAcknowledgeStopsLaterStages(t *testing.T) {
 		t.Errorf("stopped clock: %v", err)
 	}
 }
+
+// A lower stage held outside delivery hours is superseded when a higher
+// stage of its clock cycle is queued for the same receiver before the
+// calendar opens: at the opening only what is still current goes.
+func TestInhibitionOfHeldStage(t *testing.T) {
+	sat := time.Date(2026, 3, 28, 10, 0, 0, 0, time.UTC)
+	clock := watchdogtest.NewClock(sat)
+	h, logs := startRouted(t, clock, `notifications:
+  receivers:
+    team: {webhook: {url: "http://team.test"}}
+  routes:
+    - receivers: [team]
+      match: {sla_type: response}
+      deliver_during: eu-business
+      deliver_during_except: [breach]
+`, "team")
+	h.Ingest(event("a", "gold", "high", "open", sat, sat))
+	h.Advance(26 * time.Minute) // the alert stage, held
+	if st := deliveryStatuses(t, h, "a", "team"); st["response:alert"] != watchdog.DeliveryPending {
+		t.Fatalf("alert stage %v, want held", st)
+	}
+	h.Advance(5 * time.Minute) // breach goes at once and supersedes the held alert
+	st := deliveryStatuses(t, h, "a", "team")
+	if st["response:alert"] != watchdog.DeliverySuperseded || st["response:breach"] != watchdog.DeliveryDelivered {
+		t.Errorf("after the breach: %v", st)
+	}
+	if got := logs["team"].sent(); !slices.Equal(got, []string{"a:response:breach"}) {
+		t.Errorf("sent %v", got)
+	}
+}

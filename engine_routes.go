@@ -13,13 +13,13 @@ import (
 // plan (superseded: a ticket imported long after its deadlines sends its
 // highest stage per clock). A row outside its route's delivery hours waits
 // for the calendar to open (held).
-func routeAlerts(n *Notifications, t *Ticket, due []Alert, now time.Time) map[StageKey][]PlannedDelivery {
+//
+// It also names the deliveries of alerts recorded earlier that a new
+// higher stage supersedes: those of lower stages of the same clock cycle
+// to the same receiver of an inhibiting route (the store supersedes those
+// not yet attempted).
+func routeAlerts(n *Notifications, t *Ticket, due []Alert, now time.Time) (map[StageKey][]PlannedDelivery, []DeliveryRef) {
 	out := make(map[StageKey][]PlannedDelivery, len(due))
-	type clockReceiver struct {
-		clock    SLAClock
-		cycle    int
-		receiver string
-	}
 	// The highest stage of each clock cycle per receiver, among inhibiting
 	// routes.
 	highest := map[clockReceiver]int{}
@@ -56,5 +56,27 @@ func routeAlerts(n *Notifications, t *Ticket, due []Alert, now time.Time) map[St
 		}
 		out[a.Key()] = pds
 	}
-	return out
+	return out, supersededEarlier(n, t, highest)
+}
+
+// supersededEarlier names the deliveries of t's recorded alerts below the
+// highest new stage of their clock cycle for an inhibiting receiver.
+func supersededEarlier(n *Notifications, t *Ticket, highest map[clockReceiver]int) []DeliveryRef {
+	var refs []DeliveryRef
+	for _, b := range t.Alerts {
+		rank := stageRank(b.Stage)
+		for _, rd := range n.Resolve(b) {
+			if h, ok := highest[clockReceiver{b.SLAClock, b.Cycle, rd.Receiver}]; ok && rd.Route.Inhibit && rank < h {
+				refs = append(refs, DeliveryRef{AlertID: b.ID, Notifier: rd.Receiver})
+			}
+		}
+	}
+	return refs
+}
+
+// clockReceiver is one clock cycle's deliveries to one receiver.
+type clockReceiver struct {
+	clock    SLAClock
+	cycle    int
+	receiver string
 }

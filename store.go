@@ -145,6 +145,12 @@ type Plan struct {
 	// alert by its StageKey (none for an alert it leaves out), as a
 	// notification policy's routes chose them.
 	Routed map[StageKey][]PlannedDelivery
+	// Supersede names deliveries of alerts recorded earlier that the
+	// store marks DeliverySuperseded, in the same transaction, when they
+	// are still pending, never attempted and not claimed (a higher stage
+	// of their clock cycle is queued for the same receiver now); others
+	// are left alone.
+	Supersede []DeliveryRef
 	// Claimed names those of Notifiers whose deliveries the caller sends
 	// itself right after the commit (the engine's hand-off). The store
 	// records them already claimed by ClaimedBy until ClaimedUntil, as
@@ -153,6 +159,13 @@ type Plan struct {
 	Claimed      []string
 	ClaimedBy    string
 	ClaimedUntil time.Time
+}
+
+// DeliveryRef (for Store implementations) names the delivery of one alert
+// to one notifier.
+type DeliveryRef struct {
+	AlertID  int64
+	Notifier string
 }
 
 // PlannedDelivery (for Store implementations) is one delivery a plan

@@ -97,6 +97,8 @@ type evaluation struct {
 	sched  scheduleRows
 	alerts alertRows
 	plans  map[string]watchdog.Plan // by ticket id: its alerts' deliveries
+	// supersede are earlier deliveries the plans supersede.
+	supersede []watchdog.DeliveryRef
 }
 
 // add records the writes of plan p for the claimed ticket t.
@@ -108,6 +110,7 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	if len(p.Notifiers) > 0 || p.Routed != nil {
 		e.plans[t.ID] = p
 	}
+	e.supersede = append(e.supersede, p.Supersede...)
 	applyPlan(t, p)
 	t.Events, t.Alerts = nil, nil
 	if derivedChanged(&before, t) {
@@ -131,6 +134,9 @@ func (e *evaluation) write(ctx context.Context, q queryer, origin, channel strin
 			channel, pq.StringArray(payloads)); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
+	}
+	if err := supersede(ctx, q, e.supersede); err != nil {
+		return err
 	}
 	if err := updateDerived(ctx, q, &e.rows, true); err != nil {
 		return err
@@ -358,4 +364,23 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 		return "", 0, fmt.Errorf("commit: %w", err)
 	}
 	return tickets[len(tickets)-1].ID, len(tickets), nil
+}
+
+// supersede marks the named deliveries superseded when they are still
+// pending, never attempted and unclaimed.
+func supersede(ctx context.Context, q queryer, refs []watchdog.DeliveryRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	ids, names := make([]int64, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		ids[i], names[i] = r.AlertID, r.Notifier
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE deliveries d SET status = 'superseded'
+		FROM unnest($1::bigint[], $2::text[]) AS u(a, n)
+		WHERE d.alert_id = u.a AND d.notifier = u.n AND d.status = 'pending' AND d.attempts = 0 AND d.holder IS NULL`,
+		pq.Int64Array(ids), pq.StringArray(names)); err != nil {
+		return fmt.Errorf("supersede deliveries: %w", err)
+	}
+	return nil
 }

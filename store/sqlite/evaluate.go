@@ -43,7 +43,7 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 		if err := s.insertDeliveries(ctx, tx, &f); err != nil {
 			return fmt.Errorf("insert deliveries: %w", err)
 		}
-		return nil
+		return supersede(ctx, tx, f.supersede)
 	}); err != nil {
 		return nil, err
 	}
@@ -76,10 +76,13 @@ func (s *Store) planEach(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ti
 type firing struct {
 	alerts  []watchdog.Alert
 	targets [][]sqlstore.Target // per alert
+	// supersede are earlier deliveries the plans supersede.
+	supersede []watchdog.DeliveryRef
 }
 
 // add records the alerts of plan p for ticket t that t has not recorded.
 func (f *firing) add(t *watchdog.Ticket, p watchdog.Plan, now time.Time) {
+	f.supersede = append(f.supersede, p.Supersede...)
 	alerts := sqlstore.NewAlerts(t, p.Alerts, now)
 	if len(alerts) == 0 {
 		return
@@ -220,4 +223,16 @@ func (s *Store) Replan(ctx context.Context, after string, limit int, plan watchd
 		return after, 0, nil
 	}
 	return page[len(page)-1].ID, len(page), nil
+}
+
+// supersede marks the named deliveries superseded when they are still
+// pending, never attempted and unclaimed.
+func supersede(ctx context.Context, tx *sql.Tx, refs []watchdog.DeliveryRef) error {
+	for _, r := range refs {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'superseded'
+			WHERE alert_id = ? AND notifier = ? AND status = 'pending' AND attempts = 0 AND holder IS NULL`, r.AlertID, r.Notifier); err != nil {
+			return fmt.Errorf("supersede deliveries: %w", err)
+		}
+	}
+	return nil
 }

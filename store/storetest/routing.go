@@ -9,8 +9,8 @@ import (
 )
 
 // testEvaluateDueRouted: a plan with Routed enqueues per alert the rows it
-// names, with their statuses and holds; a held or unsent row is never
-// claimed by the plan nor by ClaimDeliveries before it is due.
+// names, with their statuses and holds; an unsent row is never claimed; a
+// later plan's Supersede marks only pending, unattempted, unclaimed rows.
 func testEvaluateDueRouted(t *testing.T, h Harness) {
 	s, _ := h.Open(t)
 	ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), NewEvent("a", 0))
@@ -69,8 +69,38 @@ func testEvaluateDueRouted(t *testing.T, h Harness) {
 	if got := claim(t, s, "night", At(time.Hour-time.Second), 10, time.Minute); len(got) != 0 {
 		t.Errorf("claimed a held delivery before its hold ended: %+v", got)
 	}
-	if got := claim(t, s, "night", held, 10, time.Minute); len(got) != 1 {
-		t.Errorf("claimed %d held deliveries at the end of the hold, want 1", len(got))
+	// A later plan supersedes the held row (pending, unattempted) and
+	// leaves the claimed and the acknowledged ones alone.
+	var alertID, breachID int64
+	for _, a := range alerts {
+		if a.Stage == "alert" {
+			alertID = a.ID
+		} else {
+			breachID = a.ID
+		}
+	}
+	ingest(t, s, OpenPlan(TimePtr(At(4*time.Hour))), NewEvent("a", time.Hour))
+	evaluate(t, s, At(4*time.Hour), 10, func(tk *watchdog.Ticket) watchdog.Plan {
+		return watchdog.Plan{State: watchdog.TicketBreach, Open: true, Supersede: []watchdog.DeliveryRef{
+			{AlertID: alertID, Notifier: "night"}, {AlertID: breachID, Notifier: "team"}, {AlertID: breachID, Notifier: "pager"},
+			{AlertID: alertID, Notifier: "absent"}}}
+	})
+	tk, err = s.Ticket(t.Context(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]watchdog.DeliveryStatus{}
+	for _, a := range tk.Alerts {
+		for _, d := range a.Deliveries {
+			got[a.Stage+"/"+d.Notifier] = d.Status
+		}
+	}
+	if got["alert/night"] != watchdog.DeliverySuperseded || got["breach/team"] != watchdog.DeliveryPending ||
+		got["breach/pager"] != watchdog.DeliveryAcknowledged {
+		t.Errorf("after superseding: %v, want the held row superseded, the claimed and the acknowledged ones alone", got)
+	}
+	if got := claim(t, s, "night", At(3*time.Hour), 10, time.Minute); len(got) != 0 {
+		t.Errorf("claimed a superseded delivery: %+v", got)
 	}
 	for _, n := range []string{"team", "pager"} {
 		if got := claim(t, s, n, At(3*time.Hour), 10, time.Minute); len(got) != 1 && n == "team" || len(got) != 0 && n == "pager" {
