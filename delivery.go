@@ -270,6 +270,9 @@ const (
 	// DeliveryAcknowledged is a delivery not sent because its clock was
 	// acknowledged before the stage was reached.
 	DeliveryAcknowledged DeliveryStatus = "acknowledged"
+	// DeliveryCancelled is a delivery not sent because a policy change
+	// routed its alert away from its receiver before its first attempt.
+	DeliveryCancelled DeliveryStatus = "cancelled"
 )
 
 // Delivery is one outbox row: an alert to be sent to one named notifier.

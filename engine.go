@@ -245,11 +245,16 @@ func (e *Engine) Store() Store { return e.store }
 // SetPolicyAndReplan puts a new policy in force and recomputes the due instants of
 // every open ticket; alerts already fired stay fired. Stages the new policy
 // makes due at once fire on the scheduler's next pass, which it wakes.
+// Deliveries not yet attempted follow the new notification routes (see
+// Reroute).
 func (e *Engine) SetPolicyAndReplan(ctx context.Context, p *Policy) error {
 	if err := e.SetPolicy(p); err != nil {
 		return err
 	}
-	return e.Replan(ctx)
+	if err := e.Replan(ctx); err != nil {
+		return err
+	}
+	return e.Reroute(ctx)
 }
 
 // SetPolicy puts a policy in force for every evaluation from now on without

@@ -361,3 +361,49 @@ func TestInhibitionOfHeldStage(t *testing.T) {
 		t.Errorf("sent %v", got)
 	}
 }
+
+// A reload re-routes only what was not attempted: held deliveries of a
+// receiver the routes no longer pick are cancelled, a receiver they now
+// pick gains rows (held per its route), and what was delivered stays.
+func TestReloadWhileHeld(t *testing.T) {
+	sat := time.Date(2026, 3, 28, 10, 0, 0, 0, time.UTC)
+	monday := time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC)
+	clock := watchdogtest.NewClock(sat)
+	receivers := `notifications:
+  receivers:
+    day: {webhook: {url: "http://day.test"}}
+    night: {webhook: {url: "http://night.test"}}
+  routes:
+`
+	h, logs := startRouted(t, clock, receivers+`    - receivers: [day]
+      deliver_during: eu-business
+      deliver_during_except: [breach]
+      inhibit: false
+`, "day", "night")
+	h.Ingest(event("a", "gold", "high", "open", sat, sat))
+	h.Advance(31 * time.Minute) // alert held for day; breach sent to day
+	p, err := watchdog.ParsePolicyEnv([]byte(routedTiers+receivers+`    - receivers: [night]
+      inhibit: false
+`), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Engine.SetPolicyAndReplan(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	h.Settle()
+	day, night := deliveryStatuses(t, h, "a", "day"), deliveryStatuses(t, h, "a", "night")
+	if day["response:alert"] != watchdog.DeliveryCancelled || day["response:breach"] != watchdog.DeliveryDelivered {
+		t.Errorf("day after the reload: %v, want the held alert cancelled and the breach kept", day)
+	}
+	if night["response:alert"] != watchdog.DeliveryDelivered || len(night) != 1 {
+		t.Errorf("night after the reload: %v, want the unsent alert re-routed and sent, nothing else", night)
+	}
+	h.AdvanceTo(monday)
+	if got := logs["day"].sent(); !slices.Equal(got, []string{"a:response:breach"}) {
+		t.Errorf("day got %v", got)
+	}
+	if got := logs["night"].sent(); !slices.Contains(got, "a:response:alert") || slices.Contains(got, "a:response:breach") {
+		t.Errorf("night got %v: the delivered breach is never re-sent", got)
+	}
+}

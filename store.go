@@ -92,6 +92,14 @@ type Store interface {
 	// delivery to the named notifier.
 	NextDelivery(ctx context.Context, notifier string) (at time.Time, ok bool, err error)
 
+	// UnsentAlerts returns up to limit alerts with ID > after, in ID order,
+	// that have a pending delivery never attempted and not claimed, each
+	// with all its Deliveries: what a policy change may re-route.
+	UnsentAlerts(ctx context.Context, after int64, limit int) ([]Alert, error)
+
+	// Reroute applies r in one transaction; see Reroute.
+	Reroute(ctx context.Context, r Reroute) error
+
 	// Acknowledge stores acks of ticket id, each replacing an earlier ack
 	// of its clock; ErrNotFound when the ticket is unknown.
 	Acknowledge(ctx context.Context, id string, acks []Ack) error
@@ -159,6 +167,32 @@ type Plan struct {
 	Claimed      []string
 	ClaimedBy    string
 	ClaimedUntil time.Time
+}
+
+// Reroute (for Store implementations) re-routes unsent deliveries after a
+// policy change. Cancel and Hold apply only to deliveries still pending,
+// never attempted and unclaimed (others are left alone): Cancel marks them
+// DeliveryCancelled, Hold moves their NextAttemptAt and HeldUntil to
+// HeldUntil (Now and no hold when zero). Add inserts a delivery for each
+// alert and notifier that has none, pending (due at Now, or held) or with
+// its Status.
+type Reroute struct {
+	Now    time.Time
+	Cancel []DeliveryRef
+	Hold   []DeliveryHold
+	Add    []DeliveryAdd
+}
+
+// DeliveryHold (for Store implementations) is a new hold of a delivery.
+type DeliveryHold struct {
+	DeliveryRef
+	HeldUntil time.Time
+}
+
+// DeliveryAdd (for Store implementations) is a delivery Reroute inserts.
+type DeliveryAdd struct {
+	AlertID int64
+	PlannedDelivery
 }
 
 // DeliveryRef (for Store implementations) names the delivery of one alert

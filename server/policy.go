@@ -101,7 +101,10 @@ func (ps *policyStartup) replan(eng *watchdog.Engine) func(context.Context) erro
 	ps.recomputing.Store(true)
 	return func(ctx context.Context) error {
 		defer ps.recomputing.Store(false)
-		return eng.Replan(ctx)
+		if err := eng.Replan(ctx); err != nil {
+			return err
+		}
+		return eng.Reroute(ctx)
 	}
 }
 

@@ -154,3 +154,73 @@ func testAcknowledge(t *testing.T, h Harness) {
 		t.Errorf("unack of an unknown ticket: %v", err)
 	}
 }
+
+// testReroute: UnsentAlerts lists the alerts with a pending, unattempted,
+// unclaimed delivery (with all their deliveries), and Reroute cancels,
+// re-holds and adds rows, touching only unsent ones.
+func testReroute(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), NewEvent("a", 0), NewEvent("b", 0))
+	held := At(time.Hour)
+	alerts := evaluate(t, s, At(time.Minute), 10, func(tk *watchdog.Ticket) watchdog.Plan {
+		p := FirePlan(At(time.Minute), nil, nil, "alert")(tk)
+		p.Routed = map[watchdog.StageKey][]watchdog.PlannedDelivery{{SLAClock: watchdog.Response, Stage: "alert"}: {
+			{Notifier: "x", HeldUntil: held}, {Notifier: "y"}}}
+		if tk.ID == "b" {
+			p.Claimed, p.ClaimedBy, p.ClaimedUntil = []string{"y"}, "h1", At(time.Hour)
+		}
+		return p
+	})
+	if len(alerts) != 2 {
+		t.Fatalf("recorded %d alerts", len(alerts))
+	}
+	unsent, err := s.UnsentAlerts(t.Context(), 0, 10)
+	if err != nil || len(unsent) != 2 || len(unsent[0].Deliveries) != 2 || unsent[0].ID >= unsent[1].ID {
+		t.Fatalf("UnsentAlerts = %+v, %v", unsent, err)
+	}
+	if page, err := s.UnsentAlerts(t.Context(), unsent[0].ID, 1); err != nil || len(page) != 1 || page[0].ID != unsent[1].ID {
+		t.Fatalf("UnsentAlerts after the first = %+v, %v", page, err)
+	}
+	var aID, bID int64
+	for _, a := range unsent {
+		if a.TicketID == "a" {
+			aID = a.ID
+		} else {
+			bID = a.ID
+		}
+	}
+	now := At(2 * time.Minute)
+	if err := s.Reroute(t.Context(), watchdog.Reroute{Now: now,
+		Cancel: []watchdog.DeliveryRef{{AlertID: aID, Notifier: "y"}, {AlertID: bID, Notifier: "y"}},
+		Hold:   []watchdog.DeliveryHold{{DeliveryRef: watchdog.DeliveryRef{AlertID: aID, Notifier: "x"}}},
+		Add: []watchdog.DeliveryAdd{{AlertID: aID, PlannedDelivery: watchdog.PlannedDelivery{Notifier: "z", HeldUntil: held}},
+			{AlertID: aID, PlannedDelivery: watchdog.PlannedDelivery{Notifier: "x"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]watchdog.Delivery{}
+	for _, id := range []string{"a", "b"} {
+		tk, err := s.Ticket(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range tk.Alerts[0].Deliveries {
+			got[id+"/"+d.Notifier] = d
+		}
+	}
+	if d := got["a/y"]; d.Status != watchdog.DeliveryCancelled {
+		t.Errorf("a/y %+v, want cancelled", d)
+	}
+	if d := got["b/y"]; d.Status != watchdog.DeliveryPending || d.Attempts != 1 {
+		t.Errorf("b/y %+v: a claimed delivery is never cancelled", d)
+	}
+	if d := got["a/x"]; d.HeldUntil != nil || !d.NextAttemptAt.Equal(now) {
+		t.Errorf("a/x %+v, want released at now", d)
+	}
+	if d := got["a/z"]; d.Status != watchdog.DeliveryPending || d.HeldUntil == nil || !d.HeldUntil.Equal(held) || !d.NextAttemptAt.Equal(held) {
+		t.Errorf("a/z %+v, want added, held", d)
+	}
+	if len(got) != 5 {
+		t.Errorf("deliveries %v: an existing (alert, notifier) gains no second row", got)
+	}
+}

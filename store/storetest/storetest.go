@@ -88,6 +88,7 @@ func Run(t *testing.T, h Harness) {
 		{"TimesRoundTrip", testTimesRoundTrip},
 		{"EvaluateDueRouted", testEvaluateDueRouted},
 		{"Acknowledge", testAcknowledge},
+		{"Reroute", testReroute},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
