@@ -86,4 +86,3 @@ func (s *Store) Reroute(ctx context.Context, r watchdog.Reroute) error {
 		return nil
 	})
 }
-
