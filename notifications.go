@@ -133,9 +133,6 @@ type Route struct {
 	// higher stage of the same clock cycle is queued for it before the
 	// lower one's first attempt. On unless the route says inhibit: false.
 	Inhibit bool
-	// AckTimeout, when set, sends a reminder when a clock is still breached
-	// that long after it was acknowledged.
-	AckTimeout time.Duration
 }
 
 // stageMatches reports whether a stage name is named by a list of stage
@@ -308,9 +305,6 @@ func (n *Notifications) writeSummary(b *strings.Builder) {
 			if len(r.DeliverDuringExcept) > 0 {
 				b.WriteString(" except " + strings.Join(r.DeliverDuringExcept, ", "))
 			}
-		}
-		if r.AckTimeout > 0 {
-			b.WriteString("; ack_timeout " + shortDuration(r.AckTimeout))
 		}
 		b.WriteString("\n")
 	}

@@ -13,7 +13,6 @@ import (
 // Bounds of a notifications section.
 const (
 	maxGroupInterval = 24 * time.Hour
-	maxAckTimeout    = 7 * 24 * time.Hour
 	// maxSlackAttachments is the most attachments Slack takes in a message.
 	maxSlackAttachments = 100
 )

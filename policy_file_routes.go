@@ -60,7 +60,10 @@ func (ps *parser) route(e *entry, n *Notifications, p *Policy) *Route {
 		case "group_interval":
 			r.GroupInterval = ps.duration(f, time.Second, maxGroupInterval)
 		case "ack_timeout":
-			r.AckTimeout = ps.duration(f, time.Minute, maxAckTimeout)
+			// Reminders after an acknowledgement are not sent by this
+			// version: refusing the key beats accepting a rule that does
+			// nothing.
+			ps.add(f.key.Line, f.path, "ack_timeout reminders are not supported by this version of watchdogd; remove the key")
 		case "deliver_during":
 			hasDuring = true
 			r.DeliverDuringName, r.DeliverDuring = ps.deliverDuring(f, p)
