@@ -307,6 +307,9 @@ type parser struct {
 	// names referenced.
 	lookupEnv func(string) (string, bool)
 	envRefs   map[string]bool
+	// declared names the receivers of a notifications section, valid or
+	// not, for its routes.
+	declared map[string]bool
 }
 
 func (ps *parser) add(line int, path, format string, args ...any) {

@@ -30,6 +30,7 @@ func (ps *parser) notifications(e *entry, p *Policy) *Notifications {
 		return nil
 	}
 	n := &Notifications{Receivers: map[string]*Receiver{}}
+	ps.declared = map[string]bool{}
 	var receivers, routes *entry
 	for i := range entries {
 		f := &entries[i]
@@ -84,6 +85,9 @@ func (ps *parser) receivers(e *entry, n *Notifications) {
 			ps.add(re.key.Line, re.path, "a receiver is exactly one of slack, webhook or pagerduty")
 			continue
 		}
+		// Declared: routes may name it even when its settings fail, so
+		// that one bad value is one error, not one per route.
+		ps.declared[re.name] = true
 		r := &Receiver{Name: re.name}
 		k := &kinds[0]
 		switch k.name {

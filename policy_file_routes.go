@@ -99,7 +99,7 @@ func (ps *parser) routeReceivers(f *entry, n *Notifications) []string {
 		if !ok {
 			continue
 		}
-		if _, found := n.Receivers[name]; !found {
+		if !ps.declared[name] {
 			ps.add(it.Line, f.path, "unknown receiver %s (declared: %s)", show(name), strings.Join(n.ReceiverNames(), ", "))
 			continue
 		}

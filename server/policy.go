@@ -78,7 +78,8 @@ func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metr
 			}
 			return sameReceivers(started)(p)
 		},
-		OnReload: func(st policywatch.Status) { m.PolicyReloaded(st.LastSuccess, st.LastError) },
+		OnReload:  func(st policywatch.Status) { m.PolicyReloaded(st.LastSuccess, st.LastError) },
+		LookupEnv: cfg.LookupEnv,
 	})
 	if err != nil {
 		return nil, err

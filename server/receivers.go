@@ -17,11 +17,19 @@ import (
 // it is at start-up: nil when the file is absent or has none, so that the
 // environment's Slack destination is used as before.
 func startNotifications(cfg *Config) (*watchdog.Notifications, error) {
-	p, err := watchdog.LoadPolicyFile(cfg.SLAConfigPath)
+	data, err := watchdog.ReadPolicyFile(cfg.SLAConfigPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
 	case err != nil:
+		return nil, fmt.Errorf("SLA file: sla file: %w", err)
+	}
+	p, err := watchdog.ParsePolicyEnv(data, cfg.LookupEnv)
+	if err != nil {
+		var pe *watchdog.PolicyError
+		if errors.As(err, &pe) {
+			pe.File = cfg.SLAConfigPath
+		}
 		return nil, fmt.Errorf("SLA file: %w", err)
 	}
 	return p.Notifications, nil
