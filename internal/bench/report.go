@@ -108,6 +108,11 @@ func (r *Report) Evaluate() {
 			add(s.Kind, fmt.Sprintf("scheduler wake-up cost at %s stored ≤ 2 × at %s (1%% due; per due ticket, %d claimed per pass)", count(s.Scheduler.Stored), count(s.SchedulerSmall.Stored), s.Scheduler.ClaimBatch),
 				fmt.Sprintf("%.2f × (%.0f µs vs %.0f µs per due ticket; pass p50 %.1f ms vs %.1f ms)", ratio, s.Scheduler.PerTicketUs, s.SchedulerSmall.PerTicketUs, s.Scheduler.Pass.P50Ms, s.SchedulerSmall.Pass.P50Ms), ratio <= 2)
 		}
+		if d := s.Drain; d != nil {
+			add(s.Kind, fmt.Sprintf("notification backlog of %s imported tickets drains through a 1 message/s Slack: each clock's highest stage once, none failed", count(d.Tickets)),
+				fmt.Sprintf("%.0f s (floor %.0f s), %d messages, %d refused with 429, duplicates %d, unexpected %d, failed %.0f", d.DrainS, d.FloorS, d.Messages, d.Refused, d.Duplicates, d.Unexpected, d.Failed),
+				d.ExactlyOnce && d.Failed == 0)
+		}
 		if s.ScaleMemory != nil && s.Preload != nil {
 			add(s.Kind, fmt.Sprintf("watchdogd RSS < 150 MB at %s stored", count(s.Preload.Tickets)),
 				fmt.Sprintf("peak %.0f MB", s.ScaleMemory.PeakMB), s.ScaleMemory.PeakMB < 150)
@@ -208,6 +213,10 @@ func (r *Report) writeFigures(w io.Writer, markdown bool) {
 			if l.EvalPasses > 0 {
 				row("scheduler passes during lateness (server /metrics)", fmt.Sprintf("%.0f passes, mean %.1f ms", l.EvalPasses, l.EvalMeanMs))
 			}
+		}
+		if d := s.Drain; d != nil {
+			row("drain: notification backlog", fmt.Sprintf("%d tickets imported with every stage past (%d alerts recorded, %.1fs): %d entries (each clock's highest stage; inhibition supersedes the rest)", d.Tickets, d.Recorded, d.IngestS, d.Entries))
+			row("drain: Slack at 1 message/s, 429 beyond", fmt.Sprintf("drained in %.0f s from the first import request (floor %.0f s); %d messages (at most %d alerts each), %d refused with 429; exactly once: %v; failed %.0f", d.DrainS, d.FloorS, d.Messages, d.MaxPerMsg, d.Refused, d.ExactlyOnce, d.Failed))
 		}
 		if s.ScaleMemory != nil {
 			row("scale + lateness server RSS", fmt.Sprintf("%.0f MB peak, %.0f MB at the end", s.ScaleMemory.PeakMB, s.ScaleMemory.CurrentMB))
