@@ -68,7 +68,7 @@ func (h *signedHook) entries() ([]string, int) {
 }
 
 // notificationsSLA is the e2e test's SLA file: deliver_during names a
-// calendar closed all of today (UTC), so held deliveries wait until a
+// calendar closed all of today and tomorrow (UTC), so held deliveries wait until a
 // reload drops the hold.
 func notificationsSLA(today string, held bool) string {
 	hold := ""
@@ -80,7 +80,7 @@ calendars:
   closed-today:
     timezone: UTC
     hours: {mon: ["00:00-23:59"], tue: ["00:00-23:59"], wed: ["00:00-23:59"], thu: ["00:00-23:59"], fri: ["00:00-23:59"], sat: ["00:00-23:59"], sun: ["00:00-23:59"]}
-    holidays: ["` + today + `"]
+    holidays: ["` + today + `", "` + nextDay(today) + `"]
 tiers:
   gold:   {high: {response: 30, resolution: 180}}
   silver: {high: {response: 30, resolution: 180}}
@@ -111,14 +111,15 @@ func TestNotificationsEndToEndPostgres(t *testing.T) {
 	runNotificationsEndToEnd(t, map[string]string{"DATABASE_URL": pgtest.DSN(t)})
 }
 
-// runNotificationsEndToEnd runs watchdogd with a notifications section and
-// the recording stand-ins, imports 300 tickets whose every stage is long
-// past, and checks routing (first match, continue, default route), one
-// delivery per clock and receiver (inhibition), signatures, PagerDuty's
-// dedup keys, deliveries held outside delivery hours and sent once a
-// reload lifts the hold, and an acknowledgement that stops later stages.
-func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
-	const perTier = 100
+// standIns are the recording receivers of the end-to-end test.
+type standIns struct {
+	slack *mockslack.Server
+	hook  *signedHook
+	pd    *mockpagerduty.Mock
+	vars  map[string]string // the ${VAR}s the SLA file references
+}
+
+func startStandIns(t *testing.T) *standIns {
 	slackMock, err := mockslack.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -131,18 +132,32 @@ func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
 	pd := mockpagerduty.New(&mockpagerduty.Config{RoutingKey: "e2e-pd-key"})
 	pdSrv := httptest.NewServer(pd)
 	t.Cleanup(pdSrv.Close)
+	return &standIns{slack: slackMock, hook: hook, pd: pd, vars: map[string]string{
+		"E2E_SLACK_URL": slackSrv.URL + mockslack.WebhookPath, "E2E_HOOK_URL": hookSrv.URL + "/sla",
+		"E2E_HOOK_SECRET": "e2e-hook-secret", "E2E_PD_KEY": "e2e-pd-key", "E2E_PD_URL": pdSrv.URL + mockpagerduty.EnqueuePath,
+	}}
+}
 
+const perTier = 100
+
+// runNotificationsEndToEnd runs watchdogd with a notifications section and
+// the recording stand-ins, imports 300 tickets whose every stage is long
+// past, and checks routing (first match, continue, default route), one
+// delivery per clock and receiver (inhibition), signatures, PagerDuty's
+// dedup keys, deliveries held outside delivery hours and sent once a
+// reload lifts the hold, and an acknowledgement that stops later stages.
+func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
+	in := startStandIns(t)
 	today := time.Now().UTC().Format("2006-01-02")
 	sla := filepath.Join(t.TempDir(), "sla_config.yaml")
 	if err := os.WriteFile(sla, []byte(notificationsSLA(today, true)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	all := map[string]string{
-		"SLA_CONFIG_PATH": sla, "E2E_SLACK_URL": slackSrv.URL + mockslack.WebhookPath, "E2E_HOOK_URL": hookSrv.URL + "/sla",
-		"E2E_HOOK_SECRET": "e2e-hook-secret", "E2E_PD_KEY": "e2e-pd-key", "E2E_PD_URL": pdSrv.URL + mockpagerduty.EnqueuePath,
-	}
-	for k, v := range vars {
-		all[k] = v
+	all := map[string]string{"SLA_CONFIG_PATH": sla}
+	for _, m := range []map[string]string{in.vars, vars} {
+		for k, v := range m {
+			all[k] = v
+		}
 	}
 	srv := startServer(t, testSettings(t, all))
 	c := srv.client(t, "")
@@ -160,10 +175,33 @@ func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
 	if _, err := c.Ingest(ctx, events...); err != nil {
 		t.Fatal(err)
 	}
+	checkRouted(ctx, t, in)
+	checkHeld(ctx, t, in, c, today)
+	checkAcknowledged(ctx, t, in, c)
 
-	// Gold breaches and escalations page on-call, one incident per clock:
-	// the highest stage only, inhibition superseding the rest.
-	evs, err := pd.Wait(ctx, 2*perTier)
+	// A reload that lifts the hold re-routes the held deliveries: they go
+	// out now, grouped, each clock's highest stage once.
+	writeAtomic(t, sla, notificationsSLA(today, false))
+	if _, err := in.slack.WaitAttachments(ctx, 4*perTier); err != nil {
+		t.Fatalf("slack got %d attachments after the reload: %v", in.slack.AttachmentCount(), err)
+	}
+	time.Sleep(200 * time.Millisecond) // nothing more may come
+	if n := in.slack.AttachmentCount(); n != 4*perTier {
+		t.Errorf("slack got %d attachments, want %d (gold and bronze, two clocks each)", n, 4*perTier)
+	}
+	if n := len(in.slack.Messages()); n > 4*perTier/20+2 {
+		t.Errorf("slack got %d messages for %d alerts: the released deliveries were not grouped", n, 4*perTier)
+	}
+	if strings.Contains(srv.logs.String(), "e2e-hook-secret") || strings.Contains(srv.logs.String(), "e2e-pd-key") {
+		t.Error("a secret is in the log")
+	}
+}
+
+// checkRouted: gold breaches and escalations page on-call, one incident
+// per clock, the highest stage only (inhibition superseding the rest);
+// silver goes to the signed webhook, each clock's highest stage once.
+func checkRouted(ctx context.Context, t *testing.T, in *standIns) {
+	evs, err := in.pd.Wait(ctx, 2*perTier)
 	if err != nil {
 		t.Fatalf("pagerduty got %d events: %v", len(evs), err)
 	}
@@ -174,22 +212,23 @@ func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
 		}
 		keys[e.DedupKey] = true
 	}
-	// Silver goes to the signed webhook: each clock's highest stage once.
 	eventually(t, 30*time.Second, "the webhook's deliveries", func() bool {
-		got, _ := hook.entries()
+		got, _ := in.hook.entries()
 		return len(got) >= 2*perTier
 	})
-	got, bad := hook.entries()
+	got, bad := in.hook.entries()
 	if bad != 0 || len(got) != 2*perTier || !strings.HasSuffix(got[0], ":escalation-2") || !strings.HasPrefix(got[0], "silver-") {
 		t.Errorf("webhook: %d entries (%d bad signatures), first %q", len(got), bad, got[0])
 	}
-	if len(keys) != 2*perTier || len(pd.Events()) != 2*perTier {
-		t.Errorf("pagerduty: %d dedup keys in %d events, want %d in as many", len(keys), len(pd.Events()), 2*perTier)
+	if len(keys) != 2*perTier || len(in.pd.Events()) != 2*perTier {
+		t.Errorf("pagerduty: %d dedup keys in %d events, want %d in as many", len(keys), len(in.pd.Events()), 2*perTier)
 	}
+}
 
-	// Gold and bronze reach the team's Slack through the default route,
-	// held outside its delivery hours: nothing is sent, the ticket shows
-	// the hold, and the superseded stages say so.
+// checkHeld: gold and bronze reach the team's Slack through the default
+// route, held outside its delivery hours: nothing is sent, the ticket
+// shows the hold, and the superseded stages say so.
+func checkHeld(ctx context.Context, t *testing.T, in *standIns, c *client.Client, today string) {
 	tk, err := c.Ticket(ctx, "bronze-007")
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +238,7 @@ func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
 		for _, d := range deref(a.Deliveries) {
 			statuses[string(a.SLAType)+":"+string(a.Stage)+"/"+d.Notifier] = string(d.Status)
 			if a.Stage == "escalation-2" && (d.HeldUntil == nil || d.HeldUntil.Format("2006-01-02") == today) {
-				t.Errorf("bronze-007's %s delivery %+v is not held until tomorrow", a.SLAType, d)
+				t.Errorf("bronze-007's %s delivery %+v is not held past today", a.SLAType, d)
 			}
 		}
 	}
@@ -207,11 +246,14 @@ func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
 		statuses["resolution:alert/team-slack"] != "superseded" || len(statuses) != 8 {
 		t.Errorf("bronze-007's deliveries %v", statuses)
 	}
-	if n := len(slackMock.Messages()); n != 0 {
+	if n := len(in.slack.Messages()); n != 0 {
 		t.Errorf("slack got %d messages while its deliveries are held", n)
 	}
+}
 
-	// An acknowledged clock's later stages are recorded, not sent.
+// checkAcknowledged: an acknowledged clock's later stages are recorded,
+// not sent.
+func checkAcknowledged(ctx context.Context, t *testing.T, in *standIns, c *client.Client) {
 	ackCreated := time.Now().UTC()
 	if _, err := c.Ingest(ctx, client.Event{ID: "fast-1", Priority: "high", CustomerTier: "fast", Status: "open",
 		CreatedAt: ackCreated, UpdatedAt: ackCreated}); err != nil {
@@ -225,7 +267,7 @@ func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
 		tk, err := c.Ticket(ctx, "fast-1")
 		return err == nil && len(tk.Alerts) == 4
 	})
-	tk, err = c.Ticket(ctx, "fast-1")
+	tk, err := c.Ticket(ctx, "fast-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,26 +276,16 @@ func runNotificationsEndToEnd(t *testing.T, vars map[string]string) {
 			t.Errorf("fast-1 %s deliveries %+v, want acknowledged", a.Stage, a.Deliveries)
 		}
 	}
-	if got, _ := hook.entries(); slices.ContainsFunc(got, func(e string) bool { return strings.HasPrefix(e, "fast-1") }) {
+	if got, _ := in.hook.entries(); slices.ContainsFunc(got, func(e string) bool { return strings.HasPrefix(e, "fast-1") }) {
 		t.Error("an acknowledged clock's stage was sent")
 	}
+}
 
-	// A reload that lifts the hold re-routes the held deliveries: they go
-	// out now, grouped, each clock's highest stage once.
-	writeAtomic(t, sla, notificationsSLA(today, false))
-	if _, err := slackMock.WaitAttachments(ctx, 4*perTier); err != nil {
-		t.Fatalf("slack got %d attachments after the reload: %v", slackMock.AttachmentCount(), err)
-	}
-	time.Sleep(200 * time.Millisecond) // nothing more may come
-	if n := slackMock.AttachmentCount(); n != 4*perTier {
-		t.Errorf("slack got %d attachments, want %d (gold and bronze, two clocks each)", n, 4*perTier)
-	}
-	if n := len(slackMock.Messages()); n > 4*perTier/20+2 {
-		t.Errorf("slack got %d messages for %d alerts: the released deliveries were not grouped", n, 4*perTier)
-	}
-	if strings.Contains(srv.logs.String(), "e2e-hook-secret") || strings.Contains(srv.logs.String(), "e2e-pd-key") {
-		t.Error("a secret is in the log")
-	}
+// nextDay is the day after day (2006-01-02): a holiday too, so that a run
+// crossing midnight stays closed.
+func nextDay(day string) string {
+	d, _ := time.Parse("2006-01-02", day)
+	return d.AddDate(0, 0, 1).Format("2006-01-02")
 }
 
 func deref[T any](p *[]T) []T {
