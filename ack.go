@@ -120,7 +120,30 @@ func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]
 		return nil, err
 	}
 	e.log.Info("clock acknowledged", "ticket_id", id, "clocks", len(acks), "by", req.By)
+	e.tellAcknowledged(acks)
 	return acks, nil
+}
+
+// tellAcknowledged tells the notifiers that track acknowledgements
+// (AckNotifier) of acks, in the background, each within DeliveryTimeout;
+// a failure is logged, not retried.
+func (e *Engine) tellAcknowledged(acks []Ack) {
+	for _, name := range e.notifiers {
+		an, ok := e.cfg.Notifiers[name].(AckNotifier)
+		if !ok {
+			continue
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DeliveryTimeout)
+			defer cancel()
+			for _, a := range acks {
+				if err := an.Acknowledged(ctx, a); err != nil {
+					e.log.Warn("telling a notifier of an acknowledgement failed; not retried", "notifier", name,
+						"ticket_id", a.TicketID, "sla_type", a.SLAClock, "err", errorText(err))
+				}
+			}
+		}()
+	}
 }
 
 // Unacknowledge removes the acknowledgement of clock c of ticket id (every

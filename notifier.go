@@ -41,6 +41,16 @@ type DigestNotifier interface {
 // DigestEntries is how many alerts a digest lists one by one.
 const DigestEntries = 50
 
+// AckNotifier is a Notifier whose destination tracks acknowledgements
+// itself, as PagerDuty's incidents do: Engine.Acknowledge tells it of each
+// acknowledgement made. It is told once, at most DeliveryTimeout after the
+// acknowledgement is stored, without retries (the acknowledgement itself
+// is stored either way).
+type AckNotifier interface {
+	Notifier
+	Acknowledged(ctx context.Context, a Ack) error
+}
+
 // NotifierFunc adapts a function to the Notifier interface.
 type NotifierFunc func(ctx context.Context, a Alert) (retry bool, err error)
 

@@ -131,8 +131,15 @@ notifications:
 	if !strings.Contains(srv.logs.String(), "SLACK_WEBHOOK_URL") {
 		t.Error("no warning about the unreferenced SLACK_WEBHOOK_URL")
 	}
+	// An acknowledgement reaches PagerDuty as an acknowledge event.
+	if code, _ := send(t, srv, "POST", "/tickets/g/ack", "", `{"sla_type":"response","by":"alice"}`, http.Header{"Content-Type": {"application/json"}}); code != http.StatusOK {
+		t.Fatalf("ack: %d", code)
+	}
+	if evs, err := pd.Wait(ctx, 3); err != nil || evs[2].EventAction != "acknowledge" || evs[2].DedupKey != "g:response:0" {
+		t.Errorf("pagerduty after the ack: %+v %v", evs, err)
+	}
 	// The ticket page has the acknowledgement section (the engine's acks).
-	if _, page := fetch(t, http.DefaultClient, "GET", srv.base+"/ui/tickets/g", nil); !strings.Contains(page, "Not acknowledged") {
+	if _, page := fetch(t, http.DefaultClient, "GET", srv.base+"/ui/tickets/g", nil); !strings.Contains(page, "response: acknowledged by alice") {
 		t.Error("the ticket page has no acknowledgement section")
 	}
 	// A receiver added by a reload needs a restart: the reload fails and

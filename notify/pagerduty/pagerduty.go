@@ -139,6 +139,15 @@ func (n *Notifier) Acknowledge(ctx context.Context, ticketID string, c watchdog.
 	return n.send(ctx, Event{EventAction: "acknowledge", DedupKey: DedupKey(ticketID, c, cycle)})
 }
 
+// Acknowledged sends the acknowledge event of the acknowledged clock
+// cycle's incident: it makes the Notifier a watchdog.AckNotifier.
+func (n *Notifier) Acknowledged(ctx context.Context, a watchdog.Ack) error {
+	_, err := n.Acknowledge(ctx, a.TicketID, a.SLAClock, a.Cycle)
+	return err
+}
+
+var _ watchdog.AckNotifier = (*Notifier)(nil)
+
 // Resolve sends the resolve event of a clock cycle's incident.
 func (n *Notifier) Resolve(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int) (bool, error) {
 	return n.send(ctx, Event{EventAction: "resolve", DedupKey: DedupKey(ticketID, c, cycle)})
