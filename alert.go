@@ -33,6 +33,10 @@ type Alert struct {
 	// Message is a sentence about the stage reached, such as "Response SLA
 	// at 85% of its 30m target": Slack's text and Details().Message.
 	Message string `json:"-"`
+	// AcknowledgedBy names who had acknowledged the alert's clock cycle
+	// when the alert was recorded ("" for nobody): under a notification
+	// policy its deliveries were then recorded as acknowledged, not sent.
+	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
 	// Deliveries are the alert's outbox rows; filled by Store.Ticket and
 	// on the alerts Store.EvaluateDue returns.
 	Deliveries []Delivery `json:"deliveries,omitempty"`

@@ -321,6 +321,11 @@ func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoff
 		switch {
 		case fire:
 			pl.Alerts = ev.Due
+			for i, a := range ev.Due {
+				if ack := t.ackFor(a.SLAClock, a.Cycle, now); ack != nil {
+					ev.Due[i].AcknowledgedBy = ack.By
+				}
+			}
 			if n := p.Notifications; n != nil {
 				pl.Routed, pl.Supersede = routeAlerts(n, t, ev.Due, now)
 			} else {

@@ -304,6 +304,11 @@ func TestAcknowledgeStopsLaterStages(t *testing.T) {
 	if st["response:breach"] != watchdog.DeliveryAcknowledged || st["response:escalation-1"] != watchdog.DeliveryAcknowledged {
 		t.Errorf("acknowledged clock's later stages: %v", st)
 	}
+	for _, a := range h.Alerts("k") {
+		if want := map[string]string{"breach": "alice", "escalation-1": "alice"}[a.Stage]; a.AcknowledgedBy != want {
+			t.Errorf("%s acknowledged by %q, want %q", a.Stage, a.AcknowledgedBy, want)
+		}
+	}
 	if lvl := h.Ticket("k").EscalationLevel; lvl != 3 {
 		t.Errorf("escalation level %d: acknowledged stages still raise it", lvl)
 	}

@@ -277,12 +277,15 @@ type AckResponse struct {
 
 // Alert One stage of one SLA clock reached, recorded once per ticket, clock and stage.
 type Alert struct {
+	// AcknowledgedBy Who had acknowledged the alert's clock when it was recorded (its deliveries are then `acknowledged`, not sent); absent when nobody had.
+	AcknowledgedBy *string `json:"acknowledged_by,omitempty"`
+
 	// CreatedAt When the alert was recorded.
 	CreatedAt    time.Time `json:"created_at"`
 	CustomerTier string    `json:"customer_tier"`
 	Cycle        int       `json:"cycle"`
 
-	// Deliveries The alert's deliveries, one per notifier (Slack...), in notifier name order.
+	// Deliveries The alert's deliveries, one per receiver (notifier), in name order.
 	Deliveries *[]Delivery `json:"deliveries,omitempty"`
 
 	// Details The seed's details object. Until this version it was sent as a string (today's `message`).
@@ -336,6 +339,9 @@ type AlertDetails struct {
 //
 // Example: {"alert_id":2,"customer_tier":"gold","details":{"elapsed_minutes":30,"message":"Response SLA breached: 30m target reached","percent_used":1,"target_minutes":30},"due_at":"2025-06-18T12:30:00Z","escalation_level":2,"priority":"high","sla_type":"response","stage":"breach","state":"breach","ticket_id":"1","timestamp":"2025-06-18T12:30:00.012Z"}
 type AlertMessage struct {
+	// AcknowledgedBy Who had acknowledged the alert's clock when it was recorded; absent when nobody had.
+	AcknowledgedBy *string `json:"acknowledged_by,omitempty"`
+
 	// AlertID The alert's id in the store, the same on every replica.
 	AlertID      int64  `json:"alert_id"`
 	CustomerTier string `json:"customer_tier"`

@@ -3,6 +3,10 @@
 -- due at held_until, when the calendar opens; NULL for any other.
 ALTER TABLE deliveries ADD COLUMN held_until timestamptz;
 
+-- Who had acknowledged the alert's clock when it was recorded ('' for
+-- nobody): shown on the alert stream and in Slack messages.
+ALTER TABLE alerts ADD COLUMN acknowledged_by text NOT NULL DEFAULT '';
+
 -- Acknowledgements: one per ticket and SLA clock. An acknowledged clock's
 -- later stages of the same cycle are recorded but not sent.
 CREATE TABLE acks (
@@ -18,4 +22,5 @@ CREATE TABLE acks (
 
 -- +goose Down
 DROP TABLE acks;
+ALTER TABLE alerts DROP COLUMN acknowledged_by;
 ALTER TABLE deliveries DROP COLUMN held_until;

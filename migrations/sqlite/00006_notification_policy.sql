@@ -4,6 +4,10 @@
 -- any other.
 ALTER TABLE deliveries ADD COLUMN held_until INTEGER;
 
+-- Who had acknowledged the alert's clock when it was recorded ('' for
+-- nobody): shown on the alert stream and in Slack messages.
+ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';
+
 -- Acknowledgements: one per ticket and SLA clock. An acknowledged clock's
 -- later stages of the same cycle are recorded but not sent.
 CREATE TABLE acks (
@@ -19,4 +23,5 @@ CREATE TABLE acks (
 
 -- +goose Down
 DROP TABLE acks;
+ALTER TABLE alerts DROP COLUMN acknowledged_by;
 ALTER TABLE deliveries DROP COLUMN held_until;

@@ -64,6 +64,9 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	if a.Message != "" {
 		fields = append(fields, slack.AttachmentField{Title: "Details", Value: escape(a.Message)})
 	}
+	if a.AcknowledgedBy != "" {
+		fields = append(fields, slack.AttachmentField{Title: "Acknowledged by", Value: escape(a.AcknowledgedBy), Short: true})
+	}
 
 	att := slack.Attachment{
 		Color:     color,

@@ -34,6 +34,9 @@ type Message struct {
 	DueAt time.Time `json:"due_at"`
 	// AlertID is the alert's id in the store, stable across replicas.
 	AlertID int64 `json:"alert_id"`
+	// AcknowledgedBy names who had acknowledged the alert's clock when it
+	// was recorded; omitted when nobody had.
+	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
 }
 
 // MessageFor returns the message the hub sends for a.
@@ -50,5 +53,6 @@ func MessageFor(a watchdog.Alert) Message {
 		Stage:           a.Stage,
 		DueAt:           a.DueAt.UTC(),
 		AlertID:         a.ID,
+		AcknowledgedBy:  a.AcknowledgedBy,
 	}
 }

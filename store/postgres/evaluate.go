@@ -250,25 +250,26 @@ func (r *alertRows) insert(ctx context.Context, q queryer) error {
 	n := len(r.list)
 	var (
 		tid, clock, stage, state, prio, tier, details = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ackedBy                                       = make([]string, n)
 		cycle, level, target, elapsed                 = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		due, fired                                    = make(timeArray, n), make(timeArray, n)
 	)
 	for i := range r.list {
 		a := &r.list[i]
 		tid[i], clock[i], stage[i], state[i] = a.TicketID, string(a.SLAClock), a.Stage, a.State
-		prio[i], tier[i], details[i] = a.Priority, a.CustomerTier, a.Message
+		prio[i], tier[i], details[i], ackedBy[i] = a.Priority, a.CustomerTier, a.Message, a.AcknowledgedBy
 		cycle[i], level[i], target[i], elapsed[i] = int64(a.Cycle), int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
 		due[i], fired[i] = &a.DueAt, &a.FiredAt
 	}
 	rows, err := q.QueryContext(ctx, `INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at,
-			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details)
+			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, acknowledged_by)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[])
+			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::text[])
 		ON CONFLICT (ticket_id, clock, stage, cycle) DO NOTHING
 		RETURNING id, ticket_id, clock, stage, cycle`,
 		pq.StringArray(tid), pq.StringArray(clock), pq.StringArray(stage), pq.Int64Array(cycle), pq.StringArray(state),
 		due, fired, pq.Int64Array(level), pq.StringArray(prio), pq.StringArray(tier),
-		pq.Int64Array(target), pq.Int64Array(elapsed), pq.StringArray(details))
+		pq.Int64Array(target), pq.Int64Array(elapsed), pq.StringArray(details), pq.StringArray(ackedBy))
 	if err != nil {
 		return fmt.Errorf("insert alerts: %w", err)
 	}

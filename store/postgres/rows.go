@@ -235,7 +235,7 @@ func sameTime(a, b *time.Time) bool {
 // ---- alerts -------------------------------------------------------------------
 
 const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
-	priority, customer_tier, target_ns, elapsed_ns, details`
+	priority, customer_tier, target_ns, elapsed_ns, details, acknowledged_by`
 
 // alertScan holds the destinations of one alerts row (alertCols).
 type alertScan struct {
@@ -247,7 +247,7 @@ type alertScan struct {
 func (s *alertScan) dest() []any {
 	a := &s.a
 	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &a.Cycle, &a.State, &a.DueAt, &a.FiredAt,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message}
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &a.AcknowledgedBy}
 }
 
 func (s *alertScan) value() watchdog.Alert {

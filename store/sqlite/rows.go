@@ -17,7 +17,7 @@ import (
 const (
 	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at"
 	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at"
-	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details"
+	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, acknowledged_by"
 	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at, held_until"
 )
 
@@ -80,7 +80,7 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) {
 		target, elapsed int64
 	)
 	if err := sc.Scan(&a.ID, &a.TicketID, &clock, &a.Stage, &a.Cycle, &a.State, &due, &fired,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Message); err != nil {
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Message, &a.AcknowledgedBy); err != nil {
 		return a, err
 	}
 	a.SLAClock = watchdog.SLAClock(clock)

@@ -17,6 +17,7 @@ func testEvaluateDueRouted(t *testing.T, h Harness) {
 	now, held := At(time.Minute), At(time.Hour)
 	plan := func(tk *watchdog.Ticket) watchdog.Plan {
 		p := FirePlan(now, nil, nil, "alert", "breach")(tk)
+		p.Alerts[1].AcknowledgedBy = "alice"
 		p.Routed = map[watchdog.StageKey][]watchdog.PlannedDelivery{
 			{SLAClock: watchdog.Response, Stage: "alert"}: {
 				{Notifier: "team", Status: watchdog.DeliverySuperseded},
@@ -45,6 +46,9 @@ func testEvaluateDueRouted(t *testing.T, h Harness) {
 	}
 	check := func(what string, as []watchdog.Alert) {
 		for _, a := range as {
+			if want := map[string]string{"breach": "alice"}[a.Stage]; a.AcknowledgedBy != want {
+				t.Errorf("%s: %s acknowledged by %q, want %q", what, a.Stage, a.AcknowledgedBy, want)
+			}
 			if len(a.Deliveries) != 2 {
 				t.Errorf("%s: %s has %d deliveries, want 2: %+v", what, a.Stage, len(a.Deliveries), a.Deliveries)
 			}
