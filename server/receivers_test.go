@@ -142,8 +142,13 @@ notifications:
 	if _, page := fetch(t, http.DefaultClient, "GET", srv.base+"/ui/tickets/g", nil); !strings.Contains(page, "response: acknowledged by alice") {
 		t.Error("the ticket page has no acknowledgement section")
 	}
-	// A receiver added by a reload needs a restart: the reload fails and
-	// the last good policy stays.
+	checkReceiverReloadRefused(ctx, t, srv, path, file)
+}
+
+// checkReceiverReloadRefused: a receiver added by a reload needs a
+// restart: the reload fails and the last good policy stays.
+func checkReceiverReloadRefused(ctx context.Context, t *testing.T, srv *running, path, file string) {
+	t.Helper()
 	changed := strings.Replace(file, "  routes:", "    more: {webhook: {url: \"http://127.0.0.1:1/x\"}}\n  routes:", 1)
 	if err := os.WriteFile(path, []byte(changed), 0o600); err != nil {
 		t.Fatal(err)

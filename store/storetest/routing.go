@@ -73,36 +73,7 @@ func testEvaluateDueRouted(t *testing.T, h Harness) {
 	if got := claim(t, s, "night", At(time.Hour-time.Second), 10, time.Minute); len(got) != 0 {
 		t.Errorf("claimed a held delivery before its hold ended: %+v", got)
 	}
-	// A later plan supersedes the held row (pending, unattempted) and
-	// leaves the claimed and the acknowledged ones alone.
-	var alertID, breachID int64
-	for _, a := range alerts {
-		if a.Stage == "alert" {
-			alertID = a.ID
-		} else {
-			breachID = a.ID
-		}
-	}
-	ingest(t, s, OpenPlan(TimePtr(At(4*time.Hour))), NewEvent("a", time.Hour))
-	evaluate(t, s, At(4*time.Hour), 10, func(tk *watchdog.Ticket) watchdog.Plan {
-		return watchdog.Plan{State: watchdog.TicketBreach, Open: true, Supersede: []watchdog.DeliveryRef{
-			{AlertID: alertID, Notifier: "night"}, {AlertID: breachID, Notifier: "team"}, {AlertID: breachID, Notifier: "pager"},
-			{AlertID: alertID, Notifier: "absent"}}}
-	})
-	tk, err = s.Ticket(t.Context(), "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]watchdog.DeliveryStatus{}
-	for _, a := range tk.Alerts {
-		for _, d := range a.Deliveries {
-			got[a.Stage+"/"+d.Notifier] = d.Status
-		}
-	}
-	if got["alert/night"] != watchdog.DeliverySuperseded || got["breach/team"] != watchdog.DeliveryPending ||
-		got["breach/pager"] != watchdog.DeliveryAcknowledged {
-		t.Errorf("after superseding: %v, want the held row superseded, the claimed and the acknowledged ones alone", got)
-	}
+	checkSupersede(t, s, alerts)
 	if got := claim(t, s, "night", At(3*time.Hour), 10, time.Minute); len(got) != 0 {
 		t.Errorf("claimed a superseded delivery: %+v", got)
 	}
@@ -226,5 +197,42 @@ func testReroute(t *testing.T, h Harness) {
 	}
 	if len(got) != 5 {
 		t.Errorf("deliveries %v: an existing (alert, notifier) gains no second row", got)
+	}
+}
+
+// checkSupersede: a later plan's Supersede marks the held row of alerts
+// (pending, unattempted, unclaimed) and leaves the claimed and the
+// acknowledged ones alone.
+func checkSupersede(t *testing.T, s watchdog.Store, alerts []watchdog.Alert) {
+	t.Helper()
+	// A later plan supersedes the held row (pending, unattempted) and
+	// leaves the claimed and the acknowledged ones alone.
+	var alertID, breachID int64
+	for _, a := range alerts {
+		if a.Stage == "alert" {
+			alertID = a.ID
+		} else {
+			breachID = a.ID
+		}
+	}
+	ingest(t, s, OpenPlan(TimePtr(At(4*time.Hour))), NewEvent("a", time.Hour))
+	evaluate(t, s, At(4*time.Hour), 10, func(tk *watchdog.Ticket) watchdog.Plan {
+		return watchdog.Plan{State: watchdog.TicketBreach, Open: true, Supersede: []watchdog.DeliveryRef{
+			{AlertID: alertID, Notifier: "night"}, {AlertID: breachID, Notifier: "team"}, {AlertID: breachID, Notifier: "pager"},
+			{AlertID: alertID, Notifier: "absent"}}}
+	})
+	tk, err := s.Ticket(t.Context(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]watchdog.DeliveryStatus{}
+	for _, a := range tk.Alerts {
+		for _, d := range a.Deliveries {
+			got[a.Stage+"/"+d.Notifier] = d.Status
+		}
+	}
+	if got["alert/night"] != watchdog.DeliverySuperseded || got["breach/team"] != watchdog.DeliveryPending ||
+		got["breach/pager"] != watchdog.DeliveryAcknowledged {
+		t.Errorf("after superseding: %v, want the held row superseded, the claimed and the acknowledged ones alone", got)
 	}
 }
