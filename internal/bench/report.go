@@ -261,7 +261,7 @@ func (r *Report) WriteMarkdown(w io.Writer, notes string) error {
 	fmt.Fprintf(bw, "\n## Figures\n")
 	r.writeFigures(bw, true)
 	if len(r.Targets) > 0 {
-		fmt.Fprintf(bw, "\n## Targets (issue 7)\n\n| store | target | measured | |\n|---|---|---|---|\n")
+		fmt.Fprintf(bw, "\n## Targets (issues 7 and 17)\n\n| store | target | measured | |\n|---|---|---|---|\n")
 		for _, t := range r.Targets {
 			fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", t.Store, t.Name, t.Measured, metWord(t.Met))
 		}
@@ -305,4 +305,12 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   SLACK_WEBHOOK_URL) and one WebSocket client on ` + "`/ws/alerts`" + ` note the receipt time of each
   message; lateness is receipt − the stage's due instant, and every (ticket, clock, stage) must
   arrive exactly once on each channel.
+- **drain** (notification backlog): a fresh server whose SLA file has a ` + "`notifications:`" + ` section with
+  one route (inhibition on, as by default) to one Slack receiver (100 alerts a message) imports
+  -drain-tickets tickets (default 10,000) created a year ago in batches of 1,000, so every stage of
+  both clocks is long past (escalation steps at 150 % and 200 %: 8 alerts each). A Slack stand-in
+  takes one message a second and answers 429 with Retry-After to anything faster. Each clock's
+  highest stage must arrive exactly once (2 entries a ticket; the lower stages are superseded) and
+  no delivery may fail; drain time runs from the first import request to the last entry received.
+  The floor is entries / 100 per message / 1 message per second.
 `
