@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -162,3 +164,71 @@ func (e *Engine) Unacknowledge(ctx context.Context, id string, c SLAClock) (int,
 // running reports whether the clock is running (paused counts): not met
 // or missed.
 func (v *SLAClockView) running() bool { return v.State != StateMet && v.State != StateMissed }
+
+// closedTickets collects, across the plans of one ingest, the clock
+// cycles with alerts of the tickets it closes. A store may plan a ticket
+// twice (a retried transaction): the last plan counts.
+type closedTickets struct {
+	mu  sync.Mutex
+	ids map[string][]StageKey // clock cycles (Stage unset) by ticket id
+}
+
+func (c *closedTickets) wrap(plan PlanFunc) PlanFunc {
+	return func(t *Ticket) Plan {
+		pl := plan(t)
+		var cycles []StageKey
+		if t.Open && !pl.Open {
+			for _, a := range t.Alerts {
+				k := StageKey{SLAClock: a.SLAClock, Cycle: a.Cycle}
+				if !slices.Contains(cycles, k) {
+					cycles = append(cycles, k)
+				}
+			}
+		}
+		c.mu.Lock()
+		if c.ids == nil {
+			c.ids = map[string][]StageKey{}
+		}
+		c.ids[t.ID] = cycles
+		c.mu.Unlock()
+		return pl
+	}
+}
+
+// cycles returns the closed clock cycles as alerts naming them.
+func (c *closedTickets) cycles() []Alert {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Alert
+	for id, ks := range c.ids {
+		for _, k := range ks {
+			out = append(out, Alert{TicketID: id, SLAClock: k.SLAClock, Cycle: k.Cycle})
+		}
+	}
+	return out
+}
+
+// tellResolved tells the notifiers that close incidents (ResolveNotifier)
+// of the clock cycles an ingest closed, in the background, each within
+// DeliveryTimeout; a failure is logged, not retried.
+func (e *Engine) tellResolved(cycles []Alert) {
+	if len(cycles) == 0 {
+		return
+	}
+	for _, name := range e.notifiers {
+		rn, ok := e.cfg.Notifiers[name].(ResolveNotifier)
+		if !ok {
+			continue
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DeliveryTimeout)
+			defer cancel()
+			for _, a := range cycles {
+				if err := rn.Resolved(ctx, a.TicketID, a.SLAClock, a.Cycle); err != nil {
+					e.log.Warn("telling a notifier of a resolved ticket failed; not retried", "notifier", name,
+						"ticket_id", a.TicketID, "sla_type", a.SLAClock, "err", errorText(err))
+				}
+			}
+		}()
+	}
+}

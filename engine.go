@@ -355,12 +355,16 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 	if err := ValidateBatch(events); err != nil {
 		return nil, err
 	}
-	var changed plannedSet
-	plan := changed.wrap(e.planFunc(e.policy.Load(), e.clock.Now(), false))
+	var (
+		changed plannedSet
+		closed  closedTickets
+	)
+	plan := closed.wrap(changed.wrap(e.planFunc(e.policy.Load(), e.clock.Now(), false)))
 	tickets, err := e.store.Ingest(ctx, events, plan)
 	if err != nil {
 		return nil, err
 	}
+	e.tellResolved(closed.cycles())
 	e.obs.EventsIngested(len(events), changed.len())
 	planned := e.plannedAt.Load()
 	for _, t := range tickets {

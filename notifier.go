@@ -51,6 +51,15 @@ type AckNotifier interface {
 	Acknowledged(ctx context.Context, a Ack) error
 }
 
+// ResolveNotifier is a Notifier whose destination closes incidents itself,
+// as PagerDuty's do: when an ingest closes a ticket (a resolved status),
+// the engine tells it of each clock cycle the ticket had alerts for, once,
+// in the background and within DeliveryTimeout, without retries.
+type ResolveNotifier interface {
+	Notifier
+	Resolved(ctx context.Context, ticketID string, c SLAClock, cycle int) error
+}
+
 // NotifierFunc adapts a function to the Notifier interface.
 type NotifierFunc func(ctx context.Context, a Alert) (retry bool, err error)
 

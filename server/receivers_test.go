@@ -138,6 +138,20 @@ notifications:
 	if evs, err := pd.Wait(ctx, 3); err != nil || evs[2].EventAction != "acknowledge" || evs[2].DedupKey != "g:response:0" {
 		t.Errorf("pagerduty after the ack: %+v %v", evs, err)
 	}
+	// Closing the ticket resolves its incidents.
+	closed := `{"id":"g","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-19T12:00:00Z","status":"resolved","customer_tier":"gold"}`
+	if code, _ := send(t, srv, "POST", "/tickets", "", closed, http.Header{"Content-Type": {"application/json"}}); code != http.StatusOK {
+		t.Fatalf("close: %d", code)
+	}
+	evs, err = pd.Wait(ctx, 5)
+	if err != nil {
+		t.Fatalf("pagerduty after closing: %+v %v", evs, err)
+	}
+	resolved := []string{evs[3].EventAction + " " + evs[3].DedupKey, evs[4].EventAction + " " + evs[4].DedupKey}
+	slices.Sort(resolved)
+	if !slices.Equal(resolved, []string{"resolve g:resolution:0", "resolve g:response:0"}) {
+		t.Errorf("pagerduty after closing: %v", resolved)
+	}
 	// The ticket page has the acknowledgement section (the engine's acks).
 	if _, page := fetch(t, http.DefaultClient, "GET", srv.base+"/ui/tickets/g", nil); !strings.Contains(page, "response: acknowledged by alice") {
 		t.Error("the ticket page has no acknowledgement section")

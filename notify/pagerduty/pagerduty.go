@@ -148,6 +148,15 @@ func (n *Notifier) Acknowledged(ctx context.Context, a watchdog.Ack) error {
 
 var _ watchdog.AckNotifier = (*Notifier)(nil)
 
+// Resolved sends the resolve event of a closed ticket's clock cycle: it
+// makes the Notifier a watchdog.ResolveNotifier.
+func (n *Notifier) Resolved(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int) error {
+	_, err := n.Resolve(ctx, ticketID, c, cycle)
+	return err
+}
+
+var _ watchdog.ResolveNotifier = (*Notifier)(nil)
+
 // Resolve sends the resolve event of a clock cycle's incident.
 func (n *Notifier) Resolve(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int) (bool, error) {
 	return n.send(ctx, Event{EventAction: "resolve", DedupKey: DedupKey(ticketID, c, cycle)})
