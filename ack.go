@@ -135,7 +135,9 @@ func (e *Engine) tellAcknowledged(acks []Ack) {
 		if !ok {
 			continue
 		}
+		e.background.Add(1)
 		go func() {
+			defer e.background.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DeliveryTimeout)
 			defer cancel()
 			for _, a := range acks {
@@ -220,7 +222,9 @@ func (e *Engine) tellResolved(cycles []Alert) {
 		if !ok {
 			continue
 		}
+		e.background.Add(1)
 		go func() {
+			defer e.background.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DeliveryTimeout)
 			defer cancel()
 			for _, a := range cycles {

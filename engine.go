@@ -160,6 +160,9 @@ type Engine struct {
 	// beyond what they hold.
 	plannedAt atomic.Pointer[time.Time]
 	running   atomic.Bool
+	// background counts the acknowledge and resolve events being told to
+	// notifiers (AckNotifier, ResolveNotifier); Run waits for them.
+	background sync.WaitGroup
 }
 
 var _ Watchdog = (*Engine)(nil)
@@ -458,6 +461,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	claims.Wait()
+	// Acknowledge and resolve events to notifiers that track incidents
+	// end within DeliveryTimeout, like the sends in flight.
+	e.background.Wait()
 	// Every delivery this engine held has been handed back or recorded (or
 	// its outcome could not be, and another claimer takes it over): end the
 	// heartbeat so that nothing waits for it to run out.

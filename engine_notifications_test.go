@@ -412,3 +412,57 @@ func TestReloadWhileHeld(t *testing.T) {
 		t.Errorf("night got %v: the delivered breach is never re-sent", got)
 	}
 }
+
+// incidents is a notifier whose destination tracks incidents: it records
+// acknowledge and resolve events.
+type incidents struct {
+	messageLog
+	events chan string
+}
+
+func (n *incidents) Acknowledged(_ context.Context, a watchdog.Ack) error {
+	n.events <- "ack " + a.TicketID + ":" + string(a.SLAClock) + " by " + a.By
+	return nil
+}
+
+func (n *incidents) Resolved(_ context.Context, id string, c watchdog.SLAClock, cycle int) error {
+	n.events <- fmt.Sprintf("resolve %s:%s:%d", id, c, cycle)
+	return nil
+}
+
+// An acknowledgement and a ticket closing are told to the notifiers that
+// track incidents (AckNotifier, ResolveNotifier), once each.
+func TestIncidentNotifiersToldOfAcksAndClosing(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	n := &incidents{events: make(chan string, 10)}
+	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+	h := watchdogtest.StartEngine(t, st, clock, &watchdog.Config{Policy: testPolicy(), Notifiers: map[string]watchdog.Notifier{"pd": n}})
+	h.Ingest(event("k", "gold", "high", "open", t0, t0))
+	h.Advance(31 * time.Minute) // response alert and breach
+	next := func() string {
+		select {
+		case e := <-n.events:
+			return e
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event within 10s")
+			return ""
+		}
+	}
+	if _, err := h.Engine.Acknowledge(context.Background(), "k", watchdog.AckRequest{SLAClock: watchdog.Response, By: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(); e != "ack k:response by alice" {
+		t.Errorf("got %q", e)
+	}
+	h.Ingest(event("k", "gold", "high", "resolved", t0, t0.Add(32*time.Minute)))
+	if e := next(); e != "resolve k:response:0" {
+		t.Errorf("got %q: only the clock with alerts is resolved", e)
+	}
+	h.Ingest(event("k", "gold", "high", "resolved", t0, t0.Add(33*time.Minute)))
+	h.Stop() // Run waits for the events being told
+	select {
+	case e := <-n.events:
+		t.Errorf("an ingest of a closed ticket told %q again", e)
+	default:
+	}
+}
