@@ -57,7 +57,7 @@ func TestAllOnSQLite(t *testing.T) {
 	md := filepath.Join(t.TempDir(), "BENCHMARKS.md")
 	rep, progress := runBench(t, "-db", "sqlite", "-events", "3000", "-batch", "500", "-conns", "3",
 		"-tickets", "3000", "-small", "1000", "-lateness-tickets", "200", "-lead", "4s",
-		"-dashboards", "10", "-ticket-reads", "20", "-markdown", md, "all")
+		"-dashboards", "10", "-ticket-reads", "20", "-drain-tickets", "150", "-markdown", md, "all")
 	if len(rep.Stores) != 1 || rep.Stores[0].Kind != "sqlite" {
 		t.Fatalf("stores = %+v, want one sqlite", rep.Stores)
 	}
@@ -97,6 +97,11 @@ func TestAllOnSQLite(t *testing.T) {
 	// microsecond truncation of stored times).
 	if l.Slack.Lateness.MinMs < -1 || l.WebSocket.Lateness.MinMs < -1 {
 		t.Errorf("alerts arrived before they were due: slack min %v ms, websocket min %v ms", l.Slack.Lateness.MinMs, l.WebSocket.Lateness.MinMs)
+	}
+	// 150 tickets, every stage past: each clock's highest stage once, in 3
+	// messages of 100 at most, at one message a second.
+	if d := s.Drain; d == nil || !d.ExactlyOnce || d.Entries != 300 || d.Failed != 0 || d.Messages < 3 || d.MaxPerMsg > 100 || d.DrainS < 2 {
+		t.Errorf("drain = %+v, want 300 entries once each, none failed, at most 100 a message", d)
 	}
 	if len(rep.Targets) == 0 {
 		t.Error("no targets evaluated")

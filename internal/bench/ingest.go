@@ -138,10 +138,11 @@ func progress(ctx context.Context, w io.Writer, label string, what func() string
 	if w == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	start := time.Now()
 	go func() {
+		defer close(exited)
 		t := time.NewTicker(5 * time.Second)
 		defer t.Stop()
 		for {
@@ -155,5 +156,9 @@ func progress(ctx context.Context, w io.Writer, label string, what func() string
 			}
 		}
 	}()
-	return func() { once.Do(func() { close(done) }) }
+	// stop waits for the printer, so that nothing is written to w after it.
+	return func() {
+		once.Do(func() { close(done) })
+		<-exited
+	}
 }
