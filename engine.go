@@ -177,6 +177,9 @@ func New(store Store, cfg *Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{store: store, cfg: cfg, clock: cfg.Clock, log: cfg.Logger, obs: cfg.Observer, delivery: map[string]*deliveryLoop{}}
+	if err := e.checkReceivers(cfg.Policy); err != nil {
+		return nil, err
+	}
 	e.policy.Store(cfg.Policy)
 	for name := range cfg.Notifiers {
 		e.notifiers = append(e.notifiers, name)
@@ -267,7 +270,22 @@ func (e *Engine) SetPolicy(p *Policy) error {
 	if p == nil {
 		return errors.New("watchdog: policy is nil")
 	}
+	if err := e.checkReceivers(p); err != nil {
+		return err
+	}
 	e.policy.Store(p)
+	return nil
+}
+
+// checkReceivers refuses a policy whose notifications section names a
+// receiver the engine has no notifier for: its deliveries would wait for
+// ever.
+func (e *Engine) checkReceivers(p *Policy) error {
+	for _, name := range p.Notifications.ReceiverNames() {
+		if _, ok := e.cfg.Notifiers[name]; !ok {
+			return fmt.Errorf("watchdog: notifications receiver %q has no notifier in Config.Notifiers", name)
+		}
+	}
 	return nil
 }
 

@@ -466,3 +466,28 @@ func TestIncidentNotifiersToldOfAcksAndClosing(t *testing.T) {
 	default:
 	}
 }
+
+// A notifications section naming a receiver without a notifier is refused:
+// its deliveries would wait for ever.
+func TestReceiverWithoutNotifierRefused(t *testing.T) {
+	p, err := watchdog.ParsePolicyEnv([]byte(routedTiers+`notifications:
+  receivers:
+    team: {webhook: {url: "http://team.test"}}
+  routes:
+    - receivers: [team]
+`), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+	if _, err := watchdog.New(st, &watchdog.Config{Policy: p}); err == nil || !strings.Contains(err.Error(), `receiver "team" has no notifier`) {
+		t.Errorf("New: %v", err)
+	}
+	eng, err := watchdog.New(st, &watchdog.Config{Notifiers: map[string]watchdog.Notifier{"other": &messageLog{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.SetPolicy(p); err == nil {
+		t.Error("SetPolicy took a policy whose receiver has no notifier")
+	}
+}
