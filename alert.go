@@ -42,9 +42,17 @@ type Alert struct {
 	// Message is a sentence about the stage reached, such as "Response SLA
 	// at 85% of its 30m target": Slack's text and Details().Message.
 	Message string `json:"-"`
+	// AcknowledgedBy names who had acknowledged the alert's clock cycle
+	// when the alert was recorded ("" for nobody): under a notification
+	// policy its deliveries were then recorded as acknowledged, not sent.
+	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
 	// Deliveries are the alert's outbox rows; filled by Store.Ticket and
 	// on the alerts Store.EvaluateDue returns.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
+	// DeliveryID is the outbox row an attempt delivers, set by the engine
+	// on the alerts it hands to a Notifier, so that a receiver can tell a
+	// retry from a new alert (a grouped retry's body may differ).
+	DeliveryID int64 `json:"-"`
 }
 
 // AlertDetails is an alert's "details" object in the API and on the

@@ -98,11 +98,16 @@ func (d *deliveryLoop) run(ctx context.Context) {
 // work sends what the queue gives until it closes.
 func (d *deliveryLoop) work(ctx context.Context) {
 	for {
-		cs, tokened, ok := d.queue.pop(d.group)
+		group, digest := d.group, d.digestInterval()
+		if digest > 0 {
+			group = d.e.cfg.DeliveryBatch
+		}
+		d.queue.setDigest(digest)
+		cs, tokened, ok := d.queue.pop(group)
 		if !ok {
 			return
 		}
-		outs, delivered := d.send(ctx, cs)
+		outs, delivered := d.send(ctx, cs, digest > 0)
 		so := sentOutcomes{outs: outs}
 		if tokened {
 			so.tokens = len(cs)
@@ -115,10 +120,20 @@ func (d *deliveryLoop) work(ctx context.Context) {
 	}
 }
 
+// digestInterval is the receiver's group_interval under the policy in
+// force, when its notifier can send digests; zero otherwise.
+func (d *deliveryLoop) digestInterval() time.Duration {
+	if _, ok := d.n.(DigestNotifier); !ok {
+		return 0
+	}
+	return d.e.policy.Load().Notifications.GroupInterval(d.name)
+}
+
 // step runs at the loop's deadlines: it retries recording parked outcomes,
 // claims pending deliveries into the queue, and resumes a paused
 // destination once its pause is over.
 func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, error) {
+	d.queue.setDigest(d.digestInterval())
 	if retryAt, ok := d.flushParked(ctx, now); !ok {
 		return retryAt, nil // nothing is claimed or sent until outcomes are recorded
 	}
@@ -248,6 +263,16 @@ const (
 	DeliveryPending   DeliveryStatus = "pending"
 	DeliveryDelivered DeliveryStatus = "delivered"
 	DeliveryFailed    DeliveryStatus = "failed"
+	// DeliverySuperseded is a delivery not sent because a higher stage of
+	// the same clock cycle was queued for its receiver before its first
+	// attempt (a route's inhibition).
+	DeliverySuperseded DeliveryStatus = "superseded"
+	// DeliveryAcknowledged is a delivery not sent because its clock was
+	// acknowledged before the stage was reached.
+	DeliveryAcknowledged DeliveryStatus = "acknowledged"
+	// DeliveryCancelled is a delivery not sent because a policy change
+	// routed its alert away from its receiver before its first attempt.
+	DeliveryCancelled DeliveryStatus = "cancelled"
 )
 
 // Delivery is one outbox row: an alert to be sent to one named notifier.
@@ -259,9 +284,12 @@ type Delivery struct {
 	Attempts int            `json:"attempts"`
 	// NextAttemptAt is when a pending delivery is tried next (while one is
 	// in flight, when its lease ends); zero once delivered or failed.
-	NextAttemptAt time.Time  `json:"next_attempt_at,omitzero"`
-	LastError     string     `json:"last_error,omitempty"`
-	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+	LastError     string    `json:"last_error,omitempty"`
+	// HeldUntil is when a delivery held outside its route's delivery hours
+	// may go (the calendar's next opening); nil for any other.
+	HeldUntil   *time.Time `json:"held_until,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	// Alert is filled by Store.ClaimDeliveries.
 	Alert *Alert `json:"-"`
 }

@@ -31,10 +31,19 @@ type deliveryQueue struct {
 	pausedUntil time.Time // zero when the destination is not paused
 	blocked     bool      // outcomes cannot be recorded: send nothing
 	// spacing paces sends after a rate limit: the wait the destination
-	// asked for, then a quarter less after each message it takes, so that
-	// a burst drains at about the destination's rate instead of meeting
-	// its limit again and again.
+	// asked for, then a quarter less after each run of paceRun messages it
+	// takes, so that a burst drains at about the destination's rate
+	// instead of meeting its limit again and again.
 	spacing time.Duration
+	// pacedRun counts the messages taken since the last rate limit: the
+	// spacing shrinks only after a run of them, so that a destination held
+	// at its limit (Slack's one message a second) is not sent a message too
+	// early every other time.
+	pacedRun int
+	// digest is the receiver's group_interval: one send at a time, and
+	// after each delivered one a pause that long, so that what queues up
+	// meanwhile goes as one digest.
+	digest time.Duration
 }
 
 func (q *deliveryQueue) lock() {
@@ -130,7 +139,21 @@ func (q *deliveryQueue) compact() {
 
 // gateOpen reports whether another send may start; q.mu is held.
 func (q *deliveryQueue) gateOpen() bool {
-	return !q.blocked && q.pausedUntil.IsZero() && q.inflight < q.limit && q.tokens > 0
+	limit := q.limit
+	if q.digest > 0 {
+		limit = 1
+	}
+	return !q.blocked && q.pausedUntil.IsZero() && q.inflight < limit && q.tokens > 0
+}
+
+// setDigest sets the receiver's digest interval (zero: none).
+func (q *deliveryQueue) setDigest(d time.Duration) {
+	q.lock()
+	if q.digest != d {
+		q.digest = d
+		q.cond.Broadcast()
+	}
+	q.mu.Unlock()
 }
 
 // done ends a send popped earlier at now. A delivered one lets the slow
@@ -144,8 +167,16 @@ func (q *deliveryQueue) done(delivered bool, now time.Time) (paused bool) {
 	q.cond.Broadcast()
 	switch {
 	case !delivered:
+	case q.digest > 0:
+		if until := now.Add(q.digest); until.After(q.pausedUntil) {
+			q.pausedUntil = until
+			return true
+		}
 	case q.spacing > 0:
-		if q.spacing = q.spacing * 3 / 4; q.spacing < 10*time.Millisecond {
+		if q.pacedRun++; q.pacedRun%paceRun == 0 {
+			q.spacing = q.spacing * 3 / 4
+		}
+		if q.spacing < 10*time.Millisecond {
 			q.spacing = 0
 			return false
 		}
@@ -164,11 +195,15 @@ func (q *deliveryQueue) done(delivered bool, now time.Time) (paused bool) {
 // Retry-After is a long pause, not a slow pace after it.
 const maxSpacing = time.Second
 
+// paceRun is how many messages a paced destination takes before the
+// spacing shrinks by a quarter.
+const paceRun = 8
+
 // throttle starts pacing sends at one per wait (at most maxSpacing), as
 // after a rate limit.
 func (q *deliveryQueue) throttle(wait time.Duration) {
 	q.lock()
-	q.spacing = min(wait, maxSpacing)
+	q.spacing, q.pacedRun = min(wait, maxSpacing), 0
 	q.mu.Unlock()
 }
 

@@ -10,7 +10,8 @@ import (
 // send makes one attempt for deliveries cs (several at once only for a
 // BatchNotifier) and decides each one's outcome; delivered reports that the
 // destination took them.
-func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery) (outs []DeliveryOutcome, delivered bool) {
+// With digest set, several go as one DeliverDigest.
+func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery, digest bool) (outs []DeliveryOutcome, delivered bool) {
 	e := d.e
 	start := e.clock.Now()
 	outs = make([]DeliveryOutcome, len(cs))
@@ -40,13 +41,16 @@ func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery) (outs []D
 		err   error
 	)
 	if len(live) == 1 {
-		retry, err = deliverSafely(actx, d.n, *cs[live[0]].Alert)
+		a := *cs[live[0]].Alert
+		a.DeliveryID = cs[live[0]].ID
+		retry, err = deliverSafely(actx, d.n, a)
 	} else {
 		alerts := make([]Alert, len(live))
 		for k, i := range live {
 			alerts[k] = *cs[i].Alert
+			alerts[k].DeliveryID = cs[i].ID
 		}
-		retry, err = deliverBatchSafely(actx, d.n.(BatchNotifier), alerts)
+		retry, err = deliverBatchSafely(actx, d.n, alerts, digest)
 	}
 	cancel()
 	now := e.clock.Now()
@@ -173,14 +177,18 @@ func errorText(err error) (msg string) {
 	return err.Error()
 }
 
-// deliverBatchSafely is deliverSafely for a BatchNotifier's DeliverBatch.
-func deliverBatchSafely(ctx context.Context, n BatchNotifier, alerts []Alert) (retry bool, err error) {
+// deliverBatchSafely is deliverSafely for a BatchNotifier's DeliverBatch,
+// or with digest a DigestNotifier's DeliverDigest.
+func deliverBatchSafely(ctx context.Context, n Notifier, alerts []Alert, digest bool) (retry bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			retry, err = true, fmt.Errorf("notifier panicked: %v", r)
 		}
 	}()
-	return n.DeliverBatch(ctx, alerts)
+	if dn, ok := n.(DigestNotifier); ok && digest {
+		return dn.DeliverDigest(ctx, alerts)
+	}
+	return n.(BatchNotifier).DeliverBatch(ctx, alerts)
 }
 
 // deliverSafely turns a notifier's panic into a retryable error so that one

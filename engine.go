@@ -160,6 +160,9 @@ type Engine struct {
 	// beyond what they hold.
 	plannedAt atomic.Pointer[time.Time]
 	running   atomic.Bool
+	// background counts the acknowledge and resolve events being told to
+	// notifiers (AckNotifier, ResolveNotifier); Run waits for them.
+	background sync.WaitGroup
 }
 
 var _ Watchdog = (*Engine)(nil)
@@ -174,6 +177,9 @@ func New(store Store, cfg *Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{store: store, cfg: cfg, clock: cfg.Clock, log: cfg.Logger, obs: cfg.Observer, delivery: map[string]*deliveryLoop{}}
+	if err := e.checkReceivers(cfg.Policy); err != nil {
+		return nil, err
+	}
 	e.policy.Store(cfg.Policy)
 	for name := range cfg.Notifiers {
 		e.notifiers = append(e.notifiers, name)
@@ -245,11 +251,16 @@ func (e *Engine) Store() Store { return e.store }
 // SetPolicyAndReplan puts a new policy in force and recomputes the due instants of
 // every open ticket; alerts already fired stay fired. Stages the new policy
 // makes due at once fire on the scheduler's next pass, which it wakes.
+// Deliveries not yet attempted follow the new notification routes (see
+// Reroute).
 func (e *Engine) SetPolicyAndReplan(ctx context.Context, p *Policy) error {
 	if err := e.SetPolicy(p); err != nil {
 		return err
 	}
-	return e.Replan(ctx)
+	if err := e.Replan(ctx); err != nil {
+		return err
+	}
+	return e.Reroute(ctx)
 }
 
 // SetPolicy puts a policy in force for every evaluation from now on without
@@ -259,7 +270,22 @@ func (e *Engine) SetPolicy(p *Policy) error {
 	if p == nil {
 		return errors.New("watchdog: policy is nil")
 	}
+	if err := e.checkReceivers(p); err != nil {
+		return err
+	}
 	e.policy.Store(p)
+	return nil
+}
+
+// checkReceivers refuses a policy whose notifications section names a
+// receiver the engine has no notifier for: its deliveries would wait for
+// ever.
+func (e *Engine) checkReceivers(p *Policy) error {
+	for _, name := range p.Notifications.ReceiverNames() {
+		if _, ok := e.cfg.Notifiers[name]; !ok {
+			return fmt.Errorf("watchdog: notifications receiver %q has no notifier in Config.Notifiers", name)
+		}
+	}
 	return nil
 }
 
@@ -316,7 +342,16 @@ func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoff
 		switch {
 		case fire:
 			pl.Alerts = ev.Due
-			pl.Notifiers = e.notifiers
+			for i, a := range ev.Due {
+				if ack := t.ackFor(a.SLAClock, a.Key().Cycle, now); ack != nil {
+					ev.Due[i].AcknowledgedBy = ack.By
+				}
+			}
+			if n := p.Notifications; n != nil {
+				pl.Routed, pl.Supersede = routeAlerts(n, t, ev.Due, now)
+			} else {
+				pl.Notifiers = e.notifiers
+			}
 			if len(claim.notifiers) > 0 {
 				pl.Claimed, pl.ClaimedBy, pl.ClaimedUntil = claim.notifiers, claim.holder, claim.until
 			}
@@ -341,12 +376,16 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 	if err := ValidateBatch(events); err != nil {
 		return nil, err
 	}
-	var changed plannedSet
-	plan := changed.wrap(e.planFunc(e.policy.Load(), e.clock.Now(), false))
+	var (
+		changed plannedSet
+		closed  closedTickets
+	)
+	plan := closed.wrap(changed.wrap(e.planFunc(e.policy.Load(), e.clock.Now(), false)))
 	tickets, err := e.store.Ingest(ctx, events, plan)
 	if err != nil {
 		return nil, err
 	}
+	e.tellResolved(closed.cycles())
 	e.obs.EventsIngested(len(events), changed.len())
 	planned := e.plannedAt.Load()
 	for _, t := range tickets {
@@ -440,6 +479,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	claims.Wait()
+	// Acknowledge and resolve events to notifiers that track incidents
+	// end within DeliveryTimeout, like the sends in flight.
+	e.background.Wait()
 	// Every delivery this engine held has been handed back or recorded (or
 	// its outcome could not be, and another claimer takes it over): end the
 	// heartbeat so that nothing waits for it to run out.

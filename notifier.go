@@ -28,6 +28,38 @@ type BatchNotifier interface {
 	MaxBatch() int
 }
 
+// DigestNotifier is a Notifier that can sum up any number of alerts in one
+// message: a digest, which lists the first DigestEntries of them and counts
+// the rest (with a link to the dashboard). A notification route with a
+// group_interval sends its receivers' queued alerts as one digest per
+// interval.
+type DigestNotifier interface {
+	Notifier
+	DeliverDigest(ctx context.Context, alerts []Alert) (retry bool, err error)
+}
+
+// DigestEntries is how many alerts a digest lists one by one.
+const DigestEntries = 50
+
+// AckNotifier is a Notifier whose destination tracks acknowledgements
+// itself, as PagerDuty's incidents do: Engine.Acknowledge tells it of each
+// acknowledgement made. It is told once, at most DeliveryTimeout after the
+// acknowledgement is stored, without retries (the acknowledgement itself
+// is stored either way).
+type AckNotifier interface {
+	Notifier
+	Acknowledged(ctx context.Context, a Ack) error
+}
+
+// ResolveNotifier is a Notifier whose destination closes incidents itself,
+// as PagerDuty's do: when an ingest closes a ticket (a resolved status),
+// the engine tells it of each clock cycle the ticket had alerts for, once,
+// in the background and within DeliveryTimeout, without retries.
+type ResolveNotifier interface {
+	Notifier
+	Resolved(ctx context.Context, ticketID string, c SLAClock, cycle int64) error
+}
+
 // NotifierFunc adapts a function to the Notifier interface.
 type NotifierFunc func(ctx context.Context, a Alert) (retry bool, err error)
 

@@ -27,6 +27,9 @@ type Policy struct {
 	// Policies are the file's ordered policies: the first whose Match
 	// holds for a ticket applies, before Tiers is consulted.
 	Policies []*SLAPolicy
+	// Notifications is the file's notifications: section; nil when it has
+	// none (every alert goes to every notifier).
+	Notifications *Notifications
 }
 
 // SLAPolicy is one entry of an SLA file's policies: the tickets it applies
@@ -296,6 +299,7 @@ func (p *Policy) WriteSummary(w io.Writer) error {
 		sort.Strings(names)
 		fmt.Fprintf(&b, "calendars: %s\n", strings.Join(names, ", "))
 	}
+	p.Notifications.writeSummary(&b)
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write policy summary: %w", err)
 	}

@@ -137,7 +137,7 @@ func (e *PolicyError) name() string {
 }
 
 // policyTopKeys are the top-level keys of an SLA file.
-var policyTopKeys = []string{"thresholds", "escalation", "statuses", "calendars", "policies", "tiers"}
+var policyTopKeys = []string{"thresholds", "escalation", "statuses", "calendars", "policies", "tiers", "notifications"}
 
 // Is reports whether target is ErrInvalidPolicy.
 func (e *PolicyError) Is(target error) bool { return target == ErrInvalidPolicy }
@@ -219,7 +219,16 @@ func LoadPolicyFile(path string) (*Policy, error) {
 // failure the error is a *PolicyError listing every problem with its line
 // and key path.
 func ParsePolicy(data []byte) (*Policy, error) {
-	ps := &parser{}
+	return ParsePolicyEnv(data, os.LookupEnv)
+}
+
+// ParsePolicyEnv is ParsePolicy with the environment the notifications
+// section's ${VAR} references read from lookup.
+func ParsePolicyEnv(data []byte, lookup func(string) (string, bool)) (*Policy, error) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	ps := &parser{lookupEnv: lookup}
 	p := ps.parse(data)
 	if err := ps.err(); err != nil {
 		return nil, err
@@ -294,6 +303,13 @@ type parser struct {
 	omitted int
 	visits  int
 	tooBig  bool
+	// lookupEnv reads the environment for ${VAR}; envRefs collects the
+	// names referenced.
+	lookupEnv func(string) (string, bool)
+	envRefs   map[string]bool
+	// declared names the receivers of a notifications section, valid or
+	// not, for its routes.
+	declared map[string]bool
 }
 
 func (ps *parser) add(line int, path, format string, args ...any) {
@@ -387,7 +403,7 @@ func (ps *parser) parse(data []byte) *Policy {
 		Calendars: map[string]*Calendar{},
 		Tiers:     map[string]*TierPolicy{},
 	}
-	var thresholds, escalation, tiers, policies *entry
+	var thresholds, escalation, tiers, policies, notifications *entry
 	declared := map[string]string{} // lower-case calendar name -> name as declared
 	for i := range entries {
 		e := &entries[i]
@@ -404,11 +420,17 @@ func (ps *parser) parse(data []byte) *Policy {
 			tiers = e
 		case "policies":
 			policies = e
+		case "notifications":
+			notifications = e
 		default:
-			if editDistance(strings.ToLower(e.name), "policies") <= 2 {
+			switch name := strings.ToLower(e.name); {
+			case editDistance(name, "policies") <= 2:
 				ps.unknown(e, "policies")
-			} else {
-				// The seed's keys; policies is for files that know it.
+			case editDistance(name, "notifications") <= 3:
+				ps.unknown(e, "notifications")
+			default:
+				// The seed's keys; policies and notifications are for
+				// files that know them.
 				ps.unknown(e, "thresholds", "escalation", "statuses", "calendars", "tiers")
 			}
 		}
@@ -427,6 +449,9 @@ func (ps *parser) parse(data []byte) *Policy {
 		ps.tiers(tiers, p, declared, policies != nil)
 	case policies == nil:
 		ps.add(root.Line, "tiers", "missing: an SLA file needs at least one tier")
+	}
+	if notifications != nil {
+		p.Notifications = ps.notifications(notifications, p)
 	}
 	return p
 }

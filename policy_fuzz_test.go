@@ -34,6 +34,7 @@ func FuzzParsePolicy(f *testing.F) {
 		"calendars: {c: {timezone: UTC, hours: {mon: [\"00:00-24:00\"], sunday: \"09:00-10:00\"}, holidays: [2026-01-01], country: US}}\ntiers: {g: {calendar: C, p: {response: 1, resolution: 1}}}",
 		"tiers:\n  a: &x {p: {response: 1, resolution: 2}}\n  b: *x\n  c: {<<: *x}\n",
 		"tiers: {gold: {high: {response: 1.5, resolution: -1}}}\n---\nfoo",
+		"calendars: {c: {timezone: UTC, hours: {mon: [\"09:00-17:00\"]}}}\ntiers: {g: {p: {response: 1, resolution: 1}}}\nnotifications:\n  receivers:\n    s: {slack: {webhook_url: \"http://x/${HOME}\"}}\n    h: {webhook: {url: \"https://h\", secret: s}}\n    p: {pagerduty: {routing_key: \"${NOPE\"}}\n  routes:\n    - {match: {tier: g, stage: [breach, escalation], not: {attributes.group: b}}, receivers: [s, h], continue: true, group_interval: 5m}\n    - {receivers: [h], deliver_during: c, deliver_during_except: [breach], inhibit: false}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -53,6 +54,15 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 		if len(p.Tiers) == 0 {
 			t.Fatal("accepted a policy without tiers")
+		}
+		if n := p.Notifications; n != nil {
+			for _, r := range n.Routes {
+				for _, name := range r.Receivers {
+					if n.Receivers[name] == nil || n.Receivers[name].Kind() == "" {
+						t.Fatalf("route at line %d names receiver %q, which is not a valid receiver", r.Line, name)
+					}
+				}
+			}
 		}
 		if msg := checkThresholds(p.Thresholds.Alert, p.Thresholds.Breach); msg != "" {
 			t.Fatalf("accepted thresholds %+v: %s", p.Thresholds, msg)

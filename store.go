@@ -93,6 +93,23 @@ type Store interface {
 	// delivery to the named notifier.
 	NextDelivery(ctx context.Context, notifier string) (at time.Time, ok bool, err error)
 
+	// UnsentAlerts returns up to limit alerts with ID > after, in ID order,
+	// that have a pending delivery never attempted and not claimed, each
+	// with all its Deliveries: what a policy change may re-route.
+	UnsentAlerts(ctx context.Context, after int64, limit int) ([]Alert, error)
+
+	// Reroute applies r in one transaction; see Reroute.
+	Reroute(ctx context.Context, r Reroute) error
+
+	// Acknowledge stores acks of ticket id, each replacing an earlier ack
+	// of its clock; ErrNotFound when the ticket is unknown.
+	Acknowledge(ctx context.Context, id string, acks []Ack) error
+
+	// Unacknowledge removes the acks of ticket id's clocks (every clock's
+	// when clocks is empty) and returns how many it removed; ErrNotFound
+	// when the ticket is unknown.
+	Unacknowledge(ctx context.Context, id string, clocks []SLAClock) (int, error)
+
 	// SubscribeAlerts streams alerts recorded from now on by any process
 	// sharing the store, until ctx is done. A subscriber that falls behind
 	// may miss alerts; it never blocks the writer.
@@ -135,6 +152,16 @@ type Plan struct {
 	// subscribers after commit. Only Store.EvaluateDue records alerts.
 	Alerts    []Alert
 	Notifiers []string
+	// Routed, when not nil, replaces Notifiers: the deliveries of each
+	// alert by its StageKey (none for an alert it leaves out), as a
+	// notification policy's routes chose them.
+	Routed map[StageKey][]PlannedDelivery
+	// Supersede names deliveries of alerts recorded earlier that the
+	// store marks DeliverySuperseded, in the same transaction, when they
+	// are still pending, never attempted and not claimed (a higher stage
+	// of their clock cycle is queued for the same receiver now); others
+	// are left alone.
+	Supersede []DeliveryRef
 	// Claimed names those of Notifiers whose deliveries the caller sends
 	// itself right after the commit (the engine's hand-off). The store
 	// records them already claimed by ClaimedBy until ClaimedUntil, as
@@ -143,6 +170,51 @@ type Plan struct {
 	Claimed      []string
 	ClaimedBy    string
 	ClaimedUntil time.Time
+}
+
+// Reroute (for Store implementations) re-routes unsent deliveries after a
+// policy change. Cancel and Hold apply only to deliveries still pending,
+// never attempted and unclaimed (others are left alone): Cancel marks them
+// DeliveryCancelled, Hold moves their NextAttemptAt and HeldUntil to
+// HeldUntil (Now and no hold when zero). Add inserts a delivery for each
+// alert and notifier that has none, pending (due at Now, or held) or with
+// its Status.
+type Reroute struct {
+	Now    time.Time
+	Cancel []DeliveryRef
+	Hold   []DeliveryHold
+	Add    []DeliveryAdd
+}
+
+// DeliveryHold (for Store implementations) is a new hold of a delivery.
+type DeliveryHold struct {
+	DeliveryRef
+	HeldUntil time.Time
+}
+
+// DeliveryAdd (for Store implementations) is a delivery Reroute inserts.
+type DeliveryAdd struct {
+	AlertID int64
+	PlannedDelivery
+}
+
+// DeliveryRef (for Store implementations) names the delivery of one alert
+// to one notifier.
+type DeliveryRef struct {
+	AlertID  int64
+	Notifier string
+}
+
+// PlannedDelivery (for Store implementations) is one delivery a plan
+// enqueues for an alert.
+type PlannedDelivery struct {
+	Notifier string
+	// Status is DeliveryPending (or empty), or DeliverySuperseded or
+	// DeliveryAcknowledged for a row recorded without being sent.
+	Status DeliveryStatus
+	// HeldUntil, when set, holds a pending delivery until then: its
+	// NextAttemptAt and HeldUntil; it is never claimed by the plan.
+	HeldUntil time.Time
 }
 
 // DeliveryOutcome (for Store implementations) is what became of one

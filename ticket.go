@@ -51,6 +51,10 @@ type Ticket struct {
 	// events, in time order (customer before agent at the same instant).
 	// Filled with Events.
 	Messages []Message `json:"-"`
+	// Acks are the ticket's acknowledgements, one per clock at most, in
+	// clock order. Filled by Store.Ticket and given to the PlanFunc of
+	// Store.EvaluateDue.
+	Acks []Ack `json:"-"`
 }
 
 // History is the ticket's status history in time order.

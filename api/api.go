@@ -138,6 +138,10 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 	h.route("GET /tickets/{id}", true, h.getTicket)
 	h.route("GET /dashboard", true, h.dashboard)
 	h.route("GET /alerts", true, h.alerts)
+	if _, ok := svc.(Acknowledger); ok {
+		h.route("POST /tickets/{id}/ack", true, h.postAck)
+		h.route("DELETE /tickets/{id}/ack", true, h.deleteAck)
+	}
 	h.route("GET /healthz", false, h.healthz)
 	h.route("GET /readyz", false, h.readyz)
 	h.route("GET /openapi.json", false, h.openAPI)
@@ -318,7 +322,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // unmatched answers requests no route takes.
 func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, p := h.mux.Handler(probe); p != "" && p != "/" {

@@ -87,7 +87,10 @@ func TestRoutesMatchTheDocument(t *testing.T) {
 }
 
 // nopService is a Service that is never called.
-type nopService struct{ api.Service }
+type nopService struct {
+	api.Service
+	api.Acknowledger
+}
 
 // seedAlert is an alert of GET /tickets/{id} as the seed's clients read it:
 // the seed's four keys, details an object.

@@ -164,6 +164,8 @@ type ticketBody struct {
 	Messages      []watchdog.Message                           `json:"messages,omitempty"`
 	SLA           map[watchdog.SLAClock]*watchdog.SLAClockView `json:"sla"`
 	EvaluatedAt   string                                       `json:"evaluated_at"`
+	// Acks are the ticket's acknowledgements, one per clock at most.
+	Acks []watchdog.Ack `json:"acks"`
 }
 
 func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
@@ -195,6 +197,10 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 		EvaluatedAt: v.EvaluatedAt.UTC().Format("2006-01-02T15:04:05.999999Z07:00")}
 	if body.Alerts == nil {
 		body.Alerts = []watchdog.Alert{}
+	}
+	body.Acks = v.Acks
+	if body.Acks == nil {
+		body.Acks = []watchdog.Ack{}
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -36,19 +36,25 @@ func (e AlertState) Valid() bool {
 
 // Defines values for DeliveryStatus.
 const (
-	DeliveryStatusDelivered DeliveryStatus = "delivered"
-	DeliveryStatusFailed    DeliveryStatus = "failed"
-	DeliveryStatusPending   DeliveryStatus = "pending"
+	DeliveryStatusAcknowledged DeliveryStatus = "acknowledged"
+	DeliveryStatusDelivered    DeliveryStatus = "delivered"
+	DeliveryStatusFailed       DeliveryStatus = "failed"
+	DeliveryStatusPending      DeliveryStatus = "pending"
+	DeliveryStatusSuperseded   DeliveryStatus = "superseded"
 )
 
 // Valid indicates whether the value is a known member of the DeliveryStatus enum.
 func (e DeliveryStatus) Valid() bool {
 	switch e {
+	case DeliveryStatusAcknowledged:
+		return true
 	case DeliveryStatusDelivered:
 		return true
 	case DeliveryStatusFailed:
 		return true
 	case DeliveryStatusPending:
+		return true
+	case DeliveryStatusSuperseded:
 		return true
 	default:
 		return false
@@ -265,8 +271,44 @@ func (e GetDashboardParamsOrder) Valid() bool {
 	}
 }
 
+// Ack defines model for Ack.
+type Ack struct {
+	AcknowledgedAt time.Time `json:"acknowledged_at"`
+	By             string    `json:"by"`
+
+	// CycleStartedAt Next reply and periodic update only; the start of the cycle acknowledged (the one running then).
+	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
+	Note           *string    `json:"note,omitempty"`
+	SLAType        SLAType    `json:"sla_type"`
+	Until          *time.Time `json:"until,omitempty"`
+}
+
+// AckRequest defines model for AckRequest.
+type AckRequest struct {
+	// By Who acknowledges.
+	By      string   `json:"by"`
+	Note    *string  `json:"note,omitempty"`
+	SLAType *SLAType `json:"sla_type,omitempty"`
+
+	// Until When the acknowledgement ends; in the future.
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// AckResponse defines model for AckResponse.
+type AckResponse struct {
+	// Acks The acknowledgements made (empty for DELETE).
+	Acks []Ack `json:"acks"`
+
+	// Removed DELETE only, how many acknowledgements were removed.
+	Removed  *int   `json:"removed,omitempty"`
+	TicketID string `json:"ticket_id"`
+}
+
 // Alert One stage of one SLA clock reached, recorded once per ticket, clock and stage.
 type Alert struct {
+	// AcknowledgedBy Who had acknowledged the alert's clock when it was recorded (its deliveries are then `acknowledged`, not sent); absent when nobody had.
+	AcknowledgedBy *string `json:"acknowledged_by,omitempty"`
+
 	// CreatedAt When the alert was recorded.
 	CreatedAt    time.Time `json:"created_at"`
 	CustomerTier string    `json:"customer_tier"`
@@ -278,7 +320,7 @@ type Alert struct {
 	// CycleStartedAt Next reply and periodic update only; the start of the alert's cycle.
 	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
 
-	// Deliveries The alert's deliveries, one per notifier (Slack...), in notifier name order.
+	// Deliveries The alert's deliveries, one per receiver (notifier), in name order.
 	Deliveries *[]Delivery `json:"deliveries,omitempty"`
 
 	// Details The seed's details object. Until this version it was sent as a string (today's `message`).
@@ -335,6 +377,9 @@ type AlertDetails struct {
 //
 // Example: {"alert_id":2,"customer_tier":"gold","details":{"elapsed_minutes":30,"message":"Response SLA breached: 30m target reached","percent_used":1,"target_minutes":30},"due_at":"2025-06-18T12:30:00Z","escalation_level":2,"priority":"high","sla_type":"response","stage":"breach","state":"breach","ticket_id":"1","timestamp":"2025-06-18T12:30:00.012Z"}
 type AlertMessage struct {
+	// AcknowledgedBy Who had acknowledged the alert's clock when it was recorded; absent when nobody had.
+	AcknowledgedBy *string `json:"acknowledged_by,omitempty"`
+
 	// AlertID The alert's id in the store, the same on every replica.
 	AlertID      int64  `json:"alert_id"`
 	CustomerTier string `json:"customer_tier"`
@@ -376,16 +421,25 @@ type Delivery struct {
 	AlertID     int64      `json:"alert_id"`
 	Attempts    int        `json:"attempts"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
-	ID          int64      `json:"id"`
-	LastError   *string    `json:"last_error,omitempty"`
+
+	// HeldUntil Set on a delivery held outside its route's delivery hours (`deliver_during`) until the calendar opens.
+	HeldUntil *time.Time `json:"held_until,omitempty"`
+	ID        int64      `json:"id"`
+	LastError *string    `json:"last_error,omitempty"`
 
 	// NextAttemptAt When a pending delivery is next attempted.
-	NextAttemptAt *time.Time     `json:"next_attempt_at,omitempty"`
-	Notifier      string         `json:"notifier"`
-	Status        DeliveryStatus `json:"status"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	Notifier      string     `json:"notifier"`
+
+	// Status `superseded`: not sent, because a higher stage of the same clock cycle was queued for the
+	// same receiver first (a notification route's inhibition); `acknowledged`: not sent, because
+	// the clock was acknowledged.
+	Status DeliveryStatus `json:"status"`
 }
 
-// DeliveryStatus defines model for Delivery.Status.
+// DeliveryStatus `superseded`: not sent, because a higher stage of the same clock cycle was queued for the
+// same receiver first (a notification route's inhibition); `acknowledged`: not sent, because
+// the clock was acknowledged.
 type DeliveryStatus string
 
 // Error Every error's body.
@@ -599,6 +653,9 @@ type Ticket struct {
 
 // TicketDetail GET /tickets/{id}'s answer.
 type TicketDetail struct {
+	// Acks The ticket's acknowledgements, one per clock at most.
+	Acks []Ack `json:"acks"`
+
 	// Alerts Oldest first.
 	Alerts []Alert `json:"alerts"`
 
@@ -666,6 +723,9 @@ type Tickets struct {
 
 // RequestID defines model for RequestID.
 type RequestID = string
+
+// TicketID defines model for TicketID.
+type TicketID = string
 
 // BadQuery Every error's body.
 type BadQuery = Error
@@ -794,8 +854,25 @@ type GetTicketParams struct {
 	XRequestID *RequestID `json:"X-Request-ID,omitempty"`
 }
 
+// UnacknowledgeTicketParams defines parameters for UnacknowledgeTicket.
+type UnacknowledgeTicketParams struct {
+	SLAType *SLAType `form:"sla_type,omitempty" json:"sla_type,omitempty"`
+
+	// XRequestID A correlation id (at most 128 printable ASCII characters) echoed in `X-Request-ID` and the server's log.
+	XRequestID *RequestID `json:"X-Request-ID,omitempty"`
+}
+
+// AcknowledgeTicketParams defines parameters for AcknowledgeTicket.
+type AcknowledgeTicketParams struct {
+	// XRequestID A correlation id (at most 128 printable ASCII characters) echoed in `X-Request-ID` and the server's log.
+	XRequestID *RequestID `json:"X-Request-ID,omitempty"`
+}
+
 // PostTicketsJSONRequestBody defines body for PostTickets for application/json ContentType.
 type PostTicketsJSONRequestBody = Events
+
+// AcknowledgeTicketJSONRequestBody defines body for AcknowledgeTicket for application/json ContentType.
+type AcknowledgeTicketJSONRequestBody = AckRequest
 
 // AsEvent returns the union data inside the Events as a Event
 func (t Events) AsEvent() (Event, error) {
@@ -1085,6 +1162,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /tickets/{id} (the `GetTicket` operationId).
 	GetTicket(ctx context.Context, id string, params *GetTicketParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnacknowledgeTicket Withdraw a ticket's acknowledgements
+	//
+	// Removes the acknowledgement of `sla_type`'s clock, or of every clock; later stages are sent again.
+	//
+	// Corresponds with DELETE /tickets/{id}/ack (the `UnacknowledgeTicket` operationId).
+	UnacknowledgeTicket(ctx context.Context, id TicketID, params *UnacknowledgeTicketParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcknowledgeTicketWithBody Acknowledge a ticket's SLA clocks
+	//
+	// Someone is on it: deliveries of the later stages of the acknowledged clock's current cycle
+	// are recorded (status `acknowledged`) but not sent, until `until` when given. The stages still
+	// fire and raise the escalation level. Without `sla_type`, every running clock is acknowledged;
+	// acknowledging a clock again replaces its acknowledgement. Served when the notification
+	// policy's acknowledgements are available (watchdogd always).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tickets/{id}/ack (the `AcknowledgeTicket` operationId).
+	AcknowledgeTicketWithBody(ctx context.Context, id TicketID, params *AcknowledgeTicketParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcknowledgeTicket Acknowledge a ticket's SLA clocks
+	//
+	// Someone is on it: deliveries of the later stages of the acknowledged clock's current cycle
+	// are recorded (status `acknowledged`) but not sent, until `until` when given. The stages still
+	// fire and raise the escalation level. Without `sla_type`, every running clock is acknowledged;
+	// acknowledging a clock again replaces its acknowledgement. Served when the notification
+	// policy's acknowledgements are available (watchdogd always).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tickets/{id}/ack (the `AcknowledgeTicket` operationId).
+	AcknowledgeTicket(ctx context.Context, id TicketID, params *AcknowledgeTicketParams, body AcknowledgeTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetAlerts List recorded alerts, newest first
@@ -1258,6 +1368,69 @@ func (c *RawClient) PostTickets(ctx context.Context, params *PostTicketsParams, 
 // Corresponds with GET /tickets/{id} (the `GetTicket` operationId).
 func (c *RawClient) GetTicket(ctx context.Context, id string, params *GetTicketParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTicketRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnacknowledgeTicket Withdraw a ticket's acknowledgements
+//
+// Removes the acknowledgement of `sla_type`'s clock, or of every clock; later stages are sent again.
+//
+// Corresponds with DELETE /tickets/{id}/ack (the `UnacknowledgeTicket` operationId).
+func (c *RawClient) UnacknowledgeTicket(ctx context.Context, id TicketID, params *UnacknowledgeTicketParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnacknowledgeTicketRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcknowledgeTicketWithBody Acknowledge a ticket's SLA clocks
+//
+// Someone is on it: deliveries of the later stages of the acknowledged clock's current cycle
+// are recorded (status `acknowledged`) but not sent, until `until` when given. The stages still
+// fire and raise the escalation level. Without `sla_type`, every running clock is acknowledged;
+// acknowledging a clock again replaces its acknowledgement. Served when the notification
+// policy's acknowledgements are available (watchdogd always).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tickets/{id}/ack (the `AcknowledgeTicket` operationId).
+func (c *RawClient) AcknowledgeTicketWithBody(ctx context.Context, id TicketID, params *AcknowledgeTicketParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcknowledgeTicketRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcknowledgeTicket Acknowledge a ticket's SLA clocks
+//
+// Someone is on it: deliveries of the later stages of the acknowledged clock's current cycle
+// are recorded (status `acknowledged`) but not sent, until `until` when given. The stages still
+// fire and raise the escalation level. Without `sla_type`, every running clock is acknowledged;
+// acknowledging a clock again replaces its acknowledgement. Served when the notification
+// policy's acknowledgements are available (watchdogd always).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tickets/{id}/ack (the `AcknowledgeTicket` operationId).
+func (c *RawClient) AcknowledgeTicket(ctx context.Context, id TicketID, params *AcknowledgeTicketParams, body AcknowledgeTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcknowledgeTicketRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1798,6 +1971,144 @@ func NewGetTicketRequest(server string, id string, params *GetTicketParams) (*ht
 	return req, nil
 }
 
+// NewUnacknowledgeTicketRequest constructs an http.Request for the UnacknowledgeTicket method
+func NewUnacknowledgeTicketRequest(server string, id TicketID, params *UnacknowledgeTicketParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/ack", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.SLAType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sla_type", *params.SLAType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAcknowledgeTicketRequest calls the generic AcknowledgeTicket builder with application/json body
+func NewAcknowledgeTicketRequest(server string, id TicketID, params *AcknowledgeTicketParams, body AcknowledgeTicketJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAcknowledgeTicketRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewAcknowledgeTicketRequestWithBody constructs an http.Request for the AcknowledgeTicket method, with any body, and a specified content type
+func NewAcknowledgeTicketRequestWithBody(server string, id TicketID, params *AcknowledgeTicketParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/ack", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *RawClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1946,6 +2257,41 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /tickets/{id} (the `GetTicket` operationId).
 	GetTicketWithResponse(ctx context.Context, id string, params *GetTicketParams, reqEditors ...RequestEditorFn) (*GetTicketResponse, error)
+
+	// UnacknowledgeTicketWithResponse Withdraw a ticket's acknowledgements
+	//
+	// Removes the acknowledgement of `sla_type`'s clock, or of every clock; later stages are sent again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tickets/{id}/ack (the `UnacknowledgeTicket` operationId).
+	UnacknowledgeTicketWithResponse(ctx context.Context, id TicketID, params *UnacknowledgeTicketParams, reqEditors ...RequestEditorFn) (*UnacknowledgeTicketResponse, error)
+
+	// AcknowledgeTicketWithBodyWithResponse Acknowledge a ticket's SLA clocks
+	//
+	// Someone is on it: deliveries of the later stages of the acknowledged clock's current cycle
+	// are recorded (status `acknowledged`) but not sent, until `until` when given. The stages still
+	// fire and raise the escalation level. Without `sla_type`, every running clock is acknowledged;
+	// acknowledging a clock again replaces its acknowledgement. Served when the notification
+	// policy's acknowledgements are available (watchdogd always).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/{id}/ack (the `AcknowledgeTicket` operationId).
+	AcknowledgeTicketWithBodyWithResponse(ctx context.Context, id TicketID, params *AcknowledgeTicketParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcknowledgeTicketResponse, error)
+
+	// AcknowledgeTicketWithResponse Acknowledge a ticket's SLA clocks
+	//
+	// Someone is on it: deliveries of the later stages of the acknowledged clock's current cycle
+	// are recorded (status `acknowledged`) but not sent, until `until` when given. The stages still
+	// fire and raise the escalation level. Without `sla_type`, every running clock is acknowledged;
+	// acknowledging a clock again replaces its acknowledgement. Served when the notification
+	// policy's acknowledgements are available (watchdogd always).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/{id}/ack (the `AcknowledgeTicket` operationId).
+	AcknowledgeTicketWithResponse(ctx context.Context, id TicketID, params *AcknowledgeTicketParams, body AcknowledgeTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*AcknowledgeTicketResponse, error)
 }
 
 // GetAlertsResponse200Headers the declared response headers of an HTTP 200 response for GetAlerts
@@ -2811,6 +3157,330 @@ func (r GetTicketResponse) ContentType() string {
 	return ""
 }
 
+// UnacknowledgeTicketResponse200Headers the declared response headers of an HTTP 200 response for UnacknowledgeTicket
+type UnacknowledgeTicketResponse200Headers struct {
+	XRequestID string
+}
+
+// UnacknowledgeTicketResponse400Headers the declared response headers of an HTTP 400 response for UnacknowledgeTicket
+type UnacknowledgeTicketResponse400Headers struct {
+	XRequestID string
+}
+
+// UnacknowledgeTicketResponse401Headers the declared response headers of an HTTP 401 response for UnacknowledgeTicket
+type UnacknowledgeTicketResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// UnacknowledgeTicketResponse404Headers the declared response headers of an HTTP 404 response for UnacknowledgeTicket
+type UnacknowledgeTicketResponse404Headers struct {
+	XRequestID string
+}
+
+// UnacknowledgeTicketResponse421Headers the declared response headers of an HTTP 421 response for UnacknowledgeTicket
+type UnacknowledgeTicketResponse421Headers struct {
+	XRequestID string
+}
+
+// UnacknowledgeTicketResponse500Headers the declared response headers of an HTTP 500 response for UnacknowledgeTicket
+type UnacknowledgeTicketResponse500Headers struct {
+	XRequestID string
+}
+
+// UnacknowledgeTicketResponse503Headers the declared response headers of an HTTP 503 response for UnacknowledgeTicket
+type UnacknowledgeTicketResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+type UnacknowledgeTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AckResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadQuery
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *MisdirectedRequest
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *StoreUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UnacknowledgeTicketResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UnacknowledgeTicketResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnacknowledgeTicketResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UnacknowledgeTicketResponse404Headers
+	// Headers421 the parsed response headers for an HTTP 421 response
+	Headers421 *UnacknowledgeTicketResponse421Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UnacknowledgeTicketResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UnacknowledgeTicketResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnacknowledgeTicketResponse) GetJSON200() *AckResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UnacknowledgeTicketResponse) GetJSON400() *BadQuery {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UnacknowledgeTicketResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UnacknowledgeTicketResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r UnacknowledgeTicketResponse) GetJSON421() *MisdirectedRequest {
+	return r.JSON421
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UnacknowledgeTicketResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UnacknowledgeTicketResponse) GetJSON503() *StoreUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UnacknowledgeTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnacknowledgeTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnacknowledgeTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnacknowledgeTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AcknowledgeTicketResponse200Headers the declared response headers of an HTTP 200 response for AcknowledgeTicket
+type AcknowledgeTicketResponse200Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse400Headers the declared response headers of an HTTP 400 response for AcknowledgeTicket
+type AcknowledgeTicketResponse400Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse401Headers the declared response headers of an HTTP 401 response for AcknowledgeTicket
+type AcknowledgeTicketResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// AcknowledgeTicketResponse404Headers the declared response headers of an HTTP 404 response for AcknowledgeTicket
+type AcknowledgeTicketResponse404Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse409Headers the declared response headers of an HTTP 409 response for AcknowledgeTicket
+type AcknowledgeTicketResponse409Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse413Headers the declared response headers of an HTTP 413 response for AcknowledgeTicket
+type AcknowledgeTicketResponse413Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse415Headers the declared response headers of an HTTP 415 response for AcknowledgeTicket
+type AcknowledgeTicketResponse415Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse421Headers the declared response headers of an HTTP 421 response for AcknowledgeTicket
+type AcknowledgeTicketResponse421Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse422Headers the declared response headers of an HTTP 422 response for AcknowledgeTicket
+type AcknowledgeTicketResponse422Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse500Headers the declared response headers of an HTTP 500 response for AcknowledgeTicket
+type AcknowledgeTicketResponse500Headers struct {
+	XRequestID string
+}
+
+// AcknowledgeTicketResponse503Headers the declared response headers of an HTTP 503 response for AcknowledgeTicket
+type AcknowledgeTicketResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+type AcknowledgeTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AckResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *MalformedBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *MisdirectedRequest
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *StoreUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AcknowledgeTicketResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AcknowledgeTicketResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AcknowledgeTicketResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AcknowledgeTicketResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AcknowledgeTicketResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AcknowledgeTicketResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AcknowledgeTicketResponse415Headers
+	// Headers421 the parsed response headers for an HTTP 421 response
+	Headers421 *AcknowledgeTicketResponse421Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AcknowledgeTicketResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AcknowledgeTicketResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AcknowledgeTicketResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON200() *AckResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON400() *MalformedBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON421() *MisdirectedRequest {
+	return r.JSON421
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AcknowledgeTicketResponse) GetJSON503() *StoreUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AcknowledgeTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcknowledgeTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcknowledgeTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcknowledgeTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAlertsWithResponse List recorded alerts, newest first
 //
 // Alerts of every ticket, highest id first; ids grow as alerts are recorded, so these are
@@ -2968,6 +3638,59 @@ func (c *ClientWithResponses) GetTicketWithResponse(ctx context.Context, id stri
 		return nil, err
 	}
 	return ParseGetTicketResponse(rsp)
+}
+
+// UnacknowledgeTicketWithResponse Withdraw a ticket's acknowledgements
+//
+// Removes the acknowledgement of `sla_type`'s clock, or of every clock; later stages are sent again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tickets/{id}/ack (the `UnacknowledgeTicket` operationId).
+func (c *ClientWithResponses) UnacknowledgeTicketWithResponse(ctx context.Context, id TicketID, params *UnacknowledgeTicketParams, reqEditors ...RequestEditorFn) (*UnacknowledgeTicketResponse, error) {
+	rsp, err := c.UnacknowledgeTicket(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnacknowledgeTicketResponse(rsp)
+}
+
+// AcknowledgeTicketWithBodyWithResponse Acknowledge a ticket's SLA clocks
+//
+// Someone is on it: deliveries of the later stages of the acknowledged clock's current cycle
+// are recorded (status `acknowledged`) but not sent, until `until` when given. The stages still
+// fire and raise the escalation level. Without `sla_type`, every running clock is acknowledged;
+// acknowledging a clock again replaces its acknowledgement. Served when the notification
+// policy's acknowledgements are available (watchdogd always).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/{id}/ack (the `AcknowledgeTicket` operationId).
+func (c *ClientWithResponses) AcknowledgeTicketWithBodyWithResponse(ctx context.Context, id TicketID, params *AcknowledgeTicketParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcknowledgeTicketResponse, error) {
+	rsp, err := c.AcknowledgeTicketWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcknowledgeTicketResponse(rsp)
+}
+
+// AcknowledgeTicketWithResponse Acknowledge a ticket's SLA clocks
+//
+// Someone is on it: deliveries of the later stages of the acknowledged clock's current cycle
+// are recorded (status `acknowledged`) but not sent, until `until` when given. The stages still
+// fire and raise the escalation level. Without `sla_type`, every running clock is acknowledged;
+// acknowledging a clock again replaces its acknowledgement. Served when the notification
+// policy's acknowledgements are available (watchdogd always).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/{id}/ack (the `AcknowledgeTicket` operationId).
+func (c *ClientWithResponses) AcknowledgeTicketWithResponse(ctx context.Context, id TicketID, params *AcknowledgeTicketParams, body AcknowledgeTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*AcknowledgeTicketResponse, error) {
+	rsp, err := c.AcknowledgeTicket(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcknowledgeTicketResponse(rsp)
 }
 
 // ParseGetAlertsResponse parses an HTTP response from a GetAlertsWithResponse call
@@ -3903,6 +4626,384 @@ func ParseGetTicketResponse(rsp *http.Response) (*GetTicketResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetTicketResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnacknowledgeTicketResponse parses an HTTP response from a UnacknowledgeTicketWithResponse call
+func ParseUnacknowledgeTicketResponse(rsp *http.Response) (*UnacknowledgeTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnacknowledgeTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AckResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest MisdirectedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest StoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UnacknowledgeTicketResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UnacknowledgeTicketResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UnacknowledgeTicketResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers UnacknowledgeTicketResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 421:
+		var headers UnacknowledgeTicketResponse421Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers421 = &headers
+	case rsp.StatusCode == 500:
+		var headers UnacknowledgeTicketResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UnacknowledgeTicketResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAcknowledgeTicketResponse parses an HTTP response from a AcknowledgeTicketWithResponse call
+func ParseAcknowledgeTicketResponse(rsp *http.Response) (*AcknowledgeTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcknowledgeTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AckResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest MisdirectedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest StoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AcknowledgeTicketResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AcknowledgeTicketResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AcknowledgeTicketResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers AcknowledgeTicketResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers AcknowledgeTicketResponse409Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers AcknowledgeTicketResponse413Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AcknowledgeTicketResponse415Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 421:
+		var headers AcknowledgeTicketResponse421Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers421 = &headers
+	case rsp.StatusCode == 422:
+		var headers AcknowledgeTicketResponse422Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers AcknowledgeTicketResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AcknowledgeTicketResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

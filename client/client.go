@@ -184,6 +184,42 @@ func (c *Client) Ticket(ctx context.Context, id string) (*TicketDetail, error) {
 	return resp.JSON200, nil
 }
 
+// Acknowledge acknowledges clocks of ticket id (req.SLAType nil: every
+// running clock) and returns the acknowledgements made. A stopped clock
+// is an *APIError with StatusCode 409; an until in the past, 422.
+func (c *Client) Acknowledge(ctx context.Context, id string, req AckRequest) ([]Ack, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	resp, err := c.raw.AcknowledgeTicketWithResponse(ctx, id, nil, req)
+	if err != nil {
+		return nil, fmt.Errorf("client: POST /tickets/%s/ack: %w", id, err)
+	}
+	if resp.JSON200 == nil {
+		return nil, answerError(resp.HTTPResponse, resp.Body)
+	}
+	return resp.JSON200.Acks, nil
+}
+
+// Unacknowledge withdraws the acknowledgement of clock slaType of ticket
+// id ("" for every clock's) and returns how many it removed.
+func (c *Client) Unacknowledge(ctx context.Context, id, slaType string) (int, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	p := &UnacknowledgeTicketParams{}
+	if slaType != "" {
+		st := SLAType(slaType)
+		p.SLAType = &st
+	}
+	resp, err := c.raw.UnacknowledgeTicketWithResponse(ctx, id, p)
+	if err != nil {
+		return 0, fmt.Errorf("client: DELETE /tickets/%s/ack: %w", id, err)
+	}
+	if resp.JSON200 == nil || resp.JSON200.Removed == nil {
+		return 0, answerError(resp.HTTPResponse, resp.Body)
+	}
+	return *resp.JSON200.Removed, nil
+}
+
 // DashboardQuery filters and pages the dashboard; the zero value asks for
 // the first 100 tickets, newest first.
 type DashboardQuery struct {

@@ -281,3 +281,33 @@ func TestClientRetriesAreBounded(t *testing.T) {
 		t.Errorf("Ready sent %d requests, want 1", len(bodies))
 	}
 }
+
+func TestClientAcknowledges(t *testing.T) {
+	t.Parallel()
+	_, url := serve(t, nil)
+	c := newClient(t, url, nil)
+	ctx := context.Background()
+	if _, err := c.Ingest(ctx, event("1")); err != nil {
+		t.Fatal(err)
+	}
+	res := client.SLATypeResolution
+	note := "on it"
+	acks, err := c.Acknowledge(ctx, "1", client.AckRequest{By: "alice", Note: &note, SLAType: &res})
+	if err != nil || len(acks) != 1 || acks[0].By != "alice" || acks[0].SLAType != client.SLATypeResolution {
+		t.Fatalf("Acknowledge = %+v, %v", acks, err)
+	}
+	tk, err := c.Ticket(ctx, "1")
+	if err != nil || len(tk.Acks) != 1 || tk.Acks[0].Note == nil || *tk.Acks[0].Note != "on it" {
+		t.Fatalf("Ticket acks = %+v, %v", tk.Acks, err)
+	}
+	past := time.Now().Add(-time.Minute)
+	if _, err := c.Acknowledge(ctx, "1", client.AckRequest{By: "bob", Until: &past}); err == nil || !strings.Contains(err.Error(), "422") {
+		t.Errorf("until in the past: %v", err)
+	}
+	if n, err := c.Unacknowledge(ctx, "1", ""); err != nil || n != 1 {
+		t.Errorf("Unacknowledge = %d, %v", n, err)
+	}
+	if _, err := c.Unacknowledge(ctx, "nope", ""); !client.IsNotFound(err) {
+		t.Errorf("unknown ticket: %v", err)
+	}
+}

@@ -68,6 +68,9 @@ type Config struct {
 	// applied, for instance to override thresholds from the environment with
 	// (*watchdog.Policy).WithThresholds. An error counts as an invalid file.
 	Transform func(*watchdog.Policy) (*watchdog.Policy, error)
+	// LookupEnv reads the environment variables the file's notifications
+	// section references (${VAR}); nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 	// ApplyRetry is how long after a failed apply of a good file (the
 	// store unreachable, say) the file is loaded and applied again, unless
 	// it changes before. Default DefaultApplyRetry.
@@ -424,7 +427,7 @@ func (w *Watcher) load(ctx context.Context) (outcome, error) {
 		return unchanged, nil
 	}
 
-	p, err := watchdog.ParsePolicy(data)
+	p, err := watchdog.ParsePolicyEnv(data, w.cfg.LookupEnv)
 	var pe *watchdog.PolicyError
 	if errors.As(err, &pe) && pe.File == "" {
 		pe.File = w.path

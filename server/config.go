@@ -101,6 +101,9 @@ type Config struct {
 	DebugAddr string
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
+	// LookupEnv reads the environment variables the SLA file's
+	// notifications section references (${VAR}); nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 	// Middleware, when set, wraps the API handler that Run serves and
 	// Handler returns: tracing or access logs of your own, or the tests'
 	// checks of every answer against the OpenAPI document. The UI's pages

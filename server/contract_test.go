@@ -86,7 +86,7 @@ func TestServerServesEveryDocumentedRoute(t *testing.T) {
 			body, header = ticketBody("routes"), http.Header{"Content-Type": {"application/json"}}
 		}
 		code, resp := send(t, srv, method, path, "", body, header)
-		if code == http.StatusNotFound && path != "/tickets/1" || code == http.StatusMethodNotAllowed {
+		if code == http.StatusNotFound && !strings.HasPrefix(path, "/tickets/1") || code == http.StatusMethodNotAllowed {
 			t.Errorf("%s: %d, the server does not serve it", op, code)
 		} else if code == http.StatusNotFound && jsonError(t, resp) != `ticket "1" not found` {
 			t.Errorf("%s: 404 not from the handler", op)

@@ -59,7 +59,9 @@ func initialPolicy(cfg *Config) (*watchdog.Policy, error) {
 
 // startPolicy loads the SLA file into eng, falling back to the engine's
 // built-in default policy when the file does not exist.
-func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metrics.Metrics) (*policyStartup, error) {
+// Reloads that change the receivers of the notifications section it
+// started with are refused (see sameReceivers).
+func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metrics.Metrics, started *watchdog.Notifications) (*policyStartup, error) {
 	ps := &policyStartup{}
 	apply := func(ctx context.Context, p *watchdog.Policy) error {
 		if ps.started.Load() {
@@ -68,9 +70,16 @@ func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metr
 		return eng.SetPolicy(p)
 	}
 	w, err := policywatch.New(cfg.SLAConfigPath, apply, &policywatch.Config{
-		Logger:    cfg.Logger,
-		Transform: thresholdOverride(cfg),
+		Logger: cfg.Logger,
+		Transform: func(p *watchdog.Policy) (*watchdog.Policy, error) {
+			p, err := thresholdOverride(cfg)(p)
+			if err != nil {
+				return nil, err
+			}
+			return sameReceivers(started)(p)
+		},
 		OnReload:  func(st policywatch.Status) { m.PolicyReloaded(st.LastSuccess, st.LastError) },
+		LookupEnv: cfg.LookupEnv,
 	})
 	if err != nil {
 		return nil, err
@@ -93,7 +102,10 @@ func (ps *policyStartup) replan(eng *watchdog.Engine) func(context.Context) erro
 	ps.recomputing.Store(true)
 	return func(ctx context.Context) error {
 		defer ps.recomputing.Store(false)
-		return eng.Replan(ctx)
+		if err := eng.Replan(ctx); err != nil {
+			return err
+		}
+		return eng.Reroute(ctx)
 	}
 }
 

@@ -32,11 +32,14 @@ type Server struct {
 	metrics   *metrics.Metrics
 	ns        map[string]watchdog.Notifier
 	notifiers []string
-	initial   *watchdog.Policy
-	hosts     hostPolicy
-	engine    *watchdog.Engine
-	policy    *policyStartup
-	hub       *websocket.Hub
+	// notifications is the SLA file's notifications section at start-up
+	// (nil: none), whose receivers are ns.
+	notifications *watchdog.Notifications
+	initial       *watchdog.Policy
+	hosts         hostPolicy
+	engine        *watchdog.Engine
+	policy        *policyStartup
+	hub           *websocket.Hub
 	// handler serves the API: the starting one while the database is
 	// awaited (see Config.DBWait), then the engine's.
 	handler switchHandler
@@ -111,12 +114,20 @@ func (s *Server) prepare() error {
 		return err
 	}
 	s.metrics = m
-	if s.ns, err = notifiers(s.cfg); err != nil {
+	if s.notifications, err = startNotifications(s.cfg); err != nil {
+		return err
+	}
+	if s.notifications != nil {
+		s.ns, err = receiverNotifiers(s.cfg, s.notifications)
+	} else {
+		s.ns, err = notifiers(s.cfg)
+	}
+	if err != nil {
 		return err
 	}
 	s.notifiers = slices.Sorted(maps.Keys(s.ns))
 	m.InitNotifiers(s.notifiers...)
-	if len(s.ns) == 0 {
+	if len(s.ns) == 0 && s.notifications == nil {
 		log.Warn("no Slack destination configured (SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN with SLACK_CHANNEL): alerts are recorded and streamed on /ws/alerts only")
 	}
 	if s.initial, err = initialPolicy(s.cfg); err != nil {
@@ -145,7 +156,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.policy, err = startPolicy(ctx, s.cfg, eng, m); err != nil {
+	if s.policy, err = startPolicy(ctx, s.cfg, eng, m, s.notifications); err != nil {
 		return err
 	}
 	m.SetOpenTickets(openTickets(eng))

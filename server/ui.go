@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -19,7 +21,7 @@ func (s *Server) newUI(eng *watchdog.Engine) (*ui.Handler, error) {
 		AllowHost:      s.hosts.allow,
 		PolicyStatus:   s.policy.status,
 		Compliance:     complianceSource(s),
-		Acks:           acknowledger(s),
+		Acks:           engineAcks{eng},
 		Logger:         s.cfg.Logger,
 		Observer:       s.metrics,
 		RequestTimeout: s.cfg.RequestTimeout,
@@ -32,10 +34,40 @@ func (s *Server) newUI(eng *watchdog.Engine) (*ui.Handler, error) {
 // ui.ComplianceSource.
 func complianceSource(*Server) ui.ComplianceSource { return nil }
 
-// acknowledger is what the ticket page's acknowledgement section uses:
-// nil until the service has acknowledgements (the notification issue);
-// then an adapter of its ack operations to ui.Acknowledger.
-func acknowledger(*Server) ui.Acknowledger { return nil }
+// engineAcks is the ticket page's acknowledgement section over the
+// engine's acknowledgements (ui.Acknowledger).
+type engineAcks struct{ eng *watchdog.Engine }
+
+// Acks lists the ticket's acknowledgements in force.
+func (a engineAcks) Acks(ctx context.Context, id string) ([]ui.Ack, error) {
+	v, err := a.eng.Ticket(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []ui.Ack
+	for _, ack := range v.Acks {
+		if ack.Active(v.EvaluatedAt) {
+			out = append(out, ui.Ack{Clock: string(ack.SLAClock), By: ack.By, Note: ack.Note, At: ack.At})
+		}
+	}
+	return out, nil
+}
+
+// Acknowledge acknowledges one clock, or every running one; a clock that
+// is not running is refused as a bad field, as the API's 409 says.
+func (a engineAcks) Acknowledge(ctx context.Context, id string, ack ui.Ack) error {
+	_, err := a.eng.Acknowledge(ctx, id, watchdog.AckRequest{SLAClock: watchdog.SLAClock(ack.Clock), By: ack.By, Note: ack.Note})
+	if errors.Is(err, watchdog.ErrClockStopped) {
+		return &watchdog.ValidationError{Errors: []watchdog.FieldError{{Field: "sla_type", Message: "the clock is not running: nothing to acknowledge"}}}
+	}
+	return err
+}
+
+// Withdraw removes every acknowledgement of the ticket.
+func (a engineAcks) Withdraw(ctx context.Context, id string) error {
+	_, err := a.eng.Unacknowledge(ctx, id, "")
+	return err
+}
 
 // withUI serves the pages under /ui/ and redirects / to them; everything
 // else goes to the API.

@@ -54,6 +54,7 @@ type options struct {
 	tickets     int
 	small       int
 	lateTickets int
+	drainN      int
 	lead        time.Duration
 	dashboards  int
 	ticketReads int
@@ -81,6 +82,8 @@ Modes:
   lateness   T tickets due within one second: receipt − due instant on Slack (mock) and WebSocket
   scale      preload -tickets straight into the store; scheduler pass cost vs -small stored,
              dashboard and ticket read p50/p99, server RSS; lateness too in "all"
+  drain      import -drain-tickets tickets with every stage past through a notifications route
+             to a Slack stand-in at 1 message/s (429 beyond): drain time, messages, exactly once
   all        everything, per store
 
 Flags:
@@ -102,6 +105,7 @@ Flags:
 	fs.IntVar(&o.tickets, "tickets", 1000000, "scale: tickets to preload")
 	fs.IntVar(&o.small, "small", 10000, "scale: stored tickets of the scheduler comparison point")
 	fs.IntVar(&o.lateTickets, "lateness-tickets", 10000, "lateness: tickets due within one second")
+	fs.IntVar(&o.drainN, "drain-tickets", 10000, "drain: tickets imported with every stage past")
 	fs.DurationVar(&o.lead, "lead", 4*time.Second, "lateness: time from sending the tickets to the first breach instant (tickets are created 5s before their breach)")
 	fs.IntVar(&o.dashboards, "dashboards", 300, "scale: dashboard requests to time")
 	fs.IntVar(&o.ticketReads, "ticket-reads", 2000, "scale: ticket requests to time")
@@ -119,7 +123,7 @@ Flags:
 	}
 	o.mode = fs.Arg(0)
 	switch o.mode {
-	case "ingest", "ceiling", "lateness", "scale", "all", "policy":
+	case "ingest", "ceiling", "lateness", "scale", "drain", "all", "policy":
 	default:
 		return nil, fmt.Errorf("unknown mode %q", o.mode)
 	}
@@ -138,14 +142,14 @@ Flags:
 		return nil, errors.New("-cpuprofile profiles the ingest mode on one -db store, without -url")
 	case o.cpuprofile == "" && o.spawn == (o.url != ""):
 		return nil, errors.New("use either -spawn or -url")
-	case o.url != "" && (o.mode == "ceiling" || o.mode == "scale" || o.mode == "all"):
+	case o.url != "" && (o.mode == "ceiling" || o.mode == "scale" || o.mode == "drain" || o.mode == "all"):
 		return nil, fmt.Errorf("%s needs the database: use -spawn", o.mode)
 	case o.workload.Events < 1 || o.workload.Batch < 1 || o.workload.Streams < 1:
 		return nil, errors.New("-events, -batch and -conns must be positive")
 	case o.workload.UpdateFraction < 0 || o.workload.UpdateFraction >= 1:
 		return nil, errors.New("-updates must be in [0, 1)")
-	case o.tickets < 1 || o.small < 1 || o.lateTickets < 1 || o.dashboards < 1 || o.ticketReads < 1:
-		return nil, errors.New("-tickets, -small, -lateness-tickets, -dashboards and -ticket-reads must be positive")
+	case o.tickets < 1 || o.small < 1 || o.lateTickets < 1 || o.dashboards < 1 || o.ticketReads < 1 || o.drainN < 1:
+		return nil, errors.New("-tickets, -small, -lateness-tickets, -drain-tickets, -dashboards and -ticket-reads must be positive")
 	}
 	return o, nil
 }
@@ -303,6 +307,7 @@ func executeSpawn(ctx context.Context, o *options, rep *bench.Report, progress i
 			Ceiling:  (o.mode == "ceiling" || o.mode == "all") && kind == "postgres",
 			Lateness: o.mode == "lateness" || o.mode == "all",
 			Scale:    o.mode == "scale" || o.mode == "all",
+			Drain:    o.mode == "drain" || o.mode == "all", DrainTickets: o.drainN,
 			Workload: o.workload, ScaleTickets: o.tickets, SmallTickets: o.small,
 			LatenessTickets: o.lateTickets, Lead: o.lead, Dashboards: o.dashboards, TicketReads: o.ticketReads,
 			Progress: progress,

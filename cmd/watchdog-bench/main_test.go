@@ -57,7 +57,7 @@ func TestAllOnSQLite(t *testing.T) {
 	md := filepath.Join(t.TempDir(), "BENCHMARKS.md")
 	rep, progress := runBench(t, "-db", "sqlite", "-events", "3000", "-batch", "500", "-conns", "3",
 		"-tickets", "3000", "-small", "1000", "-lateness-tickets", "200", "-lead", "4s",
-		"-dashboards", "10", "-ticket-reads", "20", "-markdown", md, "all")
+		"-dashboards", "10", "-ticket-reads", "20", "-drain-tickets", "150", "-markdown", md, "all")
 	if len(rep.Stores) != 1 || rep.Stores[0].Kind != "sqlite" {
 		t.Fatalf("stores = %+v, want one sqlite", rep.Stores)
 	}
@@ -102,6 +102,11 @@ func TestAllOnSQLite(t *testing.T) {
 	if lc := s.LatenessCycles; lc == nil || !lc.ExactlyOnce || lc.Stages != 400 || lc.NextReplyStages != 200 ||
 		lc.Slack.Lateness.N != 400 || lc.WebSocket.Lateness.N != 400 || lc.Slack.Lateness.MinMs < -1 || lc.WebSocket.Lateness.MinMs < -1 {
 		t.Errorf("lateness with cycles = %+v, want 400 stages, 200 of next-reply cycles, each received once on both channels", lc)
+	}
+	// 150 tickets, every stage past: each clock's highest stage once, in 3
+	// messages of 100 at most, at one message a second.
+	if d := s.Drain; d == nil || !d.ExactlyOnce || d.Entries != 300 || d.Failed != 0 || d.Messages < 3 || d.MaxPerMsg > 100 || d.DrainS < 2 {
+		t.Errorf("drain = %+v, want 300 entries once each, none failed, at most 100 a message", d)
 	}
 	if len(rep.Targets) == 0 {
 		t.Error("no targets evaluated")

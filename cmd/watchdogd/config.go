@@ -19,6 +19,9 @@ import (
 // settings is the server's configuration, read from the environment (with
 // the seed's names), a .env file in the working directory, and flags.
 type settings struct {
+	// lookupEnv reads a variable from the environment, then .env: what
+	// the SLA file's ${VAR} references see.
+	lookupEnv         func(string) (string, bool)
 	DatabaseURL       string
 	SlackWebhookURL   string
 	SlackBotToken     string
@@ -82,6 +85,16 @@ func (e *environment) get(name string) string {
 	return ""
 }
 
+// lookupVar is a variable's value from the environment, else .env,
+// without defaults.
+func (e *environment) lookupVar(name string) (string, bool) {
+	if v, ok := e.lookup(name); ok {
+		return v, true
+	}
+	v, ok := e.dotenv[name]
+	return v, ok
+}
+
 func (e *environment) isSet(name string) bool {
 	if v, ok := e.lookup(name); ok && v != "" {
 		return true
@@ -92,6 +105,7 @@ func (e *environment) isSet(name string) bool {
 // loadSettings reads the environment, then lets flags override it.
 func loadSettings(env *environment, fs *flag.FlagSet, args []string) (*settings, error) {
 	s := &settings{
+		lookupEnv:       env.lookupVar,
 		DatabaseURL:     env.get("DATABASE_URL"),
 		SlackWebhookURL: env.get("SLACK_WEBHOOK_URL"),
 		SlackBotToken:   env.get("SLACK_BOT_TOKEN"),

@@ -59,6 +59,7 @@ func (s *settings) serverConfig(logOut io.Writer) *server.Config {
 		DeliveryTimeout:          s.DeliveryTimeout,
 		DebugAddr:                s.DebugAddr,
 
+		LookupEnv:      s.lookupEnv,
 		RequestTimeout: s.RequestTimeout,
 		DBWait:         dbWait(s.DBWait),
 		DisableUI:      !s.UI,

@@ -157,6 +157,7 @@ func progress(ctx context.Context, w io.Writer, label string, what func() string
 			}
 		}
 	}()
+	// stop waits for the printer, so that nothing is written to w after it.
 	return func() {
 		once.Do(func() { close(done) })
 		<-exited

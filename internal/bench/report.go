@@ -117,6 +117,11 @@ func (r *Report) Evaluate() {
 			add(s.Kind, fmt.Sprintf("scheduler wake-up cost at %s stored ≤ 2 × at %s (1%% due; per due ticket, %d claimed per pass)", count(s.Scheduler.Stored), count(s.SchedulerSmall.Stored), s.Scheduler.ClaimBatch),
 				fmt.Sprintf("%.2f × (%.0f µs vs %.0f µs per due ticket; pass p50 %.1f ms vs %.1f ms)", ratio, s.Scheduler.PerTicketUs, s.SchedulerSmall.PerTicketUs, s.Scheduler.Pass.P50Ms, s.SchedulerSmall.Pass.P50Ms), ratio <= 2)
 		}
+		if d := s.Drain; d != nil {
+			add(s.Kind, fmt.Sprintf("notification backlog of %s imported tickets drains through a 1 message/s Slack: each clock's highest stage once, none failed", count(d.Tickets)),
+				fmt.Sprintf("%.0f s (floor %.0f s), %d messages, %d refused with 429, duplicates %d, unexpected %d, failed %.0f", d.DrainS, d.FloorS, d.Messages, d.Refused, d.Duplicates, d.Unexpected, d.Failed),
+				d.ExactlyOnce && d.Failed == 0)
+		}
 		if s.ScaleMemory != nil && s.Preload != nil {
 			add(s.Kind, fmt.Sprintf("watchdogd RSS < 150 MB at %s stored", count(s.Preload.Tickets)),
 				fmt.Sprintf("peak %.0f MB", s.ScaleMemory.PeakMB), s.ScaleMemory.PeakMB < 150)
@@ -223,6 +228,10 @@ func (r *Report) writeFigures(w io.Writer, markdown bool) {
 			row("lateness, half next-reply: Slack", arrivalLine(l.Slack))
 			row("lateness, half next-reply: WebSocket", arrivalLine(l.WebSocket))
 		}
+		if d := s.Drain; d != nil {
+			row("drain: notification backlog", fmt.Sprintf("%d tickets imported with every stage past (%d alerts recorded, %.1fs): %d entries (each clock's highest stage; inhibition supersedes the rest)", d.Tickets, d.Recorded, d.IngestS, d.Entries))
+			row("drain: Slack at 1 message/s, 429 beyond", fmt.Sprintf("drained in %.0f s from the first import request (floor %.0f s); %d messages (at most %d alerts each), %d refused with 429; exactly once: %v; failed %.0f", d.DrainS, d.FloorS, d.Messages, d.MaxPerMsg, d.Refused, d.ExactlyOnce, d.Failed))
+		}
 		if s.ScaleMemory != nil {
 			row("scale + lateness server RSS", fmt.Sprintf("%.0f MB peak, %.0f MB at the end", s.ScaleMemory.PeakMB, s.ScaleMemory.CurrentMB))
 		}
@@ -266,7 +275,7 @@ func (r *Report) WriteMarkdown(w io.Writer, notes string) error {
 	fmt.Fprintf(bw, "\n## Figures\n")
 	r.writeFigures(bw, true)
 	if len(r.Targets) > 0 {
-		fmt.Fprintf(bw, "\n## Targets (issue 7)\n\n| store | target | measured | |\n|---|---|---|---|\n")
+		fmt.Fprintf(bw, "\n## Targets (issues 7 and 17)\n\n| store | target | measured | |\n|---|---|---|---|\n")
 		for _, t := range r.Targets {
 			fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", t.Store, t.Name, t.Measured, metWord(t.Met))
 		}
@@ -313,4 +322,12 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   policy tracking only a 5 s next reply, answered by an agent a minute before and then written to
   by the customer at the instant its response would have started: half the stages are those of
   next-reply cycles, due at the same instants.
+- **drain** (notification backlog): a fresh server whose SLA file has a ` + "`notifications:`" + ` section with
+  one route (inhibition on, as by default) to one Slack receiver (100 alerts a message) imports
+  -drain-tickets tickets (default 10,000) created a year ago in batches of 1,000, so every stage of
+  both clocks is long past (escalation steps at 150 % and 200 %: 8 alerts each). A Slack stand-in
+  takes one message a second and answers 429 with Retry-After to anything faster. Each clock's
+  highest stage must arrive exactly once (2 entries a ticket; the lower stages are superseded) and
+  no delivery may fail; drain time runs from the first import request to the last entry received.
+  The floor is entries / 100 per message / 1 message per second.
 `

@@ -30,6 +30,9 @@ type Plan struct {
 	Ceiling  bool
 	Lateness bool
 	Scale    bool
+	// Drain runs the notification backlog mode with DrainTickets tickets.
+	Drain        bool
+	DrainTickets int
 
 	Workload Workload
 	// ScaleTickets and SmallTickets are the stored tickets of the scale
@@ -67,6 +70,8 @@ type StoreReport struct {
 	// ScaleMemory is the server's memory at the end of the scale and
 	// lateness modes.
 	ScaleMemory *Memory `json:"scale_server_memory,omitempty"`
+	// Drain is the notification backlog mode's result.
+	Drain *DrainResult `json:"drain,omitempty"`
 }
 
 type database struct {
@@ -140,6 +145,21 @@ func (p *Plan) Run(ctx context.Context) (*StoreReport, error) {
 		if err := p.runScale(ctx, rep); err != nil {
 			return rep, err
 		}
+	}
+	if p.Drain {
+		db, err := p.newDatabase(ctx, "drain")
+		if err != nil {
+			return rep, err
+		}
+		defer db.drop()
+		p.logf("[%s] drain: %d tickets, every stage past, through a notifications route to a 1 message/s Slack", p.Kind, p.DrainTickets)
+		rep.Drain, err = Drain(ctx, DrainConfig{Binary: p.Binary, DatabaseURL: db.url, WorkDir: p.WorkDir, Label: p.Kind,
+			Tickets: p.DrainTickets, Timeout: 30 * time.Minute, Progress: p.Progress})
+		if err != nil {
+			return rep, err
+		}
+		p.logf("  drained in %.0fs (floor %.0fs): %d messages, %d refused, exactly once %v, failed %.0f",
+			rep.Drain.DrainS, rep.Drain.FloorS, rep.Drain.Messages, rep.Drain.Refused, rep.Drain.ExactlyOnce, rep.Drain.Failed)
 	}
 	return rep, nil
 }

@@ -71,6 +71,9 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	if a.Message != "" {
 		fields = append(fields, slack.AttachmentField{Title: "Details", Value: escape(a.Message)})
 	}
+	if a.AcknowledgedBy != "" {
+		fields = append(fields, slack.AttachmentField{Title: "Acknowledged by", Value: escape(a.AcknowledgedBy), Short: true})
+	}
 
 	att := slack.Attachment{
 		Color:     color,
@@ -178,4 +181,14 @@ func orNA(s string) string {
 		return "n/a"
 	}
 	return s
+}
+
+// dashboardLink is the dashboard's queue page for a digest's overflow: the
+// public URL's origin with /ui/, or "" without one.
+func dashboardLink(dashboard string) string {
+	u, err := url.Parse(dashboard)
+	if dashboard == "" || err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/ui/"
 }

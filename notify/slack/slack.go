@@ -153,6 +153,32 @@ func (n *Notifier) DeliverBatch(ctx context.Context, alerts []watchdog.Alert) (r
 	return n.post(ctx, summaryText(alerts), atts)
 }
 
+// DeliverDigest posts a notification route's digest (its group_interval):
+// one message summing up every alert, listing the first
+// watchdog.DigestEntries as attachments and counting the rest, with a link
+// to the dashboard when one is configured. It makes the Notifier a
+// watchdog.DigestNotifier.
+func (n *Notifier) DeliverDigest(ctx context.Context, alerts []watchdog.Alert) (retry bool, err error) {
+	if len(alerts) == 0 {
+		return false, nil
+	}
+	shown := alerts[:min(len(alerts), watchdog.DigestEntries)]
+	atts := make([]slack.Attachment, len(shown))
+	for i, a := range shown {
+		atts[i] = buildMessage(a, n.cfg).attachment
+	}
+	text := summaryText(alerts)
+	if rest := len(alerts) - len(shown); rest > 0 {
+		text += fmt.Sprintf("; %d more not listed", rest)
+		if link := dashboardLink(n.cfg.DashboardURL); link != "" {
+			text += ": <" + link + "|see the dashboard>"
+		}
+	}
+	return n.post(ctx, text, atts)
+}
+
+var _ watchdog.DigestNotifier = (*Notifier)(nil)
+
 // post sends one message and classifies the outcome.
 func (n *Notifier) post(ctx context.Context, text string, atts []slack.Attachment) (retry bool, err error) {
 	actx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)

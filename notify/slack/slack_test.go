@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -722,5 +723,33 @@ func TestSummaryTextOrdersBySeverity(t *testing.T) {
 	got := summaryText([]watchdog.Alert{alert, breach, esc, alert})
 	if want := "4 SLA alerts: 1 ESCALATION 2, 1 BREACH, 2 ALERT"; got != want {
 		t.Errorf("summaryText = %q, want %q", got, want)
+	}
+}
+
+func TestDeliverDigestListsFiftyAndCounts(t *testing.T) {
+	var got []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		got = append(got, m)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	n, err := NewWebhook(srv.URL+"/hook", &Config{DashboardURL: "https://wd.example.com/tickets/{id}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := make([]watchdog.Alert, 73)
+	for i := range alerts {
+		alerts[i] = watchdog.Alert{TicketID: strconv.Itoa(i), SLAClock: watchdog.Response, Stage: "breach", State: "breach"}
+	}
+	if _, err := n.DeliverDigest(context.Background(), alerts); err != nil {
+		t.Fatal(err)
+	}
+	atts, _ := got[0]["attachments"].([]any)
+	text, _ := got[0]["text"].(string)
+	if len(got) != 1 || len(atts) != watchdog.DigestEntries || !strings.Contains(text, "73 SLA alerts") ||
+		!strings.Contains(text, "23 more not listed: <https://wd.example.com/ui/|see the dashboard>") {
+		t.Errorf("digest: %d messages, %d attachments, text %q", len(got), len(atts), text)
 	}
 }

@@ -41,6 +41,9 @@ type Message struct {
 	// alert, its cycle's number and start (the cycle's identity).
 	Cycle          int        `json:"cycle,omitempty"`
 	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
+	// AcknowledgedBy names who had acknowledged the alert's clock when it
+	// was recorded; omitted when nobody had.
+	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
 }
 
 // MessageFor returns the message the hub sends for a.
@@ -58,6 +61,7 @@ func MessageFor(a watchdog.Alert) Message {
 		DueAt:           a.DueAt.UTC(),
 		AlertID:         a.ID,
 		Policy:          a.Policy,
+		AcknowledgedBy:  a.AcknowledgedBy,
 	}
 	if a.CycleStartedAt != nil {
 		started := a.CycleStartedAt.UTC()

@@ -13,18 +13,19 @@ import (
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
-const deliveryCols = `id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at`
+const deliveryCols = `id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at, held_until`
 
 // deliveryScan holds the destinations of one deliveries row (deliveryCols).
 type deliveryScan struct {
 	d      watchdog.Delivery
 	status string
 	done   sql.NullTime
+	held   sql.NullTime
 }
 
 func (s *deliveryScan) dest() []any {
 	d := &s.d
-	return []any{&d.ID, &d.AlertID, &d.Notifier, &s.status, &d.Attempts, &d.NextAttemptAt, &d.LastError, &s.done}
+	return []any{&d.ID, &d.AlertID, &d.Notifier, &s.status, &d.Attempts, &d.NextAttemptAt, &d.LastError, &s.done, &s.held}
 }
 
 func (s *deliveryScan) value() watchdog.Delivery {
@@ -35,6 +36,7 @@ func (s *deliveryScan) value() watchdog.Delivery {
 		d.NextAttemptAt = time.Time{} // no next attempt
 	}
 	d.DeliveredAt = nullTime(s.done)
+	d.HeldUntil = nullTime(s.held)
 	return d
 }
 
@@ -62,9 +64,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 		UPDATE deliveries d SET next_attempt_at = $4, attempts = d.attempts + 1, holder = $5
 		FROM c, alerts a
 		WHERE d.id = c.id AND a.id = d.alert_id
-		RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at,
+		RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at, d.held_until,
 			a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at, a.fired_at, a.escalation_level,
-			a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.cycle_ordinal, a.cycle_started_at, a.policy, c.prev`,
+			a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.cycle_ordinal, a.cycle_started_at, a.policy, a.acknowledged_by, c.prev`,
 		c.Notifier, now, c.Limit, us(c.Until), c.Holder)
 	if err != nil {
 		return nil, s.fail(ctx, "claim deliveries", err)

@@ -50,7 +50,7 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	if err != nil || len(claimed) == 0 {
 		return nil, err
 	}
-	e := evaluation{now: now, targets: map[string][]sqlstore.Target{}}
+	e := evaluation{now: now, plans: map[string]watchdog.Plan{}}
 	for _, t := range claimed {
 		e.add(t, plan(t))
 	}
@@ -92,11 +92,13 @@ func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*wat
 // evaluation collects the writes of an EvaluateDue transaction, each kind
 // written with one statement.
 type evaluation struct {
-	now     time.Time
-	rows    ticketRows
-	sched   scheduleRows
-	alerts  alertRows
-	targets map[string][]sqlstore.Target // by ticket id: its alerts' deliveries
+	now    time.Time
+	rows   ticketRows
+	sched  scheduleRows
+	alerts alertRows
+	plans  map[string]watchdog.Plan // by ticket id: its alerts' deliveries
+	// supersede are earlier deliveries the plans supersede.
+	supersede []watchdog.DeliveryRef
 }
 
 // add records the writes of plan p for the claimed ticket t.
@@ -105,9 +107,10 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	for _, a := range sqlstore.NewAlerts(t, p.Alerts, e.now) {
 		e.alerts.add(a)
 	}
-	if len(p.Notifiers) > 0 {
-		e.targets[t.ID] = sqlstore.Targets(p, e.now)
+	if len(p.Notifiers) > 0 || p.Routed != nil {
+		e.plans[t.ID] = p
 	}
+	e.supersede = append(e.supersede, p.Supersede...)
 	applyPlan(t, p)
 	t.Events, t.Alerts = nil, nil
 	if derivedChanged(&before, t) {
@@ -123,7 +126,7 @@ func (e *evaluation) write(ctx context.Context, q queryer, origin, channel strin
 		if err := e.alerts.insert(ctx, q); err != nil {
 			return err
 		}
-		if err := insertOutbox(ctx, q, e.alerts.list, e.targets); err != nil {
+		if err := insertOutbox(ctx, q, e.alerts.list, e.plans, e.now); err != nil {
 			return err
 		}
 		payloads := noticePayloads(origin, e.alerts.list)
@@ -131,6 +134,9 @@ func (e *evaluation) write(ctx context.Context, q queryer, origin, channel strin
 			channel, pq.StringArray(payloads)); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
+	}
+	if err := supersede(ctx, q, e.supersede); err != nil {
+		return err
 	}
 	if err := updateDerived(ctx, q, &e.rows, true); err != nil {
 		return err
@@ -140,11 +146,13 @@ func (e *evaluation) write(ctx context.Context, q queryer, origin, channel strin
 
 // insertOutbox enqueues the deliveries of freshly recorded alerts and sets
 // them on the alerts, in notifier name order.
-func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targets map[string][]sqlstore.Target) error {
+func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, plans map[string]watchdog.Plan, now time.Time) error {
 	var (
 		dAlert    []int64
 		dName     []string
 		dAt       timeArray
+		dHeld     timeArray
+		dStatus   []string
 		dAttempts []int64
 		dHolder   []string          // "" for none
 		index     = map[int64]int{} // alert id → position in alerts
@@ -152,14 +160,23 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 	for i := range alerts {
 		a := &alerts[i]
 		index[a.ID] = i
-		for _, n := range targets[a.TicketID] {
-			dAlert, dName = append(dAlert, a.ID), append(dName, n.Notifier)
-			if n.Claimed {
-				dAt, dAttempts = append(dAt, &n.Until), append(dAttempts, 1)
-				dHolder = append(dHolder, n.Holder)
+		p, ok := plans[a.TicketID]
+		if !ok {
+			continue
+		}
+		for _, n := range sqlstore.TargetsFor(p, *a, now) {
+			dAlert, dName, dStatus = append(dAlert, a.ID), append(dName, n.Notifier), append(dStatus, string(n.Status))
+			at := n.At(a.FiredAt)
+			dAt = append(dAt, &at)
+			if n.HeldUntil.IsZero() {
+				dHeld = append(dHeld, nil)
 			} else {
-				dAt, dAttempts = append(dAt, &a.FiredAt), append(dAttempts, 0)
-				dHolder = append(dHolder, "")
+				dHeld = append(dHeld, &n.HeldUntil)
+			}
+			if n.Claimed {
+				dAttempts, dHolder = append(dAttempts, 1), append(dHolder, n.Holder)
+			} else {
+				dAttempts, dHolder = append(dAttempts, 0), append(dHolder, "")
 			}
 		}
 	}
@@ -167,11 +184,11 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, targe
 		return nil
 	}
 	// The alerts are new in this transaction, so every row inserts.
-	ds, err := sqlstore.QueryAll(ctx, q, scanDelivery, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder)
-		SELECT u.a, u.n, u.t, u.c, NULLIF(u.h, '')
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::text[]) AS u(a, n, t, c, h)
+	ds, err := sqlstore.QueryAll(ctx, q, scanDelivery, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder, status, held_until)
+		SELECT u.a, u.n, u.t, u.c, NULLIF(u.h, ''), u.s, u.held
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::text[], $6::text[], $7::timestamptz[]) AS u(a, n, t, c, h, s, held)
 		RETURNING `+deliveryCols,
-		pq.Int64Array(dAlert), pq.StringArray(dName), dAt, pq.Int64Array(dAttempts), pq.StringArray(dHolder))
+		pq.Int64Array(dAlert), pq.StringArray(dName), dAt, pq.Int64Array(dAttempts), pq.StringArray(dHolder), pq.StringArray(dStatus), dHeld)
 	if err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}
@@ -233,6 +250,7 @@ func (r *alertRows) insert(ctx context.Context, q queryer) error {
 	n := len(r.list)
 	var (
 		tid, clock, stage, state, prio, tier, details = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ackedBy                                       = make([]string, n)
 		cycle, level, target, elapsed                 = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		due, fired                                    = make(timeArray, n), make(timeArray, n)
 		ordinal, started, policy                      = make([]int64, n), make(timeArray, n), make([]string, n)
@@ -240,21 +258,21 @@ func (r *alertRows) insert(ctx context.Context, q queryer) error {
 	for i := range r.list {
 		a := &r.list[i]
 		tid[i], clock[i], stage[i], state[i] = a.TicketID, string(a.SLAClock), a.Stage, a.State
-		prio[i], tier[i], details[i] = a.Priority, a.CustomerTier, a.Message
+		prio[i], tier[i], details[i], ackedBy[i] = a.Priority, a.CustomerTier, a.Message, a.AcknowledgedBy
 		cycle[i], level[i], target[i], elapsed[i] = a.Key().Cycle, int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
 		due[i], fired[i] = &a.DueAt, &a.FiredAt
 		ordinal[i], started[i], policy[i] = int64(a.Cycle), usPtr(a.CycleStartedAt), a.Policy
 	}
 	rows, err := q.QueryContext(ctx, `INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at,
-			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy)
+			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::timestamptz[], $16::text[])
+			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::timestamptz[], $16::text[], $17::text[])
 		ON CONFLICT (ticket_id, clock, stage, cycle) DO NOTHING
 		RETURNING id, ticket_id, clock, stage, cycle`,
 		pq.StringArray(tid), pq.StringArray(clock), pq.StringArray(stage), pq.Int64Array(cycle), pq.StringArray(state),
 		due, fired, pq.Int64Array(level), pq.StringArray(prio), pq.StringArray(tier),
 		pq.Int64Array(target), pq.Int64Array(elapsed), pq.StringArray(details),
-		pq.Int64Array(ordinal), started, pq.StringArray(policy))
+		pq.Int64Array(ordinal), started, pq.StringArray(policy), pq.StringArray(ackedBy))
 	if err != nil {
 		return fmt.Errorf("insert alerts: %w", err)
 	}
@@ -350,4 +368,23 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 		return "", 0, fmt.Errorf("commit: %w", err)
 	}
 	return tickets[len(tickets)-1].ID, len(tickets), nil
+}
+
+// supersede marks the named deliveries superseded when they are still
+// pending, never attempted and unclaimed.
+func supersede(ctx context.Context, q queryer, refs []watchdog.DeliveryRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	ids, names := make([]int64, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		ids[i], names[i] = r.AlertID, r.Notifier
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE deliveries d SET status = 'superseded'
+		FROM unnest($1::bigint[], $2::text[]) AS u(a, n)
+		WHERE d.alert_id = u.a AND d.notifier = u.n AND d.status = 'pending' AND d.attempts = 0 AND d.holder IS NULL`,
+		pq.Int64Array(ids), pq.StringArray(names)); err != nil {
+		return fmt.Errorf("supersede deliveries: %w", err)
+	}
+	return nil
 }

@@ -256,7 +256,7 @@ func sameTime(a, b *time.Time) bool {
 // ---- alerts -------------------------------------------------------------------
 
 const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
-	priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy`
+	priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by`
 
 // alertScan holds the destinations of one alerts row (alertCols).
 type alertScan struct {
@@ -271,7 +271,7 @@ type alertScan struct {
 func (s *alertScan) dest() []any {
 	a := &s.a
 	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &s.key, &a.State, &a.DueAt, &a.FiredAt,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &s.ordinal, &s.started, &a.Policy}
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &s.ordinal, &s.started, &a.Policy, &a.AcknowledgedBy}
 }
 
 func (s *alertScan) value() watchdog.Alert {
@@ -301,6 +301,8 @@ var loaders = &sqlstore.Loaders{
 	MessagesSQL: `SELECT ticket_id, at, author FROM ticket_messages
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, at, author = 'agent'`,
 	ScanMessage: scanMessage,
+	AcksSQL:     `SELECT ` + ackCols + ` FROM acks WHERE ticket_id = ANY($1) ORDER BY ticket_id, clock`,
+	ScanAck:     scanAck,
 	IDs:         func(ids []string) any { return pq.StringArray(ids) },
 }
 

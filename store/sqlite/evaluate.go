@@ -43,7 +43,7 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 		if err := s.insertDeliveries(ctx, tx, &f); err != nil {
 			return fmt.Errorf("insert deliveries: %w", err)
 		}
-		return nil
+		return supersede(ctx, tx, f.supersede)
 	}); err != nil {
 		return nil, err
 	}
@@ -76,18 +76,20 @@ func (s *Store) planEach(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ti
 type firing struct {
 	alerts  []watchdog.Alert
 	targets [][]sqlstore.Target // per alert
+	// supersede are earlier deliveries the plans supersede.
+	supersede []watchdog.DeliveryRef
 }
 
 // add records the alerts of plan p for ticket t that t has not recorded.
 func (f *firing) add(t *watchdog.Ticket, p watchdog.Plan, now time.Time) {
+	f.supersede = append(f.supersede, p.Supersede...)
 	alerts := sqlstore.NewAlerts(t, p.Alerts, now)
 	if len(alerts) == 0 {
 		return
 	}
-	targets := sqlstore.Targets(p, now)
 	for _, a := range alerts {
 		f.alerts = append(f.alerts, a)
-		f.targets = append(f.targets, targets)
+		f.targets = append(f.targets, sqlstore.TargetsFor(p, a, now))
 	}
 }
 
@@ -106,14 +108,19 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 			rows = append(rows, row{i, t})
 		}
 	}
-	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder) VALUES", "RETURNING "+deliveryCols, 5, len(rows),
+	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder, status, held_until) VALUES", "RETURNING "+deliveryCols, 7, len(rows),
 		func(i int, args []any) []any {
 			r := rows[i]
 			a := &f.alerts[r.alert]
-			if r.target.Claimed {
-				return append(args, a.ID, r.target.Notifier, micros(r.target.Until), 1, holderArg(r.target.Holder))
+			var held any
+			if !r.target.HeldUntil.IsZero() {
+				held = micros(r.target.HeldUntil)
 			}
-			return append(args, a.ID, r.target.Notifier, micros(a.FiredAt), 0, nil)
+			at := micros(r.target.At(a.FiredAt))
+			if r.target.Claimed {
+				return append(args, a.ID, r.target.Notifier, at, 1, holderArg(r.target.Holder), string(r.target.Status), held)
+			}
+			return append(args, a.ID, r.target.Notifier, at, 0, nil, string(r.target.Status), held)
 		},
 		func(rs *sql.Rows) error {
 			d, err := scanDelivery(rs)
@@ -135,7 +142,7 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 
 // insertAlerts inserts alerts in multi-row statements and sets their IDs.
 func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.Alert) error {
-	const cols = 16
+	const cols = 17
 	type key struct {
 		ticket string
 		k      watchdog.StageKey
@@ -148,7 +155,7 @@ func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.
 	i := 0
 	for _, c := range chunks(len(alerts)) {
 		st, err := s.stmt(ctx, tx, "INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, "+
-			"priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy) VALUES "+values(c, cols)+
+			"priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by) VALUES "+values(c, cols)+
 			" RETURNING id, ticket_id, clock, stage, cycle")
 		if err != nil {
 			return fmt.Errorf("insert alerts: %w", err)
@@ -157,7 +164,7 @@ func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.
 		for _, a := range alerts[i : i+c] {
 			args = append(args, a.TicketID, string(a.SLAClock), a.Stage, a.Key().Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
 				a.EscalationLevel, a.Priority, a.CustomerTier, int64(a.Target), int64(a.Elapsed), a.Message,
-				a.Cycle, nullMicros(a.CycleStartedAt), a.Policy)
+				a.Cycle, nullMicros(a.CycleStartedAt), a.Policy, a.AcknowledgedBy)
 		}
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
@@ -217,4 +224,16 @@ func (s *Store) Replan(ctx context.Context, after string, limit int, plan watchd
 		return after, 0, nil
 	}
 	return page[len(page)-1].ID, len(page), nil
+}
+
+// supersede marks the named deliveries superseded when they are still
+// pending, never attempted and unclaimed.
+func supersede(ctx context.Context, tx *sql.Tx, refs []watchdog.DeliveryRef) error {
+	for _, r := range refs {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'superseded'
+			WHERE alert_id = ? AND notifier = ? AND status = 'pending' AND attempts = 0 AND holder IS NULL`, r.AlertID, r.Notifier); err != nil {
+			return fmt.Errorf("supersede deliveries: %w", err)
+		}
+	}
+	return nil
 }

@@ -44,6 +44,10 @@ func (s *Store) Ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 		"SELECT "+alertCols+" FROM alerts WHERE ticket_id = ? ORDER BY fired_at, id", id); err != nil {
 		return nil, s.wrap(ctx, "ticket: alerts", err)
 	}
+	if t.Acks, err = sqlstore.QueryAll(ctx, tx, scanAck,
+		"SELECT "+ackCols+" FROM acks WHERE ticket_id = ? ORDER BY clock", id); err != nil {
+		return nil, s.wrap(ctx, "ticket: acks", err)
+	}
 	if len(t.Alerts) > 0 {
 		ds, err := sqlstore.QueryAll(ctx, tx, scanDelivery, "SELECT d."+strings.ReplaceAll(deliveryCols, ", ", ", d.")+
 			" FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.ticket_id = ? ORDER BY d.id", id)

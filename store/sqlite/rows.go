@@ -17,9 +17,9 @@ import (
 const (
 	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags"
 	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags"
-	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy"
+	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by"
 	messageCols  = "ticket_id, at, author"
-	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at"
+	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at, held_until"
 )
 
 // inIDs is the constant-text way to pass a list of ids: one JSON array
@@ -94,7 +94,7 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) {
 		started         sql.NullInt64
 	)
 	if err := sc.Scan(&a.ID, &a.TicketID, &clock, &a.Stage, &key, &a.State, &due, &fired,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Message, &ordinal, &started, &a.Policy); err != nil {
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Message, &ordinal, &started, &a.Policy, &a.AcknowledgedBy); err != nil {
 		return a, err
 	}
 	a.Cycle = int(key)
@@ -113,8 +113,9 @@ func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 		status    string
 		next      int64
 		delivered sql.NullInt64
+		held      sql.NullInt64
 	)
-	if err := sc.Scan(&d.ID, &d.AlertID, &d.Notifier, &status, &d.Attempts, &next, &d.LastError, &delivered); err != nil {
+	if err := sc.Scan(&d.ID, &d.AlertID, &d.Notifier, &status, &d.Attempts, &next, &d.LastError, &delivered, &held); err != nil {
 		return d, err
 	}
 	d.Status = watchdog.DeliveryStatus(status)
@@ -122,6 +123,7 @@ func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 		d.NextAttemptAt = fromMicros(next)
 	}
 	d.DeliveredAt = fromNullMicros(delivered)
+	d.HeldUntil = fromNullMicros(held)
 	return d, nil
 }
 
@@ -134,6 +136,8 @@ var loaders = &sqlstore.Loaders{
 	MessagesSQL: "SELECT " + messageCols + " FROM ticket_messages WHERE ticket_id IN " + inIDs +
 		" ORDER BY ticket_id, at, author = 'agent'",
 	ScanMessage: scanMessage,
+	AcksSQL:     "SELECT " + ackCols + " FROM acks WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, clock",
+	ScanAck:     scanAck,
 	IDs:         func(ids []string) any { return idList[string](ids) },
 }
 

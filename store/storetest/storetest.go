@@ -91,6 +91,9 @@ func Run(t *testing.T, h Harness) {
 		{"PlansSeeMessages", testPlansSeeMessages},
 		{"PolicyStored", testPolicyStored},
 		{"CycleAlerts", testCycleAlerts},
+		{"EvaluateDueRouted", testEvaluateDueRouted},
+		{"Acknowledge", testAcknowledge},
+		{"Reroute", testReroute},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

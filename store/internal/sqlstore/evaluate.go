@@ -45,6 +45,51 @@ type Target struct {
 	Claimed bool
 	Holder  string
 	Until   time.Time
+	// Status is the row's status: "pending", or a status recorded without
+	// sending (superseded, acknowledged).
+	Status watchdog.DeliveryStatus
+	// HeldUntil, when set, is the held row's next attempt (and held_until).
+	HeldUntil time.Time
+}
+
+// At is when the delivery of a, fired at firedAt, is first due: its
+// claim's lease, its hold, or its firing instant.
+func (t Target) At(firedAt time.Time) time.Time {
+	switch {
+	case t.Claimed:
+		return t.Until
+	case !t.HeldUntil.IsZero():
+		return t.HeldUntil
+	}
+	return firedAt
+}
+
+// TargetsFor lists the deliveries of alert a under plan p: p.Routed's for
+// a when the plan routes, else Targets(p, now). Only pending rows due at
+// once are claimed.
+func TargetsFor(p watchdog.Plan, a watchdog.Alert, now time.Time) []Target {
+	if p.Routed == nil {
+		return Targets(p, now)
+	}
+	planned := p.Routed[a.Key()]
+	until := p.ClaimedUntil
+	if until.IsZero() {
+		until = now
+	}
+	out := make([]Target, 0, len(planned))
+	for _, d := range planned {
+		t := Target{Notifier: d.Notifier, Status: cmp.Or(d.Status, watchdog.DeliveryPending)}
+		switch {
+		case t.Status != watchdog.DeliveryPending:
+		case !d.HeldUntil.IsZero():
+			t.HeldUntil = micro(d.HeldUntil)
+		case slices.Contains(p.Claimed, d.Notifier):
+			t.Claimed, t.Holder, t.Until = true, p.ClaimedBy, micro(until)
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b Target) int { return cmp.Compare(a.Notifier, b.Notifier) })
+	return slices.CompactFunc(out, func(a, b Target) bool { return a.Notifier == b.Notifier })
 }
 
 // Targets lists p's notifiers once each, in name order, with those the
@@ -59,7 +104,7 @@ func Targets(p watchdog.Plan, now time.Time) []Target {
 	}
 	out := make([]Target, len(names))
 	for i, n := range names {
-		out[i].Notifier = n
+		out[i].Notifier, out[i].Status = n, watchdog.DeliveryPending
 		if slices.Contains(p.Claimed, n) {
 			out[i].Claimed, out[i].Holder, out[i].Until = true, p.ClaimedBy, micro(until)
 		}

@@ -23,6 +23,10 @@ type Loaders struct {
 	// ScanMessage.
 	MessagesSQL string
 	ScanMessage func(Scanner) (TicketMessage, error)
+	// AcksSQL selects the acks rows of those tickets, by ticket and clock,
+	// for ScanAck.
+	AcksSQL string
+	ScanAck func(Scanner) (watchdog.Ack, error)
 	// IDs passes a list of ids as the one parameter.
 	IDs func(ids []string) any
 }
@@ -55,7 +59,12 @@ func (l *Loaders) Alerts(ctx context.Context, q Queryer, ids []string) (map[stri
 	return loadByTicket(ctx, q, "alerts", l.AlertsSQL, l.IDs, ids, l.ScanAlert, func(a watchdog.Alert) string { return a.TicketID })
 }
 
-// Fill loads the timelines and alerts of tickets into them.
+// Acks reads the acknowledgements of the tickets ids, by ticket id.
+func (l *Loaders) Acks(ctx context.Context, q Queryer, ids []string) (map[string][]watchdog.Ack, error) {
+	return loadByTicket(ctx, q, "acks", l.AcksSQL, l.IDs, ids, l.ScanAck, func(a watchdog.Ack) string { return a.TicketID })
+}
+
+// Fill loads the timelines, alerts and acks of tickets into them.
 func (l *Loaders) Fill(ctx context.Context, q Queryer, tickets []*watchdog.Ticket) error {
 	if len(tickets) == 0 {
 		return nil
@@ -76,8 +85,12 @@ func (l *Loaders) Fill(ctx context.Context, q Queryer, tickets []*watchdog.Ticke
 	if err != nil {
 		return err
 	}
+	acks, err := l.Acks(ctx, q, ids)
+	if err != nil {
+		return err
+	}
 	for _, t := range tickets {
-		t.Events, t.Alerts, t.Messages = timelines[t.ID], alerts[t.ID], msgs[t.ID]
+		t.Events, t.Alerts, t.Messages, t.Acks = timelines[t.ID], alerts[t.ID], msgs[t.ID], acks[t.ID]
 	}
 	return nil
 }

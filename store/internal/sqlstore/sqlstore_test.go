@@ -61,9 +61,9 @@ func TestTargets(t *testing.T) {
 	until := storetest.At(2*time.Minute + 1500*time.Nanosecond)
 	p := watchdog.Plan{Notifiers: []string{"n3", "n1", "n2", "n1"}, Claimed: []string{"n3", "n1", "absent"}, ClaimedUntil: until}
 	want := []sqlstore.Target{
-		{Notifier: "n1", Claimed: true, Until: storetest.At(2*time.Minute + time.Microsecond)},
-		{Notifier: "n2"},
-		{Notifier: "n3", Claimed: true, Until: storetest.At(2*time.Minute + time.Microsecond)},
+		{Notifier: "n1", Claimed: true, Until: storetest.At(2*time.Minute + time.Microsecond), Status: watchdog.DeliveryPending},
+		{Notifier: "n2", Status: watchdog.DeliveryPending},
+		{Notifier: "n3", Claimed: true, Until: storetest.At(2*time.Minute + time.Microsecond), Status: watchdog.DeliveryPending},
 	}
 	if d := cmp.Diff(want, sqlstore.Targets(p, now)); d != "" {
 		t.Errorf("Targets (-want +got):\n%s", d)
