@@ -350,11 +350,9 @@ func (ps *parser) visit() bool {
 	return true
 }
 
-func (ps *parser) parse(data []byte) *Policy {
-	if len(data) > MaxPolicySize {
-		ps.add(0, "", "larger than %d bytes", MaxPolicySize)
-		return nil
-	}
+// document decodes data, a single YAML document, and returns its root
+// mapping; nil, with the problem reported, when there is none.
+func (ps *parser) document(data []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -389,6 +387,18 @@ func (ps *parser) parse(data []byte) *Policy {
 	}
 	if root.Kind != yaml.MappingNode {
 		ps.add(root.Line, "", "must be a mapping with a tiers key, not %s", kindName(root))
+		return nil
+	}
+	return root
+}
+
+func (ps *parser) parse(data []byte) *Policy {
+	if len(data) > MaxPolicySize {
+		ps.add(0, "", "larger than %d bytes", MaxPolicySize)
+		return nil
+	}
+	root := ps.document(data)
+	if root == nil {
 		return nil
 	}
 	entries, _ := ps.mapping(root, "", exact)
