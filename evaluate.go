@@ -19,6 +19,8 @@ type slaRun struct {
 	mode   runMode
 	target time.Duration
 	cal    *Calendar
+	// stop is the instant a stopped clock stopped; zero otherwise.
+	stop time.Time
 }
 
 type runMode int
@@ -114,6 +116,7 @@ func buildRuns(t *Ticket, p *Policy, targets Targets, cal *Calendar) [2]slaRun {
 	switch {
 	case st.IsResolved(last):
 		res.mode = modeStopped
+		res.stop = resolvedSince(steps, st)
 	case st.IsPaused(last):
 		res.mode = modePaused
 	default:
@@ -122,6 +125,7 @@ func buildRuns(t *Ticket, p *Policy, targets Targets, cal *Calendar) [2]slaRun {
 	switch {
 	case !respStop.IsZero():
 		resp.mode = modeStopped
+		resp.stop = respStop
 	case st.IsPaused(last):
 		resp.mode = modePaused
 	default:
@@ -137,6 +141,16 @@ func buildRuns(t *Ticket, p *Policy, targets Targets, cal *Calendar) [2]slaRun {
 		}
 	}
 	return runs
+}
+
+// resolvedSince returns the instant the timeline entered the resolved
+// statuses it ends in: the start of its last run of resolved steps.
+func resolvedSince(steps []step, st StatusSets) time.Time {
+	i := len(steps) - 1
+	for i > 0 && st.IsResolved(steps[i-1].status) {
+		i--
+	}
+	return steps[i].from
 }
 
 func (r *slaRun) add(start, end time.Time) {
@@ -205,6 +219,11 @@ type Evaluation struct {
 	NextDueAt *time.Time
 	// BreachAt is the soonest breach instant among running SLA clocks.
 	BreachAt *time.Time
+
+	// runs are the clocks' histories, from which Outcomes derives the
+	// clocks' outcomes; unset when untracked.
+	runs   []slaRun
+	policy string
 }
 
 // Evaluate computes a ticket's SLA clocks, due alerts and next due instant at
@@ -224,6 +243,7 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 	}
 	stages := p.Stages()
 	runs := buildRuns(t, p, targets, cal)
+	ev.runs, ev.policy = runs[:], TierPolicyName(t.CustomerTier, t.Priority)
 	ev.SLAClocks = make(map[SLAClock]*SLAClockView, 2)
 	ev.State = TicketOK
 	var next *time.Time

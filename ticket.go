@@ -40,6 +40,9 @@ type Ticket struct {
 	// Alerts are the alerts fired for the ticket, oldest first. Filled by
 	// Store.Ticket and given to PlanFunc.
 	Alerts []Alert `json:"-"`
+	// Outcomes are the outcomes recorded for the ticket's SLA clocks.
+	// Filled by the store for PlanFunc (not by Store.Ticket).
+	Outcomes []Outcome `json:"-"`
 }
 
 // History is the ticket's status history in time order.

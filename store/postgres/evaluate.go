@@ -83,7 +83,7 @@ func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*wat
 	if err != nil {
 		return nil, fmt.Errorf("claim due tickets: %w", err)
 	}
-	if err := loaders.Fill(ctx, tx, claimed); err != nil {
+	if err := loaders.FillPlan(ctx, tx, claimed); err != nil {
 		return nil, err
 	}
 	return claimed, nil
@@ -97,6 +97,7 @@ type evaluation struct {
 	sched   scheduleRows
 	alerts  alertRows
 	targets map[string][]sqlstore.Target // by ticket id: its alerts' deliveries
+	outs    outcomeRows
 }
 
 // add records the writes of plan p for the claimed ticket t.
@@ -108,8 +109,9 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	if len(p.Notifiers) > 0 {
 		e.targets[t.ID] = sqlstore.Targets(p, e.now)
 	}
+	e.outs.add(sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes))
 	applyPlan(t, p)
-	t.Events, t.Alerts = nil, nil
+	t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 	if derivedChanged(&before, t) {
 		e.rows.add(t)
 	}
@@ -133,6 +135,9 @@ func (e *evaluation) write(ctx context.Context, q queryer, origin, channel strin
 		}
 	}
 	if err := updateDerived(ctx, q, &e.rows, true); err != nil {
+		return err
+	}
+	if err := e.outs.write(ctx, q); err != nil {
 		return err
 	}
 	return e.sched.write(ctx, q)
@@ -321,17 +326,20 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 	if len(tickets) == 0 {
 		return after, 0, nil
 	}
-	if err := loaders.Fill(ctx, tx, tickets); err != nil {
+	if err := loaders.FillPlan(ctx, tx, tickets); err != nil {
 		return "", 0, err
 	}
 	var (
 		rows  ticketRows
 		sched scheduleRows
+		outs  outcomeRows
 	)
 	for _, t := range tickets {
 		before := *t
-		applyPlan(t, plan(t))
-		t.Events, t.Alerts = nil, nil
+		p := plan(t)
+		outs.add(sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes))
+		applyPlan(t, p)
+		t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 		if derivedChanged(&before, t) {
 			rows.add(t)
 		}
@@ -341,6 +349,9 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 		return "", 0, err
 	}
 	if err := sched.write(ctx, tx); err != nil {
+		return "", 0, err
+	}
+	if err := outs.write(ctx, tx); err != nil {
 		return "", 0, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -65,8 +65,10 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	var w ingestWrites
 	for _, c := range m.Changed {
 		oldNext := c.T.NextDueAt
-		applyPlan(c.T, plan(c.T))
-		c.T.Events, c.T.Alerts = nil, nil
+		p := plan(c.T)
+		w.outcomes.add(sqlstore.ChangedOutcomes(c.T.Outcomes, p.Outcomes))
+		applyPlan(c.T, p)
+		c.T.Events, c.T.Alerts, c.T.Outcomes = nil, nil, nil
 		w.add(c, oldNext)
 	}
 	if err := w.write(ctx, tx); err != nil {
@@ -78,7 +80,7 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	out := make([]*watchdog.Ticket, len(b.IDs))
 	for i, id := range b.IDs {
 		out[i] = m.Tickets[id]
-		out[i].Events, out[i].Alerts = nil, nil
+		out[i].Events, out[i].Alerts, out[i].Outcomes = nil, nil, nil
 	}
 	return out, nil
 }
@@ -105,6 +107,7 @@ type ingestWrites struct {
 	inserts, updates ticketRows
 	events           eventRows
 	sched            scheduleRows
+	outcomes         outcomeRows
 }
 
 // add records the writes of a planned ticket, whose stored NextDueAt was
@@ -152,5 +155,5 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 	if err := w.sched.write(ctx, q); err != nil {
 		return raced(err)
 	}
-	return nil
+	return w.outcomes.write(ctx, q)
 }

@@ -270,7 +270,10 @@ var loaders = &sqlstore.Loaders{
 	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`,
 	ScanAlert: scanAlert,
-	IDs:       func(ids []string) any { return pq.StringArray(ids) },
+	OutcomesSQL: `SELECT ` + sqlstore.OutcomeCols + ` FROM sla_outcomes
+		WHERE ticket_id = ANY($1) ORDER BY ticket_id, sla_type, cycle`,
+	ScanOutcome: scanOutcome,
+	IDs:         func(ids []string) any { return pq.StringArray(ids) },
 }
 
 // ---- values -------------------------------------------------------------------

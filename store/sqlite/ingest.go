@@ -20,7 +20,10 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 		return nil, nil
 	}
 	b := sqlstore.GroupBatch(events)
-	var m *sqlstore.Merged
+	var (
+		m        *sqlstore.Merged
+		outcomes []watchdog.Outcome
+	)
 	if err := s.inWrite(ctx, "ingest", func(tx *sql.Tx) error {
 		stored, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE id IN "+inIDs, idList[string](b.IDs))
 		if err != nil {
@@ -37,7 +40,12 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			applyPlan(c.T, plan(c.T))
+			p := plan(c.T)
+			outcomes = append(outcomes, sqlstore.ChangedOutcomes(c.T.Outcomes, p.Outcomes)...)
+			applyPlan(c.T, p)
+		}
+		if err := s.writeOutcomes(ctx, tx, outcomes); err != nil {
+			return err
 		}
 		return s.writeIngest(ctx, tx, m, before)
 	}); err != nil {
@@ -46,7 +54,7 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 	out := make([]*watchdog.Ticket, len(b.IDs))
 	for i, id := range b.IDs {
 		t := *m.Tickets[id]
-		t.Events, t.Alerts = nil, nil
+		t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 		out[i] = &t
 	}
 	return out, nil

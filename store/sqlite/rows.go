@@ -113,6 +113,8 @@ var loaders = &sqlstore.Loaders{
 	ScanEvent:    scanEvent,
 	AlertsSQL:    "SELECT " + alertCols + " FROM alerts WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, fired_at, id",
 	ScanAlert:    scanAlert,
+	OutcomesSQL:  "SELECT " + sqlstore.OutcomeCols + " FROM sla_outcomes WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, sla_type, cycle",
+	ScanOutcome:  scanOutcome,
 	IDs:          func(ids []string) any { return idList[string](ids) },
 }
 

@@ -18,6 +18,10 @@ type Loaders struct {
 	// oldest first, for ScanAlert.
 	AlertsSQL string
 	ScanAlert func(Scanner) (watchdog.Alert, error)
+	// OutcomesSQL selects the sla_outcomes rows (OutcomeCols) of those
+	// tickets, for ScanOutcome.
+	OutcomesSQL string
+	ScanOutcome func(Scanner) (watchdog.Outcome, error)
 	// IDs passes a list of ids as the one parameter.
 	IDs func(ids []string) any
 }

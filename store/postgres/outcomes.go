@@ -1,0 +1,255 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
+)
+
+// outcomeScan holds the destinations of one sla_outcomes row (OutcomeCols).
+type outcomeScan struct {
+	o                                 watchdog.Outcome
+	clock                             string
+	target, business, paused, overrun int64
+	stopped, breachAt, recorded       sql.NullTime
+}
+
+func (s *outcomeScan) dest() []any {
+	o := &s.o
+	return []any{&o.TicketID, &s.clock, &o.Cycle, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &s.target, &o.StartedAt,
+		&s.stopped, &s.business, &s.paused, &o.Breached, &s.breachAt, &s.overrun, &s.recorded}
+}
+
+func (s *outcomeScan) value() watchdog.Outcome {
+	o := s.o
+	o.SLAClock = watchdog.SLAClock(s.clock)
+	o.Target, o.Business, o.Paused, o.Overrun = secs(s.target), secs(s.business), secs(s.paused), secs(s.overrun)
+	o.StartedAt = o.StartedAt.UTC()
+	o.StoppedAt, o.BreachAt, o.RecordedAt = nullTime(s.stopped), nullTime(s.breachAt), nullTime(s.recorded)
+	return o
+}
+
+func scanOutcome(sc sqlstore.Scanner) (watchdog.Outcome, error) { return scanRow(sc, &outcomeScan{}) }
+
+func secs(n int64) time.Duration { return time.Duration(n) * time.Second }
+
+// outcomeRows are outcomes as parallel arrays for unnest.
+type outcomeRows struct {
+	ticket, clock, policy, tier, priority, calendar []string
+	cycle, target, business, paused, overrun        []int64
+	started, stopped, breachAt, recorded            timeArray
+	breached                                        []bool
+}
+
+func (r *outcomeRows) add(os []watchdog.Outcome) {
+	for i := range os {
+		o := &os[i]
+		r.ticket, r.clock, r.cycle = append(r.ticket, o.TicketID), append(r.clock, string(o.SLAClock)), append(r.cycle, int64(o.Cycle))
+		r.policy, r.tier, r.priority = append(r.policy, o.Policy), append(r.tier, o.Tier), append(r.priority, o.Priority)
+		r.calendar, r.target = append(r.calendar, o.Calendar), append(r.target, int64(o.Target/time.Second))
+		r.started, r.stopped = append(r.started, ptr(o.StartedAt)), append(r.stopped, o.StoppedAt)
+		r.business, r.paused = append(r.business, int64(o.Business/time.Second)), append(r.paused, int64(o.Paused/time.Second))
+		r.breached, r.breachAt = append(r.breached, o.Breached), append(r.breachAt, o.BreachAt)
+		r.overrun, r.recorded = append(r.overrun, int64(o.Overrun/time.Second)), append(r.recorded, o.RecordedAt)
+	}
+}
+
+// outcomeSet lists the columns an upsert replaces.
+var outcomeSet = func() string {
+	var set []string
+	for _, c := range strings.Split(sqlstore.OutcomeCols, ", ")[3:] {
+		set = append(set, c+" = excluded."+c)
+	}
+	return strings.Join(set, ", ")
+}()
+
+// write inserts or replaces the outcomes by (ticket, clock, cycle).
+func (r *outcomeRows) write(ctx context.Context, q queryer) error {
+	if len(r.ticket) == 0 {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO sla_outcomes (`+sqlstore.OutcomeCols+`)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+			$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bool[], $14::timestamptz[], $15::bigint[],
+			$16::timestamptz[])
+		ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET `+outcomeSet,
+		pq.StringArray(r.ticket), pq.StringArray(r.clock), pq.Int64Array(r.cycle), pq.StringArray(r.policy),
+		pq.StringArray(r.tier), pq.StringArray(r.priority), pq.StringArray(r.calendar), pq.Int64Array(r.target),
+		r.started, r.stopped, pq.Int64Array(r.business), pq.Int64Array(r.paused), pq.BoolArray(r.breached), r.breachAt,
+		pq.Int64Array(r.overrun), r.recorded); err != nil {
+		return fmt.Errorf("write outcomes: %w", err)
+	}
+	return nil
+}
+
+// selectOutcomes is the selection of a report: stopped clocks by their stop
+// (or start) in [$1, $2), and clocks in progress by their start. Each row
+// gives cols and the instant that selects it, at.
+func selectOutcomes(cols string, byStop bool) string {
+	if !byStop {
+		return "SELECT " + cols + ", started_at AS at FROM sla_outcomes WHERE started_at >= $1 AND started_at < $2"
+	}
+	return "SELECT " + cols + ", stopped_at AS at FROM sla_outcomes WHERE stopped_at >= $1 AND stopped_at < $2" +
+		" UNION ALL SELECT " + cols + ", started_at AS at FROM sla_outcomes" +
+		" WHERE stopped_at IS NULL AND started_at >= $1 AND started_at < $2"
+}
+
+// SLAReport aggregates the selected outcomes in SQL: periods by the
+// query's bounds (computed in Go, in its time zone) with width_bucket,
+// nearest-rank percentiles with percentile_disc. See watchdog.Store.
+func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]watchdog.SLAReportRow, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	from, to, byStop := sqlstore.ReportRange(q)
+	var sel, group []string
+	for _, k := range []struct{ key, col string }{{"tier", "tier"}, {"priority", "priority"}, {"sla_type", "sla_type"}, {"calendar", "calendar"}} {
+		if q.Groups(k.key) {
+			sel, group = append(sel, k.col), append(group, k.col)
+		} else {
+			sel = append(sel, "''")
+		}
+	}
+	if q.Period() != "" {
+		sel, group = append(sel, "width_bucket(at, $3::timestamptz[])"), append(group, "width_bucket(at, $3::timestamptz[])")
+	} else {
+		sel = append(sel, "0 + 0*cardinality($3::timestamptz[])")
+	}
+	query := "SELECT " + strings.Join(sel, ", ") + `,
+		count(*) FILTER (WHERE stopped_at IS NOT NULL),
+		count(*) FILTER (WHERE stopped_at IS NOT NULL AND NOT breached),
+		count(*) FILTER (WHERE stopped_at IS NULL),
+		count(*) FILTER (WHERE stopped_at IS NULL AND breach_at <= $4),
+		percentile_disc(0.5) WITHIN GROUP (ORDER BY business_seconds) FILTER (WHERE stopped_at IS NOT NULL),
+		percentile_disc(0.9) WITHIN GROUP (ORDER BY business_seconds) FILTER (WHERE stopped_at IS NOT NULL),
+		coalesce(sum(overrun_seconds) FILTER (WHERE stopped_at IS NOT NULL AND breached), 0)
+		FROM (` + selectOutcomes("tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds", byStop) + `) o`
+	if len(group) > 0 {
+		query += " GROUP BY " + strings.Join(group, ", ")
+	}
+	query += " HAVING count(*) > 0"
+	bounds := q.Bounds()
+	arr := make(timeArray, len(bounds))
+	for i := range bounds {
+		arr[i] = ptr(bounds[i])
+	}
+	rows, err := s.db.QueryContext(ctx, query, from, to, arr, us(q.Now))
+	if err != nil {
+		return nil, s.fail(ctx, "sla report", err)
+	}
+	defer rows.Close()
+	var out []watchdog.SLAReportRow
+	for rows.Next() {
+		var (
+			r        watchdog.SLAReportRow
+			period   int
+			p50, p90 sql.NullInt64
+		)
+		if err := rows.Scan(&r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &period, &r.Stopped, &r.Met, &r.Open, &r.OpenBreached,
+			&p50, &p90, &r.PastTargetSeconds); err != nil {
+			return nil, s.fail(ctx, "sla report", err)
+		}
+		if q.Period() != "" && period >= 1 && period <= len(bounds) {
+			r.Period = ptr(bounds[period-1])
+		}
+		if p50.Valid {
+			r.P50Seconds, r.P90Seconds = ptr(p50.Int64), ptr(p90.Int64)
+		}
+		r.Finish()
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "sla report", err)
+	}
+	return out, nil
+}
+
+// SLAOutcomes streams the selected outcomes. See watchdog.Store.
+func (s *Store) SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn func(*watchdog.Outcome) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	from, to, byStop := sqlstore.ReportRange(q)
+	rows, err := s.db.QueryContext(ctx, selectOutcomes(sqlstore.OutcomeCols, byStop)+" ORDER BY at, ticket_id, sla_type, cycle", from, to)
+	if err != nil {
+		return s.fail(ctx, "sla outcomes", err)
+	}
+	defer rows.Close()
+	var at time.Time
+	for rows.Next() {
+		sc := &outcomeScan{}
+		if err := rows.Scan(append(sc.dest(), &at)...); err != nil {
+			return s.fail(ctx, "sla outcomes", err)
+		}
+		o := sc.value()
+		if err := fn(&o); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.fail(ctx, "sla outcomes", err)
+	}
+	return nil
+}
+
+// BackfillOutcomes plans up to limit tickets after after that have no
+// outcomes and stores their outcomes. See watchdog.Store.
+func (s *Store) BackfillOutcomes(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
+	if err := s.check(ctx); err != nil {
+		return after, 0, err
+	}
+	if limit <= 0 {
+		return after, 0, nil
+	}
+	var (
+		last string
+		n    int
+	)
+	if err := rerun(ctx, func() (err error) {
+		last, n, err = s.backfillOnce(ctx, after, limit, plan)
+		return err
+	}); err != nil {
+		return after, 0, s.fail(ctx, "backfill outcomes", err)
+	}
+	return last, n, nil
+}
+
+func (s *Store) backfillOnce(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	defer tx.Rollback()
+	// The ticket rows are locked so that a concurrent ingest's outcomes
+	// (from a newer timeline) are not overwritten by older ones.
+	tickets, err := queryTickets(ctx, tx, `SELECT `+ticketCols+` FROM tickets t
+		WHERE id > $1 AND NOT EXISTS (SELECT 1 FROM sla_outcomes o WHERE o.ticket_id = t.id)
+		ORDER BY id LIMIT $2 FOR UPDATE`, after, limit)
+	if err != nil {
+		return "", 0, fmt.Errorf("select tickets: %w", err)
+	}
+	if len(tickets) == 0 {
+		return after, 0, nil
+	}
+	if err := loaders.FillPlan(ctx, tx, tickets); err != nil {
+		return "", 0, err
+	}
+	var rows outcomeRows
+	for _, t := range tickets {
+		rows.add(sqlstore.ChangedOutcomes(t.Outcomes, plan(t).Outcomes))
+	}
+	if err := rows.write(ctx, tx); err != nil {
+		return "", 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return "", 0, fmt.Errorf("commit: %w", err)
+	}
+	return tickets[len(tickets)-1].ID, len(tickets), nil
+}

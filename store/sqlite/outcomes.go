@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
+)
+
+func scanOutcome(sc sqlstore.Scanner) (watchdog.Outcome, error) {
+	var (
+		o                                watchdog.Outcome
+		clock                            string
+		started                          int64
+		stopped, breachAt, recorded      sql.NullInt64
+		target, business, paused, overrn int64
+		breached                         int
+	)
+	if err := sc.Scan(&o.TicketID, &clock, &o.Cycle, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &target, &started,
+		&stopped, &business, &paused, &breached, &breachAt, &overrn, &recorded); err != nil {
+		return o, err
+	}
+	o.SLAClock = watchdog.SLAClock(clock)
+	o.Target, o.Business, o.Paused, o.Overrun = secs(target), secs(business), secs(paused), secs(overrn)
+	o.StartedAt, o.StoppedAt = fromMicros(started), fromNullMicros(stopped)
+	o.Breached, o.BreachAt, o.RecordedAt = breached != 0, fromNullMicros(breachAt), fromNullMicros(recorded)
+	return o, nil
+}
+
+func secs(n int64) time.Duration { return time.Duration(n) * time.Second }
+
+// outcomeSet lists the columns an upsert replaces.
+var outcomeSet = func() string {
+	var set []string
+	for _, c := range strings.Split(sqlstore.OutcomeCols, ", ")[3:] {
+		set = append(set, c+" = excluded."+c)
+	}
+	return strings.Join(set, ", ")
+}()
+
+// writeOutcomes inserts or replaces outcomes by (ticket, clock, cycle).
+func (s *Store) writeOutcomes(ctx context.Context, tx *sql.Tx, outcomes []watchdog.Outcome) error {
+	err := s.bulkExec(ctx, tx, "INSERT INTO sla_outcomes ("+sqlstore.OutcomeCols+") VALUES",
+		"ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET "+outcomeSet, 16, len(outcomes),
+		func(i int, args []any) []any {
+			o := &outcomes[i]
+			return append(args, o.TicketID, string(o.SLAClock), o.Cycle, o.Policy, o.Tier, o.Priority, o.Calendar,
+				int64(o.Target/time.Second), micros(o.StartedAt), nullMicros(o.StoppedAt), int64(o.Business/time.Second),
+				int64(o.Paused/time.Second), boolInt(o.Breached), nullMicros(o.BreachAt), int64(o.Overrun/time.Second),
+				nullMicros(o.RecordedAt))
+		})
+	if err != nil {
+		return fmt.Errorf("write outcomes: %w", err)
+	}
+	return nil
+}
+
+// selectOutcomes is the selection of a report: stopped clocks by their stop
+// (or start) in [?1, ?2), and clocks in progress by their start. Each row
+// gives cols and the instant that selects it.
+func selectOutcomes(cols string, byStop bool) string {
+	if !byStop {
+		return "SELECT " + cols + ", started_at AS at FROM sla_outcomes WHERE started_at >= ?1 AND started_at < ?2"
+	}
+	return "SELECT " + cols + ", stopped_at AS at FROM sla_outcomes WHERE stopped_at >= ?1 AND stopped_at < ?2" +
+		" UNION ALL SELECT " + cols + ", started_at AS at FROM sla_outcomes" +
+		" WHERE stopped_at IS NULL AND started_at >= ?1 AND started_at < ?2"
+}
+
+// SLAReport reads the selected outcomes and aggregates them in Go (SQLite
+// has no percentiles nor time zones). See watchdog.Store.
+func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]watchdog.SLAReportRow, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	from, to, byStop := sqlstore.ReportRange(q)
+	agg := sqlstore.NewAggregator(q)
+	rows, err := s.r.QueryContext(ctx, selectOutcomes("tier, priority, sla_type, calendar, stopped_at IS NOT NULL, breached, breach_at, business_seconds, overrun_seconds", byStop),
+		micros(from), micros(to))
+	if err != nil {
+		return nil, s.wrap(ctx, "sla report", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r                 sqlstore.ReportRow
+			stopped, breached int
+			breachAt          sql.NullInt64
+			at                int64
+		)
+		if err := rows.Scan(&r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &stopped, &breached, &breachAt, &r.Business, &r.Overrun, &at); err != nil {
+			return nil, s.wrap(ctx, "sla report", err)
+		}
+		r.Stopped, r.Breached, r.BreachAt, r.At = stopped != 0, breached != 0, fromNullMicros(breachAt), fromMicros(at)
+		agg.Add(r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(ctx, "sla report", err)
+	}
+	return agg.Rows(), nil
+}
+
+// SLAOutcomes streams the selected outcomes. See watchdog.Store.
+func (s *Store) SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn func(*watchdog.Outcome) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	from, to, byStop := sqlstore.ReportRange(q)
+	rows, err := s.r.QueryContext(ctx, selectOutcomes(sqlstore.OutcomeCols, byStop)+" ORDER BY at, ticket_id, sla_type, cycle",
+		micros(from), micros(to))
+	if err != nil {
+		return s.wrap(ctx, "sla outcomes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var at int64
+		o, err := scanOutcome(scanPlus{rows, &at})
+		if err != nil {
+			return s.wrap(ctx, "sla outcomes", err)
+		}
+		if err := fn(&o); err != nil {
+			return err
+		}
+	}
+	return s.wrap(ctx, "sla outcomes", rows.Err())
+}
+
+// scanPlus scans a row of more columns than a scanner reads: the extra
+// ones go to extra.
+type scanPlus struct {
+	rows  *sql.Rows
+	extra *int64
+}
+
+func (p scanPlus) Scan(dest ...any) error { return p.rows.Scan(append(dest, p.extra)...) }
+
+// BackfillOutcomes plans up to limit tickets after after that have no
+// outcomes and stores their outcomes. See watchdog.Store.
+func (s *Store) BackfillOutcomes(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
+	if err := s.check(ctx); err != nil {
+		return after, 0, err
+	}
+	if limit <= 0 {
+		return after, 0, nil
+	}
+	var page []*watchdog.Ticket
+	if err := s.inWrite(ctx, "backfill outcomes", func(tx *sql.Tx) (err error) {
+		page, err = sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets t WHERE id > ?"+
+			" AND NOT EXISTS (SELECT 1 FROM sla_outcomes o WHERE o.ticket_id = t.id) ORDER BY id LIMIT ?", after, limit)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		if err := loaders.Fill(ctx, tx, page); err != nil {
+			return err
+		}
+		var outs []watchdog.Outcome
+		for _, t := range page {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			outs = append(outs, sqlstore.ChangedOutcomes(nil, plan(t).Outcomes)...)
+		}
+		return s.writeOutcomes(ctx, tx, outs)
+	}); err != nil {
+		return after, 0, err
+	}
+	if len(page) == 0 {
+		return after, 0, nil
+	}
+	return page[len(page)-1].ID, len(page), nil
+}
