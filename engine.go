@@ -314,9 +314,9 @@ type handoffClaim struct {
 // records as claim says.
 func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoffClaim) PlanFunc {
 	return func(t *Ticket) Plan {
-		ev := Evaluate(t, p, now)
+		ev, outcomes := EvaluateOutcomes(t, p, now)
 		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt, BreachAt: ev.BreachAt,
-			BackfilledAt: t.BackfilledAt, Outcomes: Outcomes(t, p, ev, now)}
+			BackfilledAt: t.BackfilledAt, Outcomes: outcomes}
 		switch {
 		case fire:
 			pl.Alerts = ev.Due

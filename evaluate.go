@@ -219,23 +219,25 @@ type Evaluation struct {
 	NextDueAt *time.Time
 	// BreachAt is the soonest breach instant among running SLA clocks.
 	BreachAt *time.Time
-
-	// runs are the clocks' histories, from which Outcomes derives the
-	// clocks' outcomes; unset when untracked.
-	runs   []slaRun
-	policy string
 }
 
 // Evaluate computes a ticket's SLA clocks, due alerts and next due instant at
 // now. It is pure: the same ticket (current fields, Events, Alerts), policy
 // and now give the same result.
 func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
+	ev, _ := evaluate(t, p, now)
+	return ev
+}
+
+// evaluate is Evaluate that also returns the clocks' histories (none when
+// untracked), from which their outcomes derive.
+func evaluate(t *Ticket, p *Policy, now time.Time) (Evaluation, []slaRun) {
 	ev := Evaluation{Open: !p.Statuses.IsResolved(t.Status)}
 	targets, cal, reason, ok := p.Lookup(t.CustomerTier, t.Priority)
 	if !ok {
 		ev.State = TicketUntracked
 		ev.Untracked = reason
-		return ev
+		return ev, nil
 	}
 	fired := make(map[StageKey]bool, len(t.Alerts))
 	for _, a := range t.Alerts {
@@ -243,7 +245,6 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 	}
 	stages := p.Stages()
 	runs := buildRuns(t, p, targets, cal)
-	ev.runs, ev.policy = runs[:], TierPolicyName(t.CustomerTier, t.Priority)
 	ev.SLAClocks = make(map[SLAClock]*SLAClockView, 2)
 	ev.State = TicketOK
 	var next *time.Time
@@ -323,7 +324,7 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 	}
 	sortAlerts(ev.Due)
 	ev.NextDueAt = next
-	return ev
+	return ev, runs[:]
 }
 
 func sortAlerts(as []Alert) {

@@ -95,26 +95,33 @@ func TierPolicyName(tier, priority string) string {
 	return "tiers." + normKey(tier) + "." + normKey(priority)
 }
 
-// Outcomes derives the outcomes of ticket t's SLA clocks from its
-// evaluation ev (Evaluate(t, p, now)): one per clock and cycle, in progress
-// or stopped. t.Outcomes holds those recorded before: a clock stopped then
-// and still stopped keeps its recorded target and policy, and RecordedAt is
-// kept from them (set to now when a clock stops for the first time). An
-// untracked ticket has none.
-func Outcomes(t *Ticket, p *Policy, ev Evaluation, now time.Time) []Outcome {
-	if len(ev.runs) == 0 {
+// EvaluateOutcomes is Evaluate that also derives the outcomes of the
+// ticket's SLA clocks from the evaluation: one per clock and cycle, in
+// progress or stopped. t.Outcomes holds those recorded before: a clock
+// stopped then and still stopped keeps its recorded target and policy, and
+// RecordedAt is kept from them (set to now when a clock stops for the first
+// time). An untracked ticket has none.
+func EvaluateOutcomes(t *Ticket, p *Policy, now time.Time) (Evaluation, []Outcome) {
+	ev, runs := evaluate(t, p, now)
+	return ev, outcomes(t, p, runs, now)
+}
+
+// outcomes derives the outcomes of t's clocks from their histories runs.
+func outcomes(t *Ticket, p *Policy, runs []slaRun, now time.Time) []Outcome {
+	if len(runs) == 0 {
 		return nil
 	}
+	policy := TierPolicyName(t.CustomerTier, t.Priority)
 	prior := make(map[OutcomeKey]*Outcome, len(t.Outcomes))
 	for i := range t.Outcomes {
 		prior[t.Outcomes[i].Key()] = &t.Outcomes[i]
 	}
 	steps := timeline(t)
-	out := make([]Outcome, 0, len(ev.runs))
-	for i := range ev.runs {
-		r := &ev.runs[i]
+	out := make([]Outcome, 0, len(runs))
+	for i := range runs {
+		r := &runs[i]
 		o := Outcome{
-			TicketID: t.ID, SLAClock: r.kind, Policy: ev.policy, Tier: normKey(t.CustomerTier), Priority: normKey(t.Priority),
+			TicketID: t.ID, SLAClock: r.kind, Policy: policy, Tier: normKey(t.CustomerTier), Priority: normKey(t.Priority),
 			Calendar: r.cal.Name(), Target: r.target.Truncate(time.Second), StartedAt: micro(t.CreatedAt),
 		}
 		before := prior[o.Key()]

@@ -10,12 +10,12 @@ import (
 )
 
 // OutcomePlan returns the PlanFunc the engine uses for ingest under policy
-// p at now: the ticket's columns and its SLA outcomes (watchdog.Outcomes).
+// p at now: the ticket's columns and its SLA outcomes (watchdog.EvaluateOutcomes).
 func OutcomePlan(p *watchdog.Policy, now time.Time) watchdog.PlanFunc {
 	return func(t *watchdog.Ticket) watchdog.Plan {
-		ev := watchdog.Evaluate(t, p, now)
+		ev, outcomes := watchdog.EvaluateOutcomes(t, p, now)
 		return watchdog.Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt,
-			BreachAt: ev.BreachAt, Outcomes: watchdog.Outcomes(t, p, ev, now)}
+			BreachAt: ev.BreachAt, Outcomes: outcomes}
 	}
 }
 
