@@ -221,7 +221,7 @@ func testOutcomesFollowTimeline(t *testing.T, h Harness) {
 func testOutcomesPeriods(t *testing.T, h Harness) {
 	s, _ := h.Open(t)
 	p := watchdog.DefaultPolicy()
-	d0 := time.Date(2025, 10, 26, 21, 0, 0, 0, time.UTC) // Sunday 22:00 CET
+	d0 := time.Date(2025, 10, 26, 21, 0, 0, 0, time.UTC)  // Sunday 22:00 CET
 	e0 := time.Date(2025, 10, 26, 23, 10, 0, 0, time.UTC) // Monday 00:10 CET
 	m := time.Minute
 	ingest(t, s, OutcomePlan(p, e0.Add(time.Hour)),
