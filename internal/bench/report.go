@@ -112,6 +112,21 @@ func (r *Report) Evaluate() {
 			add(s.Kind, fmt.Sprintf("watchdogd RSS < 150 MB at %s stored", count(s.Preload.Tickets)),
 				fmt.Sprintf("peak %.0f MB", s.ScaleMemory.PeakMB), s.ScaleMemory.PeakMB < 150)
 		}
+		if rp := s.Reports; rp != nil {
+			// PostgreSQL's targets are the issue's; SQLite's are 3 × them
+			// (it aggregates in Go what PostgreSQL aggregates in SQL).
+			week, month := 300.0, 1000.0
+			if s.Kind == "sqlite" {
+				week, month = 900, 3000
+			}
+			n := count(rp.Tickets)
+			add(s.Kind, fmt.Sprintf("30-day report by tier and week p99 < %.0f ms (%s tickets)", week, n), fmt.Sprintf("%.0f ms", rp.Week30.P99Ms), rp.Week30.N > 0 && rp.Week30.P99Ms < week)
+			add(s.Kind, fmt.Sprintf("365-day report by tier and month p99 < %.0f ms (%s tickets)", month, n), fmt.Sprintf("%.0f ms", rp.Month365.P99Ms), rp.Month365.N > 0 && rp.Month365.P99Ms < month)
+			if e := rp.Export; e != nil {
+				add(s.Kind, "CSV export ≥ 100k rows/s, flat RSS", fmt.Sprintf("%.0f rows/s; RSS %.0f MB before, %.0f MB at most during", e.RowsPerS, e.RSSBeforeMB, e.RSSMaxMB),
+					e.RowsPerS >= 100000 && e.RSSMaxMB < e.RSSBeforeMB+50)
+			}
+		}
 		if s.Reads != nil {
 			add(s.Kind, "dashboard p99 < 20 ms", fmt.Sprintf("%.1f ms", s.Reads.Dashboard.P99Ms), s.Reads.Dashboard.P99Ms < 20)
 			add(s.Kind, "ticket p99 < 5 ms", fmt.Sprintf("%.1f ms", s.Reads.Ticket.P99Ms), s.Reads.Ticket.P99Ms < 5)
@@ -207,6 +222,14 @@ func (r *Report) writeFigures(w io.Writer, markdown bool) {
 			row("lateness: WebSocket", arrivalLine(l.WebSocket))
 			if l.EvalPasses > 0 {
 				row("scheduler passes during lateness (server /metrics)", fmt.Sprintf("%.0f passes, mean %.1f ms", l.EvalPasses, l.EvalMeanMs))
+			}
+		}
+		if rp := s.Reports; rp != nil {
+			row(fmt.Sprintf("reports: %s resolved tickets over a year", count(rp.Tickets)), fmt.Sprintf("%s outcomes; stored in %.1fs without them, then the start-up backfill recorded them in %.1fs", count(rp.Outcomes), rp.PreloadS, rp.BackfillS))
+			row("GET /reports/sla, 30 days by tier and week", fmt.Sprintf("p50 %.0f ms, p99 %.0f ms (%d requests, zones UTC, Europe/Berlin, +05:30, America/New_York)", rp.Week30.P50Ms, rp.Week30.P99Ms, rp.Week30.N))
+			row("GET /reports/sla, 365 days by tier and month", fmt.Sprintf("p50 %.0f ms, p99 %.0f ms (%d requests)", rp.Month365.P50Ms, rp.Month365.P99Ms, rp.Month365.N))
+			if e := rp.Export; e != nil {
+				row("GET /reports/sla/outcomes?format=csv", fmt.Sprintf("%d rows in %.1fs: %.0f rows/s; server RSS %.0f MB before, at most %.0f MB during", e.Rows, e.Seconds, e.RowsPerS, e.RSSBeforeMB, e.RSSMaxMB))
 			}
 		}
 		if s.ScaleMemory != nil {

@@ -79,23 +79,30 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 	}
 	from, to, byStop := sqlstore.ReportRange(q)
 	agg := sqlstore.NewAggregator(q)
-	rows, err := s.r.QueryContext(ctx, selectOutcomes("tier, priority, sla_type, calendar, stopped_at IS NOT NULL, breached, breach_at, business_seconds, overrun_seconds", byStop),
-		micros(from), micros(to))
+	// Only the keys grouped by are read: strings cost.
+	cols := make([]string, 0, 9)
+	for _, k := range sqlstore.ReportKeyCols {
+		if q.Groups(k) {
+			cols = append(cols, k)
+		} else {
+			cols = append(cols, "''")
+		}
+	}
+	cols = append(cols, "stopped_at IS NOT NULL", "breached", "breach_at", "business_seconds", "overrun_seconds")
+	rows, err := s.r.QueryContext(ctx, selectOutcomes(strings.Join(cols, ", "), byStop), micros(from), micros(to))
 	if err != nil {
 		return nil, s.wrap(ctx, "sla report", err)
 	}
 	defer rows.Close()
+	var (
+		r        sqlstore.ReportRow
+		breachAt sql.NullInt64
+	)
 	for rows.Next() {
-		var (
-			r                 sqlstore.ReportRow
-			stopped, breached int
-			breachAt          sql.NullInt64
-			at                int64
-		)
-		if err := rows.Scan(&r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &stopped, &breached, &breachAt, &r.Business, &r.Overrun, &at); err != nil {
+		if err := rows.Scan(&r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &r.Stopped, &r.Breached, &breachAt, &r.Business, &r.Overrun, &r.At); err != nil {
 			return nil, s.wrap(ctx, "sla report", err)
 		}
-		r.Stopped, r.Breached, r.BreachAt, r.At = stopped != 0, breached != 0, fromNullMicros(breachAt), fromMicros(at)
+		r.BreachAt, r.HasBreachAt = breachAt.Int64, breachAt.Valid
 		agg.Add(r)
 	}
 	if err := rows.Err(); err != nil {

@@ -71,13 +71,18 @@ func microPtr(t *time.Time) *time.Time {
 	return &v
 }
 
+// ReportKeyCols are the sla_outcomes columns of the report keys, in
+// ReportRow's order; each is named as its key.
+var ReportKeyCols = []string{"tier", "priority", "sla_type", "calendar"}
+
 // ReportRow is one outcome as a report reads it: At is the instant that
-// selects it (its stop, or its start).
+// selects it (its stop, or its start), in unix microseconds, as BreachAt
+// (HasBreachAt false: none). Keys the report does not group by may be left
+// empty.
 type ReportRow struct {
 	Tier, Priority, SLAType, Calendar string
-	At                                time.Time
-	Stopped, Breached                 bool
-	BreachAt                          *time.Time
+	At, BreachAt                      int64
+	HasBreachAt, Stopped, Breached    bool
 	Business, Overrun                 int64
 }
 
@@ -86,6 +91,8 @@ type ReportRow struct {
 type Aggregator struct {
 	q      watchdog.SLAReportQuery
 	bounds []time.Time
+	micros []int64 // bounds in unix microseconds
+	now    int64
 	groups map[groupKey]*group
 }
 
@@ -101,7 +108,11 @@ type group struct {
 
 // NewAggregator starts a report for q (validated, Now set).
 func NewAggregator(q watchdog.SLAReportQuery) *Aggregator {
-	return &Aggregator{q: q, bounds: q.Bounds(), groups: map[groupKey]*group{}}
+	a := &Aggregator{q: q, bounds: q.Bounds(), now: q.Now.UnixMicro(), groups: map[groupKey]*group{}}
+	for _, b := range a.bounds {
+		a.micros = append(a.micros, b.UnixMicro())
+	}
+	return a
 }
 
 // Add counts one outcome.
@@ -120,7 +131,7 @@ func (a *Aggregator) Add(r ReportRow) {
 		k.calendar = r.Calendar
 	}
 	if a.q.Period() != "" {
-		k.period = sort.Search(len(a.bounds), func(i int) bool { return a.bounds[i].After(r.At) }) - 1
+		k.period = sort.Search(len(a.micros), func(i int) bool { return a.micros[i] > r.At }) - 1
 	}
 	g := a.groups[k]
 	if g == nil {
@@ -134,7 +145,7 @@ func (a *Aggregator) Add(r ReportRow) {
 	switch {
 	case !r.Stopped:
 		g.row.Open++
-		if r.BreachAt != nil && !r.BreachAt.After(a.q.Now) {
+		if r.HasBreachAt && r.BreachAt <= a.now {
 			g.row.OpenBreached++
 		}
 	default:
