@@ -51,6 +51,59 @@ type Outcome struct {
 	RecordedAt *time.Time
 }
 
+// OpenClocks (for Store implementations) describes a ticket's response
+// and resolution clocks (cycle 0) that are in progress and never stopped:
+// reports count them as in progress from the ticket's row, so that storing
+// a new ticket writes no outcome rows (see SplitOutcomes).
+type OpenClocks struct {
+	// Calendar is the calendar of the ticket's clocks; "" while the
+	// ticket's outcomes were never derived (stored before outcomes were
+	// recorded, or untracked).
+	Calendar string
+	// Response and Resolution report the clocks in progress, never
+	// stopped; their BreachAt as Outcome.BreachAt.
+	Response, Resolution                 bool
+	ResponseBreachAt, ResolutionBreachAt *time.Time
+}
+
+// Mask is the open clocks as bits: 1 response, 2 resolution.
+func (c OpenClocks) Mask() int {
+	m := 0
+	if c.Response {
+		m |= 1
+	}
+	if c.Resolution {
+		m |= 2
+	}
+	return m
+}
+
+// RecordedOutcome reports whether a store keeps o as an outcome row: once
+// its clock stopped, and from then on (reopened, it stays a row, in
+// progress). Other outcomes are in progress, never stopped.
+func RecordedOutcome(o *Outcome) bool { return o.Stopped() || o.RecordedAt != nil }
+
+// SplitOutcomes (for Store implementations) splits a plan's outcomes into
+// the rows to keep (RecordedOutcome) and the open clocks of the ticket's
+// row.
+func SplitOutcomes(outcomes []Outcome) (rows []Outcome, open OpenClocks) {
+	for i := range outcomes {
+		o := &outcomes[i]
+		open.Calendar = o.Calendar
+		switch {
+		case RecordedOutcome(o):
+			rows = append(rows, *o)
+		case o.Cycle == 0 && o.SLAClock == Response:
+			open.Response, open.ResponseBreachAt = true, o.BreachAt
+		case o.Cycle == 0 && o.SLAClock == Resolution:
+			open.Resolution, open.ResolutionBreachAt = true, o.BreachAt
+		default:
+			rows = append(rows, *o)
+		}
+	}
+	return rows, open
+}
+
 // Stopped reports whether the clock has stopped (met or missed).
 func (o *Outcome) Stopped() bool { return o.StoppedAt != nil }
 

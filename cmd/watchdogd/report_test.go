@@ -54,7 +54,7 @@ func TestReportCommand(t *testing.T) {
 		}
 	}
 	code, out, _ = report("-outcomes")
-	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 5 || !strings.HasPrefix(lines[2], "T-1,response,0,tiers.gold.high,gold,high,24x7,met,1800,") {
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 4 || !strings.HasPrefix(lines[1], "T-1,response,0,tiers.gold.high,gold,high,24x7,met,1800,") {
 		t.Errorf("outcomes (exit %d):\n%s", code, out)
 	}
 	for _, bad := range [][]string{{"-group-by", "colour", "group_by"}, {"-tz", "Mars/Olympus", "-tz"}, {"-format", "xml", "-format"}, {"-to", "tomorrow", "-to"}} {

@@ -1,6 +1,7 @@
 -- +goose Up
--- One row per (ticket, SLA clock, cycle): the clock's outcome, in progress
--- (stopped_at NULL) or stopped, met or missed (watchdog.Outcome). Written in
+-- One row per (ticket, SLA clock, cycle) that stopped at least once: the
+-- clock's outcome, met or missed, or in progress again after a reopen
+-- (stopped_at NULL) (watchdog.Outcome). Written in
 -- the transaction that stores the event that changed it; reports aggregate
 -- it. Times in whole seconds of business time, except paused_seconds (wall
 -- time). No foreign key: tickets are never deleted, and each key costs at
@@ -30,5 +31,21 @@ CREATE TABLE sla_outcomes (
 CREATE INDEX sla_outcomes_stopped_idx ON sla_outcomes (stopped_at) WHERE stopped_at IS NOT NULL;
 CREATE INDEX sla_outcomes_started_idx ON sla_outcomes (started_at);
 
+-- A ticket's clocks in progress that never stopped live on its row
+-- (watchdog.OpenClocks), so that storing a new ticket writes no outcome
+-- rows: the calendar of its clocks ('' until its outcomes are derived: the
+-- start-up backfill finds those), which clocks are open (1 response, 2
+-- resolution) and when each reaches its target. Reports count them in
+-- progress by the ticket's creation. Columns with constant defaults: adding
+-- them rewrites nothing.
+ALTER TABLE tickets ADD COLUMN sla_calendar text NOT NULL DEFAULT '',
+    ADD COLUMN open_clocks smallint NOT NULL DEFAULT 0,
+    ADD COLUMN response_breach_at timestamptz,
+    ADD COLUMN resolution_breach_at timestamptz;
+CREATE INDEX tickets_open_clocks_idx ON tickets (created_at) WHERE open_clocks <> 0;
+
 -- +goose Down
+DROP INDEX tickets_open_clocks_idx;
+ALTER TABLE tickets DROP COLUMN resolution_breach_at, DROP COLUMN response_breach_at,
+    DROP COLUMN open_clocks, DROP COLUMN sla_calendar;
 DROP TABLE sla_outcomes;

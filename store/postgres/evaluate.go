@@ -109,8 +109,7 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	if len(p.Notifiers) > 0 {
 		e.targets[t.ID] = sqlstore.Targets(p, e.now)
 	}
-	e.outs.add(sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes))
-	applyPlan(t, p)
+	e.outs.add(applyPlan(t, p))
 	t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 	if derivedChanged(&before, t) {
 		e.rows.add(t)
@@ -197,7 +196,12 @@ func derivedChanged(before, after *watchdog.Ticket) bool {
 	return before.State != after.State || before.Untracked != after.Untracked || before.Open != after.Open ||
 		before.EscalationLevel != after.EscalationLevel ||
 		!sameTime(before.NextDueAt, after.NextDueAt) || !sameTime(before.BreachAt, after.BreachAt) ||
-		!sameTime(before.BackfilledAt, after.BackfilledAt)
+		!sameTime(before.BackfilledAt, after.BackfilledAt) || !sameOpenClocks(before.OpenClocks, after.OpenClocks)
+}
+
+func sameOpenClocks(a, b watchdog.OpenClocks) bool {
+	return a.Calendar == b.Calendar && a.Mask() == b.Mask() &&
+		sameTime(a.ResponseBreachAt, b.ResponseBreachAt) && sameTime(a.ResolutionBreachAt, b.ResolutionBreachAt)
 }
 
 // updateDerived stores the derived columns (and the escalation level when
@@ -213,10 +217,12 @@ func updateDerived(ctx context.Context, q queryer, rows *ticketRows, withLevel b
 	if _, err := q.ExecContext(ctx, `UPDATE tickets t SET
 			sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
 			next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
-			escalation_level = `+level+`
+			escalation_level = `+level+`, sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
+			response_breach_at = u.response_breach_at, resolution_breach_at = u.resolution_breach_at
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::timestamptz[],
-			$7::timestamptz[], $8::int[])
-			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level)
+			$7::timestamptz[], $8::int[], $9::text[], $10::smallint[], $11::timestamptz[], $12::timestamptz[])
+			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level,
+				sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
 		WHERE t.id = u.id`, rows.derivedArgs()...); err != nil {
 		return fmt.Errorf("update tickets: %w", err)
 	}
@@ -336,9 +342,7 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 	)
 	for _, t := range tickets {
 		before := *t
-		p := plan(t)
-		outs.add(sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes))
-		applyPlan(t, p)
+		outs.add(applyPlan(t, plan(t)))
 		t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 		if derivedChanged(&before, t) {
 			rows.add(t)

@@ -65,9 +65,7 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	var w ingestWrites
 	for _, c := range m.Changed {
 		oldNext := c.T.NextDueAt
-		p := plan(c.T)
-		w.outcomes.add(sqlstore.ChangedOutcomes(c.T.Outcomes, p.Outcomes))
-		applyPlan(c.T, p)
+		w.outcomes.add(applyPlan(c.T, plan(c.T)))
 		c.T.Events, c.T.Alerts, c.T.Outcomes = nil, nil, nil
 		w.add(c, oldNext)
 	}
@@ -131,9 +129,11 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 	}
 	if len(w.inserts.id) > 0 {
 		if _, err := q.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
-				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at)
+				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at,
+				sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])`,
+				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+				$14::text[], $15::smallint[], $16::timestamptz[], $17::timestamptz[])`,
 			w.inserts.args()...); err != nil {
 			return raced(fmt.Errorf("insert tickets: %w", err))
 		}
@@ -143,11 +143,15 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 				priority = u.priority, customer_tier = u.customer_tier, status = u.status,
 				created_at = u.created_at, updated_at = u.updated_at, first_response_at = u.first_response_at,
 				sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
-				next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at
+				next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
+				sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
+				response_breach_at = u.response_breach_at, resolution_breach_at = u.resolution_breach_at
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
+				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+				$14::text[], $15::smallint[], $16::timestamptz[], $17::timestamptz[])
 				AS u(id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-					sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at)
+					sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at,
+					sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
 			WHERE t.id = u.id`, w.updates.args()...); err != nil {
 			return fmt.Errorf("update tickets: %w", err)
 		}

@@ -101,6 +101,16 @@ func selectOutcomes(cols string, byStop bool) string {
 		" WHERE stopped_at IS NULL AND started_at >= $1 AND started_at < $2"
 }
 
+// openClocks selects the clocks in progress that never stopped, from the
+// tickets rows, by the ticket's creation in [$1, $2), with the columns of
+// the report's selectOutcomes.
+const openClocks = `SELECT lower(btrim(customer_tier)), lower(btrim(priority)), 'response', sla_calendar,
+		NULL::timestamptz, false, response_breach_at, 0::bigint, 0::bigint, created_at
+	FROM tickets WHERE open_clocks <> 0 AND open_clocks & 1 <> 0 AND created_at >= $1 AND created_at < $2
+	UNION ALL SELECT lower(btrim(customer_tier)), lower(btrim(priority)), 'resolution', sla_calendar,
+		NULL::timestamptz, false, resolution_breach_at, 0::bigint, 0::bigint, created_at
+	FROM tickets WHERE open_clocks <> 0 AND open_clocks & 2 <> 0 AND created_at >= $1 AND created_at < $2`
+
 // SLAReport aggregates the selected outcomes in SQL: periods by the
 // query's bounds (computed in Go, in its time zone) with width_bucket,
 // nearest-rank percentiles with percentile_disc. See watchdog.Store.
@@ -130,7 +140,8 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 		percentile_disc(0.5) WITHIN GROUP (ORDER BY business_seconds) FILTER (WHERE stopped_at IS NOT NULL),
 		percentile_disc(0.9) WITHIN GROUP (ORDER BY business_seconds) FILTER (WHERE stopped_at IS NOT NULL),
 		coalesce(sum(overrun_seconds) FILTER (WHERE stopped_at IS NOT NULL AND breached), 0)
-		FROM (` + selectOutcomes("tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds", byStop) + `) o`
+		FROM (` + selectOutcomes("tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds", byStop) +
+		` UNION ALL ` + openClocks + `) o (tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds, at)`
 	if len(group) > 0 {
 		query += " GROUP BY " + strings.Join(group, ", ")
 	}
@@ -228,9 +239,10 @@ func (s *Store) backfillOnce(ctx context.Context, after string, limit int, plan 
 	}
 	defer tx.Rollback()
 	// The ticket rows are locked so that a concurrent ingest's outcomes
-	// (from a newer timeline) are not overwritten by older ones.
-	tickets, err := queryTickets(ctx, tx, `SELECT `+ticketCols+` FROM tickets t
-		WHERE id > $1 AND NOT EXISTS (SELECT 1 FROM sla_outcomes o WHERE o.ticket_id = t.id)
+	// (from a newer timeline) are not overwritten by older ones. A tracked
+	// ticket without a calendar never had its outcomes derived.
+	tickets, err := queryTickets(ctx, tx, `SELECT `+ticketCols+` FROM tickets
+		WHERE id > $1 AND sla_calendar = '' AND sla_state <> 'untracked'
 		ORDER BY id LIMIT $2 FOR UPDATE`, after, limit)
 	if err != nil {
 		return "", 0, fmt.Errorf("select tickets: %w", err)
@@ -241,12 +253,29 @@ func (s *Store) backfillOnce(ctx context.Context, after string, limit int, plan 
 	if err := loaders.FillPlan(ctx, tx, tickets); err != nil {
 		return "", 0, err
 	}
-	var rows outcomeRows
+	var (
+		rows    outcomeRows
+		tickRow ticketRows
+	)
 	for _, t := range tickets {
-		rows.add(sqlstore.ChangedOutcomes(t.Outcomes, plan(t).Outcomes))
+		p := plan(t)
+		rows.add(sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes))
+		_, oc := watchdog.SplitOutcomes(p.Outcomes)
+		oc.ResponseBreachAt, oc.ResolutionBreachAt = usPtr(oc.ResponseBreachAt), usPtr(oc.ResolutionBreachAt)
+		t.OpenClocks = oc
+		tickRow.add(t)
 	}
 	if err := rows.write(ctx, tx); err != nil {
 		return "", 0, err
+	}
+	// Only the open clocks' columns: the rest of each row is as read.
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets t SET sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
+			response_breach_at = u.response_breach_at, resolution_breach_at = u.resolution_breach_at
+		FROM unnest($1::text[], $2::text[], $3::smallint[], $4::timestamptz[], $5::timestamptz[])
+			AS u(id, sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
+		WHERE t.id = u.id`, pq.StringArray(tickRow.id), pq.StringArray(tickRow.calendar), pq.Int64Array(tickRow.clocks),
+		tickRow.respBreach, tickRow.resBreach); err != nil {
+		return "", 0, fmt.Errorf("update tickets: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return "", 0, fmt.Errorf("commit: %w", err)

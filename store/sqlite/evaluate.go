@@ -67,9 +67,7 @@ func (s *Store) planEach(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ti
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p := plan(t)
-		outcomes = append(outcomes, sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes)...)
-		applyPlan(t, p)
+		outcomes = append(outcomes, applyPlan(t, plan(t))...)
 	}
 	if err := s.writeOutcomes(ctx, tx, outcomes); err != nil {
 		return err

@@ -40,9 +40,7 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			p := plan(c.T)
-			outcomes = append(outcomes, sqlstore.ChangedOutcomes(c.T.Outcomes, p.Outcomes)...)
-			applyPlan(c.T, p)
+			outcomes = append(outcomes, applyPlan(c.T, plan(c.T))...)
 		}
 		if err := s.writeOutcomes(ctx, tx, outcomes); err != nil {
 			return err
@@ -94,12 +92,14 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 // insertTickets inserts new tickets (the writer lock guarantees that they
 // are not stored yet).
 func (s *Store) insertTickets(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket) error {
-	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 14, len(tickets),
+	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 18, len(tickets),
 		func(i int, args []any) []any {
 			t := tickets[i]
+			oc := &t.OpenClocks
 			return append(args, t.ID, t.Priority, t.CustomerTier, t.Status, micros(t.CreatedAt), micros(t.UpdatedAt),
 				nullMicros(t.FirstResponseAt), t.EscalationLevel, string(t.State), t.Untracked, boolInt(t.Open),
-				nullMicros(t.NextDueAt), nullMicros(t.BreachAt), nullMicros(t.BackfilledAt))
+				nullMicros(t.NextDueAt), nullMicros(t.BreachAt), nullMicros(t.BackfilledAt),
+				oc.Calendar, oc.Mask(), nullMicros(oc.ResponseBreachAt), nullMicros(oc.ResolutionBreachAt))
 		})
 	if err != nil {
 		return fmt.Errorf("insert tickets: %w", err)

@@ -59,9 +59,10 @@ func (s *Store) writeOutcomes(ctx context.Context, tx *sql.Tx, outcomes []watchd
 	return nil
 }
 
-// selectOutcomes is the selection of a report: stopped clocks by their stop
-// (or start) in [?1, ?2), and clocks in progress by their start. Each row
-// gives cols and the instant that selects it.
+// selectOutcomes is the selection of a report among the outcome rows:
+// stopped clocks by their stop (or start) in [?1, ?2), and rows in progress
+// (reopened clocks) by their start. Each row gives cols and the instant
+// that selects it.
 func selectOutcomes(cols string, byStop bool) string {
 	if !byStop {
 		return "SELECT " + cols + ", started_at AS at FROM sla_outcomes WHERE started_at >= ?1 AND started_at < ?2"
@@ -70,6 +71,15 @@ func selectOutcomes(cols string, byStop bool) string {
 		" UNION ALL SELECT " + cols + ", started_at AS at FROM sla_outcomes" +
 		" WHERE stopped_at IS NULL AND started_at >= ?1 AND started_at < ?2"
 }
+
+// openClocks selects the clocks in progress that never stopped, from the
+// tickets rows, by the ticket's creation in [?1, ?2), as report rows: the
+// key columns (tier and priority as stored), then breach_at and the
+// instant.
+const openClocks = "SELECT customer_tier, priority, 'response', sla_calendar, response_breach_at, created_at FROM tickets" +
+	" WHERE open_clocks <> 0 AND open_clocks & 1 <> 0 AND created_at >= ?1 AND created_at < ?2" +
+	" UNION ALL SELECT customer_tier, priority, 'resolution', sla_calendar, resolution_breach_at, created_at FROM tickets" +
+	" WHERE open_clocks <> 0 AND open_clocks & 2 <> 0 AND created_at >= ?1 AND created_at < ?2"
 
 // SLAReport reads the selected outcomes and aggregates them in Go (SQLite
 // has no percentiles nor time zones). See watchdog.Store.
@@ -108,7 +118,32 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap(ctx, "sla report", err)
 	}
+	if err := s.addOpenClocks(ctx, agg, from, to); err != nil {
+		return nil, err
+	}
 	return agg.Rows(), nil
+}
+
+// addOpenClocks counts the open clocks of the tickets rows.
+func (s *Store) addOpenClocks(ctx context.Context, agg *sqlstore.Aggregator, from, to time.Time) error {
+	rows, err := s.r.QueryContext(ctx, openClocks, micros(from), micros(to))
+	if err != nil {
+		return s.wrap(ctx, "sla report: open clocks", err)
+	}
+	defer rows.Close()
+	var (
+		r        sqlstore.ReportRow
+		breachAt sql.NullInt64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &breachAt, &r.At); err != nil {
+			return s.wrap(ctx, "sla report: open clocks", err)
+		}
+		r.Tier, r.Priority = sqlstore.NormKey(r.Tier), sqlstore.NormKey(r.Priority)
+		r.BreachAt, r.HasBreachAt = breachAt.Int64, breachAt.Valid
+		agg.Add(r)
+	}
+	return s.wrap(ctx, "sla report: open clocks", rows.Err())
 }
 
 // SLAOutcomes streams the selected outcomes. See watchdog.Store.
@@ -145,8 +180,9 @@ type scanPlus struct {
 
 func (p scanPlus) Scan(dest ...any) error { return p.rows.Scan(append(dest, p.extra)...) }
 
-// BackfillOutcomes plans up to limit tickets after after that have no
-// outcomes and stores their outcomes. See watchdog.Store.
+// BackfillOutcomes plans up to limit tickets after after whose outcomes
+// were never derived (tracked, no calendar on their row) and stores their
+// outcomes and open clocks. See watchdog.Store.
 func (s *Store) BackfillOutcomes(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
 	if err := s.check(ctx); err != nil {
 		return after, 0, err
@@ -156,22 +192,28 @@ func (s *Store) BackfillOutcomes(ctx context.Context, after string, limit int, p
 	}
 	var page []*watchdog.Ticket
 	if err := s.inWrite(ctx, "backfill outcomes", func(tx *sql.Tx) (err error) {
-		page, err = sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets t WHERE id > ?"+
-			" AND NOT EXISTS (SELECT 1 FROM sla_outcomes o WHERE o.ticket_id = t.id) ORDER BY id LIMIT ?", after, limit)
+		page, err = sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE id > ?"+
+			" AND sla_calendar = '' AND sla_state <> 'untracked' ORDER BY id LIMIT ?", after, limit)
 		if err != nil || len(page) == 0 {
 			return err
 		}
-		if err := loaders.Fill(ctx, tx, page); err != nil {
+		if err := loaders.FillPlan(ctx, tx, page); err != nil {
 			return err
 		}
+		changes := snapshot(page)
 		var outs []watchdog.Outcome
 		for _, t := range page {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			outs = append(outs, sqlstore.ChangedOutcomes(nil, plan(t).Outcomes)...)
+			p := plan(t)
+			outs = append(outs, sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes)...)
+			_, t.OpenClocks = watchdog.SplitOutcomes(p.Outcomes)
 		}
-		return s.writeOutcomes(ctx, tx, outs)
+		if err := s.writeOutcomes(ctx, tx, outs); err != nil {
+			return err
+		}
+		return s.updateTickets(ctx, tx, changes)
 	}); err != nil {
 		return after, 0, err
 	}

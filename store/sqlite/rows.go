@@ -15,7 +15,7 @@ import (
 
 // Column lists, in the order the scan functions read them.
 const (
-	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at"
+	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, sla_calendar, open_clocks, response_breach_at, resolution_breach_at"
 	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at"
 	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details"
 	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at"
@@ -42,13 +42,17 @@ func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 		t                                      watchdog.Ticket
 		created, updated                       int64
 		firstResp, nextDue, breach, backfilled sql.NullInt64
+		respBreach, resBreach                  sql.NullInt64
 		state                                  string
-		open                                   int
+		open, clocks                           int
 	)
 	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &created, &updated, &firstResp,
-		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach, &backfilled); err != nil {
+		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach, &backfilled,
+		&t.OpenClocks.Calendar, &clocks, &respBreach, &resBreach); err != nil {
 		return nil, err
 	}
+	t.OpenClocks.Response, t.OpenClocks.Resolution = clocks&1 != 0, clocks&2 != 0
+	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = fromNullMicros(respBreach), fromNullMicros(resBreach)
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	t.FirstResponseAt = fromNullMicros(firstResp)
 	t.State = watchdog.TicketState(state)
@@ -118,10 +122,13 @@ var loaders = &sqlstore.Loaders{
 	IDs:          func(ids []string) any { return idList[string](ids) },
 }
 
-// applyPlan copies the plan's derived columns into t.
-func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
+// applyPlan copies the plan's derived columns into t, and returns the
+// outcome rows the plan changes (its open clocks go on t's row).
+func applyPlan(t *watchdog.Ticket, p watchdog.Plan) []watchdog.Outcome {
 	t.State, t.Untracked, t.Open, t.NextDueAt, t.BreachAt = p.State, p.Untracked, p.Open, p.NextDueAt, p.BreachAt
 	t.BackfilledAt = p.BackfilledAt
+	_, t.OpenClocks = watchdog.SplitOutcomes(p.Outcomes)
+	return sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes)
 }
 
 // ticketCol is a column of tickets that a write may change.
@@ -145,6 +152,10 @@ var mutableCols = []ticketCol{
 	{"next_due_at", func(t *watchdog.Ticket) any { return nullMicros(t.NextDueAt) }},
 	{"breach_at", func(t *watchdog.Ticket) any { return nullMicros(t.BreachAt) }},
 	{"backfilled_at", func(t *watchdog.Ticket) any { return nullMicros(t.BackfilledAt) }},
+	{"sla_calendar", func(t *watchdog.Ticket) any { return t.OpenClocks.Calendar }},
+	{"open_clocks", func(t *watchdog.Ticket) any { return t.OpenClocks.Mask() }},
+	{"response_breach_at", func(t *watchdog.Ticket) any { return nullMicros(t.OpenClocks.ResponseBreachAt) }},
+	{"resolution_breach_at", func(t *watchdog.Ticket) any { return nullMicros(t.OpenClocks.ResolutionBreachAt) }},
 }
 
 // change is a stored ticket row before and after a write.

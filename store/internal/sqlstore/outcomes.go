@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -46,12 +47,15 @@ func (l *Loaders) fillOutcomes(ctx context.Context, q Queryer, tickets []*watchd
 	return nil
 }
 
-// ChangedOutcomes returns the outcomes of planned that differ from those
-// of prior (the ticket's recorded ones), to insert or replace by key, with
-// times at stored precision.
+// ChangedOutcomes returns the outcome rows of planned (see
+// watchdog.SplitOutcomes) that differ from those of prior (the ticket's
+// rows), to insert or replace by key, with times at stored precision.
 func ChangedOutcomes(prior, planned []watchdog.Outcome) []watchdog.Outcome {
 	var out []watchdog.Outcome
 	for _, o := range planned {
+		if !watchdog.RecordedOutcome(&o) && o.Cycle == 0 && (o.SLAClock == watchdog.Response || o.SLAClock == watchdog.Resolution) {
+			continue // on the ticket's row
+		}
 		o.StartedAt = micro(o.StartedAt)
 		o.StoppedAt, o.BreachAt, o.RecordedAt = microPtr(o.StoppedAt), microPtr(o.BreachAt), microPtr(o.RecordedAt)
 		i := slices.IndexFunc(prior, func(p watchdog.Outcome) bool { return p.Key() == o.Key() })
@@ -70,6 +74,10 @@ func microPtr(t *time.Time) *time.Time {
 	v := micro(*t)
 	return &v
 }
+
+// NormKey is a tier or priority as outcomes record it (trimmed, lower
+// case), for open clocks read from a ticket's row.
+func NormKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // ReportKeyCols are the sla_outcomes columns of the report keys, in
 // ReportRow's order; each is named as its key.
