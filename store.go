@@ -97,20 +97,22 @@ type Store interface {
 	// may miss alerts; it never blocks the writer.
 	SubscribeAlerts(ctx context.Context) (<-chan Alert, error)
 
-	// SLAReport aggregates the recorded outcomes as q asks (see
-	// SLAReportQuery; q is valid and its Now set), one row per group with
-	// clocks, in no particular order.
+	// SLAReport aggregates the outcome rows and the tickets' open clocks
+	// (Ticket.OpenClocks) as q asks (see SLAReportQuery; q is valid and
+	// its Now set), one row per group with clocks, in no particular order.
 	SLAReport(ctx context.Context, q SLAReportQuery) ([]SLAReportRow, error)
 
-	// SLAOutcomes calls fn for each outcome q selects (as SLAReport
-	// would count it), ordered by the instant that selects it, then ticket,
-	// clock and cycle, reading them as it goes: memory does not grow with
-	// their number. An error from fn stops it and is returned.
+	// SLAOutcomes calls fn for each outcome row q selects (as SLAReport
+	// would count it; open clocks that never stopped have none), ordered
+	// by the instant that selects it, then ticket, clock and cycle, reading
+	// them as it goes: memory does not grow with their number. An error
+	// from fn stops it and is returned.
 	SLAOutcomes(ctx context.Context, q SLAReportQuery, fn func(*Outcome) error) error
 
-	// BackfillOutcomes calls plan for up to limit tickets with id > after
-	// that have no outcome recorded, in id order, and stores the outcomes
-	// of the plans (nothing else). It returns the last id seen and how
+	// BackfillOutcomes calls plan for up to limit tracked tickets with id >
+	// after whose outcomes were never derived (OpenClocks.Calendar empty:
+	// stored before outcomes were recorded), in id order, and stores the
+	// plans' outcomes and open clocks (nothing else). It returns the last id seen and how
 	// many tickets it visited; fewer than limit means the pass is over.
 	BackfillOutcomes(ctx context.Context, after string, limit int, plan PlanFunc) (last string, n int, err error)
 
@@ -148,9 +150,11 @@ type Plan struct {
 	// NextAttemptAt = the alert's FiredAt, and publishes the alert to
 	// subscribers after commit. Only Store.EvaluateDue records alerts.
 	Alerts []Alert
-	// Outcomes are the ticket's SLA outcomes as they stand (see Outcomes).
-	// The store writes those that differ from Ticket.Outcomes, inserting
-	// or replacing by (ticket, clock, cycle), in the plan's transaction.
+	// Outcomes are the ticket's SLA outcomes as they stand (see
+	// EvaluateOutcomes). The store splits them (SplitOutcomes): it writes
+	// the rows that differ from Ticket.Outcomes, inserting or replacing by
+	// (ticket, clock, cycle), and the open clocks on the ticket's row, in
+	// the plan's transaction.
 	Outcomes  []Outcome
 	Notifiers []string
 	// Claimed names those of Notifiers whose deliveries the caller sends

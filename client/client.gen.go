@@ -1237,8 +1237,10 @@ type ClientInterface interface {
 
 	// GetSLAOutcomes Export the SLA outcomes
 	//
-	// The outcomes `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
-	// clock and cycle, ordered by the instant that selects them, streamed in constant memory: a
+	// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
+	// clock and cycle that stopped at least once (a reopened clock is in progress again; clocks
+	// that never stopped are counted by the report but have no row yet), ordered by the instant
+	// that selects them, streamed in constant memory: a
 	// JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
 	// in `tz`). An export that fails after it started is cut short (the body ends without its
 	// closing), never completed as if whole.
@@ -1426,8 +1428,10 @@ func (c *RawClient) GetSLAReport(ctx context.Context, params *GetSLAReportParams
 
 // GetSLAOutcomes Export the SLA outcomes
 //
-// The outcomes `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
-// clock and cycle, ordered by the instant that selects them, streamed in constant memory: a
+// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
+// clock and cycle that stopped at least once (a reopened clock is in progress again; clocks
+// that never stopped are counted by the report but have no row yet), ordered by the instant
+// that selects them, streamed in constant memory: a
 // JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
 // in `tz`). An export that fails after it started is cut short (the body ends without its
 // closing), never completed as if whole.
@@ -2406,8 +2410,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetSLAOutcomesWithResponse Export the SLA outcomes
 	//
-	// The outcomes `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
-	// clock and cycle, ordered by the instant that selects them, streamed in constant memory: a
+	// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
+	// clock and cycle that stopped at least once (a reopened clock is in progress again; clocks
+	// that never stopped are counted by the report but have no row yet), ordered by the instant
+	// that selects them, streamed in constant memory: a
 	// JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
 	// in `tz`). An export that fails after it started is cut short (the body ends without its
 	// closing), never completed as if whole.
@@ -3688,8 +3694,10 @@ func (c *ClientWithResponses) GetSLAReportWithResponse(ctx context.Context, para
 
 // GetSLAOutcomesWithResponse Export the SLA outcomes
 //
-// The outcomes `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
-// clock and cycle, ordered by the instant that selects them, streamed in constant memory: a
+// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
+// clock and cycle that stopped at least once (a reopened clock is in progress again; clocks
+// that never stopped are counted by the report but have no row yet), ordered by the instant
+// that selects them, streamed in constant memory: a
 // JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
 // in `tz`). An export that fails after it started is cut short (the body ends without its
 // closing), never completed as if whole.
