@@ -27,8 +27,12 @@ CREATE TABLE sla_outcomes (
 );
 
 -- Reports select stopped clocks by their stop, and clocks by their start
--- (those in progress always so).
-CREATE INDEX sla_outcomes_stopped_idx ON sla_outcomes (stopped_at) WHERE stopped_at IS NOT NULL;
+-- (those in progress always so). The stop index covers what a report reads
+-- of a stopped clock, so that reports over a vacuumed table are
+-- index-only scans.
+CREATE INDEX sla_outcomes_stopped_idx ON sla_outcomes (stopped_at)
+    INCLUDE (tier, priority, sla_type, calendar, breached, breach_at, business_seconds, overrun_seconds)
+    WHERE stopped_at IS NOT NULL;
 CREATE INDEX sla_outcomes_started_idx ON sla_outcomes (started_at);
 
 -- A ticket's clocks in progress that never stopped live on its row

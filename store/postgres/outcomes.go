@@ -137,8 +137,7 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 		count(*) FILTER (WHERE stopped_at IS NOT NULL AND NOT breached),
 		count(*) FILTER (WHERE stopped_at IS NULL),
 		count(*) FILTER (WHERE stopped_at IS NULL AND breach_at <= $4),
-		percentile_disc(0.5) WITHIN GROUP (ORDER BY business_seconds) FILTER (WHERE stopped_at IS NOT NULL),
-		percentile_disc(0.9) WITHIN GROUP (ORDER BY business_seconds) FILTER (WHERE stopped_at IS NOT NULL),
+		percentile_disc(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY business_seconds) FILTER (WHERE stopped_at IS NOT NULL),
 		coalesce(sum(overrun_seconds) FILTER (WHERE stopped_at IS NOT NULL AND breached), 0)
 		FROM (` + selectOutcomes("tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds", byStop) +
 		` UNION ALL ` + openClocks + `) o (tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds, at)`
@@ -159,19 +158,19 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 	var out []watchdog.SLAReportRow
 	for rows.Next() {
 		var (
-			r        watchdog.SLAReportRow
-			period   int
-			p50, p90 sql.NullInt64
+			r      watchdog.SLAReportRow
+			period int
+			pcts   pq.Int64Array
 		)
 		if err := rows.Scan(&r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &period, &r.Stopped, &r.Met, &r.Open, &r.OpenBreached,
-			&p50, &p90, &r.PastTargetSeconds); err != nil {
+			&pcts, &r.PastTargetSeconds); err != nil {
 			return nil, s.fail(ctx, "sla report", err)
 		}
 		if q.Period() != "" && period >= 1 && period <= len(bounds) {
 			r.Period = ptr(bounds[period-1])
 		}
-		if p50.Valid {
-			r.P50Seconds, r.P90Seconds = ptr(p50.Int64), ptr(p90.Int64)
+		if len(pcts) == 2 {
+			r.P50Seconds, r.P90Seconds = ptr(pcts[0]), ptr(pcts[1])
 		}
 		r.Finish()
 		out = append(out, r)
