@@ -295,3 +295,29 @@ func testOutcomesBackfill(t *testing.T, h Harness) {
 		t.Fatalf("second backfill visited %d, %v; want 0", n, err)
 	}
 }
+
+// testOutcomesReplan: a policy change (Replan) recomputes the open tickets'
+// outcomes only: an open ticket's open clocks move to the new targets, a
+// stopped clock of an open ticket keeps its recorded target, and a closed
+// ticket is not visited.
+func testOutcomesReplan(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	m := time.Minute
+	p := watchdog.DefaultPolicy()
+	ingest(t, s, OutcomePlan(p, At(time.Hour)),
+		statusEvent("closed", Base, Base, "open"), statusEvent("closed", Base, At(100*m), "resolved"),
+		statusEvent("open", Base, Base, "open"), statusEvent("open", Base, At(20*m), "in_progress"))
+	strict, err := watchdog.ParsePolicy([]byte("tiers:\n  gold:\n    high:\n      response: 5\n      resolution: 60\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := s.Replan(t.Context(), "", 10, OutcomePlan(strict, At(2*time.Hour))); err != nil || n != 1 {
+		t.Fatalf("Replan visited %d, %v; want the open ticket only", n, err)
+	}
+	if oc := getTicket(t, s, "open").OpenClocks; oc.Response || !oc.Resolution || !sameInstant(oc.ResolutionBreachAt, TimePtr(At(60*m))) {
+		t.Errorf("open ticket's open clocks after the policy change: %+v, want resolution reaching 60m", oc)
+	}
+	got := outcomesOf(t, s, At(-time.Hour), At(24*time.Hour))
+	checkOutcome(t, "open/response", got["open/response"], TimePtr(At(20*m)), 20*m, 30*m, 0, 0, false)
+	checkOutcome(t, "closed/resolution", got["closed/resolution"], TimePtr(At(100*m)), 100*m, 180*m, 0, 0, false)
+}

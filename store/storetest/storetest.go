@@ -80,6 +80,7 @@ func Run(t *testing.T, h Harness) {
 		{"OutcomesFollowTimeline", testOutcomesFollowTimeline},
 		{"OutcomesPeriods", testOutcomesPeriods},
 		{"OutcomesBackfill", testOutcomesBackfill},
+		{"OutcomesReplan", testOutcomesReplan},
 		{"Dashboard", testDashboard},
 		{"DashboardCountLimit", testDashboardCountLimit},
 		{"DashboardClocks", testDashboardClocks},

@@ -30,12 +30,17 @@ func (l *Loaders) FillPlan(ctx context.Context, q Queryer, tickets []*watchdog.T
 }
 
 func (l *Loaders) fillOutcomes(ctx context.Context, q Queryer, tickets []*watchdog.Ticket) error {
-	if len(tickets) == 0 {
-		return nil
+	var ids []string
+	for _, t := range tickets {
+		// Both clocks open and never stopped: no rows to read. (A clock
+		// with cycles of its own would need its rows read here.)
+		if t.OpenClocks.Calendar != "" && t.OpenClocks.Response && t.OpenClocks.Resolution {
+			continue
+		}
+		ids = append(ids, t.ID)
 	}
-	ids := make([]string, len(tickets))
-	for i, t := range tickets {
-		ids[i] = t.ID
+	if len(ids) == 0 {
+		return nil
 	}
 	outcomes, err := l.Outcomes(ctx, q, ids)
 	if err != nil {
