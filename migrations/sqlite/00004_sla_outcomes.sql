@@ -1,10 +1,11 @@
 -- +goose Up
 -- One row per (ticket, SLA clock, cycle) that stopped at least once: the
 -- clock's outcome, met or missed, or in progress again after a reopen
--- (stopped_at NULL) (watchdog.Outcome). Written in
--- the transaction that stores the event that changed it; reports aggregate
--- it. Times are unix microseconds; durations whole seconds of business time,
--- except paused_seconds (wall time).
+-- (stopped_at NULL) (watchdog.Outcome). Written in the transaction that
+-- stores the event that changed it; reports aggregate it. Clustered by its
+-- key (WITHOUT ROWID): one b-tree to write, not a table and its key's
+-- index. Times are unix microseconds; durations whole seconds of business
+-- time, except paused_seconds (wall time).
 CREATE TABLE sla_outcomes (
     ticket_id        TEXT    NOT NULL,
     sla_type         TEXT    NOT NULL,
@@ -23,12 +24,14 @@ CREATE TABLE sla_outcomes (
     overrun_seconds  INTEGER NOT NULL,
     recorded_at      INTEGER,
     PRIMARY KEY (ticket_id, sla_type, cycle)
-);
+) WITHOUT ROWID;
 
--- Reports select stopped clocks by their stop, and clocks by their start
--- (those in progress always so).
+-- Reports select stopped clocks by their stop.
 CREATE INDEX sla_outcomes_stopped_idx ON sla_outcomes (stopped_at) WHERE stopped_at IS NOT NULL;
-CREATE INDEX sla_outcomes_started_idx ON sla_outcomes (started_at);
+-- Reopened clocks (in progress again) by their start; reports by start
+-- (by=started) read the table whole rather than make every stopped row
+-- pay for another index at ingest.
+CREATE INDEX sla_outcomes_reopened_idx ON sla_outcomes (started_at) WHERE stopped_at IS NULL;
 
 -- A ticket's clocks in progress that never stopped live on its row
 -- (watchdog.OpenClocks), so that storing a new ticket writes no outcome
