@@ -275,7 +275,7 @@ func (r *Report) WriteMarkdown(w io.Writer, notes string) error {
 	fmt.Fprintf(bw, "\n## Figures\n")
 	r.writeFigures(bw, true)
 	if len(r.Targets) > 0 {
-		fmt.Fprintf(bw, "\n## Targets (issue 7)\n\n| store | target | measured | |\n|---|---|---|---|\n")
+		fmt.Fprintf(bw, "\n## Targets (issues 7 and 15)\n\n| store | target | measured | |\n|---|---|---|---|\n")
 		for _, t := range r.Targets {
 			fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", t.Store, t.Name, t.Measured, metWord(t.Met))
 		}
@@ -319,4 +319,13 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   SLACK_WEBHOOK_URL) and one WebSocket client on ` + "`/ws/alerts`" + ` note the receipt time of each
   message; lateness is receipt − the stage's due instant, and every (ticket, clock, stage) must
   arrive exactly once on each channel.
+- **reports**: R tickets (default 1,000,000) of the tracked tiers, created over the year before
+  the run and resolved (three events each: new, a first response within 6 h, resolved within
+  48 h more), are stored through the store's batch Ingest without outcomes, as a database from
+  before outcomes were recorded; ` + "`Engine.BackfillOutcomes`" + ` (what watchdogd runs at
+  start-up) then records their 2R outcomes, timed. watchdogd starts on the store and answers
+  sequential ` + "`GET /reports/sla`" + ` for the last 30 days by tier and week and for the last 365 days
+  by tier and month, in turn in UTC, Europe/Berlin, +05:30 and America/New_York; then one
+  ` + "`GET /reports/sla/outcomes?format=csv`" + ` of every outcome, read in full, its rows counted and
+  the server's resident memory sampled every 50 ms.
 `
