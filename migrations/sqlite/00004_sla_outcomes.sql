@@ -2,10 +2,11 @@
 -- One row per (ticket, SLA clock, cycle) that stopped at least once: the
 -- clock's outcome, met or missed, or in progress again after a reopen
 -- (stopped_at NULL) (watchdog.Outcome). Written in the transaction that
--- stores the event that changed it; reports aggregate it. Clustered by its
--- key (WITHOUT ROWID): one b-tree to write, not a table and its key's
--- index. Times are unix microseconds; durations whole seconds of business
--- time, except paused_seconds (wall time).
+-- stores the event that changed it; reports aggregate it. A rowid table
+-- (not clustered by its key): an export reads rows found through the stop
+-- index by rowid, much cheaper than a search by the text key. Times are
+-- unix microseconds; durations whole seconds of business time, except
+-- paused_seconds (wall time).
 CREATE TABLE sla_outcomes (
     ticket_id        TEXT    NOT NULL,
     sla_type         TEXT    NOT NULL,
@@ -24,7 +25,7 @@ CREATE TABLE sla_outcomes (
     overrun_seconds  INTEGER NOT NULL,
     recorded_at      INTEGER,
     PRIMARY KEY (ticket_id, sla_type, cycle)
-) WITHOUT ROWID;
+);
 
 -- Reports select stopped clocks by their stop.
 -- The stop index covers what a report reads of a stopped clock: without
