@@ -62,6 +62,8 @@ type options struct {
 	notes       string
 	slackAddr   string
 	cpuprofile  string
+
+	reportTickets, reports30, reports365 int
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -81,7 +83,10 @@ Modes:
   lateness   T tickets due within one second: receipt − due instant on Slack (mock) and WebSocket
   scale      preload -tickets straight into the store; scheduler pass cost vs -small stored,
              dashboard and ticket read p50/p99, server RSS; lateness too in "all"
-  all        everything, per store
+  reports    preload -report-tickets resolved tickets over a year, time the outcome
+             backfill, GET /reports/sla (30 days by tier and week, 365 days by tier
+             and month) and the CSV export of every outcome (rows/s, server RSS)
+  all        everything, per store (reports included)
 
 Flags:
 `)
@@ -100,6 +105,9 @@ Flags:
 	fs.IntVar(&o.workload.Streams, "conns", 4, "ingest: concurrent connections")
 	fs.Float64Var(&o.workload.UpdateFraction, "updates", 0.2, "ingest: share of events that update an existing ticket")
 	fs.IntVar(&o.tickets, "tickets", 1000000, "scale: tickets to preload")
+	fs.IntVar(&o.reportTickets, "report-tickets", 1000000, "reports: resolved tickets to preload (two outcomes each)")
+	fs.IntVar(&o.reports30, "reports-30d", 50, "reports: 30-day reports to time")
+	fs.IntVar(&o.reports365, "reports-365d", 20, "reports: 365-day reports to time")
 	fs.IntVar(&o.small, "small", 10000, "scale: stored tickets of the scheduler comparison point")
 	fs.IntVar(&o.lateTickets, "lateness-tickets", 10000, "lateness: tickets due within one second")
 	fs.DurationVar(&o.lead, "lead", 4*time.Second, "lateness: time from sending the tickets to the first breach instant (tickets are created 5s before their breach)")
@@ -119,7 +127,7 @@ Flags:
 	}
 	o.mode = fs.Arg(0)
 	switch o.mode {
-	case "ingest", "ceiling", "lateness", "scale", "all", "policy":
+	case "ingest", "ceiling", "lateness", "scale", "reports", "all", "policy":
 	default:
 		return nil, fmt.Errorf("unknown mode %q", o.mode)
 	}
@@ -138,7 +146,7 @@ Flags:
 		return nil, errors.New("-cpuprofile profiles the ingest mode on one -db store, without -url")
 	case o.cpuprofile == "" && o.spawn == (o.url != ""):
 		return nil, errors.New("use either -spawn or -url")
-	case o.url != "" && (o.mode == "ceiling" || o.mode == "scale" || o.mode == "all"):
+	case o.url != "" && (o.mode == "ceiling" || o.mode == "scale" || o.mode == "reports" || o.mode == "all"):
 		return nil, fmt.Errorf("%s needs the database: use -spawn", o.mode)
 	case o.workload.Events < 1 || o.workload.Batch < 1 || o.workload.Streams < 1:
 		return nil, errors.New("-events, -batch and -conns must be positive")
@@ -146,6 +154,8 @@ Flags:
 		return nil, errors.New("-updates must be in [0, 1)")
 	case o.tickets < 1 || o.small < 1 || o.lateTickets < 1 || o.dashboards < 1 || o.ticketReads < 1:
 		return nil, errors.New("-tickets, -small, -lateness-tickets, -dashboards and -ticket-reads must be positive")
+	case o.reportTickets < 1 || o.reports30 < 1 || o.reports365 < 1:
+		return nil, errors.New("-report-tickets, -reports-30d and -reports-365d must be positive")
 	}
 	return o, nil
 }
@@ -299,10 +309,12 @@ func executeSpawn(ctx context.Context, o *options, rep *bench.Report, progress i
 		}
 		p := &bench.Plan{
 			Kind: kind, PostgresURL: o.postgres, Binary: binary, WorkDir: workdir,
-			Ingest:   o.mode == "ingest" || o.mode == "all",
-			Ceiling:  (o.mode == "ceiling" || o.mode == "all") && kind == "postgres",
-			Lateness: o.mode == "lateness" || o.mode == "all",
-			Scale:    o.mode == "scale" || o.mode == "all",
+			Ingest:        o.mode == "ingest" || o.mode == "all",
+			Ceiling:       (o.mode == "ceiling" || o.mode == "all") && kind == "postgres",
+			Lateness:      o.mode == "lateness" || o.mode == "all",
+			Scale:         o.mode == "scale" || o.mode == "all",
+			Reports:       o.mode == "reports" || o.mode == "all",
+			ReportTickets: o.reportTickets, Reports30: o.reports30, Reports365: o.reports365,
 			Workload: o.workload, ScaleTickets: o.tickets, SmallTickets: o.small,
 			LatenessTickets: o.lateTickets, Lead: o.lead, Dashboards: o.dashboards, TicketReads: o.ticketReads,
 			Progress: progress,

@@ -30,6 +30,7 @@ type Plan struct {
 	Ceiling  bool
 	Lateness bool
 	Scale    bool
+	Reports  bool
 
 	Workload Workload
 	// ScaleTickets and SmallTickets are the stored tickets of the scale
@@ -42,6 +43,12 @@ type Plan struct {
 	// Dashboards and TicketReads are how many reads the scale mode times.
 	Dashboards  int
 	TicketReads int
+	// ReportTickets is the reports mode's stored tickets (two outcomes
+	// each); Reports30 and Reports365 how many reports of each kind it
+	// times.
+	ReportTickets int
+	Reports30     int
+	Reports365    int
 
 	Progress io.Writer
 }
@@ -67,6 +74,8 @@ type StoreReport struct {
 	// ScaleMemory is the server's memory at the end of the scale and
 	// lateness modes.
 	ScaleMemory *Memory `json:"scale_server_memory,omitempty"`
+	// Reports are the reports mode's figures.
+	Reports *ReportsResult `json:"reports,omitempty"`
 }
 
 type database struct {
@@ -141,7 +150,44 @@ func (p *Plan) Run(ctx context.Context) (*StoreReport, error) {
 			return rep, err
 		}
 	}
+	if p.Reports {
+		if err := p.runReports(ctx, rep); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
+}
+
+// runReports preloads resolved tickets over a year, backfills their
+// outcomes, then times reports and a CSV export through watchdogd.
+func (p *Plan) runReports(ctx context.Context, rep *StoreReport) error {
+	db, err := p.newDatabase(ctx, "reports")
+	if err != nil {
+		return err
+	}
+	defer db.drop()
+	res := &ReportsResult{}
+	rep.Reports = res
+	p.logf("[%s] reports: preload %d resolved tickets over a year, then backfill their outcomes", p.Kind, p.ReportTickets)
+	if err := PreloadOutcomes(ctx, db.url, p.ReportTickets, p.Progress, res); err != nil {
+		return err
+	}
+	res.Outcomes = 2 * res.Tickets
+	p.logf("  preloaded in %.1fs; backfilled %d outcomes in %.1fs", res.PreloadS, res.Outcomes, res.BackfillS)
+	srv, err := p.spawn(ctx, db.url, "reports", "")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }()
+	if err := TimeReports(ctx, srv, p.Reports30, p.Reports365, res); err != nil {
+		return err
+	}
+	p.logf("  30-day tier x week p99 %.0f ms; 365-day tier x month p99 %.0f ms", res.Week30.P99Ms, res.Month365.P99Ms)
+	if res.Export, err = TimeExport(ctx, srv); err != nil {
+		return err
+	}
+	p.logf("  CSV export %d rows at %.0f rows/s, RSS %.0f MB before, at most %.0f MB during", res.Export.Rows, res.Export.RowsPerS, res.Export.RSSBeforeMB, res.Export.RSSMaxMB)
+	return srv.Stop()
 }
 
 func (p *Plan) runIngest(ctx context.Context, rep *StoreReport) error {

@@ -23,6 +23,10 @@ type Loaders struct {
 	// ScanMessage.
 	MessagesSQL string
 	ScanMessage func(Scanner) (TicketMessage, error)
+	// OutcomesSQL selects the sla_outcomes rows (OutcomeCols) of those
+	// tickets, for ScanOutcome.
+	OutcomesSQL string
+	ScanOutcome func(Scanner) (watchdog.Outcome, error)
 	// IDs passes a list of ids as the one parameter.
 	IDs func(ids []string) any
 }

@@ -1,0 +1,76 @@
+package watchdog_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/watchdogtest"
+)
+
+// outcomeObserver counts the outcomes reported recorded, by
+// "ticket clock result".
+type outcomeObserver struct {
+	watchdog.NopObserver
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (o *outcomeObserver) OutcomeRecorded(oc watchdog.Outcome) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen == nil {
+		o.seen = map[string]int{}
+	}
+	o.seen[oc.TicketID+" "+string(oc.SLAClock)+" "+oc.Result()]++
+}
+
+func (o *outcomeObserver) got() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.seen)
+}
+
+// Each clock's outcome is reported once, when it first stops: a late event
+// that moves the stop, a reopen and a second stop record it again without
+// counting it again. The report through the engine sees the latest.
+func TestEngineCountsEachOutcomeOnce(t *testing.T) {
+	clock := watchdogtest.NewClock(t0.Add(time.Hour))
+	obs := &outcomeObserver{}
+	h := watchdogtest.StartEngine(t, openStore(t, filepath.Join(t.TempDir(), "wd.db")), clock,
+		&watchdog.Config{Policy: testPolicy(), Observer: obs, SweepInterval: noSweep})
+	h.Ingest(event("a", "gold", "high", "open", t0, t0), event("a", "gold", "high", "in_progress", t0, t0.Add(40*time.Minute)))
+	h.Ingest(event("a", "gold", "high", "resolved", t0, t0.Add(50*time.Minute)))
+	want := map[string]int{"a response missed": 1, "a resolution met": 1}
+	if diff := cmp.Diff(want, obs.got()); diff != "" {
+		t.Fatalf("after the stops (-want +got):\n%s", diff)
+	}
+	// A late first response at 20m: the response outcome becomes met, and
+	// is not counted again; nor is a reopen and a second resolution.
+	h.Ingest(event("a", "gold", "high", "in_progress", t0, t0.Add(20*time.Minute)))
+	h.Ingest(event("a", "gold", "high", "open", t0, t0.Add(55*time.Minute)))
+	h.Ingest(event("a", "gold", "high", "resolved", t0, t0.Add(58*time.Minute)))
+	if diff := cmp.Diff(want, obs.got()); diff != "" {
+		t.Errorf("after re-recording (-want +got):\n%s", diff)
+	}
+	rows, err := h.Engine.SLAReport(context.Background(), watchdog.SLAReportQuery{GroupBy: []string{"sla_type"}, From: t0, To: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1].SLAType != "response" || rows[1].Met != 1 || *rows[1].P50Seconds != 1200 ||
+		rows[0].SLAType != "resolution" || rows[0].Met != 1 || *rows[0].P50Seconds != 53*60 {
+		t.Errorf("report: %+v", rows)
+	}
+	// Bad queries are validation errors naming the parameter.
+	_, err = h.Engine.SLAReport(context.Background(), watchdog.SLAReportQuery{GroupBy: []string{"week", "day"}})
+	if ve := (*watchdog.ValidationError)(nil); !errors.As(err, &ve) || ve.Errors[0].Field != "group_by" {
+		t.Errorf("two periods: %v", err)
+	}
+}
