@@ -62,7 +62,8 @@ func (e *Engine) BackfillOutcomes(ctx context.Context) (int, error) {
 }
 
 // firstStopped returns the outcomes of planned that are stopped and were
-// never recorded stopped in prior.
+// never recorded stopped in prior (by PriorOutcome: a cycle whose start a
+// late message moved keeps counting once).
 func firstStopped(prior, planned []Outcome) []Outcome {
 	var out []Outcome
 	for i := range planned {
@@ -70,14 +71,7 @@ func firstStopped(prior, planned []Outcome) []Outcome {
 		if !o.Stopped() {
 			continue
 		}
-		seen := false
-		for j := range prior {
-			if prior[j].Key() == o.Key() && prior[j].RecordedAt != nil {
-				seen = true
-				break
-			}
-		}
-		if !seen {
+		if p := PriorOutcome(prior, o, *o.StoppedAt); p == nil || p.RecordedAt == nil {
 			out = append(out, *o)
 		}
 	}

@@ -256,15 +256,23 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 	return ev
 }
 
-// evaluate is Evaluate that also returns the clocks' histories (none when
+// history is what outcomes derive from besides an Evaluation: the response
+// and resolution clocks' runs (those the policy tracks) and the timeline.
+type history struct {
+	runs  []slaRun
+	steps []step
+	cal   *Calendar
+}
+
+// evaluate is Evaluate that also returns the clocks' history (empty when
 // untracked), from which their outcomes derive.
-func evaluate(t *Ticket, p *Policy, now time.Time) (Evaluation, []slaRun) {
+func evaluate(t *Ticket, p *Policy, now time.Time) (Evaluation, history) {
 	ev := Evaluation{Open: !p.Statuses.IsResolved(t.Status)}
 	sel, reason, ok := p.Select(t)
 	if !ok {
 		ev.State = TicketUntracked
 		ev.Untracked = reason
-		return ev, nil
+		return ev, history{}
 	}
 	ev.Policy = sel.Name
 	ev.State = TicketOK
@@ -302,7 +310,13 @@ func evaluate(t *Ticket, p *Policy, now time.Time) (Evaluation, []slaRun) {
 	}
 	sortAlerts(ev.Due)
 	ev.NextDueAt = e.next
-	return ev, runs[:]
+	h := history{steps: steps, cal: sel.Calendar, runs: make([]slaRun, 0, len(runs))}
+	for _, r := range runs {
+		if r.target > 0 {
+			h.runs = append(h.runs, r)
+		}
+	}
+	return ev, h
 }
 
 // evaluator evaluates the clocks of one ticket at now.

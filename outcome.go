@@ -6,16 +6,18 @@ import (
 
 // Outcome is the recorded result of one cycle of one SLA clock of a ticket:
 // met or missed once the clock stopped, in progress before. Stores keep
-// exactly one per (ticket, clock, cycle), written in the transaction that
+// exactly one per (ticket, clock, cycle start) (see Key), written in the transaction that
 // stores the event that changed it; reports (SLAReport) aggregate them.
 type Outcome struct {
 	TicketID string
 	SLAClock SLAClock
-	// Cycle numbers the clock's cycles; the response and resolution clocks
-	// have one, cycle 0.
+	// Cycle is the cycle's ordinal (1, 2, …) for the next-reply and
+	// periodic-update clocks, for display (the cycle's identity is its
+	// start, StartedAt: see Key); the response and resolution clocks have
+	// one, cycle 0.
 	Cycle int
-	// Policy names the policy entry that gave the target:
-	// "tiers.<tier>.<priority>".
+	// Policy names the policy in force that gave the target
+	// (Evaluation.Policy; a tiers entry is "tiers.<tier>.<priority>").
 	Policy string
 	// Tier and Priority are the ticket's, as the policy matches them
 	// (trimmed, lower case).
@@ -26,8 +28,8 @@ type Outcome struct {
 	// stopped clock keeps the target it was first recorded with, also when
 	// a late event moves its stop or a later policy changes the target.
 	Target time.Duration
-	// StartedAt is the instant the cycle started (the ticket's creation
-	// for the response and resolution clocks).
+	// StartedAt is the instant the cycle started, its identity (the
+	// ticket's creation for the response and resolution clocks).
 	StartedAt time.Time
 	// StoppedAt is the instant the clock stopped; nil while in progress.
 	StoppedAt *time.Time
@@ -118,14 +120,33 @@ func (o *Outcome) Result() string {
 	return "met"
 }
 
-// OutcomeKey identifies an outcome within its ticket.
+// OutcomeKey identifies an outcome within its ticket: its clock and its
+// cycle's identity, the cycle's start in Unix microseconds for the
+// next-reply and periodic-update clocks (0 for response and resolution),
+// as alerts key their cycles (StageKey.Cycle). The ordinal (Outcome.Cycle)
+// is for display: a late message that inserts an earlier cycle renumbers
+// the later ones but changes none of their keys.
 type OutcomeKey struct {
 	SLAClock SLAClock
-	Cycle    int
+	Cycle    int64
 }
 
 // Key returns the outcome's key within its ticket.
-func (o *Outcome) Key() OutcomeKey { return OutcomeKey{SLAClock: o.SLAClock, Cycle: o.Cycle} }
+func (o *Outcome) Key() OutcomeKey {
+	if !o.SLAClock.Cyclic() {
+		return OutcomeKey{SLAClock: o.SLAClock}
+	}
+	return OutcomeKey{SLAClock: o.SLAClock, Cycle: o.StartedAt.UnixMicro()}
+}
+
+// CycleStartedAt is the start of the outcome's cycle, its identity, for the
+// next-reply and periodic-update clocks; nil for response and resolution.
+func (o *Outcome) CycleStartedAt() *time.Time {
+	if !o.SLAClock.Cyclic() {
+		return nil
+	}
+	return &o.StartedAt
+}
 
 // Equal reports whether two outcomes hold the same values.
 func (o *Outcome) Equal(x *Outcome) bool {
@@ -143,11 +164,6 @@ func equalTimes(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-// TierPolicyName is the policy name of a tiers entry of the SLA file.
-func TierPolicyName(tier, priority string) string {
-	return "tiers." + normKey(tier) + "." + normKey(priority)
-}
-
 // EvaluateOutcomes is Evaluate that also derives the outcomes of the
 // ticket's SLA clocks from the evaluation: one per clock and cycle, in
 // progress or stopped. t.Outcomes holds those recorded before: a clock
@@ -155,59 +171,120 @@ func TierPolicyName(tier, priority string) string {
 // RecordedAt is kept from them (set to now when a clock stops for the first
 // time). An untracked ticket has none.
 func EvaluateOutcomes(t *Ticket, p *Policy, now time.Time) (Evaluation, []Outcome) {
-	ev, runs := evaluate(t, p, now)
-	return ev, outcomes(t, p, runs, now)
+	ev, h := evaluate(t, p, now)
+	return ev, outcomes(t, p, &ev, h, now)
 }
 
-// outcomes derives the outcomes of t's clocks from their histories runs.
-func outcomes(t *Ticket, p *Policy, runs []slaRun, now time.Time) []Outcome {
-	if len(runs) == 0 {
+// outcomes derives the outcomes of t's clocks: the response and resolution
+// clocks from h's runs, the cycle clocks from ev.Cycles.
+func outcomes(t *Ticket, p *Policy, ev *Evaluation, h history, now time.Time) []Outcome {
+	if len(h.runs) == 0 && len(ev.Cycles) == 0 {
 		return nil
 	}
-	policy := TierPolicyName(t.CustomerTier, t.Priority)
-	prior := make(map[OutcomeKey]*Outcome, len(t.Outcomes))
-	for i := range t.Outcomes {
-		prior[t.Outcomes[i].Key()] = &t.Outcomes[i]
-	}
-	steps := timeline(t)
-	out := make([]Outcome, 0, len(runs))
-	for i := range runs {
-		r := &runs[i]
-		o := Outcome{
-			TicketID: t.ID, SLAClock: r.kind, Policy: policy, Tier: normKey(t.CustomerTier), Priority: normKey(t.Priority),
-			Calendar: r.cal.Name(), Target: r.target.Truncate(time.Second), StartedAt: micro(t.CreatedAt),
-		}
-		before := prior[o.Key()]
-		end := steps[len(steps)-1].from
+	b := outcomeBuilder{t: t, p: p, h: h, now: now, tier: normKey(t.CustomerTier), priority: normKey(t.Priority),
+		out: make([]Outcome, 0, len(h.runs)+len(ev.Cycles))}
+	for i := range h.runs {
+		r := &h.runs[i]
+		var stop time.Time
 		if r.mode == modeStopped {
-			o.StoppedAt, end = timePtr(micro(r.stop)), r.stop
-			if before != nil && before.Stopped() {
-				o.Target, o.Policy = before.Target, before.Policy
-			}
+			stop = r.stop
 		}
-		for _, s := range r.spans {
-			if !s.end.IsZero() {
-				o.Business += s.business
-			}
-		}
-		o.Business = o.Business.Truncate(time.Second)
-		o.Paused = pausedWithin(steps, p.Statuses, t.CreatedAt, end).Truncate(time.Second)
-		if at, reached := r.instant(Stage{Fraction: p.Thresholds.Breach}.Offset(o.Target)); reached {
-			o.BreachAt = timePtr(micro(at))
-			if o.Stopped() {
-				o.Breached = true
-				o.Overrun = max(0, o.Business-o.Target)
-			}
-		}
-		if before != nil {
-			o.RecordedAt = before.RecordedAt
-		}
-		if o.Stopped() && o.RecordedAt == nil {
-			o.RecordedAt = timePtr(micro(now))
-		}
-		out = append(out, o)
+		b.add(r, ev.Policy, 0, t.CreatedAt, stop)
 	}
-	return out
+	var paused []bool
+	for i := range ev.Cycles {
+		c := &ev.Cycles[i]
+		if paused == nil {
+			paused = make([]bool, len(h.steps))
+			for k, s := range h.steps {
+				paused[k] = p.Statuses.IsPaused(s.status)
+			}
+		}
+		r := cycleRun(c.SLAClock, cycle{start: c.StartedAt, stop: c.StoppedAt}, h.steps, paused, c.Target, h.cal, nil)
+		b.add(&r, ev.Policy, c.Cycle, c.StartedAt, c.StoppedAt)
+	}
+	return b.out
+}
+
+// outcomeBuilder derives the outcomes of one ticket.
+type outcomeBuilder struct {
+	t              *Ticket
+	p              *Policy
+	h              history
+	now            time.Time
+	tier, priority string
+	out            []Outcome
+}
+
+// add derives the outcome of one clock run (cycle ordinal ordinal, 0 for
+// response and resolution) that started at start and stopped at stop (zero
+// while in progress).
+func (b *outcomeBuilder) add(r *slaRun, policy string, ordinal int, start, stop time.Time) {
+	t, steps := b.t, b.h.steps
+	o := Outcome{
+		TicketID: t.ID, SLAClock: r.kind, Cycle: ordinal, Policy: policy, Tier: b.tier, Priority: b.priority,
+		Calendar: r.cal.Name(), Target: r.target.Truncate(time.Second), StartedAt: micro(start),
+	}
+	before := PriorOutcome(t.Outcomes, &o, stop)
+	end := steps[len(steps)-1].from
+	if !stop.IsZero() {
+		o.StoppedAt, end = timePtr(micro(stop)), stop
+		if before != nil && before.Stopped() {
+			o.Target, o.Policy = before.Target, before.Policy
+		}
+	}
+	if end.Before(start) {
+		end = start
+	}
+	for _, s := range r.spans {
+		if !s.end.IsZero() {
+			o.Business += s.business
+		}
+	}
+	o.Business = o.Business.Truncate(time.Second)
+	o.Paused = pausedWithin(steps, b.p.Statuses, start, end).Truncate(time.Second)
+	if at, reached := r.instant(Stage{Fraction: b.p.Thresholds.Breach}.Offset(o.Target)); reached {
+		o.BreachAt = timePtr(micro(at))
+		if o.Stopped() {
+			o.Breached = true
+			o.Overrun = max(0, o.Business-o.Target)
+		}
+	}
+	if before != nil {
+		o.RecordedAt = before.RecordedAt
+	}
+	if o.Stopped() && o.RecordedAt == nil {
+		o.RecordedAt = timePtr(micro(b.now))
+	}
+	b.out = append(b.out, o)
+}
+
+// PriorOutcome returns the outcome of prior (a ticket's recorded ones) that
+// o continues, nil when none: the one with o's key, or, for a cycle clock,
+// the earliest of the same clock that started within o's cycle [start,
+// stop) (stop zero: running) — a cycle a late message moved the start of
+// earlier, as alerts of a cycle are found by their key within its span. o
+// then keeps its recorded target and policy (when both stopped), and when
+// it was first recorded stopped.
+func PriorOutcome(prior []Outcome, o *Outcome, stop time.Time) *Outcome {
+	key := o.Key()
+	var found *Outcome
+	for i := range prior {
+		p := &prior[i]
+		if p.SLAClock != o.SLAClock {
+			continue
+		}
+		if p.Key() == key {
+			return p
+		}
+		if !key.SLAClock.Cyclic() || p.StartedAt.Before(o.StartedAt) || (!stop.IsZero() && !p.StartedAt.Before(stop)) {
+			continue
+		}
+		if found == nil || p.StartedAt.Before(found.StartedAt) {
+			found = p
+		}
+	}
+	return found
 }
 
 // pausedWithin is the wall time of the paused steps within [from, to).

@@ -29,7 +29,7 @@ const (
 
 // SLAReportKeys are the non-period keys a report may group by, in the
 // order rows are sorted.
-var SLAReportKeys = []string{"tier", "priority", "sla_type", "calendar"}
+var SLAReportKeys = []string{"policy", "tier", "priority", "sla_type", "calendar"}
 
 // Report limits and defaults.
 const (
@@ -87,7 +87,7 @@ func (q *SLAReportQuery) Validate() error {
 		case k == PeriodDay || k == PeriodWeek || k == PeriodMonth:
 			periods++
 		case !slices.Contains(SLAReportKeys, k):
-			errs = append(errs, FieldError{Field: "group_by", Message: fmt.Sprintf("unknown key %q: use tier, priority, sla_type, calendar and one of day, week, month", k)})
+			errs = append(errs, FieldError{Field: "group_by", Message: fmt.Sprintf("unknown key %q: use policy, tier, priority, sla_type, calendar and one of day, week, month", k)})
 			continue
 		}
 		if seen[k] {
@@ -160,6 +160,9 @@ func (q *SLAReportQuery) Bounds() []time.Time {
 // SLAReportRow is one group of an SLA report. Keys the query does not
 // group by are empty (Period nil). Times are business seconds.
 type SLAReportRow struct {
+	// Policy is the policy in force that gave the clocks' targets (a
+	// tiers entry: "tiers.<tier>.<priority>").
+	Policy   string     `json:"policy,omitempty"`
 	Tier     string     `json:"tier,omitempty"`
 	Priority string     `json:"priority,omitempty"`
 	SLAType  string     `json:"sla_type,omitempty"`
@@ -212,15 +215,15 @@ func NearestRank(sorted []int64, p float64) int64 {
 	return sorted[min(max(rank, 1), len(sorted))-1]
 }
 
-// SortSLAReport orders rows by period, then tier, priority, SLA type and
-// calendar.
+// SortSLAReport orders rows by period, then policy, tier, priority, SLA
+// type and calendar.
 func SortSLAReport(rows []SLAReportRow) {
 	slices.SortFunc(rows, func(a, b SLAReportRow) int {
 		switch {
 		case a.Period != nil && b.Period != nil && !a.Period.Equal(*b.Period):
 			return a.Period.Compare(*b.Period)
 		}
-		for _, c := range [][2]string{{a.Tier, b.Tier}, {a.Priority, b.Priority}, {a.SLAType, b.SLAType}, {a.Calendar, b.Calendar}} {
+		for _, c := range [][2]string{{a.Policy, b.Policy}, {a.Tier, b.Tier}, {a.Priority, b.Priority}, {a.SLAType, b.SLAType}, {a.Calendar, b.Calendar}} {
 			if c[0] != c[1] {
 				return strings.Compare(c[0], c[1])
 			}

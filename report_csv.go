@@ -21,6 +21,8 @@ func SLAReportCSVRecord(q *SLAReportQuery, r *SLAReportRow) []string {
 	rec := make([]string, 0, len(q.GroupBy)+10)
 	for _, k := range q.GroupBy {
 		switch k {
+		case "policy":
+			rec = append(rec, r.Policy)
 		case "tier":
 			rec = append(rec, r.Tier)
 		case "priority":
@@ -64,7 +66,7 @@ type OutcomeCSV struct {
 // OutcomeCSVHeader is the header row of OutcomeCSV.
 var OutcomeCSVHeader = []string{"ticket_id", "sla_type", "cycle", "policy", "tier", "priority", "calendar", "result",
 	"target_seconds", "started_at", "stopped_at", "business_seconds", "paused_seconds", "breached", "breach_at",
-	"past_target_seconds"}
+	"past_target_seconds", "cycle_started_at"}
 
 // NewOutcomeCSV writes the header row to w and returns the writer; times
 // are written in RFC 3339 in loc (nil: UTC).
@@ -87,6 +89,7 @@ func (c *OutcomeCSV) Write(o *Outcome) error {
 	r[8], r[9], r[10] = strconv.FormatInt(int64(o.Target/time.Second), 10), t(&o.StartedAt), t(o.StoppedAt)
 	r[11], r[12] = strconv.FormatInt(int64(o.Business/time.Second), 10), strconv.FormatInt(int64(o.Paused/time.Second), 10)
 	r[13], r[14], r[15] = strconv.FormatBool(o.Breached), t(o.BreachAt), strconv.FormatInt(int64(o.Overrun/time.Second), 10)
+	r[16] = t(o.CycleStartedAt())
 	return c.w.Write(r)
 }
 

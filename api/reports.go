@@ -99,6 +99,7 @@ type outcomeJSON struct {
 	Breached          bool       `json:"breached"`
 	BreachAt          *time.Time `json:"breach_at"`
 	PastTargetSeconds int64      `json:"past_target_seconds"`
+	CycleStartedAt    *time.Time `json:"cycle_started_at"`
 }
 
 func newOutcomeJSON(o *watchdog.Outcome) outcomeJSON {
@@ -106,7 +107,7 @@ func newOutcomeJSON(o *watchdog.Outcome) outcomeJSON {
 		Priority: o.Priority, Calendar: o.Calendar, Result: o.Result(), TargetSeconds: int64(o.Target / time.Second),
 		StartedAt: o.StartedAt, StoppedAt: o.StoppedAt, BusinessSeconds: int64(o.Business / time.Second),
 		PausedSeconds: int64(o.Paused / time.Second), Breached: o.Breached, BreachAt: o.BreachAt,
-		PastTargetSeconds: int64(o.Overrun / time.Second)}
+		PastTargetSeconds: int64(o.Overrun / time.Second), CycleStartedAt: o.CycleStartedAt()}
 }
 
 // exportDeadline is how long each part of an export may take to write:

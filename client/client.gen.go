@@ -696,17 +696,24 @@ type SLAClockState string
 
 // SLAOutcome defines model for SLAOutcome.
 type SLAOutcome struct {
-	BreachAt          *time.Time `json:"breach_at"`
-	Breached          bool       `json:"breached"`
-	BusinessSeconds   int64      `json:"business_seconds"`
-	Calendar          string     `json:"calendar"`
-	Cycle             int        `json:"cycle"`
+	BreachAt        *time.Time `json:"breach_at"`
+	Breached        bool       `json:"breached"`
+	BusinessSeconds int64      `json:"business_seconds"`
+	Calendar        string     `json:"calendar"`
+
+	// Cycle The cycle's ordinal (1, 2, …) for `next_reply` and `periodic_update`, for display; 0 for response and resolution.
+	Cycle int `json:"cycle"`
+
+	// CycleStartedAt The cycle's start, its identity, for `next_reply` and `periodic_update`; null for response and resolution.
+	CycleStartedAt    *time.Time `json:"cycle_started_at"`
 	PastTargetSeconds int64      `json:"past_target_seconds"`
 
 	// PausedSeconds Wall time in paused statuses.
 	PausedSeconds int64 `json:"paused_seconds"`
 
-	// Policy Example: tiers.gold.high
+	// Policy The policy in force that gave the target (a `tiers` entry is `tiers.<tier>.<priority>`).
+	//
+	// Example: tiers.gold.high
 	Policy        string           `json:"policy"`
 	Priority      string           `json:"priority"`
 	Result        SLAOutcomeResult `json:"result"`
@@ -755,11 +762,14 @@ type SLAReportRow struct {
 	PastTargetSeconds int64 `json:"past_target_seconds"`
 
 	// Period Start of the day, week or month, in `tz`.
-	Period   *time.Time `json:"period,omitempty"`
-	Priority *string    `json:"priority,omitempty"`
-	SLAType  *string    `json:"sla_type,omitempty"`
-	Stopped  int        `json:"stopped"`
-	Tier     *string    `json:"tier,omitempty"`
+	Period *time.Time `json:"period,omitempty"`
+
+	// Policy The policy in force that gave the clocks' targets.
+	Policy   *string `json:"policy,omitempty"`
+	Priority *string `json:"priority,omitempty"`
+	SLAType  *string `json:"sla_type,omitempty"`
+	Stopped  int     `json:"stopped"`
+	Tier     *string `json:"tier,omitempty"`
 }
 
 // SLAType defines model for SLAType.
@@ -1029,8 +1039,8 @@ type GetSLAReportParams struct {
 	// Format `csv` for CSV; default JSON, or CSV when `Accept` asks for `text/csv` first.
 	Format *GetSLAReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 
-	// GroupBy Comma-separated keys among `tier`, `priority`, `sla_type`, `calendar`, and at most one
-	// of `day`, `week`, `month`. None gives one row.
+	// GroupBy Comma-separated keys among `policy`, `tier`, `priority`, `sla_type`, `calendar`, and at
+	// most one of `day`, `week`, `month`. None gives one row.
 	GroupBy *string `form:"group_by,omitempty" json:"group_by,omitempty"`
 
 	// XRequestID A correlation id (at most 128 printable ASCII characters) echoed in `X-Request-ID` and the server's log.
@@ -1341,8 +1351,10 @@ type ClientInterface interface {
 	// GetSLAReport SLA compliance report
 	//
 	// The recorded SLA outcomes aggregated by group. Every clock's outcome is recorded when it
-	// stops (met or missed); clocks still running count as open, in the period that contains their
-	// start. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
+	// stops (met or missed), one per cycle of the `next_reply` and `periodic_update` clocks;
+	// clocks still running count as open, in the period that contains their start. Each outcome
+	// carries the policy in force that gave its target (`group_by=policy`; a `tiers` entry is
+	// `tiers.<tier>.<priority>`); a stopped clock keeps the target and policy it was recorded with. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
 	// every clock by its start) in `[from, to)`, default the last 30 days, at most 5 years. Periods
 	// are calendar days, weeks (from Monday) and months in `tz` (default UTC), DST included.
 	// `p50`/`p90` are nearest-rank percentiles of the stopped clocks' business seconds;
@@ -1357,8 +1369,11 @@ type ClientInterface interface {
 	// GetSLAOutcomes Export the SLA outcomes
 	//
 	// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
-	// clock and cycle that stopped at least once (a reopened clock is in progress again; clocks
-	// that never stopped are counted by the report but have no row yet), ordered by the instant
+	// clock and cycle that stopped at least once (a reopened clock is in progress again; response
+	// and resolution clocks that never stopped are counted by the report but have no row yet),
+	// and one per cycle of the `next_reply` and `periodic_update` clocks, running ones included.
+	// A cycle is identified by its start (`cycle_started_at`); `cycle` is its ordinal, for
+	// display, which a late message inserting an earlier cycle changes. Ordered by the instant
 	// that selects them, streamed in constant memory: a
 	// JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
 	// in `tz`). An export that fails after it started is cut short (the body ends without its
@@ -1522,8 +1537,10 @@ func (c *RawClient) GetReadiness(ctx context.Context, params *GetReadinessParams
 // GetSLAReport SLA compliance report
 //
 // The recorded SLA outcomes aggregated by group. Every clock's outcome is recorded when it
-// stops (met or missed); clocks still running count as open, in the period that contains their
-// start. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
+// stops (met or missed), one per cycle of the `next_reply` and `periodic_update` clocks;
+// clocks still running count as open, in the period that contains their start. Each outcome
+// carries the policy in force that gave its target (`group_by=policy`; a `tiers` entry is
+// `tiers.<tier>.<priority>`); a stopped clock keeps the target and policy it was recorded with. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
 // every clock by its start) in `[from, to)`, default the last 30 days, at most 5 years. Periods
 // are calendar days, weeks (from Monday) and months in `tz` (default UTC), DST included.
 // `p50`/`p90` are nearest-rank percentiles of the stopped clocks' business seconds;
@@ -1548,8 +1565,11 @@ func (c *RawClient) GetSLAReport(ctx context.Context, params *GetSLAReportParams
 // GetSLAOutcomes Export the SLA outcomes
 //
 // The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
-// clock and cycle that stopped at least once (a reopened clock is in progress again; clocks
-// that never stopped are counted by the report but have no row yet), ordered by the instant
+// clock and cycle that stopped at least once (a reopened clock is in progress again; response
+// and resolution clocks that never stopped are counted by the report but have no row yet),
+// and one per cycle of the `next_reply` and `periodic_update` clocks, running ones included.
+// A cycle is identified by its start (`cycle_started_at`); `cycle` is its ordinal, for
+// display, which a late message inserting an earlier cycle changes. Ordered by the instant
 // that selects them, streamed in constant memory: a
 // JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
 // in `tz`). An export that fails after it started is cut short (the body ends without its
@@ -2524,8 +2544,10 @@ type ClientWithResponsesInterface interface {
 	// GetSLAReportWithResponse SLA compliance report
 	//
 	// The recorded SLA outcomes aggregated by group. Every clock's outcome is recorded when it
-	// stops (met or missed); clocks still running count as open, in the period that contains their
-	// start. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
+	// stops (met or missed), one per cycle of the `next_reply` and `periodic_update` clocks;
+	// clocks still running count as open, in the period that contains their start. Each outcome
+	// carries the policy in force that gave its target (`group_by=policy`; a `tiers` entry is
+	// `tiers.<tier>.<priority>`); a stopped clock keeps the target and policy it was recorded with. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
 	// every clock by its start) in `[from, to)`, default the last 30 days, at most 5 years. Periods
 	// are calendar days, weeks (from Monday) and months in `tz` (default UTC), DST included.
 	// `p50`/`p90` are nearest-rank percentiles of the stopped clocks' business seconds;
@@ -2542,8 +2564,11 @@ type ClientWithResponsesInterface interface {
 	// GetSLAOutcomesWithResponse Export the SLA outcomes
 	//
 	// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
-	// clock and cycle that stopped at least once (a reopened clock is in progress again; clocks
-	// that never stopped are counted by the report but have no row yet), ordered by the instant
+	// clock and cycle that stopped at least once (a reopened clock is in progress again; response
+	// and resolution clocks that never stopped are counted by the report but have no row yet),
+	// and one per cycle of the `next_reply` and `periodic_update` clocks, running ones included.
+	// A cycle is identified by its start (`cycle_started_at`); `cycle` is its ordinal, for
+	// display, which a late message inserting an earlier cycle changes. Ordered by the instant
 	// that selects them, streamed in constant memory: a
 	// JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
 	// in `tz`). An export that fails after it started is cut short (the body ends without its
@@ -3802,8 +3827,10 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, para
 // GetSLAReportWithResponse SLA compliance report
 //
 // The recorded SLA outcomes aggregated by group. Every clock's outcome is recorded when it
-// stops (met or missed); clocks still running count as open, in the period that contains their
-// start. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
+// stops (met or missed), one per cycle of the `next_reply` and `periodic_update` clocks;
+// clocks still running count as open, in the period that contains their start. Each outcome
+// carries the policy in force that gave its target (`group_by=policy`; a `tiers` entry is
+// `tiers.<tier>.<priority>`); a stopped clock keeps the target and policy it was recorded with. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
 // every clock by its start) in `[from, to)`, default the last 30 days, at most 5 years. Periods
 // are calendar days, weeks (from Monday) and months in `tz` (default UTC), DST included.
 // `p50`/`p90` are nearest-rank percentiles of the stopped clocks' business seconds;
@@ -3826,8 +3853,11 @@ func (c *ClientWithResponses) GetSLAReportWithResponse(ctx context.Context, para
 // GetSLAOutcomesWithResponse Export the SLA outcomes
 //
 // The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
-// clock and cycle that stopped at least once (a reopened clock is in progress again; clocks
-// that never stopped are counted by the report but have no row yet), ordered by the instant
+// clock and cycle that stopped at least once (a reopened clock is in progress again; response
+// and resolution clocks that never stopped are counted by the report but have no row yet),
+// and one per cycle of the `next_reply` and `periodic_update` clocks, running ones included.
+// A cycle is identified by its start (`cycle_started_at`); `cycle` is its ordinal, for
+// display, which a late message inserting an earlier cycle changes. Ordered by the instant
 // that selects them, streamed in constant memory: a
 // JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
 // in `tz`). An export that fails after it started is cut short (the body ends without its

@@ -16,7 +16,7 @@ type SLAReportQuery struct {
 	From, To time.Time
 	// By is "stopped" (default) or "started".
 	By string
-	// GroupBy lists keys among tier, priority, sla_type, calendar and at
+	// GroupBy lists keys among policy, tier, priority, sla_type, calendar and at
 	// most one of day, week, month (ignored by the outcomes export).
 	GroupBy []string
 	// TZ is the time zone of periods: an IANA name or an offset (+05:30).

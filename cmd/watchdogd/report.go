@@ -37,7 +37,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	fs.StringVar(&from, "from", "", "start of the range, RFC 3339 or a date (default: 30 days before -to)")
 	fs.StringVar(&to, "to", "", "end of the range (exclusive), RFC 3339 or a date (default: now)")
 	fs.StringVar(&by, "by", "stopped", "select stopped clocks by their stop (stopped) or every clock by its start (started)")
-	fs.StringVar(&groupBy, "group-by", "tier,week", "comma-separated: tier, priority, sla_type, calendar and one of day, week, month")
+	fs.StringVar(&groupBy, "group-by", "tier,week", "comma-separated: policy, tier, priority, sla_type, calendar and one of day, week, month")
 	fs.StringVar(&tz, "tz", "UTC", "time zone of periods and dates: an IANA name or an offset such as +05:30")
 	fs.StringVar(&format, "format", "table", "table or csv")
 	fs.StringVar(&dbURL, "database-url", "", "the store (default: DATABASE_URL from the environment or .env)")

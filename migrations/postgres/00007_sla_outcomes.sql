@@ -1,15 +1,22 @@
 -- +goose Up
--- One row per (ticket, SLA clock, cycle) that stopped at least once: the
+-- One row per (ticket, SLA clock, cycle) that stopped at least once (and
+-- per cycle of the next-reply and periodic-update clocks, in progress
+-- too): the
 -- clock's outcome, met or missed, or in progress again after a reopen
 -- (stopped_at NULL) (watchdog.Outcome). Written in
 -- the transaction that stores the event that changed it; reports aggregate
 -- it. Times in whole seconds of business time, except paused_seconds (wall
 -- time). No foreign key: tickets are never deleted, and each key costs at
 -- ingest.
+-- cycle is the cycle's identity, as an alert's: its start in Unix
+-- microseconds for the next-reply and periodic-update clocks, 0 for
+-- response and resolution; cycle_ordinal the number shown (1, 2, ...), which
+-- a late message inserting an earlier cycle changes. policy is the policy
+-- in force that gave the target.
 CREATE TABLE sla_outcomes (
     ticket_id        text COLLATE "C" NOT NULL,
     sla_type         text COLLATE "C" NOT NULL,
-    cycle            integer     NOT NULL,
+    cycle            bigint      NOT NULL,
     policy           text        NOT NULL,
     tier             text        NOT NULL,
     priority         text        NOT NULL,
@@ -23,6 +30,7 @@ CREATE TABLE sla_outcomes (
     breach_at        timestamptz,
     overrun_seconds  bigint      NOT NULL,
     recorded_at      timestamptz,
+    cycle_ordinal    integer     NOT NULL,
     PRIMARY KEY (ticket_id, sla_type, cycle)
 );
 
@@ -30,7 +38,7 @@ CREATE TABLE sla_outcomes (
 -- of a stopped clock, so that reports over a vacuumed table are
 -- index-only scans.
 CREATE INDEX sla_outcomes_stopped_idx ON sla_outcomes (stopped_at)
-    INCLUDE (tier, priority, sla_type, calendar, breached, breach_at, business_seconds, overrun_seconds)
+    INCLUDE (policy, tier, priority, sla_type, calendar, breached, breach_at, business_seconds, overrun_seconds)
     WHERE stopped_at IS NOT NULL;
 -- Reopened clocks (in progress again) by their start; reports by start
 -- (by=started) read the table whole rather than make every stopped row

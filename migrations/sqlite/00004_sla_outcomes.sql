@@ -1,5 +1,7 @@
 -- +goose Up
--- One row per (ticket, SLA clock, cycle) that stopped at least once: the
+-- One row per (ticket, SLA clock, cycle) that stopped at least once (and
+-- per cycle of the next-reply and periodic-update clocks, in progress
+-- too): the
 -- clock's outcome, met or missed, or in progress again after a reopen
 -- (stopped_at NULL) (watchdog.Outcome). Written in the transaction that
 -- stores the event that changed it; reports aggregate it. A rowid table
@@ -7,6 +9,11 @@
 -- index by rowid, much cheaper than a search by the text key. Times are
 -- unix microseconds; durations whole seconds of business time, except
 -- paused_seconds (wall time).
+-- cycle is the cycle's identity, as an alert's: its start in Unix
+-- microseconds for the next-reply and periodic-update clocks, 0 for
+-- response and resolution; cycle_ordinal the number shown (1, 2, ...), which
+-- a late message inserting an earlier cycle changes. policy is the policy
+-- in force that gave the target.
 CREATE TABLE sla_outcomes (
     ticket_id        TEXT    NOT NULL,
     sla_type         TEXT    NOT NULL,
@@ -24,13 +31,14 @@ CREATE TABLE sla_outcomes (
     breach_at        INTEGER,
     overrun_seconds  INTEGER NOT NULL,
     recorded_at      INTEGER,
+    cycle_ordinal    INTEGER NOT NULL,
     PRIMARY KEY (ticket_id, sla_type, cycle)
 );
 
 -- Reports select stopped clocks by their stop.
 -- The stop index covers what a report reads of a stopped clock: without
 -- it, each row found would be a search of the table by its key.
-CREATE INDEX sla_outcomes_stopped_idx ON sla_outcomes (stopped_at, tier, priority, sla_type, calendar, breached,
+CREATE INDEX sla_outcomes_stopped_idx ON sla_outcomes (stopped_at, policy, tier, priority, sla_type, calendar, breached,
     business_seconds, overrun_seconds) WHERE stopped_at IS NOT NULL;
 -- Reopened clocks (in progress again) by their start; reports by start
 -- (by=started) read the table whole rather than make every stopped row

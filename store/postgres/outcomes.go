@@ -17,14 +17,15 @@ import (
 type outcomeScan struct {
 	o                                 watchdog.Outcome
 	clock                             string
+	key                               int64
 	target, business, paused, overrun int64
 	stopped, breachAt, recorded       sql.NullTime
 }
 
 func (s *outcomeScan) dest() []any {
 	o := &s.o
-	return []any{&o.TicketID, &s.clock, &o.Cycle, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &s.target, &o.StartedAt,
-		&s.stopped, &s.business, &s.paused, &o.Breached, &s.breachAt, &s.overrun, &s.recorded}
+	return []any{&o.TicketID, &s.clock, &s.key, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &s.target, &o.StartedAt,
+		&s.stopped, &s.business, &s.paused, &o.Breached, &s.breachAt, &s.overrun, &s.recorded, &o.Cycle}
 }
 
 func (s *outcomeScan) value() watchdog.Outcome {
@@ -40,18 +41,29 @@ func scanOutcome(sc sqlstore.Scanner) (watchdog.Outcome, error) { return scanRow
 
 func secs(n int64) time.Duration { return time.Duration(n) * time.Second }
 
-// outcomeRows are outcomes as parallel arrays for unnest.
+// outcomeRows are outcomes as parallel arrays for unnest, and the keys of
+// stale rows to delete.
 type outcomeRows struct {
 	ticket, clock, policy, tier, priority, calendar []string
 	cycle, target, business, paused, overrun        []int64
+	ordinal                                         []int64
 	started, stopped, breachAt, recorded            timeArray
 	breached                                        []bool
+	staleTicket, staleClock                         []string
+	staleCycle                                      []int64
 }
 
-func (r *outcomeRows) add(os []watchdog.Outcome) {
+func (r *outcomeRows) add(w sqlstore.OutcomeWrites) {
+	for i := range w.Stale {
+		o := &w.Stale[i]
+		r.staleTicket, r.staleClock = append(r.staleTicket, o.TicketID), append(r.staleClock, string(o.SLAClock))
+		r.staleCycle = append(r.staleCycle, o.Key().Cycle)
+	}
+	os := w.Upserts
 	for i := range os {
 		o := &os[i]
-		r.ticket, r.clock, r.cycle = append(r.ticket, o.TicketID), append(r.clock, string(o.SLAClock)), append(r.cycle, int64(o.Cycle))
+		r.ticket, r.clock, r.cycle = append(r.ticket, o.TicketID), append(r.clock, string(o.SLAClock)), append(r.cycle, o.Key().Cycle)
+		r.ordinal = append(r.ordinal, int64(o.Cycle))
 		r.policy, r.tier, r.priority = append(r.policy, o.Policy), append(r.tier, o.Tier), append(r.priority, o.Priority)
 		r.calendar, r.target = append(r.calendar, o.Calendar), append(r.target, int64(o.Target/time.Second))
 		r.started, r.stopped = append(r.started, ptr(o.StartedAt)), append(r.stopped, o.StoppedAt)
@@ -70,20 +82,29 @@ var outcomeSet = func() string {
 	return strings.Join(set, ", ")
 }()
 
-// write inserts or replaces the outcomes by (ticket, clock, cycle).
+// write deletes the stale rows, then inserts or replaces the outcomes by
+// (ticket, clock, cycle).
 func (r *outcomeRows) write(ctx context.Context, q queryer) error {
+	if len(r.staleTicket) > 0 {
+		if _, err := q.ExecContext(ctx, `DELETE FROM sla_outcomes o
+			USING unnest($1::text[], $2::text[], $3::bigint[]) AS s(ticket_id, sla_type, cycle)
+			WHERE o.ticket_id = s.ticket_id AND o.sla_type = s.sla_type AND o.cycle = s.cycle`,
+			pq.StringArray(r.staleTicket), pq.StringArray(r.staleClock), pq.Int64Array(r.staleCycle)); err != nil {
+			return fmt.Errorf("delete stale outcomes: %w", err)
+		}
+	}
 	if len(r.ticket) == 0 {
 		return nil
 	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO sla_outcomes (`+sqlstore.OutcomeCols+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
 			$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bool[], $14::timestamptz[], $15::bigint[],
-			$16::timestamptz[])
+			$16::timestamptz[], $17::int[])
 		ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET `+outcomeSet,
 		pq.StringArray(r.ticket), pq.StringArray(r.clock), pq.Int64Array(r.cycle), pq.StringArray(r.policy),
 		pq.StringArray(r.tier), pq.StringArray(r.priority), pq.StringArray(r.calendar), pq.Int64Array(r.target),
 		r.started, r.stopped, pq.Int64Array(r.business), pq.Int64Array(r.paused), pq.BoolArray(r.breached), r.breachAt,
-		pq.Int64Array(r.overrun), r.recorded); err != nil {
+		pq.Int64Array(r.overrun), r.recorded, pq.Int64Array(r.ordinal)); err != nil {
 		return fmt.Errorf("write outcomes: %w", err)
 	}
 	return nil
@@ -105,7 +126,7 @@ func selectOutcomes(cols string, byStop bool) string {
 // open tickets' rows (only open tickets have open clocks, and the open
 // tickets have an index), by the ticket's creation in [$1, $2), with the
 // columns of the report's selectOutcomes.
-const openClocks = `SELECT lower(btrim(t.customer_tier)), lower(btrim(t.priority)), c.sla_type, t.sla_calendar,
+const openClocks = `SELECT t.policy, lower(btrim(t.customer_tier)), lower(btrim(t.priority)), c.sla_type, t.sla_calendar,
 		NULL::timestamptz, false, CASE c.bit WHEN 1 THEN t.response_breach_at ELSE t.resolution_breach_at END,
 		0::bigint, 0::bigint, t.created_at
 	FROM tickets t CROSS JOIN (VALUES (1, 'response'), (2, 'resolution')) AS c (bit, sla_type)

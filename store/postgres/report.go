@@ -34,8 +34,8 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 	} else {
 		keys = append(keys, "0 + 0*cardinality($3::timestamptz[])")
 	}
-	selected := `(` + selectOutcomes("tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds", byStop) +
-		` UNION ALL ` + openClocks + `) o (tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds, at)`
+	selected := `(` + selectOutcomes("policy, tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds", byStop) +
+		` UNION ALL ` + openClocks + `) o (policy, tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds, at)`
 	bounds := q.Bounds()
 	arr := make(timeArray, len(bounds))
 	for i := range bounds {
@@ -59,19 +59,19 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 		count(*) FILTER (WHERE stopped_at IS NULL),
 		count(*) FILTER (WHERE stopped_at IS NULL AND breach_at <= $4),
 		coalesce(sum(overrun_seconds) FILTER (WHERE stopped_at IS NOT NULL AND breached), 0)
-		FROM `+selected+` GROUP BY 1, 2, 3, 4, 5, 6`,
+		FROM `+selected+` GROUP BY 1, 2, 3, 4, 5, 6, 7`,
 		func(rows *sql.Rows) error {
 			var (
-				tier, prio, clock, cal           string
+				pol, tier, prio, clock, cal      string
 				period                           int
 				bin                              int64
 				stopped, met, open, openBreached int
 				past                             int64
 			)
-			if err := rows.Scan(&tier, &prio, &clock, &cal, &period, &bin, &stopped, &met, &open, &openBreached, &past); err != nil {
+			if err := rows.Scan(&pol, &tier, &prio, &clock, &cal, &period, &bin, &stopped, &met, &open, &openBreached, &past); err != nil {
 				return err
 			}
-			b.AddCounts(tier, prio, clock, cal, period, bin, stopped, met, open, openBreached, past)
+			b.AddCounts(pol, tier, prio, clock, cal, period, bin, stopped, met, open, openBreached, past)
 			return nil
 		}, from, to, arr, us(q.Now))
 	if err != nil {
@@ -82,14 +82,14 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 			WHERE stopped_at IS NOT NULL AND business_seconds / `+binWidth+` = ANY($4::bigint[])`,
 			func(rows *sql.Rows) error {
 				var (
-					tier, prio, clock, cal string
-					period                 int
-					business               int64
+					pol, tier, prio, clock, cal string
+					period                      int
+					business                    int64
 				)
-				if err := rows.Scan(&tier, &prio, &clock, &cal, &period, &business); err != nil {
+				if err := rows.Scan(&pol, &tier, &prio, &clock, &cal, &period, &business); err != nil {
 					return err
 				}
-				b.AddValue(tier, prio, clock, cal, period, business)
+				b.AddValue(pol, tier, prio, clock, cal, period, business)
 				return nil
 			}, from, to, arr, pq.Int64Array(bins))
 		if err != nil {

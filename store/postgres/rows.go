@@ -80,7 +80,7 @@ func queryTickets(ctx context.Context, q queryer, query string, args ...any) ([]
 // applyPlan copies a plan's ticket columns onto t, at stored precision,
 // and returns the outcome rows the plan changes (its open clocks go on t's
 // row).
-func applyPlan(t *watchdog.Ticket, p watchdog.Plan) []watchdog.Outcome {
+func applyPlan(t *watchdog.Ticket, p watchdog.Plan) sqlstore.OutcomeWrites {
 	t.State = p.State
 	t.Untracked = p.Untracked
 	t.Open = p.Open

@@ -62,12 +62,12 @@ func (s *Store) planEach(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ti
 		return err
 	}
 	changes := snapshot(tickets)
-	var outcomes []watchdog.Outcome
+	var outcomes sqlstore.OutcomeWrites
 	for _, t := range tickets {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		outcomes = append(outcomes, applyPlan(t, plan(t))...)
+		outcomes.Add(applyPlan(t, plan(t)))
 	}
 	if err := s.writeOutcomes(ctx, tx, outcomes); err != nil {
 		return err

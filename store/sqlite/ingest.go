@@ -22,9 +22,10 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 	b := sqlstore.GroupBatch(events)
 	var (
 		m        *sqlstore.Merged
-		outcomes []watchdog.Outcome
+		outcomes sqlstore.OutcomeWrites
 	)
 	if err := s.inWrite(ctx, "ingest", func(tx *sql.Tx) error {
+		outcomes = sqlstore.OutcomeWrites{}
 		stored, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE id IN "+inIDs, idList[string](b.IDs))
 		if err != nil {
 			return fmt.Errorf("load tickets: %w", err)
@@ -40,7 +41,7 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			outcomes = append(outcomes, applyPlan(c.T, plan(c.T))...)
+			outcomes.Add(applyPlan(c.T, plan(c.T)))
 		}
 		if err := s.writeOutcomes(ctx, tx, outcomes); err != nil {
 			return err

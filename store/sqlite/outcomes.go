@@ -15,13 +15,14 @@ func scanOutcome(sc sqlstore.Scanner) (watchdog.Outcome, error) {
 	var (
 		o                                watchdog.Outcome
 		clock                            string
+		key                              int64
 		started                          int64
 		stopped, breachAt, recorded      sql.NullInt64
 		target, business, paused, overrn int64
 		breached                         int
 	)
-	if err := sc.Scan(&o.TicketID, &clock, &o.Cycle, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &target, &started,
-		&stopped, &business, &paused, &breached, &breachAt, &overrn, &recorded); err != nil {
+	if err := sc.Scan(&o.TicketID, &clock, &key, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &target, &started,
+		&stopped, &business, &paused, &breached, &breachAt, &overrn, &recorded, &o.Cycle); err != nil {
 		return o, err
 	}
 	o.SLAClock = watchdog.SLAClock(clock)
@@ -42,16 +43,25 @@ var outcomeSet = func() string {
 	return strings.Join(set, ", ")
 }()
 
-// writeOutcomes inserts or replaces outcomes by (ticket, clock, cycle).
-func (s *Store) writeOutcomes(ctx context.Context, tx *sql.Tx, outcomes []watchdog.Outcome) error {
+// writeOutcomes deletes the stale outcome rows of w, then inserts or
+// replaces its outcomes by (ticket, clock, cycle).
+func (s *Store) writeOutcomes(ctx context.Context, tx *sql.Tx, w sqlstore.OutcomeWrites) error {
+	for i := range w.Stale {
+		o := &w.Stale[i]
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sla_outcomes WHERE ticket_id = ? AND sla_type = ? AND cycle = ?",
+			o.TicketID, string(o.SLAClock), o.Key().Cycle); err != nil {
+			return fmt.Errorf("delete stale outcomes: %w", err)
+		}
+	}
+	outcomes := w.Upserts
 	err := s.bulkExec(ctx, tx, "INSERT INTO sla_outcomes ("+sqlstore.OutcomeCols+") VALUES",
-		"ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET "+outcomeSet, 16, len(outcomes),
+		"ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET "+outcomeSet, 17, len(outcomes),
 		func(i int, args []any) []any {
 			o := &outcomes[i]
-			return append(args, o.TicketID, string(o.SLAClock), o.Cycle, o.Policy, o.Tier, o.Priority, o.Calendar,
+			return append(args, o.TicketID, string(o.SLAClock), o.Key().Cycle, o.Policy, o.Tier, o.Priority, o.Calendar,
 				int64(o.Target/time.Second), micros(o.StartedAt), nullMicros(o.StoppedAt), int64(o.Business/time.Second),
 				int64(o.Paused/time.Second), boolInt(o.Breached), nullMicros(o.BreachAt), int64(o.Overrun/time.Second),
-				nullMicros(o.RecordedAt))
+				nullMicros(o.RecordedAt), o.Cycle)
 		})
 	if err != nil {
 		return fmt.Errorf("write outcomes: %w", err)
@@ -77,7 +87,7 @@ func selectOutcomes(cols string, byStop bool) string {
 // tickets have open clocks), by the ticket's creation in [?1, ?2), as
 // report rows: the key columns (tier and priority as stored), then each
 // clock's breach instant and the instant that selects it.
-const openClocks = "SELECT customer_tier, priority, open_clocks, sla_calendar, response_breach_at, resolution_breach_at, created_at" +
+const openClocks = "SELECT policy, customer_tier, priority, open_clocks, sla_calendar, response_breach_at, resolution_breach_at, created_at" +
 	" FROM tickets INDEXED BY tickets_open_breach_idx WHERE open AND open_clocks <> 0 AND created_at >= ?1 AND created_at < ?2"
 
 // SLAReport reads the selected outcomes and aggregates them in Go (SQLite
@@ -89,7 +99,7 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 	from, to, byStop := sqlstore.ReportRange(q)
 	agg := sqlstore.NewAggregator(q)
 	// Only the keys grouped by are read: strings cost.
-	cols := make([]string, 0, 9)
+	cols := make([]string, 0, 10)
 	for _, k := range sqlstore.ReportKeyCols {
 		if q.Groups(k) {
 			cols = append(cols, k)
@@ -119,7 +129,7 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 		breachAt sql.NullInt64
 	)
 	for rows.Next() {
-		if err := rows.Scan(&r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &r.Stopped, &r.Breached, &breachAt, &r.Business, &r.Overrun, &r.At); err != nil {
+		if err := rows.Scan(&r.Policy, &r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &r.Stopped, &r.Breached, &breachAt, &r.Business, &r.Overrun, &r.At); err != nil {
 			return nil, s.wrap(ctx, "sla report", err)
 		}
 		r.BreachAt, r.HasBreachAt = breachAt.Int64, breachAt.Valid
@@ -147,7 +157,7 @@ func (s *Store) addOpenClocks(ctx context.Context, agg *sqlstore.Aggregator, fro
 		respBreach, resBrc sql.NullInt64
 	)
 	for rows.Next() {
-		if err := rows.Scan(&r.Tier, &r.Priority, &clocks, &r.Calendar, &respBreach, &resBrc, &r.At); err != nil {
+		if err := rows.Scan(&r.Policy, &r.Tier, &r.Priority, &clocks, &r.Calendar, &respBreach, &resBrc, &r.At); err != nil {
 			return s.wrap(ctx, "sla report: open clocks", err)
 		}
 		r.Tier, r.Priority = sqlstore.NormKey(r.Tier), sqlstore.NormKey(r.Priority)
@@ -218,13 +228,13 @@ func (s *Store) BackfillOutcomes(ctx context.Context, after string, limit int, p
 			return err
 		}
 		changes := snapshot(page)
-		var outs []watchdog.Outcome
+		var outs sqlstore.OutcomeWrites
 		for _, t := range page {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			p := plan(t)
-			outs = append(outs, sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes)...)
+			outs.Add(sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes))
 			_, t.OpenClocks = watchdog.SplitOutcomes(p.Outcomes)
 		}
 		if err := s.writeOutcomes(ctx, tx, outs); err != nil {

@@ -157,7 +157,7 @@ func scanMessage(sc sqlstore.Scanner) (sqlstore.TicketMessage, error) {
 
 // applyPlan copies the plan's derived columns into t, and returns the
 // outcome rows the plan changes (its open clocks go on t's row).
-func applyPlan(t *watchdog.Ticket, p watchdog.Plan) []watchdog.Outcome {
+func applyPlan(t *watchdog.Ticket, p watchdog.Plan) sqlstore.OutcomeWrites {
 	t.State, t.Untracked, t.Open, t.NextDueAt, t.BreachAt = p.State, p.Untracked, p.Open, p.NextDueAt, p.BreachAt
 	t.BackfilledAt = p.BackfilledAt
 	t.Policy = p.Policy

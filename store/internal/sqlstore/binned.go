@@ -41,11 +41,11 @@ func NewBinned(bounds []time.Time) *Binned {
 	return &Binned{bounds: bounds, groups: map[groupKey]*binnedGroup{}}
 }
 
-func (b *Binned) group(tier, priority, slaType, calendar string, period int) *binnedGroup {
-	k := groupKey{tier: tier, priority: priority, slaType: slaType, calendar: calendar, period: period}
+func (b *Binned) group(policy, tier, priority, slaType, calendar string, period int) *binnedGroup {
+	k := groupKey{policy: policy, tier: tier, priority: priority, slaType: slaType, calendar: calendar, period: period}
 	g := b.groups[k]
 	if g == nil {
-		g = &binnedGroup{row: watchdog.SLAReportRow{Tier: tier, Priority: priority, SLAType: slaType, Calendar: calendar},
+		g = &binnedGroup{row: watchdog.SLAReportRow{Policy: policy, Tier: tier, Priority: priority, SLAType: slaType, Calendar: calendar},
 			bins: map[int64]int{}}
 		if period >= 1 && period <= len(b.bounds) {
 			p := b.bounds[period-1]
@@ -57,8 +57,8 @@ func (b *Binned) group(tier, priority, slaType, calendar string, period int) *bi
 }
 
 // AddCounts adds one first-pass row: a group's clocks in one bin.
-func (b *Binned) AddCounts(tier, priority, slaType, calendar string, period int, bin int64, stopped, met, open, openBreached int, pastTarget int64) {
-	g := b.group(tier, priority, slaType, calendar, period)
+func (b *Binned) AddCounts(policy, tier, priority, slaType, calendar string, period int, bin int64, stopped, met, open, openBreached int, pastTarget int64) {
+	g := b.group(policy, tier, priority, slaType, calendar, period)
 	g.row.Stopped += stopped
 	g.row.Met += met
 	g.row.Open += open
@@ -102,8 +102,8 @@ func (b *Binned) NeededBins() []int64 {
 }
 
 // AddValue adds one second-pass row: a stopped clock's business seconds.
-func (b *Binned) AddValue(tier, priority, slaType, calendar string, period int, business int64) {
-	g := b.groups[groupKey{tier: tier, priority: priority, slaType: slaType, calendar: calendar, period: period}]
+func (b *Binned) AddValue(policy, tier, priority, slaType, calendar string, period int, business int64) {
+	g := b.groups[groupKey{policy: policy, tier: tier, priority: priority, slaType: slaType, calendar: calendar, period: period}]
 	if g == nil || g.need == nil {
 		return
 	}

@@ -26,12 +26,12 @@ func TestBinnedPicksExactPercentiles(t *testing.T) {
 			perBin[v/BinSeconds]++
 		}
 		for bin, c := range perBin {
-			b.AddCounts("gold", "", "", "", 0, bin, c, c, 0, 0, 0)
+			b.AddCounts("", "gold", "", "", "", 0, bin, c, c, 0, 0, 0)
 		}
 		needed := b.NeededBins()
 		for _, v := range values {
 			if slices.Contains(needed, v/BinSeconds) {
-				b.AddValue("gold", "", "", "", 0, v)
+				b.AddValue("", "gold", "", "", "", 0, v)
 			}
 		}
 		rows := b.Rows()

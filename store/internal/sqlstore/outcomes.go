@@ -12,8 +12,10 @@ import (
 
 // OutcomeCols are the columns of sla_outcomes, in the order ScanOutcome
 // functions read them and writes take them.
+// The key is (ticket_id, sla_type, cycle): cycle is the cycle's identity
+// (watchdog.OutcomeKey), cycle_ordinal its number for display.
 const OutcomeCols = "ticket_id, sla_type, cycle, policy, tier, priority, calendar, target_seconds, started_at, stopped_at, " +
-	"business_seconds, paused_seconds, breached, breach_at, overrun_seconds, recorded_at"
+	"business_seconds, paused_seconds, breached, breach_at, overrun_seconds, recorded_at, cycle_ordinal"
 
 // Outcomes reads the outcomes of the tickets ids, by ticket id.
 func (l *Loaders) Outcomes(ctx context.Context, q Queryer, ids []string) (map[string][]watchdog.Outcome, error) {
@@ -32,9 +34,9 @@ func (l *Loaders) FillPlan(ctx context.Context, q Queryer, tickets []*watchdog.T
 func (l *Loaders) fillOutcomes(ctx context.Context, q Queryer, tickets []*watchdog.Ticket) error {
 	var ids []string
 	for _, t := range tickets {
-		// Both clocks open and never stopped: no rows to read. (A clock
-		// with cycles of its own would need its rows read here.)
-		if t.OpenClocks.Calendar != "" && t.OpenClocks.Response && t.OpenClocks.Resolution {
+		// Both clocks open and never stopped, no messages: no rows to
+		// read (cycles start at or after a first response).
+		if t.OpenClocks.Calendar != "" && t.OpenClocks.Response && t.OpenClocks.Resolution && len(t.Messages) == 0 {
 			continue
 		}
 		ids = append(ids, t.ID)
@@ -52,14 +54,43 @@ func (l *Loaders) fillOutcomes(ctx context.Context, q Queryer, tickets []*watchd
 	return nil
 }
 
+// OutcomeWrites are the outcome rows plans change: rows to insert or
+// replace by key, and stale rows to delete by key.
+type OutcomeWrites struct {
+	Upserts, Stale []watchdog.Outcome
+}
+
+// Add appends x's writes to w.
+func (w *OutcomeWrites) Add(x OutcomeWrites) {
+	w.Upserts = append(w.Upserts, x.Upserts...)
+	w.Stale = append(w.Stale, x.Stale...)
+}
+
 // ChangedOutcomes returns the outcome rows of planned (see
 // watchdog.SplitOutcomes) that differ from those of prior (the ticket's
-// rows), to insert or replace by key, with times at stored precision.
-func ChangedOutcomes(prior, planned []watchdog.Outcome) []watchdog.Outcome {
-	var out []watchdog.Outcome
+// rows), to insert or replace by key, with times at stored precision; and
+// the rows of prior that planned replaces, to delete: a cycle's row under
+// its old key when a late message moved the cycle's start (the planned
+// cycle continues it, see watchdog.PriorOutcome), and cycles in progress
+// that no longer exist. A stopped cycle that no planned cycle continues
+// stays recorded (a policy that stops tracking its clock does not change
+// past compliance).
+func ChangedOutcomes(prior, planned []watchdog.Outcome) OutcomeWrites {
+	var w OutcomeWrites
+	keys := make(map[watchdog.OutcomeKey]bool, len(planned))
 	for _, o := range planned {
+		keys[o.Key()] = true
 		if !watchdog.RecordedOutcome(&o) && o.Cycle == 0 && (o.SLAClock == watchdog.Response || o.SLAClock == watchdog.Resolution) {
 			continue // on the ticket's row
+		}
+		if o.SLAClock.Cyclic() {
+			var stop time.Time
+			if o.StoppedAt != nil {
+				stop = *o.StoppedAt
+			}
+			if p := watchdog.PriorOutcome(prior, &o, stop); p != nil && p.Key() != o.Key() {
+				w.Stale = append(w.Stale, *p)
+			}
 		}
 		o.StartedAt = micro(o.StartedAt)
 		o.StoppedAt, o.BreachAt, o.RecordedAt = microPtr(o.StoppedAt), microPtr(o.BreachAt), microPtr(o.RecordedAt)
@@ -67,9 +98,16 @@ func ChangedOutcomes(prior, planned []watchdog.Outcome) []watchdog.Outcome {
 		if i >= 0 && prior[i].Equal(&o) {
 			continue
 		}
-		out = append(out, o)
+		w.Upserts = append(w.Upserts, o)
 	}
-	return out
+	for _, p := range prior {
+		if p.SLAClock.Cyclic() && !p.Stopped() && !keys[p.Key()] &&
+			!slices.ContainsFunc(w.Stale, func(s watchdog.Outcome) bool { return s.Key() == p.Key() }) {
+			w.Stale = append(w.Stale, p)
+		}
+	}
+	w.Stale = slices.DeleteFunc(w.Stale, func(s watchdog.Outcome) bool { return keys[s.Key()] })
+	return w
 }
 
 func microPtr(t *time.Time) *time.Time {
@@ -86,17 +124,17 @@ func NormKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // ReportKeyCols are the sla_outcomes columns of the report keys, in
 // ReportRow's order; each is named as its key.
-var ReportKeyCols = []string{"tier", "priority", "sla_type", "calendar"}
+var ReportKeyCols = []string{"policy", "tier", "priority", "sla_type", "calendar"}
 
 // ReportRow is one outcome as a report reads it: At is the instant that
 // selects it (its stop, or its start), in unix microseconds, as BreachAt
 // (HasBreachAt false: none). Keys the report does not group by may be left
 // empty.
 type ReportRow struct {
-	Tier, Priority, SLAType, Calendar string
-	At, BreachAt                      int64
-	HasBreachAt, Stopped, Breached    bool
-	Business, Overrun                 int64
+	Policy, Tier, Priority, SLAType, Calendar string
+	At, BreachAt                              int64
+	HasBreachAt, Stopped, Breached            bool
+	Business, Overrun                         int64
 }
 
 // Aggregator sums ReportRows into the rows of a report, for stores that
@@ -110,8 +148,8 @@ type Aggregator struct {
 }
 
 type groupKey struct {
-	tier, priority, slaType, calendar string
-	period                            int
+	policy, tier, priority, slaType, calendar string
+	period                                    int
 }
 
 type group struct {
@@ -131,6 +169,9 @@ func NewAggregator(q watchdog.SLAReportQuery) *Aggregator {
 // Add counts one outcome.
 func (a *Aggregator) Add(r ReportRow) {
 	k := groupKey{period: -1}
+	if a.q.Groups("policy") {
+		k.policy = r.Policy
+	}
 	if a.q.Groups("tier") {
 		k.tier = r.Tier
 	}
@@ -148,7 +189,7 @@ func (a *Aggregator) Add(r ReportRow) {
 	}
 	g := a.groups[k]
 	if g == nil {
-		g = &group{row: watchdog.SLAReportRow{Tier: k.tier, Priority: k.priority, SLAType: k.slaType, Calendar: k.calendar}}
+		g = &group{row: watchdog.SLAReportRow{Policy: k.policy, Tier: k.tier, Priority: k.priority, SLAType: k.slaType, Calendar: k.calendar}}
 		if k.period >= 0 {
 			p := a.bounds[k.period]
 			g.row.Period = &p
