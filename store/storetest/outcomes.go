@@ -14,7 +14,7 @@ import (
 func OutcomePlan(p *watchdog.Policy, now time.Time) watchdog.PlanFunc {
 	return func(t *watchdog.Ticket) watchdog.Plan {
 		ev, outcomes := watchdog.EvaluateOutcomes(t, p, now)
-		return watchdog.Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt,
+		return watchdog.Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, Policy: ev.Policy, NextDueAt: ev.NextDueAt,
 			BreachAt: ev.BreachAt, Outcomes: outcomes}
 	}
 }
@@ -82,6 +82,9 @@ func FormatReportRow(r watchdog.SLAReportRow) string {
 			return "null"
 		}
 		return fmt.Sprint(*p)
+	}
+	if r.Policy != "" {
+		period += " " + r.Policy
 	}
 	return fmt.Sprintf("%s %s/%s/%s/%s stopped=%d met=%d missed=%d achieved=%s open=%d open_breached=%d p50=%s p90=%s past=%d avg_past=%s",
 		period, r.Tier, r.Priority, r.SLAType, r.Calendar, r.Stopped, r.Met, r.Missed, f(r.AchievedPercent), r.Open, r.OpenBreached,

@@ -81,6 +81,7 @@ func Run(t *testing.T, h Harness) {
 		{"OutcomesPeriods", testOutcomesPeriods},
 		{"OutcomesBackfill", testOutcomesBackfill},
 		{"OutcomesReplan", testOutcomesReplan},
+		{"OutcomesCyclesPolicy", testOutcomesCyclesPolicy},
 		{"Dashboard", testDashboard},
 		{"DashboardCountLimit", testDashboardCountLimit},
 		{"DashboardClocks", testDashboardClocks},
