@@ -74,3 +74,50 @@ func TestEngineCountsEachOutcomeOnce(t *testing.T) {
 		t.Errorf("two periods: %v", err)
 	}
 }
+
+// Each next-reply cycle's outcome is counted once, labelled by its
+// policy's tier: a late message that inserts an earlier cycle counts that
+// one alone; one that moves a stopped cycle's start counts nothing again.
+func TestEngineCountsEachCycleOutcomeOnce(t *testing.T) {
+	p, err := watchdog.ParsePolicy([]byte("policies:\n  - name: chat\n    targets: {next_reply: 30m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := watchdogtest.NewClock(t0.Add(5 * time.Hour))
+	obs := &outcomeObserver{}
+	h := watchdogtest.StartEngine(t, openStore(t, filepath.Join(t.TempDir(), "wd.db")), clock,
+		&watchdog.Config{Policy: p, Observer: obs, SweepInterval: noSweep})
+	msg := func(author string, d time.Duration) watchdog.Message {
+		return watchdog.Message{At: t0.Add(d), Author: author}
+	}
+	e := event("a", "gold", "high", "open", t0, t0)
+	// Cycles [20m, 40m) met and [60m, 2h) missed.
+	e.Messages = []watchdog.Message{msg(watchdog.AuthorAgent, 10*time.Minute), msg(watchdog.AuthorCustomer, 20*time.Minute),
+		msg(watchdog.AuthorAgent, 40*time.Minute), msg(watchdog.AuthorCustomer, time.Hour), msg(watchdog.AuthorAgent, 2*time.Hour)}
+	h.Ingest(e)
+	want := map[string]int{"a next_reply met": 1, "a next_reply missed": 1}
+	if diff := cmp.Diff(want, obs.got()); diff != "" {
+		t.Fatalf("after two cycles (-want +got):\n%s", diff)
+	}
+	late := event("a", "gold", "high", "open", t0, t0.Add(time.Minute))
+	late.Messages = []watchdog.Message{msg(watchdog.AuthorCustomer, 12*time.Minute), msg(watchdog.AuthorAgent, 15*time.Minute)}
+	h.Ingest(late)
+	want["a next_reply met"]++
+	if diff := cmp.Diff(want, obs.got()); diff != "" {
+		t.Fatalf("after a late cycle (-want +got):\n%s", diff)
+	}
+	moved := event("a", "gold", "high", "open", t0, t0.Add(2*time.Minute))
+	moved.Messages = []watchdog.Message{msg(watchdog.AuthorCustomer, 50*time.Minute)}
+	h.Ingest(moved)
+	if diff := cmp.Diff(want, obs.got()); diff != "" {
+		t.Errorf("after a late message moving a cycle's start (-want +got):\n%s", diff)
+	}
+	rows, err := h.Engine.SLAReport(context.Background(), watchdog.SLAReportQuery{GroupBy: []string{"policy", "sla_type"},
+		From: t0, To: t0.Add(3 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Policy != "chat" || rows[0].SLAType != "next_reply" || rows[0].Stopped != 3 || rows[0].Met != 2 {
+		t.Errorf("report: %+v", rows)
+	}
+}
