@@ -14,8 +14,8 @@ type Outcome struct {
 	// Cycle numbers the clock's cycles; the response and resolution clocks
 	// have one, cycle 0.
 	Cycle int
-	// Policy names the policy entry that gave the target:
-	// "tiers.<tier>.<priority>".
+	// Policy names the policy that gave the target (Evaluation.Policy: a
+	// policies entry's name, or "tiers.<tier>.<priority>").
 	Policy string
 	// Tier and Priority are the ticket's, as the policy matches them
 	// (trimmed, lower case).
@@ -143,11 +143,6 @@ func equalTimes(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-// TierPolicyName is the policy name of a tiers entry of the SLA file.
-func TierPolicyName(tier, priority string) string {
-	return "tiers." + normKey(tier) + "." + normKey(priority)
-}
-
 // EvaluateOutcomes is Evaluate that also derives the outcomes of the
 // ticket's SLA clocks from the evaluation: one per clock and cycle, in
 // progress or stopped. t.Outcomes holds those recorded before: a clock
@@ -156,15 +151,18 @@ func TierPolicyName(tier, priority string) string {
 // time). An untracked ticket has none.
 func EvaluateOutcomes(t *Ticket, p *Policy, now time.Time) (Evaluation, []Outcome) {
 	ev, runs := evaluate(t, p, now)
-	return ev, outcomes(t, p, runs, now)
+	return ev, outcomes(t, p, runs, ev.Policy, now)
 }
 
-// outcomes derives the outcomes of t's clocks from their histories runs.
-func outcomes(t *Ticket, p *Policy, runs []slaRun, now time.Time) []Outcome {
+// outcomes derives the outcomes of t's clocks from their histories runs,
+// under the policy named policy (a clock without a target has none).
+func outcomes(t *Ticket, p *Policy, runs []slaRun, policy string, now time.Time) []Outcome {
 	if len(runs) == 0 {
 		return nil
 	}
-	policy := TierPolicyName(t.CustomerTier, t.Priority)
+	if policy == "" {
+		policy = TiersPolicyName(t.CustomerTier, t.Priority)
+	}
 	prior := make(map[OutcomeKey]*Outcome, len(t.Outcomes))
 	for i := range t.Outcomes {
 		prior[t.Outcomes[i].Key()] = &t.Outcomes[i]
@@ -173,6 +171,9 @@ func outcomes(t *Ticket, p *Policy, runs []slaRun, now time.Time) []Outcome {
 	out := make([]Outcome, 0, len(runs))
 	for i := range runs {
 		r := &runs[i]
+		if r.target <= 0 {
+			continue
+		}
 		o := Outcome{
 			TicketID: t.ID, SLAClock: r.kind, Policy: policy, Tier: normKey(t.CustomerTier), Priority: normKey(t.Priority),
 			Calendar: r.cal.Name(), Target: r.target.Truncate(time.Second), StartedAt: micro(t.CreatedAt),

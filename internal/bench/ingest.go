@@ -133,15 +133,17 @@ func newAPIClient(baseURL string, hc *http.Client, timeout time.Duration) (*clie
 }
 
 // progress prints what() to w every five seconds until the returned stop
-// is called. A nil w prints nothing.
+// is called; once stop returns, nothing more is written (the caller writes
+// to w next). A nil w prints nothing.
 func progress(ctx context.Context, w io.Writer, label string, what func() string) (stop func()) {
 	if w == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	start := time.Now()
 	go func() {
+		defer close(exited)
 		t := time.NewTicker(5 * time.Second)
 		defer t.Stop()
 		for {
@@ -155,5 +157,8 @@ func progress(ctx context.Context, w io.Writer, label string, what func() string
 			}
 		}
 	}()
-	return func() { once.Do(func() { close(done) }) }
+	return func() {
+		once.Do(func() { close(done) })
+		<-exited
+	}
 }

@@ -196,7 +196,8 @@ func derivedChanged(before, after *watchdog.Ticket) bool {
 	return before.State != after.State || before.Untracked != after.Untracked || before.Open != after.Open ||
 		before.EscalationLevel != after.EscalationLevel ||
 		!sameTime(before.NextDueAt, after.NextDueAt) || !sameTime(before.BreachAt, after.BreachAt) ||
-		!sameTime(before.BackfilledAt, after.BackfilledAt) || !sameOpenClocks(before.OpenClocks, after.OpenClocks)
+		!sameTime(before.BackfilledAt, after.BackfilledAt) || before.Policy != after.Policy ||
+		!sameOpenClocks(before.OpenClocks, after.OpenClocks)
 }
 
 func sameOpenClocks(a, b watchdog.OpenClocks) bool {
@@ -217,11 +218,11 @@ func updateDerived(ctx context.Context, q queryer, rows *ticketRows, withLevel b
 	if _, err := q.ExecContext(ctx, `UPDATE tickets t SET
 			sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
 			next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
-			escalation_level = `+level+`, sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
+			escalation_level = `+level+`, policy = u.policy, sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
 			response_breach_at = u.response_breach_at, resolution_breach_at = u.resolution_breach_at
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::timestamptz[],
-			$7::timestamptz[], $8::int[], $9::text[], $10::smallint[], $11::timestamptz[], $12::timestamptz[])
-			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level,
+			$7::timestamptz[], $8::int[], $9::text[], $10::text[], $11::smallint[], $12::timestamptz[], $13::timestamptz[])
+			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level, policy,
 				sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
 		WHERE t.id = u.id`, rows.derivedArgs()...); err != nil {
 		return fmt.Errorf("update tickets: %w", err)
@@ -246,23 +247,26 @@ func (r *alertRows) insert(ctx context.Context, q queryer) error {
 		tid, clock, stage, state, prio, tier, details = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		cycle, level, target, elapsed                 = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		due, fired                                    = make(timeArray, n), make(timeArray, n)
+		ordinal, started, policy                      = make([]int64, n), make(timeArray, n), make([]string, n)
 	)
 	for i := range r.list {
 		a := &r.list[i]
 		tid[i], clock[i], stage[i], state[i] = a.TicketID, string(a.SLAClock), a.Stage, a.State
 		prio[i], tier[i], details[i] = a.Priority, a.CustomerTier, a.Message
-		cycle[i], level[i], target[i], elapsed[i] = int64(a.Cycle), int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
+		cycle[i], level[i], target[i], elapsed[i] = a.Key().Cycle, int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
 		due[i], fired[i] = &a.DueAt, &a.FiredAt
+		ordinal[i], started[i], policy[i] = int64(a.Cycle), usPtr(a.CycleStartedAt), a.Policy
 	}
 	rows, err := q.QueryContext(ctx, `INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at,
-			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[])
+			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::timestamptz[], $16::text[])
 		ON CONFLICT (ticket_id, clock, stage, cycle) DO NOTHING
 		RETURNING id, ticket_id, clock, stage, cycle`,
 		pq.StringArray(tid), pq.StringArray(clock), pq.StringArray(stage), pq.Int64Array(cycle), pq.StringArray(state),
 		due, fired, pq.Int64Array(level), pq.StringArray(prio), pq.StringArray(tier),
-		pq.Int64Array(target), pq.Int64Array(elapsed), pq.StringArray(details))
+		pq.Int64Array(target), pq.Int64Array(elapsed), pq.StringArray(details),
+		pq.Int64Array(ordinal), started, pq.StringArray(policy))
 	if err != nil {
 		return fmt.Errorf("insert alerts: %w", err)
 	}

@@ -52,7 +52,7 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 	out := make([]*watchdog.Ticket, len(b.IDs))
 	for i, id := range b.IDs {
 		t := *m.Tickets[id]
-		t.Events, t.Alerts, t.Outcomes = nil, nil, nil
+		t.Events, t.Alerts, t.Messages, t.Outcomes = nil, nil, nil, nil
 		out[i] = &t
 	}
 	return out, nil
@@ -65,9 +65,13 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 	var (
 		created []*watchdog.Ticket
 		fresh   []watchdog.Event
+		msgs    []sqlstore.TicketMessage
 	)
 	for _, c := range m.Changed {
 		fresh = append(fresh, c.Fresh...)
+		for _, msg := range c.FreshMessages {
+			msgs = append(msgs, sqlstore.TicketMessage{TicketID: c.T.ID, Message: msg})
+		}
 		if c.New {
 			created = append(created, c.T)
 		}
@@ -79,12 +83,20 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 		return err
 	}
 	if err := s.bulkExec(ctx, tx,
-		"INSERT INTO ticket_events ("+eventCols+") VALUES", "", 7, len(fresh),
+		"INSERT INTO ticket_events ("+eventCols+") VALUES", "", 9, len(fresh),
 		func(i int, args []any) []any {
 			e := &fresh[i]
-			return append(args, e.ID, micros(e.UpdatedAt), e.Status, e.Priority, e.CustomerTier, micros(e.CreatedAt), nullMicros(e.FirstResponseAt))
+			return append(args, e.ID, micros(e.UpdatedAt), e.Status, e.Priority, e.CustomerTier, micros(e.CreatedAt), nullMicros(e.FirstResponseAt),
+				sqlstore.NullText(sqlstore.EncodeAttributes(e.Attributes)), sqlstore.NullText(sqlstore.EncodeTags(e.Tags)))
 		}); err != nil {
 		return fmt.Errorf("insert events: %w", err)
+	}
+	if err := s.bulkExec(ctx, tx, "INSERT INTO ticket_messages ("+messageCols+") VALUES", "", 3, len(msgs),
+		func(i int, args []any) []any {
+			m := &msgs[i]
+			return append(args, m.TicketID, micros(m.At), m.Author)
+		}); err != nil {
+		return fmt.Errorf("insert messages: %w", err)
 	}
 	return nil
 }
@@ -92,13 +104,14 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 // insertTickets inserts new tickets (the writer lock guarantees that they
 // are not stored yet).
 func (s *Store) insertTickets(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket) error {
-	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 18, len(tickets),
+	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 21, len(tickets),
 		func(i int, args []any) []any {
 			t := tickets[i]
 			oc := &t.OpenClocks
 			return append(args, t.ID, t.Priority, t.CustomerTier, t.Status, micros(t.CreatedAt), micros(t.UpdatedAt),
 				nullMicros(t.FirstResponseAt), t.EscalationLevel, string(t.State), t.Untracked, boolInt(t.Open),
-				nullMicros(t.NextDueAt), nullMicros(t.BreachAt), nullMicros(t.BackfilledAt),
+				nullMicros(t.NextDueAt), nullMicros(t.BreachAt), nullMicros(t.BackfilledAt), t.Policy,
+				sqlstore.NullText(sqlstore.EncodeAttributes(t.Attributes)), sqlstore.NullText(sqlstore.EncodeTags(t.Tags)),
 				oc.Calendar, oc.Mask(), nullMicros(oc.ResponseBreachAt), nullMicros(oc.ResolutionBreachAt))
 		})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 func OutcomePlan(p *watchdog.Policy, now time.Time) watchdog.PlanFunc {
 	return func(t *watchdog.Ticket) watchdog.Plan {
 		ev, outcomes := watchdog.EvaluateOutcomes(t, p, now)
-		return watchdog.Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt,
+		return watchdog.Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, Policy: ev.Policy, NextDueAt: ev.NextDueAt,
 			BreachAt: ev.BreachAt, Outcomes: outcomes}
 	}
 }

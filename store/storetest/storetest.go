@@ -91,6 +91,11 @@ func Run(t *testing.T, h Harness) {
 		{"ContextCanceled", testContextCanceled},
 		{"Closed", testClosed},
 		{"TimesRoundTrip", testTimesRoundTrip},
+		{"IngestExtras", testIngestExtras},
+		{"MessagesFromStoredEvents", testMessagesFromStoredEvents},
+		{"PlansSeeMessages", testPlansSeeMessages},
+		{"PolicyStored", testPolicyStored},
+		{"CycleAlerts", testCycleAlerts},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
