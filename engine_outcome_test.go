@@ -121,3 +121,40 @@ func TestEngineCountsEachCycleOutcomeOnce(t *testing.T) {
 		t.Errorf("report: %+v", rows)
 	}
 }
+
+// An outcome names the policy that gave its target: a policies entry
+// matched by the ticket, or its tiers entry; a clock the policy gives no
+// target has no outcome.
+func TestOutcomesNameTheSelectedPolicy(t *testing.T) {
+	p, err := watchdog.ParsePolicy([]byte(`policies:
+  - name: vip
+    match: {tags: vip}
+    targets: {response: 15m}
+tiers:
+  gold:
+    high: {response: 30m, resolution: 3h}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vip := event("v", "gold", "high", "open", t0, t0)
+	vip.Tags = []string{"vip"}
+	plain := event("p", "gold", "high", "open", t0, t0)
+	for _, tc := range []struct {
+		ev     watchdog.Event
+		policy string
+		clocks int
+	}{{vip, "vip", 1}, {plain, "tiers.gold.high", 2}} {
+		tk := &watchdog.Ticket{ID: tc.ev.ID}
+		tk.Merge(tc.ev)
+		_, outs := watchdog.EvaluateOutcomes(tk, p, t0.Add(time.Minute))
+		if len(outs) != tc.clocks {
+			t.Fatalf("%s: %d outcomes, want %d: %+v", tc.ev.ID, len(outs), tc.clocks, outs)
+		}
+		for _, o := range outs {
+			if o.Policy != tc.policy {
+				t.Errorf("%s: outcome policy %q, want %q", tc.ev.ID, o.Policy, tc.policy)
+			}
+		}
+	}
+}
