@@ -257,9 +257,10 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 }
 
 // history is what outcomes derive from besides an Evaluation: the response
-// and resolution clocks' runs (those the policy tracks) and the timeline.
+// and resolution clocks' runs (a target of 0: not tracked) and the
+// timeline (nil when untracked).
 type history struct {
-	runs  []slaRun
+	runs  [2]slaRun
 	steps []step
 	cal   *Calendar
 }
@@ -310,13 +311,7 @@ func evaluate(t *Ticket, p *Policy, now time.Time) (Evaluation, history) {
 	}
 	sortAlerts(ev.Due)
 	ev.NextDueAt = e.next
-	h := history{steps: steps, cal: sel.Calendar, runs: make([]slaRun, 0, len(runs))}
-	for _, r := range runs {
-		if r.target > 0 {
-			h.runs = append(h.runs, r)
-		}
-	}
-	return ev, h
+	return ev, history{runs: runs, steps: steps, cal: sel.Calendar}
 }
 
 // evaluator evaluates the clocks of one ticket at now.

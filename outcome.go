@@ -178,13 +178,16 @@ func EvaluateOutcomes(t *Ticket, p *Policy, now time.Time) (Evaluation, []Outcom
 // outcomes derives the outcomes of t's clocks: the response and resolution
 // clocks from h's runs, the cycle clocks from ev.Cycles.
 func outcomes(t *Ticket, p *Policy, ev *Evaluation, h history, now time.Time) []Outcome {
-	if len(h.runs) == 0 && len(ev.Cycles) == 0 {
+	if h.steps == nil {
 		return nil
 	}
 	b := outcomeBuilder{t: t, p: p, h: h, now: now, tier: normKey(t.CustomerTier), priority: normKey(t.Priority),
 		out: make([]Outcome, 0, len(h.runs)+len(ev.Cycles))}
 	for i := range h.runs {
 		r := &h.runs[i]
+		if r.target <= 0 {
+			continue // not tracked
+		}
 		var stop time.Time
 		if r.mode == modeStopped {
 			stop = r.stop
