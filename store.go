@@ -156,8 +156,10 @@ type Plan struct {
 	// Outcomes are the ticket's SLA outcomes as they stand (see
 	// EvaluateOutcomes). The store splits them (SplitOutcomes): it writes
 	// the rows that differ from Ticket.Outcomes, inserting or replacing by
-	// (ticket, clock, cycle), and the open clocks on the ticket's row, in
-	// the plan's transaction.
+	// (ticket, clock, cycle identity: OutcomeKey), deletes the rows of
+	// cycles the plan replaces (a cycle a late message moved: see
+	// PriorOutcome) or no longer has in progress, and writes the open
+	// clocks on the ticket's row, in the plan's transaction.
 	Outcomes  []Outcome
 	Notifiers []string
 	// Claimed names those of Notifiers whose deliveries the caller sends
