@@ -105,9 +105,9 @@ type Store interface {
 
 	// SLAOutcomes calls fn for each outcome row q selects (as SLAReport
 	// would count it; open clocks that never stopped have none), ordered
-	// by the instant that selects it, then ticket, clock and cycle, reading
-	// them as it goes: memory does not grow with their number. An error
-	// from fn stops it and is returned.
+	// by the instant that selects it (rows of one instant in no particular
+	// order), reading them as it goes: memory does not grow with their
+	// number. An error from fn stops it and is returned.
 	SLAOutcomes(ctx context.Context, q SLAReportQuery, fn func(*Outcome) error) error
 
 	// BackfillOutcomes calls plan for up to limit tracked tickets with id >
