@@ -301,7 +301,11 @@ func (e *Engine) Replan(ctx context.Context) error {
 			return nil
 		}
 		now := e.clock.Now()
-		last, n, err := e.store.Replan(ctx, after, e.cfg.ReplanBatch, e.planFunc(p, now, false))
+		var planned plannedSet
+		last, n, err := e.store.Replan(ctx, after, e.cfg.ReplanBatch, planned.wrap(e.planFunc(p, now, false)))
+		if err == nil {
+			planned.report(e.obs)
+		}
 		if err != nil {
 			return fmt.Errorf("watchdog: recompute open tickets after policy change: %w", err)
 		}
@@ -336,9 +340,9 @@ type handoffClaim struct {
 // records as claim says.
 func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoffClaim) PlanFunc {
 	return func(t *Ticket) Plan {
-		ev := Evaluate(t, p, now)
+		ev, outcomes := EvaluateOutcomes(t, p, now)
 		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, Policy: ev.Policy, NextDueAt: ev.NextDueAt,
-			BreachAt: ev.BreachAt, BackfilledAt: t.BackfilledAt}
+			BreachAt: ev.BreachAt, BackfilledAt: t.BackfilledAt, Outcomes: outcomes}
 		switch {
 		case fire:
 			pl.Alerts = ev.Due
@@ -387,6 +391,7 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 	}
 	e.tellResolved(closed.cycles())
 	e.obs.EventsIngested(len(events), changed.len())
+	changed.report(e.obs)
 	planned := e.plannedAt.Load()
 	for _, t := range tickets {
 		if t.NextDueAt != nil && (planned == nil || t.NextDueAt.Before(*planned)) {
@@ -518,6 +523,7 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	committed := e.clock.Now()
 	n := visited.len()
 	e.obs.Evaluated(n, len(alerts), committed.Sub(start))
+	visited.report(e.obs)
 	for _, a := range alerts {
 		late, backfilled := committed.Sub(a.DueAt), visited.backfilled(a)
 		e.obs.AlertFired(a, late, backfilled)
@@ -607,6 +613,9 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 type plannedSet struct {
 	mu  sync.Mutex
 	ids map[string]*time.Time // BackfilledAt by ticket id
+	// stopped holds by ticket id the outcomes its plan records stopped
+	// for the first time, to count once committed.
+	stopped map[string][]Outcome
 }
 
 func (s *plannedSet) wrap(plan PlanFunc) PlanFunc {
@@ -617,7 +626,27 @@ func (s *plannedSet) wrap(plan PlanFunc) PlanFunc {
 		}
 		s.ids[t.ID] = t.BackfilledAt
 		s.mu.Unlock()
-		return plan(t)
+		p := plan(t)
+		first := firstStopped(t.Outcomes, p.Outcomes)
+		s.mu.Lock()
+		if s.stopped == nil {
+			s.stopped = make(map[string][]Outcome)
+		}
+		s.stopped[t.ID] = first
+		s.mu.Unlock()
+		return p
+	}
+}
+
+// report tells obs of the outcomes the committed plans recorded stopped
+// for the first time.
+func (s *plannedSet) report(obs Observer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, os := range s.stopped {
+		for _, o := range os {
+			obs.OutcomeRecorded(o)
+		}
 	}
 }
 

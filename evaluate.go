@@ -20,6 +20,8 @@ type slaRun struct {
 	mode   runMode
 	target time.Duration
 	cal    *Calendar
+	// stop is the instant a stopped clock stopped; zero otherwise.
+	stop time.Time
 }
 
 type runMode int
@@ -117,6 +119,7 @@ func buildRuns(t *Ticket, p *Policy, steps []step, firstAgent time.Time, targets
 	switch {
 	case st.IsResolved(last):
 		res.mode = modeStopped
+		res.stop = resolvedSince(steps, st)
 	case st.IsPaused(last):
 		res.mode = modePaused
 	default:
@@ -125,6 +128,7 @@ func buildRuns(t *Ticket, p *Policy, steps []step, firstAgent time.Time, targets
 	switch {
 	case !respStop.IsZero():
 		resp.mode = modeStopped
+		resp.stop = respStop
 	case st.IsPaused(last):
 		resp.mode = modePaused
 	default:
@@ -140,6 +144,16 @@ func buildRuns(t *Ticket, p *Policy, steps []step, firstAgent time.Time, targets
 		}
 	}
 	return runs
+}
+
+// resolvedSince returns the instant the timeline entered the resolved
+// statuses it ends in: the start of its last run of resolved steps.
+func resolvedSince(steps []step, st StatusSets) time.Time {
+	i := len(steps) - 1
+	for i > 0 && st.IsResolved(steps[i-1].status) {
+		i--
+	}
+	return steps[i].from
 }
 
 func (r *slaRun) add(start, end time.Time) {
@@ -238,12 +252,28 @@ type CycleResult struct {
 // (current fields, Events, Messages, Alerts), policy and now give the same
 // result.
 func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
+	ev, _ := evaluate(t, p, now)
+	return ev
+}
+
+// history is what outcomes derive from besides an Evaluation: the response
+// and resolution clocks' runs (a target of 0: not tracked) and the
+// timeline (nil when untracked).
+type history struct {
+	runs  [2]slaRun
+	steps []step
+	cal   *Calendar
+}
+
+// evaluate is Evaluate that also returns the clocks' history (empty when
+// untracked), from which their outcomes derive.
+func evaluate(t *Ticket, p *Policy, now time.Time) (Evaluation, history) {
 	ev := Evaluation{Open: !p.Statuses.IsResolved(t.Status)}
 	sel, reason, ok := p.Select(t)
 	if !ok {
 		ev.State = TicketUntracked
 		ev.Untracked = reason
-		return ev
+		return ev, history{}
 	}
 	ev.Policy = sel.Name
 	ev.State = TicketOK
@@ -281,7 +311,7 @@ func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 	}
 	sortAlerts(ev.Due)
 	ev.NextDueAt = e.next
-	return ev
+	return ev, history{runs: runs, steps: steps, cal: sel.Calendar}
 }
 
 // evaluator evaluates the clocks of one ticket at now.

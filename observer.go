@@ -22,6 +22,10 @@ type Observer interface {
 	// Evaluated reports one scheduler pass: tickets evaluated, alerts
 	// recorded and the time it took.
 	Evaluated(tickets, alerts int, took time.Duration)
+	// OutcomeRecorded reports an SLA clock's outcome recorded stopped (met
+	// or missed) for the first time: once per (ticket, clock, cycle), even
+	// when a late event or a reopen records it again.
+	OutcomeRecorded(o Outcome)
 }
 
 // NopObserver ignores everything.
@@ -38,3 +42,6 @@ func (NopObserver) DeliveryFinished(string, DeliveryStatus, time.Duration) {}
 
 // Evaluated does nothing.
 func (NopObserver) Evaluated(int, int, time.Duration) {}
+
+// OutcomeRecorded does nothing.
+func (NopObserver) OutcomeRecorded(Outcome) {}

@@ -115,6 +115,25 @@ type Store interface {
 	// may miss alerts; it never blocks the writer.
 	SubscribeAlerts(ctx context.Context) (<-chan Alert, error)
 
+	// SLAReport aggregates the outcome rows and the tickets' open clocks
+	// (Ticket.OpenClocks) as q asks (see SLAReportQuery; q is valid and
+	// its Now set), one row per group with clocks, in no particular order.
+	SLAReport(ctx context.Context, q SLAReportQuery) ([]SLAReportRow, error)
+
+	// SLAOutcomes calls fn for each outcome row q selects (as SLAReport
+	// would count it; open clocks that never stopped have none), ordered
+	// by the instant that selects it (rows of one instant in no particular
+	// order), reading them as it goes: memory does not grow with their
+	// number. An error from fn stops it and is returned.
+	SLAOutcomes(ctx context.Context, q SLAReportQuery, fn func(*Outcome) error) error
+
+	// BackfillOutcomes calls plan for up to limit tracked tickets with id >
+	// after whose outcomes were never derived (OpenClocks.Calendar empty:
+	// stored before outcomes were recorded), in id order, and stores the
+	// plans' outcomes and open clocks (nothing else). It returns the last id seen and how
+	// many tickets it visited; fewer than limit means the pass is over.
+	BackfillOutcomes(ctx context.Context, after string, limit int, plan PlanFunc) (last string, n int, err error)
+
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 
@@ -150,7 +169,15 @@ type Plan struct {
 	// new level), enqueues one pending delivery per name in Notifiers with
 	// NextAttemptAt = the alert's FiredAt, and publishes the alert to
 	// subscribers after commit. Only Store.EvaluateDue records alerts.
-	Alerts    []Alert
+	Alerts []Alert
+	// Outcomes are the ticket's SLA outcomes as they stand (see
+	// EvaluateOutcomes). The store splits them (SplitOutcomes): it writes
+	// the rows that differ from Ticket.Outcomes, inserting or replacing by
+	// (ticket, clock, cycle identity: OutcomeKey), deletes the rows of
+	// cycles the plan replaces (a cycle a late message moved: see
+	// PriorOutcome) or no longer has in progress, and writes the open
+	// clocks on the ticket's row, in the plan's transaction.
+	Outcomes  []Outcome
 	Notifiers []string
 	// Routed, when not nil, replaces Notifiers: the deliveries of each
 	// alert by its StageKey (none for an alert it leaves out), as a

@@ -55,6 +55,14 @@ type Ticket struct {
 	// clock order. Filled by Store.Ticket and given to the PlanFunc of
 	// Store.EvaluateDue.
 	Acks []Ack `json:"-"`
+	// Outcomes are the outcomes recorded for the ticket's SLA clocks
+	// (those that stopped at least once; see RecordedOutcome). Filled by
+	// the store for PlanFunc (not by Store.Ticket).
+	Outcomes []Outcome `json:"-"`
+	// OpenClocks (for Store implementations) are the ticket's clocks in
+	// progress that never stopped, kept on its row rather than as outcome
+	// rows: see SplitOutcomes.
+	OpenClocks OpenClocks `json:"-"`
 }
 
 // History is the ticket's status history in time order.

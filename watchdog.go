@@ -18,6 +18,10 @@ type Watchdog interface {
 	Dashboard(ctx context.Context, q DashboardQuery) (*DashboardPage, error)
 	// Alerts lists recorded alerts, newest first.
 	Alerts(ctx context.Context, q AlertsQuery) ([]Alert, error)
+	// SLAReport aggregates the recorded SLA outcomes; see SLAReportQuery.
+	SLAReport(ctx context.Context, q SLAReportQuery) ([]SLAReportRow, error)
+	// SLAOutcomes streams the recorded SLA outcomes a report would count.
+	SLAOutcomes(ctx context.Context, q SLAReportQuery, fn func(*Outcome) error) error
 	// Subscribe streams every alert committed from now on, by any engine
 	// sharing the store, until ctx is done.
 	Subscribe(ctx context.Context) (<-chan Alert, error)

@@ -7,6 +7,8 @@
 //	GET  /tickets/{id}     a ticket with status_history, alerts and sla clocks
 //	GET  /dashboard        a page of tickets; X-Total-Count holds the total
 //	GET  /alerts           recorded alerts, newest first (after_id, before_id, limit)
+//	GET  /reports/sla      SLA outcomes aggregated by tier, priority, clock, calendar, period (JSON or CSV)
+//	GET  /reports/sla/outcomes  the outcomes themselves, streamed (JSON or CSV)
 //	GET  /ws/alerts        WebSocket stream of alerts (when a hub is configured)
 //	GET  /healthz          liveness
 //	GET  /readyz           readiness: store reachable, policy loaded
@@ -42,6 +44,8 @@ type Service interface {
 	Ticket(ctx context.Context, id string) (*watchdog.TicketView, error)
 	Dashboard(ctx context.Context, q watchdog.DashboardQuery) (*watchdog.DashboardPage, error)
 	Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.Alert, error)
+	SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]watchdog.SLAReportRow, error)
+	SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn func(*watchdog.Outcome) error) error
 }
 
 // RequestObserver records one request, for metrics.
@@ -142,6 +146,8 @@ func New(svc Service, cfg *Config) (*Handler, error) {
 		h.route("POST /tickets/{id}/ack", true, h.postAck)
 		h.route("DELETE /tickets/{id}/ack", true, h.deleteAck)
 	}
+	h.route("GET /reports/sla", true, h.slaReport)
+	h.route("GET /reports/sla/outcomes", true, h.slaOutcomes)
 	h.route("GET /healthz", false, h.healthz)
 	h.route("GET /readyz", false, h.readyz)
 	h.route("GET /openapi.json", false, h.openAPI)

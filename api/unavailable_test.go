@@ -68,6 +68,14 @@ func (s *stubService) Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]wat
 	return nil, nil
 }
 
+func (s *stubService) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]watchdog.SLAReportRow, error) {
+	return nil, s.answer(ctx)
+}
+
+func (s *stubService) SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn func(*watchdog.Outcome) error) error {
+	return s.answer(ctx)
+}
+
 const oneEvent = `{"id":"1","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","status":"open","customer_tier":"gold"}`
 
 // call sends one request to h and returns the recorded answer.
@@ -108,7 +116,8 @@ func TestStoreFailureStatuses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, rq := range [][2]string{{http.MethodPost, "/tickets"}, {http.MethodGet, "/tickets/1"}, {http.MethodGet, "/dashboard"}} {
+		for _, rq := range [][2]string{{http.MethodPost, "/tickets"}, {http.MethodGet, "/tickets/1"}, {http.MethodGet, "/dashboard"},
+			{http.MethodGet, "/reports/sla"}, {http.MethodGet, "/reports/sla/outcomes?format=csv"}} {
 			start := time.Now()
 			rec := call(h, rq[0], rq[1])
 			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.msg) {

@@ -181,6 +181,45 @@ func (e SLAClockState) Valid() bool {
 	}
 }
 
+// Defines values for SLAOutcomeResult.
+const (
+	SLAOutcomeResultInProgress SLAOutcomeResult = "in_progress"
+	SLAOutcomeResultMet        SLAOutcomeResult = "met"
+	SLAOutcomeResultMissed     SLAOutcomeResult = "missed"
+)
+
+// Valid indicates whether the value is a known member of the SLAOutcomeResult enum.
+func (e SLAOutcomeResult) Valid() bool {
+	switch e {
+	case SLAOutcomeResultInProgress:
+		return true
+	case SLAOutcomeResultMet:
+		return true
+	case SLAOutcomeResultMissed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SLAReportBy.
+const (
+	SLAReportByStarted SLAReportBy = "started"
+	SLAReportByStopped SLAReportBy = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the SLAReportBy enum.
+func (e SLAReportBy) Valid() bool {
+	switch e {
+	case SLAReportByStarted:
+		return true
+	case SLAReportByStopped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SLAType.
 const (
 	SLATypeNextReply      SLAType = "next_reply"
@@ -229,6 +268,42 @@ func (e TicketState) Valid() bool {
 	}
 }
 
+// Defines values for ReportBy.
+const (
+	ReportByStarted ReportBy = "started"
+	ReportByStopped ReportBy = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the ReportBy enum.
+func (e ReportBy) Valid() bool {
+	switch e {
+	case ReportByStarted:
+		return true
+	case ReportByStopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportFormat.
+const (
+	ReportFormatCsv  ReportFormat = "csv"
+	ReportFormatJSON ReportFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the ReportFormat enum.
+func (e ReportFormat) Valid() bool {
+	switch e {
+	case ReportFormatCsv:
+		return true
+	case ReportFormatJSON:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetDashboardParamsState.
 const (
 	GetDashboardParamsStateAlert     GetDashboardParamsState = "alert"
@@ -265,6 +340,78 @@ func (e GetDashboardParamsOrder) Valid() bool {
 	case GetDashboardParamsOrderCreated:
 		return true
 	case GetDashboardParamsOrderUrgency:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSLAReportParamsBy.
+const (
+	GetSLAReportParamsByStarted GetSLAReportParamsBy = "started"
+	GetSLAReportParamsByStopped GetSLAReportParamsBy = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the GetSLAReportParamsBy enum.
+func (e GetSLAReportParamsBy) Valid() bool {
+	switch e {
+	case GetSLAReportParamsByStarted:
+		return true
+	case GetSLAReportParamsByStopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSLAReportParamsFormat.
+const (
+	GetSLAReportParamsFormatCsv  GetSLAReportParamsFormat = "csv"
+	GetSLAReportParamsFormatJSON GetSLAReportParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the GetSLAReportParamsFormat enum.
+func (e GetSLAReportParamsFormat) Valid() bool {
+	switch e {
+	case GetSLAReportParamsFormatCsv:
+		return true
+	case GetSLAReportParamsFormatJSON:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSLAOutcomesParamsBy.
+const (
+	GetSLAOutcomesParamsByStarted GetSLAOutcomesParamsBy = "started"
+	GetSLAOutcomesParamsByStopped GetSLAOutcomesParamsBy = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the GetSLAOutcomesParamsBy enum.
+func (e GetSLAOutcomesParamsBy) Valid() bool {
+	switch e {
+	case GetSLAOutcomesParamsByStarted:
+		return true
+	case GetSLAOutcomesParamsByStopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSLAOutcomesParamsFormat.
+const (
+	GetSLAOutcomesParamsFormatCsv  GetSLAOutcomesParamsFormat = "csv"
+	GetSLAOutcomesParamsFormatJSON GetSLAOutcomesParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the GetSLAOutcomesParamsFormat enum.
+func (e GetSLAOutcomesParamsFormat) Valid() bool {
+	switch e {
+	case GetSLAOutcomesParamsFormatCsv:
+		return true
+	case GetSLAOutcomesParamsFormatJSON:
 		return true
 	default:
 		return false
@@ -601,6 +748,84 @@ type SLAClock struct {
 // SLAClockState `idle`: a cycle clock with no cycle yet.
 type SLAClockState string
 
+// SLAOutcome defines model for SLAOutcome.
+type SLAOutcome struct {
+	BreachAt        *time.Time `json:"breach_at"`
+	Breached        bool       `json:"breached"`
+	BusinessSeconds int64      `json:"business_seconds"`
+	Calendar        string     `json:"calendar"`
+
+	// Cycle The cycle's ordinal (1, 2, …) for `next_reply` and `periodic_update`, for display; 0 for response and resolution.
+	Cycle int `json:"cycle"`
+
+	// CycleStartedAt The cycle's start, its identity, for `next_reply` and `periodic_update`; null for response and resolution.
+	CycleStartedAt    *time.Time `json:"cycle_started_at"`
+	PastTargetSeconds int64      `json:"past_target_seconds"`
+
+	// PausedSeconds Wall time in paused statuses.
+	PausedSeconds int64 `json:"paused_seconds"`
+
+	// Policy The policy in force that gave the target (a `tiers` entry is `tiers.<tier>.<priority>`).
+	//
+	// Example: tiers.gold.high
+	Policy        string           `json:"policy"`
+	Priority      string           `json:"priority"`
+	Result        SLAOutcomeResult `json:"result"`
+	SLAType       string           `json:"sla_type"`
+	StartedAt     time.Time        `json:"started_at"`
+	StoppedAt     *time.Time       `json:"stopped_at"`
+	TargetSeconds int64            `json:"target_seconds"`
+	TicketID      string           `json:"ticket_id"`
+	Tier          string           `json:"tier"`
+}
+
+// SLAOutcomeResult defines model for SLAOutcome.Result.
+type SLAOutcomeResult string
+
+// SLAReport defines model for SLAReport.
+type SLAReport struct {
+	By      SLAReportBy    `json:"by"`
+	From    time.Time      `json:"from"`
+	GroupBy []string       `json:"group_by"`
+	Rows    []SLAReportRow `json:"rows"`
+	To      time.Time      `json:"to"`
+	Tz      string         `json:"tz"`
+}
+
+// SLAReportBy defines model for SLAReport.By.
+type SLAReportBy string
+
+// SLAReportRow One group; keys not grouped by are absent. Times are business seconds.
+type SLAReportRow struct {
+	// AchievedPercent 100 × met / stopped, 2 decimals; null when nothing stopped.
+	AchievedPercent      *float64 `json:"achieved_percent"`
+	AvgPastTargetSeconds *float64 `json:"avg_past_target_seconds"`
+	Calendar             *string  `json:"calendar,omitempty"`
+	Met                  int      `json:"met"`
+	Missed               int      `json:"missed"`
+
+	// Open Clocks still running (or paused).
+	Open int `json:"open"`
+
+	// OpenBreached Open clocks already past their target.
+	OpenBreached int    `json:"open_breached"`
+	P50Seconds   *int64 `json:"p50_seconds"`
+	P90Seconds   *int64 `json:"p90_seconds"`
+
+	// PastTargetSeconds Total time past target of the missed clocks.
+	PastTargetSeconds int64 `json:"past_target_seconds"`
+
+	// Period Start of the day, week or month, in `tz`.
+	Period *time.Time `json:"period,omitempty"`
+
+	// Policy The policy in force that gave the clocks' targets.
+	Policy   *string `json:"policy,omitempty"`
+	Priority *string `json:"priority,omitempty"`
+	SLAType  *string `json:"sla_type,omitempty"`
+	Stopped  int     `json:"stopped"`
+	Tier     *string `json:"tier,omitempty"`
+}
+
 // SLAType defines model for SLAType.
 type SLAType string
 
@@ -720,6 +945,21 @@ type TicketState string
 type Tickets struct {
 	union json.RawMessage
 }
+
+// ReportBy defines model for ReportBy.
+type ReportBy string
+
+// ReportFormat defines model for ReportFormat.
+type ReportFormat string
+
+// ReportFrom defines model for ReportFrom.
+type ReportFrom = string
+
+// ReportTZ defines model for ReportTZ.
+type ReportTZ = string
+
+// ReportTo defines model for ReportTo.
+type ReportTo = string
 
 // RequestID defines model for RequestID.
 type RequestID = string
@@ -841,6 +1081,64 @@ type GetReadinessParams struct {
 	// XRequestID A correlation id (at most 128 printable ASCII characters) echoed in `X-Request-ID` and the server's log.
 	XRequestID *RequestID `json:"X-Request-ID,omitempty"`
 }
+
+// GetSLAReportParams defines parameters for GetSLAReport.
+type GetSLAReportParams struct {
+	// From Start of the range (inclusive), RFC 3339 or a date (midnight in `tz`). Default `to` − 30 days.
+	From *ReportFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the range (exclusive), RFC 3339 or a date (midnight in `tz`). Default now.
+	To *ReportTo `form:"to,omitempty" json:"to,omitempty"`
+
+	// By Select stopped clocks by the instant they stopped (`stopped`) or every clock by its start (`started`).
+	By *GetSLAReportParamsBy `form:"by,omitempty" json:"by,omitempty"`
+
+	// Tz Time zone of periods and dates, an IANA name or an offset such as `+05:30`. Default UTC.
+	Tz *ReportTZ `form:"tz,omitempty" json:"tz,omitempty"`
+
+	// Format `csv` for CSV; default JSON, or CSV when `Accept` asks for `text/csv` first.
+	Format *GetSLAReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// GroupBy Comma-separated keys among `policy`, `tier`, `priority`, `sla_type`, `calendar`, and at
+	// most one of `day`, `week`, `month`. None gives one row.
+	GroupBy *string `form:"group_by,omitempty" json:"group_by,omitempty"`
+
+	// XRequestID A correlation id (at most 128 printable ASCII characters) echoed in `X-Request-ID` and the server's log.
+	XRequestID *RequestID `json:"X-Request-ID,omitempty"`
+}
+
+// GetSLAReportParamsBy defines parameters for GetSLAReport.
+type GetSLAReportParamsBy string
+
+// GetSLAReportParamsFormat defines parameters for GetSLAReport.
+type GetSLAReportParamsFormat string
+
+// GetSLAOutcomesParams defines parameters for GetSLAOutcomes.
+type GetSLAOutcomesParams struct {
+	// From Start of the range (inclusive), RFC 3339 or a date (midnight in `tz`). Default `to` − 30 days.
+	From *ReportFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the range (exclusive), RFC 3339 or a date (midnight in `tz`). Default now.
+	To *ReportTo `form:"to,omitempty" json:"to,omitempty"`
+
+	// By Select stopped clocks by the instant they stopped (`stopped`) or every clock by its start (`started`).
+	By *GetSLAOutcomesParamsBy `form:"by,omitempty" json:"by,omitempty"`
+
+	// Tz Time zone of periods and dates, an IANA name or an offset such as `+05:30`. Default UTC.
+	Tz *ReportTZ `form:"tz,omitempty" json:"tz,omitempty"`
+
+	// Format `csv` for CSV; default JSON, or CSV when `Accept` asks for `text/csv` first.
+	Format *GetSLAOutcomesParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// XRequestID A correlation id (at most 128 printable ASCII characters) echoed in `X-Request-ID` and the server's log.
+	XRequestID *RequestID `json:"X-Request-ID,omitempty"`
+}
+
+// GetSLAOutcomesParamsBy defines parameters for GetSLAOutcomes.
+type GetSLAOutcomesParamsBy string
+
+// GetSLAOutcomesParamsFormat defines parameters for GetSLAOutcomes.
+type GetSLAOutcomesParamsFormat string
 
 // PostTicketsParams defines parameters for PostTickets.
 type PostTicketsParams struct {
@@ -1127,6 +1425,40 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, params *GetReadinessParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetSLAReport SLA compliance report
+	//
+	// The recorded SLA outcomes aggregated by group. Every clock's outcome is recorded when it
+	// stops (met or missed), one per cycle of the `next_reply` and `periodic_update` clocks;
+	// clocks still running count as open, in the period that contains their start. Each outcome
+	// carries the policy in force that gave its target (`group_by=policy`; a `tiers` entry is
+	// `tiers.<tier>.<priority>`); a stopped clock keeps the target and policy it was recorded with. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
+	// every clock by its start) in `[from, to)`, default the last 30 days, at most 5 years. Periods
+	// are calendar days, weeks (from Monday) and months in `tz` (default UTC), DST included.
+	// `p50`/`p90` are nearest-rank percentiles of the stopped clocks' business seconds;
+	// `achieved_percent` is met / stopped (null when nothing stopped); a group with no clocks is
+	// left out. `format=csv` (or `Accept: text/csv`) answers the same rows as CSV with a header
+	// row: the grouped keys in `group_by` order (a period as its first day), then the figures;
+	// a text cell starting with `=`, `+`, `-` or `@` is prefixed with `'`.
+	//
+	// Corresponds with GET /reports/sla (the `GetSLAReport` operationId).
+	GetSLAReport(ctx context.Context, params *GetSLAReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSLAOutcomes Export the SLA outcomes
+	//
+	// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
+	// clock and cycle that stopped at least once (a reopened clock is in progress again; response
+	// and resolution clocks that never stopped are counted by the report but have no row yet),
+	// and one per cycle of the `next_reply` and `periodic_update` clocks, running ones included.
+	// A cycle is identified by its start (`cycle_started_at`); `cycle` is its ordinal, for
+	// display, which a late message inserting an earlier cycle changes. Ordered by the instant
+	// that selects them, streamed in constant memory: a
+	// JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
+	// in `tz`). An export that fails after it started is cut short (the body ends without its
+	// closing), never completed as if whole.
+	//
+	// Corresponds with GET /reports/sla/outcomes (the `GetSLAOutcomes` operationId).
+	GetSLAOutcomes(ctx context.Context, params *GetSLAOutcomesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PostTicketsWithBody Record ticket events
 	//
 	// One event or an array of them (at most `WATCHDOG_MAX_BATCH`), as
@@ -1302,6 +1634,60 @@ func (c *RawClient) GetOpenAPI(ctx context.Context, params *GetOpenAPIParams, re
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *RawClient) GetReadiness(ctx context.Context, params *GetReadinessParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadinessRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSLAReport SLA compliance report
+//
+// The recorded SLA outcomes aggregated by group. Every clock's outcome is recorded when it
+// stops (met or missed), one per cycle of the `next_reply` and `periodic_update` clocks;
+// clocks still running count as open, in the period that contains their start. Each outcome
+// carries the policy in force that gave its target (`group_by=policy`; a `tiers` entry is
+// `tiers.<tier>.<priority>`); a stopped clock keeps the target and policy it was recorded with. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
+// every clock by its start) in `[from, to)`, default the last 30 days, at most 5 years. Periods
+// are calendar days, weeks (from Monday) and months in `tz` (default UTC), DST included.
+// `p50`/`p90` are nearest-rank percentiles of the stopped clocks' business seconds;
+// `achieved_percent` is met / stopped (null when nothing stopped); a group with no clocks is
+// left out. `format=csv` (or `Accept: text/csv`) answers the same rows as CSV with a header
+// row: the grouped keys in `group_by` order (a period as its first day), then the figures;
+// a text cell starting with `=`, `+`, `-` or `@` is prefixed with `'`.
+//
+// Corresponds with GET /reports/sla (the `GetSLAReport` operationId).
+func (c *RawClient) GetSLAReport(ctx context.Context, params *GetSLAReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSLAReportRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSLAOutcomes Export the SLA outcomes
+//
+// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
+// clock and cycle that stopped at least once (a reopened clock is in progress again; response
+// and resolution clocks that never stopped are counted by the report but have no row yet),
+// and one per cycle of the `next_reply` and `periodic_update` clocks, running ones included.
+// A cycle is identified by its start (`cycle_started_at`); `cycle` is its ordinal, for
+// display, which a late message inserting an earlier cycle changes. Ordered by the instant
+// that selects them, streamed in constant memory: a
+// JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
+// in `tz`). An export that fails after it started is cut short (the body ends without its
+// closing), never completed as if whole.
+//
+// Corresponds with GET /reports/sla/outcomes (the `GetSLAOutcomes` operationId).
+func (c *RawClient) GetSLAOutcomes(ctx context.Context, params *GetSLAOutcomesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSLAOutcomesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1867,6 +2253,252 @@ func NewGetReadinessRequest(server string, params *GetReadinessParams) (*http.Re
 	return req, nil
 }
 
+// NewGetSLAReportRequest constructs an http.Request for the GetSLAReport method
+func NewGetSLAReportRequest(server string, params *GetSLAReportParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/sla")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.By != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "by", *params.By, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tz != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tz", *params.Tz, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_by", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetSLAOutcomesRequest constructs an http.Request for the GetSLAOutcomes method
+func NewGetSLAOutcomesRequest(server string, params *GetSLAOutcomesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/sla/outcomes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.By != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "by", *params.By, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tz != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tz", *params.Tz, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewPostTicketsRequest calls the generic PostTickets builder with application/json body
 func NewPostTicketsRequest(server string, params *PostTicketsParams, body PostTicketsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2219,6 +2851,44 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, params *GetReadinessParams, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+
+	// GetSLAReportWithResponse SLA compliance report
+	//
+	// The recorded SLA outcomes aggregated by group. Every clock's outcome is recorded when it
+	// stops (met or missed), one per cycle of the `next_reply` and `periodic_update` clocks;
+	// clocks still running count as open, in the period that contains their start. Each outcome
+	// carries the policy in force that gave its target (`group_by=policy`; a `tiers` entry is
+	// `tiers.<tier>.<priority>`); a stopped clock keeps the target and policy it was recorded with. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
+	// every clock by its start) in `[from, to)`, default the last 30 days, at most 5 years. Periods
+	// are calendar days, weeks (from Monday) and months in `tz` (default UTC), DST included.
+	// `p50`/`p90` are nearest-rank percentiles of the stopped clocks' business seconds;
+	// `achieved_percent` is met / stopped (null when nothing stopped); a group with no clocks is
+	// left out. `format=csv` (or `Accept: text/csv`) answers the same rows as CSV with a header
+	// row: the grouped keys in `group_by` order (a period as its first day), then the figures;
+	// a text cell starting with `=`, `+`, `-` or `@` is prefixed with `'`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /reports/sla (the `GetSLAReport` operationId).
+	GetSLAReportWithResponse(ctx context.Context, params *GetSLAReportParams, reqEditors ...RequestEditorFn) (*GetSLAReportResponse, error)
+
+	// GetSLAOutcomesWithResponse Export the SLA outcomes
+	//
+	// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
+	// clock and cycle that stopped at least once (a reopened clock is in progress again; response
+	// and resolution clocks that never stopped are counted by the report but have no row yet),
+	// and one per cycle of the `next_reply` and `periodic_update` clocks, running ones included.
+	// A cycle is identified by its start (`cycle_started_at`); `cycle` is its ordinal, for
+	// display, which a late message inserting an earlier cycle changes. Ordered by the instant
+	// that selects them, streamed in constant memory: a
+	// JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
+	// in `tz`). An export that fails after it started is cut short (the body ends without its
+	// closing), never completed as if whole.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /reports/sla/outcomes (the `GetSLAOutcomes` operationId).
+	GetSLAOutcomesWithResponse(ctx context.Context, params *GetSLAOutcomesParams, reqEditors ...RequestEditorFn) (*GetSLAOutcomesResponse, error)
 
 	// PostTicketsWithBodyWithResponse Record ticket events
 	//
@@ -2855,6 +3525,246 @@ func (r GetReadinessResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSLAReportResponse200Headers the declared response headers of an HTTP 200 response for GetSLAReport
+type GetSLAReportResponse200Headers struct {
+	XRequestID string
+}
+
+// GetSLAReportResponse400Headers the declared response headers of an HTTP 400 response for GetSLAReport
+type GetSLAReportResponse400Headers struct {
+	XRequestID string
+}
+
+// GetSLAReportResponse401Headers the declared response headers of an HTTP 401 response for GetSLAReport
+type GetSLAReportResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetSLAReportResponse421Headers the declared response headers of an HTTP 421 response for GetSLAReport
+type GetSLAReportResponse421Headers struct {
+	XRequestID string
+}
+
+// GetSLAReportResponse500Headers the declared response headers of an HTTP 500 response for GetSLAReport
+type GetSLAReportResponse500Headers struct {
+	XRequestID string
+}
+
+// GetSLAReportResponse503Headers the declared response headers of an HTTP 503 response for GetSLAReport
+type GetSLAReportResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+type GetSLAReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SLAReport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadQuery
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *MisdirectedRequest
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *StoreUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSLAReportResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSLAReportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSLAReportResponse401Headers
+	// Headers421 the parsed response headers for an HTTP 421 response
+	Headers421 *GetSLAReportResponse421Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSLAReportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSLAReportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSLAReportResponse) GetJSON200() *SLAReport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSLAReportResponse) GetJSON400() *BadQuery {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSLAReportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r GetSLAReportResponse) GetJSON421() *MisdirectedRequest {
+	return r.JSON421
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetSLAReportResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetSLAReportResponse) GetJSON503() *StoreUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSLAReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSLAReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSLAReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSLAReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSLAOutcomesResponse200Headers the declared response headers of an HTTP 200 response for GetSLAOutcomes
+type GetSLAOutcomesResponse200Headers struct {
+	XRequestID string
+}
+
+// GetSLAOutcomesResponse400Headers the declared response headers of an HTTP 400 response for GetSLAOutcomes
+type GetSLAOutcomesResponse400Headers struct {
+	XRequestID string
+}
+
+// GetSLAOutcomesResponse401Headers the declared response headers of an HTTP 401 response for GetSLAOutcomes
+type GetSLAOutcomesResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetSLAOutcomesResponse421Headers the declared response headers of an HTTP 421 response for GetSLAOutcomes
+type GetSLAOutcomesResponse421Headers struct {
+	XRequestID string
+}
+
+// GetSLAOutcomesResponse500Headers the declared response headers of an HTTP 500 response for GetSLAOutcomes
+type GetSLAOutcomesResponse500Headers struct {
+	XRequestID string
+}
+
+// GetSLAOutcomesResponse503Headers the declared response headers of an HTTP 503 response for GetSLAOutcomes
+type GetSLAOutcomesResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+type GetSLAOutcomesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]SLAOutcome
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadQuery
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON421 the response for an HTTP 421 `application/json` response
+	JSON421 *MisdirectedRequest
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *StoreUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSLAOutcomesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSLAOutcomesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSLAOutcomesResponse401Headers
+	// Headers421 the parsed response headers for an HTTP 421 response
+	Headers421 *GetSLAOutcomesResponse421Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSLAOutcomesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSLAOutcomesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSLAOutcomesResponse) GetJSON200() *[]SLAOutcome {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSLAOutcomesResponse) GetJSON400() *BadQuery {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSLAOutcomesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON421 returns the response for an HTTP 421 `application/json` response
+func (r GetSLAOutcomesResponse) GetJSON421() *MisdirectedRequest {
+	return r.JSON421
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetSLAOutcomesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetSLAOutcomesResponse) GetJSON503() *StoreUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSLAOutcomesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSLAOutcomesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSLAOutcomesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSLAOutcomesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3584,6 +4494,56 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, para
 	return ParseGetReadinessResponse(rsp)
 }
 
+// GetSLAReportWithResponse SLA compliance report
+//
+// The recorded SLA outcomes aggregated by group. Every clock's outcome is recorded when it
+// stops (met or missed), one per cycle of the `next_reply` and `periodic_update` clocks;
+// clocks still running count as open, in the period that contains their start. Each outcome
+// carries the policy in force that gave its target (`group_by=policy`; a `tiers` entry is
+// `tiers.<tier>.<priority>`); a stopped clock keeps the target and policy it was recorded with. `from`/`to` select stopped clocks by the instant they stopped (or, with `by=started`,
+// every clock by its start) in `[from, to)`, default the last 30 days, at most 5 years. Periods
+// are calendar days, weeks (from Monday) and months in `tz` (default UTC), DST included.
+// `p50`/`p90` are nearest-rank percentiles of the stopped clocks' business seconds;
+// `achieved_percent` is met / stopped (null when nothing stopped); a group with no clocks is
+// left out. `format=csv` (or `Accept: text/csv`) answers the same rows as CSV with a header
+// row: the grouped keys in `group_by` order (a period as its first day), then the figures;
+// a text cell starting with `=`, `+`, `-` or `@` is prefixed with `'`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /reports/sla (the `GetSLAReport` operationId).
+func (c *ClientWithResponses) GetSLAReportWithResponse(ctx context.Context, params *GetSLAReportParams, reqEditors ...RequestEditorFn) (*GetSLAReportResponse, error) {
+	rsp, err := c.GetSLAReport(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSLAReportResponse(rsp)
+}
+
+// GetSLAOutcomesWithResponse Export the SLA outcomes
+//
+// The outcome rows `GET /reports/sla` would count (same `from`, `to`, `by`), one per ticket, SLA
+// clock and cycle that stopped at least once (a reopened clock is in progress again; response
+// and resolution clocks that never stopped are counted by the report but have no row yet),
+// and one per cycle of the `next_reply` and `periodic_update` clocks, running ones included.
+// A cycle is identified by its start (`cycle_started_at`); `cycle` is its ordinal, for
+// display, which a late message inserting an earlier cycle changes. Ordered by the instant
+// that selects them, streamed in constant memory: a
+// JSON array, or CSV with a header row (`format=csv` or `Accept: text/csv`; times in RFC 3339
+// in `tz`). An export that fails after it started is cut short (the body ends without its
+// closing), never completed as if whole.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /reports/sla/outcomes (the `GetSLAOutcomes` operationId).
+func (c *ClientWithResponses) GetSLAOutcomesWithResponse(ctx context.Context, params *GetSLAOutcomesParams, reqEditors ...RequestEditorFn) (*GetSLAOutcomesResponse, error) {
+	rsp, err := c.GetSLAOutcomes(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSLAOutcomesResponse(rsp)
+}
+
 // PostTicketsWithBodyWithResponse Record ticket events
 //
 // One event or an array of them (at most `WATCHDOG_MAX_BATCH`), as
@@ -4288,6 +5248,288 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 				return nil, err
 			}
 			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSLAReportResponse parses an HTTP response from a GetSLAReportWithResponse call
+func ParseGetSLAReportResponse(rsp *http.Response) (*GetSLAReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSLAReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SLAReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest MisdirectedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest StoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSLAReportResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSLAReportResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSLAReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 421:
+		var headers GetSLAReportResponse421Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers421 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSLAReportResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSLAReportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSLAOutcomesResponse parses an HTTP response from a GetSLAOutcomesWithResponse call
+func ParseGetSLAOutcomesResponse(rsp *http.Response) (*GetSLAOutcomesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSLAOutcomesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []SLAOutcome
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 421:
+		var dest MisdirectedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON421 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest StoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSLAOutcomesResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSLAOutcomesResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSLAOutcomesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 421:
+		var headers GetSLAOutcomesResponse421Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers421 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSLAOutcomesResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSLAOutcomesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string

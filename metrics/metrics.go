@@ -104,6 +104,7 @@ type Metrics struct {
 	alertsFired        *prometheus.CounterVec
 	alertLateness      prometheus.Histogram
 	alertsBackfilled   *prometheus.CounterVec
+	slaOutcomes        *prometheus.CounterVec
 	deliveries         *prometheus.CounterVec
 	deliveryDuration   *prometheus.HistogramVec
 	evaluations        prometheus.Counter
@@ -167,6 +168,9 @@ func newMetrics(reg *prometheus.Registry, cfg *Config) *Metrics {
 		alertsBackfilled: newCounterVec("alerts_backfilled_total",
 			"Alerts whose stage was already due when the ingest or policy change that made it due committed (such as a ticket imported after its deadlines), by stage, SLA clock and customer tier; left out of alert_lateness_seconds.",
 			"stage", "sla_type", "tier"),
+		slaOutcomes: newCounterVec("sla_outcomes_total",
+			"SLA clocks stopped, by SLA clock, customer tier and result (met, missed); each clock cycle counts once, when first recorded stopped.",
+			"sla_type", "tier", "result"),
 		deliveries: newCounterVec("deliveries_total",
 			"Alert delivery attempts by notifier and outcome (delivered, failed for good, retry).", "notifier", "outcome"),
 		deliveryDuration: newHistogramVec("delivery_duration_seconds",
@@ -195,7 +199,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 			return 0
 		})
 	return []prometheus.Collector{
-		m.httpDuration, m.eventsIngested, m.ticketsChanged, m.alertsFired, m.alertLateness, m.alertsBackfilled,
+		m.httpDuration, m.eventsIngested, m.ticketsChanged, m.alertsFired, m.alertLateness, m.alertsBackfilled, m.slaOutcomes,
 		m.deliveries, m.deliveryDuration, m.evaluations, m.evaluatedTickets, m.evaluationDuration,
 		m.reloadSuccess, m.reloadTimestamp, m.reloadFailures, m.openTickets, wsClients,
 		m.openTickets.errors,
@@ -279,6 +283,12 @@ func (m *Metrics) AlertFired(a watchdog.Alert, lateness time.Duration, backfille
 		return
 	}
 	m.alertLateness.Observe(max(lateness, 0).Seconds())
+}
+
+// OutcomeRecorded counts an SLA clock's outcome recorded stopped for the
+// first time; see watchdog.Observer.
+func (m *Metrics) OutcomeRecorded(o watchdog.Outcome) {
+	m.slaOutcomes.WithLabelValues(string(o.SLAClock), o.Tier, o.Result()).Inc()
 }
 
 // DeliveryFinished counts a delivery attempt by outcome (a pending status

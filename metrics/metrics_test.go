@@ -524,3 +524,21 @@ func TestHandler(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestOutcomeRecorded(t *testing.T) {
+	t.Parallel()
+	m, reg := setup(t, nil)
+	stopped := time.Date(2026, 11, 2, 9, 10, 0, 0, time.UTC)
+	m.OutcomeRecorded(watchdog.Outcome{SLAClock: watchdog.Response, Tier: "gold", StoppedAt: &stopped})
+	m.OutcomeRecorded(watchdog.Outcome{SLAClock: watchdog.Response, Tier: "gold", StoppedAt: &stopped, Breached: true})
+	m.OutcomeRecorded(watchdog.Outcome{SLAClock: watchdog.Response, Tier: "gold", StoppedAt: &stopped})
+	if got := testutil.ToFloat64(m.slaOutcomes.WithLabelValues("response", "gold", "met")); got != 2 {
+		t.Errorf("met %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.slaOutcomes.WithLabelValues("response", "gold", "missed")); got != 1 {
+		t.Errorf("missed %v, want 1", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "watchdog_sla_outcomes_total"); err != nil || n != 2 {
+		t.Errorf("watchdog_sla_outcomes_total series: %d, %v; want 2", n, err)
+	}
+}

@@ -71,6 +71,14 @@ func (startingService) Alerts(context.Context, watchdog.AlertsQuery) ([]watchdog
 	return nil, errWaiting
 }
 
+func (startingService) SLAReport(context.Context, watchdog.SLAReportQuery) ([]watchdog.SLAReportRow, error) {
+	return nil, errWaiting
+}
+
+func (startingService) SLAOutcomes(context.Context, watchdog.SLAReportQuery, func(*watchdog.Outcome) error) error {
+	return errWaiting
+}
+
 // startingAPI is the API served while the database is awaited.
 func (s *Server) startingAPI() (http.Handler, error) {
 	ready := func(context.Context) (map[string]any, error) {

@@ -164,6 +164,13 @@ func (s *Server) startBackground(ctx context.Context) (*background, error) {
 	}
 	bg.start("websocket hub", func(ctx context.Context) error { return s.hub.Run(ctx, alerts) })
 	bg.start("startup replan", s.policy.replan(s.engine))
+	// Tickets stored before outcomes were recorded gain theirs in the
+	// background; /readyz does not wait. A restart resumes (tickets done
+	// keep their outcomes and are skipped).
+	bg.start("outcome backfill", func(ctx context.Context) error {
+		_, err := s.engine.BackfillOutcomes(ctx)
+		return err
+	})
 	bg.start("engine", s.engine.Run)
 	bg.start("policy watcher", s.policy.watcher.Run)
 	return bg, nil

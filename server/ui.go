@@ -20,7 +20,7 @@ func (s *Server) newUI(eng *watchdog.Engine) (*ui.Handler, error) {
 		Clock:          s.cfg.Clock,
 		AllowHost:      s.hosts.allow,
 		PolicyStatus:   s.policy.status,
-		Compliance:     complianceSource(s),
+		Compliance:     complianceSource{eng},
 		Acks:           engineAcks{eng},
 		Logger:         s.cfg.Logger,
 		Observer:       s.metrics,
@@ -28,11 +28,27 @@ func (s *Server) newUI(eng *watchdog.Engine) (*ui.Handler, error) {
 	})
 }
 
-// complianceSource is what the compliance page reads: nil until the
-// service records SLA outcomes and reports them (the reports issue); then
-// an adapter of the report grouped by tier and week to
+// complianceSource is what the compliance page reads: the SLA report
+// grouped by tier and week (GET /reports/sla?group_by=tier,week), as
 // ui.ComplianceSource.
-func complianceSource(*Server) ui.ComplianceSource { return nil }
+type complianceSource struct{ eng *watchdog.Engine }
+
+// WeeklyCompliance reports the weeks of q by tier.
+func (c complianceSource) WeeklyCompliance(ctx context.Context, q ui.ComplianceQuery) ([]ui.ComplianceRow, error) {
+	rows, err := c.eng.SLAReport(ctx, watchdog.SLAReportQuery{From: q.From, To: q.To, Location: q.Location,
+		GroupBy: []string{"tier", watchdog.PeriodWeek}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ui.ComplianceRow, 0, len(rows))
+	for _, r := range rows {
+		if r.Period == nil || r.Stopped == 0 {
+			continue
+		}
+		out = append(out, ui.ComplianceRow{Tier: r.Tier, Week: r.Period.In(q.Location), Stopped: r.Stopped, Met: r.Met})
+	}
+	return out, nil
+}
 
 // engineAcks is the ticket page's acknowledgement section over the
 // engine's acknowledgements (ui.Acknowledger).

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ticket-watchdog/watchdog/server"
 )
@@ -116,5 +117,35 @@ func TestServerWithoutTheUI(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 			t.Errorf("GET %s: %d %s, want the API's 404", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
+	}
+}
+
+// The compliance page reads the SLA report: a gold ticket answered in 10
+// minutes and resolved in 20 this week shows 100% for gold, in the page and
+// its CSV, as GET /reports/sla counts it.
+func TestServerCompliancePageReadsTheReport(t *testing.T) {
+	t.Parallel()
+	srv := runServer(t, server.Config{})
+	created := time.Now().UTC().Add(-30 * time.Minute).Truncate(time.Second)
+	ev := func(status string, at time.Time) string {
+		return `{"id":"C-1","priority":"high","customer_tier":"gold","status":"` + status + `","created_at":"` +
+			created.Format(time.RFC3339) + `","updated_at":"` + at.Format(time.RFC3339) + `"}`
+	}
+	body := "[" + ev("open", created) + "," + ev("in_progress", created.Add(10*time.Minute)) + "," + ev("resolved", created.Add(20*time.Minute)) + "]"
+	req, _ := http.NewRequest("POST", srv.base+"/tickets", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /tickets: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	c := noRedirects(t)
+	resp, page := fetch(t, c, "GET", srv.base+"/ui/compliance?weeks=2", nil)
+	if resp.StatusCode != http.StatusOK || strings.Contains(page, "not available") || !strings.Contains(page, "100.0%") || !strings.Contains(page, "gold") {
+		t.Errorf("compliance page: %d\n%s", resp.StatusCode, page)
+	}
+	_, csv := fetch(t, c, "GET", srv.base+"/ui/compliance.csv?weeks=2", nil)
+	if !strings.Contains(csv, "gold,") || !strings.Contains(csv, ",2,2,") {
+		t.Errorf("compliance CSV:\n%s", csv)
 	}
 }

@@ -63,6 +63,8 @@ type options struct {
 	notes       string
 	slackAddr   string
 	cpuprofile  string
+
+	reportTickets, reports30, reports365 int
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -84,7 +86,10 @@ Modes:
              dashboard and ticket read p50/p99, server RSS; lateness too in "all"
   drain      import -drain-tickets tickets with every stage past through a notifications route
              to a Slack stand-in at 1 message/s (429 beyond): drain time, messages, exactly once
-  all        everything, per store
+  reports    preload -report-tickets resolved tickets over a year, time the outcome
+             backfill, GET /reports/sla (30 days by tier and week, 365 days by tier
+             and month) and the CSV export of every outcome (rows/s, server RSS)
+  all        everything, per store (reports included)
 
 Flags:
 `)
@@ -103,6 +108,9 @@ Flags:
 	fs.IntVar(&o.workload.Streams, "conns", 4, "ingest: concurrent connections")
 	fs.Float64Var(&o.workload.UpdateFraction, "updates", 0.2, "ingest: share of events that update an existing ticket")
 	fs.IntVar(&o.tickets, "tickets", 1000000, "scale: tickets to preload")
+	fs.IntVar(&o.reportTickets, "report-tickets", 1000000, "reports: resolved tickets to preload (two outcomes each)")
+	fs.IntVar(&o.reports30, "reports-30d", 50, "reports: 30-day reports to time")
+	fs.IntVar(&o.reports365, "reports-365d", 20, "reports: 365-day reports to time")
 	fs.IntVar(&o.small, "small", 10000, "scale: stored tickets of the scheduler comparison point")
 	fs.IntVar(&o.lateTickets, "lateness-tickets", 10000, "lateness: tickets due within one second")
 	fs.IntVar(&o.drainN, "drain-tickets", 10000, "drain: tickets imported with every stage past")
@@ -123,7 +131,7 @@ Flags:
 	}
 	o.mode = fs.Arg(0)
 	switch o.mode {
-	case "ingest", "ceiling", "lateness", "scale", "drain", "all", "policy":
+	case "ingest", "ceiling", "lateness", "scale", "drain", "reports", "all", "policy":
 	default:
 		return nil, fmt.Errorf("unknown mode %q", o.mode)
 	}
@@ -142,7 +150,7 @@ Flags:
 		return nil, errors.New("-cpuprofile profiles the ingest mode on one -db store, without -url")
 	case o.cpuprofile == "" && o.spawn == (o.url != ""):
 		return nil, errors.New("use either -spawn or -url")
-	case o.url != "" && (o.mode == "ceiling" || o.mode == "scale" || o.mode == "drain" || o.mode == "all"):
+	case o.url != "" && (o.mode == "ceiling" || o.mode == "scale" || o.mode == "drain" || o.mode == "reports" || o.mode == "all"):
 		return nil, fmt.Errorf("%s needs the database: use -spawn", o.mode)
 	case o.workload.Events < 1 || o.workload.Batch < 1 || o.workload.Streams < 1:
 		return nil, errors.New("-events, -batch and -conns must be positive")
@@ -150,6 +158,8 @@ Flags:
 		return nil, errors.New("-updates must be in [0, 1)")
 	case o.tickets < 1 || o.small < 1 || o.lateTickets < 1 || o.dashboards < 1 || o.ticketReads < 1 || o.drainN < 1:
 		return nil, errors.New("-tickets, -small, -lateness-tickets, -drain-tickets, -dashboards and -ticket-reads must be positive")
+	case o.reportTickets < 1 || o.reports30 < 1 || o.reports365 < 1:
+		return nil, errors.New("-report-tickets, -reports-30d and -reports-365d must be positive")
 	}
 	return o, nil
 }
@@ -303,11 +313,13 @@ func executeSpawn(ctx context.Context, o *options, rep *bench.Report, progress i
 		}
 		p := &bench.Plan{
 			Kind: kind, PostgresURL: o.postgres, Binary: binary, WorkDir: workdir,
-			Ingest:   o.mode == "ingest" || o.mode == "all",
-			Ceiling:  (o.mode == "ceiling" || o.mode == "all") && kind == "postgres",
-			Lateness: o.mode == "lateness" || o.mode == "all",
-			Scale:    o.mode == "scale" || o.mode == "all",
-			Drain:    o.mode == "drain" || o.mode == "all", DrainTickets: o.drainN,
+			Ingest:        o.mode == "ingest" || o.mode == "all",
+			Ceiling:       (o.mode == "ceiling" || o.mode == "all") && kind == "postgres",
+			Lateness:      o.mode == "lateness" || o.mode == "all",
+			Scale:         o.mode == "scale" || o.mode == "all",
+			Reports:       o.mode == "reports" || o.mode == "all",
+			ReportTickets: o.reportTickets, Reports30: o.reports30, Reports365: o.reports365,
+			Drain: o.mode == "drain" || o.mode == "all", DrainTickets: o.drainN,
 			Workload: o.workload, ScaleTickets: o.tickets, SmallTickets: o.small,
 			LatenessTickets: o.lateTickets, Lead: o.lead, Dashboards: o.dashboards, TicketReads: o.ticketReads,
 			Progress: progress,

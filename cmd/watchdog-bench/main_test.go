@@ -57,7 +57,8 @@ func TestAllOnSQLite(t *testing.T) {
 	md := filepath.Join(t.TempDir(), "BENCHMARKS.md")
 	rep, progress := runBench(t, "-db", "sqlite", "-events", "3000", "-batch", "500", "-conns", "3",
 		"-tickets", "3000", "-small", "1000", "-lateness-tickets", "200", "-lead", "4s",
-		"-dashboards", "10", "-ticket-reads", "20", "-drain-tickets", "150", "-markdown", md, "all")
+		"-dashboards", "10", "-ticket-reads", "20", "-drain-tickets", "150", "-report-tickets", "1000", "-reports-30d", "3", "-reports-365d", "2",
+		"-markdown", md, "all")
 	if len(rep.Stores) != 1 || rep.Stores[0].Kind != "sqlite" {
 		t.Fatalf("stores = %+v, want one sqlite", rep.Stores)
 	}
@@ -70,6 +71,10 @@ func TestAllOnSQLite(t *testing.T) {
 	}
 	if s.Ceiling != nil {
 		t.Errorf("ceiling ran on sqlite: %+v", s.Ceiling)
+	}
+	if r := s.Reports; r == nil || r.Tickets != 1000 || r.Outcomes != 2000 || r.Week30.N != 3 || r.Month365.N != 2 ||
+		r.Export == nil || r.Export.Rows < 1900 || r.Export.Rows > 2000 {
+		t.Errorf("reports = %+v, want 1000 tickets, 2000 outcomes, 3 and 2 reports and the export", r)
 	}
 	if s.Preload == nil || s.Preload.Tickets != 3000 || s.Preload.Due != 30 {
 		t.Errorf("preload = %+v, want 3000 tickets, 30 due", s.Preload)

@@ -358,6 +358,7 @@ func runSeedAndTimedAlert(t *testing.T, vars map[string]string) {
 	srv := startServer(t, testSettings(t, all))
 	checkSeedExample(t, srv)
 	checkTimedAlert(t, srv, mock, "")
+	checkReport(t, srv)
 }
 
 func TestServeAuth(t *testing.T) {

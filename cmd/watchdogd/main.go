@@ -5,6 +5,7 @@
 //	watchdogd [serve] [flags]      run the service (the default)
 //	watchdogd migrate              apply database migrations and exit
 //	watchdogd check-config FILE    validate an SLA file and print the policy
+//	watchdogd report [flags]       print the SLA report (table or CSV) from the store
 //	watchdogd healthcheck          GET /healthz on the local server (for containers)
 //	watchdogd version              print the version
 package main
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		return checkConfig(args, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, stderr, lookup)
+	case "report":
+		return reportCmd(ctx, args, stdout, stderr, lookup)
 	case "serve", "migrate":
 	case "help":
 		usage(stderr, flag.NewFlagSet("watchdogd", flag.ContinueOnError))
@@ -93,6 +96,7 @@ Usage:
   watchdogd [serve] [flags]      run the HTTP service (default)
   watchdogd migrate              apply database migrations and exit
   watchdogd check-config FILE    validate an SLA file and print the effective policy
+  watchdogd report [flags]       print the SLA report from the store (watchdogd report -h)
   watchdogd healthcheck          exit 0 when the local server answers /healthz
   watchdogd version              print the version
 

@@ -126,6 +126,21 @@ func (r *Report) Evaluate() {
 			add(s.Kind, fmt.Sprintf("watchdogd RSS < 150 MB at %s stored", count(s.Preload.Tickets)),
 				fmt.Sprintf("peak %.0f MB", s.ScaleMemory.PeakMB), s.ScaleMemory.PeakMB < 150)
 		}
+		if rp := s.Reports; rp != nil {
+			// PostgreSQL's targets are the issue's; SQLite's are 3 × them
+			// (it aggregates in Go what PostgreSQL aggregates in SQL).
+			week, month := 300.0, 1000.0
+			if s.Kind == "sqlite" {
+				week, month = 900, 3000
+			}
+			n := count(rp.Tickets)
+			add(s.Kind, fmt.Sprintf("30-day report by tier and week p99 < %.0f ms (%s tickets)", week, n), fmt.Sprintf("%.0f ms", rp.Week30.P99Ms), rp.Week30.N > 0 && rp.Week30.P99Ms < week)
+			add(s.Kind, fmt.Sprintf("365-day report by tier and month p99 < %.0f ms (%s tickets)", month, n), fmt.Sprintf("%.0f ms", rp.Month365.P99Ms), rp.Month365.N > 0 && rp.Month365.P99Ms < month)
+			if e := rp.Export; e != nil {
+				add(s.Kind, "CSV export ≥ 100k rows/s, flat RSS", fmt.Sprintf("%.0f rows/s; RSS %.0f MB before, %.0f MB at most during", e.RowsPerS, e.RSSBeforeMB, e.RSSMaxMB),
+					e.RowsPerS >= 100000 && e.RSSMaxMB < e.RSSBeforeMB+50)
+			}
+		}
 		if s.Reads != nil {
 			add(s.Kind, "dashboard p99 < 20 ms", fmt.Sprintf("%.1f ms", s.Reads.Dashboard.P99Ms), s.Reads.Dashboard.P99Ms < 20)
 			add(s.Kind, "ticket p99 < 5 ms", fmt.Sprintf("%.1f ms", s.Reads.Ticket.P99Ms), s.Reads.Ticket.P99Ms < 5)
@@ -232,6 +247,14 @@ func (r *Report) writeFigures(w io.Writer, markdown bool) {
 			row("drain: notification backlog", fmt.Sprintf("%d tickets imported with every stage past (%d alerts recorded, %.1fs): %d entries (each clock's highest stage; inhibition supersedes the rest)", d.Tickets, d.Recorded, d.IngestS, d.Entries))
 			row("drain: Slack at 1 message/s, 429 beyond", fmt.Sprintf("drained in %.0f s from the first import request (floor %.0f s); %d messages (at most %d alerts each), %d refused with 429; exactly once: %v; failed %.0f", d.DrainS, d.FloorS, d.Messages, d.MaxPerMsg, d.Refused, d.ExactlyOnce, d.Failed))
 		}
+		if rp := s.Reports; rp != nil {
+			row(fmt.Sprintf("reports: %s resolved tickets over a year", count(rp.Tickets)), fmt.Sprintf("%s outcomes; stored in %.1fs without them, then the start-up backfill recorded them in %.1fs", count(rp.Outcomes), rp.PreloadS, rp.BackfillS))
+			row("GET /reports/sla, 30 days by tier and week", fmt.Sprintf("p50 %.0f ms, p99 %.0f ms (%d requests, zones UTC, Europe/Berlin, +05:30, America/New_York)", rp.Week30.P50Ms, rp.Week30.P99Ms, rp.Week30.N))
+			row("GET /reports/sla, 365 days by tier and month", fmt.Sprintf("p50 %.0f ms, p99 %.0f ms (%d requests)", rp.Month365.P50Ms, rp.Month365.P99Ms, rp.Month365.N))
+			if e := rp.Export; e != nil {
+				row("GET /reports/sla/outcomes?format=csv", fmt.Sprintf("%d rows in %.1fs: %.0f rows/s; server RSS %.0f MB before, at most %.0f MB during", e.Rows, e.Seconds, e.RowsPerS, e.RSSBeforeMB, e.RSSMaxMB))
+			}
+		}
 		if s.ScaleMemory != nil {
 			row("scale + lateness server RSS", fmt.Sprintf("%.0f MB peak, %.0f MB at the end", s.ScaleMemory.PeakMB, s.ScaleMemory.CurrentMB))
 		}
@@ -275,7 +298,7 @@ func (r *Report) WriteMarkdown(w io.Writer, notes string) error {
 	fmt.Fprintf(bw, "\n## Figures\n")
 	r.writeFigures(bw, true)
 	if len(r.Targets) > 0 {
-		fmt.Fprintf(bw, "\n## Targets (issues 7 and 17)\n\n| store | target | measured | |\n|---|---|---|---|\n")
+		fmt.Fprintf(bw, "\n## Targets (issues 7, 15 and 17)\n\n| store | target | measured | |\n|---|---|---|---|\n")
 		for _, t := range r.Targets {
 			fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", t.Store, t.Name, t.Measured, metWord(t.Met))
 		}
@@ -330,4 +353,13 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   highest stage must arrive exactly once (2 entries a ticket; the lower stages are superseded) and
   no delivery may fail; drain time runs from the first import request to the last entry received.
   The floor is entries / 100 per message / 1 message per second.
+- **reports**: R tickets (default 1,000,000) of the tracked tiers, created over the year before
+  the run and resolved (three events each: new, a first response within 6 h, resolved within
+  48 h more), are stored through the store's batch Ingest without outcomes, as a database from
+  before outcomes were recorded; ` + "`Engine.BackfillOutcomes`" + ` (what watchdogd runs at
+  start-up) then records their 2R outcomes, timed. watchdogd starts on the store and answers
+  sequential ` + "`GET /reports/sla`" + ` for the last 30 days by tier and week and for the last 365 days
+  by tier and month, in turn in UTC, Europe/Berlin, +05:30 and America/New_York; then one
+  ` + "`GET /reports/sla/outcomes?format=csv`" + ` of every outcome, read in full, its rows counted and
+  the server's resident memory sampled every 50 ms.
 `

@@ -33,6 +33,8 @@ type Plan struct {
 	// Drain runs the notification backlog mode with DrainTickets tickets.
 	Drain        bool
 	DrainTickets int
+	// Reports runs the reports mode.
+	Reports bool
 
 	Workload Workload
 	// ScaleTickets and SmallTickets are the stored tickets of the scale
@@ -45,6 +47,12 @@ type Plan struct {
 	// Dashboards and TicketReads are how many reads the scale mode times.
 	Dashboards  int
 	TicketReads int
+	// ReportTickets is the reports mode's stored tickets (two outcomes
+	// each); Reports30 and Reports365 how many reports of each kind it
+	// times.
+	ReportTickets int
+	Reports30     int
+	Reports365    int
 
 	Progress io.Writer
 }
@@ -72,6 +80,8 @@ type StoreReport struct {
 	ScaleMemory *Memory `json:"scale_server_memory,omitempty"`
 	// Drain is the notification backlog mode's result.
 	Drain *DrainResult `json:"drain,omitempty"`
+	// Reports are the reports mode's figures.
+	Reports *ReportsResult `json:"reports,omitempty"`
 }
 
 type database struct {
@@ -161,7 +171,44 @@ func (p *Plan) Run(ctx context.Context) (*StoreReport, error) {
 		p.logf("  drained in %.0fs (floor %.0fs): %d messages, %d refused, exactly once %v, failed %.0f",
 			rep.Drain.DrainS, rep.Drain.FloorS, rep.Drain.Messages, rep.Drain.Refused, rep.Drain.ExactlyOnce, rep.Drain.Failed)
 	}
+	if p.Reports {
+		if err := p.runReports(ctx, rep); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
+}
+
+// runReports preloads resolved tickets over a year, backfills their
+// outcomes, then times reports and a CSV export through watchdogd.
+func (p *Plan) runReports(ctx context.Context, rep *StoreReport) error {
+	db, err := p.newDatabase(ctx, "reports")
+	if err != nil {
+		return err
+	}
+	defer db.drop()
+	res := &ReportsResult{}
+	rep.Reports = res
+	p.logf("[%s] reports: preload %d resolved tickets over a year, then backfill their outcomes", p.Kind, p.ReportTickets)
+	if err := PreloadOutcomes(ctx, db.url, p.ReportTickets, p.Progress, res); err != nil {
+		return err
+	}
+	res.Outcomes = 2 * res.Tickets
+	p.logf("  preloaded in %.1fs; backfilled %d outcomes in %.1fs", res.PreloadS, res.Outcomes, res.BackfillS)
+	srv, err := p.spawn(ctx, db.url, "reports", "")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }()
+	if err := TimeReports(ctx, srv, p.Reports30, p.Reports365, res); err != nil {
+		return err
+	}
+	p.logf("  30-day tier x week p99 %.0f ms; 365-day tier x month p99 %.0f ms", res.Week30.P99Ms, res.Month365.P99Ms)
+	if res.Export, err = TimeExport(ctx, srv); err != nil {
+		return err
+	}
+	p.logf("  CSV export %d rows at %.0f rows/s, RSS %.0f MB before, at most %.0f MB during", res.Export.Rows, res.Export.RowsPerS, res.Export.RSSBeforeMB, res.Export.RSSMaxMB)
+	return srv.Stop()
 }
 
 func (p *Plan) runIngest(ctx context.Context, rep *StoreReport) error {

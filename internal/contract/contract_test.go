@@ -98,7 +98,7 @@ func TestOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(contract.Operations(doc), ", ")
-	want := "DELETE /tickets/{id}/ack, GET /alerts, GET /dashboard, GET /healthz, GET /metrics, GET /openapi.json, GET /readyz, GET /tickets/{id}, GET /ws/alerts, POST /tickets, POST /tickets/{id}/ack"
+	want := "DELETE /tickets/{id}/ack, GET /alerts, GET /dashboard, GET /healthz, GET /metrics, GET /openapi.json, GET /readyz, GET /reports/sla, GET /reports/sla/outcomes, GET /tickets/{id}, GET /ws/alerts, POST /tickets, POST /tickets/{id}/ack"
 	if got != want {
 		t.Errorf("operations %s, want %s", got, want)
 	}

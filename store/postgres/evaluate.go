@@ -83,7 +83,7 @@ func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*wat
 	if err != nil {
 		return nil, fmt.Errorf("claim due tickets: %w", err)
 	}
-	if err := loaders.Fill(ctx, tx, claimed); err != nil {
+	if err := loaders.FillPlan(ctx, tx, claimed); err != nil {
 		return nil, err
 	}
 	return claimed, nil
@@ -99,6 +99,7 @@ type evaluation struct {
 	plans  map[string]watchdog.Plan // by ticket id: its alerts' deliveries
 	// supersede are earlier deliveries the plans supersede.
 	supersede []watchdog.DeliveryRef
+	outs      outcomeRows
 }
 
 // add records the writes of plan p for the claimed ticket t.
@@ -111,8 +112,8 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 		e.plans[t.ID] = p
 	}
 	e.supersede = append(e.supersede, p.Supersede...)
-	applyPlan(t, p)
-	t.Events, t.Alerts = nil, nil
+	e.outs.add(applyPlan(t, p))
+	t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 	if derivedChanged(&before, t) {
 		e.rows.add(t)
 	}
@@ -139,6 +140,9 @@ func (e *evaluation) write(ctx context.Context, q queryer, origin, channel strin
 		return err
 	}
 	if err := updateDerived(ctx, q, &e.rows, true); err != nil {
+		return err
+	}
+	if err := e.outs.write(ctx, q); err != nil {
 		return err
 	}
 	return e.sched.write(ctx, q)
@@ -209,7 +213,13 @@ func derivedChanged(before, after *watchdog.Ticket) bool {
 	return before.State != after.State || before.Untracked != after.Untracked || before.Open != after.Open ||
 		before.EscalationLevel != after.EscalationLevel ||
 		!sameTime(before.NextDueAt, after.NextDueAt) || !sameTime(before.BreachAt, after.BreachAt) ||
-		!sameTime(before.BackfilledAt, after.BackfilledAt) || before.Policy != after.Policy
+		!sameTime(before.BackfilledAt, after.BackfilledAt) || before.Policy != after.Policy ||
+		!sameOpenClocks(before.OpenClocks, after.OpenClocks)
+}
+
+func sameOpenClocks(a, b watchdog.OpenClocks) bool {
+	return a.Calendar == b.Calendar && a.Mask() == b.Mask() &&
+		sameTime(a.ResponseBreachAt, b.ResponseBreachAt) && sameTime(a.ResolutionBreachAt, b.ResolutionBreachAt)
 }
 
 // updateDerived stores the derived columns (and the escalation level when
@@ -225,10 +235,12 @@ func updateDerived(ctx context.Context, q queryer, rows *ticketRows, withLevel b
 	if _, err := q.ExecContext(ctx, `UPDATE tickets t SET
 			sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
 			next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
-			escalation_level = `+level+`, policy = u.policy
+			escalation_level = `+level+`, policy = u.policy, sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
+			response_breach_at = u.response_breach_at, resolution_breach_at = u.resolution_breach_at
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::timestamptz[],
-			$7::timestamptz[], $8::int[], $9::text[])
-			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level, policy)
+			$7::timestamptz[], $8::int[], $9::text[], $10::text[], $11::smallint[], $12::timestamptz[], $13::timestamptz[])
+			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level,
+				policy, sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
 		WHERE t.id = u.id`, rows.derivedArgs()...); err != nil {
 		return fmt.Errorf("update tickets: %w", err)
 	}
@@ -342,17 +354,18 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 	if len(tickets) == 0 {
 		return after, 0, nil
 	}
-	if err := loaders.Fill(ctx, tx, tickets); err != nil {
+	if err := loaders.FillPlan(ctx, tx, tickets); err != nil {
 		return "", 0, err
 	}
 	var (
 		rows  ticketRows
 		sched scheduleRows
+		outs  outcomeRows
 	)
 	for _, t := range tickets {
 		before := *t
-		applyPlan(t, plan(t))
-		t.Events, t.Alerts = nil, nil
+		outs.add(applyPlan(t, plan(t)))
+		t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 		if derivedChanged(&before, t) {
 			rows.add(t)
 		}
@@ -362,6 +375,9 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 		return "", 0, err
 	}
 	if err := sched.write(ctx, tx); err != nil {
+		return "", 0, err
+	}
+	if err := outs.write(ctx, tx); err != nil {
 		return "", 0, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -65,8 +65,8 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	var w ingestWrites
 	for _, c := range m.Changed {
 		oldNext := c.T.NextDueAt
-		applyPlan(c.T, plan(c.T))
-		c.T.Events, c.T.Alerts, c.T.Messages = nil, nil, nil
+		w.outcomes.add(applyPlan(c.T, plan(c.T)))
+		c.T.Events, c.T.Alerts, c.T.Messages, c.T.Outcomes = nil, nil, nil, nil
 		w.add(c, oldNext)
 	}
 	if err := w.write(ctx, tx); err != nil {
@@ -78,7 +78,7 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	out := make([]*watchdog.Ticket, len(b.IDs))
 	for i, id := range b.IDs {
 		out[i] = m.Tickets[id]
-		out[i].Events, out[i].Alerts, out[i].Messages = nil, nil, nil
+		out[i].Events, out[i].Alerts, out[i].Messages, out[i].Outcomes = nil, nil, nil, nil
 	}
 	return out, nil
 }
@@ -106,6 +106,7 @@ type ingestWrites struct {
 	events           eventRows
 	messages         messageRows
 	sched            scheduleRows
+	outcomes         outcomeRows
 }
 
 // add records the writes of a planned ticket, whose stored NextDueAt was
@@ -134,11 +135,12 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 	if len(w.inserts.id) > 0 {
 		if _, err := q.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
 				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at,
-				policy, attributes, tags)
-			SELECT id, p, ct, s, c, u, fr, st, ur, o, n, b, bf, pol, NULLIF(a, ''), NULLIF(tg, '')
+				policy, attributes, tags, sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
+			SELECT id, p, ct, s, c, u, fr, st, ur, o, n, b, bf, pol, NULLIF(a, ''), NULLIF(tg, ''), cal, oc, rb, sb
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
 				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
-				$14::text[], $15::text[], $16::text[]) AS x(id, p, ct, s, c, u, fr, st, ur, o, n, b, bf, pol, a, tg)`,
+				$14::text[], $15::text[], $16::text[], $17::text[], $18::smallint[], $19::timestamptz[], $20::timestamptz[])
+				AS x(id, p, ct, s, c, u, fr, st, ur, o, n, b, bf, pol, a, tg, cal, oc, rb, sb)`,
 			w.inserts.args()...); err != nil {
 			return raced(fmt.Errorf("insert tickets: %w", err))
 		}
@@ -149,12 +151,15 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 				created_at = u.created_at, updated_at = u.updated_at, first_response_at = u.first_response_at,
 				sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
 				next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
-				policy = u.policy, attributes = NULLIF(u.attributes, ''), tags = NULLIF(u.tags, '')
+				policy = u.policy, attributes = NULLIF(u.attributes, ''), tags = NULLIF(u.tags, ''),
+				sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
+				response_breach_at = u.response_breach_at, resolution_breach_at = u.resolution_breach_at
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
 				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
-				$14::text[], $15::text[], $16::text[])
+				$14::text[], $15::text[], $16::text[], $17::text[], $18::smallint[], $19::timestamptz[], $20::timestamptz[])
 				AS u(id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-					sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags)
+					sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags,
+					sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
 			WHERE t.id = u.id`, w.updates.args()...); err != nil {
 			return fmt.Errorf("update tickets: %w", err)
 		}
@@ -162,5 +167,5 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 	if err := w.sched.write(ctx, q); err != nil {
 		return raced(err)
 	}
-	return nil
+	return w.outcomes.write(ctx, q)
 }

@@ -34,28 +34,34 @@ var (
 // ---- tickets ----------------------------------------------------------------
 
 const ticketCols = `id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags`
+	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags,
+	sla_calendar, open_clocks, response_breach_at, resolution_breach_at`
 
 // ticketColsT is ticketCols qualified by the alias t, for joins.
 const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at, t.updated_at, t.first_response_at,
 	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at, t.backfilled_at,
-	t.policy, t.attributes, t.tags`
+	t.policy, t.attributes, t.tags, t.sla_calendar, t.open_clocks, t.response_breach_at, t.resolution_breach_at`
 
 func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 	var (
 		t                    watchdog.Ticket
 		fr, next, brch, back sql.NullTime
+		respB, resB          sql.NullTime
 		state                string
 		attrs, tags          sql.NullString
+		clocks               int
 	)
 	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &t.CreatedAt, &t.UpdatedAt, &fr,
-		&t.EscalationLevel, &state, &t.Untracked, &t.Open, &next, &brch, &back, &t.Policy, &attrs, &tags); err != nil {
+		&t.EscalationLevel, &state, &t.Untracked, &t.Open, &next, &brch, &back, &t.Policy, &attrs, &tags,
+		&t.OpenClocks.Calendar, &clocks, &respB, &resB); err != nil {
 		return nil, err
 	}
 	var err error
 	if t.Attributes, t.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
 		return nil, err
 	}
+	t.OpenClocks.Response, t.OpenClocks.Resolution = clocks&1 != 0, clocks&2 != 0
+	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = nullTime(respB), nullTime(resB)
 	t.CreatedAt = t.CreatedAt.UTC()
 	t.UpdatedAt = t.UpdatedAt.UTC()
 	t.FirstResponseAt = nullTime(fr)
@@ -71,8 +77,10 @@ func queryTickets(ctx context.Context, q queryer, query string, args ...any) ([]
 	return sqlstore.QueryAll(ctx, q, scanTicket, query, args...)
 }
 
-// applyPlan copies a plan's ticket columns onto t, at stored precision.
-func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
+// applyPlan copies a plan's ticket columns onto t, at stored precision,
+// and returns the outcome rows the plan changes (its open clocks go on t's
+// row).
+func applyPlan(t *watchdog.Ticket, p watchdog.Plan) sqlstore.OutcomeWrites {
 	t.State = p.State
 	t.Untracked = p.Untracked
 	t.Open = p.Open
@@ -80,6 +88,10 @@ func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
 	t.BreachAt = usPtr(p.BreachAt)
 	t.BackfilledAt = usPtr(p.BackfilledAt)
 	t.Policy = p.Policy
+	_, oc := watchdog.SplitOutcomes(p.Outcomes)
+	oc.ResponseBreachAt, oc.ResolutionBreachAt = usPtr(oc.ResponseBreachAt), usPtr(oc.ResolutionBreachAt)
+	t.OpenClocks = oc
+	return sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes)
 }
 
 // ticketRows are ticket columns as parallel arrays for unnest.
@@ -89,6 +101,9 @@ type ticketRows struct {
 	created, updated, fr, next, breach, back     timeArray
 	open                                         []bool
 	level                                        []int64
+	calendar                                     []string
+	clocks                                       []int64
+	respBreach, resBreach                        timeArray
 }
 
 func (r *ticketRows) add(t *watchdog.Ticket) {
@@ -109,18 +124,23 @@ func (r *ticketRows) add(t *watchdog.Ticket) {
 	r.policy = append(r.policy, t.Policy)
 	r.attrs = append(r.attrs, sqlstore.EncodeAttributes(t.Attributes))
 	r.tags = append(r.tags, sqlstore.EncodeTags(t.Tags))
+	oc := &t.OpenClocks
+	r.calendar, r.clocks = append(r.calendar, oc.Calendar), append(r.clocks, int64(oc.Mask()))
+	r.respBreach, r.resBreach = append(r.respBreach, oc.ResponseBreachAt), append(r.resBreach, oc.ResolutionBreachAt)
 }
 
 func (r *ticketRows) args() []any {
 	return []any{pq.StringArray(r.id), pq.StringArray(r.priority), pq.StringArray(r.tier), pq.StringArray(r.status),
 		r.created, r.updated, r.fr, pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
-		r.next, r.breach, r.back, pq.StringArray(r.policy), pq.StringArray(r.attrs), pq.StringArray(r.tags)}
+		r.next, r.breach, r.back, pq.StringArray(r.policy), pq.StringArray(r.attrs), pq.StringArray(r.tags),
+		pq.StringArray(r.calendar), pq.Int64Array(r.clocks), r.respBreach, r.resBreach}
 }
 
 // derivedArgs are the arrays of the derived columns only.
 func (r *ticketRows) derivedArgs() []any {
 	return []any{pq.StringArray(r.id), pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
-		r.next, r.breach, r.back, pq.Int64Array(r.level), pq.StringArray(r.policy)}
+		r.next, r.breach, r.back, pq.Int64Array(r.level), pq.StringArray(r.policy), pq.StringArray(r.calendar),
+		pq.Int64Array(r.clocks), r.respBreach, r.resBreach}
 }
 
 // ---- ticket_events ------------------------------------------------------------
@@ -303,6 +323,9 @@ var loaders = &sqlstore.Loaders{
 	ScanMessage: scanMessage,
 	AcksSQL:     `SELECT ` + ackCols + ` FROM acks WHERE ticket_id = ANY($1) ORDER BY ticket_id, clock`,
 	ScanAck:     scanAck,
+	OutcomesSQL: `SELECT ` + sqlstore.OutcomeCols + ` FROM sla_outcomes
+		WHERE ticket_id = ANY($1) ORDER BY ticket_id, sla_type, cycle`,
+	ScanOutcome: scanOutcome,
 	IDs:         func(ids []string) any { return pq.StringArray(ids) },
 }
 

@@ -30,10 +30,10 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 		if err != nil {
 			return fmt.Errorf("claim: %w", err)
 		}
-		if err := s.planEach(ctx, tx, due, func(t *watchdog.Ticket) {
+		if err := s.planEach(ctx, tx, due, func(t *watchdog.Ticket) watchdog.Plan {
 			p := plan(t)
 			f.add(t, p, now)
-			applyPlan(t, p)
+			return p
 		}); err != nil {
 			return err
 		}
@@ -51,22 +51,26 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	return f.alerts, nil
 }
 
-// planEach loads the timelines and alerts of tickets, calls apply for each
-// (stopping as soon as the caller gives up: a plan may take a while) and
-// stores the columns apply changed.
-func (s *Store) planEach(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket, apply func(t *watchdog.Ticket)) error {
+// planEach loads the timelines, alerts and outcomes of tickets, calls plan
+// for each (stopping as soon as the caller gives up: a plan may take a
+// while) and stores the columns and outcomes the plans changed.
+func (s *Store) planEach(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket, plan func(t *watchdog.Ticket) watchdog.Plan) error {
 	if len(tickets) == 0 {
 		return nil
 	}
-	if err := loaders.Fill(ctx, tx, tickets); err != nil {
+	if err := loaders.FillPlan(ctx, tx, tickets); err != nil {
 		return err
 	}
 	changes := snapshot(tickets)
+	var outcomes sqlstore.OutcomeWrites
 	for _, t := range tickets {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		apply(t)
+		outcomes.Add(applyPlan(t, plan(t)))
+	}
+	if err := s.writeOutcomes(ctx, tx, outcomes); err != nil {
+		return err
 	}
 	return s.updateTickets(ctx, tx, changes)
 }
@@ -216,7 +220,7 @@ func (s *Store) Replan(ctx context.Context, after string, limit int, plan watchd
 		if err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
-		return s.planEach(ctx, tx, page, func(t *watchdog.Ticket) { applyPlan(t, plan(t)) })
+		return s.planEach(ctx, tx, page, plan)
 	}); err != nil {
 		return after, 0, err
 	}

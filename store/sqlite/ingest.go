@@ -20,8 +20,12 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 		return nil, nil
 	}
 	b := sqlstore.GroupBatch(events)
-	var m *sqlstore.Merged
+	var (
+		m        *sqlstore.Merged
+		outcomes sqlstore.OutcomeWrites
+	)
 	if err := s.inWrite(ctx, "ingest", func(tx *sql.Tx) error {
+		outcomes = sqlstore.OutcomeWrites{}
 		stored, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE id IN "+inIDs, idList[string](b.IDs))
 		if err != nil {
 			return fmt.Errorf("load tickets: %w", err)
@@ -37,7 +41,10 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			applyPlan(c.T, plan(c.T))
+			outcomes.Add(applyPlan(c.T, plan(c.T)))
+		}
+		if err := s.writeOutcomes(ctx, tx, outcomes); err != nil {
+			return err
 		}
 		return s.writeIngest(ctx, tx, m, before)
 	}); err != nil {
@@ -46,7 +53,7 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 	out := make([]*watchdog.Ticket, len(b.IDs))
 	for i, id := range b.IDs {
 		t := *m.Tickets[id]
-		t.Events, t.Alerts, t.Messages = nil, nil, nil
+		t.Events, t.Alerts, t.Messages, t.Outcomes = nil, nil, nil, nil
 		out[i] = &t
 	}
 	return out, nil
@@ -98,13 +105,15 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 // insertTickets inserts new tickets (the writer lock guarantees that they
 // are not stored yet).
 func (s *Store) insertTickets(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket) error {
-	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 17, len(tickets),
+	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 21, len(tickets),
 		func(i int, args []any) []any {
 			t := tickets[i]
+			oc := &t.OpenClocks
 			return append(args, t.ID, t.Priority, t.CustomerTier, t.Status, micros(t.CreatedAt), micros(t.UpdatedAt),
 				nullMicros(t.FirstResponseAt), t.EscalationLevel, string(t.State), t.Untracked, boolInt(t.Open),
 				nullMicros(t.NextDueAt), nullMicros(t.BreachAt), nullMicros(t.BackfilledAt), t.Policy,
-				sqlstore.NullText(sqlstore.EncodeAttributes(t.Attributes)), sqlstore.NullText(sqlstore.EncodeTags(t.Tags)))
+				sqlstore.NullText(sqlstore.EncodeAttributes(t.Attributes)), sqlstore.NullText(sqlstore.EncodeTags(t.Tags)),
+				oc.Calendar, oc.Mask(), nullMicros(oc.ResponseBreachAt), nullMicros(oc.ResolutionBreachAt))
 		})
 	if err != nil {
 		return fmt.Errorf("insert tickets: %w", err)

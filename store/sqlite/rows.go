@@ -15,7 +15,7 @@ import (
 
 // Column lists, in the order the scan functions read them.
 const (
-	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags"
+	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags, sla_calendar, open_clocks, response_breach_at, resolution_breach_at"
 	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags"
 	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by"
 	messageCols  = "ticket_id, at, author"
@@ -43,18 +43,22 @@ func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 		t                                      watchdog.Ticket
 		created, updated                       int64
 		firstResp, nextDue, breach, backfilled sql.NullInt64
+		respBreach, resBreach                  sql.NullInt64
 		state                                  string
-		open                                   int
+		open, clocks                           int
 		attrs, tags                            sql.NullString
 	)
 	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &created, &updated, &firstResp,
-		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach, &backfilled, &t.Policy, &attrs, &tags); err != nil {
+		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach, &backfilled, &t.Policy, &attrs, &tags,
+		&t.OpenClocks.Calendar, &clocks, &respBreach, &resBreach); err != nil {
 		return nil, err
 	}
 	var err error
 	if t.Attributes, t.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
 		return nil, err
 	}
+	t.OpenClocks.Response, t.OpenClocks.Resolution = clocks&1 != 0, clocks&2 != 0
+	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = fromNullMicros(respBreach), fromNullMicros(resBreach)
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	t.FirstResponseAt = fromNullMicros(firstResp)
 	t.State = watchdog.TicketState(state)
@@ -138,6 +142,8 @@ var loaders = &sqlstore.Loaders{
 	ScanMessage: scanMessage,
 	AcksSQL:     "SELECT " + ackCols + " FROM acks WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, clock",
 	ScanAck:     scanAck,
+	OutcomesSQL: "SELECT " + sqlstore.OutcomeCols + " FROM sla_outcomes WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, sla_type, cycle",
+	ScanOutcome: scanOutcome,
 	IDs:         func(ids []string) any { return idList[string](ids) },
 }
 
@@ -153,11 +159,14 @@ func scanMessage(sc sqlstore.Scanner) (sqlstore.TicketMessage, error) {
 	return m, nil
 }
 
-// applyPlan copies the plan's derived columns into t.
-func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
+// applyPlan copies the plan's derived columns into t, and returns the
+// outcome rows the plan changes (its open clocks go on t's row).
+func applyPlan(t *watchdog.Ticket, p watchdog.Plan) sqlstore.OutcomeWrites {
 	t.State, t.Untracked, t.Open, t.NextDueAt, t.BreachAt = p.State, p.Untracked, p.Open, p.NextDueAt, p.BreachAt
 	t.BackfilledAt = p.BackfilledAt
 	t.Policy = p.Policy
+	_, t.OpenClocks = watchdog.SplitOutcomes(p.Outcomes)
+	return sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes)
 }
 
 // ticketCol is a column of tickets that a write may change.
@@ -184,6 +193,10 @@ var mutableCols = []ticketCol{
 	{"policy", func(t *watchdog.Ticket) any { return t.Policy }},
 	{"attributes", func(t *watchdog.Ticket) any { return sqlstore.NullText(sqlstore.EncodeAttributes(t.Attributes)) }},
 	{"tags", func(t *watchdog.Ticket) any { return sqlstore.NullText(sqlstore.EncodeTags(t.Tags)) }},
+	{"sla_calendar", func(t *watchdog.Ticket) any { return t.OpenClocks.Calendar }},
+	{"open_clocks", func(t *watchdog.Ticket) any { return t.OpenClocks.Mask() }},
+	{"response_breach_at", func(t *watchdog.Ticket) any { return nullMicros(t.OpenClocks.ResponseBreachAt) }},
+	{"resolution_breach_at", func(t *watchdog.Ticket) any { return nullMicros(t.OpenClocks.ResolutionBreachAt) }},
 }
 
 // change is a stored ticket row before and after a write.

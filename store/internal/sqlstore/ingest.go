@@ -70,7 +70,7 @@ type Ingested struct {
 // caller with whatever lock it needs) and their timelines, ticket by ticket
 // in the order of ids, with watchdog.Ticket.Merge: the one statement of the
 // merge rules. It loads with l the timelines of stored and the alerts of
-// those that changed.
+// those that changed, and their outcomes.
 func MergeBatch(ctx context.Context, q Queryer, l *Loaders, b Batch, ids []string, stored []*watchdog.Ticket) (*Merged, error) {
 	m := &Merged{Tickets: make(map[string]*watchdog.Ticket, len(ids))}
 	storedIDs := make([]string, len(stored))
@@ -107,6 +107,9 @@ func MergeBatch(ctx context.Context, q Queryer, l *Loaders, b Batch, ids []strin
 	}
 	for _, t := range alerted {
 		t.Alerts = alerts[t.ID]
+	}
+	if err := l.fillOutcomes(ctx, q, alerted); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -27,6 +27,10 @@ type Loaders struct {
 	// for ScanAck.
 	AcksSQL string
 	ScanAck func(Scanner) (watchdog.Ack, error)
+	// OutcomesSQL selects the sla_outcomes rows (OutcomeCols) of those
+	// tickets, for ScanOutcome.
+	OutcomesSQL string
+	ScanOutcome func(Scanner) (watchdog.Outcome, error)
 	// IDs passes a list of ids as the one parameter.
 	IDs func(ids []string) any
 }

@@ -1,0 +1,251 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
+)
+
+func scanOutcome(sc sqlstore.Scanner) (watchdog.Outcome, error) {
+	var (
+		o                                watchdog.Outcome
+		clock                            string
+		key                              int64
+		started                          int64
+		stopped, breachAt, recorded      sql.NullInt64
+		target, business, paused, overrn int64
+		breached                         int
+	)
+	if err := sc.Scan(&o.TicketID, &clock, &key, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &target, &started,
+		&stopped, &business, &paused, &breached, &breachAt, &overrn, &recorded, &o.Cycle); err != nil {
+		return o, err
+	}
+	o.SLAClock = watchdog.SLAClock(clock)
+	o.Target, o.Business, o.Paused, o.Overrun = secs(target), secs(business), secs(paused), secs(overrn)
+	o.StartedAt, o.StoppedAt = fromMicros(started), fromNullMicros(stopped)
+	o.Breached, o.BreachAt, o.RecordedAt = breached != 0, fromNullMicros(breachAt), fromNullMicros(recorded)
+	return o, nil
+}
+
+func secs(n int64) time.Duration { return time.Duration(n) * time.Second }
+
+// outcomeSet lists the columns an upsert replaces.
+var outcomeSet = func() string {
+	var set []string
+	for _, c := range strings.Split(sqlstore.OutcomeCols, ", ")[3:] {
+		set = append(set, c+" = excluded."+c)
+	}
+	return strings.Join(set, ", ")
+}()
+
+// writeOutcomes deletes the stale outcome rows of w, then inserts or
+// replaces its outcomes by (ticket, clock, cycle).
+func (s *Store) writeOutcomes(ctx context.Context, tx *sql.Tx, w sqlstore.OutcomeWrites) error {
+	for i := range w.Stale {
+		o := &w.Stale[i]
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sla_outcomes WHERE ticket_id = ? AND sla_type = ? AND cycle = ?",
+			o.TicketID, string(o.SLAClock), o.Key().Cycle); err != nil {
+			return fmt.Errorf("delete stale outcomes: %w", err)
+		}
+	}
+	outcomes := w.Upserts
+	err := s.bulkExec(ctx, tx, "INSERT INTO sla_outcomes ("+sqlstore.OutcomeCols+") VALUES",
+		"ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET "+outcomeSet, 17, len(outcomes),
+		func(i int, args []any) []any {
+			o := &outcomes[i]
+			return append(args, o.TicketID, string(o.SLAClock), o.Key().Cycle, o.Policy, o.Tier, o.Priority, o.Calendar,
+				int64(o.Target/time.Second), micros(o.StartedAt), nullMicros(o.StoppedAt), int64(o.Business/time.Second),
+				int64(o.Paused/time.Second), boolInt(o.Breached), nullMicros(o.BreachAt), int64(o.Overrun/time.Second),
+				nullMicros(o.RecordedAt), o.Cycle)
+		})
+	if err != nil {
+		return fmt.Errorf("write outcomes: %w", err)
+	}
+	return nil
+}
+
+// selectOutcomes is the selection of a report among the outcome rows:
+// stopped clocks by their stop (or start) in [?1, ?2), and rows in progress
+// (reopened clocks) by their start. Each row gives cols and the instant
+// that selects it.
+func selectOutcomes(cols string, byStop bool) string {
+	if !byStop {
+		return "SELECT " + cols + ", started_at AS at FROM sla_outcomes WHERE started_at >= ?1 AND started_at < ?2"
+	}
+	return "SELECT " + cols + ", stopped_at AS at FROM sla_outcomes WHERE stopped_at >= ?1 AND stopped_at < ?2" +
+		" UNION ALL SELECT " + cols + ", started_at AS at FROM sla_outcomes" +
+		" WHERE stopped_at IS NULL AND started_at >= ?1 AND started_at < ?2"
+}
+
+// openClocks selects the clocks in progress that never stopped, from the
+// open tickets' rows (read through the open tickets' index: only open
+// tickets have open clocks), by the ticket's creation in [?1, ?2), as
+// report rows: the key columns (tier and priority as stored), then each
+// clock's breach instant and the instant that selects it.
+const openClocks = "SELECT policy, customer_tier, priority, open_clocks, sla_calendar, response_breach_at, resolution_breach_at, created_at" +
+	" FROM tickets INDEXED BY tickets_open_breach_idx WHERE open AND open_clocks <> 0 AND created_at >= ?1 AND created_at < ?2"
+
+// SLAReport reads the selected outcomes and aggregates them in Go (SQLite
+// has no percentiles nor time zones). See watchdog.Store.
+func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]watchdog.SLAReportRow, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	from, to, byStop := sqlstore.ReportRange(q)
+	agg := sqlstore.NewAggregator(q)
+	// Only the keys grouped by are read: strings cost.
+	cols := make([]string, 0, 10)
+	for _, k := range sqlstore.ReportKeyCols {
+		if q.Groups(k) {
+			cols = append(cols, k)
+		} else {
+			cols = append(cols, "''")
+		}
+	}
+	keys := strings.Join(cols, ", ")
+	// A stopped clock's breach instant plays no part: leaving it out keeps
+	// the scan of stopped clocks within the stop index, which covers the
+	// rest.
+	query := "SELECT " + keys + ", 1, breached, NULL, business_seconds, overrun_seconds, stopped_at FROM sla_outcomes" +
+		" WHERE stopped_at >= ?1 AND stopped_at < ?2" +
+		" UNION ALL SELECT " + keys + ", 0, breached, breach_at, business_seconds, overrun_seconds, started_at FROM sla_outcomes" +
+		" WHERE stopped_at IS NULL AND started_at >= ?1 AND started_at < ?2"
+	if !byStop {
+		query = "SELECT " + keys + ", stopped_at IS NOT NULL, breached, breach_at, business_seconds, overrun_seconds, started_at" +
+			" FROM sla_outcomes WHERE started_at >= ?1 AND started_at < ?2"
+	}
+	rows, err := s.r.QueryContext(ctx, query, micros(from), micros(to))
+	if err != nil {
+		return nil, s.wrap(ctx, "sla report", err)
+	}
+	defer rows.Close()
+	var (
+		r        sqlstore.ReportRow
+		breachAt sql.NullInt64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.Policy, &r.Tier, &r.Priority, &r.SLAType, &r.Calendar, &r.Stopped, &r.Breached, &breachAt, &r.Business, &r.Overrun, &r.At); err != nil {
+			return nil, s.wrap(ctx, "sla report", err)
+		}
+		r.BreachAt, r.HasBreachAt = breachAt.Int64, breachAt.Valid
+		agg.Add(r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(ctx, "sla report", err)
+	}
+	if err := s.addOpenClocks(ctx, agg, from, to); err != nil {
+		return nil, err
+	}
+	return agg.Rows(), nil
+}
+
+// addOpenClocks counts the open clocks of the tickets rows.
+func (s *Store) addOpenClocks(ctx context.Context, agg *sqlstore.Aggregator, from, to time.Time) error {
+	rows, err := s.r.QueryContext(ctx, openClocks, micros(from), micros(to))
+	if err != nil {
+		return s.wrap(ctx, "sla report: open clocks", err)
+	}
+	defer rows.Close()
+	var (
+		r                  sqlstore.ReportRow
+		clocks             int
+		respBreach, resBrc sql.NullInt64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.Policy, &r.Tier, &r.Priority, &clocks, &r.Calendar, &respBreach, &resBrc, &r.At); err != nil {
+			return s.wrap(ctx, "sla report: open clocks", err)
+		}
+		r.Tier, r.Priority = sqlstore.NormKey(r.Tier), sqlstore.NormKey(r.Priority)
+		if clocks&1 != 0 {
+			r.SLAType, r.BreachAt, r.HasBreachAt = string(watchdog.Response), respBreach.Int64, respBreach.Valid
+			agg.Add(r)
+		}
+		if clocks&2 != 0 {
+			r.SLAType, r.BreachAt, r.HasBreachAt = string(watchdog.Resolution), resBrc.Int64, resBrc.Valid
+			agg.Add(r)
+		}
+	}
+	return s.wrap(ctx, "sla report: open clocks", rows.Err())
+}
+
+// SLAOutcomes streams the selected outcomes. See watchdog.Store.
+func (s *Store) SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn func(*watchdog.Outcome) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	from, to, byStop := sqlstore.ReportRange(q)
+	rows, err := s.r.QueryContext(ctx, selectOutcomes(sqlstore.OutcomeCols, byStop)+" ORDER BY at, ticket_id, sla_type, cycle",
+		micros(from), micros(to))
+	if err != nil {
+		return s.wrap(ctx, "sla outcomes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var at int64
+		o, err := scanOutcome(scanPlus{rows, &at})
+		if err != nil {
+			return s.wrap(ctx, "sla outcomes", err)
+		}
+		if err := fn(&o); err != nil {
+			return err
+		}
+	}
+	return s.wrap(ctx, "sla outcomes", rows.Err())
+}
+
+// scanPlus scans a row of more columns than a scanner reads: the extra
+// ones go to extra.
+type scanPlus struct {
+	rows  *sql.Rows
+	extra *int64
+}
+
+func (p scanPlus) Scan(dest ...any) error { return p.rows.Scan(append(dest, p.extra)...) }
+
+// BackfillOutcomes plans up to limit tickets after after whose outcomes
+// were never derived (tracked, no calendar on their row) and stores their
+// outcomes and open clocks. See watchdog.Store.
+func (s *Store) BackfillOutcomes(ctx context.Context, after string, limit int, plan watchdog.PlanFunc) (string, int, error) {
+	if err := s.check(ctx); err != nil {
+		return after, 0, err
+	}
+	if limit <= 0 {
+		return after, 0, nil
+	}
+	var page []*watchdog.Ticket
+	if err := s.inWrite(ctx, "backfill outcomes", func(tx *sql.Tx) (err error) {
+		page, err = sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE id > ?"+
+			" AND sla_calendar = '' AND sla_state <> 'untracked' ORDER BY id LIMIT ?", after, limit)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		if err := loaders.FillPlan(ctx, tx, page); err != nil {
+			return err
+		}
+		changes := snapshot(page)
+		var outs sqlstore.OutcomeWrites
+		for _, t := range page {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			p := plan(t)
+			outs.Add(sqlstore.ChangedOutcomes(t.Outcomes, p.Outcomes))
+			_, t.OpenClocks = watchdog.SplitOutcomes(p.Outcomes)
+		}
+		if err := s.writeOutcomes(ctx, tx, outs); err != nil {
+			return err
+		}
+		return s.updateTickets(ctx, tx, changes)
+	}); err != nil {
+		return after, 0, err
+	}
+	if len(page) == 0 {
+		return after, 0, nil
+	}
+	return page[len(page)-1].ID, len(page), nil
+}
