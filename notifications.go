@@ -133,6 +133,9 @@ type Route struct {
 	// higher stage of the same clock cycle is queued for it before the
 	// lower one's first attempt. On unless the route says inhibit: false.
 	Inhibit bool
+	// AckTimeout, when set, sends the route's receivers a reminder when a
+	// clock is still breached that long after it was acknowledged.
+	AckTimeout time.Duration
 }
 
 // stageMatches reports whether a stage name is named by a list of stage
@@ -306,6 +309,55 @@ func (n *Notifications) writeSummary(b *strings.Builder) {
 				b.WriteString(" except " + strings.Join(r.DeliverDuringExcept, ", "))
 			}
 		}
+		if r.AckTimeout > 0 {
+			b.WriteString("; ack_timeout " + shortDuration(r.AckTimeout))
+		}
 		b.WriteString("\n")
 	}
+}
+
+// ackTimeout is the reminder delay for an acknowledged clock whose latest
+// alert is a, and the receivers to remind: the smallest ack_timeout of the
+// routes that pick a, and their receivers; zero when none sets one.
+func (n *Notifications) ackTimeout(a Alert) (time.Duration, []string) {
+	var (
+		d         time.Duration
+		receivers []string
+	)
+	if n == nil {
+		return 0, nil
+	}
+	for _, r := range n.Routes {
+		if !r.Match.Matches(alertSubject{&a}) {
+			continue
+		}
+		if r.AckTimeout > 0 {
+			if d == 0 || r.AckTimeout < d {
+				d = r.AckTimeout
+			}
+			for _, name := range r.Receivers {
+				if !slices.Contains(receivers, name) {
+					receivers = append(receivers, name)
+				}
+			}
+		}
+		if !r.Continue {
+			break
+		}
+	}
+	return d, receivers
+}
+
+// minAckTimeout is the smallest ack_timeout of any route; zero for none.
+func (n *Notifications) minAckTimeout() time.Duration {
+	var d time.Duration
+	if n == nil {
+		return 0
+	}
+	for _, r := range n.Routes {
+		if r.AckTimeout > 0 && (d == 0 || r.AckTimeout < d) {
+			d = r.AckTimeout
+		}
+	}
+	return d
 }

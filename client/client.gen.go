@@ -246,12 +246,15 @@ func (e GetDashboardParamsOrder) Valid() bool {
 
 // Ack defines model for Ack.
 type Ack struct {
-	AcknowledgedAt time.Time  `json:"acknowledged_at"`
-	By             string     `json:"by"`
-	Cycle          int        `json:"cycle"`
-	Note           *string    `json:"note,omitempty"`
-	SLAType        SLAType    `json:"sla_type"`
-	Until          *time.Time `json:"until,omitempty"`
+	AcknowledgedAt time.Time `json:"acknowledged_at"`
+	By             string    `json:"by"`
+	Cycle          int       `json:"cycle"`
+	Note           *string   `json:"note,omitempty"`
+
+	// RemindedAt When the route's `ack_timeout` reminder went out; absent until then.
+	RemindedAt *time.Time `json:"reminded_at,omitempty"`
+	SLAType    SLAType    `json:"sla_type"`
+	Until      *time.Time `json:"until,omitempty"`
 }
 
 // AckRequest defines model for AckRequest.

@@ -8,7 +8,8 @@ ALTER TABLE deliveries ADD COLUMN held_until timestamptz;
 ALTER TABLE alerts ADD COLUMN acknowledged_by text NOT NULL DEFAULT '';
 
 -- Acknowledgements: one per ticket and SLA clock. An acknowledged clock's
--- later stages of the same cycle are recorded but not sent.
+-- later stages of the same cycle are recorded but not sent. reminded_at is
+-- when its route's ack_timeout reminder went out (NULL: not yet).
 CREATE TABLE acks (
     ticket_id text        COLLATE "C" NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
     clock     text        NOT NULL,
@@ -17,6 +18,7 @@ CREATE TABLE acks (
     note      text        NOT NULL DEFAULT '',
     until     timestamptz,
     acked_at  timestamptz NOT NULL,
+    reminded_at timestamptz,
     PRIMARY KEY (ticket_id, clock)
 );
 
