@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,8 +19,10 @@ import (
 type Ack struct {
 	TicketID string   `json:"-"`
 	SLAClock SLAClock `json:"sla_type"`
-	// Cycle is the clock cycle acknowledged: the one running at the time.
-	Cycle int    `json:"cycle"`
+	// Cycle is the clock cycle acknowledged, the one running at the time,
+	// by its identity as in StageKey: 0 for response and resolution, the
+	// cycle's start in Unix microseconds for next reply and periodic update.
+	Cycle int64  `json:"-"`
 	By    string `json:"by"`
 	Note  string `json:"note,omitempty"`
 	// Until ends the acknowledgement; nil for as long as the cycle runs.
@@ -30,12 +33,27 @@ type Ack struct {
 	RemindedAt *time.Time `json:"reminded_at,omitempty"`
 }
 
+// MarshalJSON encodes the acknowledgement with, for a cycle of next reply
+// or periodic update, the cycle's start as "cycle_started_at".
+func (a Ack) MarshalJSON() ([]byte, error) {
+	type plain Ack
+	var started *time.Time
+	if a.SLAClock.Cyclic() {
+		t := time.UnixMicro(a.Cycle).UTC()
+		started = &t
+	}
+	return json.Marshal(struct {
+		plain
+		CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
+	}{plain(a), started})
+}
+
 // Active reports whether the acknowledgement holds at now.
 func (a Ack) Active(now time.Time) bool { return a.Until == nil || now.Before(*a.Until) }
 
 // ackFor returns the ticket's acknowledgement of clock c's cycle that holds
 // at now, or nil.
-func (t *Ticket) ackFor(c SLAClock, cycle int, now time.Time) *Ack {
+func (t *Ticket) ackFor(c SLAClock, cycle int64, now time.Time) *Ack {
 	for i := range t.Acks {
 		a := &t.Acks[i]
 		if a.SLAClock == c && a.Cycle == cycle && a.Active(now) {
@@ -69,8 +87,8 @@ const (
 func (r AckRequest) validate(now time.Time) error {
 	var errs []FieldError
 	bad := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
-	if r.SLAClock != "" && r.SLAClock != Response && r.SLAClock != Resolution {
-		bad("sla_type", "must be response or resolution")
+	if r.SLAClock != "" && !slices.Contains(AllSLAClocks[:], r.SLAClock) {
+		bad("sla_type", "must be response, resolution, next_reply or periodic_update")
 	}
 	switch {
 	case strings.TrimSpace(r.By) == "":
@@ -105,7 +123,7 @@ func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]
 		return nil, err
 	}
 	var acks []Ack
-	for _, c := range []SLAClock{Response, Resolution} {
+	for _, c := range AllSLAClocks {
 		if req.SLAClock != "" && req.SLAClock != c {
 			continue
 		}
@@ -113,7 +131,11 @@ func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]
 		if v == nil || !v.running() {
 			continue
 		}
-		acks = append(acks, Ack{TicketID: id, SLAClock: c, Cycle: 0, By: req.By, Note: req.Note, Until: req.Until, At: now})
+		var cycle int64 // the running cycle's identity, as in StageKey
+		if v.CycleStartedAt != nil {
+			cycle = v.CycleStartedAt.UnixMicro()
+		}
+		acks = append(acks, Ack{TicketID: id, SLAClock: c, Cycle: cycle, By: req.By, Note: req.Note, Until: req.Until, At: now})
 	}
 	if len(acks) == 0 {
 		if req.SLAClock != "" {
@@ -158,8 +180,8 @@ func (e *Engine) tellAcknowledged(acks []Ack) {
 // Unacknowledge removes the acknowledgement of clock c of ticket id (every
 // clock's when c is empty) and returns how many it removed.
 func (e *Engine) Unacknowledge(ctx context.Context, id string, c SLAClock) (int, error) {
-	if c != "" && c != Response && c != Resolution {
-		return 0, &ValidationError{Errors: []FieldError{{Field: "sla_type", Message: "must be response or resolution"}}}
+	if c != "" && !slices.Contains(AllSLAClocks[:], c) {
+		return 0, &ValidationError{Errors: []FieldError{{Field: "sla_type", Message: "must be response, resolution, next_reply or periodic_update"}}}
 	}
 	var clocks []SLAClock
 	if c != "" {
@@ -168,9 +190,11 @@ func (e *Engine) Unacknowledge(ctx context.Context, id string, c SLAClock) (int,
 	return e.store.Unacknowledge(ctx, id, clocks)
 }
 
-// running reports whether the clock is running (paused counts): not met
-// or missed.
-func (v *SLAClockView) running() bool { return v.State != StateMet && v.State != StateMissed }
+// running reports whether the clock has a cycle running (paused counts):
+// not met, missed or idle.
+func (v *SLAClockView) running() bool {
+	return v.State != StateMet && v.State != StateMissed && v.State != StateIdle
+}
 
 // closedTickets collects, across the plans of one ingest, the clock
 // cycles with alerts of the tickets it closes. A store may plan a ticket
@@ -186,7 +210,7 @@ func (c *closedTickets) wrap(plan PlanFunc) PlanFunc {
 		var cycles []StageKey
 		if t.Open && !pl.Open {
 			for _, a := range t.Alerts {
-				k := StageKey{SLAClock: a.SLAClock, Cycle: a.Cycle}
+				k := StageKey{SLAClock: a.SLAClock, Cycle: a.Key().Cycle}
 				if !slices.Contains(cycles, k) {
 					cycles = append(cycles, k)
 				}
@@ -202,14 +226,20 @@ func (c *closedTickets) wrap(plan PlanFunc) PlanFunc {
 	}
 }
 
-// cycles returns the closed clock cycles as alerts naming them.
-func (c *closedTickets) cycles() []Alert {
+// closedCycle is one clock cycle of a ticket an ingest closed.
+type closedCycle struct {
+	ticketID string
+	key      StageKey // Stage unset
+}
+
+// cycles returns the closed clock cycles.
+func (c *closedTickets) cycles() []closedCycle {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []Alert
+	var out []closedCycle
 	for id, ks := range c.ids {
 		for _, k := range ks {
-			out = append(out, Alert{TicketID: id, SLAClock: k.SLAClock, Cycle: k.Cycle})
+			out = append(out, closedCycle{ticketID: id, key: k})
 		}
 	}
 	return out
@@ -218,7 +248,7 @@ func (c *closedTickets) cycles() []Alert {
 // tellResolved tells the notifiers that close incidents (ResolveNotifier)
 // of the clock cycles an ingest closed, in the background, each within
 // DeliveryTimeout; a failure is logged, not retried.
-func (e *Engine) tellResolved(cycles []Alert) {
+func (e *Engine) tellResolved(cycles []closedCycle) {
 	if len(cycles) == 0 {
 		return
 	}
@@ -232,10 +262,10 @@ func (e *Engine) tellResolved(cycles []Alert) {
 			defer e.background.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DeliveryTimeout)
 			defer cancel()
-			for _, a := range cycles {
-				if err := rn.Resolved(ctx, a.TicketID, a.SLAClock, a.Cycle); err != nil {
+			for _, c := range cycles {
+				if err := rn.Resolved(ctx, c.ticketID, c.key.SLAClock, c.key.Cycle); err != nil {
 					e.log.Warn("telling a notifier of a resolved ticket failed; not retried", "notifier", name,
-						"ticket_id", a.TicketID, "sla_type", a.SLAClock, "err", errorText(err))
+						"ticket_id", c.ticketID, "sla_type", c.key.SLAClock, "err", errorText(err))
 				}
 			}
 		}()

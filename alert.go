@@ -15,9 +15,18 @@ type Alert struct {
 	TicketID string   `json:"ticket_id"`
 	SLAClock SLAClock `json:"sla_type"`
 	Stage    string   `json:"stage"`
-	// Cycle numbers the clock's cycles. Both clocks have a single cycle (0):
-	// the resolution clock resumes on reopen, so a stage fired stays fired.
+	// Cycle numbers the clock's cycles for display. The response and
+	// resolution clocks have a single cycle (0): the resolution clock
+	// resumes on reopen, so a stage fired stays fired. Cycles of the next
+	// reply and periodic update clocks count from 1, and an alert keeps the
+	// number its cycle had when it fired.
 	Cycle int `json:"cycle"`
+	// CycleStartedAt is the start of the cycle of a next reply or periodic
+	// update alert: the cycle's identity (see StageKey); nil for the
+	// response and resolution clocks.
+	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
+	// Policy names the SLA policy in force when the alert fired.
+	Policy string `json:"policy,omitempty"`
 	// State is the seed's alert state: "alert" or "breach".
 	State string `json:"state"`
 	// DueAt is the instant the stage was reached; FiredAt when it was recorded.
@@ -98,19 +107,27 @@ func (a Alert) MarshalJSON() ([]byte, error) {
 
 // Key identifies the stage an alert is for.
 func (a Alert) Key() StageKey {
-	return StageKey{SLAClock: a.SLAClock, Stage: a.Stage, Cycle: a.Cycle}
+	c := int64(a.Cycle)
+	if a.CycleStartedAt != nil {
+		c = a.CycleStartedAt.UnixMicro()
+	}
+	return StageKey{SLAClock: a.SLAClock, Stage: a.Stage, Cycle: c}
 }
 
-// StageKey identifies one stage of one SLA clock cycle of a ticket.
+// StageKey identifies one stage of one SLA clock cycle of a ticket, the
+// unique key of its alert in a store.
 type StageKey struct {
 	SLAClock SLAClock
 	Stage    string
-	Cycle    int
+	// Cycle is the cycle's identity: its start instant in Unix
+	// microseconds for a cycle of next reply or periodic update (the
+	// alert's CycleStartedAt), else the alert's Cycle (0).
+	Cycle int64
 }
 
 func alertMessage(c SLAClock, st Stage, target time.Duration) string {
 	var b strings.Builder
-	name := strings.ToUpper(string(c[:1])) + string(c[1:])
+	name := c.title()
 	switch st.Name {
 	case StageAlert:
 		fmt.Fprintf(&b, "%s SLA at %.0f%% of its %s target", name, st.Fraction*100, formatTarget(target))

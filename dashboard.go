@@ -24,6 +24,9 @@ type DashboardQuery struct {
 	State    string
 	Tier     string
 	Priority string
+	// Policy filters by the name of the policy in force (Ticket.Policy),
+	// exactly.
+	Policy string
 	// Open filters open (true) or closed (false) tickets; nil means both.
 	Open  *bool
 	Order DashboardOrder
@@ -64,7 +67,7 @@ func (q *DashboardQuery) Validate() error {
 	default:
 		errs = append(errs, FieldError{Field: "state", Message: "must be one of ok, alert, breach, untracked"})
 	}
-	for _, f := range []struct{ name, v string }{{"tier", q.Tier}, {"priority", q.Priority}} {
+	for _, f := range []struct{ name, v string }{{"tier", q.Tier}, {"priority", q.Priority}, {"policy", q.Policy}} {
 		if msg := textProblem(f.v); msg != "" {
 			errs = append(errs, FieldError{Field: f.name, Message: msg})
 		}

@@ -1,5 +1,6 @@
 // Package watchdog is Ticket Watchdog's SLA engine: it keeps each support
-// ticket's SLA clocks (response and resolution), fires each escalation stage
+// ticket's SLA clocks (response and resolution, and the conversation's next
+// reply and periodic update, which run in cycles), fires each escalation stage
 // exactly once at its due instant, and delivers the alerts through a
 // durable outbox to notifiers such as Slack.
 //
@@ -9,11 +10,14 @@
 //
 // # Tour
 //
-//   - Ticket events ([Event]) come from any helpdesk: decode them with
+//   - Ticket events ([Event]) come from any helpdesk, with optional
+//     attributes, tags and public messages ([Message]): decode them with
 //     [DecodeEvents], which names every bad item and field.
 //   - The SLA file ([ParsePolicy], [LoadPolicyFile]) gives a [Policy]:
-//     targets by (customer tier, priority), stage thresholds, status sets
-//     and business-hours calendars ([Calendar]) with time zones and holidays.
+//     ordered policies ([SLAPolicy]) chosen by a [Match] on tier, priority,
+//     attributes and tags, then targets by (customer tier, priority), stage
+//     thresholds, status sets and business-hours calendars ([Calendar]) with
+//     time zones and holidays. [Policy.Select] names the one in force.
 //   - [Evaluate] is the SLA clock arithmetic: a pure function of a ticket's
 //     timeline, the policy and an instant. It yields each SLA clock's state
 //     and business time used, the instants of its stages, the alerts due and

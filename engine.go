@@ -341,13 +341,13 @@ type handoffClaim struct {
 func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoffClaim) PlanFunc {
 	return func(t *Ticket) Plan {
 		ev := Evaluate(t, p, now)
-		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, NextDueAt: ev.NextDueAt, BreachAt: ev.BreachAt,
-			BackfilledAt: t.BackfilledAt}
+		pl := Plan{State: ev.State, Untracked: ev.Untracked, Open: ev.Open, Policy: ev.Policy, NextDueAt: ev.NextDueAt,
+			BreachAt: ev.BreachAt, BackfilledAt: t.BackfilledAt}
 		switch {
 		case fire:
 			pl.Alerts = ev.Due
 			for i, a := range ev.Due {
-				if ack := t.ackFor(a.SLAClock, a.Cycle, now); ack != nil {
+				if ack := t.ackFor(a.SLAClock, a.Key().Cycle, now); ack != nil {
 					ev.Due[i].AcknowledgedBy = ack.By
 				}
 			}
@@ -413,7 +413,7 @@ func (e *Engine) Ticket(ctx context.Context, id string) (*TicketView, error) {
 	}
 	now := e.clock.Now()
 	ev := Evaluate(t, e.policy.Load(), now)
-	t.State, t.Untracked, t.Open = ev.State, ev.Untracked, ev.Open
+	t.State, t.Untracked, t.Open, t.Policy = ev.State, ev.Untracked, ev.Open, ev.Policy
 	return &TicketView{Ticket: t, SLAClocks: ev.SLAClocks, EvaluatedAt: now}, nil
 }
 
@@ -436,7 +436,7 @@ func (e *Engine) Dashboard(ctx context.Context, q DashboardQuery) (*DashboardPag
 		page.Views = make([]*TicketView, len(ts))
 		for i, t := range ts {
 			ev := Evaluate(t, p, now)
-			t.State, t.Untracked, t.Open = ev.State, ev.Untracked, ev.Open
+			t.State, t.Untracked, t.Open, t.Policy = ev.State, ev.Untracked, ev.Open, ev.Policy
 			page.Views[i] = &TicketView{Ticket: t, SLAClocks: ev.SLAClocks, EvaluatedAt: now}
 		}
 	}

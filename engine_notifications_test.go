@@ -420,12 +420,17 @@ type incidents struct {
 	events chan string
 }
 
+var (
+	_ watchdog.AckNotifier     = (*incidents)(nil)
+	_ watchdog.ResolveNotifier = (*incidents)(nil)
+)
+
 func (n *incidents) Acknowledged(_ context.Context, a watchdog.Ack) error {
 	n.events <- "ack " + a.TicketID + ":" + string(a.SLAClock) + " by " + a.By
 	return nil
 }
 
-func (n *incidents) Resolved(_ context.Context, id string, c watchdog.SLAClock, cycle int) error {
+func (n *incidents) Resolved(_ context.Context, id string, c watchdog.SLAClock, cycle int64) error {
 	n.events <- fmt.Sprintf("resolve %s:%s:%d", id, c, cycle)
 	return nil
 }

@@ -137,7 +137,7 @@ func (e *Engine) remindIfDue(ctx context.Context, n *Notifications, ack Ack, now
 	}
 	var latest *Alert
 	for i := range view.Alerts {
-		if a := &view.Alerts[i]; a.SLAClock == ack.SLAClock && a.Cycle == ack.Cycle {
+		if a := &view.Alerts[i]; a.SLAClock == ack.SLAClock && a.Key().Cycle == ack.Cycle {
 			latest = a
 		}
 	}

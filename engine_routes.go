@@ -33,21 +33,21 @@ func routeAlerts(n *Notifications, t *Ticket, due []Alert, now time.Time) (map[S
 			if !rd.Route.Inhibit {
 				continue
 			}
-			k := clockReceiver{a.SLAClock, a.Cycle, rd.Receiver}
+			k := clockReceiver{a.SLAClock, a.Key().Cycle, rd.Receiver}
 			if r, ok := highest[k]; !ok || stageRank(a.Stage) > r {
 				highest[k] = stageRank(a.Stage)
 			}
 		}
 	}
 	for i, a := range due {
-		acked := t.ackFor(a.SLAClock, a.Cycle, now) != nil
+		acked := t.ackFor(a.SLAClock, a.Key().Cycle, now) != nil
 		pds := make([]PlannedDelivery, 0, len(routed[i]))
 		for _, rd := range routed[i] {
 			pd := PlannedDelivery{Notifier: rd.Receiver, Status: DeliveryPending}
 			switch {
 			case acked:
 				pd.Status = DeliveryAcknowledged
-			case rd.Route.Inhibit && stageRank(a.Stage) < highest[clockReceiver{a.SLAClock, a.Cycle, rd.Receiver}]:
+			case rd.Route.Inhibit && stageRank(a.Stage) < highest[clockReceiver{a.SLAClock, a.Key().Cycle, rd.Receiver}]:
 				pd.Status = DeliverySuperseded
 			default:
 				pd.HeldUntil = rd.Route.heldUntil(a, now)
@@ -66,7 +66,7 @@ func supersededEarlier(n *Notifications, t *Ticket, highest map[clockReceiver]in
 	for _, b := range t.Alerts {
 		rank := stageRank(b.Stage)
 		for _, rd := range n.Resolve(b) {
-			if h, ok := highest[clockReceiver{b.SLAClock, b.Cycle, rd.Receiver}]; ok && rd.Route.Inhibit && rank < h {
+			if h, ok := highest[clockReceiver{b.SLAClock, b.Key().Cycle, rd.Receiver}]; ok && rd.Route.Inhibit && rank < h {
 				refs = append(refs, DeliveryRef{AlertID: b.ID, Notifier: rd.Receiver})
 			}
 		}
@@ -77,6 +77,6 @@ func supersededEarlier(n *Notifications, t *Ticket, highest map[clockReceiver]in
 // clockReceiver is one clock cycle's deliveries to one receiver.
 type clockReceiver struct {
 	clock    SLAClock
-	cycle    int
+	cycle    int64 // StageKey.Cycle
 	receiver string
 }

@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"sort"
 	"time"
 )
 
@@ -67,16 +68,18 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // buildRuns computes both SLA clocks' running spans from the timeline.
-func buildRuns(t *Ticket, p *Policy, targets Targets, cal *Calendar) [2]slaRun {
-	steps := timeline(t)
+func buildRuns(t *Ticket, p *Policy, steps []step, firstAgent time.Time, targets Targets, cal *Calendar) [2]slaRun {
 	st := p.Statuses
 
 	// The response clock stops for good at the first response: an explicit
-	// first_response_at, the first change out of the awaiting-response
-	// statuses, or the ticket reaching a resolved status.
-	var respStop time.Time
+	// first_response_at, the first agent message, the first change out of
+	// the awaiting-response statuses, or the ticket reaching a resolved
+	// status.
+	respStop := firstAgent
 	if t.FirstResponseAt != nil {
-		respStop = maxTime(*t.FirstResponseAt, t.CreatedAt)
+		if fr := maxTime(*t.FirstResponseAt, t.CreatedAt); respStop.IsZero() || fr.Before(respStop) {
+			respStop = fr
+		}
 	}
 	for i, s := range steps {
 		stop := st.IsResolved(s.status) || (i > 0 && st.IsAwaitingResponse(steps[i-1].status) && !st.IsAwaitingResponse(s.status))
@@ -193,7 +196,11 @@ type Evaluation struct {
 	State     TicketState
 	Untracked string
 	Open      bool
-	// SLAClocks are the response and resolution SLA clocks; nil when untracked.
+	// Policy names the policy in force (see Policy.Select); empty when
+	// untracked.
+	Policy string
+	// SLAClocks are the SLA clocks the policy tracks (a cycle clock shows
+	// its current cycle); nil when untracked.
 	SLAClocks map[SLAClock]*SLAClockView
 	// Due are the alerts for stages whose instant is at or before now and
 	// that the ticket has not fired yet, in instant order.
@@ -205,113 +212,235 @@ type Evaluation struct {
 	NextDueAt *time.Time
 	// BreachAt is the soonest breach instant among running SLA clocks.
 	BreachAt *time.Time
+	// Cycles lists every cycle of the cycle clocks the policy tracks, in
+	// clock then start order, for outcome reports.
+	Cycles []CycleResult
+}
+
+// CycleResult is one cycle of a next-reply or periodic-update clock.
+type CycleResult struct {
+	SLAClock SLAClock
+	// Cycle numbers the clock's cycles from 1; StartedAt is the cycle's
+	// identity, StoppedAt zero while it runs.
+	Cycle     int
+	StartedAt time.Time
+	StoppedAt time.Time
+	// State is met or missed once stopped, else the running clock's state
+	// (ok, alert, breach or paused).
+	State  SLAClockState
+	Target time.Duration
+	// Elapsed is the business time used: by the stop, or by now.
+	Elapsed time.Duration
 }
 
 // Evaluate computes a ticket's SLA clocks, due alerts and next due instant at
-// now. It is pure: the same ticket (current fields, Events, Alerts), policy
-// and now give the same result.
+// now under the policy p selects for it. It is pure: the same ticket
+// (current fields, Events, Messages, Alerts), policy and now give the same
+// result.
 func Evaluate(t *Ticket, p *Policy, now time.Time) Evaluation {
 	ev := Evaluation{Open: !p.Statuses.IsResolved(t.Status)}
-	targets, cal, reason, ok := p.Lookup(t.CustomerTier, t.Priority)
+	sel, reason, ok := p.Select(t)
 	if !ok {
 		ev.State = TicketUntracked
 		ev.Untracked = reason
 		return ev
 	}
-	fired := make(map[StageKey]bool, len(t.Alerts))
-	for _, a := range t.Alerts {
-		fired[a.Key()] = true
-	}
-	stages := p.Stages()
-	runs := buildRuns(t, p, targets, cal)
-	ev.SLAClocks = make(map[SLAClock]*SLAClockView, 2)
+	ev.Policy = sel.Name
 	ev.State = TicketOK
-	var next *time.Time
+	ev.SLAClocks = make(map[SLAClock]*SLAClockView, 4)
+	e := evaluator{t: t, p: p, now: now, stageList: p.Stages(), fired: newFiredIndex(t.Alerts), sel: sel, ev: &ev}
+	steps := timeline(t)
+	var nextReply, periodic []cycle
+	var firstAgent time.Time
+	if len(t.Messages) > 0 || sel.Targets.NextReply > 0 || sel.Targets.PeriodicUpdate > 0 {
+		nextReply, periodic, firstAgent = buildCycles(actions(t, steps), steps, p.Statuses)
+	}
+	runs := buildRuns(t, p, steps, firstAgent, sel.Targets, sel.Calendar)
 	for k := range runs {
-		r := &runs[k]
-		view := &SLAClockView{SLAClock: r.kind, Target: r.target, Calendar: cal.Name()}
-		view.Elapsed = r.elapsed(now)
-		level := TicketOK
-		for _, s := range stages {
-			off := s.Offset(r.target)
-			at, reached := r.instant(off)
-			if !reached {
-				continue
-			}
-			if r.mode == modeRunning {
-				switch s.Name {
-				case StageAlert:
-					view.AlertAt = timePtr(at)
-				case StageBreach:
-					view.BreachAt = timePtr(at)
+		if runs[k].target > 0 {
+			e.clock(&runs[k], nil, 0)
+		}
+	}
+	var paused []bool
+	if n := len(nextReply) + len(periodic); n > 0 {
+		ev.Cycles = make([]CycleResult, 0, n)
+	}
+	for _, c := range []struct {
+		kind   SLAClock
+		cycles []cycle
+	}{{NextReply, nextReply}, {PeriodicUpdate, periodic}} {
+		if target := sel.Targets.Target(c.kind); target > 0 {
+			if paused == nil {
+				paused = make([]bool, len(steps))
+				for i, s := range steps {
+					paused[i] = p.Statuses.IsPaused(s.status)
 				}
 			}
-			if !at.After(now) {
-				if s.Fraction >= p.Thresholds.Breach {
-					level = TicketBreach
-				} else if level == TicketOK {
-					level = TicketAlert
-				}
-			}
-			key := StageKey{SLAClock: r.kind, Stage: s.Name}
-			switch {
-			case !fired[key] && !at.After(now):
-				ev.Due = append(ev.Due, Alert{
-					TicketID:     t.ID,
-					SLAClock:     r.kind,
-					Stage:        s.Name,
-					State:        s.AlertState(),
-					DueAt:        at,
-					FiredAt:      now,
-					Priority:     t.Priority,
-					CustomerTier: t.CustomerTier,
-					Target:       r.target,
-					Elapsed:      off,
-					Message:      alertMessage(r.kind, s, r.target),
-				})
-			case at.After(now) || !fired[key]:
-				if next == nil || at.Before(*next) {
-					next = timePtr(at)
-				}
-			}
+			e.cycleClock(c.kind, c.cycles, steps, paused, target)
 		}
-		switch r.mode {
-		case modeRunning:
-			view.State = SLAClockState(level)
-		case modePaused:
-			view.State = StatePaused
-		case modeStopped:
-			view.State = StateMet
-			if _, missed := r.instant(Stage{Fraction: p.Thresholds.Breach}.Offset(r.target)); missed {
-				view.State = StateMissed
-				level = TicketBreach
-			} else {
-				level = TicketOK
-			}
-		}
-		if level.rank() > ev.State.rank() {
-			ev.State = level
-		}
-		if view.BreachAt != nil && (ev.BreachAt == nil || view.BreachAt.Before(*ev.BreachAt)) {
-			ev.BreachAt = timePtr(*view.BreachAt)
-		}
-		view.TargetSeconds = int64(r.target / time.Second)
-		view.ElapsedSeconds = int64(view.Elapsed / time.Second)
-		rem := r.target - view.Elapsed
-		view.RemainingSeconds = int64(rem / time.Second)
-		ev.SLAClocks[r.kind] = view
 	}
 	sortAlerts(ev.Due)
-	ev.NextDueAt = next
+	ev.NextDueAt = e.next
 	return ev
 }
 
-func sortAlerts(as []Alert) {
-	for i := 1; i < len(as); i++ {
-		for j := i; j > 0 && as[j].DueAt.Before(as[j-1].DueAt); j-- {
-			as[j], as[j-1] = as[j-1], as[j]
+// evaluator evaluates the clocks of one ticket at now.
+type evaluator struct {
+	t         *Ticket
+	p         *Policy
+	now       time.Time
+	stageList []Stage
+	fired     firedIndex
+	cycleKeys [][]int64 // per stage of stageList, for the cycle clock in hand
+	sel       Selection
+	ev        *Evaluation
+	next      *time.Time
+}
+
+// cycleClock evaluates every cycle of a cycle clock; the current one (the
+// running one, else the last) is the clock's view.
+func (e *evaluator) cycleClock(kind SLAClock, cycles []cycle, steps []step, paused []bool, target time.Duration) {
+	if len(cycles) == 0 {
+		e.ev.SLAClocks[kind] = &SLAClockView{SLAClock: kind, State: StateIdle, Target: target, Calendar: e.sel.Calendar.Name(),
+			TargetSeconds: int64(target / time.Second), RemainingSeconds: int64(target / time.Second)}
+		return
+	}
+	var (
+		met, missed int
+		buf         []span
+	)
+	// The keys fired for each stage, looked up once for all cycles.
+	e.cycleKeys = e.cycleKeys[:0]
+	for _, s := range e.stageList {
+		e.cycleKeys = append(e.cycleKeys, e.fired.cycles[clockStage{kind, s.Name}])
+	}
+	for i := range cycles {
+		c := &cycles[i]
+		r := cycleRun(kind, *c, steps, paused, target, e.sel.Calendar, buf[:0])
+		buf = r.spans
+		res := CycleResult{SLAClock: kind, Cycle: i + 1, StartedAt: c.start, StoppedAt: c.stop, Target: target}
+		if i == len(cycles)-1 {
+			e.clock(&r, c, i+1)
+			v := e.ev.SLAClocks[kind]
+			res.State, res.Elapsed = v.State, v.Elapsed
+		} else {
+			// A cycle before the last has stopped.
+			_, m := e.stages(&r, c, i+1)
+			res.State = StateMet
+			if m {
+				res.State = StateMissed
+				missed++
+			} else {
+				met++
+			}
+			for _, sp := range r.spans {
+				res.Elapsed += sp.business
+			}
+		}
+		e.ev.Cycles = append(e.ev.Cycles, res)
+	}
+	v := e.ev.SLAClocks[kind]
+	switch v.State {
+	case StateMet:
+		met++
+	case StateMissed:
+		missed++
+	}
+	v.CyclesMet, v.CyclesMissed = met, missed
+}
+
+// stages collects the due alerts and the next due instant of one clock run
+// (c nil for the response and resolution clocks, else cycle number
+// ordinal), and returns the level its stages reached by now and whether a
+// stopped run missed its target.
+func (e *evaluator) stages(r *slaRun, c *cycle, ordinal int) (level TicketState, missed bool) {
+	t, p, now := e.t, e.p, e.now
+	level = TicketOK
+	for i, s := range e.stageList {
+		off := s.Offset(r.target)
+		at, reached := r.instant(off)
+		if !reached {
+			continue
+		}
+		if s.Fraction >= p.Thresholds.Breach {
+			missed = true
+		}
+		if !at.After(now) {
+			if s.Fraction >= p.Thresholds.Breach {
+				level = TicketBreach
+			} else if level == TicketOK {
+				level = TicketAlert
+			}
+		}
+		var fired bool
+		if c == nil {
+			fired = e.fired.has(r.kind, s.Name, nil)
+		} else {
+			fired = inCycle(e.cycleKeys[i], c)
+		}
+		switch {
+		case !fired && !at.After(now):
+			a := Alert{TicketID: t.ID, SLAClock: r.kind, Stage: s.Name, State: s.AlertState(), DueAt: at, FiredAt: now,
+				Priority: t.Priority, CustomerTier: t.CustomerTier, Policy: e.sel.Name, Target: r.target, Elapsed: off,
+				Message: alertMessage(r.kind, s, r.target)}
+			if c != nil {
+				a.Cycle, a.CycleStartedAt = ordinal, timePtr(c.start)
+			}
+			e.ev.Due = append(e.ev.Due, a)
+		case at.After(now) || !fired:
+			if e.next == nil || at.Before(*e.next) {
+				e.next = timePtr(at)
+			}
 		}
 	}
+	// The breach is always a stage: a stopped run reached it (before its
+	// stop) or met its target.
+	return level, missed && r.mode == modeStopped
+}
+
+// clock evaluates the current run of a clock (c nil for the response and
+// resolution clocks, else cycle number ordinal): its stages, and its view,
+// which counts towards the ticket's state and breach instant.
+func (e *evaluator) clock(r *slaRun, c *cycle, ordinal int) {
+	view := &SLAClockView{SLAClock: r.kind, Target: r.target, Calendar: e.sel.Calendar.Name(), Elapsed: r.elapsed(e.now)}
+	if c != nil {
+		view.Cycle, view.CycleStartedAt = ordinal, timePtr(c.start)
+	}
+	level, missed := e.stages(r, c, ordinal)
+	if r.mode == modeRunning {
+		if at, ok := r.instant(Stage{Fraction: e.p.Thresholds.Alert}.Offset(r.target)); ok {
+			view.AlertAt = timePtr(at)
+		}
+		if at, ok := r.instant(Stage{Fraction: e.p.Thresholds.Breach}.Offset(r.target)); ok {
+			view.BreachAt = timePtr(at)
+		}
+	}
+	switch r.mode {
+	case modeRunning:
+		view.State = SLAClockState(level)
+	case modePaused:
+		view.State = StatePaused
+	case modeStopped:
+		view.State, level = StateMet, TicketOK
+		if missed {
+			view.State, level = StateMissed, TicketBreach
+		}
+	}
+	ev := e.ev
+	if level.rank() > ev.State.rank() {
+		ev.State = level
+	}
+	if view.BreachAt != nil && (ev.BreachAt == nil || view.BreachAt.Before(*ev.BreachAt)) {
+		ev.BreachAt = timePtr(*view.BreachAt)
+	}
+	view.TargetSeconds = int64(r.target / time.Second)
+	view.ElapsedSeconds = int64(view.Elapsed / time.Second)
+	view.RemainingSeconds = int64((r.target - view.Elapsed) / time.Second)
+	ev.SLAClocks[r.kind] = view
+}
+
+func sortAlerts(as []Alert) {
+	sort.SliceStable(as, func(i, j int) bool { return as[i].DueAt.Before(as[j].DueAt) })
 }
 
 func timePtr(t time.Time) *time.Time { return &t }

@@ -58,3 +58,44 @@ func BenchmarkEvaluate200Events(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEvaluate200Messages evaluates one ticket with 200 messages, a
+// customer message and an agent reply by turns (99 next-reply cycles, the
+// first message being before the first response, and 100 periodic-update
+// cycles), under a policy tracking all four clocks, with
+// every stage so far fired: the cost of a ticket with a long conversation
+// each time it is planned.
+func BenchmarkEvaluate200Messages(b *testing.B) {
+	p, err := watchdog.ParsePolicy([]byte(`
+policies:
+  - name: all
+    targets: {response: 30m, resolution: 72h, next_reply: 1h, periodic_update: 4h}
+tiers:
+  gold:
+    high: {response: 30, resolution: 180}
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tk := &watchdog.Ticket{}
+	ev := watchdog.Event{ID: "T", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: t0, UpdatedAt: t0}
+	for i := 0; i < 100; i++ {
+		at := t0.Add(time.Duration(i) * 2 * time.Hour)
+		ev.Messages = append(ev.Messages, watchdog.Message{At: at.Add(time.Minute), Author: watchdog.AuthorCustomer},
+			watchdog.Message{At: at.Add(70 * time.Minute), Author: watchdog.AuthorAgent})
+	}
+	tk.Merge(ev)
+	now := t0.Add(200*time.Hour + 30*time.Minute)
+	fire(tk, watchdog.Evaluate(tk, p, now))
+	if len(tk.Alerts) < 100 {
+		b.Fatalf("%d alerts fired, want the missed cycles' stages", len(tk.Alerts))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev := watchdog.Evaluate(tk, p, now)
+		if len(ev.Due) != 0 || ev.SLAClocks[watchdog.NextReply].Cycle != 99 {
+			b.Fatal(len(ev.Due), ev.SLAClocks[watchdog.NextReply].Cycle)
+		}
+	}
+}

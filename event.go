@@ -33,6 +33,16 @@ type Event struct {
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
 	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
+	// Attributes and Tags, when not nil, replace the ticket's (an empty
+	// non-nil value clears them) if this is the latest event carrying
+	// them; nil keeps what the ticket has.
+	Attributes map[string]string `json:"attributes,omitzero"`
+	Tags       []string          `json:"tags,omitzero"`
+	// Messages are public messages merged into the ticket's messages from
+	// every event, including one whose (ID, UpdatedAt) is already stored.
+	// The store keeps them with the ticket (Ticket.Messages), not with the
+	// event.
+	Messages []Message `json:"messages,omitempty"`
 }
 
 // wireEvent decodes each field as raw JSON so that a wrong type is reported
@@ -45,6 +55,9 @@ type wireEvent struct {
 	CreatedAt       json.RawMessage `json:"created_at"`
 	UpdatedAt       json.RawMessage `json:"updated_at"`
 	FirstResponseAt json.RawMessage `json:"first_response_at"`
+	Attributes      json.RawMessage `json:"attributes"`
+	Tags            json.RawMessage `json:"tags"`
+	Messages        json.RawMessage `json:"messages"`
 }
 
 // DecodeEvents reads one event object or an array of them. It validates the
@@ -188,6 +201,11 @@ func decodeEvent(i int, raw json.RawMessage, errs []FieldError) (Event, []FieldE
 			ev.FirstResponseAt = &fr
 		}
 	}
+	broken := decodeExtras(&w, &ev, bad)
+	if !okC {
+		created = time.Time{}
+	}
+	checkExtras(&ev, created, broken, bad)
 	if len(errs) > n {
 		for k := n; k < len(errs); k++ {
 			if len(ev.ID) <= MaxIDBytes {
@@ -288,6 +306,7 @@ func (e Event) Validate() error {
 	if e.FirstResponseAt != nil && e.FirstResponseAt.Before(e.CreatedAt) {
 		bad("first_response_at", "is before created_at")
 	}
+	checkExtras(&e, e.CreatedAt, nil, bad)
 	if len(errs) > 0 {
 		return &ValidationError{Errors: errs}
 	}
@@ -305,6 +324,13 @@ func ValidateBatch(events []Event) error {
 		if ev.FirstResponseAt != nil {
 			fr := ev.FirstResponseAt.Truncate(time.Microsecond).UTC()
 			ev.FirstResponseAt = &fr
+		}
+		if len(ev.Messages) > 0 {
+			msgs := make([]Message, len(ev.Messages))
+			for j, m := range ev.Messages {
+				msgs[j] = Message{At: m.At.Truncate(time.Microsecond).UTC(), Author: m.Author}
+			}
+			ev.Messages = msgs
 		}
 		if err := ev.Validate(); err != nil {
 			var ve *ValidationError

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/ticket-watchdog/watchdog"
 )
@@ -91,4 +92,50 @@ func ExamplePolicy_WithThresholds() {
 	// Output:
 	// [{alert 0.75} {breach 1}]
 	// sla file: thresholds: alert 1.2 must be below breach 1
+}
+
+// ExamplePolicy_Select loads a file with policies, picks the policy in force
+// for two tickets and prints the file as `watchdogd check-config` does.
+func ExamplePolicy_Select() {
+	p, err := watchdog.ParsePolicy([]byte(`
+policies:
+  - name: vip-billing
+    match: {tier: gold, attributes.group: [billing, payments], tags: vip}
+    targets: {response: 15m, next_reply: 1h, periodic_update: 4h, resolution: 8h}
+  - name: email
+    match: {attributes.channel: email, not: {priority: low}}
+    targets: {response: 4h, resolution: 72h}
+tiers:
+  gold:
+    high: {response: 30, resolution: 180}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	created := time.Date(2026, 6, 18, 9, 0, 0, 0, time.UTC)
+	for _, ev := range []watchdog.Event{
+		{ID: "1", Priority: "high", CustomerTier: "Gold", Status: "open", CreatedAt: created, UpdatedAt: created,
+			Attributes: map[string]string{"group": "billing"}, Tags: []string{"vip"}},
+		{ID: "2", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: created, UpdatedAt: created},
+	} {
+		t := &watchdog.Ticket{}
+		t.Merge(ev)
+		sel, _, _ := p.Select(t)
+		fmt.Printf("ticket %s: %s, next reply %s\n", ev.ID, sel.Name, sel.Targets.NextReply)
+	}
+	if err := p.WriteSummary(os.Stdout); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// ticket 1: vip-billing, next reply 1h0m0s
+	// ticket 2: tiers.gold.high, next reply 0s
+	// POLICY       MATCH                                                           RESPONSE  RESOLUTION  NEXT REPLY  PERIODIC UPDATE  CALENDAR
+	// vip-billing  {tier: gold, attributes.group: [billing, payments], tags: vip}  15m       8h          1h          4h               24x7
+	// email        {attributes.channel: email, not: {priority: low}}               4h        72h         -           -                24x7
+	// then the tiers, as policies tiers.<tier>.<priority>:
+	// TIER  PRIORITY  RESPONSE  RESOLUTION  CALENDAR
+	// gold  high      30m       3h          24x7
+	// stages: alert at 85%, breach at 100%
+	// statuses: awaiting response new, open; paused pending, on_hold, waiting_on_customer; resolved resolved, closed, solved
 }

@@ -57,7 +57,7 @@ type AckNotifier interface {
 // in the background and within DeliveryTimeout, without retries.
 type ResolveNotifier interface {
 	Notifier
-	Resolved(ctx context.Context, ticketID string, c SLAClock, cycle int) error
+	Resolved(ctx context.Context, ticketID string, c SLAClock, cycle int64) error
 }
 
 // NotifierFunc adapts a function to the Notifier interface.

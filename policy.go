@@ -24,9 +24,24 @@ type Policy struct {
 	Calendars map[string]*Calendar
 	// Tiers by lower-case name.
 	Tiers map[string]*TierPolicy
+	// Policies are the file's ordered policies: the first whose Match
+	// holds for a ticket applies, before Tiers is consulted.
+	Policies []*SLAPolicy
 	// Notifications is the file's notifications: section; nil when it has
 	// none (every alert goes to every notifier).
 	Notifications *Notifications
+}
+
+// SLAPolicy is one entry of an SLA file's policies: the tickets it applies
+// to, the calendar its clocks count in (nil for 24x7) and its targets. A
+// target left at zero is not tracked.
+type SLAPolicy struct {
+	Name     string
+	Match    Match
+	Calendar *Calendar
+	Targets  Targets
+	// Line is where the policy starts in its file, for display.
+	Line int
 }
 
 // Thresholds are the fractions of a target at which the alert and breach
@@ -51,17 +66,25 @@ type TierPolicy struct {
 	Priorities map[string]Targets
 }
 
-// Targets are the response and resolution targets of a (tier, priority), in
-// business time of the tier's calendar.
+// Targets are the targets of a policy, in business time of its calendar:
+// response and resolution (the only ones a tiers entry has), and the cycle
+// clocks' next reply and periodic update. A zero target is not tracked.
 type Targets struct {
-	Response   time.Duration
-	Resolution time.Duration
+	Response       time.Duration
+	Resolution     time.Duration
+	NextReply      time.Duration
+	PeriodicUpdate time.Duration
 }
 
 // Target returns the target of one clock.
 func (t Targets) Target(c SLAClock) time.Duration {
-	if c == Response {
+	switch c {
+	case Response:
 		return t.Response
+	case NextReply:
+		return t.NextReply
+	case PeriodicUpdate:
+		return t.PeriodicUpdate
 	}
 	return t.Resolution
 }
@@ -232,9 +255,27 @@ func priorityRank(p string) int {
 // `watchdogd check-config`.
 func (p *Policy) WriteSummary(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIER\tPRIORITY\tRESPONSE\tRESOLUTION\tCALENDAR")
-	for _, r := range p.Summary() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Tier, r.Priority, shortDuration(r.Response), shortDuration(r.Resolution), r.Calendar)
+	if len(p.Policies) > 0 {
+		fmt.Fprintln(tw, "POLICY\tMATCH\tRESPONSE\tRESOLUTION\tNEXT REPLY\tPERIODIC UPDATE\tCALENDAR")
+		for _, sp := range p.Policies {
+			t := sp.Targets
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sp.Name, sp.Match, targetOrDash(t.Response), targetOrDash(t.Resolution),
+				targetOrDash(t.NextReply), targetOrDash(t.PeriodicUpdate), sp.Calendar.Name())
+		}
+		if len(p.Tiers) > 0 {
+			fmt.Fprintln(tw, "then the tiers, as policies tiers.<tier>.<priority>:")
+		}
+		// The tiers' table aligns on its own.
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("write policy summary: %w", err)
+		}
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	}
+	if len(p.Tiers) > 0 || len(p.Policies) == 0 {
+		fmt.Fprintln(tw, "TIER\tPRIORITY\tRESPONSE\tRESOLUTION\tCALENDAR")
+		for _, r := range p.Summary() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Tier, r.Priority, shortDuration(r.Response), shortDuration(r.Resolution), r.Calendar)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write policy summary: %w", err)
@@ -263,6 +304,14 @@ func (p *Policy) WriteSummary(w io.Writer) error {
 		return fmt.Errorf("write policy summary: %w", err)
 	}
 	return nil
+}
+
+// targetOrDash formats a policy's target, "-" when it is not tracked.
+func targetOrDash(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return shortDuration(d)
 }
 
 func quote(s string) string { return "\"" + s + "\"" }

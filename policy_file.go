@@ -137,7 +137,7 @@ func (e *PolicyError) name() string {
 }
 
 // policyTopKeys are the top-level keys of an SLA file.
-var policyTopKeys = []string{"thresholds", "escalation", "statuses", "calendars", "tiers", "notifications"}
+var policyTopKeys = []string{"thresholds", "escalation", "statuses", "calendars", "policies", "tiers", "notifications"}
 
 // Is reports whether target is ErrInvalidPolicy.
 func (e *PolicyError) Is(target error) bool { return target == ErrInvalidPolicy }
@@ -350,11 +350,9 @@ func (ps *parser) visit() bool {
 	return true
 }
 
-func (ps *parser) parse(data []byte) *Policy {
-	if len(data) > MaxPolicySize {
-		ps.add(0, "", "larger than %d bytes", MaxPolicySize)
-		return nil
-	}
+// document decodes data, a single YAML document, and returns its root
+// mapping; nil, with the problem reported, when there is none.
+func (ps *parser) document(data []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -391,6 +389,18 @@ func (ps *parser) parse(data []byte) *Policy {
 		ps.add(root.Line, "", "must be a mapping with a tiers key, not %s", kindName(root))
 		return nil
 	}
+	return root
+}
+
+func (ps *parser) parse(data []byte) *Policy {
+	if len(data) > MaxPolicySize {
+		ps.add(0, "", "larger than %d bytes", MaxPolicySize)
+		return nil
+	}
+	root := ps.document(data)
+	if root == nil {
+		return nil
+	}
 	entries, _ := ps.mapping(root, "", exact)
 
 	p := &Policy{
@@ -403,7 +413,7 @@ func (ps *parser) parse(data []byte) *Policy {
 		Calendars: map[string]*Calendar{},
 		Tiers:     map[string]*TierPolicy{},
 	}
-	var thresholds, escalation, tiers, notifications *entry
+	var thresholds, escalation, tiers, policies, notifications *entry
 	declared := map[string]string{} // lower-case calendar name -> name as declared
 	for i := range entries {
 		e := &entries[i]
@@ -418,10 +428,21 @@ func (ps *parser) parse(data []byte) *Policy {
 			ps.calendars(e, p.Calendars, declared)
 		case "tiers":
 			tiers = e
+		case "policies":
+			policies = e
 		case "notifications":
 			notifications = e
 		default:
-			ps.unknown(e, policyTopKeys...)
+			switch name := strings.ToLower(e.name); {
+			case editDistance(name, "policies") <= 2:
+				ps.unknown(e, "policies")
+			case editDistance(name, "notifications") <= 3:
+				ps.unknown(e, "notifications")
+			default:
+				// The seed's keys; policies and notifications are for
+				// files that know them.
+				ps.unknown(e, "thresholds", "escalation", "statuses", "calendars", "tiers")
+			}
 		}
 	}
 	if thresholds != nil {
@@ -430,10 +451,14 @@ func (ps *parser) parse(data []byte) *Policy {
 	if escalation != nil {
 		p.Escalation = ps.escalation(escalation, p.Thresholds.Breach)
 	}
-	if tiers == nil {
+	if policies != nil {
+		ps.policies(policies, p, declared)
+	}
+	switch {
+	case tiers != nil:
+		ps.tiers(tiers, p, declared, policies != nil)
+	case policies == nil:
 		ps.add(root.Line, "tiers", "missing: an SLA file needs at least one tier")
-	} else {
-		ps.tiers(tiers, p, declared)
 	}
 	if notifications != nil {
 		p.Notifications = ps.notifications(notifications, p)
@@ -588,12 +613,12 @@ func (ps *parser) statuses(e *entry, s *StatusSets) {
 	}
 }
 
-func (ps *parser) tiers(e *entry, p *Policy, declared map[string]string) {
+func (ps *parser) tiers(e *entry, p *Policy, declared map[string]string, hasPolicies bool) {
 	entries, ok := ps.mapping(e.val, e.path, normKey)
 	if !ok {
 		return
 	}
-	if n := deref(e.val); n == nil || len(n.Content) == 0 {
+	if n := deref(e.val); !hasPolicies && (n == nil || len(n.Content) == 0) {
 		ps.add(e.key.Line, e.path, "no tiers: an SLA file needs at least one tier")
 		return
 	}
@@ -616,35 +641,11 @@ func (ps *parser) tier(te *entry, tp *TierPolicy, cals map[string]*Calendar, dec
 	for i := range entries {
 		pe := &entries[i]
 		if pe.norm == "calendar" {
-			v, ok := ps.str(pe.val, pe.path)
+			cal, ok := ps.calendarRef(pe, cals, declared)
 			if !ok {
 				valid = false
-				continue
 			}
-			if strings.EqualFold(strings.TrimSpace(v), (*Calendar)(nil).Name()) {
-				continue // explicitly round the clock
-			}
-			name, found := declared[strings.ToLower(strings.TrimSpace(v))]
-			if !found {
-				names := make([]string, 0, len(declared))
-				for _, n := range declared {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				if len(names) == 0 {
-					ps.add(pe.val.Line, pe.path, "unknown calendar %s (no calendars are declared; use 24x7 or declare it under calendars)", show(v))
-				} else {
-					ps.add(pe.val.Line, pe.path, "unknown calendar %s (declared: %s)", show(v), strings.Join(names, ", "))
-				}
-				valid = false
-				continue
-			}
-			// A declared calendar that failed to build is reported where it
-			// is declared.
-			tp.Calendar = cals[name]
-			if tp.Calendar == nil {
-				valid = false
-			}
+			tp.Calendar = cal
 			continue
 		}
 		if pe.val.Kind != yaml.MappingNode {
@@ -670,6 +671,49 @@ func (ps *parser) tier(te *entry, tp *TierPolicy, cals map[string]*Calendar, dec
 	return valid
 }
 
+// calendarRef resolves a calendar name: 24x7 (nil) or a declared calendar.
+// A declared calendar that failed to build is reported where it is
+// declared; ok is false then too.
+func (ps *parser) calendarRef(pe *entry, cals map[string]*Calendar, declared map[string]string) (*Calendar, bool) {
+	v, ok := ps.str(pe.val, pe.path)
+	if !ok {
+		return nil, false
+	}
+	if strings.EqualFold(strings.TrimSpace(v), (*Calendar)(nil).Name()) {
+		return nil, true // explicitly round the clock
+	}
+	name, found := declared[strings.ToLower(strings.TrimSpace(v))]
+	if !found {
+		names := make([]string, 0, len(declared))
+		for _, n := range declared {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			ps.add(pe.val.Line, pe.path, "unknown calendar %s (no calendars are declared; use 24x7 or declare it under calendars)", show(v))
+		} else {
+			ps.add(pe.val.Line, pe.path, "unknown calendar %s (declared: %s)", show(v), strings.Join(names, ", "))
+		}
+		return nil, false
+	}
+	cal := cals[name]
+	return cal, cal != nil
+}
+
+// duration parses a target's value.
+func (ps *parser) duration(f *entry) (time.Duration, bool) {
+	if f.val.Kind != yaml.ScalarNode || isNull(f.val) {
+		ps.add(f.val.Line, f.path, "must be a duration, not %s (%s)", kindName(f.val), targetHint)
+		return 0, false
+	}
+	d, err := parseTarget(f.val.Value)
+	if err != nil {
+		ps.add(f.val.Line, f.path, "%v", err)
+		return 0, false
+	}
+	return d, true
+}
+
 func (ps *parser) targets(pe *entry) (Targets, bool) {
 	entries, ok := ps.mapping(pe.val, pe.path, exact)
 	if !ok {
@@ -690,14 +734,8 @@ func (ps *parser) targets(pe *entry) (Targets, bool) {
 			valid = false
 			continue
 		}
-		if f.val.Kind != yaml.ScalarNode || isNull(f.val) {
-			ps.add(f.val.Line, f.path, "must be a duration, not %s (%s)", kindName(f.val), targetHint)
-			valid = false
-			continue
-		}
-		d, err := parseTarget(f.val.Value)
-		if err != nil {
-			ps.add(f.val.Line, f.path, "%v", err)
+		d, ok := ps.duration(f)
+		if !ok {
 			valid = false
 			continue
 		}

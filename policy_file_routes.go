@@ -58,9 +58,9 @@ func (ps *parser) route(e *entry, n *Notifications, p *Policy) *Route {
 		case "inhibit":
 			r.Inhibit = ps.boolean(f)
 		case "group_interval":
-			r.GroupInterval = ps.duration(f, time.Second, maxGroupInterval)
+			r.GroupInterval = ps.interval(f, time.Second, maxGroupInterval)
 		case "ack_timeout":
-			r.AckTimeout = ps.duration(f, time.Minute, maxAckTimeout)
+			r.AckTimeout = ps.interval(f, time.Minute, maxAckTimeout)
 		case "deliver_during":
 			hasDuring = true
 			r.DeliverDuringName, r.DeliverDuring = ps.deliverDuring(f, p)
@@ -120,8 +120,8 @@ func (ps *parser) boolean(f *entry) bool {
 	return false
 }
 
-// duration parses a Go duration string within [lo, hi].
-func (ps *parser) duration(f *entry, lo, hi time.Duration) time.Duration {
+// interval parses a Go duration string within [lo, hi].
+func (ps *parser) interval(f *entry, lo, hi time.Duration) time.Duration {
 	v, ok := ps.str(f.val, f.path)
 	if !ok {
 		return 0

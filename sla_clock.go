@@ -1,7 +1,9 @@
 package watchdog
 
 import (
+	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -9,14 +11,37 @@ import (
 // sla_type.
 type SLAClock string
 
-// The two SLA clocks every tracked ticket has.
+// The SLA clocks. Response and resolution run once per ticket; next reply
+// and periodic update run in cycles, one per customer message awaiting an
+// answer and per agent message awaiting the next update.
 const (
-	Response   SLAClock = "response"
-	Resolution SLAClock = "resolution"
+	Response       SLAClock = "response"
+	Resolution     SLAClock = "resolution"
+	NextReply      SLAClock = "next_reply"
+	PeriodicUpdate SLAClock = "periodic_update"
 )
 
-// SLAClocks lists the SLA clocks in evaluation order.
+// SLAClocks lists the once-per-ticket SLA clocks in evaluation order.
 var SLAClocks = [...]SLAClock{Response, Resolution}
+
+// CycleClocks lists the SLA clocks that run in cycles.
+var CycleClocks = [...]SLAClock{NextReply, PeriodicUpdate}
+
+// AllSLAClocks lists every SLA clock in evaluation order.
+var AllSLAClocks = [...]SLAClock{Response, Resolution, NextReply, PeriodicUpdate}
+
+// Cyclic reports whether the clock runs in cycles (next reply, periodic
+// update).
+func (c SLAClock) Cyclic() bool { return c == NextReply || c == PeriodicUpdate }
+
+// title is the clock's name in sentences: "Response", "Next reply".
+func (c SLAClock) title() string {
+	s := strings.ReplaceAll(string(c), "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
 
 // SLAClockState is the state of one SLA clock at an instant.
 type SLAClockState string
@@ -30,6 +55,8 @@ const (
 	StatePaused SLAClockState = "paused"
 	StateMet    SLAClockState = "met"
 	StateMissed SLAClockState = "missed"
+	// StateIdle is a cycle clock with no cycle yet.
+	StateIdle SLAClockState = "idle"
 )
 
 // Stage is a point on an SLA clock, a fraction of its target, at which an alert
@@ -81,4 +108,31 @@ type SLAClockView struct {
 
 	Target  time.Duration `json:"-"`
 	Elapsed time.Duration `json:"-"`
+
+	// For a cycle clock (next reply, periodic update): the current cycle's
+	// ordinal (1, 2, ...; 0 before the first), its start instant (its
+	// identity), and how many stopped cycles met and missed the target.
+	Cycle          int        `json:"-"`
+	CycleStartedAt *time.Time `json:"-"`
+	CyclesMet      int        `json:"-"`
+	CyclesMissed   int        `json:"-"`
+}
+
+// slaClockViewJSON is SLAClockView's fields without its methods.
+type slaClockViewJSON SLAClockView
+
+// MarshalJSON encodes the clock; a cycle clock also gets cycle,
+// cycle_started_at, cycles_met and cycles_missed, which the response and
+// resolution clocks do not have.
+func (v SLAClockView) MarshalJSON() ([]byte, error) {
+	if !v.SLAClock.Cyclic() {
+		return json.Marshal(slaClockViewJSON(v))
+	}
+	return json.Marshal(struct {
+		slaClockViewJSON
+		Cycle          int        `json:"cycle"`
+		CycleStartedAt *time.Time `json:"cycle_started_at"`
+		CyclesMet      int        `json:"cycles_met"`
+		CyclesMissed   int        `json:"cycles_missed"`
+	}{slaClockViewJSON(v), v.Cycle, v.CycleStartedAt, v.CyclesMet, v.CyclesMissed})
 }

@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 )
@@ -143,6 +144,8 @@ type Plan struct {
 	State     TicketState
 	Untracked string
 	Open      bool
+	// Policy is stored as the ticket's Ticket.Policy.
+	Policy    string
 	NextDueAt *time.Time
 	BreachAt  *time.Time
 	// BackfilledAt is stored as the ticket's Ticket.BackfilledAt (nil
@@ -263,25 +266,49 @@ type DeliveryClaim struct {
 // Merge (for Store implementations) folds events into the ticket's
 // timeline: an event whose updated_at is already present is ignored, the
 // others are inserted in time order, and the ticket's current fields are
-// taken from the latest event. It reports whether anything changed. Both
-// stores merge with it, so the rules exist once; the conformance suite
-// (store/storetest) pins them for any other store.
+// taken from the latest event (its attributes and tags from the latest
+// event that carries them). Every event's messages are merged into
+// Messages, also those of an event already present. It reports whether
+// anything changed. Both stores merge with it (through MergeEvent), so the
+// rules exist once; the conformance suite (store/storetest) pins them for
+// any other store.
 func (t *Ticket) Merge(events ...Event) bool {
-	changed := false
+	changed, added := false, false
 	for _, ev := range events {
-		i := sort.Search(len(t.Events), func(i int) bool { return !t.Events[i].UpdatedAt.Before(ev.UpdatedAt) })
-		if i < len(t.Events) && t.Events[i].UpdatedAt.Equal(ev.UpdatedAt) {
-			continue
-		}
-		t.Events = append(t.Events, Event{})
-		copy(t.Events[i+1:], t.Events[i:])
-		t.Events[i] = ev
-		changed = true
+		a, fresh := t.mergeEvent(ev)
+		added = added || a
+		changed = changed || a || len(fresh) > 0
 	}
-	if changed {
+	if added {
 		t.applyLatest()
 	}
 	return changed
+}
+
+// MergeEvent (for Store implementations) merges one event as Merge does.
+// It reports whether the event joined the timeline (a store writes it) and
+// which of its messages are new (a store writes those).
+func (t *Ticket) MergeEvent(ev Event) (added bool, fresh []Message) {
+	added, fresh = t.mergeEvent(ev)
+	if added {
+		t.applyLatest()
+	}
+	return added, fresh
+}
+
+// mergeEvent is MergeEvent without taking the current fields from the
+// timeline.
+func (t *Ticket) mergeEvent(ev Event) (added bool, fresh []Message) {
+	fresh = t.MergeMessages(ev.Messages)
+	ev.Messages = nil
+	i := sort.Search(len(t.Events), func(i int) bool { return !t.Events[i].UpdatedAt.Before(ev.UpdatedAt) })
+	if i < len(t.Events) && t.Events[i].UpdatedAt.Equal(ev.UpdatedAt) {
+		return false, fresh
+	}
+	t.Events = append(t.Events, Event{})
+	copy(t.Events[i+1:], t.Events[i:])
+	t.Events[i] = ev
+	return true, fresh
 }
 
 func (t *Ticket) applyLatest() {
@@ -296,10 +323,44 @@ func (t *Ticket) applyLatest() {
 	t.CreatedAt = last.CreatedAt
 	t.UpdatedAt = last.UpdatedAt
 	t.FirstResponseAt = nil
+	t.Attributes, t.Tags = nil, nil
+	attrs, tags := false, false
+	for i := len(t.Events) - 1; i >= 0 && !(attrs && tags); i-- {
+		ev := &t.Events[i]
+		if !attrs && ev.Attributes != nil {
+			attrs, t.Attributes = true, cloneAttributes(ev.Attributes)
+		}
+		if !tags && ev.Tags != nil {
+			tags, t.Tags = true, cloneTags(ev.Tags)
+		}
+	}
 	for _, ev := range t.Events {
 		if ev.FirstResponseAt != nil && (t.FirstResponseAt == nil || ev.FirstResponseAt.Before(*t.FirstResponseAt)) {
 			fr := *ev.FirstResponseAt
 			t.FirstResponseAt = &fr
 		}
 	}
+}
+
+// cloneAttributes copies attributes; an empty set is nil (none).
+func cloneAttributes(a map[string]string) map[string]string {
+	if len(a) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	return out
+}
+
+// cloneTags copies tags without duplicates, in order; none is nil.
+func cloneTags(tags []string) []string {
+	var out []string
+	for _, tag := range tags {
+		if !slices.Contains(out, tag) {
+			out = append(out, tag)
+		}
+	}
+	return out
 }

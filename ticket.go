@@ -22,13 +22,20 @@ type Ticket struct {
 	CustomerTier    string     `json:"customer_tier"`
 	EscalationLevel int        `json:"escalation_level"`
 	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
+	// Attributes and Tags are those of the latest event (by updated_at)
+	// that carried them; nil when none did or the latest cleared them.
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Tags       []string          `json:"tags,omitempty"`
 
 	// Derived by the engine and stored for queries.
 	State     TicketState `json:"sla_state"`
 	Untracked string      `json:"untracked_reason,omitempty"`
-	Open      bool        `json:"open"`
-	NextDueAt *time.Time  `json:"next_due_at"`
-	BreachAt  *time.Time  `json:"breach_at"`
+	// Policy names the SLA policy in force: a policies entry's name, or
+	// "tiers.<tier>.<priority>" for the tiers table; empty when untracked.
+	Policy    string     `json:"policy,omitempty"`
+	Open      bool       `json:"open"`
+	NextDueAt *time.Time `json:"next_due_at"`
+	BreachAt  *time.Time `json:"breach_at"`
 	// BackfilledAt is the instant of the last ingest or policy change that
 	// found stages of the ticket already due (see Plan.BackfilledAt); nil
 	// when none did.
@@ -40,6 +47,10 @@ type Ticket struct {
 	// Alerts are the alerts fired for the ticket, oldest first. Filled by
 	// Store.Ticket and given to PlanFunc.
 	Alerts []Alert `json:"-"`
+	// Messages are the ticket's public messages merged from all its
+	// events, in time order (customer before agent at the same instant).
+	// Filled with Events.
+	Messages []Message `json:"-"`
 	// Acks are the ticket's acknowledgements, one per clock at most, in
 	// clock order. Filled by Store.Ticket and given to the PlanFunc of
 	// Store.EvaluateDue.

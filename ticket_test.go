@@ -109,6 +109,8 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Add([]byte(`[{"id":1},{"id":"x","created_at":"2025-13-01T00:00:00Z"}]`))
 	f.Add([]byte(`{"id":"é","first_response_at":"2025-06-18T12:00:00.999999999-11:59"}`))
 	f.Add([]byte(`[[[[[]]]]]`))
+	f.Add([]byte(`{"id":"1","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","status":"open",` +
+		`"customer_tier":"gold","attributes":{"group":"billing"},"tags":["vip"],"messages":[{"at":"2025-06-18T12:01:00Z","author":"agent"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evs, err := watchdog.DecodeEventsBytes(data)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,9 +99,10 @@ func (h *Handler) deleteAck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := watchdog.SLAClock(q.Get("sla_type"))
-	if c != "" && c != watchdog.Response && c != watchdog.Resolution {
-		writeError(w, http.StatusBadRequest, "query parameter \"sla_type\": must be response or resolution",
-			[]watchdog.FieldError{{Field: "sla_type", Message: "must be response or resolution"}})
+	if c != "" && !slices.Contains(watchdog.AllSLAClocks[:], c) {
+		const msg = "must be response, resolution, next_reply or periodic_update"
+		writeError(w, http.StatusBadRequest, "query parameter \"sla_type\": "+msg,
+			[]watchdog.FieldError{{Field: "sla_type", Message: msg}})
 		return
 	}
 	ctx, cancel := h.storeContext(r)

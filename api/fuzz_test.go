@@ -35,6 +35,7 @@ func FuzzPostTickets(f *testing.F) {
 		`{"id":"\u0000\ud800","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","status":"open","customer_tier":"gold"}`,
 		`{"id":"1","id":"2","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","status":"open","customer_tier":"gold","extra":[1,{"x":"y"}]}`,
 		`{"id":"1","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","status":"resolved","customer_tier":"gold","first_response_at":"2025-06-18T12:01:00Z"}`,
+		`{"id":"1","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","status":"open","customer_tier":"gold","attributes":{"group":"billing","x":1,"BAD":"y"},"tags":["vip","",3],"messages":[{"at":"2025-06-18T12:01:00Z","author":"agent"},{"at":"2025-06-18T11:00:00Z","author":"bot"},7,{}]}`,
 		"\xef\xbb\xbf" + seedExample,
 		"\xff\xfe\x00",
 	} {

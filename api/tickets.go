@@ -161,6 +161,7 @@ type ticketBody struct {
 	*watchdog.Ticket
 	StatusHistory []watchdog.StatusChange                      `json:"status_history"`
 	Alerts        []watchdog.Alert                             `json:"alerts"`
+	Messages      []watchdog.Message                           `json:"messages,omitempty"`
 	SLA           map[watchdog.SLAClock]*watchdog.SLAClockView `json:"sla"`
 	EvaluatedAt   string                                       `json:"evaluated_at"`
 	// Acks are the ticket's acknowledgements, one per clock at most.
@@ -192,7 +193,7 @@ func (h *Handler) getTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.health.answered(false)
-	body := ticketBody{Ticket: v.Ticket, StatusHistory: v.History(), Alerts: v.Alerts, SLA: v.SLAClocks,
+	body := ticketBody{Ticket: v.Ticket, StatusHistory: v.History(), Alerts: v.Alerts, Messages: v.Messages, SLA: v.SLAClocks,
 		EvaluatedAt: v.EvaluatedAt.UTC().Format("2006-01-02T15:04:05.999999Z07:00")}
 	if body.Alerts == nil {
 		body.Alerts = []watchdog.Alert{}
@@ -271,6 +272,7 @@ func parseDashboardQuery(r *http.Request) (q watchdog.DashboardQuery, tierParam 
 		q.Tier, tierParam = vals.Get("customer_tier"), "customer_tier"
 	}
 	q.Priority = vals.Get("priority")
+	q.Policy = vals.Get("policy")
 	if s := vals.Get("open"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

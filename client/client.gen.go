@@ -76,6 +76,24 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for MessageAuthor.
+const (
+	MessageAuthorAgent    MessageAuthor = "agent"
+	MessageAuthorCustomer MessageAuthor = "customer"
+)
+
+// Valid indicates whether the value is a known member of the MessageAuthor enum.
+func (e MessageAuthor) Valid() bool {
+	switch e {
+	case MessageAuthorAgent:
+		return true
+	case MessageAuthorCustomer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessOpenTicketsRecompute.
 const (
 	ReadinessOpenTicketsRecomputeDone    ReadinessOpenTicketsRecompute = "done"
@@ -134,6 +152,7 @@ func (e ReadinessStatus) Valid() bool {
 const (
 	SLAClockStateAlert  SLAClockState = "alert"
 	SLAClockStateBreach SLAClockState = "breach"
+	SLAClockStateIdle   SLAClockState = "idle"
 	SLAClockStateMet    SLAClockState = "met"
 	SLAClockStateMissed SLAClockState = "missed"
 	SLAClockStateOk     SLAClockState = "ok"
@@ -146,6 +165,8 @@ func (e SLAClockState) Valid() bool {
 	case SLAClockStateAlert:
 		return true
 	case SLAClockStateBreach:
+		return true
+	case SLAClockStateIdle:
 		return true
 	case SLAClockStateMet:
 		return true
@@ -162,13 +183,19 @@ func (e SLAClockState) Valid() bool {
 
 // Defines values for SLAType.
 const (
-	SLATypeResolution SLAType = "resolution"
-	SLATypeResponse   SLAType = "response"
+	SLATypeNextReply      SLAType = "next_reply"
+	SLATypePeriodicUpdate SLAType = "periodic_update"
+	SLATypeResolution     SLAType = "resolution"
+	SLATypeResponse       SLAType = "response"
 )
 
 // Valid indicates whether the value is a known member of the SLAType enum.
 func (e SLAType) Valid() bool {
 	switch e {
+	case SLATypeNextReply:
+		return true
+	case SLATypePeriodicUpdate:
+		return true
 	case SLATypeResolution:
 		return true
 	case SLATypeResponse:
@@ -248,8 +275,10 @@ func (e GetDashboardParamsOrder) Valid() bool {
 type Ack struct {
 	AcknowledgedAt time.Time `json:"acknowledged_at"`
 	By             string    `json:"by"`
-	Cycle          int       `json:"cycle"`
-	Note           *string   `json:"note,omitempty"`
+
+	// CycleStartedAt Next reply and periodic update only; the start of the cycle acknowledged (the one running then).
+	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
+	Note           *string    `json:"note,omitempty"`
 
 	// RemindedAt When the route's `ack_timeout` reminder went out; absent until then.
 	RemindedAt *time.Time `json:"reminded_at,omitempty"`
@@ -286,7 +315,13 @@ type Alert struct {
 	// CreatedAt When the alert was recorded.
 	CreatedAt    time.Time `json:"created_at"`
 	CustomerTier string    `json:"customer_tier"`
-	Cycle        int       `json:"cycle"`
+
+	// Cycle 0 for response and resolution; for next reply and periodic update, the number of the
+	// cycle when the alert fired (from 1).
+	Cycle int `json:"cycle"`
+
+	// CycleStartedAt Next reply and periodic update only; the start of the alert's cycle.
+	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
 
 	// Deliveries The alert's deliveries, one per receiver (notifier), in name order.
 	Deliveries *[]Delivery `json:"deliveries,omitempty"`
@@ -298,10 +333,13 @@ type Alert struct {
 	DueAt time.Time `json:"due_at"`
 
 	// EscalationLevel The ticket's escalation level after this alert.
-	EscalationLevel int     `json:"escalation_level"`
-	ID              int64   `json:"id"`
-	Priority        string  `json:"priority"`
-	SLAType         SLAType `json:"sla_type"`
+	EscalationLevel int   `json:"escalation_level"`
+	ID              int64 `json:"id"`
+
+	// Policy The SLA policy in force when the alert fired.
+	Policy   *string `json:"policy,omitempty"`
+	Priority string  `json:"priority"`
+	SLAType  SLAType `json:"sla_type"`
 
 	// Stage `alert` (85 % by default), `breach` (100 %) or `escalation-N`, the N-th step after breach.
 	Stage Stage `json:"stage"`
@@ -349,14 +387,23 @@ type AlertMessage struct {
 	AlertID      int64  `json:"alert_id"`
 	CustomerTier string `json:"customer_tier"`
 
+	// Cycle Next reply and periodic update only; the number of the alert's cycle.
+	Cycle *int `json:"cycle,omitempty"`
+
+	// CycleStartedAt Next reply and periodic update only; the start of the alert's cycle.
+	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
+
 	// Details The seed's details object. Until this version it was sent as a string (today's `message`).
 	Details AlertDetails `json:"details"`
 
 	// DueAt The instant the stage was reached, in UTC.
 	DueAt           time.Time `json:"due_at"`
 	EscalationLevel int       `json:"escalation_level"`
-	Priority        string    `json:"priority"`
-	SLAType         SLAType   `json:"sla_type"`
+
+	// Policy The SLA policy in force when the alert fired.
+	Policy   *string `json:"policy,omitempty"`
+	Priority string  `json:"priority"`
+	SLAType  SLAType `json:"sla_type"`
 
 	// Stage `alert` (85 % by default), `breach` (100 %) or `escalation-N`, the N-th step after breach.
 	Stage Stage `json:"stage"`
@@ -414,20 +461,38 @@ type Error struct {
 // fields are ignored. Times are RFC 3339 with a zone, years 1970–2999, kept to the
 // microsecond.
 type Event struct {
-	CreatedAt time.Time `json:"created_at"`
+	// Attributes The ticket's attributes, for SLA policies' `match` (`attributes.<name>`): keys of 1–64
+	// bytes of `a-z 0-9 _ . -`, values of at most 256 bytes. The latest event (by
+	// `updated_at`) that carries them sets them; absent keeps them, `{}` clears them.
+	//
+	//
+	// Example: {"channel":"email","group":"billing"}
+	Attributes *map[string]string `json:"attributes,omitempty"`
+	CreatedAt  time.Time          `json:"created_at"`
 
 	// CustomerTier Matched case-insensitively against the SLA file's tiers.
 	CustomerTier string `json:"customer_tier"`
 
-	// FirstResponseAt An explicit first response; stops the response clock. Not before `created_at`.
+	// FirstResponseAt An explicit first response; stops the response clock, and acts as an agent message for
+	// the next-reply and periodic-update clocks. Not before `created_at`.
 	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
 
 	// ID 1 to 255 bytes of UTF-8 text without NUL characters.
 	ID string `json:"id"`
 
+	// Messages Public messages, merged into the ticket from every event (also one whose
+	// `(id, updated_at)` is stored already), identified by `(author, at)`: re-sending one
+	// changes nothing. They drive the next-reply and periodic-update clocks.
+	Messages *[]Message `json:"messages,omitempty"`
+
 	// Priority Matched case-insensitively against the SLA file's priorities.
 	Priority string `json:"priority"`
 	Status   string `json:"status"`
+
+	// Tags The ticket's tags, for policies' `match`; set and cleared like `attributes`.
+	//
+	// Example: ["vip"]
+	Tags *[]string `json:"tags,omitempty"`
 
 	// UpdatedAt Not before `created_at`. One event per `(id, updated_at)` is kept.
 	UpdatedAt time.Time `json:"updated_at"`
@@ -461,6 +526,16 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// Message defines model for Message.
+type Message struct {
+	// At Not before the ticket's `created_at`.
+	At     time.Time     `json:"at"`
+	Author MessageAuthor `json:"author"`
+}
+
+// MessageAuthor defines model for Message.Author.
+type MessageAuthor string
 
 // Readiness Readiness and what it rests on. Nothing in it comes from the SLA file's contents.
 type Readiness struct {
@@ -502,16 +577,31 @@ type SLAClock struct {
 	// Calendar The business-hours calendar the clock counts in (24x7 by default).
 	Calendar string `json:"calendar"`
 
+	// Cycle Next reply and periodic update only: the current cycle's number (the running one, else
+	// the last stopped one), from 1; 0 before the first.
+	Cycle *int `json:"cycle,omitempty"`
+
+	// CycleStartedAt Next reply and periodic update only; the current cycle's start, its identity.
+	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
+
+	// CyclesMet Next reply and periodic update only; stopped cycles that met the target.
+	CyclesMet *int `json:"cycles_met,omitempty"`
+
+	// CyclesMissed Next reply and periodic update only; stopped cycles that missed it.
+	CyclesMissed *int `json:"cycles_missed,omitempty"`
+
 	// ElapsedSeconds Business time used so far.
 	ElapsedSeconds int64 `json:"elapsed_seconds"`
 
 	// RemainingSeconds Negative once the target is passed.
-	RemainingSeconds int64         `json:"remaining_seconds"`
-	State            SLAClockState `json:"state"`
-	TargetSeconds    int64         `json:"target_seconds"`
+	RemainingSeconds int64 `json:"remaining_seconds"`
+
+	// State `idle`: a cycle clock with no cycle yet.
+	State         SLAClockState `json:"state"`
+	TargetSeconds int64         `json:"target_seconds"`
 }
 
-// SLAClockState defines model for SLAClock.State.
+// SLAClockState `idle`: a cycle clock with no cycle yet.
 type SLAClockState string
 
 // SLAType defines model for SLAType.
@@ -528,6 +618,9 @@ type StatusChange struct {
 
 // Ticket A ticket's current fields (from its latest event) and its SLA state.
 type Ticket struct {
+	// Attributes The ticket's attributes (from the latest event carrying them); absent when none.
+	Attributes *map[string]string `json:"attributes,omitempty"`
+
 	// BreachAt The soonest breach instant among the running SLA clocks.
 	BreachAt     *time.Time `json:"breach_at"`
 	CreatedAt    time.Time  `json:"created_at"`
@@ -543,11 +636,18 @@ type Ticket struct {
 	// NextDueAt The next instant a stage is due; null when none lies ahead.
 	NextDueAt *time.Time `json:"next_due_at"`
 	Open      bool       `json:"open"`
-	Priority  string     `json:"priority"`
+
+	// Policy The SLA policy in force: the first `policies` entry whose `match` holds, or
+	// `tiers.<tier>.<priority>`; absent for an untracked ticket.
+	Policy   *string `json:"policy,omitempty"`
+	Priority string  `json:"priority"`
 
 	// SLAState The worst of the ticket's SLA clocks (a missed clock counts as breach).
 	SLAState TicketState `json:"sla_state"`
 	Status   string      `json:"status"`
+
+	// Tags The ticket's tags (from the latest event carrying them); absent when none.
+	Tags *[]string `json:"tags,omitempty"`
 
 	// UntrackedReason Why an untracked ticket has no SLA clocks (no targets for its tier and priority).
 	UntrackedReason *string   `json:"untracked_reason,omitempty"`
@@ -562,6 +662,9 @@ type TicketDetail struct {
 	// Alerts Oldest first.
 	Alerts []Alert `json:"alerts"`
 
+	// Attributes The ticket's attributes (from the latest event carrying them); absent when none.
+	Attributes *map[string]string `json:"attributes,omitempty"`
+
 	// BreachAt The soonest breach instant among the running SLA clocks.
 	BreachAt     *time.Time `json:"breach_at"`
 	CreatedAt    time.Time  `json:"created_at"`
@@ -575,21 +678,35 @@ type TicketDetail struct {
 	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
 	ID              string     `json:"id"`
 
+	// Messages The ticket's public messages in time order; absent when none.
+	Messages *[]Message `json:"messages,omitempty"`
+
 	// NextDueAt The next instant a stage is due; null when none lies ahead.
 	NextDueAt *time.Time `json:"next_due_at"`
 	Open      bool       `json:"open"`
-	Priority  string     `json:"priority"`
 
-	// SLA Both SLA clocks evaluated at `evaluated_at`; null for an untracked ticket.
+	// Policy The SLA policy in force: the first `policies` entry whose `match` holds, or
+	// `tiers.<tier>.<priority>`; absent for an untracked ticket.
+	Policy   *string `json:"policy,omitempty"`
+	Priority string  `json:"priority"`
+
+	// SLA The SLA clocks the policy in force tracks, evaluated at `evaluated_at`; null for an
+	// untracked ticket. A `tiers` entry tracks response and resolution; a policy tracks
+	// the targets it names. `next_reply` and `periodic_update` show their current cycle.
 	SLA *struct {
-		Resolution SLAClock `json:"resolution"`
-		Response   SLAClock `json:"response"`
+		NextReply      *SLAClock `json:"next_reply,omitempty"`
+		PeriodicUpdate *SLAClock `json:"periodic_update,omitempty"`
+		Resolution     *SLAClock `json:"resolution,omitempty"`
+		Response       *SLAClock `json:"response,omitempty"`
 	} `json:"sla"`
 
 	// SLAState The worst of the ticket's SLA clocks (a missed clock counts as breach).
 	SLAState      TicketState    `json:"sla_state"`
 	Status        string         `json:"status"`
 	StatusHistory []StatusChange `json:"status_history"`
+
+	// Tags The ticket's tags (from the latest event carrying them); absent when none.
+	Tags *[]string `json:"tags,omitempty"`
 
 	// UntrackedReason Why an untracked ticket has no SLA clocks (no targets for its tier and priority).
 	UntrackedReason *string   `json:"untracked_reason,omitempty"`
@@ -683,6 +800,10 @@ type GetDashboardParams struct {
 
 	// Priority Priority filter (case-insensitive).
 	Priority *string `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Policy Only tickets under this SLA policy (the ticket's `policy`, exactly): a `policies` entry's
+	// name, or `tiers.<tier>.<priority>`.
+	Policy *string `form:"policy,omitempty" json:"policy,omitempty"`
 
 	// Open Only open (true) or closed (false) tickets.
 	Open *bool `form:"open,omitempty" json:"open,omitempty"`
@@ -1507,6 +1628,18 @@ func NewGetDashboardRequest(server string, params *GetDashboardParams) (*http.Re
 		if params.Priority != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Policy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "policy", *params.Policy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

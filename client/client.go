@@ -232,6 +232,9 @@ type DashboardQuery struct {
 	// Tier and Priority filter case-insensitively; "" means any.
 	Tier     string
 	Priority string
+	// Policy keeps the tickets under this SLA policy (by name, exactly);
+	// "" means any.
+	Policy string
 	// Open selects open (true) or closed (false) tickets; nil means both.
 	Open *bool
 	// Order is "created" (newest first, the default) or "urgency" (soonest
@@ -256,6 +259,9 @@ func (q DashboardQuery) params() *GetDashboardParams {
 	}
 	if q.Priority != "" {
 		p.Priority = &q.Priority
+	}
+	if q.Policy != "" {
+		p.Policy = &q.Policy
 	}
 	if q.Order != "" {
 		o := GetDashboardParamsOrder(q.Order)

@@ -101,6 +101,8 @@ func stateLabel(state string) string {
 		return "✖ missed"
 	case "untracked":
 		return "– untracked"
+	case "idle":
+		return "○ idle"
 	}
 	return state
 }

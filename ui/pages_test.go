@@ -54,6 +54,13 @@ func TestQueuePagesAndCapsTheCount(t *testing.T) {
 	if p := get(t, c, e.srv.URL+"/ui/?tier=%00"); p.code != http.StatusBadRequest {
 		t.Errorf("a NUL tier: %d, want 400", p.code)
 	}
+	// The policy filter offers the policies in force (here the tiers
+	// table's) and keeps the tickets under the one chosen.
+	p = get(t, c, e.srv.URL+"/ui/?policy=tiers.gold.low")
+	if !strings.Contains(p.body, `data-ticket="L-1"`) || strings.Contains(p.body, `data-ticket="Q-0"`) ||
+		!strings.Contains(p.body, `<option value="tiers.gold.low" selected>`) || !strings.Contains(p.body, `<option value="tiers.gold.high">`) {
+		t.Errorf("policy=tiers.gold.low:\n%s", p.body)
+	}
 }
 
 // weekly is a ComplianceSource over fixed rows, recording its queries.
@@ -241,5 +248,45 @@ func TestAcknowledgementSeam(t *testing.T) {
 	}
 	if r := post(t, pc, plain.srv.URL+"/ui/tickets/A-1/ack", url.Values{}); r.code != http.StatusNotFound {
 		t.Errorf("ack without an Acknowledger: %d", r.code)
+	}
+}
+
+// The policy page lists the file's policies before the tiers, and a ticket
+// under one shows its cycle clocks.
+func TestPoliciesOnThePages(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	p, err := watchdog.ParsePolicy([]byte(`
+policies:
+  - name: vip
+    match: {tags: vip, not: {priority: low}}
+    targets: {response: 30m, next_reply: 1h}
+tiers:
+  gold:
+    high: {response: 30m, resolution: 3h}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.eng.SetPolicy(p); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t)
+	pg := get(t, c, e.srv.URL+"/ui/policy")
+	if !strings.Contains(pg.body, "<td>vip</td><td><code>{tags: vip, not: {priority: low}}</code></td><td>30m") ||
+		strings.Index(pg.body, "Policies") > strings.Index(pg.body, "Targets") {
+		t.Errorf("policy page:\n%s", pg.body)
+	}
+	vip := ev("V-1", "gold", "high", "open", start)
+	vip.Tags = []string{"vip"}
+	vip.Messages = []watchdog.Message{{At: start.Add(time.Minute), Author: watchdog.AuthorAgent}, {At: start.Add(2 * time.Minute), Author: watchdog.AuthorCustomer}}
+	e.ingest(t, vip)
+	pg = get(t, c, e.srv.URL+"/ui/tickets/V-1")
+	if pg.code != http.StatusOK || !strings.Contains(pg.body, "next_reply") {
+		t.Errorf("ticket page lacks the next reply clock:\n%s", pg.body)
+	}
+	pg = get(t, c, e.srv.URL+"/ui/?policy=vip")
+	if !strings.Contains(pg.body, `data-ticket="V-1"`) || !strings.Contains(pg.body, `<option value="vip" selected>`) {
+		t.Errorf("queue filtered by policy:\n%s", pg.body)
 	}
 }

@@ -38,7 +38,15 @@ type policyPage struct {
 	Stages    []stageLine
 	Statuses  watchdog.StatusSets
 	Targets   []watchdog.PolicyRow
+	Policies  []policyLine
 	Calendars []calendarView
+}
+
+// policyLine is one of the file's policies, tried in order before the
+// tiers.
+type policyLine struct {
+	Name, Match, Calendar string
+	Targets               watchdog.Targets
 }
 
 type stageLine struct {
@@ -83,6 +91,12 @@ func (h *Handler) policy(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, tp := range p.Tiers {
 		if tp != nil && tp.Calendar == nil {
+			cals["24x7"] = nil
+		}
+	}
+	for _, sp := range p.Policies {
+		page.Policies = append(page.Policies, policyLine{Name: sp.Name, Match: sp.Match.String(), Calendar: sp.Calendar.Name(), Targets: sp.Targets})
+		if sp.Calendar == nil {
 			cals["24x7"] = nil
 		}
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 // filter is one of the queue's filters: a query parameter, the choices the
-// form offers, and what it sets in the dashboard query. Adding a filter
-// (the policy one, once tickets have policies) is one entry in filters.
+// form offers, and what it sets in the dashboard query. Adding a filter is
+// one entry in filters.
 type filter struct {
 	Param string
 	Label string
@@ -36,6 +36,21 @@ var filters = []filter{
 		Apply: func(q *watchdog.DashboardQuery, v string) { q.State = v }},
 	{Param: "tier", Label: "Tier", Choices: policyTiers, Apply: func(q *watchdog.DashboardQuery, v string) { q.Tier = v }},
 	{Param: "priority", Label: "Priority", Choices: policyPriorities, Apply: func(q *watchdog.DashboardQuery, v string) { q.Priority = v }},
+	{Param: "policy", Label: "Policy", Choices: policyNames, Apply: func(q *watchdog.DashboardQuery, v string) { q.Policy = v }},
+}
+
+// policyNames offers the names of the SLA policies in force: the file's
+// policies in order, then its tiers as policies tiers.<tier>.<priority>.
+func policyNames(p *watchdog.Policy) []choice {
+	out := []choice{{"", "Any"}}
+	for _, sp := range p.Policies {
+		out = append(out, choice{sp.Name, sp.Name})
+	}
+	for _, r := range p.Summary() {
+		name := watchdog.TiersPolicyName(r.Tier, r.Priority)
+		out = append(out, choice{name, name})
+	}
+	return out
 }
 
 func fixed(cs ...choice) func(*watchdog.Policy) []choice {
@@ -180,7 +195,7 @@ func newQueueRow(v *watchdog.TicketView) queueRow {
 	row := queueRow{ID: v.ID, Tier: v.CustomerTier, Priority: v.Priority, Status: v.Status, State: string(v.State),
 		Untracked: v.Untracked, Escalation: v.EscalationLevel}
 	var next, breach time.Time
-	for _, name := range watchdog.SLAClocks {
+	for _, name := range watchdog.AllSLAClocks {
 		c := v.SLAClocks[name]
 		if c == nil {
 			continue

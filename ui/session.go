@@ -151,7 +151,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp := h.cfg.Clock.Now().Add(h.cfg.SessionTTL)
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: h.keys.sign(exp), Path: "/", Expires: exp,
+	// Max-Age, not Expires: the browser counts the lifetime on its own
+	// clock, however far it is from the server's; the signed expiry is what
+	// the server checks.
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: h.keys.sign(exp), Path: "/", MaxAge: int(h.cfg.SessionTTL / time.Second),
 		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

@@ -73,7 +73,7 @@ func (h *Handler) ticket(w http.ResponseWriter, r *http.Request) {
 	page := ticketPage{ID: v.ID, Tier: v.CustomerTier, Priority: v.Priority, Status: v.Status, State: string(v.State),
 		Untracked: v.Untracked, Escalation: v.EscalationLevel, Open: v.Open, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		FirstResponseAt: v.FirstResponseAt, EvaluatedAt: v.EvaluatedAt}
-	for _, name := range watchdog.SLAClocks {
+	for _, name := range watchdog.AllSLAClocks {
 		if c := v.SLAClocks[name]; c != nil {
 			page.Clocks = append(page.Clocks, newClockDetail(name, c, p, v.EvaluatedAt))
 		}

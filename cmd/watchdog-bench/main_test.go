@@ -98,6 +98,11 @@ func TestAllOnSQLite(t *testing.T) {
 	if l.Slack.Lateness.MinMs < -1 || l.WebSocket.Lateness.MinMs < -1 {
 		t.Errorf("alerts arrived before they were due: slack min %v ms, websocket min %v ms", l.Slack.Lateness.MinMs, l.WebSocket.Lateness.MinMs)
 	}
+	// The second lateness run: half the tickets wait for a next reply.
+	if lc := s.LatenessCycles; lc == nil || !lc.ExactlyOnce || lc.Stages != 400 || lc.NextReplyStages != 200 ||
+		lc.Slack.Lateness.N != 400 || lc.WebSocket.Lateness.N != 400 || lc.Slack.Lateness.MinMs < -1 || lc.WebSocket.Lateness.MinMs < -1 {
+		t.Errorf("lateness with cycles = %+v, want 400 stages, 200 of next-reply cycles, each received once on both channels", lc)
+	}
 	// 150 tickets, every stage past: each clock's highest stage once, in 3
 	// messages of 100 at most, at one message a second.
 	if d := s.Drain; d == nil || !d.ExactlyOnce || d.Entries != 300 || d.Failed != 0 || d.Messages < 3 || d.MaxPerMsg > 100 || d.DrainS < 2 {

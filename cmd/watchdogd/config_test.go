@@ -155,7 +155,8 @@ func TestHelpListsEveryVariable(t *testing.T) {
 func TestCheckConfig(t *testing.T) {
 	t.Parallel()
 	root := repoRoot(t)
-	files := []string{filepath.Join(root, "testdata", "sla", "seed.yaml"), filepath.Join(root, "testdata", "sla", "full.yaml")}
+	files := []string{filepath.Join(root, "testdata", "sla", "seed.yaml"), filepath.Join(root, "testdata", "sla", "full.yaml"),
+		filepath.Join(root, "testdata", "sla", "policies.yaml")}
 	// In CI the shared directory sits beside the clone.
 	if shared := filepath.Join(root, "..", "shared", "seed", "sla_config.yaml"); fileExists(shared) {
 		files = append(files, shared)
@@ -170,6 +171,9 @@ func TestCheckConfig(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), "OK") || !strings.Contains(stdout.String(), "gold") || !strings.Contains(stdout.String(), "high") {
 			t.Errorf("check-config %s printed no policy summary:\n%s", f, stdout.String())
+		}
+		if strings.HasSuffix(f, "policies.yaml") && !strings.Contains(stdout.String(), "vip-billing  {tier: gold, attributes.group: [billing, payments], tags: vip}") {
+			t.Errorf("check-config %s does not list the policies:\n%s", f, stdout.String())
 		}
 	}
 

@@ -113,9 +113,15 @@ func (w Workload) Stream(s int) [][]watchdog.Event {
 // have targets of hours, so nothing ingested comes due during a run; the
 // "lateness" tier's response target is a few seconds long, so that the
 // lateness mode's tickets, created as they are sent, come due within
-// seconds in real time.
+// seconds in real time. The "lateness-cycles" tier's policy tracks only a
+// next reply, 5s long, for the lateness run whose half of the tickets wait
+// for a reply to a customer message.
 const PolicyYAML = `# Written by watchdog-bench.
 thresholds: {alert: 0.85, breach: 1.0}
+policies:
+  - name: lateness-cycles
+    match: {tier: lateness-cycles}
+    targets: {next_reply: 5s}
 tiers:
   gold:
     high: {response: 4h, resolution: 24h}

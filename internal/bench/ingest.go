@@ -133,7 +133,8 @@ func newAPIClient(baseURL string, hc *http.Client, timeout time.Duration) (*clie
 }
 
 // progress prints what() to w every five seconds until the returned stop
-// is called. A nil w prints nothing.
+// is called; once stop returns, nothing more is written (the caller writes
+// to w next). A nil w prints nothing.
 func progress(ctx context.Context, w io.Writer, label string, what func() string) (stop func()) {
 	if w == nil {
 		return func() {}

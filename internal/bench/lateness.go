@@ -41,21 +41,28 @@ type LatenessConfig struct {
 	RunID string
 	// Progress receives progress lines; nil is silent.
 	Progress io.Writer
+	// Cycles makes every other ticket one of the "lateness-cycles" tier:
+	// answered by an agent when created and then written to by the
+	// customer, so that its stages are those of a next-reply cycle due at
+	// the same instants, and half the stages are next-reply ones.
+	Cycles bool
 }
 
 // LatenessResult is how late alerts arrived, by channel.
 type LatenessResult struct {
 	Tickets int `json:"tickets"`
-	// Stages is how many (ticket, clock, stage) alerts were expected.
-	Stages       int     `json:"stages"`
-	SpreadS      float64 `json:"spread_s"`
-	IngestS      float64 `json:"ingest_s"`
-	Slack        Arrival `json:"slack"`
-	WebSocket    Arrival `json:"websocket"`
-	ExactlyOnce  bool    `json:"exactly_once"`
-	EvalPasses   float64 `json:"evaluation_passes,omitempty"`
-	EvalMeanMs   float64 `json:"evaluation_pass_mean_ms,omitempty"`
-	ServerMemory *Memory `json:"server_memory,omitempty"`
+	// Stages is how many (ticket, clock, stage) alerts were expected;
+	// NextReplyStages how many of them are of next-reply cycles.
+	Stages          int     `json:"stages"`
+	NextReplyStages int     `json:"next_reply_stages,omitempty"`
+	SpreadS         float64 `json:"spread_s"`
+	IngestS         float64 `json:"ingest_s"`
+	Slack           Arrival `json:"slack"`
+	WebSocket       Arrival `json:"websocket"`
+	ExactlyOnce     bool    `json:"exactly_once"`
+	EvalPasses      float64 `json:"evaluation_passes,omitempty"`
+	EvalMeanMs      float64 `json:"evaluation_pass_mean_ms,omitempty"`
+	ServerMemory    *Memory `json:"server_memory,omitempty"`
 }
 
 // Arrival is what one channel received: receipt minus due instant, and how
@@ -144,8 +151,15 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		created := breach.Add(-latenessTarget)
 		id := fmt.Sprintf("LATE-%s-%06d", c.RunID, i)
 		events[i] = client.Event{ID: id, Priority: "high", CustomerTier: "lateness", Status: "new", CreatedAt: created, UpdatedAt: created}
-		due[stageKey{id, "response", watchdog.StageBreach}] = breach
-		due[stageKey{id, "response", watchdog.StageAlert}] = created.Add(alertOffset)
+		clock := string(watchdog.Response)
+		if c.Cycles && i%2 == 1 {
+			// The agent answered at creation, a minute before; the
+			// customer wrote back at the cycle's start.
+			clock = string(watchdog.NextReply)
+			events[i] = cycleEvent(id, created)
+		}
+		due[stageKey{id, clock, watchdog.StageBreach}] = breach
+		due[stageKey{id, clock, watchdog.StageAlert}] = created.Add(alertOffset)
 	}
 	first := base.Add(-latenessTarget + alertOffset)
 
@@ -217,8 +231,16 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		}
 	}
 	r := &LatenessResult{
-		Tickets:   c.Tickets,
-		Stages:    len(due),
+		Tickets: c.Tickets,
+		Stages:  len(due),
+		NextReplyStages: func() (n int) {
+			for k := range due {
+				if k.clock == string(watchdog.NextReply) {
+					n++
+				}
+			}
+			return n
+		}(),
 		SpreadS:   c.Spread.Seconds(),
 		IngestS:   round2(ingested.Sub(ingestStart).Seconds()),
 		Slack:     arrival(due, slackGot),
@@ -234,6 +256,16 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		r.ServerMemory = &m
 	}
 	return r, nil
+}
+
+// cycleEvent is a "lateness-cycles" ticket whose next-reply cycle starts at
+// start: created a minute before with an agent's answer, then a message
+// from the customer.
+func cycleEvent(id string, start time.Time) client.Event {
+	created := start.Add(-time.Minute)
+	msgs := []client.Message{{At: created, Author: client.MessageAuthorAgent}, {At: start, Author: client.MessageAuthorCustomer}}
+	return client.Event{ID: id, Priority: "high", CustomerTier: "lateness-cycles", Status: "open", CreatedAt: created, UpdatedAt: start,
+		Messages: &msgs}
 }
 
 func (a Arrival) ok() bool { return a.Missing == 0 && a.Duplicates == 0 && a.Unexpected == 0 }

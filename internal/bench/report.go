@@ -103,6 +103,15 @@ func (r *Report) Evaluate() {
 				fmt.Sprintf("Slack %.0f ms, WebSocket %.0f ms", l.Slack.Lateness.P99Ms, l.WebSocket.Lateness.P99Ms), worst <= 1000 && l.Slack.Lateness.N > 0 && l.WebSocket.Lateness.N > 0)
 			add(s.Kind, "each stage delivered exactly once", exactlyOnce(l), l.ExactlyOnce)
 		}
+		if l := s.LatenessCycles; l != nil {
+			worst := max(l.Slack.Lateness.P99Ms, l.WebSocket.Lateness.P99Ms)
+			if l.Slack.Missing+l.WebSocket.Missing > 0 {
+				worst = 1e9
+			}
+			add(s.Kind, fmt.Sprintf("alert lateness p99 ≤ 1 s with half the stages next-reply cycles (%s due within 1 s)", count(l.Tickets)),
+				fmt.Sprintf("Slack %.0f ms, WebSocket %.0f ms", l.Slack.Lateness.P99Ms, l.WebSocket.Lateness.P99Ms), worst <= 1000 && l.Slack.Lateness.N > 0 && l.WebSocket.Lateness.N > 0)
+			add(s.Kind, "each cycle stage delivered exactly once", exactlyOnce(l), l.ExactlyOnce)
+		}
 		if s.Scheduler != nil && s.SchedulerSmall != nil && s.SchedulerSmall.PerTicketUs > 0 {
 			ratio := s.Scheduler.PerTicketUs / s.SchedulerSmall.PerTicketUs
 			add(s.Kind, fmt.Sprintf("scheduler wake-up cost at %s stored ≤ 2 × at %s (1%% due; per due ticket, %d claimed per pass)", count(s.Scheduler.Stored), count(s.SchedulerSmall.Stored), s.Scheduler.ClaimBatch),
@@ -214,6 +223,11 @@ func (r *Report) writeFigures(w io.Writer, markdown bool) {
 				row("scheduler passes during lateness (server /metrics)", fmt.Sprintf("%.0f passes, mean %.1f ms", l.EvalPasses, l.EvalMeanMs))
 			}
 		}
+		if l := s.LatenessCycles; l != nil {
+			row("lateness, half next-reply: tickets", fmt.Sprintf("%d (%d stages expected, %d of next-reply cycles; stored in %.1fs)", l.Tickets, l.Stages, l.NextReplyStages, l.IngestS))
+			row("lateness, half next-reply: Slack", arrivalLine(l.Slack))
+			row("lateness, half next-reply: WebSocket", arrivalLine(l.WebSocket))
+		}
 		if d := s.Drain; d != nil {
 			row("drain: notification backlog", fmt.Sprintf("%d tickets imported with every stage past (%d alerts recorded, %.1fs): %d entries (each clock's highest stage; inhibition supersedes the rest)", d.Tickets, d.Recorded, d.IngestS, d.Entries))
 			row("drain: Slack at 1 message/s, 429 beyond", fmt.Sprintf("drained in %.0f s from the first import request (floor %.0f s); %d messages (at most %d alerts each), %d refused with 429; exactly once: %v; failed %.0f", d.DrainS, d.FloorS, d.Messages, d.MaxPerMsg, d.Refused, d.ExactlyOnce, d.Failed))
@@ -304,7 +318,10 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   so the two bursts overlap: 20,000 stages due within 1.75 s. A recording mock Slack (the server's
   SLACK_WEBHOOK_URL) and one WebSocket client on ` + "`/ws/alerts`" + ` note the receipt time of each
   message; lateness is receipt − the stage's due instant, and every (ticket, clock, stage) must
-  arrive exactly once on each channel.
+  arrive exactly once on each channel. A second run does the same with every other ticket under a
+  policy tracking only a 5 s next reply, answered by an agent a minute before and then written to
+  by the customer at the instant its response would have started: half the stages are those of
+  next-reply cycles, due at the same instants.
 - **drain** (notification backlog): a fresh server whose SLA file has a ` + "`notifications:`" + ` section with
   one route (inhibition on, as by default) to one Slack receiver (100 alerts a message) imports
   -drain-tickets tickets (default 10,000) created a year ago in batches of 1,000, so every stage of

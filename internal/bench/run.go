@@ -64,6 +64,9 @@ type StoreReport struct {
 	ServerReadyS float64         `json:"server_ready_s,omitempty"`
 	Reads        *ReadsResult    `json:"reads,omitempty"`
 	Lateness     *LatenessResult `json:"lateness,omitempty"`
+	// LatenessCycles is the lateness run with half the stages those of
+	// next-reply cycles.
+	LatenessCycles *LatenessResult `json:"lateness_cycles,omitempty"`
 	// ScaleMemory is the server's memory at the end of the scale and
 	// lateness modes.
 	ScaleMemory *Memory `json:"scale_server_memory,omitempty"`
@@ -283,6 +286,14 @@ func (p *Plan) runScale(ctx context.Context, rep *StoreReport) error {
 			rep.Lateness.EvalMeanMs = round2(1000 * (sum1 - sum0) / (n1 - n0))
 		}
 		p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.Lateness.Slack.Lateness.P99Ms, rep.Lateness.WebSocket.Lateness.P99Ms, rep.Lateness.ExactlyOnce)
+		p.logf("[%s] lateness, half the stages next-reply cycles: %d tickets due within 1s", p.Kind, p.LatenessTickets)
+		rep.LatenessCycles, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead,
+			RunID: randomHex(3), Progress: p.Progress, Cycles: true})
+		if err != nil {
+			return err
+		}
+		p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.LatenessCycles.Slack.Lateness.P99Ms,
+			rep.LatenessCycles.WebSocket.Lateness.P99Ms, rep.LatenessCycles.ExactlyOnce)
 	}
 	if m, ok := ReadMemory(srv.PID); ok {
 		rep.ScaleMemory = &m

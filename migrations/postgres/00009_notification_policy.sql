@@ -8,17 +8,15 @@ ALTER TABLE deliveries ADD COLUMN held_until timestamptz;
 ALTER TABLE alerts ADD COLUMN acknowledged_by text NOT NULL DEFAULT '';
 
 -- Acknowledgements: one per ticket and SLA clock. An acknowledged clock's
--- later stages of the same cycle are recorded but not sent. reminded_at is
--- when its route's ack_timeout reminder went out (NULL: not yet).
+-- later stages of the same cycle are recorded but not sent.
 CREATE TABLE acks (
     ticket_id text        COLLATE "C" NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
     clock     text        NOT NULL,
-    cycle     integer     NOT NULL,
+    cycle     bigint      NOT NULL, -- StageKey.Cycle: 0, or the cycle's start in Unix µs
     acked_by  text        NOT NULL,
     note      text        NOT NULL DEFAULT '',
     until     timestamptz,
     acked_at  timestamptz NOT NULL,
-    reminded_at timestamptz,
     PRIMARY KEY (ticket_id, clock)
 );
 

@@ -9,8 +9,7 @@ ALTER TABLE deliveries ADD COLUMN held_until INTEGER;
 ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';
 
 -- Acknowledgements: one per ticket and SLA clock. An acknowledged clock's
--- later stages of the same cycle are recorded but not sent. reminded_at is
--- when its route's ack_timeout reminder went out (NULL: not yet).
+-- later stages of the same cycle are recorded but not sent.
 CREATE TABLE acks (
     ticket_id TEXT    NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
     clock     TEXT    NOT NULL,
@@ -19,7 +18,6 @@ CREATE TABLE acks (
     note      TEXT    NOT NULL DEFAULT '',
     until     INTEGER,
     acked_at  INTEGER NOT NULL,
-    reminded_at INTEGER,
     PRIMARY KEY (ticket_id, clock)
 );
 

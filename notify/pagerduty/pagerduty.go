@@ -107,13 +107,13 @@ type Link struct {
 }
 
 // DedupKey is the incident key of a clock cycle of a ticket.
-func DedupKey(ticketID string, c watchdog.SLAClock, cycle int) string {
-	return ticketID + ":" + string(c) + ":" + strconv.Itoa(cycle)
+func DedupKey(ticketID string, c watchdog.SLAClock, cycle int64) string {
+	return ticketID + ":" + string(c) + ":" + strconv.FormatInt(cycle, 10)
 }
 
 // Deliver sends a's trigger event.
 func (n *Notifier) Deliver(ctx context.Context, a watchdog.Alert) (bool, error) {
-	ev := Event{EventAction: "trigger", DedupKey: DedupKey(a.TicketID, a.SLAClock, a.Cycle), Payload: &Payload{
+	ev := Event{EventAction: "trigger", DedupKey: DedupKey(a.TicketID, a.SLAClock, a.Key().Cycle), Payload: &Payload{
 		Summary:   fmt.Sprintf("Ticket %s: %s (%s/%s)", a.TicketID, a.Message, a.CustomerTier, a.Priority),
 		Source:    "ticket-watchdog",
 		Severity:  severity(a.Stage),
@@ -135,7 +135,7 @@ func (n *Notifier) Deliver(ctx context.Context, a watchdog.Alert) (bool, error) 
 }
 
 // Acknowledge sends the acknowledge event of a clock cycle's incident.
-func (n *Notifier) Acknowledge(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int) (bool, error) {
+func (n *Notifier) Acknowledge(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int64) (bool, error) {
 	return n.send(ctx, Event{EventAction: "acknowledge", DedupKey: DedupKey(ticketID, c, cycle)})
 }
 
@@ -150,7 +150,7 @@ var _ watchdog.AckNotifier = (*Notifier)(nil)
 
 // Resolved sends the resolve event of a closed ticket's clock cycle: it
 // makes the Notifier a watchdog.ResolveNotifier.
-func (n *Notifier) Resolved(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int) error {
+func (n *Notifier) Resolved(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int64) error {
 	_, err := n.Resolve(ctx, ticketID, c, cycle)
 	return err
 }
@@ -158,7 +158,7 @@ func (n *Notifier) Resolved(ctx context.Context, ticketID string, c watchdog.SLA
 var _ watchdog.ResolveNotifier = (*Notifier)(nil)
 
 // Resolve sends the resolve event of a clock cycle's incident.
-func (n *Notifier) Resolve(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int) (bool, error) {
+func (n *Notifier) Resolve(ctx context.Context, ticketID string, c watchdog.SLAClock, cycle int64) (bool, error) {
 	return n.send(ctx, Event{EventAction: "resolve", DedupKey: DedupKey(ticketID, c, cycle)})
 }
 

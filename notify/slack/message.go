@@ -51,6 +51,13 @@ func buildMessage(a watchdog.Alert, c Config) message {
 		{Title: "SLA", Value: escape(clock), Short: true},
 		{Title: "Escalation level", Value: strconv.Itoa(a.EscalationLevel), Short: true},
 	}
+	if a.Policy != "" {
+		fields = append(fields, slack.AttachmentField{Title: "Policy", Value: escape(a.Policy), Short: true})
+	}
+	if a.CycleStartedAt != nil {
+		fields = append(fields, slack.AttachmentField{Title: "Cycle",
+			Value: fmt.Sprintf("%d, since %s", a.Cycle, a.CycleStartedAt.UTC().Format(time.RFC3339)), Short: true})
+	}
 	if a.Target > 0 || a.Elapsed > 0 {
 		v := formatDuration(a.Elapsed)
 		if a.Target > 0 {

@@ -378,6 +378,27 @@ func TestMessageEscapesUserText(t *testing.T) {
 	}
 }
 
+// A cycle alert names its policy and cycle; the policy, a name from the SLA
+// file, is escaped like the ticket's texts; other alerts have no cycle field.
+func TestMessagePolicyAndCycle(t *testing.T) {
+	t.Parallel()
+	a := testAlert()
+	started := time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
+	a.SLAClock, a.Policy, a.Cycle, a.CycleStartedAt = watchdog.NextReply, "vip <b>", 4, &started
+	fields := map[string]string{}
+	for _, f := range buildMessage(a, Config{}).attachment.Fields {
+		fields[f.Title] = f.Value
+	}
+	if fields["Policy"] != "vip &lt;b&gt;" || fields["Cycle"] != "4, since 2026-03-02T14:00:00Z" || fields["SLA"] != "next_reply" {
+		t.Errorf("fields %v", fields)
+	}
+	for _, f := range buildMessage(testAlert(), Config{}).attachment.Fields {
+		if f.Title == "Cycle" || f.Title == "Policy" {
+			t.Errorf("an alert without policy or cycle has field %q", f.Title)
+		}
+	}
+}
+
 func TestFormatDuration(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -22,6 +22,7 @@ type filter struct {
 	priorities map[string]struct{} // lower case
 	states     map[string]struct{}
 	slaTypes   map[string]struct{}
+	policies   map[string]struct{}
 }
 
 // filterError is a bad filter parameter, answered with 400.
@@ -91,7 +92,11 @@ func parseFilter(q url.Values) (filter, error) {
 	if f.states, err = collect("state", true, watchdog.StageAlert, watchdog.StageBreach); err != nil {
 		return filter{}, err
 	}
-	if f.slaTypes, err = collect("sla_type", true, string(watchdog.Response), string(watchdog.Resolution)); err != nil {
+	if f.slaTypes, err = collect("sla_type", true, string(watchdog.Response), string(watchdog.Resolution),
+		string(watchdog.NextReply), string(watchdog.PeriodicUpdate)); err != nil {
+		return filter{}, err
+	}
+	if f.policies, err = collect("policy", false); err != nil {
 		return filter{}, err
 	}
 	return f, nil
@@ -103,7 +108,8 @@ func (f *filter) match(a *watchdog.Alert) bool {
 		inFold(f.tiers, a.CustomerTier) &&
 		inFold(f.priorities, a.Priority) &&
 		in(f.states, a.State) &&
-		in(f.slaTypes, string(a.SLAClock))
+		in(f.slaTypes, string(a.SLAClock)) &&
+		in(f.policies, a.Policy)
 }
 
 func in(set map[string]struct{}, v string) bool {

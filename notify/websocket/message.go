@@ -13,7 +13,8 @@ import (
 type Message struct {
 	// TicketID is the ticket the alert is about.
 	TicketID string `json:"ticket_id"`
-	// SLAType is the clock: "response" or "resolution".
+	// SLAType is the clock: "response", "resolution", "next_reply" or
+	// "periodic_update".
 	SLAType string `json:"sla_type"`
 	// State is "alert" before the clock's breach and "breach" from it on.
 	State string `json:"state"`
@@ -34,6 +35,12 @@ type Message struct {
 	DueAt time.Time `json:"due_at"`
 	// AlertID is the alert's id in the store, stable across replicas.
 	AlertID int64 `json:"alert_id"`
+	// Policy names the SLA policy in force when the alert fired.
+	Policy string `json:"policy,omitempty"`
+	// Cycle and CycleStartedAt are, for a next_reply or periodic_update
+	// alert, its cycle's number and start (the cycle's identity).
+	Cycle          int        `json:"cycle,omitempty"`
+	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
 	// AcknowledgedBy names who had acknowledged the alert's clock when it
 	// was recorded; omitted when nobody had.
 	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
@@ -41,7 +48,7 @@ type Message struct {
 
 // MessageFor returns the message the hub sends for a.
 func MessageFor(a watchdog.Alert) Message {
-	return Message{
+	m := Message{
 		TicketID:        a.TicketID,
 		SLAType:         string(a.SLAClock),
 		State:           a.State,
@@ -53,6 +60,12 @@ func MessageFor(a watchdog.Alert) Message {
 		Stage:           a.Stage,
 		DueAt:           a.DueAt.UTC(),
 		AlertID:         a.ID,
+		Policy:          a.Policy,
 		AcknowledgedBy:  a.AcknowledgedBy,
 	}
+	if a.CycleStartedAt != nil {
+		started := a.CycleStartedAt.UTC()
+		m.Cycle, m.CycleStartedAt = a.Cycle, &started
+	}
+	return m
 }

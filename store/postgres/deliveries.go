@@ -66,7 +66,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 		WHERE d.id = c.id AND a.id = d.alert_id
 		RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at, d.held_until,
 			a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at, a.fired_at, a.escalation_level,
-			a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.acknowledged_by, c.prev`,
+			a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.cycle_ordinal, a.cycle_started_at, a.policy, a.acknowledged_by, c.prev`,
 		c.Notifier, now, c.Limit, us(c.Until), c.Holder)
 	if err != nil {
 		return nil, s.fail(ctx, "claim deliveries", err)

@@ -209,7 +209,7 @@ func derivedChanged(before, after *watchdog.Ticket) bool {
 	return before.State != after.State || before.Untracked != after.Untracked || before.Open != after.Open ||
 		before.EscalationLevel != after.EscalationLevel ||
 		!sameTime(before.NextDueAt, after.NextDueAt) || !sameTime(before.BreachAt, after.BreachAt) ||
-		!sameTime(before.BackfilledAt, after.BackfilledAt)
+		!sameTime(before.BackfilledAt, after.BackfilledAt) || before.Policy != after.Policy
 }
 
 // updateDerived stores the derived columns (and the escalation level when
@@ -225,10 +225,10 @@ func updateDerived(ctx context.Context, q queryer, rows *ticketRows, withLevel b
 	if _, err := q.ExecContext(ctx, `UPDATE tickets t SET
 			sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
 			next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
-			escalation_level = `+level+`
+			escalation_level = `+level+`, policy = u.policy
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::timestamptz[],
-			$7::timestamptz[], $8::int[])
-			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level)
+			$7::timestamptz[], $8::int[], $9::text[])
+			AS u(id, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, escalation_level, policy)
 		WHERE t.id = u.id`, rows.derivedArgs()...); err != nil {
 		return fmt.Errorf("update tickets: %w", err)
 	}
@@ -253,23 +253,26 @@ func (r *alertRows) insert(ctx context.Context, q queryer) error {
 		ackedBy                                       = make([]string, n)
 		cycle, level, target, elapsed                 = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		due, fired                                    = make(timeArray, n), make(timeArray, n)
+		ordinal, started, policy                      = make([]int64, n), make(timeArray, n), make([]string, n)
 	)
 	for i := range r.list {
 		a := &r.list[i]
 		tid[i], clock[i], stage[i], state[i] = a.TicketID, string(a.SLAClock), a.Stage, a.State
 		prio[i], tier[i], details[i], ackedBy[i] = a.Priority, a.CustomerTier, a.Message, a.AcknowledgedBy
-		cycle[i], level[i], target[i], elapsed[i] = int64(a.Cycle), int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
+		cycle[i], level[i], target[i], elapsed[i] = a.Key().Cycle, int64(a.EscalationLevel), int64(a.Target), int64(a.Elapsed)
 		due[i], fired[i] = &a.DueAt, &a.FiredAt
+		ordinal[i], started[i], policy[i] = int64(a.Cycle), usPtr(a.CycleStartedAt), a.Policy
 	}
 	rows, err := q.QueryContext(ctx, `INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at,
-			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, acknowledged_by)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::text[])
+			escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+			$8::int[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::timestamptz[], $16::text[], $17::text[])
 		ON CONFLICT (ticket_id, clock, stage, cycle) DO NOTHING
 		RETURNING id, ticket_id, clock, stage, cycle`,
 		pq.StringArray(tid), pq.StringArray(clock), pq.StringArray(stage), pq.Int64Array(cycle), pq.StringArray(state),
 		due, fired, pq.Int64Array(level), pq.StringArray(prio), pq.StringArray(tier),
-		pq.Int64Array(target), pq.Int64Array(elapsed), pq.StringArray(details), pq.StringArray(ackedBy))
+		pq.Int64Array(target), pq.Int64Array(elapsed), pq.StringArray(details),
+		pq.Int64Array(ordinal), started, pq.StringArray(policy), pq.StringArray(ackedBy))
 	if err != nil {
 		return fmt.Errorf("insert alerts: %w", err)
 	}

@@ -66,7 +66,7 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	for _, c := range m.Changed {
 		oldNext := c.T.NextDueAt
 		applyPlan(c.T, plan(c.T))
-		c.T.Events, c.T.Alerts = nil, nil
+		c.T.Events, c.T.Alerts, c.T.Messages = nil, nil, nil
 		w.add(c, oldNext)
 	}
 	if err := w.write(ctx, tx); err != nil {
@@ -78,7 +78,7 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	out := make([]*watchdog.Ticket, len(b.IDs))
 	for i, id := range b.IDs {
 		out[i] = m.Tickets[id]
-		out[i].Events, out[i].Alerts = nil, nil
+		out[i].Events, out[i].Alerts, out[i].Messages = nil, nil, nil
 	}
 	return out, nil
 }
@@ -104,6 +104,7 @@ func mergeBatch(ctx context.Context, tx queryer, b *batch) (*sqlstore.Merged, er
 type ingestWrites struct {
 	inserts, updates ticketRows
 	events           eventRows
+	messages         messageRows
 	sched            scheduleRows
 }
 
@@ -111,6 +112,7 @@ type ingestWrites struct {
 // oldNext.
 func (w *ingestWrites) add(c sqlstore.Ingested, oldNext *time.Time) {
 	w.events.add(c.Fresh)
+	w.messages.add(c.T.ID, c.FreshMessages)
 	if c.New {
 		w.inserts.add(c.T)
 		if c.T.NextDueAt != nil {
@@ -126,11 +128,17 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 	if err := w.events.insert(ctx, q); err != nil {
 		return err
 	}
+	if err := w.messages.insert(ctx, q); err != nil {
+		return err
+	}
 	if len(w.inserts.id) > 0 {
 		if _, err := q.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
-				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])`,
+				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at,
+				policy, attributes, tags)
+			SELECT id, p, ct, s, c, u, fr, st, ur, o, n, b, bf, pol, NULLIF(a, ''), NULLIF(tg, '')
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+				$14::text[], $15::text[], $16::text[]) AS x(id, p, ct, s, c, u, fr, st, ur, o, n, b, bf, pol, a, tg)`,
 			w.inserts.args()...); err != nil {
 			return raced(fmt.Errorf("insert tickets: %w", err))
 		}
@@ -140,11 +148,13 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 				priority = u.priority, customer_tier = u.customer_tier, status = u.status,
 				created_at = u.created_at, updated_at = u.updated_at, first_response_at = u.first_response_at,
 				sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
-				next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at
+				next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
+				policy = u.policy, attributes = NULLIF(u.attributes, ''), tags = NULLIF(u.tags, '')
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
+				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+				$14::text[], $15::text[], $16::text[])
 				AS u(id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-					sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at)
+					sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags)
 			WHERE t.id = u.id`, w.updates.args()...); err != nil {
 			return fmt.Errorf("update tickets: %w", err)
 		}

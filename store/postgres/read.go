@@ -89,6 +89,9 @@ func (s *Store) Dashboard(ctx context.Context, q watchdog.DashboardQuery) ([]*wa
 	if q.Priority != "" {
 		where = append(where, "lower(priority) = lower("+arg(q.Priority)+")")
 	}
+	if q.Policy != "" {
+		where = append(where, "policy = "+arg(q.Policy))
+	}
 	if q.Open != nil {
 		where = append(where, "open = "+arg(*q.Open))
 	}

@@ -34,20 +34,26 @@ var (
 // ---- tickets ----------------------------------------------------------------
 
 const ticketCols = `id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at`
+	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags`
 
 // ticketColsT is ticketCols qualified by the alias t, for joins.
 const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at, t.updated_at, t.first_response_at,
-	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at, t.backfilled_at`
+	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at, t.backfilled_at,
+	t.policy, t.attributes, t.tags`
 
 func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 	var (
 		t                    watchdog.Ticket
 		fr, next, brch, back sql.NullTime
 		state                string
+		attrs, tags          sql.NullString
 	)
 	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &t.CreatedAt, &t.UpdatedAt, &fr,
-		&t.EscalationLevel, &state, &t.Untracked, &t.Open, &next, &brch, &back); err != nil {
+		&t.EscalationLevel, &state, &t.Untracked, &t.Open, &next, &brch, &back, &t.Policy, &attrs, &tags); err != nil {
+		return nil, err
+	}
+	var err error
+	if t.Attributes, t.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
 		return nil, err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
@@ -73,11 +79,13 @@ func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
 	t.NextDueAt = usPtr(p.NextDueAt)
 	t.BreachAt = usPtr(p.BreachAt)
 	t.BackfilledAt = usPtr(p.BackfilledAt)
+	t.Policy = p.Policy
 }
 
 // ticketRows are ticket columns as parallel arrays for unnest.
 type ticketRows struct {
 	id, priority, tier, status, state, untracked []string
+	policy, attrs, tags                          []string // "" for NULL
 	created, updated, fr, next, breach, back     timeArray
 	open                                         []bool
 	level                                        []int64
@@ -98,28 +106,36 @@ func (r *ticketRows) add(t *watchdog.Ticket) {
 	r.breach = append(r.breach, t.BreachAt)
 	r.back = append(r.back, t.BackfilledAt)
 	r.level = append(r.level, int64(t.EscalationLevel))
+	r.policy = append(r.policy, t.Policy)
+	r.attrs = append(r.attrs, sqlstore.EncodeAttributes(t.Attributes))
+	r.tags = append(r.tags, sqlstore.EncodeTags(t.Tags))
 }
 
 func (r *ticketRows) args() []any {
 	return []any{pq.StringArray(r.id), pq.StringArray(r.priority), pq.StringArray(r.tier), pq.StringArray(r.status),
 		r.created, r.updated, r.fr, pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
-		r.next, r.breach, r.back}
+		r.next, r.breach, r.back, pq.StringArray(r.policy), pq.StringArray(r.attrs), pq.StringArray(r.tags)}
 }
 
 // derivedArgs are the arrays of the derived columns only.
 func (r *ticketRows) derivedArgs() []any {
 	return []any{pq.StringArray(r.id), pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
-		r.next, r.breach, r.back, pq.Int64Array(r.level)}
+		r.next, r.breach, r.back, pq.Int64Array(r.level), pq.StringArray(r.policy)}
 }
 
 // ---- ticket_events ------------------------------------------------------------
 
 func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 	var (
-		ev watchdog.Event
-		fr sql.NullTime
+		ev          watchdog.Event
+		fr          sql.NullTime
+		attrs, tags sql.NullString
 	)
-	if err := sc.Scan(&ev.ID, &ev.UpdatedAt, &ev.Status, &ev.Priority, &ev.CustomerTier, &ev.CreatedAt, &fr); err != nil {
+	if err := sc.Scan(&ev.ID, &ev.UpdatedAt, &ev.Status, &ev.Priority, &ev.CustomerTier, &ev.CreatedAt, &fr, &attrs, &tags); err != nil {
+		return ev, err
+	}
+	var err error
+	if ev.Attributes, ev.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
 		return ev, err
 	}
 	ev.UpdatedAt = ev.UpdatedAt.UTC()
@@ -132,6 +148,7 @@ func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 type eventRows struct {
 	ids, statuses, prios, tiers []string
 	updated, created, fr        timeArray
+	attrs, tags                 []string // "" for NULL
 }
 
 func (r *eventRows) add(evs []watchdog.Event) {
@@ -144,6 +161,8 @@ func (r *eventRows) add(evs []watchdog.Event) {
 		r.updated = append(r.updated, &ev.UpdatedAt)
 		r.created = append(r.created, &ev.CreatedAt)
 		r.fr = append(r.fr, ev.FirstResponseAt)
+		r.attrs = append(r.attrs, sqlstore.EncodeAttributes(ev.Attributes))
+		r.tags = append(r.tags, sqlstore.EncodeTags(ev.Tags))
 	}
 }
 
@@ -153,10 +172,12 @@ func (r *eventRows) insert(ctx context.Context, q queryer) error {
 		return nil
 	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO ticket_events
-			(ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at)
-		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])`,
+			(ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags)
+		SELECT i, u, s, p, c, cr, fr, NULLIF(a, ''), NULLIF(tg, '')
+		FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+			$8::text[], $9::text[]) AS e(i, u, s, p, c, cr, fr, a, tg)`,
 		pq.StringArray(r.ids), r.updated, pq.StringArray(r.statuses), pq.StringArray(r.prios), pq.StringArray(r.tiers),
-		r.created, r.fr); err != nil {
+		r.created, r.fr, pq.StringArray(r.attrs), pq.StringArray(r.tags)); err != nil {
 		return raced(fmt.Errorf("insert events: %w", err))
 	}
 	return nil
@@ -235,23 +256,30 @@ func sameTime(a, b *time.Time) bool {
 // ---- alerts -------------------------------------------------------------------
 
 const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
-	priority, customer_tier, target_ns, elapsed_ns, details, acknowledged_by`
+	priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by`
 
 // alertScan holds the destinations of one alerts row (alertCols).
 type alertScan struct {
 	a               watchdog.Alert
 	clock           string
 	target, elapsed int64
+	key             int64
+	ordinal         int
+	started         sql.NullTime
 }
 
 func (s *alertScan) dest() []any {
 	a := &s.a
-	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &a.Cycle, &a.State, &a.DueAt, &a.FiredAt,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &a.AcknowledgedBy}
+	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &s.key, &a.State, &a.DueAt, &a.FiredAt,
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &s.ordinal, &s.started, &a.Policy, &a.AcknowledgedBy}
 }
 
 func (s *alertScan) value() watchdog.Alert {
 	a := s.a
+	a.Cycle = int(s.key)
+	if s.started.Valid {
+		a.Cycle, a.CycleStartedAt = s.ordinal, nullTime(s.started)
+	}
 	a.SLAClock = watchdog.SLAClock(s.clock)
 	a.DueAt = a.DueAt.UTC()
 	a.FiredAt = a.FiredAt.UTC()
@@ -264,15 +292,55 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return scanRow(sc,
 
 // loaders read what a plan sees of a ticket besides its row.
 var loaders = &sqlstore.Loaders{
-	TimelinesSQL: `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at
+	TimelinesSQL: `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags
 		FROM ticket_events WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`,
 	ScanEvent: scanEvent,
 	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`,
 	ScanAlert: scanAlert,
-	AcksSQL:   `SELECT ` + ackCols + ` FROM acks WHERE ticket_id = ANY($1) ORDER BY ticket_id, clock`,
-	ScanAck:   scanAck,
-	IDs:       func(ids []string) any { return pq.StringArray(ids) },
+	MessagesSQL: `SELECT ticket_id, at, author FROM ticket_messages
+		WHERE ticket_id = ANY($1) ORDER BY ticket_id, at, author = 'agent'`,
+	ScanMessage: scanMessage,
+	AcksSQL:     `SELECT ` + ackCols + ` FROM acks WHERE ticket_id = ANY($1) ORDER BY ticket_id, clock`,
+	ScanAck:     scanAck,
+	IDs:         func(ids []string) any { return pq.StringArray(ids) },
+}
+
+func scanMessage(sc sqlstore.Scanner) (sqlstore.TicketMessage, error) {
+	var m sqlstore.TicketMessage
+	if err := sc.Scan(&m.TicketID, &m.At, &m.Author); err != nil {
+		return m, err
+	}
+	m.At = m.At.UTC()
+	return m, nil
+}
+
+// messageRows are ticket_messages rows as parallel arrays for unnest.
+type messageRows struct {
+	ids, authors []string
+	at           timeArray
+}
+
+func (r *messageRows) add(id string, msgs []watchdog.Message) {
+	for i := range msgs {
+		r.ids = append(r.ids, id)
+		r.authors = append(r.authors, msgs[i].Author)
+		r.at = append(r.at, ptr(us(msgs[i].At)))
+	}
+}
+
+// insert writes the rows; callers hold the tickets' locks and have left
+// out the stored ones.
+func (r *messageRows) insert(ctx context.Context, q queryer) error {
+	if len(r.ids) == 0 {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO ticket_messages (ticket_id, at, author)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[])`,
+		pq.StringArray(r.ids), r.at, pq.StringArray(r.authors)); err != nil {
+		return raced(fmt.Errorf("insert messages: %w", err))
+	}
+	return nil
 }
 
 // ---- values -------------------------------------------------------------------

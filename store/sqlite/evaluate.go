@@ -142,7 +142,7 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 
 // insertAlerts inserts alerts in multi-row statements and sets their IDs.
 func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.Alert) error {
-	const cols = 14
+	const cols = 17
 	type key struct {
 		ticket string
 		k      watchdog.StageKey
@@ -155,15 +155,16 @@ func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.
 	i := 0
 	for _, c := range chunks(len(alerts)) {
 		st, err := s.stmt(ctx, tx, "INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, "+
-			"priority, customer_tier, target_ns, elapsed_ns, details, acknowledged_by) VALUES "+values(c, cols)+
+			"priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by) VALUES "+values(c, cols)+
 			" RETURNING id, ticket_id, clock, stage, cycle")
 		if err != nil {
 			return fmt.Errorf("insert alerts: %w", err)
 		}
 		args = args[:0]
 		for _, a := range alerts[i : i+c] {
-			args = append(args, a.TicketID, string(a.SLAClock), a.Stage, a.Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
-				a.EscalationLevel, a.Priority, a.CustomerTier, int64(a.Target), int64(a.Elapsed), a.Message, a.AcknowledgedBy)
+			args = append(args, a.TicketID, string(a.SLAClock), a.Stage, a.Key().Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
+				a.EscalationLevel, a.Priority, a.CustomerTier, int64(a.Target), int64(a.Elapsed), a.Message,
+				a.Cycle, nullMicros(a.CycleStartedAt), a.Policy, a.AcknowledgedBy)
 		}
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {

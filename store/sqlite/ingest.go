@@ -46,7 +46,7 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 	out := make([]*watchdog.Ticket, len(b.IDs))
 	for i, id := range b.IDs {
 		t := *m.Tickets[id]
-		t.Events, t.Alerts = nil, nil
+		t.Events, t.Alerts, t.Messages = nil, nil, nil
 		out[i] = &t
 	}
 	return out, nil
@@ -59,9 +59,13 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 	var (
 		created []*watchdog.Ticket
 		fresh   []watchdog.Event
+		msgs    []sqlstore.TicketMessage
 	)
 	for _, c := range m.Changed {
 		fresh = append(fresh, c.Fresh...)
+		for _, msg := range c.FreshMessages {
+			msgs = append(msgs, sqlstore.TicketMessage{TicketID: c.T.ID, Message: msg})
+		}
 		if c.New {
 			created = append(created, c.T)
 		}
@@ -73,12 +77,20 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 		return err
 	}
 	if err := s.bulkExec(ctx, tx,
-		"INSERT INTO ticket_events ("+eventCols+") VALUES", "", 7, len(fresh),
+		"INSERT INTO ticket_events ("+eventCols+") VALUES", "", 9, len(fresh),
 		func(i int, args []any) []any {
 			e := &fresh[i]
-			return append(args, e.ID, micros(e.UpdatedAt), e.Status, e.Priority, e.CustomerTier, micros(e.CreatedAt), nullMicros(e.FirstResponseAt))
+			return append(args, e.ID, micros(e.UpdatedAt), e.Status, e.Priority, e.CustomerTier, micros(e.CreatedAt), nullMicros(e.FirstResponseAt),
+				sqlstore.NullText(sqlstore.EncodeAttributes(e.Attributes)), sqlstore.NullText(sqlstore.EncodeTags(e.Tags)))
 		}); err != nil {
 		return fmt.Errorf("insert events: %w", err)
+	}
+	if err := s.bulkExec(ctx, tx, "INSERT INTO ticket_messages ("+messageCols+") VALUES", "", 3, len(msgs),
+		func(i int, args []any) []any {
+			m := &msgs[i]
+			return append(args, m.TicketID, micros(m.At), m.Author)
+		}); err != nil {
+		return fmt.Errorf("insert messages: %w", err)
 	}
 	return nil
 }
@@ -86,12 +98,13 @@ func (s *Store) writeIngest(ctx context.Context, tx *sql.Tx, m *sqlstore.Merged,
 // insertTickets inserts new tickets (the writer lock guarantees that they
 // are not stored yet).
 func (s *Store) insertTickets(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket) error {
-	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 14, len(tickets),
+	err := s.bulkExec(ctx, tx, "INSERT INTO tickets ("+ticketCols+") VALUES", "", 17, len(tickets),
 		func(i int, args []any) []any {
 			t := tickets[i]
 			return append(args, t.ID, t.Priority, t.CustomerTier, t.Status, micros(t.CreatedAt), micros(t.UpdatedAt),
 				nullMicros(t.FirstResponseAt), t.EscalationLevel, string(t.State), t.Untracked, boolInt(t.Open),
-				nullMicros(t.NextDueAt), nullMicros(t.BreachAt), nullMicros(t.BackfilledAt))
+				nullMicros(t.NextDueAt), nullMicros(t.BreachAt), nullMicros(t.BackfilledAt), t.Policy,
+				sqlstore.NullText(sqlstore.EncodeAttributes(t.Attributes)), sqlstore.NullText(sqlstore.EncodeTags(t.Tags)))
 		})
 	if err != nil {
 		return fmt.Errorf("insert tickets: %w", err)

@@ -35,6 +35,11 @@ func (s *Store) Ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 		"SELECT "+eventCols+" FROM ticket_events WHERE ticket_id = ? ORDER BY updated_at", id); err != nil {
 		return nil, s.wrap(ctx, "ticket: events", err)
 	}
+	msgs, err := loaders.Messages(ctx, tx, []string{id})
+	if err != nil {
+		return nil, s.wrap(ctx, "ticket: messages", err)
+	}
+	t.Messages = msgs[id]
 	if t.Alerts, err = sqlstore.QueryAll(ctx, tx, scanAlert,
 		"SELECT "+alertCols+" FROM alerts WHERE ticket_id = ? ORDER BY fired_at, id", id); err != nil {
 		return nil, s.wrap(ctx, "ticket: alerts", err)
@@ -119,6 +124,9 @@ func dashboardWhere(q watchdog.DashboardQuery) (string, []any) {
 	}
 	if q.Priority != "" {
 		where, args = append(where, "priority = ?"), append(args, q.Priority)
+	}
+	if q.Policy != "" {
+		where, args = append(where, "policy = ?"), append(args, q.Policy)
 	}
 	if q.Open != nil {
 		// Written as the partial index's condition so that it can be used.

@@ -15,9 +15,10 @@ import (
 
 // Column lists, in the order the scan functions read them.
 const (
-	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at"
-	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at"
-	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, acknowledged_by"
+	ticketCols   = "id, priority, customer_tier, status, created_at, updated_at, first_response_at, escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags"
+	eventCols    = "ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags"
+	alertCols    = "id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by"
+	messageCols  = "ticket_id, at, author"
 	deliveryCols = "id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at, held_until"
 )
 
@@ -44,9 +45,14 @@ func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 		firstResp, nextDue, breach, backfilled sql.NullInt64
 		state                                  string
 		open                                   int
+		attrs, tags                            sql.NullString
 	)
 	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &created, &updated, &firstResp,
-		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach, &backfilled); err != nil {
+		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach, &backfilled, &t.Policy, &attrs, &tags); err != nil {
+		return nil, err
+	}
+	var err error
+	if t.Attributes, t.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -63,8 +69,13 @@ func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 		e                watchdog.Event
 		updated, created int64
 		firstResp        sql.NullInt64
+		attrs, tags      sql.NullString
 	)
-	if err := sc.Scan(&e.ID, &updated, &e.Status, &e.Priority, &e.CustomerTier, &created, &firstResp); err != nil {
+	if err := sc.Scan(&e.ID, &updated, &e.Status, &e.Priority, &e.CustomerTier, &created, &firstResp, &attrs, &tags); err != nil {
+		return e, err
+	}
+	var err error
+	if e.Attributes, e.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
 		return e, err
 	}
 	e.UpdatedAt, e.CreatedAt = fromMicros(updated), fromMicros(created)
@@ -78,10 +89,17 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) {
 		clock           string
 		due, fired      int64
 		target, elapsed int64
+		key             int64
+		ordinal         int
+		started         sql.NullInt64
 	)
-	if err := sc.Scan(&a.ID, &a.TicketID, &clock, &a.Stage, &a.Cycle, &a.State, &due, &fired,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Message, &a.AcknowledgedBy); err != nil {
+	if err := sc.Scan(&a.ID, &a.TicketID, &clock, &a.Stage, &key, &a.State, &due, &fired,
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Message, &ordinal, &started, &a.Policy, &a.AcknowledgedBy); err != nil {
 		return a, err
+	}
+	a.Cycle = int(key)
+	if started.Valid {
+		a.Cycle, a.CycleStartedAt = ordinal, fromNullMicros(started)
 	}
 	a.SLAClock = watchdog.SLAClock(clock)
 	a.DueAt, a.FiredAt = fromMicros(due), fromMicros(fired)
@@ -115,15 +133,31 @@ var loaders = &sqlstore.Loaders{
 	ScanEvent:    scanEvent,
 	AlertsSQL:    "SELECT " + alertCols + " FROM alerts WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, fired_at, id",
 	ScanAlert:    scanAlert,
-	AcksSQL:      "SELECT " + ackCols + " FROM acks WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, clock",
-	ScanAck:      scanAck,
-	IDs:          func(ids []string) any { return idList[string](ids) },
+	MessagesSQL: "SELECT " + messageCols + " FROM ticket_messages WHERE ticket_id IN " + inIDs +
+		" ORDER BY ticket_id, at, author = 'agent'",
+	ScanMessage: scanMessage,
+	AcksSQL:     "SELECT " + ackCols + " FROM acks WHERE ticket_id IN " + inIDs + " ORDER BY ticket_id, clock",
+	ScanAck:     scanAck,
+	IDs:         func(ids []string) any { return idList[string](ids) },
+}
+
+func scanMessage(sc sqlstore.Scanner) (sqlstore.TicketMessage, error) {
+	var (
+		m  sqlstore.TicketMessage
+		at int64
+	)
+	if err := sc.Scan(&m.TicketID, &at, &m.Author); err != nil {
+		return m, err
+	}
+	m.At = fromMicros(at)
+	return m, nil
 }
 
 // applyPlan copies the plan's derived columns into t.
 func applyPlan(t *watchdog.Ticket, p watchdog.Plan) {
 	t.State, t.Untracked, t.Open, t.NextDueAt, t.BreachAt = p.State, p.Untracked, p.Open, p.NextDueAt, p.BreachAt
 	t.BackfilledAt = p.BackfilledAt
+	t.Policy = p.Policy
 }
 
 // ticketCol is a column of tickets that a write may change.
@@ -147,6 +181,9 @@ var mutableCols = []ticketCol{
 	{"next_due_at", func(t *watchdog.Ticket) any { return nullMicros(t.NextDueAt) }},
 	{"breach_at", func(t *watchdog.Ticket) any { return nullMicros(t.BreachAt) }},
 	{"backfilled_at", func(t *watchdog.Ticket) any { return nullMicros(t.BackfilledAt) }},
+	{"policy", func(t *watchdog.Ticket) any { return t.Policy }},
+	{"attributes", func(t *watchdog.Ticket) any { return sqlstore.NullText(sqlstore.EncodeAttributes(t.Attributes)) }},
+	{"tags", func(t *watchdog.Ticket) any { return sqlstore.NullText(sqlstore.EncodeTags(t.Tags)) }},
 }
 
 // change is a stored ticket row before and after a write.

@@ -29,6 +29,7 @@ func want(p watchdog.Plan, level int, events ...watchdog.Event) *watchdog.Ticket
 	t.EscalationLevel = level
 	t.State, t.Untracked, t.Open, t.NextDueAt, t.BreachAt = p.State, p.Untracked, p.Open, p.NextDueAt, p.BreachAt
 	t.BackfilledAt = p.BackfilledAt
+	t.Policy = p.Policy
 	return &t
 }
 

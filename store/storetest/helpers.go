@@ -113,6 +113,7 @@ func (r *Recorder) Plan(t *watchdog.Ticket) watchdog.Plan {
 	c := *t
 	c.Events = slices.Clone(t.Events)
 	c.Alerts = slices.Clone(t.Alerts)
+	c.Messages = slices.Clone(t.Messages)
 	r.mu.Lock()
 	r.calls = append(r.calls, &c)
 	r.mu.Unlock()

@@ -25,8 +25,8 @@
     return t.getUTCFullYear() + "-" + pad(t.getUTCMonth() + 1) + "-" + pad(t.getUTCDate()) + " " +
       pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes()) + ":" + pad(t.getUTCSeconds()) + " UTC";
   }
-  var labels = { ok: "✓ ok", alert: "▲ alert", breach: "✖ breach", paused: "‖ paused", met: "✓ met", missed: "✖ missed", untracked: "– untracked" };
-  var rank = { ok: 0, met: 0, paused: 0, alert: 1, breach: 2, missed: 2 };
+  var labels = { ok: "✓ ok", alert: "▲ alert", breach: "✖ breach", paused: "‖ paused", met: "✓ met", missed: "✖ missed", untracked: "– untracked", idle: "○ idle" };
+  var rank = { ok: 0, met: 0, paused: 0, idle: 0, alert: 1, breach: 2, missed: 2 };
 
   function setState(el, state) {
     if (!el) return;

@@ -62,6 +62,8 @@ type Ingested struct {
 	T     *watchdog.Ticket
 	New   bool             // T is not stored yet
 	Fresh []watchdog.Event // the events to write
+	// FreshMessages are the messages to write.
+	FreshMessages []watchdog.Message
 }
 
 // MergeBatch merges b into the batch's stored tickets (stored, read by the
@@ -79,6 +81,13 @@ func MergeBatch(ctx context.Context, q Queryer, l *Loaders, b Batch, ids []strin
 	timelines, err := l.Timelines(ctx, q, storedIDs)
 	if err != nil {
 		return nil, err
+	}
+	msgs, err := l.Messages(ctx, q, storedIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range stored {
+		t.Messages = msgs[t.ID]
 	}
 	var alerted []*watchdog.Ticket
 	for _, id := range ids {
@@ -108,14 +117,17 @@ func merge(id string, stored *watchdog.Ticket, timeline, events []watchdog.Event
 	if stored == nil {
 		t := &watchdog.Ticket{ID: id}
 		t.Merge(events...)
-		return Ingested{T: t, New: true, Fresh: t.Events}, true
+		return Ingested{T: t, New: true, Fresh: t.Events, FreshMessages: t.Messages}, true
 	}
 	stored.Events = timeline
-	var fresh []watchdog.Event
+	c := Ingested{T: stored}
 	for _, ev := range events {
-		if stored.Merge(ev) {
-			fresh = append(fresh, ev)
+		added, msgs := stored.MergeEvent(ev)
+		if added {
+			ev.Messages = nil
+			c.Fresh = append(c.Fresh, ev)
 		}
+		c.FreshMessages = append(c.FreshMessages, msgs...)
 	}
-	return Ingested{T: stored, Fresh: fresh}, len(fresh) > 0
+	return c, len(c.Fresh) > 0 || len(c.FreshMessages) > 0
 }

@@ -18,6 +18,11 @@ type Loaders struct {
 	// oldest first, for ScanAlert.
 	AlertsSQL string
 	ScanAlert func(Scanner) (watchdog.Alert, error)
+	// MessagesSQL selects the ticket_messages rows of those tickets, by
+	// ticket in time order (at, then customer before agent), for
+	// ScanMessage.
+	MessagesSQL string
+	ScanMessage func(Scanner) (TicketMessage, error)
 	// AcksSQL selects the acks rows of those tickets, by ticket and clock,
 	// for ScanAck.
 	AcksSQL string
@@ -29,6 +34,24 @@ type Loaders struct {
 // Timelines reads the timelines of the tickets ids, by ticket id.
 func (l *Loaders) Timelines(ctx context.Context, q Queryer, ids []string) (map[string][]watchdog.Event, error) {
 	return loadByTicket(ctx, q, "timelines", l.TimelinesSQL, l.IDs, ids, l.ScanEvent, func(e watchdog.Event) string { return e.ID })
+}
+
+// Messages reads the messages of the tickets ids, by ticket id, in
+// timeline order.
+func (l *Loaders) Messages(ctx context.Context, q Queryer, ids []string) (map[string][]watchdog.Message, error) {
+	rows, err := loadByTicket(ctx, q, "messages", l.MessagesSQL, l.IDs, ids, l.ScanMessage, func(m TicketMessage) string { return m.TicketID })
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]watchdog.Message, len(rows))
+	for id, ms := range rows {
+		list := make([]watchdog.Message, len(ms))
+		for i, m := range ms {
+			list[i] = m.Message
+		}
+		out[id] = list
+	}
+	return out, nil
 }
 
 // Alerts reads the alerts of the tickets ids, by ticket id.
@@ -58,12 +81,16 @@ func (l *Loaders) Fill(ctx context.Context, q Queryer, tickets []*watchdog.Ticke
 	if err != nil {
 		return err
 	}
+	msgs, err := l.Messages(ctx, q, ids)
+	if err != nil {
+		return err
+	}
 	acks, err := l.Acks(ctx, q, ids)
 	if err != nil {
 		return err
 	}
 	for _, t := range tickets {
-		t.Events, t.Alerts, t.Acks = timelines[t.ID], alerts[t.ID], acks[t.ID]
+		t.Events, t.Alerts, t.Messages, t.Acks = timelines[t.ID], alerts[t.ID], msgs[t.ID], acks[t.ID]
 	}
 	return nil
 }
