@@ -547,3 +547,40 @@ func TestAckTimeoutReminder(t *testing.T) {
 		}
 	}
 }
+
+// Routes match the ticket's attributes and tags, and the alert's policy,
+// when the alert is recorded and when a reload re-routes it.
+func TestRoutesOnAttributesAndPolicy(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	h, logs := startRouted(t, clock, `notifications:
+  receivers:
+    billing: {webhook: {url: "http://billing.test"}}
+    vip: {webhook: {url: "http://vip.test"}}
+    rest: {webhook: {url: "http://rest.test"}}
+  routes:
+    - match: {attributes.group: billing}
+      receivers: [billing]
+      continue: true
+    - match: {tags: vip, policy: tiers.gold.high}
+      receivers: [vip]
+    - receivers: [rest]
+`, "billing", "vip", "rest")
+	b := event("b", "gold", "high", "open", t0, t0)
+	b.Attributes = map[string]string{"group": "billing"}
+	v := event("v", "gold", "high", "open", t0, t0)
+	v.Tags = []string{"vip"}
+	h.Ingest(b, v, event("p", "gold", "high", "open", t0, t0))
+	h.AdvanceTo(t0.Add(26 * time.Minute))
+	for r, want := range map[string][]string{
+		"billing": {"b:response:alert"},
+		"vip":     {"v:response:alert"},
+		"rest":    {"b:response:alert", "p:response:alert"},
+	} {
+		if got := logs[r].sent(); !slices.Equal(got, want) {
+			t.Errorf("%s got %v, want %v", r, got, want)
+		}
+	}
+	if a := h.Alerts("v")[0]; a.Policy != "tiers.gold.high" {
+		t.Errorf("alert policy %q: the route's policy key compares with it", a.Policy)
+	}
+}

@@ -146,7 +146,7 @@ func (e *Engine) remindIfDue(ctx context.Context, n *Notifications, ack Ack, now
 		e.remind.remove(ack) // not breached when the reminder would go
 		return time.Time{}, nil
 	}
-	d, receivers := n.ackTimeout(*latest)
+	d, receivers := n.ackTimeout(*latest, view.Ticket)
 	if d == 0 {
 		e.remind.remove(ack)
 		return time.Time{}, nil

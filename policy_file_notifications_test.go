@@ -108,7 +108,7 @@ func TestNotificationsRouting(t *testing.T) {
 	n := p.Notifications
 	names := func(a watchdog.Alert) string {
 		var out []string
-		for _, r := range n.Resolve(a) {
+		for _, r := range n.Resolve(a, nil) {
 			out = append(out, r.Receiver)
 		}
 		return strings.Join(out, ",")
