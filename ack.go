@@ -28,6 +28,9 @@ type Ack struct {
 	// Until ends the acknowledgement; nil for as long as the cycle runs.
 	Until *time.Time `json:"until,omitempty"`
 	At    time.Time  `json:"acknowledged_at"`
+	// RemindedAt is when the route's ack_timeout reminder went out; nil
+	// until then.
+	RemindedAt *time.Time `json:"reminded_at,omitempty"`
 }
 
 // MarshalJSON encodes the acknowledgement with, for a cycle of next reply
@@ -145,6 +148,8 @@ func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]
 	}
 	e.log.Info("clock acknowledged", "ticket_id", id, "clocks", len(acks), "by", req.By)
 	e.tellAcknowledged(acks)
+	e.remind.add(acks)
+	e.remindLoop.Wake()
 	return acks, nil
 }
 

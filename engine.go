@@ -152,9 +152,12 @@ type Engine struct {
 	policy    atomic.Pointer[Policy]
 	notifiers []string
 
-	eval     *scheduler.Loop
-	delivery map[string]*deliveryLoop
-	claims   *claimKeeper
+	eval *scheduler.Loop
+	// remindLoop sends ack_timeout reminders (see reminderStep).
+	remindLoop *scheduler.Loop
+	remind     reminders
+	delivery   map[string]*deliveryLoop
+	claims     *claimKeeper
 	// plannedAt is the evaluation loop's next wake; nil when none or not
 	// yet known. Not Unix nanoseconds: a ticket may be due after 2262,
 	// beyond what they hold.
@@ -186,6 +189,7 @@ func New(store Store, cfg *Config) (*Engine, error) {
 	}
 	sort.Strings(e.notifiers)
 	e.eval = e.newLoop(e.evaluateStep, cfg.SweepInterval, 0, "evaluation of due tickets")
+	e.remindLoop = e.newLoop(e.reminderStep, cfg.SweepInterval, 0, "acknowledgement reminders")
 	for _, name := range e.notifiers {
 		d := &deliveryLoop{e: e, name: name, n: cfg.Notifiers[name], group: 1, failures: newDestinationLog()}
 		if bn, ok := d.n.(BatchNotifier); ok && bn.MaxBatch() > 1 {
@@ -470,10 +474,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer claims.Done()
 		_ = e.claims.loop.Run(ctx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		_ = e.eval.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		_ = e.remindLoop.Run(ctx)
 	}()
 	for _, d := range e.delivery {
 		wg.Add(1)

@@ -31,7 +31,7 @@ func (h EngineHooks) InFlight() int {
 // wait for it before moving the clock.
 func (h EngineHooks) Idle() bool {
 	e := h.e
-	if !e.eval.Idle() || !e.claims.loop.Idle() {
+	if !e.eval.Idle() || !e.claims.loop.Idle() || !e.remindLoop.Idle() {
 		return false
 	}
 	for _, d := range e.delivery {

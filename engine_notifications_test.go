@@ -496,3 +496,91 @@ func TestReceiverWithoutNotifierRefused(t *testing.T) {
 		t.Error("SetPolicy took a policy whose receiver has no notifier")
 	}
 }
+
+// ack_timeout: a clock still breached that long after its acknowledgement
+// reminds the route's receivers once (a new message, not a stage sent
+// again); a clock that stopped meanwhile reminds nobody.
+func TestAckTimeoutReminder(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	h, logs := startRouted(t, clock, `notifications:
+  receivers:
+    team: {webhook: {url: "http://team.test"}}
+  routes:
+    - receivers: [team]
+      ack_timeout: 30m
+`, "team")
+	ctx := context.Background()
+	h.Ingest(event("k", "gold", "high", "open", t0, t0), event("m", "gold", "high", "open", t0, t0))
+	h.AdvanceTo(t0.Add(31 * time.Minute)) // both response clocks breached
+	for _, id := range []string{"k", "m"} {
+		if _, err := h.Engine.Acknowledge(ctx, id, watchdog.AckRequest{SLAClock: watchdog.Response, By: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Ingest(event("m", "gold", "high", "pending", t0, t0.Add(32*time.Minute))) // m's response clock stops
+	sent, _ := logs["team"].all()
+	before := len(sent)
+	h.AdvanceTo(t0.Add(61*time.Minute - time.Second))
+	if sent, _ := logs["team"].all(); len(sent) != before {
+		t.Fatalf("%d messages before the ack_timeout", len(sent)-before)
+	}
+	h.AdvanceTo(t0.Add(61 * time.Minute))
+	msgs, _ := logs["team"].all()
+	var reminders []string
+	for _, m := range msgs[before:] {
+		reminders = append(reminders, m...)
+	}
+	if !slices.Equal(reminders, []string{"k:response:escalation-2"}) {
+		t.Fatalf("at the ack_timeout got %v, want one reminder about k's response clock (its latest stage)", reminders)
+	}
+	ack := h.Ticket("k").Acks[0]
+	if ack.RemindedAt == nil || !ack.RemindedAt.Equal(t0.Add(61*time.Minute)) {
+		t.Errorf("ack %+v, want reminded at the ack_timeout", ack)
+	}
+	h.AdvanceTo(t0.Add(5 * time.Hour))
+	msgs2, _ := logs["team"].all()
+	for _, m := range msgs2[len(msgs):] {
+		for _, e := range m {
+			if strings.HasPrefix(e, "k:response") || strings.HasPrefix(e, "m:response") {
+				t.Errorf("a second message about an acknowledged clock: %v", e)
+			}
+		}
+	}
+}
+
+// Routes match the ticket's attributes and tags, and the alert's policy,
+// when the alert is recorded and when a reload re-routes it.
+func TestRoutesOnAttributesAndPolicy(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	h, logs := startRouted(t, clock, `notifications:
+  receivers:
+    billing: {webhook: {url: "http://billing.test"}}
+    vip: {webhook: {url: "http://vip.test"}}
+    rest: {webhook: {url: "http://rest.test"}}
+  routes:
+    - match: {attributes.group: billing}
+      receivers: [billing]
+      continue: true
+    - match: {tags: vip, policy: tiers.gold.high}
+      receivers: [vip]
+    - receivers: [rest]
+`, "billing", "vip", "rest")
+	b := event("b", "gold", "high", "open", t0, t0)
+	b.Attributes = map[string]string{"group": "billing"}
+	v := event("v", "gold", "high", "open", t0, t0)
+	v.Tags = []string{"vip"}
+	h.Ingest(b, v, event("p", "gold", "high", "open", t0, t0))
+	h.AdvanceTo(t0.Add(26 * time.Minute))
+	for r, want := range map[string][]string{
+		"billing": {"b:response:alert"},
+		"vip":     {"v:response:alert"},
+		"rest":    {"b:response:alert", "p:response:alert"},
+	} {
+		if got := logs[r].sent(); !slices.Equal(got, want) {
+			t.Errorf("%s got %v, want %v", r, got, want)
+		}
+	}
+	if a := h.Alerts("v")[0]; a.Policy != "tiers.gold.high" {
+		t.Errorf("alert policy %q: the route's policy key compares with it", a.Policy)
+	}
+}

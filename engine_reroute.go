@@ -42,7 +42,11 @@ func (e *Engine) Reroute(ctx context.Context) error {
 		now := e.clock.Now()
 		r := Reroute{Now: now}
 		for _, a := range alerts {
-			rerouteAlert(n, a, now, &r)
+			t, err := e.rerouteTicket(ctx, n, a)
+			if err != nil {
+				return err
+			}
+			rerouteAlert(n, a, t, now, &r)
 			after = a.ID
 		}
 		if len(r.Cancel)+len(r.Hold)+len(r.Add) > 0 {
@@ -74,9 +78,9 @@ func (e *Engine) Reroute(ctx context.Context) error {
 
 // rerouteAlert adds to r the changes that re-route alert a's unsent
 // deliveries under n.
-func rerouteAlert(n *Notifications, a Alert, now time.Time, r *Reroute) {
+func rerouteAlert(n *Notifications, a Alert, t *Ticket, now time.Time, r *Reroute) {
 	wanted := map[string]*Route{}
-	for _, rd := range n.Resolve(a) {
+	for _, rd := range n.Resolve(a, t) {
 		wanted[rd.Receiver] = rd.Route
 	}
 	have := map[string]Delivery{}
@@ -111,4 +115,17 @@ func sameHold(stored *time.Time, held time.Time) bool {
 		return held.IsZero()
 	}
 	return stored.Equal(held.Truncate(time.Microsecond))
+}
+
+// rerouteTicket reads alert a's ticket when the routes match on its tags
+// or attributes (which alerts do not carry); nil otherwise.
+func (e *Engine) rerouteTicket(ctx context.Context, n *Notifications, a Alert) (*Ticket, error) {
+	if !n.usesTicketFields() {
+		return nil, nil
+	}
+	t, err := e.store.Ticket(ctx, a.TicketID)
+	if err != nil {
+		return nil, fmt.Errorf("watchdog: re-route unsent deliveries: %w", err)
+	}
+	return t, nil
 }

@@ -28,7 +28,7 @@ func routeAlerts(n *Notifications, t *Ticket, due []Alert, now time.Time) (map[S
 		a := due[i]
 		a.Priority = cmp.Or(a.Priority, t.Priority)
 		a.CustomerTier = cmp.Or(a.CustomerTier, t.CustomerTier)
-		routed[i] = n.Resolve(a)
+		routed[i] = n.Resolve(a, t)
 		for _, rd := range routed[i] {
 			if !rd.Route.Inhibit {
 				continue
@@ -65,7 +65,7 @@ func supersededEarlier(n *Notifications, t *Ticket, highest map[clockReceiver]in
 	var refs []DeliveryRef
 	for _, b := range t.Alerts {
 		rank := stageRank(b.Stage)
-		for _, rd := range n.Resolve(b) {
+		for _, rd := range n.Resolve(b, t) {
 			if h, ok := highest[clockReceiver{b.SLAClock, b.Key().Cycle, rd.Receiver}]; ok && rd.Route.Inhibit && rank < h {
 				refs = append(refs, DeliveryRef{AlertID: b.ID, Notifier: rd.Receiver})
 			}

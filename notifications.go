@@ -133,6 +133,9 @@ type Route struct {
 	// higher stage of the same clock cycle is queued for it before the
 	// lower one's first attempt. On unless the route says inhibit: false.
 	Inhibit bool
+	// AckTimeout, when set, sends the route's receivers a reminder when a
+	// clock is still breached that long after it was acknowledged.
+	AckTimeout time.Duration
 }
 
 // stageMatches reports whether a stage name is named by a list of stage
@@ -163,8 +166,12 @@ func stageRank(stage string) int {
 	return -1
 }
 
-// alertSubject is what a route's match sees of an alert.
-type alertSubject struct{ a *Alert }
+// alertSubject is what a route's match sees of an alert and its ticket
+// (nil when unknown: then tags and attributes are absent).
+type alertSubject struct {
+	a *Alert
+	t *Ticket
+}
 
 // MatchValues answers the route match keys for the alert.
 func (s alertSubject) MatchValues(key string) []string {
@@ -181,12 +188,30 @@ func (s alertSubject) MatchValues(key string) []string {
 		}
 		return nonEmpty(s.a.Stage)
 	case "policy":
-		// Alerts carry no policy name yet: a route matching on one
-		// matches only "policy: {not: ...}"-style rules.
+		return nonEmpty(s.a.Policy)
+	}
+	if s.t == nil {
 		return nil
 	}
-	// attributes.X: tickets carry no attributes yet.
-	return nil
+	// tags and attributes.<name> are the ticket's.
+	return s.t.MatchValues(key)
+}
+
+// usesTicketFields reports whether a route matches on the ticket's tags or
+// attributes, which alerts do not carry: routing an alert then needs its
+// ticket.
+func (n *Notifications) usesTicketFields() bool {
+	if n == nil {
+		return false
+	}
+	for _, r := range n.Routes {
+		for _, k := range r.Match.Keys() {
+			if k == "tags" || strings.HasPrefix(k, attributePrefix) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func nonEmpty(s string) []string {
@@ -203,16 +228,17 @@ type RoutedDelivery struct {
 	Route *Route
 }
 
-// Resolve returns the receivers of alert a, each once, in name order, with
-// the first route that chose it.
-func (n *Notifications) Resolve(a Alert) []RoutedDelivery {
+// Resolve returns the receivers of alert a of ticket t (nil when unknown:
+// routes on tags and attributes then do not match), each once, in name
+// order, with the first route that chose it.
+func (n *Notifications) Resolve(a Alert, t *Ticket) []RoutedDelivery {
 	if n == nil {
 		return nil
 	}
 	seen := map[string]bool{}
 	var out []RoutedDelivery
 	for _, r := range n.Routes {
-		if !r.Match.Matches(alertSubject{&a}) {
+		if !r.Match.Matches(alertSubject{&a, t}) {
 			continue
 		}
 		for _, name := range r.Receivers {
@@ -306,6 +332,55 @@ func (n *Notifications) writeSummary(b *strings.Builder) {
 				b.WriteString(" except " + strings.Join(r.DeliverDuringExcept, ", "))
 			}
 		}
+		if r.AckTimeout > 0 {
+			b.WriteString("; ack_timeout " + shortDuration(r.AckTimeout))
+		}
 		b.WriteString("\n")
 	}
+}
+
+// ackTimeout is the reminder delay for an acknowledged clock whose latest
+// alert is a, and the receivers to remind: the smallest ack_timeout of the
+// routes that pick a, and their receivers; zero when none sets one.
+func (n *Notifications) ackTimeout(a Alert, t *Ticket) (time.Duration, []string) {
+	var (
+		d         time.Duration
+		receivers []string
+	)
+	if n == nil {
+		return 0, nil
+	}
+	for _, r := range n.Routes {
+		if !r.Match.Matches(alertSubject{&a, t}) {
+			continue
+		}
+		if r.AckTimeout > 0 {
+			if d == 0 || r.AckTimeout < d {
+				d = r.AckTimeout
+			}
+			for _, name := range r.Receivers {
+				if !slices.Contains(receivers, name) {
+					receivers = append(receivers, name)
+				}
+			}
+		}
+		if !r.Continue {
+			break
+		}
+	}
+	return d, receivers
+}
+
+// minAckTimeout is the smallest ack_timeout of any route; zero for none.
+func (n *Notifications) minAckTimeout() time.Duration {
+	var d time.Duration
+	if n == nil {
+		return 0
+	}
+	for _, r := range n.Routes {
+		if r.AckTimeout > 0 && (d == 0 || r.AckTimeout < d) {
+			d = r.AckTimeout
+		}
+	}
+	return d
 }

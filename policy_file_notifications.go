@@ -13,6 +13,7 @@ import (
 // Bounds of a notifications section.
 const (
 	maxGroupInterval = 24 * time.Hour
+	maxAckTimeout    = 7 * 24 * time.Hour
 	// maxSlackAttachments is the most attachments Slack takes in a message.
 	maxSlackAttachments = 100
 )

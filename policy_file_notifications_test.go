@@ -36,6 +36,7 @@ notifications:
       group_interval: 5m
       deliver_during: eu-business
       deliver_during_except: [breach]
+      ack_timeout: 30m
 `
 
 var notificationsEnv = map[string]string{
@@ -78,7 +79,7 @@ func TestParseNotifications(t *testing.T) {
 	}
 	def := n.Routes[2]
 	if def.GroupInterval != 5*time.Minute || def.DeliverDuring == nil || def.DeliverDuringName != "eu-business" ||
-		strings.Join(def.DeliverDuringExcept, ",") != "breach" || !def.Inhibit || !def.Match.IsZero() {
+		strings.Join(def.DeliverDuringExcept, ",") != "breach" || !def.Inhibit || def.AckTimeout != 30*time.Minute || !def.Match.IsZero() {
 		t.Errorf("default route %+v", def)
 	}
 	if !n.Routes[1].Continue || n.Routes[0].Continue {
@@ -107,7 +108,7 @@ func TestNotificationsRouting(t *testing.T) {
 	n := p.Notifications
 	names := func(a watchdog.Alert) string {
 		var out []string
-		for _, r := range n.Resolve(a) {
+		for _, r := range n.Resolve(a, nil) {
 			out = append(out, r.Receiver)
 		}
 		return strings.Join(out, ",")
@@ -151,8 +152,8 @@ func TestParseNotificationsErrors(t *testing.T) {
 			[]string{"line 11: notifications.routes[1].group_interval: receiver h has group_interval 1m in the route at line 8"}},
 		{"bad stage", "  receivers:\n    h: {webhook: {url: \"http://x\"}}\n  routes:\n    - receivers: [h]\n      deliver_during_except: [brech]\n",
 			[]string{`line 9: notifications.routes[0].deliver_during_except: unknown stage "brech"`, "needs deliver_during"}},
-		{"ack_timeout", "  receivers:\n    h: {webhook: {url: \"http://x\"}}\n  routes:\n    - receivers: [h]\n      ack_timeout: 30m\n",
-			[]string{"line 9: notifications.routes[0].ack_timeout: ack_timeout reminders are not supported"}},
+		{"ack_timeout", "  receivers:\n    h: {webhook: {url: \"http://x\"}}\n  routes:\n    - receivers: [h]\n      ack_timeout: 10s\n",
+			[]string{`line 9: notifications.routes[0].ack_timeout: "10s" is out of range (1m to 168h)`}},
 		{"no routes", "  receivers:\n    h: {webhook: {url: \"http://x\"}}\n",
 			[]string{"notifications.routes: missing"}},
 	} {
@@ -192,7 +193,7 @@ func TestNotificationsSummaryShowsNoSecret(t *testing.T) {
 	s := b.String()
 	for _, want := range []string{"gold-slack: slack channel #gold-escalations", "helpdesk-hook: webhook signed", "oncall: pagerduty",
 		"1. line 18: match {tier: gold, stage: [breach, escalation]} -> gold-slack, oncall",
-		"3. line 23: match {} -> support-slack; group_interval 5m; deliver_during eu-business except breach"} {
+		"3. line 23: match {} -> support-slack; group_interval 5m; deliver_during eu-business except breach; ack_timeout 30m"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}

@@ -60,10 +60,7 @@ func (ps *parser) route(e *entry, n *Notifications, p *Policy) *Route {
 		case "group_interval":
 			r.GroupInterval = ps.interval(f, time.Second, maxGroupInterval)
 		case "ack_timeout":
-			// Reminders after an acknowledgement are not sent by this
-			// version: refusing the key beats accepting a rule that does
-			// nothing.
-			ps.add(f.key.Line, f.path, "ack_timeout reminders are not supported by this version of watchdogd; remove the key")
+			r.AckTimeout = ps.interval(f, time.Minute, maxAckTimeout)
 		case "deliver_during":
 			hasDuring = true
 			r.DeliverDuringName, r.DeliverDuring = ps.deliverDuring(f, p)

@@ -110,6 +110,16 @@ type Store interface {
 	// when the ticket is unknown.
 	Unacknowledge(ctx context.Context, id string, clocks []SLAClock) (int, error)
 
+	// PendingReminders returns the acks of open tickets whose reminder
+	// (RemindedAt) has not gone out, at most limit, in (ticket, clock)
+	// order after the given ticket id.
+	PendingReminders(ctx context.Context, after string, limit int) ([]Ack, error)
+
+	// MarkReminded records at as the reminder instant of ack (matched by
+	// ticket, clock and At) unless one is recorded, and reports whether it
+	// recorded it: of several engines, one sends the reminder.
+	MarkReminded(ctx context.Context, ack Ack, at time.Time) (bool, error)
+
 	// SubscribeAlerts streams alerts recorded from now on by any process
 	// sharing the store, until ctx is done. A subscriber that falls behind
 	// may miss alerts; it never blocks the writer.

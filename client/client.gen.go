@@ -426,8 +426,11 @@ type Ack struct {
 	// CycleStartedAt Next reply and periodic update only; the start of the cycle acknowledged (the one running then).
 	CycleStartedAt *time.Time `json:"cycle_started_at,omitempty"`
 	Note           *string    `json:"note,omitempty"`
-	SLAType        SLAType    `json:"sla_type"`
-	Until          *time.Time `json:"until,omitempty"`
+
+	// RemindedAt When the route's `ack_timeout` reminder went out; absent until then.
+	RemindedAt *time.Time `json:"reminded_at,omitempty"`
+	SLAType    SLAType    `json:"sla_type"`
+	Until      *time.Time `json:"until,omitempty"`
 }
 
 // AckRequest defines model for AckRequest.

@@ -116,6 +116,7 @@ func testAcknowledge(t *testing.T, h Harness) {
 	if len(seen) != 2 {
 		t.Errorf("plan saw acks %+v, want 2", seen)
 	}
+	checkReminders(t, s, ack2)
 	if n, err := s.Unacknowledge(t.Context(), "a", []watchdog.SLAClock{watchdog.Response}); err != nil || n != 1 {
 		t.Errorf("unacknowledge response = %d, %v", n, err)
 	}
@@ -234,5 +235,50 @@ func checkSupersede(t *testing.T, s watchdog.Store, alerts []watchdog.Alert) {
 	if got["alert/night"] != watchdog.DeliverySuperseded || got["breach/team"] != watchdog.DeliveryPending ||
 		got["breach/pager"] != watchdog.DeliveryAcknowledged {
 		t.Errorf("after superseding: %v, want the held row superseded, the claimed and the acknowledged ones alone", got)
+	}
+}
+
+// checkReminders: the open ticket's acks are pending reminders until
+// MarkReminded records one, once, for the ack as it is (a stale At is
+// refused); a new ack of the clock makes its reminder pending again.
+func checkReminders(t *testing.T, s watchdog.Store, ack watchdog.Ack) {
+	t.Helper()
+	pending, err := s.PendingReminders(t.Context(), "", 10)
+	if err != nil || len(pending) != 2 || pending[0].TicketID != "a" || pending[0].SLAClock != watchdog.Resolution {
+		t.Fatalf("PendingReminders = %+v, %v; want a's two acks, resolution first", pending, err)
+	}
+	if after, err := s.PendingReminders(t.Context(), "a", 10); err != nil || len(after) != 0 {
+		t.Errorf("PendingReminders after a = %+v, %v", after, err)
+	}
+	stale := ack
+	stale.At = ack.At.Add(-time.Minute)
+	if won, err := s.MarkReminded(t.Context(), stale, At(time.Hour)); err != nil || won {
+		t.Errorf("MarkReminded of a replaced ack = %v, %v", won, err)
+	}
+	if won, err := s.MarkReminded(t.Context(), ack, At(time.Hour)); err != nil || !won {
+		t.Errorf("MarkReminded = %v, %v", won, err)
+	}
+	if won, err := s.MarkReminded(t.Context(), ack, At(2*time.Hour)); err != nil || won {
+		t.Errorf("MarkReminded again = %v, %v: a reminder is recorded once", won, err)
+	}
+	tk, err := s.Ticket(t.Context(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range tk.Acks {
+		if a.SLAClock == watchdog.Response && (a.RemindedAt == nil || !a.RemindedAt.Equal(At(time.Hour))) {
+			t.Errorf("response ack %+v, want reminded at +1h", a)
+		}
+	}
+	if pending, err := s.PendingReminders(t.Context(), "", 10); err != nil || len(pending) != 1 {
+		t.Errorf("PendingReminders after the reminder = %+v, %v", pending, err)
+	}
+	again := ack
+	again.At = ack.At.Add(time.Minute)
+	if err := s.Acknowledge(t.Context(), "a", []watchdog.Ack{again}); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := s.PendingReminders(t.Context(), "", 10); err != nil || len(pending) != 2 {
+		t.Errorf("PendingReminders after a new ack = %+v, %v", pending, err)
 	}
 }
