@@ -1,0 +1,448 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog/server"
+	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
+	"github.com/ticket-watchdog/watchdog/watchdogtest"
+)
+
+// The SLA file of the policy tests: ordered policies with every kind of
+// condition, then the seed's tiers table.
+const policiesSLA = `
+policies:
+  - name: vip
+    match: {tier: gold, attributes.group: [billing, payments], tags: vip}
+    targets: {response: 15m, next_reply: 1h, periodic_update: 4h, resolution: 8h}
+  - name: email
+    match: {attributes.channel: email, not: {priority: low}}
+    targets: {response: 4h, resolution: 72h}
+  - name: not-chat
+    match: {tier: silver, not: {attributes.channel: chat}}
+    targets: {next_reply: 2h}
+tiers:
+  gold:
+    high: {response: 30, resolution: 180}
+`
+
+// t0 is the fake clock's start in the policy tests.
+var t0 = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+
+// policyServer is a server on the fake clock with policiesSLA, on store
+// ("sqlite" or "postgres").
+type policyServer struct {
+	*running
+	clock *watchdogtest.Clock
+}
+
+func startPolicyServer(t *testing.T, store string) *policyServer {
+	t.Helper()
+	dir := t.TempDir()
+	sla := filepath.Join(dir, "sla.yaml")
+	if err := os.WriteFile(sla, []byte(policiesSLA), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config{SLAConfigPath: sla, Clock: watchdogtest.NewClock(t0)}
+	if store == "postgres" {
+		cfg.DatabaseURL = pgtest.DSN(t)
+	}
+	clock := cfg.Clock.(*watchdogtest.Clock)
+	return &policyServer{running: runServer(t, cfg), clock: clock}
+}
+
+// forStores runs f as a subtest on each store.
+func forStores(t *testing.T, f func(t *testing.T, srv *policyServer)) {
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			f(t, startPolicyServer(t, store))
+		})
+	}
+}
+
+func (s *policyServer) req(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode >= 500 {
+		t.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, b
+}
+
+// post posts events, which must be accepted.
+func (s *policyServer) post(t *testing.T, body string) {
+	t.Helper()
+	if code, b := s.req(t, "POST", "/tickets", body); code != http.StatusOK {
+		t.Fatalf("POST /tickets %s: %d %s", body, code, b)
+	}
+}
+
+// at formats t0+d.
+func at(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+
+// ev is one event of ticket id at t0+updated (created at t0).
+func ev(id, tier, prio, status string, updated time.Duration, extra string) string {
+	if extra != "" {
+		extra = "," + extra
+	}
+	return fmt.Sprintf(`{"id":%q,"priority":%q,"created_at":%q,"updated_at":%q,"status":%q,"customer_tier":%q%s}`,
+		id, prio, at(0), at(updated), status, tier, extra)
+}
+
+// msgs renders messages: pairs of (author, offset from t0).
+func msgs(pairs ...any) string {
+	var parts []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		parts = append(parts, fmt.Sprintf(`{"author":%q,"at":%q}`, pairs[i], at(pairs[i+1].(time.Duration))))
+	}
+	return `"messages":[` + strings.Join(parts, ",") + `]`
+}
+
+type clockJSON struct {
+	State          string     `json:"state"`
+	Cycle          int        `json:"cycle"`
+	CycleStartedAt *time.Time `json:"cycle_started_at"`
+	CyclesMet      int        `json:"cycles_met"`
+	CyclesMissed   int        `json:"cycles_missed"`
+	BreachAt       *time.Time `json:"breach_at"`
+	AlertAt        *time.Time `json:"alert_at"`
+}
+
+type alertJSON struct {
+	ID              int64      `json:"id"`
+	TicketID        string     `json:"ticket_id"`
+	SLAType         string     `json:"sla_type"`
+	Stage           string     `json:"stage"`
+	Cycle           int        `json:"cycle"`
+	CycleStartedAt  *time.Time `json:"cycle_started_at"`
+	Policy          string     `json:"policy"`
+	DueAt           time.Time  `json:"due_at"`
+	EscalationLevel int        `json:"escalation_level"`
+}
+
+type ticketJSON struct {
+	Policy          string               `json:"policy"`
+	State           string               `json:"sla_state"`
+	Untracked       string               `json:"untracked_reason"`
+	Attributes      map[string]string    `json:"attributes"`
+	Tags            []string             `json:"tags"`
+	EscalationLevel int                  `json:"escalation_level"`
+	BreachAt        *time.Time           `json:"breach_at"`
+	Messages        []map[string]string  `json:"messages"`
+	SLA             map[string]clockJSON `json:"sla"`
+	Alerts          []alertJSON          `json:"alerts"`
+}
+
+func (s *policyServer) ticket(t *testing.T, id string) ticketJSON {
+	t.Helper()
+	code, b := s.req(t, "GET", "/tickets/"+id, "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /tickets/%s: %d %s", id, code, b)
+	}
+	var v ticketJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return v
+}
+
+func (s *policyServer) alerts(t *testing.T, id string) []alertJSON {
+	t.Helper()
+	code, b := s.req(t, "GET", "/alerts?ticket_id="+id+"&limit=1000", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /alerts: %d %s", code, b)
+	}
+	var all []alertJSON
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	var out []alertJSON
+	for _, a := range all {
+		if a.TicketID == id {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// advance moves the fake clock to t0+d and waits until the engine has
+// fired what was due by then (its timers are all after the instant).
+func (s *policyServer) advance(t *testing.T, d time.Duration) {
+	t.Helper()
+	watchdogtest.Settle(t, s.Engine().Hooks())
+	s.clock.Set(t0.Add(d))
+	watchdogtest.Settle(t, s.Engine().Hooks())
+}
+
+// stageCount counts the alerts of clock/stage with cycle start key.
+func stageCount(as []alertJSON, clock, stage string, key time.Duration) int {
+	n := 0
+	for _, a := range as {
+		if a.SLAType == clock && a.Stage == stage && a.CycleStartedAt != nil && a.CycleStartedAt.Equal(t0.Add(key)) {
+			n++
+		}
+	}
+	return n
+}
+
+func describe(as []alertJSON) string {
+	var b bytes.Buffer
+	for _, a := range as {
+		k := ""
+		if a.CycleStartedAt != nil {
+			k = a.CycleStartedAt.Sub(t0).String()
+		}
+		fmt.Fprintf(&b, "\n  %s/%s cycle %d key %s due %s policy %s level %d", a.SLAType, a.Stage, a.Cycle, k, a.DueAt.Sub(t0), a.Policy, a.EscalationLevel)
+	}
+	return b.String()
+}
+
+// Policies are chosen by tier, attributes, tags and not, in file order,
+// falling through to the tiers table.
+func TestE2EPolicySelection(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.post(t, "["+strings.Join([]string{
+			ev("vip1", "gold", "low", "open", 0, `"attributes":{"group":"payments"},"tags":["x","vip"]`),
+			ev("vip-no-tag", "gold", "high", "open", 0, `"attributes":{"group":"payments"},"tags":["x"]`),
+			ev("email1", "bronze", "high", "open", 0, `"attributes":{"channel":"email"}`),
+			ev("email-low", "bronze", "low", "open", 0, `"attributes":{"channel":"email"}`),
+			ev("silver-none", "silver", "low", "open", 0, ``),
+			ev("silver-chat", "silver", "low", "open", 0, `"attributes":{"channel":"chat"}`),
+		}, ",")+"]")
+		want := map[string]string{
+			"vip1": "vip", "vip-no-tag": "tiers.gold.high", "email1": "email", "email-low": "",
+			"silver-none": "not-chat", "silver-chat": "",
+		}
+		for id, p := range want {
+			v := srv.ticket(t, id)
+			if v.Policy != p {
+				t.Errorf("%s: policy %q, want %q", id, v.Policy, p)
+			}
+			if p == "" && v.State != "untracked" {
+				t.Errorf("%s: state %q, want untracked", id, v.State)
+			}
+		}
+		// A target the first matching policy omits is not tracked.
+		if v := srv.ticket(t, "email1"); v.SLA["next_reply"].State != "" || v.SLA["resolution"].State == "" {
+			t.Errorf("email1 clocks: %+v", v.SLA)
+		}
+		if v := srv.ticket(t, "silver-none"); v.SLA["response"].State != "" || v.SLA["next_reply"].State != "idle" {
+			t.Errorf("silver-none clocks: %+v", v.SLA)
+		}
+		// The dashboard filters by policy.
+		code, b := srv.req(t, "GET", "/dashboard?policy=email", "")
+		if code != http.StatusOK || !strings.Contains(string(b), `"email1"`) || strings.Contains(string(b), `"vip1"`) {
+			t.Errorf("dashboard?policy=email: %d %s", code, b)
+		}
+		code, b = srv.req(t, "GET", "/dashboard?policy=tiers.gold.high", "")
+		if code != http.StatusOK || !strings.Contains(string(b), `"vip-no-tag"`) || strings.Contains(string(b), `"vip1"`) {
+			t.Errorf("dashboard?policy=tiers.gold.high: %d %s", code, b)
+		}
+	})
+}
+
+// wsCollect collects the alert messages of /ws/alerts with query.
+type wsCollect struct {
+	msgs chan map[string]any
+}
+
+func (s *policyServer) ws(t *testing.T, query string) *wsCollect {
+	t.Helper()
+	conn, resp := wsDial(t, s.base, query, nil)
+	if conn == nil {
+		t.Fatalf("ws %s: %d", query, resp.StatusCode)
+	}
+	c := &wsCollect{msgs: make(chan map[string]any, 100)}
+	go func() {
+		for {
+			_, data, err := conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var m map[string]any
+			if json.Unmarshal(data, &m) == nil {
+				c.msgs <- m
+			}
+		}
+	}()
+	eventually(t, "the WebSocket client", func() bool { return s.Hub().Clients() > 0 })
+	return c
+}
+
+// drain returns the messages received so far, waiting briefly for more.
+func (c *wsCollect) drain() []map[string]any {
+	var out []map[string]any
+	for {
+		select {
+		case m := <-c.msgs:
+			out = append(out, m)
+		case <-time.After(300 * time.Millisecond):
+			return out
+		}
+	}
+}
+
+// Next-reply cycles fire alert and breach once per cycle, with the cycle's
+// ordinal and start on the ticket, the alerts and the WebSocket; messages
+// re-sent (also in an event already seen) and late messages that insert an
+// earlier cycle fire nothing twice.
+func TestE2ENextReplyCycles(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		vipWS := srv.ws(t, "?policy=vip")
+		tiersWS := srv.ws(t, "?policy=tiers.gold.high")
+		eventually(t, "two WebSocket clients", func() bool { return srv.Hub().Clients() == 2 })
+		const extras = `"attributes":{"group":"billing"},"tags":["vip"]`
+		srv.advance(t, 10*time.Minute)
+		// First response (agent) at 5m, a customer message at 10m: cycle 1 at 10m.
+		srv.post(t, "["+ev("c", "gold", "high", "open", 0, extras+","+msgs("customer", time.Duration(0), "agent", 5*time.Minute, "customer", 10*time.Minute))+
+			","+ev("g", "gold", "high", "open", 0, "")+"]")
+		v := srv.ticket(t, "c")
+		nr := v.SLA["next_reply"]
+		if v.Policy != "vip" || nr.State != "ok" || nr.Cycle != 1 || nr.CycleStartedAt == nil || !nr.CycleStartedAt.Equal(t0.Add(10*time.Minute)) ||
+			nr.BreachAt == nil || !nr.BreachAt.Equal(t0.Add(70*time.Minute)) {
+			t.Fatalf("after ingest: policy %q next_reply %+v", v.Policy, nr)
+		}
+		if pu := v.SLA["periodic_update"]; pu.Cycle != 1 || !pu.CycleStartedAt.Equal(t0.Add(5*time.Minute)) || pu.State != "ok" {
+			t.Errorf("periodic_update %+v", pu)
+		}
+		if r := v.SLA["response"]; r.State != "met" || r.Cycle != 0 {
+			t.Errorf("response %+v", r)
+		}
+		srv.advance(t, 65*time.Minute)
+		srv.advance(t, 75*time.Minute)
+		as := srv.alerts(t, "c")
+		if stageCount(as, "next_reply", "alert", 10*time.Minute) != 1 || stageCount(as, "next_reply", "breach", 10*time.Minute) != 1 {
+			t.Fatalf("cycle 1 alerts:%s", describe(as))
+		}
+		for _, a := range as {
+			if a.SLAType == "next_reply" && (a.Cycle != 1 || a.Policy != "vip") {
+				t.Errorf("cycle 1 alert %+v", a)
+			}
+		}
+		// The agent answers at 80m (cycle 1 missed); the customer writes at
+		// 90m: cycle 2.
+		srv.advance(t, 90*time.Minute)
+		srv.post(t, ev("c", "gold", "high", "open", 90*time.Minute, msgs("agent", 80*time.Minute, "customer", 90*time.Minute)))
+		v = srv.ticket(t, "c")
+		if nr := v.SLA["next_reply"]; nr.Cycle != 2 || !nr.CycleStartedAt.Equal(t0.Add(90*time.Minute)) || nr.CyclesMissed != 1 || nr.CyclesMet != 0 || nr.State != "ok" {
+			t.Errorf("cycle 2: %+v", nr)
+		}
+		srv.advance(t, 145*time.Minute)
+		srv.advance(t, 155*time.Minute)
+		as = srv.alerts(t, "c")
+		if stageCount(as, "next_reply", "alert", 90*time.Minute) != 1 || stageCount(as, "next_reply", "breach", 90*time.Minute) != 1 {
+			t.Fatalf("cycle 2 alerts:%s", describe(as))
+		}
+		for _, a := range as {
+			if a.SLAType == "next_reply" && a.CycleStartedAt.Equal(t0.Add(90*time.Minute)) && a.Cycle != 2 {
+				t.Errorf("cycle 2 alert %+v", a)
+			}
+		}
+		before := len(as)
+		level := srv.ticket(t, "c").EscalationLevel
+		if level != before {
+			t.Errorf("escalation level %d after %d alerts", level, before)
+		}
+
+		// Every message again, out of order, in the event already seen and
+		// in a new one: nothing changes.
+		all := msgs("customer", 90*time.Minute, "agent", 80*time.Minute, "customer", 10*time.Minute, "agent", 5*time.Minute, "customer", time.Duration(0))
+		srv.post(t, ev("c", "gold", "high", "open", 90*time.Minute, all))
+		srv.post(t, ev("c", "gold", "high", "open", 100*time.Minute, all))
+		srv.advance(t, 160*time.Minute)
+		v = srv.ticket(t, "c")
+		if len(v.Messages) != 5 || len(srv.alerts(t, "c")) != before || v.SLA["next_reply"].Cycle != 2 {
+			t.Errorf("re-sent messages: %d messages, %d alerts (want %d), next_reply %+v", len(v.Messages), len(srv.alerts(t, "c")), before, v.SLA["next_reply"])
+		}
+
+		// Late messages, in an event already seen: the agent at 85m and the
+		// customer at 87m move cycle 2's start earlier (its alert instant,
+		// 138m, is long past) — its stages have fired already.
+		srv.post(t, ev("c", "gold", "high", "open", 90*time.Minute, msgs("customer", 87*time.Minute, "agent", 85*time.Minute)))
+		srv.advance(t, 161*time.Minute)
+		v = srv.ticket(t, "c")
+		nr = v.SLA["next_reply"]
+		if len(srv.alerts(t, "c")) != before || nr.Cycle != 2 || !nr.CycleStartedAt.Equal(t0.Add(87*time.Minute)) || len(v.Messages) != 7 {
+			t.Errorf("late messages moving cycle 2:%s\nnext_reply %+v, %d messages", describe(srv.alerts(t, "c")), nr, len(v.Messages))
+		}
+		// Late messages inserting an earlier cycle: agent at 40m, customer
+		// at 45m split cycle 1 into [10m, 40m) and [45m, 80m); the cycle
+		// now third starts at 87m and keeps its alerts, numbered 2.
+		srv.post(t, ev("c", "gold", "high", "open", 100*time.Minute, msgs("customer", 45*time.Minute, "agent", 40*time.Minute)))
+		srv.advance(t, 162*time.Minute)
+		v = srv.ticket(t, "c")
+		nr = v.SLA["next_reply"]
+		as = srv.alerts(t, "c")
+		if len(as) != before || nr.Cycle != 3 || !nr.CycleStartedAt.Equal(t0.Add(87*time.Minute)) || nr.CyclesMet != 2 || nr.CyclesMissed != 0 {
+			t.Errorf("late earlier cycle:%s\nnext_reply %+v", describe(as), nr)
+		}
+		for _, a := range as {
+			if a.SLAType == "next_reply" && a.CycleStartedAt.Equal(t0.Add(90*time.Minute)) && a.Cycle != 2 {
+				t.Errorf("an alert changed its ordinal: %+v", a)
+			}
+		}
+		if v.EscalationLevel != before {
+			t.Errorf("escalation level %d, want %d", v.EscalationLevel, before)
+		}
+
+		// The WebSocket: vip's cycle alerts with cycle and start, and none
+		// of the tiers ticket's; the tiers filter the reverse.
+		var cycles []string
+		for _, m := range vipWS.drain() {
+			if m["ticket_id"] != "c" {
+				t.Errorf("policy=vip got %v", m)
+			}
+			if m["sla_type"] == "next_reply" {
+				cycles = append(cycles, fmt.Sprintf("%v/%v/%v/%v", m["stage"], m["cycle"], m["cycle_started_at"], m["policy"]))
+			}
+		}
+		want := []string{
+			"alert/1/" + at(10*time.Minute) + "/vip", "breach/1/" + at(10*time.Minute) + "/vip",
+			"alert/2/" + at(90*time.Minute) + "/vip", "breach/2/" + at(90*time.Minute) + "/vip",
+		}
+		if fmt.Sprint(cycles) != fmt.Sprint(want) {
+			t.Errorf("WebSocket next_reply messages %v, want %v", cycles, want)
+		}
+		got := tiersWS.drain()
+		for _, m := range got {
+			if m["ticket_id"] != "g" || m["policy"] != "tiers.gold.high" {
+				t.Errorf("policy=tiers.gold.high got %v", m)
+			}
+		}
+		if len(got) == 0 {
+			t.Errorf("policy=tiers.gold.high got nothing")
+		}
+	})
+}
