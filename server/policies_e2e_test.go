@@ -446,3 +446,122 @@ func TestE2ENextReplyCycles(t *testing.T) {
 		}
 	})
 }
+
+// count counts the alerts of clock/stage.
+func count(as []alertJSON, clock, stage string) int {
+	n := 0
+	for _, a := range as {
+		if a.SLAType == clock && a.Stage == stage {
+			n++
+		}
+	}
+	return n
+}
+
+// Attributes and tags come from the latest event that carries them; when
+// they change so that another policy applies, the clocks are recomputed
+// under it and the alerts already sent stay sent.
+func TestE2EPolicySwitch(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.post(t, ev("s", "gold", "high", "open", 0, `"attributes":{"group":"billing"},"tags":["vip"],`+msgs("customer", time.Duration(0))))
+		srv.advance(t, 20*time.Minute)
+		as := srv.alerts(t, "s")
+		if count(as, "response", "alert") != 1 || count(as, "response", "breach") != 1 || as[0].Policy != "vip" {
+			t.Fatalf("under vip:%s", describe(as))
+		}
+		// Another group: the tiers' 30-minute response target applies.
+		srv.post(t, ev("s", "gold", "high", "open", 25*time.Minute, `"attributes":{"group":"sales"}`))
+		v := srv.ticket(t, "s")
+		if v.Policy != "tiers.gold.high" || v.Attributes["group"] != "sales" || len(v.Tags) != 1 || v.SLA["next_reply"].State != "" {
+			t.Fatalf("after the switch: %+v", v)
+		}
+		if r := v.SLA["response"]; r.State != "ok" || !r.BreachAt.Equal(t0.Add(30*time.Minute)) {
+			t.Errorf("response under the tiers at 25m: %+v", r)
+		}
+		// A late event's attributes do not override the latest ones.
+		srv.post(t, ev("s", "gold", "high", "open", 22*time.Minute, `"attributes":{"group":"billing"},"tags":["vip"]`))
+		if v := srv.ticket(t, "s"); v.Policy != "tiers.gold.high" || v.Attributes["group"] != "sales" {
+			t.Errorf("a late event's attributes applied: %+v", v)
+		}
+		srv.advance(t, 40*time.Minute)
+		as = srv.alerts(t, "s")
+		if count(as, "response", "alert") != 1 || count(as, "response", "breach") != 1 || len(as) != 2 {
+			t.Errorf("alerts re-fired after the switch:%s", describe(as))
+		}
+		// Absent keeps; [] clears the tags; then vip again.
+		srv.post(t, ev("s", "gold", "high", "open", 41*time.Minute, ""))
+		if v := srv.ticket(t, "s"); v.Attributes["group"] != "sales" || len(v.Tags) != 1 {
+			t.Errorf("absent attributes and tags: %+v %+v", v.Attributes, v.Tags)
+		}
+		srv.post(t, ev("s", "gold", "high", "open", 42*time.Minute, `"tags":[]`))
+		if v := srv.ticket(t, "s"); v.Attributes["group"] != "sales" || len(v.Tags) != 0 {
+			t.Errorf("tags [] should clear: %+v %+v", v.Attributes, v.Tags)
+		}
+		srv.post(t, ev("s", "gold", "high", "open", 43*time.Minute, `"attributes":{"group":"payments"},"tags":["vip"]`))
+		v = srv.ticket(t, "s")
+		if v.Policy != "vip" {
+			t.Errorf("back to vip: %+v", v)
+		}
+		srv.advance(t, 50*time.Minute)
+		if as := srv.alerts(t, "s"); len(as) != 2 {
+			t.Errorf("alerts after the switch back:%s", describe(as))
+		}
+		srv.post(t, ev("s", "gold", "high", "open", 44*time.Minute, `"attributes":{}`))
+		if v := srv.ticket(t, "s"); v.Attributes != nil || v.Policy != "tiers.gold.high" {
+			t.Errorf("attributes {} should clear: %+v", v)
+		}
+	})
+}
+
+// Periodic-update cycles start at agent messages while the ticket is not
+// resolved and stop at the next agent message or resolution; a reopen
+// starts none, and a reopen starts the next-reply cycle a customer message
+// written while resolved asked for. Zero-length cycles do not exist.
+func TestE2EPeriodicUpdateAndReopen(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		const vip = `"attributes":{"group":"billing"},"tags":["vip"]`
+		srv.advance(t, 90*time.Minute)
+		for _, id := range []string{"p1", "p2"} {
+			m := msgs("agent", 5*time.Minute, "customer", 40*time.Minute)
+			if id == "p2" {
+				m = msgs("agent", 5*time.Minute, "customer", 40*time.Minute, "agent", 60*time.Minute)
+			}
+			srv.post(t, "["+ev(id, "gold", "high", "open", 0, vip+","+m)+","+ev(id, "gold", "high", "resolved", 30*time.Minute, "")+","+
+				ev(id, "gold", "high", "open", 60*time.Minute, "")+"]")
+		}
+		v := srv.ticket(t, "p1")
+		pu, nr := v.SLA["periodic_update"], v.SLA["next_reply"]
+		if pu.State != "met" || pu.Cycle != 1 || pu.CyclesMet != 1 || !pu.CycleStartedAt.Equal(t0.Add(5*time.Minute)) {
+			t.Errorf("p1 periodic_update (a reopen starts none): %+v", pu)
+		}
+		if nr.Cycle != 1 || !nr.CycleStartedAt.Equal(t0.Add(60*time.Minute)) || nr.State != "ok" || nr.CyclesMet+nr.CyclesMissed != 0 ||
+			!nr.BreachAt.Equal(t0.Add(2*time.Hour)) {
+			t.Errorf("p1 next_reply (starts at the reopen): %+v", nr)
+		}
+		if v.BreachAt == nil || !v.BreachAt.Equal(t0.Add(2*time.Hour)) {
+			t.Errorf("p1 breach_at %v, want the next reply's", v.BreachAt)
+		}
+		v = srv.ticket(t, "p2")
+		pu, nr = v.SLA["periodic_update"], v.SLA["next_reply"]
+		if nr.State != "idle" || nr.Cycle != 0 || nr.CyclesMet != 0 {
+			t.Errorf("p2 next_reply (zero-length cycle): %+v", nr)
+		}
+		if pu.State != "ok" || pu.Cycle != 2 || pu.CyclesMet != 1 || !pu.CycleStartedAt.Equal(t0.Add(60*time.Minute)) {
+			t.Errorf("p2 periodic_update: %+v", pu)
+		}
+		// A cycle stopped exactly at its breach instant is met: the
+		// agent's update at 4h05m stops the 4h cycle from 5m, whose alert
+		// (at 3h29m) alone fires.
+		srv.advance(t, 5*time.Hour)
+		srv.post(t, ev("p3", "gold", "high", "open", 0, vip+","+msgs("agent", 5*time.Minute, "agent", 4*time.Hour+5*time.Minute)))
+		srv.advance(t, 5*time.Hour+time.Minute)
+		v = srv.ticket(t, "p3")
+		as := srv.alerts(t, "p3")
+		if pu := v.SLA["periodic_update"]; pu.Cycle != 2 || pu.CyclesMet != 1 || pu.CyclesMissed != 0 || count(as, "periodic_update", "breach") != 0 ||
+			stageCount(as, "periodic_update", "alert", 5*time.Minute) != 1 || pu.State != "ok" {
+			t.Errorf("p3: %+v%s", pu, describe(as))
+		}
+	})
+}
