@@ -565,3 +565,68 @@ func TestE2EPeriodicUpdateAndReopen(t *testing.T) {
 		}
 	})
 }
+
+// Each bound on attributes, tags and messages is a 422 naming the item (its
+// index in the batch and its id) and the key; nothing of the batch is kept.
+func TestE2EExtrasBounds(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.advance(t, time.Hour)
+		many := func(n int, f func(i int) string) string {
+			parts := make([]string, n)
+			for i := range parts {
+				parts[i] = f(i)
+			}
+			return strings.Join(parts, ",")
+		}
+		long := strings.Repeat("x", 257)
+		cases := []struct {
+			name, extra, field, says string
+		}{
+			{"33 attributes", `"attributes":{` + many(33, func(i int) string { return fmt.Sprintf(`"k%d":"v"`, i) }) + `}`, "attributes", "32"},
+			{"bad key", `"attributes":{"Group":"x"}`, "attributes.Group", "a-z"},
+			{"bad key char", `"attributes":{"a b":"x"}`, "attributes.a b", "a-z"},
+			{"key too long", `"attributes":{"` + strings.Repeat("k", 65) + `":"x"}`, "attributes", "64"},
+			{"value 257 bytes", `"attributes":{"group":"` + long + `"}`, "attributes.group", "256"},
+			{"65 tags", `"tags":[` + many(65, func(i int) string { return fmt.Sprintf(`"t%d"`, i) }) + `]`, "tags", "64"},
+			{"tag 65 bytes", `"tags":["a","` + strings.Repeat("t", 65) + `"]`, "tags[1]", "64"},
+			{"1001 messages", `"messages":[` + many(1001, func(i int) string { return fmt.Sprintf(`{"author":"agent","at":%q}`, at(time.Duration(i)*time.Second)) }) + `]`, "messages", "1000"},
+			{"before created_at", msgs("customer", time.Minute, "customer", -time.Minute), "messages[1].at", "created_at"},
+			{"unknown author", `"messages":[{"author":"bot","at":"` + at(time.Minute) + `"}]`, "messages[0].author", "customer or agent"},
+			{"attributes not strings", `"attributes":{"group":1}`, "attributes.group", "string"},
+		}
+		for _, c := range cases {
+			body := "[" + ev("ok-"+c.name, "gold", "high", "open", 0, "") + "," + ev("bad", "gold", "high", "open", 0, c.extra) + "]"
+			code, b := srv.req(t, "POST", "/tickets", body)
+			var eb struct {
+				Error   string `json:"error"`
+				Details []struct {
+					Item    int    `json:"item"`
+					ID      string `json:"id"`
+					Field   string `json:"field"`
+					Message string `json:"message"`
+				} `json:"details"`
+			}
+			if err := json.Unmarshal(b, &eb); err != nil || code != http.StatusUnprocessableEntity || len(eb.Details) == 0 {
+				t.Errorf("%s: %d %.300s", c.name, code, b)
+				continue
+			}
+			d := eb.Details[0]
+			if d.Item != 1 || d.ID != "bad" || d.Field != c.field || !strings.Contains(d.Message, c.says) {
+				t.Errorf("%s: detail %+v, want item 1 id bad field %q saying %q", c.name, d, c.field, c.says)
+			}
+			if code, _ := srv.req(t, "GET", "/tickets/ok-"+strings.ReplaceAll(c.name, " ", "%20"), ""); code != http.StatusNotFound {
+				t.Errorf("%s: the batch's valid item was kept (%d)", c.name, code)
+			}
+		}
+		// The limits themselves are accepted.
+		body := ev("max", "gold", "high", "open", 0, `"attributes":{`+many(32, func(i int) string { return fmt.Sprintf(`"k.%d-_":"%s"`, i, strings.Repeat("v", 256)) })+
+			`},"tags":[`+many(64, func(i int) string { return fmt.Sprintf(`"%063d"`, i) })+`],"messages":[`+
+			many(1000, func(i int) string { return fmt.Sprintf(`{"author":"customer","at":%q}`, at(time.Duration(i)*time.Second)) })+`]`)
+		srv.post(t, body)
+		v := srv.ticket(t, "max")
+		if len(v.Attributes) != 32 || len(v.Tags) != 64 || len(v.Messages) != 1000 {
+			t.Errorf("at the limits: %d attributes, %d tags, %d messages", len(v.Attributes), len(v.Tags), len(v.Messages))
+		}
+	})
+}
