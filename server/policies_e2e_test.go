@@ -44,7 +44,10 @@ var t0 = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 type policyServer struct {
 	*running
 	clock *watchdogtest.Clock
+	sla   string
 }
+
+func (s *policyServer) slaPath(*testing.T) string { return s.sla }
 
 func startPolicyServer(t *testing.T, store string) *policyServer {
 	t.Helper()
@@ -58,7 +61,7 @@ func startPolicyServer(t *testing.T, store string) *policyServer {
 		cfg.DatabaseURL = pgtest.DSN(t)
 	}
 	clock := cfg.Clock.(*watchdogtest.Clock)
-	return &policyServer{running: runServer(t, cfg), clock: clock}
+	return &policyServer{running: runServer(t, cfg), clock: clock, sla: sla}
 }
 
 // forStores runs f as a subtest on each store.
@@ -627,6 +630,82 @@ func TestE2EExtrasBounds(t *testing.T) {
 		v := srv.ticket(t, "max")
 		if len(v.Attributes) != 32 || len(v.Tags) != 64 || len(v.Messages) != 1000 {
 			t.Errorf("at the limits: %d attributes, %d tags, %d messages", len(v.Attributes), len(v.Tags), len(v.Messages))
+		}
+	})
+}
+
+// A late event that carries attributes wins over earlier ones when no later
+// event carries any; an event already seen changes no attributes.
+func TestE2ELateEventAttributes(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.advance(t, time.Hour)
+		srv.post(t, ev("l", "gold", "high", "open", 10*time.Minute, `"attributes":{"group":"sales"},"tags":["x"]`))
+		srv.post(t, ev("l", "gold", "high", "open", 30*time.Minute, ""))
+		srv.post(t, ev("l", "gold", "high", "open", 20*time.Minute, `"attributes":{"group":"billing"},"tags":["vip"]`))
+		if v := srv.ticket(t, "l"); v.Attributes["group"] != "billing" || fmt.Sprint(v.Tags) != "[vip]" || v.Policy != "vip" {
+			t.Errorf("the late event's attributes (latest that carries them): %+v %v policy %q", v.Attributes, v.Tags, v.Policy)
+		}
+		// The same (id, updated_at) again with other attributes: ignored.
+		srv.post(t, ev("l", "gold", "high", "open", 20*time.Minute, `"attributes":{"group":"sales"},"tags":[]`))
+		srv.post(t, ev("l", "gold", "high", "open", 30*time.Minute, `"attributes":{"group":"sales"},"tags":[]`))
+		if v := srv.ticket(t, "l"); v.Attributes["group"] != "billing" || fmt.Sprint(v.Tags) != "[vip]" || v.Policy != "vip" {
+			t.Errorf("an event already seen changed attributes: %+v %v policy %q", v.Attributes, v.Tags, v.Policy)
+		}
+		// In one batch, in any order.
+		srv.post(t, "["+ev("b", "gold", "high", "open", 30*time.Minute, `"tags":["vip"]`)+","+
+			ev("b", "gold", "high", "open", 10*time.Minute, `"attributes":{"group":"payments"},"tags":["y"],`+msgs("customer", time.Minute))+","+
+			ev("b", "gold", "high", "open", 20*time.Minute, msgs("agent", 2*time.Minute))+"]")
+		v := srv.ticket(t, "b")
+		if v.Attributes["group"] != "payments" || fmt.Sprint(v.Tags) != "[vip]" || v.Policy != "vip" || len(v.Messages) != 2 || v.SLA["response"].State != "met" {
+			t.Errorf("one batch: %+v", v)
+		}
+	})
+}
+
+// When the SLA file changes so that another policy applies, the ticket's
+// clocks are recomputed under it; the alerts already sent stay sent, and a
+// cycle clock the new policy lacks is no longer shown.
+func TestE2EPolicyFileChange(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.advance(t, 20*time.Minute)
+		srv.post(t, ev("f", "gold", "high", "open", 0, `"attributes":{"group":"billing"},"tags":["vip"],`+msgs("agent", time.Minute, "customer", 2*time.Minute)))
+		if as := srv.alerts(t, "f"); len(as) != 0 {
+			t.Fatalf("alerts before the change:%s", describe(as))
+		}
+		srv.advance(t, 55*time.Minute)
+		if as := srv.alerts(t, "f"); stageCount(as, "next_reply", "alert", 2*time.Minute) != 1 {
+			t.Fatalf("next reply alert under vip:%s", describe(as))
+		}
+		const changed = `
+policies:
+  - name: vip2
+    match: {tags: vip}
+    targets: {next_reply: 2h, resolution: 1h}
+`
+		if err := os.WriteFile(srv.slaPath(t), []byte(changed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the new policy", func() bool { return srv.ticket(t, "f").Policy == "vip2" })
+		srv.advance(t, 70*time.Minute)
+		v := srv.ticket(t, "f")
+		as := srv.alerts(t, "f")
+		// Under vip2: next reply alert at 2m+102m, resolution alert at 51m
+		// and breach at 60m fire; vip's next reply alert stays, not re-fired.
+		if stageCount(as, "next_reply", "alert", 2*time.Minute) != 1 || count(as, "resolution", "alert") != 1 || count(as, "resolution", "breach") != 1 ||
+			len(as) != 3 || v.SLA["periodic_update"].State != "" || v.SLA["response"].State != "" || v.SLA["next_reply"].BreachAt == nil ||
+			!v.SLA["next_reply"].BreachAt.Equal(t0.Add(122*time.Minute)) {
+			t.Errorf("after the change: %+v%s", v.SLA, describe(as))
+		}
+		for _, a := range as {
+			want := "vip2"
+			if a.SLAType == "next_reply" {
+				want = "vip"
+			}
+			if a.Policy != want {
+				t.Errorf("alert %+v: policy %q, want %q", a, a.Policy, want)
+			}
 		}
 	})
 }
