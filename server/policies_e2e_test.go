@@ -482,6 +482,8 @@ func TestE2EPolicySwitch(t *testing.T) {
 		if r := v.SLA["response"]; r.State != "ok" || !r.BreachAt.Equal(t0.Add(30*time.Minute)) {
 			t.Errorf("response under the tiers at 25m: %+v", r)
 		}
+		srv.dashboardHas(t, "tiers.gold.high", "s", true)
+		srv.dashboardHas(t, "vip", "s", false)
 		// A late event's attributes do not override the latest ones.
 		srv.post(t, ev("s", "gold", "high", "open", 22*time.Minute, `"attributes":{"group":"billing"},"tags":["vip"]`))
 		if v := srv.ticket(t, "s"); v.Policy != "tiers.gold.high" || v.Attributes["group"] != "sales" {
@@ -698,6 +700,8 @@ policies:
 			!v.SLA["next_reply"].BreachAt.Equal(t0.Add(122*time.Minute)) {
 			t.Errorf("after the change: %+v%s", v.SLA, describe(as))
 		}
+		srv.dashboardHas(t, "vip2", "f", true)
+		srv.dashboardHas(t, "vip", "f", false)
 		for _, a := range as {
 			want := "vip2"
 			if a.SLAType == "next_reply" {
@@ -764,5 +768,17 @@ func TestE2ECyclesOnceAcrossReplicasAndRestarts(t *testing.T) {
 				t.Errorf("ticket: level %d next_reply %+v", v.EscalationLevel, nr)
 			}
 		})
+	}
+}
+
+// dashboardHas checks whether GET /dashboard?policy= lists ticket id.
+func (s *policyServer) dashboardHas(t *testing.T, policy, id string, want bool) {
+	t.Helper()
+	code, b := s.req(t, "GET", "/dashboard?policy="+policy, "")
+	if code != http.StatusOK {
+		t.Fatalf("dashboard?policy=%s: %d %s", policy, code, b)
+	}
+	if got := strings.Contains(string(b), `"id":"`+id+`"`); got != want {
+		t.Errorf("dashboard?policy=%s lists %s: %v, want %v: %s", policy, id, got, want, b)
 	}
 }
