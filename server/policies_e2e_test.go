@@ -782,3 +782,30 @@ func (s *policyServer) dashboardHas(t *testing.T, policy, id string, want bool) 
 		t.Errorf("dashboard?policy=%s lists %s: %v, want %v: %s", policy, id, got, want, b)
 	}
 }
+
+// A message is identified by author and instant: the same instant written
+// in another offset or with nanoseconds, or twice in one event, is one
+// message; a customer and an agent at the same instant are two.
+func TestE2EMessageIdentity(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.advance(t, time.Hour)
+		tenPast := t0.Add(10 * time.Minute)
+		m := fmt.Sprintf(`"messages":[{"author":"customer","at":%q},{"author":"customer","at":%q},{"author":"customer","at":%q},{"author":"agent","at":%q},{"author":"agent","at":%q}]`,
+			tenPast.Format(time.RFC3339), tenPast.In(time.FixedZone("", 3600)).Format(time.RFC3339), tenPast.Add(300*time.Nanosecond).Format(time.RFC3339Nano),
+			tenPast.Format(time.RFC3339), at(5*time.Minute))
+		srv.post(t, ev("i", "gold", "high", "open", 0, `"attributes":{"group":"billing"},"tags":["vip"],`+m))
+		srv.post(t, ev("i", "gold", "high", "open", 0, m))
+		v := srv.ticket(t, "i")
+		if len(v.Messages) != 3 {
+			t.Errorf("messages %v, want 3", v.Messages)
+		}
+		// The customer at 10m came before the agent at 10m: no cycle.
+		if nr := v.SLA["next_reply"]; nr.State != "idle" {
+			t.Errorf("next_reply %+v, want idle", nr)
+		}
+		if pu := v.SLA["periodic_update"]; pu.Cycle != 2 || pu.CyclesMet != 1 {
+			t.Errorf("periodic_update %+v", pu)
+		}
+	})
+}
