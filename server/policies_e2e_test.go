@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ticket-watchdog/watchdog/internal/mockslack"
 	"github.com/ticket-watchdog/watchdog/server"
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
 	"github.com/ticket-watchdog/watchdog/watchdogtest"
@@ -808,4 +810,38 @@ func TestE2EMessageIdentity(t *testing.T) {
 			t.Errorf("periodic_update %+v", pu)
 		}
 	})
+}
+
+// Slack messages of cycle alerts name the policy and the cycle.
+func TestE2ESlackCycleFields(t *testing.T) {
+	t.Parallel()
+	mock, err := mockslack.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(mock)
+	t.Cleanup(hs.Close)
+	dir := t.TempDir()
+	sla := filepath.Join(dir, "sla.yaml")
+	if err := os.WriteFile(sla, []byte(policiesSLA), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clock := watchdogtest.NewClock(t0.Add(3 * time.Hour))
+	srv := &policyServer{running: runServer(t, server.Config{SLAConfigPath: sla, Clock: clock, SlackWebhookURL: hs.URL + mockslack.WebhookPath}), clock: clock}
+	srv.post(t, ev("k", "gold", "high", "open", 0, `"attributes":{"group":"billing"},"tags":["vip"],`+msgs("agent", time.Minute, "customer", time.Hour)))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for n := 1; ; n++ {
+		got, err := mock.Wait(ctx, n)
+		if err != nil {
+			t.Fatalf("no Slack message with the cycle: %v", err)
+		}
+		p := string(got[n-1].Payload)
+		if strings.Contains(p, "Next reply") || strings.Contains(p, "next_reply") || strings.Contains(p, "1, since "+at(time.Hour)) {
+			if !strings.Contains(p, `"Policy"`) || !strings.Contains(p, `"vip"`) || !strings.Contains(p, "1, since "+at(time.Hour)) {
+				t.Errorf("Slack message lacks policy or cycle: %s", p)
+			}
+			return
+		}
+	}
 }
