@@ -845,3 +845,33 @@ func TestE2ESlackCycleFields(t *testing.T) {
 		}
 	}
 }
+
+// A customer message that arrives only in an event already seen starts a
+// cycle the engine then watches: its alert and breach fire on time, and the
+// dashboard shows the state.
+func TestE2EMessageInSeenEventSchedules(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.advance(t, 10*time.Minute)
+		first := ev("d", "gold", "high", "open", 0, `"attributes":{"group":"billing"},"tags":["vip"],`+msgs("agent", 5*time.Minute))
+		srv.post(t, first)
+		srv.advance(t, 20*time.Minute)
+		srv.post(t, ev("d", "gold", "high", "open", 0, msgs("customer", 20*time.Minute)))
+		srv.advance(t, 71*time.Minute)
+		as := srv.alerts(t, "d")
+		if stageCount(as, "next_reply", "alert", 20*time.Minute) != 1 || len(as) != 1 {
+			t.Fatalf("alerts at 71m:%s", describe(as))
+		}
+		if as[0].DueAt != t0.Add(71*time.Minute) {
+			t.Errorf("due at %v", as[0].DueAt.Sub(t0))
+		}
+		code, b := srv.req(t, "GET", "/dashboard?state=alert", "")
+		if code != http.StatusOK || !strings.Contains(string(b), `"id":"d"`) {
+			t.Errorf("dashboard?state=alert: %s", b)
+		}
+		srv.advance(t, 80*time.Minute)
+		if as := srv.alerts(t, "d"); stageCount(as, "next_reply", "breach", 20*time.Minute) != 1 || len(as) != 2 {
+			t.Errorf("alerts at 80m:%s", describe(as))
+		}
+	})
+}
