@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -872,6 +873,87 @@ func TestE2EMessageInSeenEventSchedules(t *testing.T) {
 		srv.advance(t, 80*time.Minute)
 		if as := srv.alerts(t, "d"); stageCount(as, "next_reply", "breach", 20*time.Minute) != 1 || len(as) != 2 {
 			t.Errorf("alerts at 80m:%s", describe(as))
+		}
+	})
+}
+
+// The same conversation ingested in order in one batch, and shuffled over
+// many batches with messages repeated in events already seen, gives the
+// same ticket: clocks, cycles, policy and messages.
+func TestE2EOrderIndependence(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.advance(t, 30*time.Hour)
+		rng := rand.New(rand.NewPCG(16, 16))
+		statuses := []string{"open", "pending", "in_progress", "solved", "closed", "open", "in_progress"}
+		for round := range 4 {
+			type item struct {
+				status string
+				author string
+				at     time.Duration
+			}
+			var items []item
+			used := map[time.Duration]bool{0: true}
+			for range 40 {
+				d := time.Duration(rng.IntN(24*60)) * time.Minute
+				if rng.IntN(3) == 0 {
+					if used[d] {
+						continue
+					}
+					used[d] = true
+					items = append(items, item{status: statuses[rng.IntN(len(statuses))], at: d})
+				} else {
+					items = append(items, item{author: []string{"customer", "agent"}[rng.IntN(2)], at: d})
+				}
+			}
+			const vip = `"attributes":{"group":"billing"},"tags":["vip"]`
+			a, b := fmt.Sprintf("a%d", round), fmt.Sprintf("b%d", round)
+			var inOrder []string
+			var msgPairs []any
+			for _, it := range items {
+				if it.author != "" {
+					msgPairs = append(msgPairs, it.author, it.at)
+				}
+			}
+			inOrder = append(inOrder, ev(a, "gold", "high", "open", 0, vip+","+msgs(msgPairs...)))
+			for _, it := range items {
+				if it.status != "" {
+					inOrder = append(inOrder, ev(a, "gold", "high", it.status, it.at, vip))
+				}
+			}
+			srv.post(t, "["+strings.Join(inOrder, ",")+"]")
+
+			// b: each status event alone, shuffled; each message in a
+			// random event (sometimes one already seen), some twice.
+			var events []string
+			events = append(events, ev(b, "gold", "high", "open", 0, vip))
+			for _, it := range items {
+				if it.status != "" {
+					events = append(events, ev(b, "gold", "high", it.status, it.at, vip))
+				}
+			}
+			rng.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+			// The first event must create the ticket with its created_at;
+			// every event carries created_at t0, so any order will do.
+			for _, e := range events {
+				srv.post(t, e)
+			}
+			for _, it := range items {
+				if it.author == "" {
+					continue
+				}
+				e := events[rng.IntN(len(events))]
+				e = strings.TrimSuffix(e, "}") + "," + msgs(it.author, it.at) + "}"
+				srv.post(t, e)
+				if rng.IntN(4) == 0 {
+					srv.post(t, e)
+				}
+			}
+			va, vb := srv.ticket(t, a), srv.ticket(t, b)
+			if fmt.Sprint(va.SLA) != fmt.Sprint(vb.SLA) || va.Policy != vb.Policy || va.State != vb.State || len(va.Messages) != len(vb.Messages) ||
+				fmt.Sprint(va.BreachAt) != fmt.Sprint(vb.BreachAt) {
+				t.Errorf("round %d: in order %+v\nshuffled %+v", round, va.SLA, vb.SLA)
+			}
 		}
 	})
 }
