@@ -630,7 +630,9 @@ func TestE2EExtrasBounds(t *testing.T) {
 		// The limits themselves are accepted.
 		body := ev("max", "gold", "high", "open", 0, `"attributes":{`+many(32, func(i int) string { return fmt.Sprintf(`"k.%d-_":"%s"`, i, strings.Repeat("v", 256)) })+
 			`},"tags":[`+many(64, func(i int) string { return fmt.Sprintf(`"%063d"`, i) })+`],"messages":[`+
-			many(1000, func(i int) string { return fmt.Sprintf(`{"author":"customer","at":%q}`, at(time.Duration(i)*time.Second)) })+`]`)
+			many(1000, func(i int) string {
+				return fmt.Sprintf(`{"author":"customer","at":%q}`, at(time.Duration(i)*time.Second))
+			})+`]`)
 		srv.post(t, body)
 		v := srv.ticket(t, "max")
 		if len(v.Attributes) != 32 || len(v.Tags) != 64 || len(v.Messages) != 1000 {
