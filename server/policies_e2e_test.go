@@ -393,63 +393,8 @@ func TestE2ENextReplyCycles(t *testing.T) {
 			t.Errorf("re-sent messages: %d messages, %d alerts (want %d), next_reply %+v", len(v.Messages), len(srv.alerts(t, "c")), before, v.SLA["next_reply"])
 		}
 
-		// Late messages, in an event already seen: the agent at 85m and the
-		// customer at 87m move cycle 2's start earlier (its alert instant,
-		// 138m, is long past) — its stages have fired already.
-		srv.post(t, ev("c", "gold", "high", "open", 90*time.Minute, msgs("customer", 87*time.Minute, "agent", 85*time.Minute)))
-		srv.advance(t, 161*time.Minute)
-		v = srv.ticket(t, "c")
-		nr = v.SLA["next_reply"]
-		if len(srv.alerts(t, "c")) != before || nr.Cycle != 2 || !nr.CycleStartedAt.Equal(t0.Add(87*time.Minute)) || len(v.Messages) != 7 {
-			t.Errorf("late messages moving cycle 2:%s\nnext_reply %+v, %d messages", describe(srv.alerts(t, "c")), nr, len(v.Messages))
-		}
-		// Late messages inserting an earlier cycle: agent at 40m, customer
-		// at 45m split cycle 1 into [10m, 40m) and [45m, 80m); the cycle
-		// now third starts at 87m and keeps its alerts, numbered 2.
-		srv.post(t, ev("c", "gold", "high", "open", 100*time.Minute, msgs("customer", 45*time.Minute, "agent", 40*time.Minute)))
-		srv.advance(t, 162*time.Minute)
-		v = srv.ticket(t, "c")
-		nr = v.SLA["next_reply"]
-		as = srv.alerts(t, "c")
-		if len(as) != before || nr.Cycle != 3 || !nr.CycleStartedAt.Equal(t0.Add(87*time.Minute)) || nr.CyclesMet != 2 || nr.CyclesMissed != 0 {
-			t.Errorf("late earlier cycle:%s\nnext_reply %+v", describe(as), nr)
-		}
-		for _, a := range as {
-			if a.SLAType == "next_reply" && a.CycleStartedAt.Equal(t0.Add(90*time.Minute)) && a.Cycle != 2 {
-				t.Errorf("an alert changed its ordinal: %+v", a)
-			}
-		}
-		if v.EscalationLevel != before {
-			t.Errorf("escalation level %d, want %d", v.EscalationLevel, before)
-		}
-
-		// The WebSocket: vip's cycle alerts with cycle and start, and none
-		// of the tiers ticket's; the tiers filter the reverse.
-		var cycles []string
-		for _, m := range vipWS.drain() {
-			if m["ticket_id"] != "c" {
-				t.Errorf("policy=vip got %v", m)
-			}
-			if m["sla_type"] == "next_reply" {
-				cycles = append(cycles, fmt.Sprintf("%v/%v/%v/%v", m["stage"], m["cycle"], m["cycle_started_at"], m["policy"]))
-			}
-		}
-		want := []string{
-			"alert/1/" + at(10*time.Minute) + "/vip", "breach/1/" + at(10*time.Minute) + "/vip",
-			"alert/2/" + at(90*time.Minute) + "/vip", "breach/2/" + at(90*time.Minute) + "/vip",
-		}
-		if fmt.Sprint(cycles) != fmt.Sprint(want) {
-			t.Errorf("WebSocket next_reply messages %v, want %v", cycles, want)
-		}
-		got := tiersWS.drain()
-		for _, m := range got {
-			if m["ticket_id"] != "g" || m["policy"] != "tiers.gold.high" {
-				t.Errorf("policy=tiers.gold.high got %v", m)
-			}
-		}
-		if len(got) == 0 {
-			t.Errorf("policy=tiers.gold.high got nothing")
-		}
+		lateMessages(t, srv, before)
+		checkCycleWebSocket(t, vipWS, tiersWS)
 	})
 }
 
@@ -958,4 +903,75 @@ func TestE2EOrderIndependence(t *testing.T) {
 			}
 		}
 	})
+}
+
+// lateMessages sends ticket c of TestE2ENextReplyCycles late messages that
+// move cycle 2's start and insert an earlier cycle: no stage fires twice,
+// the alerts keep their ordinals.
+func lateMessages(t *testing.T, srv *policyServer, before int) {
+	t.Helper()
+	// Late messages, in an event already seen: the agent at 85m and the
+	// customer at 87m move cycle 2's start earlier (its alert instant,
+	// 138m, is long past) — its stages have fired already.
+	srv.post(t, ev("c", "gold", "high", "open", 90*time.Minute, msgs("customer", 87*time.Minute, "agent", 85*time.Minute)))
+	srv.advance(t, 161*time.Minute)
+	v := srv.ticket(t, "c")
+	nr := v.SLA["next_reply"]
+	if len(srv.alerts(t, "c")) != before || nr.Cycle != 2 || !nr.CycleStartedAt.Equal(t0.Add(87*time.Minute)) || len(v.Messages) != 7 {
+		t.Errorf("late messages moving cycle 2:%s\nnext_reply %+v, %d messages", describe(srv.alerts(t, "c")), nr, len(v.Messages))
+	}
+	// Late messages inserting an earlier cycle: agent at 40m, customer
+	// at 45m split cycle 1 into [10m, 40m) and [45m, 80m); the cycle
+	// now third starts at 87m and keeps its alerts, numbered 2.
+	srv.post(t, ev("c", "gold", "high", "open", 100*time.Minute, msgs("customer", 45*time.Minute, "agent", 40*time.Minute)))
+	srv.advance(t, 162*time.Minute)
+	v = srv.ticket(t, "c")
+	nr = v.SLA["next_reply"]
+	as := srv.alerts(t, "c")
+	if len(as) != before || nr.Cycle != 3 || !nr.CycleStartedAt.Equal(t0.Add(87*time.Minute)) || nr.CyclesMet != 2 || nr.CyclesMissed != 0 {
+		t.Errorf("late earlier cycle:%s\nnext_reply %+v", describe(as), nr)
+	}
+	for _, a := range as {
+		if a.SLAType == "next_reply" && a.CycleStartedAt.Equal(t0.Add(90*time.Minute)) && a.Cycle != 2 {
+			t.Errorf("an alert changed its ordinal: %+v", a)
+		}
+	}
+	if v.EscalationLevel != before {
+		t.Errorf("escalation level %d, want %d", v.EscalationLevel, before)
+	}
+
+}
+
+// checkCycleWebSocket checks the messages of TestE2ENextReplyCycles's
+// WebSocket clients: vip's cycle alerts with cycle and start, and none of
+// the tiers ticket's; the tiers filter the reverse.
+func checkCycleWebSocket(t *testing.T, vipWS, tiersWS *wsCollect) {
+	t.Helper()
+	// The WebSocket: vip's cycle alerts with cycle and start, and none
+	// of the tiers ticket's; the tiers filter the reverse.
+	var cycles []string
+	for _, m := range vipWS.drain() {
+		if m["ticket_id"] != "c" {
+			t.Errorf("policy=vip got %v", m)
+		}
+		if m["sla_type"] == "next_reply" {
+			cycles = append(cycles, fmt.Sprintf("%v/%v/%v/%v", m["stage"], m["cycle"], m["cycle_started_at"], m["policy"]))
+		}
+	}
+	want := []string{
+		"alert/1/" + at(10*time.Minute) + "/vip", "breach/1/" + at(10*time.Minute) + "/vip",
+		"alert/2/" + at(90*time.Minute) + "/vip", "breach/2/" + at(90*time.Minute) + "/vip",
+	}
+	if fmt.Sprint(cycles) != fmt.Sprint(want) {
+		t.Errorf("WebSocket next_reply messages %v, want %v", cycles, want)
+	}
+	got := tiersWS.drain()
+	for _, m := range got {
+		if m["ticket_id"] != "g" || m["policy"] != "tiers.gold.high" {
+			t.Errorf("policy=tiers.gold.high got %v", m)
+		}
+	}
+	if len(got) == 0 {
+		t.Errorf("policy=tiers.gold.high got nothing")
+	}
 }
