@@ -547,6 +547,9 @@ func TestE2EExtrasBounds(t *testing.T) {
 			{"before created_at", msgs("customer", time.Minute, "customer", -time.Minute), "messages[1].at", "created_at"},
 			{"unknown author", `"messages":[{"author":"bot","at":"` + at(time.Minute) + `"}]`, "messages[0].author", "customer or agent"},
 			{"attributes not strings", `"attributes":{"group":1}`, "attributes.group", "string"},
+			{"attribute null", `"attributes":{"group":null}`, "attributes.group", "got null"},
+			{"tag null", `"tags":[null]`, "tags[0]", "got null"},
+			{"empty key", `"attributes":{"":"x"}`, "attributes", `key ""`},
 		}
 		for _, c := range cases {
 			body := "[" + ev("ok-"+c.name, "gold", "high", "open", 0, "") + "," + ev("bad", "gold", "high", "open", 0, c.extra) + "]"
