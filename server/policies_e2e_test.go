@@ -978,3 +978,24 @@ func checkCycleWebSocket(t *testing.T, vipWS, tiersWS *wsCollect) {
 		t.Errorf("policy=tiers.gold.high got nothing")
 	}
 }
+
+// A ticket ingested already resolved, whose conversation holds a missed
+// next-reply cycle, fires that cycle's stages once and shows it missed.
+func TestE2EResolvedTicketMissedCycle(t *testing.T) {
+	t.Parallel()
+	forStores(t, func(t *testing.T, srv *policyServer) {
+		srv.advance(t, 3*time.Hour)
+		srv.post(t, "["+ev("m", "gold", "high", "open", 0, `"attributes":{"group":"billing"},"tags":["vip"],`+msgs("agent", 5*time.Minute, "customer", 10*time.Minute))+","+
+			ev("m", "gold", "high", "solved", 2*time.Hour, "")+"]")
+		srv.advance(t, 4*time.Hour)
+		v := srv.ticket(t, "m")
+		as := srv.alerts(t, "m")
+		if nr := v.SLA["next_reply"]; nr.State != "missed" || nr.CyclesMissed != 1 || nr.Cycle != 1 || v.State != "breach" ||
+			stageCount(as, "next_reply", "alert", 10*time.Minute) != 1 || stageCount(as, "next_reply", "breach", 10*time.Minute) != 1 {
+			t.Errorf("next_reply %+v state %s%s", nr, v.State, describe(as))
+		}
+		if pu := v.SLA["periodic_update"]; pu.State != "met" || pu.CyclesMet != 1 {
+			t.Errorf("periodic_update %+v", pu)
+		}
+	})
+}
