@@ -999,3 +999,27 @@ func TestE2EResolvedTicketMissedCycle(t *testing.T) {
 		}
 	})
 }
+
+// The web UI shows a ticket's policy and cycle clocks, and the policies.
+func TestE2EUIPolicies(t *testing.T) {
+	t.Parallel()
+	srv := startPolicyServer(t, "sqlite")
+	srv.advance(t, 30*time.Minute)
+	srv.post(t, ev("u", "gold", "high", "open", 0, `"attributes":{"group":"billing"},"tags":["vip"],`+msgs("agent", time.Minute, "customer", 10*time.Minute)))
+	for path, want := range map[string][]string{
+		"/ui/tickets/u":   {"<dt>Policy</dt><dd>vip</dd>", `data-clock="next_reply"`, `data-clock="periodic_update"`, "Cycle 1, since 2026-01-05 10:10:00 UTC"},
+		"/ui/policy":      {"vip", "not-chat", "email"},
+		"/ui/?policy=vip": {"u"},
+	} {
+		code, b := srv.req(t, "GET", path, "")
+		if code != http.StatusOK {
+			t.Errorf("%s: %d", path, code)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q", path, w)
+			}
+		}
+	}
+}
