@@ -34,6 +34,16 @@ func validAttributeKey(k string) bool {
 	return true
 }
 
+// attributeField names attribute key k in an error: attributes.<k>, or
+// attributes alone when k is empty, too long or not printable (the message
+// quotes it then).
+func attributeField(k string) string {
+	if k == "" || len(k) > MaxAttributeKeyBytes || textProblem(k) != "" {
+		return "attributes"
+	}
+	return attributesFieldPrefix + k
+}
+
 // checkExtras reports, through bad, what is wrong with an event's
 // attributes, tags and messages. created is the event's created_at (zero
 // when it is itself invalid, which skips the order check).
@@ -42,11 +52,8 @@ func checkExtras(e *Event, created time.Time, skip map[int]bool, bad func(field,
 		bad("attributes", fmt.Sprintf("has %d keys; at most %d allowed", len(e.Attributes), MaxAttributes))
 	}
 	for k, v := range e.Attributes {
-		field := attributesFieldPrefix + k
+		field := attributeField(k)
 		if !validAttributeKey(k) {
-			if textProblem(k) != "" || len(k) > MaxAttributeKeyBytes {
-				field = "attributes"
-			}
 			bad(field, fmt.Sprintf("key %s must be 1 to %d bytes of %s", strconv.Quote(truncateForMessage(k)), MaxAttributeKeyBytes, attributeKeyAlphabet))
 			continue
 		}
@@ -111,12 +118,8 @@ func decodeExtras(w *wireEvent, ev *Event, bad func(field, msg string)) (broken 
 			ev.Attributes = make(map[string]string, len(raw))
 			for k, v := range raw {
 				var s string
-				if err := json.Unmarshal(v, &s); err != nil {
-					field := attributesFieldPrefix + k
-					if !validAttributeKey(k) {
-						field = "attributes"
-					}
-					bad(field, "must be a string, got "+jsonKind(v))
+				if !present(v) || json.Unmarshal(v, &s) != nil {
+					bad(attributeField(k), "must be a string, got "+jsonKind(v))
 					continue
 				}
 				if lossyJSONString(v) {
@@ -134,7 +137,7 @@ func decodeExtras(w *wireEvent, ev *Event, bad func(field, msg string)) (broken 
 			ev.Tags = make([]string, 0, len(raw))
 			for i, v := range raw {
 				var s string
-				if err := json.Unmarshal(v, &s); err != nil {
+				if !present(v) || json.Unmarshal(v, &s) != nil {
 					bad(fmt.Sprintf("tags[%d]", i), "must be a string, got "+jsonKind(v))
 					continue
 				}

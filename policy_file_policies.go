@@ -66,6 +66,10 @@ func (ps *parser) policy(e *entry, cals map[string]*Calendar, declared map[strin
 				ps.add(pe.val.Line, pe.path, "%s is longer than 64 bytes", show(name))
 			case textProblem(name) != "":
 				ps.add(pe.val.Line, pe.path, "%s", textProblem(name))
+			case strings.Contains(name, ","):
+				// A comma separates the values of a filter (?policy=a,b on
+				// /ws/alerts), so such a name could not be filtered on.
+				ps.add(pe.val.Line, pe.path, "%s: a name must not contain a comma", show(name))
 			case strings.HasPrefix(strings.ToLower(name), "tiers."):
 				ps.add(pe.val.Line, pe.path, "%s: names starting with tiers. are those of the tiers table", show(name))
 			default:

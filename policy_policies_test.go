@@ -69,6 +69,9 @@ policies:
 policies:
   - {name: a, targets: {response: 1h}}
   - {name: A, targets: {response: 1h}}`, []string{`line 4: policies[1].name: policy name "A" is used twice (first at line 3)`}},
+		{"comma in a name", `
+policies:
+  - {name: "billing, vip", targets: {response: 1h}}`, []string{`line 3: policies[0].name: "billing, vip": a name must not contain a comma`}},
 		{"unknown target", `
 policies:
   - {name: a, targets: {next_replys: 1h}}`, []string{`line 3: policies[0].targets.next_replys: unknown key "next_replys" (did you mean next_reply?)`}},

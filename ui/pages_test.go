@@ -285,6 +285,9 @@ tiers:
 	if pg.code != http.StatusOK || !strings.Contains(pg.body, "next_reply") {
 		t.Errorf("ticket page lacks the next reply clock:\n%s", pg.body)
 	}
+	if !strings.Contains(pg.body, "<dt>Policy</dt><dd>vip</dd>") || !strings.Contains(pg.body, "Cycle 1, since "+start.Add(2*time.Minute).Format("2006-01-02 15:04:05 UTC")) {
+		t.Errorf("ticket page lacks the policy in force or the cycle:\n%s", pg.body)
+	}
 	pg = get(t, c, e.srv.URL+"/ui/?policy=vip")
 	if !strings.Contains(pg.body, `data-ticket="V-1"`) || !strings.Contains(pg.body, `<option value="vip" selected>`) {
 		t.Errorf("queue filtered by policy:\n%s", pg.body)

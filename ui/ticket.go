@@ -13,6 +13,7 @@ import (
 type ticketPage struct {
 	ID, Tier, Priority, Status string
 	State, Untracked           string
+	Policy                     string // the policy in force; empty when untracked
 	Escalation                 int
 	Open                       bool
 	CreatedAt, UpdatedAt       time.Time
@@ -30,6 +31,12 @@ type clockDetail struct {
 	Target, Elapsed, Remaining time.Duration
 	AlertAt, BreachAt          *instant
 	Bar                        bar
+	// Cycle and CycleStartedAt are a cycle clock's current cycle (0 and
+	// nil for the response and resolution clocks, and before a cycle).
+	Cycle          int
+	CycleStartedAt *time.Time
+	CyclesMet      int
+	CyclesMissed   int
 }
 
 // bar draws a clock's business time used against its stages: the fill is
@@ -71,7 +78,7 @@ func (h *Handler) ticket(w http.ResponseWriter, r *http.Request) {
 	}
 	p := h.svc.Policy()
 	page := ticketPage{ID: v.ID, Tier: v.CustomerTier, Priority: v.Priority, Status: v.Status, State: string(v.State),
-		Untracked: v.Untracked, Escalation: v.EscalationLevel, Open: v.Open, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+		Untracked: v.Untracked, Policy: v.Policy, Escalation: v.EscalationLevel, Open: v.Open, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		FirstResponseAt: v.FirstResponseAt, EvaluatedAt: v.EvaluatedAt}
 	for _, name := range watchdog.AllSLAClocks {
 		if c := v.SLAClocks[name]; c != nil {
@@ -95,7 +102,8 @@ func (h *Handler) ticket(w http.ResponseWriter, r *http.Request) {
 
 func newClockDetail(name watchdog.SLAClock, c *watchdog.SLAClockView, p *watchdog.Policy, now time.Time) clockDetail {
 	d := clockDetail{Name: string(name), State: string(c.State), Calendar: c.Calendar,
-		Target: c.Target, Elapsed: c.Elapsed, Remaining: c.Target - c.Elapsed}
+		Target: c.Target, Elapsed: c.Elapsed, Remaining: c.Target - c.Elapsed,
+		Cycle: c.Cycle, CycleStartedAt: c.CycleStartedAt, CyclesMet: c.CyclesMet, CyclesMissed: c.CyclesMissed}
 	if c.AlertAt != nil {
 		d.AlertAt = newInstant(*c.AlertAt, now)
 	}
