@@ -472,6 +472,80 @@ func TestIncidentNotifiersToldOfAcksAndClosing(t *testing.T) {
 	}
 }
 
+// A clock cycle with alerts that stops is resolved at once, not only when
+// the ticket closes: a first response resolves the response clock's
+// incident, an agent reply the next-reply cycle's, each once; closing the
+// ticket later resolves only the cycles still running.
+func TestIncidentResolvedWhenClockStops(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	n := &incidents{events: make(chan string, 10)}
+	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+	h := watchdogtest.StartEngine(t, st, clock, &watchdog.Config{Policy: cyclePolicy(t), Notifiers: map[string]watchdog.Notifier{"pd": n}})
+	next := func() string {
+		select {
+		case e := <-n.events:
+			return e
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event within 10s")
+			return ""
+		}
+	}
+	none := func(when string) {
+		t.Helper()
+		h.Settle()
+		select {
+		case e := <-n.events:
+			t.Errorf("%s: told %q", when, e)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	ev := func(status string, d time.Duration, msgs ...watchdog.Message) watchdog.Event {
+		return watchdog.Event{ID: "R", Priority: "high", CustomerTier: "gold", Status: status, CreatedAt: t0, UpdatedAt: t0.Add(d), Messages: msgs}
+	}
+	h.Ingest(ev("open", 0))
+	h.Advance(31 * time.Minute) // the response clock's alert and breach
+	if len(h.Ticket("R").Alerts) == 0 {
+		t.Fatal("no response alert")
+	}
+	none("before any clock stops")
+	// The first response (an agent message) stops the response clock.
+	h.Ingest(ev("open", 32*time.Minute, watchdog.Message{At: t0.Add(32 * time.Minute), Author: watchdog.AuthorAgent}))
+	if e := next(); e != "resolve R:response:0" {
+		t.Errorf("after the first response: %q", e)
+	}
+	none("after the first response")
+	// A customer message starts a next-reply cycle; its stages fire; an
+	// agent reply stops it.
+	cycle := t0.Add(40 * time.Minute)
+	h.Ingest(ev("open", 40*time.Minute, watchdog.Message{At: cycle, Author: watchdog.AuthorCustomer}))
+	h.AdvanceTo(t0.Add(101 * time.Minute))
+	none("while the next-reply cycle runs")
+	h.Ingest(ev("open", 102*time.Minute, watchdog.Message{At: t0.Add(102 * time.Minute), Author: watchdog.AuthorAgent}))
+	if e, want := next(), fmt.Sprintf("resolve R:next_reply:%d", cycle.UnixMicro()); e != want {
+		t.Errorf("after the agent reply: %q, want %q", e, want)
+	}
+	// The same messages again end nothing new.
+	h.Ingest(ev("open", 103*time.Minute, watchdog.Message{At: t0.Add(102 * time.Minute), Author: watchdog.AuthorAgent}))
+	none("after a repeated ingest")
+	// Closing resolves only what still runs: no clock with alerts does.
+	alerted := map[watchdog.SLAClock]bool{}
+	for _, a := range h.Ticket("R").Alerts {
+		alerted[a.SLAClock] = true
+	}
+	h.Ingest(ev("resolved", 104*time.Minute))
+	if alerted[watchdog.Resolution] {
+		if e := next(); e != "resolve R:resolution:0" {
+			t.Errorf("after closing: %q", e)
+		}
+	}
+	h.Stop()
+	select {
+	case e := <-n.events:
+		t.Errorf("after closing: told %q again", e)
+	default:
+	}
+}
+
 // A notifications section naming a receiver without a notifier is refused:
 // its deliveries would wait for ever.
 func TestReceiverWithoutNotifierRefused(t *testing.T) {
