@@ -157,8 +157,9 @@ func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]
 // (AckNotifier) of acks, in the background, each within DeliveryTimeout;
 // a failure is logged, not retried.
 func (e *Engine) tellAcknowledged(acks []Ack) {
-	for _, name := range e.notifiers {
-		an, ok := e.cfg.Notifiers[name].(AckNotifier)
+	names, named := e.notifierSet()
+	for _, name := range names {
+		an, ok := named[name].(AckNotifier)
 		if !ok {
 			continue
 		}
@@ -277,8 +278,9 @@ func (e *Engine) tellResolved(cycles []closedCycle) {
 	if len(cycles) == 0 {
 		return
 	}
-	for _, name := range e.notifiers {
-		rn, ok := e.cfg.Notifiers[name].(ResolveNotifier)
+	names, named := e.notifierSet()
+	for _, name := range names {
+		rn, ok := named[name].(ResolveNotifier)
 		if !ok {
 			continue
 		}
