@@ -157,7 +157,6 @@ notifications:
 	}
 }
 
-
 // A reload that adds and removes receivers takes effect without a restart:
 // the removed receiver's deliveries not yet attempted (held outside its
 // delivery hours) are cancelled, the added one gains rows for them and
