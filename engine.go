@@ -23,7 +23,8 @@ type Config struct {
 	Clock Clock
 	// Notifiers receive every alert, each through its own outbox row, so
 	// each is retried on its own. Names are stored with the rows: keep them
-	// stable across restarts.
+	// stable across restarts. Engine.SetNotifiersAndPolicy replaces the set
+	// while the engine runs.
 	Notifiers map[string]Notifier
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
