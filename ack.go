@@ -157,8 +157,9 @@ func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]
 // (AckNotifier) of acks, in the background, each within DeliveryTimeout;
 // a failure is logged, not retried.
 func (e *Engine) tellAcknowledged(acks []Ack) {
-	for _, name := range e.notifiers {
-		an, ok := e.cfg.Notifiers[name].(AckNotifier)
+	names, named := e.notifierSet()
+	for _, name := range names {
+		an, ok := named[name].(AckNotifier)
 		if !ok {
 			continue
 		}
@@ -197,8 +198,12 @@ func (v *SLAClockView) running() bool {
 }
 
 // closedTickets collects, across the plans of one ingest, the clock
-// cycles with alerts of the tickets it closes. A store may plan a ticket
-// twice (a retried transaction): the last plan counts.
+// cycles with alerts that the ingest ends: those whose clock stops in it
+// (a first response stops the response clock, an agent reply a next-reply
+// cycle: their outcome is recorded stopped for the first time), and, when
+// it closes the ticket, every other cycle with alerts not stopped before.
+// Each cycle is thus told once. A store may plan a ticket twice (a retried
+// transaction): the last plan counts.
 type closedTickets struct {
 	mu  sync.Mutex
 	ids map[string][]StageKey // clock cycles (Stage unset) by ticket id
@@ -207,15 +212,7 @@ type closedTickets struct {
 func (c *closedTickets) wrap(plan PlanFunc) PlanFunc {
 	return func(t *Ticket) Plan {
 		pl := plan(t)
-		var cycles []StageKey
-		if t.Open && !pl.Open {
-			for _, a := range t.Alerts {
-				k := StageKey{SLAClock: a.SLAClock, Cycle: a.Key().Cycle}
-				if !slices.Contains(cycles, k) {
-					cycles = append(cycles, k)
-				}
-			}
-		}
+		cycles := endedCycles(t, pl)
 		c.mu.Lock()
 		if c.ids == nil {
 			c.ids = map[string][]StageKey{}
@@ -226,7 +223,36 @@ func (c *closedTickets) wrap(plan PlanFunc) PlanFunc {
 	}
 }
 
-// closedCycle is one clock cycle of a ticket an ingest closed.
+// endedCycles returns the clock cycles with alerts of t that plan pl ends:
+// stopped for the first time, or, when pl closes the ticket, not stopped
+// before.
+func endedCycles(t *Ticket, pl Plan) []StageKey {
+	if len(t.Alerts) == 0 {
+		return nil
+	}
+	stopped := map[OutcomeKey]bool{}
+	for _, o := range firstStopped(t.Outcomes, pl.Outcomes) {
+		stopped[o.Key()] = true
+	}
+	stoppedBefore := map[OutcomeKey]bool{}
+	for i := range t.Outcomes {
+		if t.Outcomes[i].Stopped() {
+			stoppedBefore[t.Outcomes[i].Key()] = true
+		}
+	}
+	closing := t.Open && !pl.Open
+	var cycles []StageKey
+	for _, a := range t.Alerts {
+		k := StageKey{SLAClock: a.SLAClock, Cycle: a.Key().Cycle}
+		ok := OutcomeKey{SLAClock: k.SLAClock, Cycle: k.Cycle}
+		if (stopped[ok] || (closing && !stoppedBefore[ok])) && !slices.Contains(cycles, k) {
+			cycles = append(cycles, k)
+		}
+	}
+	return cycles
+}
+
+// closedCycle is one clock cycle of a ticket an ingest ended.
 type closedCycle struct {
 	ticketID string
 	key      StageKey // Stage unset
@@ -246,14 +272,15 @@ func (c *closedTickets) cycles() []closedCycle {
 }
 
 // tellResolved tells the notifiers that close incidents (ResolveNotifier)
-// of the clock cycles an ingest closed, in the background, each within
+// of the clock cycles an ingest ended, in the background, each within
 // DeliveryTimeout; a failure is logged, not retried.
 func (e *Engine) tellResolved(cycles []closedCycle) {
 	if len(cycles) == 0 {
 		return
 	}
-	for _, name := range e.notifiers {
-		rn, ok := e.cfg.Notifiers[name].(ResolveNotifier)
+	names, named := e.notifierSet()
+	for _, name := range names {
+		rn, ok := named[name].(ResolveNotifier)
 		if !ok {
 			continue
 		}
@@ -264,7 +291,7 @@ func (e *Engine) tellResolved(cycles []closedCycle) {
 			defer cancel()
 			for _, c := range cycles {
 				if err := rn.Resolved(ctx, c.ticketID, c.key.SLAClock, c.key.Cycle); err != nil {
-					e.log.Warn("telling a notifier of a resolved ticket failed; not retried", "notifier", name,
+					e.log.Warn("telling a notifier of an ended clock cycle failed; not retried", "notifier", name,
 						"ticket_id", c.ticketID, "sla_type", c.key.SLAClock, "err", errorText(err))
 				}
 			}

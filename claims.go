@@ -140,7 +140,7 @@ func (k *claimKeeper) heartbeat(ctx context.Context, now time.Time) {
 		k.e.log.Error("claim heartbeat failed; sends stop before the claims run out", "holder", holder, "err", err)
 	}
 	if lapsed {
-		for _, d := range k.e.delivery {
+		for _, d := range k.e.loops() {
 			d.dropQueued(holder)
 		}
 	}
@@ -155,7 +155,7 @@ func (k *claimKeeper) currentHolder() string {
 
 // wakeDeliveries makes every delivery loop look again at once.
 func (k *claimKeeper) wakeDeliveries() {
-	for _, d := range k.e.delivery {
+	for _, d := range k.e.activeLoops() {
 		d.loop.Wake()
 	}
 }

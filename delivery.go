@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +21,15 @@ import (
 type deliveryLoop struct {
 	e    *Engine
 	name string
-	n    Notifier
+	// cur is the notifier sends start with, and how many deliveries one
+	// send takes: a reload that changes the receiver swaps it, for the
+	// sends started after.
+	cur  atomic.Pointer[loopNotifier]
 	loop *scheduler.Loop
+	// cancel stops the loop's run and done is closed once it returned;
+	// both set while Run runs it (under Engine.mu).
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	// queue also holds the tokens that bound the attempts started and not
 	// yet recorded: at most DeliveryBatch, which bounds what a crash or an
@@ -31,9 +39,6 @@ type deliveryLoop struct {
 	outcomes chan sentOutcomes
 	// parked holds outcomes whose recording failed, retried by the loop.
 	parked parkedOutcomes
-	// group is the most deliveries one send takes: MaxBatch for a
-	// BatchNotifier (within DeliveryBatch), else 1.
-	group int
 	// pending counts deliveries claimed and not yet settled (queued, being
 	// sent, or waiting for their outcome to be recorded).
 	pending atomic.Int64
@@ -98,7 +103,8 @@ func (d *deliveryLoop) run(ctx context.Context) {
 // work sends what the queue gives until it closes.
 func (d *deliveryLoop) work(ctx context.Context) {
 	for {
-		group, digest := d.group, d.digestInterval()
+		cur := d.cur.Load()
+		group, digest := cur.group, d.digestInterval(cur.n)
 		if digest > 0 {
 			group = d.e.cfg.DeliveryBatch
 		}
@@ -107,7 +113,7 @@ func (d *deliveryLoop) work(ctx context.Context) {
 		if !ok {
 			return
 		}
-		outs, delivered := d.send(ctx, cs, digest > 0)
+		outs, delivered := d.sendWith(ctx, cs)
 		so := sentOutcomes{outs: outs}
 		if tokened {
 			so.tokens = len(cs)
@@ -120,10 +126,30 @@ func (d *deliveryLoop) work(ctx context.Context) {
 	}
 }
 
+// sendWith sends cs through the notifier in force once they were popped:
+// a swap (SetNotifiersAndPolicy) while the worker waited takes effect for
+// them. When the new notifier takes fewer deliveries per send than were
+// popped, they go in several sends.
+func (d *deliveryLoop) sendWith(ctx context.Context, cs []claimedDelivery) (outs []DeliveryOutcome, delivered bool) {
+	cur := d.cur.Load()
+	digest := d.digestInterval(cur.n) > 0
+	size := cur.group
+	if digest {
+		size = len(cs)
+	}
+	delivered = true
+	for chunk := range slices.Chunk(cs, max(size, 1)) {
+		o, ok := d.send(ctx, cur.n, chunk, digest)
+		outs = append(outs, o...)
+		delivered = delivered && ok
+	}
+	return outs, delivered
+}
+
 // digestInterval is the receiver's group_interval under the policy in
 // force, when its notifier can send digests; zero otherwise.
-func (d *deliveryLoop) digestInterval() time.Duration {
-	if _, ok := d.n.(DigestNotifier); !ok {
+func (d *deliveryLoop) digestInterval(n Notifier) time.Duration {
+	if _, ok := n.(DigestNotifier); !ok {
 		return 0
 	}
 	return d.e.policy.Load().Notifications.GroupInterval(d.name)
@@ -133,7 +159,7 @@ func (d *deliveryLoop) digestInterval() time.Duration {
 // claims pending deliveries into the queue, and resumes a paused
 // destination once its pause is over.
 func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, error) {
-	d.queue.setDigest(d.digestInterval())
+	d.queue.setDigest(d.digestInterval(d.cur.Load().n))
 	if retryAt, ok := d.flushParked(ctx, now); !ok {
 		return retryAt, nil // nothing is claimed or sent until outcomes are recorded
 	}
@@ -192,14 +218,20 @@ func (d *deliveryLoop) claim(ctx context.Context, now time.Time) (time.Time, err
 // release hands claimed deliveries that the stopped loop will not send back
 // to the store, due at once for the next claimer.
 func (d *deliveryLoop) release(ctx context.Context, cs []claimedDelivery) error {
-	now := d.e.clock.Now()
+	return d.e.release(ctx, cs)
+}
+
+// release hands claimed deliveries that no loop will send back to the
+// store, due at once for the next claimer.
+func (e *Engine) release(ctx context.Context, cs []claimedDelivery) error {
+	now := e.clock.Now()
 	outcomes := make([]DeliveryOutcome, len(cs))
 	for i, c := range cs {
 		outcomes[i] = handBack(c, now)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.e.cfg.ClaimTTL)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.ClaimTTL)
 	defer cancel()
-	return d.e.store.FinishDeliveries(rctx, outcomes)
+	return e.store.FinishDeliveries(rctx, outcomes)
 }
 
 // handBack is the outcome of a claimed delivery given back unsent: due at

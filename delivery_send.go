@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// send makes one attempt for deliveries cs (several at once only for a
-// BatchNotifier) and decides each one's outcome; delivered reports that the
+// send makes one attempt through n for deliveries cs (several at once only
+// for a BatchNotifier) and decides each one's outcome; delivered reports that the
 // destination took them.
 // With digest set, several go as one DeliverDigest.
-func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery, digest bool) (outs []DeliveryOutcome, delivered bool) {
+func (d *deliveryLoop) send(ctx context.Context, n Notifier, cs []claimedDelivery, digest bool) (outs []DeliveryOutcome, delivered bool) {
 	e := d.e
 	start := e.clock.Now()
 	outs = make([]DeliveryOutcome, len(cs))
@@ -43,14 +43,14 @@ func (d *deliveryLoop) send(ctx context.Context, cs []claimedDelivery, digest bo
 	if len(live) == 1 {
 		a := *cs[live[0]].Alert
 		a.DeliveryID = cs[live[0]].ID
-		retry, err = deliverSafely(actx, d.n, a)
+		retry, err = deliverSafely(actx, n, a)
 	} else {
 		alerts := make([]Alert, len(live))
 		for k, i := range live {
 			alerts[k] = *cs[i].Alert
 			alerts[k].DeliveryID = cs[i].ID
 		}
-		retry, err = deliverBatchSafely(actx, d.n, alerts, digest)
+		retry, err = deliverBatchSafely(actx, n, alerts, digest)
 	}
 	cancel()
 	now := e.clock.Now()

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +23,8 @@ type Config struct {
 	Clock Clock
 	// Notifiers receive every alert, each through its own outbox row, so
 	// each is retried on its own. Names are stored with the rows: keep them
-	// stable across restarts.
+	// stable across restarts. Engine.SetNotifiersAndPolicy replaces the set
+	// while the engine runs.
 	Notifiers map[string]Notifier
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
@@ -129,6 +131,11 @@ func (c *Config) validate() error {
 	case c.MaxAttempts < 1:
 		return errors.New("watchdog: Config.MaxAttempts must be at least 1")
 	}
+	return c.validateNotifiers()
+}
+
+// validateNotifiers checks the notifiers' names and values.
+func (c *Config) validateNotifiers() error {
 	for name, n := range c.Notifiers {
 		if name == "" || len(name) > 64 {
 			return fmt.Errorf("watchdog: Config.Notifiers: name %q must be 1 to 64 bytes", name)
@@ -144,19 +151,28 @@ func (c *Config) validate() error {
 // tickets' SLA clocks, fires each stage once at its due instant, and delivers
 // alerts to notifiers through the store's outbox. It implements Watchdog.
 type Engine struct {
-	store     Store
-	cfg       *Config
-	clock     Clock
-	log       *slog.Logger
-	obs       Observer
-	policy    atomic.Pointer[Policy]
+	store  Store
+	cfg    *Config
+	clock  Clock
+	log    *slog.Logger
+	obs    Observer
+	policy atomic.Pointer[Policy]
+
+	// mu guards the notifier set, which SetNotifiersAndPolicy swaps: the
+	// names (sorted), the notifiers by name, their delivery loops, the
+	// loops of removed notifiers still finishing their sends, and Run's
+	// state for starting the loops of added ones.
+	mu        sync.RWMutex
 	notifiers []string
+	named     map[string]Notifier
+	delivery  map[string]*deliveryLoop
+	retiring  map[*deliveryLoop]bool
+	run       *runState
 
 	eval *scheduler.Loop
 	// remindLoop sends ack_timeout reminders (see reminderStep).
 	remindLoop *scheduler.Loop
 	remind     reminders
-	delivery   map[string]*deliveryLoop
 	claims     *claimKeeper
 	// plannedAt is the evaluation loop's next wake; nil when none or not
 	// yet known. Not Unix nanoseconds: a ticket may be due after 2262,
@@ -179,24 +195,17 @@ func New(store Store, cfg *Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{store: store, cfg: cfg, clock: cfg.Clock, log: cfg.Logger, obs: cfg.Observer, delivery: map[string]*deliveryLoop{}}
-	if err := e.checkReceivers(cfg.Policy); err != nil {
+	e := &Engine{store: store, cfg: cfg, clock: cfg.Clock, log: cfg.Logger, obs: cfg.Observer,
+		delivery: map[string]*deliveryLoop{}, retiring: map[*deliveryLoop]bool{}, named: maps.Clone(cfg.Notifiers)}
+	if err := checkReceivers(cfg.Policy, e.named); err != nil {
 		return nil, err
 	}
 	e.policy.Store(cfg.Policy)
-	for name := range cfg.Notifiers {
-		e.notifiers = append(e.notifiers, name)
-	}
-	sort.Strings(e.notifiers)
+	e.notifiers = slices.Sorted(maps.Keys(e.named))
 	e.eval = e.newLoop(e.evaluateStep, cfg.SweepInterval, 0, "evaluation of due tickets")
 	e.remindLoop = e.newLoop(e.reminderStep, cfg.SweepInterval, 0, "acknowledgement reminders")
 	for _, name := range e.notifiers {
-		d := &deliveryLoop{e: e, name: name, n: cfg.Notifiers[name], group: 1, failures: newDestinationLog()}
-		if bn, ok := d.n.(BatchNotifier); ok && bn.MaxBatch() > 1 {
-			d.group = min(bn.MaxBatch(), cfg.DeliveryBatch)
-		}
-		d.loop = e.newLoop(d.step, cfg.SweepInterval, 0, "claiming of deliveries", "notifier", name)
-		e.delivery[name] = d
+		e.delivery[name] = e.newDeliveryLoop(name, e.named[name])
 	}
 	e.claims = newClaimKeeper(e)
 	return e, nil
@@ -229,7 +238,7 @@ func (e *Engine) newLoop(step scheduler.StepFunc, interval, errorDelay time.Dura
 // holding reports whether the engine holds claimed deliveries: queued,
 // being sent, or with outcomes not yet recorded.
 func (e *Engine) holding() bool {
-	for _, d := range e.delivery {
+	for _, d := range e.loops() {
 		if d.pending.Load() > 0 {
 			return true
 		}
@@ -274,7 +283,9 @@ func (e *Engine) SetPolicy(p *Policy) error {
 	if p == nil {
 		return errors.New("watchdog: policy is nil")
 	}
-	if err := e.checkReceivers(p); err != nil {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := checkReceivers(p, e.named); err != nil {
 		return err
 	}
 	e.policy.Store(p)
@@ -282,11 +293,10 @@ func (e *Engine) SetPolicy(p *Policy) error {
 }
 
 // checkReceivers refuses a policy whose notifications section names a
-// receiver the engine has no notifier for: its deliveries would wait for
-// ever.
-func (e *Engine) checkReceivers(p *Policy) error {
+// receiver without a notifier in ns: its deliveries would wait for ever.
+func checkReceivers(p *Policy, ns map[string]Notifier) error {
 	for _, name := range p.Notifications.ReceiverNames() {
-		if _, ok := e.cfg.Notifiers[name]; !ok {
+		if _, ok := ns[name]; !ok {
 			return fmt.Errorf("watchdog: notifications receiver %q has no notifier in Config.Notifiers", name)
 		}
 	}
@@ -358,7 +368,7 @@ func (e *Engine) firePlanFunc(p *Policy, now time.Time, fire bool, claim handoff
 			if n := p.Notifications; n != nil {
 				pl.Routed, pl.Supersede = routeAlerts(n, t, ev.Due, now)
 			} else {
-				pl.Notifiers = e.notifiers
+				pl.Notifiers = e.notifierNames()
 			}
 			if len(claim.notifiers) > 0 {
 				pl.Claimed, pl.ClaimedBy, pl.ClaimedUntil = claim.notifiers, claim.holder, claim.until
@@ -468,7 +478,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return errors.New("watchdog: Engine.Run called twice")
 	}
 	defer e.running.Store(false)
-	var claims, wg sync.WaitGroup
+	var claims, wg, deliveries sync.WaitGroup
 	claims.Add(1)
 	go func() {
 		defer claims.Done()
@@ -483,14 +493,18 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer wg.Done()
 		_ = e.remindLoop.Run(ctx)
 	}()
+	e.mu.Lock()
+	e.run = &runState{ctx: ctx, wg: &deliveries}
 	for _, d := range e.delivery {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.run(ctx)
-		}()
+		e.startLoop(d)
 	}
+	e.mu.Unlock()
 	wg.Wait()
+	// No loop starts from now on (SetNotifiersAndPolicy sees no run).
+	e.mu.Lock()
+	e.run = nil
+	e.mu.Unlock()
+	deliveries.Wait()
 	claims.Wait()
 	// Acknowledge and resolve events to notifiers that track incidents
 	// end within DeliveryTimeout, like the sends in flight.
@@ -509,9 +523,9 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	// Notifiers with room take the deliveries of this claim's alerts
 	// straight from the transaction that records them.
 	var claim handoffClaim
-	for _, name := range e.notifiers {
-		if e.delivery[name].acceptsHandoff() {
-			claim.notifiers = append(claim.notifiers, name)
+	for _, d := range e.activeLoops() {
+		if d.acceptsHandoff() {
+			claim.notifiers = append(claim.notifiers, d.name)
 		}
 	}
 	if len(claim.notifiers) > 0 {
@@ -539,7 +553,9 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds(), "backfilled", backfilled)
 	}
 	for name := range leftover {
-		e.delivery[name].loop.Wake()
+		if d := e.activeLoop(name); d != nil {
+			d.loop.Wake()
+		}
 	}
 	return alerts, n >= e.cfg.EvaluateBatch, nil
 }
@@ -547,7 +563,8 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 // handOff queues the deliveries claimed with alerts (Attempts 1) on their
 // notifiers' delivery loops, and returns the notifiers that have unclaimed
 // deliveries among them, for their claim loops. A loop that has stopped
-// meanwhile gets its deliveries released at once rather than left leased.
+// (or been removed) meanwhile gets its deliveries released at once rather
+// than left leased.
 func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim) (leftover map[string]bool) {
 	var byName map[string][]claimedDelivery
 	for i := range alerts {
@@ -557,7 +574,7 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim
 		a := alerts[i]
 		a.Deliveries = nil
 		for _, del := range alerts[i].Deliveries {
-			if del.Attempts != 1 || e.delivery[del.Notifier] == nil {
+			if del.Attempts != 1 || e.activeLoop(del.Notifier) == nil {
 				if leftover == nil {
 					leftover = map[string]bool{}
 				}
@@ -572,11 +589,11 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim
 		}
 	}
 	for name, cs := range byName {
-		d := e.delivery[name]
-		if d.enqueue(cs) {
+		if d := e.activeLoop(name); d != nil && d.enqueue(cs) {
 			continue
 		}
-		if err := d.release(ctx, cs); err != nil {
+		// Its loop stopped, or its notifier was removed, meanwhile.
+		if err := e.release(ctx, cs); err != nil {
 			e.log.Error("releasing handed-off deliveries failed; they are claimed again once this engine's claim runs out",
 				"notifier", name, "deliveries", len(cs), "err", err)
 		}

@@ -18,7 +18,7 @@ type EngineHooks struct{ e *Engine }
 // InFlight reports how many deliveries are being sent right now.
 func (h EngineHooks) InFlight() int {
 	n := 0
-	for _, d := range h.e.delivery {
+	for _, d := range h.e.loops() {
 		n += int(d.busy.Load())
 	}
 	return n
@@ -34,7 +34,7 @@ func (h EngineHooks) Idle() bool {
 	if !e.eval.Idle() || !e.claims.loop.Idle() || !e.remindLoop.Idle() {
 		return false
 	}
-	for _, d := range e.delivery {
+	for _, d := range e.loops() {
 		if !d.idle() {
 			return false
 		}

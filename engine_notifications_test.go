@@ -413,6 +413,171 @@ func TestReloadWhileHeld(t *testing.T) {
 	}
 }
 
+// A reload that changes the receivers swaps the engine's notifiers with
+// the policy: a removed receiver's deliveries never attempted are
+// cancelled, an added one gains rows for what its routes now pick (sent
+// or held per its route), a changed one (same name, new notifier) sends
+// from then on through the new notifier, and nothing delivered is sent
+// again.
+func TestReloadChangesReceivers(t *testing.T) {
+	sat := time.Date(2026, 3, 28, 10, 0, 0, 0, time.UTC)
+	monday := time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC)
+	clock := watchdogtest.NewClock(sat)
+	route := `      deliver_during: eu-business
+      deliver_during_except: [breach]
+      inhibit: false
+`
+	h, logs := startRouted(t, clock, `notifications:
+  receivers:
+    day: {webhook: {url: "http://day.test"}}
+    old: {webhook: {url: "http://old.test"}}
+  routes:
+    - receivers: [day, old]
+`+route, "day", "old")
+	h.Ingest(event("a", "gold", "high", "open", sat, sat))
+	h.Advance(31 * time.Minute) // the alert held for both; the breach sent to both
+	p, err := watchdog.ParsePolicyEnv([]byte(routedTiers+`notifications:
+  receivers:
+    day: {webhook: {url: "http://day-v2.test"}}
+    added: {webhook: {url: "http://added.test"}}
+  routes:
+    - receivers: [day, added]
+`+route), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The new policy needs its new receiver's notifier: alone it is refused.
+	if err := h.Engine.SetPolicyAndReplan(context.Background(), p); err == nil {
+		t.Fatal("SetPolicyAndReplan took a policy naming a receiver without a notifier")
+	}
+	dayV2, added := &messageLog{}, &messageLog{}
+	if err := h.Engine.SetNotifiersAndPolicy(context.Background(), map[string]watchdog.Notifier{"day": dayV2}, p); err == nil {
+		t.Fatal("SetNotifiersAndPolicy took a policy naming a receiver without a notifier")
+	}
+	if err := h.Engine.SetNotifiersAndPolicy(context.Background(), map[string]watchdog.Notifier{"day": dayV2, "added": added}, p); err != nil {
+		t.Fatal(err)
+	}
+	h.Settle()
+	old, day, add := deliveryStatuses(t, h, "a", "old"), deliveryStatuses(t, h, "a", "day"), deliveryStatuses(t, h, "a", "added")
+	if old["response:alert"] != watchdog.DeliveryCancelled || old["response:breach"] != watchdog.DeliveryDelivered {
+		t.Errorf("old after the reload: %v, want the held alert cancelled and the breach kept", old)
+	}
+	if day["response:alert"] != watchdog.DeliveryPending || day["response:breach"] != watchdog.DeliveryDelivered {
+		t.Errorf("day after the reload: %v, want the alert still held and the breach kept", day)
+	}
+	if add["response:alert"] != watchdog.DeliveryPending || len(add) != 1 {
+		t.Errorf("added after the reload: %v, want the unsent alert re-routed (held), the delivered breach not", add)
+	}
+	h.AdvanceTo(monday)
+	h.Settle()
+	if got := logs["day"].sent(); !slices.Equal(got, []string{"a:response:breach"}) {
+		t.Errorf("day's first notifier got %v, want only the breach sent before the reload", got)
+	}
+	if got := dayV2.sent(); !slices.Contains(got, "a:response:alert") || slices.Contains(got, "a:response:breach") {
+		t.Errorf("day's new notifier got %v, want the held alert and not the breach", got)
+	}
+	if got := added.sent(); !slices.Contains(got, "a:response:alert") || slices.Contains(got, "a:response:breach") {
+		t.Errorf("added got %v, want the held alert and not the breach", got)
+	}
+	if got := logs["old"].sent(); !slices.Equal(got, []string{"a:response:breach"}) {
+		t.Errorf("old got %v, want only the breach sent before the reload", got)
+	}
+	if st := deliveryStatuses(t, h, "a", "day"); st["response:alert"] != watchdog.DeliveryDelivered {
+		t.Errorf("day at the opening: %v", st)
+	}
+	// Removing every receiver's section falls back to the notifiers given:
+	// a new alert goes to each of them.
+	h.Ingest(event("b", "gold", "high", "open", monday, monday))
+	plain, err := watchdog.ParsePolicyEnv([]byte(routedTiers), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &messageLog{}
+	if err := h.Engine.SetNotifiersAndPolicy(context.Background(), map[string]watchdog.Notifier{"env": env}, plain); err != nil {
+		t.Fatal(err)
+	}
+	h.Advance(31 * time.Minute)
+	if got := env.sent(); !slices.Equal(got, []string{"b:response:alert", "b:response:breach"}) {
+		t.Errorf("env got %v", got)
+	}
+}
+
+// A removed receiver's send in flight finishes and is recorded before
+// SetNotifiersAndPolicy re-routes; it is never sent again, and the loop
+// claims nothing more.
+func TestRemovedReceiverFinishesInFlight(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	section := `notifications:
+  receivers:
+    slow: {webhook: {url: "http://slow.test"}}
+    other: {webhook: {url: "http://other.test"}}
+  routes:
+    - receivers: [slow]
+`
+	p, err := watchdog.ParsePolicyEnv([]byte(routedTiers+section), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}, 10), make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock()
+	var sends sync.Map
+	slow := watchdog.NotifierFunc(func(_ context.Context, a watchdog.Alert) (bool, error) {
+		n, _ := sends.LoadOrStore(a.DeliveryID, new(int))
+		*n.(*int)++
+		started <- struct{}{}
+		<-release
+		return false, nil
+	})
+	other := &messageLog{}
+	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+	h := watchdogtest.StartEngine(t, st, clock, &watchdog.Config{Policy: p, Notifiers: map[string]watchdog.Notifier{"slow": slow, "other": other}, SweepInterval: time.Hour})
+	h.Ingest(event("a", "gold", "high", "open", t0, t0))
+	clock.Set(t0.Add(26 * time.Minute)) // the alert stage: its send blocks
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no send started")
+	}
+	p2, err := watchdog.ParsePolicyEnv([]byte(routedTiers+`notifications:
+  receivers:
+    other: {webhook: {url: "http://other.test"}}
+  routes:
+    - receivers: [other]
+`), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- h.Engine.SetNotifiersAndPolicy(context.Background(), map[string]watchdog.Notifier{"other": other}, p2)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("returned (%v) while the removed receiver's send was in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	unblock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	h.Advance(5 * time.Minute) // the breach goes to other alone
+	slowSt, otherSt := deliveryStatuses(t, h, "a", "slow"), deliveryStatuses(t, h, "a", "other")
+	if slowSt["response:alert"] != watchdog.DeliveryDelivered || len(slowSt) != 1 {
+		t.Errorf("slow: %v, want the alert delivered, nothing more", slowSt)
+	}
+	if otherSt["response:breach"] != watchdog.DeliveryDelivered || len(otherSt) != 1 {
+		t.Errorf("other: %v, want the breach alone (the alert was delivered elsewhere)", otherSt)
+	}
+	sends.Range(func(k, v any) bool {
+		if *v.(*int) != 1 {
+			t.Errorf("delivery %v sent %d times", k, *v.(*int))
+		}
+		return true
+	})
+}
+
 // incidents is a notifier whose destination tracks incidents: it records
 // acknowledge and resolve events.
 type incidents struct {
@@ -468,6 +633,80 @@ func TestIncidentNotifiersToldOfAcksAndClosing(t *testing.T) {
 	select {
 	case e := <-n.events:
 		t.Errorf("an ingest of a closed ticket told %q again", e)
+	default:
+	}
+}
+
+// A clock cycle with alerts that stops is resolved at once, not only when
+// the ticket closes: a first response resolves the response clock's
+// incident, an agent reply the next-reply cycle's, each once; closing the
+// ticket later resolves only the cycles still running.
+func TestIncidentResolvedWhenClockStops(t *testing.T) {
+	clock := watchdogtest.NewClock(t0)
+	n := &incidents{events: make(chan string, 10)}
+	st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+	h := watchdogtest.StartEngine(t, st, clock, &watchdog.Config{Policy: cyclePolicy(t), Notifiers: map[string]watchdog.Notifier{"pd": n}})
+	next := func() string {
+		select {
+		case e := <-n.events:
+			return e
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event within 10s")
+			return ""
+		}
+	}
+	none := func(when string) {
+		t.Helper()
+		h.Settle()
+		select {
+		case e := <-n.events:
+			t.Errorf("%s: told %q", when, e)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	ev := func(status string, d time.Duration, msgs ...watchdog.Message) watchdog.Event {
+		return watchdog.Event{ID: "R", Priority: "high", CustomerTier: "gold", Status: status, CreatedAt: t0, UpdatedAt: t0.Add(d), Messages: msgs}
+	}
+	h.Ingest(ev("open", 0))
+	h.Advance(31 * time.Minute) // the response clock's alert and breach
+	if len(h.Ticket("R").Alerts) == 0 {
+		t.Fatal("no response alert")
+	}
+	none("before any clock stops")
+	// The first response (an agent message) stops the response clock.
+	h.Ingest(ev("open", 32*time.Minute, watchdog.Message{At: t0.Add(32 * time.Minute), Author: watchdog.AuthorAgent}))
+	if e := next(); e != "resolve R:response:0" {
+		t.Errorf("after the first response: %q", e)
+	}
+	none("after the first response")
+	// A customer message starts a next-reply cycle; its stages fire; an
+	// agent reply stops it.
+	cycle := t0.Add(40 * time.Minute)
+	h.Ingest(ev("open", 40*time.Minute, watchdog.Message{At: cycle, Author: watchdog.AuthorCustomer}))
+	h.AdvanceTo(t0.Add(101 * time.Minute))
+	none("while the next-reply cycle runs")
+	h.Ingest(ev("open", 102*time.Minute, watchdog.Message{At: t0.Add(102 * time.Minute), Author: watchdog.AuthorAgent}))
+	if e, want := next(), fmt.Sprintf("resolve R:next_reply:%d", cycle.UnixMicro()); e != want {
+		t.Errorf("after the agent reply: %q, want %q", e, want)
+	}
+	// The same messages again end nothing new.
+	h.Ingest(ev("open", 103*time.Minute, watchdog.Message{At: t0.Add(102 * time.Minute), Author: watchdog.AuthorAgent}))
+	none("after a repeated ingest")
+	// Closing resolves only what still runs: no clock with alerts does.
+	alerted := map[watchdog.SLAClock]bool{}
+	for _, a := range h.Ticket("R").Alerts {
+		alerted[a.SLAClock] = true
+	}
+	h.Ingest(ev("resolved", 104*time.Minute))
+	if alerted[watchdog.Resolution] {
+		if e := next(); e != "resolve R:resolution:0" {
+			t.Errorf("after closing: %q", e)
+		}
+	}
+	h.Stop()
+	select {
+	case e := <-n.events:
+		t.Errorf("after closing: told %q again", e)
 	default:
 	}
 }

@@ -172,7 +172,7 @@ func (e *Engine) sendReminder(ctx context.Context, latest Alert, ack Ack, receiv
 	r.Deliveries, r.DeliveryID, r.AcknowledgedBy = nil, 0, ack.By
 	r.Message = fmt.Sprintf("Reminder: acknowledged by %s %s ago and still breached. %s", ack.By, shortDuration(now.Sub(ack.At).Round(time.Second)), latest.Message)
 	for _, name := range receivers {
-		nt := e.cfg.Notifiers[name]
+		nt := e.notifier(name)
 		if nt == nil {
 			continue
 		}

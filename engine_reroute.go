@@ -16,11 +16,18 @@ const rerouteBatch = 500
 // delivery, and a delivery's hold follows its route's delivery hours. What
 // was attempted or delivered is never touched, so nothing is sent again.
 // Without a notifications section it does nothing. SetPolicyAndReplan
-// calls it.
+// and SetNotifiersAndPolicy call it.
 func (e *Engine) Reroute(ctx context.Context) error {
+	return e.reroute(ctx, nil)
+}
+
+// reroute is Reroute that also cancels the deliveries not yet attempted of
+// the notifiers in gone, which the engine no longer has, with or without a
+// notifications section.
+func (e *Engine) reroute(ctx context.Context, gone map[string]bool) error {
 	p := e.policy.Load()
 	n := p.Notifications
-	if n == nil {
+	if n == nil && len(gone) == 0 {
 		return nil
 	}
 	var (
@@ -46,7 +53,7 @@ func (e *Engine) Reroute(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			rerouteAlert(n, a, t, now, &r)
+			rerouteAlert(n, a, t, now, gone, &r)
 			after = a.ID
 		}
 		if len(r.Cancel)+len(r.Hold)+len(r.Add) > 0 {
@@ -69,7 +76,7 @@ func (e *Engine) Reroute(ctx context.Context) error {
 		e.log.Info("unsent deliveries re-routed after a policy change", "changes", total)
 	}
 	for name := range changed {
-		if d := e.delivery[name]; d != nil {
+		if d := e.activeLoop(name); d != nil {
 			d.loop.Wake()
 		}
 	}
@@ -77,8 +84,17 @@ func (e *Engine) Reroute(ctx context.Context) error {
 }
 
 // rerouteAlert adds to r the changes that re-route alert a's unsent
-// deliveries under n.
-func rerouteAlert(n *Notifications, a Alert, t *Ticket, now time.Time, r *Reroute) {
+// deliveries under n (nil: only those to the notifiers in gone, which are
+// cancelled).
+func rerouteAlert(n *Notifications, a Alert, t *Ticket, now time.Time, gone map[string]bool, r *Reroute) {
+	if n == nil {
+		for _, d := range a.Deliveries {
+			if d.Status == DeliveryPending && d.Attempts == 0 && gone[d.Notifier] {
+				r.Cancel = append(r.Cancel, DeliveryRef{AlertID: a.ID, Notifier: d.Notifier})
+			}
+		}
+		return
+	}
 	wanted := map[string]*Route{}
 	for _, rd := range n.Resolve(a, t) {
 		wanted[rd.Receiver] = rd.Route

@@ -52,9 +52,11 @@ type AckNotifier interface {
 }
 
 // ResolveNotifier is a Notifier whose destination closes incidents itself,
-// as PagerDuty's do: when an ingest closes a ticket (a resolved status),
-// the engine tells it of each clock cycle the ticket had alerts for, once,
-// in the background and within DeliveryTimeout, without retries.
+// as PagerDuty's do: when an ingest stops a clock cycle that had alerts (a
+// first response stops the response clock, an agent reply a next-reply
+// cycle) or closes its ticket (a resolved status), the engine tells it of
+// that cycle, once, in the background and within DeliveryTimeout, without
+// retries.
 type ResolveNotifier interface {
 	Notifier
 	Resolved(ctx context.Context, ticketID string, c SLAClock, cycle int64) error

@@ -37,6 +37,7 @@ func (e AlertState) Valid() bool {
 // Defines values for DeliveryStatus.
 const (
 	DeliveryStatusAcknowledged DeliveryStatus = "acknowledged"
+	DeliveryStatusCancelled    DeliveryStatus = "cancelled"
 	DeliveryStatusDelivered    DeliveryStatus = "delivered"
 	DeliveryStatusFailed       DeliveryStatus = "failed"
 	DeliveryStatusPending      DeliveryStatus = "pending"
@@ -47,6 +48,8 @@ const (
 func (e DeliveryStatus) Valid() bool {
 	switch e {
 	case DeliveryStatusAcknowledged:
+		return true
+	case DeliveryStatusCancelled:
 		return true
 	case DeliveryStatusDelivered:
 		return true
@@ -583,13 +586,15 @@ type Delivery struct {
 
 	// Status `superseded`: not sent, because a higher stage of the same clock cycle was queued for the
 	// same receiver first (a notification route's inhibition); `acknowledged`: not sent, because
-	// the clock was acknowledged.
+	// the clock was acknowledged; `cancelled`: not sent, because a reload of the SLA file routed
+	// the alert away from the receiver, or removed the receiver, before its first attempt.
 	Status DeliveryStatus `json:"status"`
 }
 
 // DeliveryStatus `superseded`: not sent, because a higher stage of the same clock cycle was queued for the
 // same receiver first (a notification route's inhibition); `acknowledged`: not sent, because
-// the clock was acknowledged.
+// the clock was acknowledged; `cancelled`: not sent, because a reload of the SLA file routed
+// the alert away from the receiver, or removed the receiver, before its first attempt.
 type DeliveryStatus string
 
 // Error Every error's body.

@@ -58,14 +58,14 @@ func initialPolicy(cfg *Config) (*watchdog.Policy, error) {
 }
 
 // startPolicy loads the SLA file into eng, falling back to the engine's
-// built-in default policy when the file does not exist.
-// Reloads that change the receivers of the notifications section it
-// started with are refused (see sameReceivers).
-func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metrics.Metrics, started *watchdog.Notifications) (*policyStartup, error) {
+// built-in default policy when the file does not exist. A reload whose
+// notifications section adds, removes or changes receivers gives the
+// engine their notifiers with the policy (see receiverSet).
+func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metrics.Metrics, rs *receiverSet) (*policyStartup, error) {
 	ps := &policyStartup{}
 	apply := func(ctx context.Context, p *watchdog.Policy) error {
 		if ps.started.Load() {
-			return eng.SetPolicyAndReplan(ctx, p)
+			return rs.apply(ctx, eng, p)
 		}
 		return eng.SetPolicy(p)
 	}
@@ -76,7 +76,7 @@ func startPolicy(ctx context.Context, cfg *Config, eng *watchdog.Engine, m *metr
 			if err != nil {
 				return nil, err
 			}
-			return sameReceivers(started)(p)
+			return rs.prepare(p)
 		},
 		OnReload:  func(st policywatch.Status) { m.PolicyReloaded(st.LastSuccess, st.LastError) },
 		LookupEnv: cfg.LookupEnv,

@@ -60,8 +60,7 @@ func (h *hookRecorder) got() ([]string, int) {
 // receivers its routes pick, one outbox row each: a ticket imported long
 // after its deadlines sends each clock's highest stage (inhibition), the
 // webhook's requests are signed, PagerDuty gets one trigger per clock
-// cycle; a reload that changes receivers is refused and the last good
-// policy stays.
+// cycle.
 func TestNotificationsSection(t *testing.T) {
 	t.Parallel()
 	hook := &hookRecorder{}
@@ -156,30 +155,126 @@ notifications:
 	if _, page := fetch(t, http.DefaultClient, "GET", srv.base+"/ui/tickets/g", nil); !strings.Contains(page, "response: acknowledged by alice") {
 		t.Error("the ticket page has no acknowledgement section")
 	}
-	checkReceiverReloadRefused(ctx, t, srv, path, file)
 }
 
-// checkReceiverReloadRefused: a receiver added by a reload needs a
-// restart: the reload fails and the last good policy stays.
-func checkReceiverReloadRefused(ctx context.Context, t *testing.T, srv *running, path, file string) {
-	t.Helper()
-	changed := strings.Replace(file, "  routes:", "    more: {webhook: {url: \"http://127.0.0.1:1/x\"}}\n  routes:", 1)
-	if err := os.WriteFile(path, []byte(changed), 0o600); err != nil {
+// A reload that adds and removes receivers takes effect without a restart:
+// the removed receiver's deliveries not yet attempted (held outside its
+// delivery hours) are cancelled, the added one gains rows for them and
+// sends them, and what was delivered is not sent again.
+func TestReloadChangesReceivers(t *testing.T) {
+	t.Parallel()
+	hook, more := &hookRecorder{}, &hookRecorder{}
+	hookSrv, moreSrv := httptest.NewServer(hook), httptest.NewServer(more)
+	defer hookSrv.Close()
+	defer moreSrv.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sla.yaml")
+	// A calendar open only three days from now: closed for the whole test.
+	closedDay := strings.ToLower(time.Now().UTC().AddDate(0, 0, 3).Weekday().String()[:3])
+	head := `calendars:
+  later: {timezone: UTC, hours: {` + closedDay + `: ["09:00-17:00"]}}
+escalation: [1.5, 2.0]
+tiers:
+  gold:
+    high: {response: 30, resolution: 180}
+notifications:
+  receivers:
+    hook: {webhook: {url: "` + hookSrv.URL + `/sla", secret: hook-secret}}
+`
+	file := head + `    old: {webhook: {url: "http://127.0.0.1:1/never", secret: hook-secret}}
+  routes:
+    - receivers: [hook]
+      continue: true
+    - receivers: [old]
+      deliver_during: later
+`
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	srv := runServer(t, server.Config{SLAConfigPath: path})
+	body := `[{"id":"r","priority":"high","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","status":"open","customer_tier":"gold"}]`
+	if code, _ := send(t, srv, "POST", "/tickets", "", body, http.Header{"Content-Type": {"application/json"}}); code != http.StatusOK {
+		t.Fatalf("ingest: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	want := []string{"r:resolution:escalation-2", "r:response:escalation-2"}
+	waitHook(ctx, t, hook, want, "hook before the reload")
+	if st := ticketDeliveries(t, srv, "r", "old"); st["response:escalation-2"] != "pending" || st["resolution:escalation-2"] != "pending" {
+		t.Fatalf("old before the reload: %v, want held", st)
+	}
+	reloaded := head + `    more: {webhook: {url: "` + moreSrv.URL + `/sla", secret: hook-secret}}
+  routes:
+    - receivers: [hook]
+      continue: true
+    - receivers: [more]
+`
+	if err := os.WriteFile(path, []byte(reloaded), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitHook(ctx, t, more, want, "the added receiver")
 	for {
-		_, resp := send(t, srv, "GET", "/readyz", "", "", nil)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if strings.Contains(string(b), "notifications.receivers") {
+		st := ticketDeliveries(t, srv, "r", "old")
+		if st["response:escalation-2"] == "cancelled" && st["resolution:escalation-2"] == "cancelled" {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("/readyz does not show the refused reload: %s", b)
+			t.Fatalf("old after the reload: %v, want cancelled", st)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
-	if !strings.Contains(srv.logs.String(), "more added") || !strings.Contains(srv.logs.String(), "restart watchdogd") {
-		t.Error("the log does not say why the reload was refused")
+	if got, _ := hook.got(); !slices.Equal(got, want) {
+		t.Errorf("hook after the reload got %v: a delivered alert was sent again", got)
 	}
+	_, resp := send(t, srv, "GET", "/readyz", "", "", nil)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), "policy_reload_error") {
+		t.Errorf("the reload failed: %s", b)
+	}
+}
+
+// waitHook waits until h has received want (sorted), correctly signed.
+func waitHook(ctx context.Context, t *testing.T, h *hookRecorder, want []string, what string) {
+	t.Helper()
+	for {
+		got, bad := h.got()
+		if slices.Equal(got, want) && bad == 0 {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s got %v (%d bad signatures), want %v", what, got, bad, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ticketDeliveries maps "clock:stage" to the status of ticket id's
+// delivery to receiver, as GET /tickets/{id} shows them.
+func ticketDeliveries(t *testing.T, srv *running, id, receiver string) map[string]string {
+	t.Helper()
+	_, resp := send(t, srv, "GET", "/tickets/"+id, "", "", nil)
+	defer resp.Body.Close()
+	var v struct {
+		Alerts []struct {
+			SLAType    string `json:"sla_type"`
+			Stage      string `json:"stage"`
+			Deliveries []struct {
+				Notifier string `json:"notifier"`
+				Status   string `json:"status"`
+			} `json:"deliveries"`
+		} `json:"alerts"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, a := range v.Alerts {
+		for _, d := range a.Deliveries {
+			if d.Notifier == receiver {
+				out[a.SLAType+":"+a.Stage] = d.Status
+			}
+		}
+	}
+	return out
 }

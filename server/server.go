@@ -156,7 +156,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.policy, err = startPolicy(ctx, s.cfg, eng, m, s.notifications); err != nil {
+	if s.policy, err = startPolicy(ctx, s.cfg, eng, m, newReceiverSet(s.cfg, m, s.notifications, ns)); err != nil {
 		return err
 	}
 	m.SetOpenTickets(openTickets(eng))
