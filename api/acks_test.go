@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticket-watchdog/watchdog"
 )
 
 // The ack routes: acknowledge, see it on the ticket, withdraw; every
@@ -75,5 +78,54 @@ func TestAckRoutes(t *testing.T) {
 	}
 	if r := e.do(t, "POST", "/tickets/1/ack", `{"by":"a"}`); r.code != http.StatusConflict {
 		t.Errorf("no running clock: %d %s", r.code, r.body)
+	}
+}
+
+// An acknowledgement of a next-reply clock holds for the cycle running
+// then, named by its start; a later cycle is not acknowledged, and an
+// idle cycle clock cannot be acknowledged.
+func TestAckOfACycleClock(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	p, err := watchdog.ParsePolicy([]byte(cyclesPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.eng.SetPolicy(p); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Now().Add(-10 * time.Minute).UTC().Truncate(time.Second)
+	ticket := func(updated time.Duration, msgs string) string {
+		return `{"id":"c","priority":"high","created_at":"` + created.Format(time.RFC3339) + `","updated_at":"` +
+			created.Add(updated).Format(time.RFC3339) + `","status":"open","customer_tier":"gold","tags":["vip"],"messages":[` + msgs + `]}`
+	}
+	at := func(d time.Duration) string { return created.Add(d).Format(time.RFC3339) }
+	// First response by an agent; no customer message yet: next reply idle.
+	mustStatus(t, e.do(t, "POST", "/tickets", ticket(0, `{"at":"`+at(time.Minute)+`","author":"agent"}`)), http.StatusOK)
+	r := e.do(t, "POST", "/tickets/c/ack", `{"sla_type":"next_reply","by":"alice"}`)
+	mustStatus(t, r, http.StatusConflict)
+	// The customer writes: a cycle starts at 2 minutes.
+	mustStatus(t, e.do(t, "POST", "/tickets", ticket(2*time.Minute, `{"at":"`+at(2*time.Minute)+`","author":"customer"}`)), http.StatusOK)
+	r = e.do(t, "POST", "/tickets/c/ack", `{"sla_type":"next_reply","by":"alice"}`)
+	mustStatus(t, r, http.StatusOK)
+	if !strings.Contains(string(r.body), `"sla_type":"next_reply"`) || !strings.Contains(string(r.body), `"cycle_started_at":"`+at(2*time.Minute)+`"`) {
+		t.Fatalf("ack of the running cycle: %s", r.body)
+	}
+	// The agent answers and the customer writes again: a new cycle, not
+	// acknowledged.
+	mustStatus(t, e.do(t, "POST", "/tickets", ticket(4*time.Minute,
+		`{"at":"`+at(3*time.Minute)+`","author":"agent"},{"at":"`+at(4*time.Minute)+`","author":"customer"}`)), http.StatusOK)
+	v, err := e.eng.Ticket(context.Background(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nr := v.SLAClocks[watchdog.NextReply]
+	if nr == nil || nr.CycleStartedAt == nil || !nr.CycleStartedAt.Equal(created.Add(4*time.Minute)) {
+		t.Fatalf("next reply after the second customer message: %+v", nr)
+	}
+	for _, a := range v.Acks {
+		if a.SLAClock == watchdog.NextReply && a.Cycle == nr.CycleStartedAt.UnixMicro() {
+			t.Errorf("the new cycle is acknowledged: %+v", a)
+		}
 	}
 }
