@@ -3,6 +3,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -85,10 +86,32 @@ func TestTicketPageShowsAlerts(t *testing.T) {
 	if !eval[bool](t, ctx, has(`article[data-clock="response"] svg.bar[role="img"][aria-label*="business time"]`)) {
 		t.Error("no progress bar with a text alternative for the response clock")
 	}
-	if eval[bool](t, ctx, has(`#ack-h`)) {
-		t.Error("the acknowledgement section shows though the server has no acknowledgements")
+	const ackSection = `section[aria-labelledby="ack-h"]`
+	if got := text(t, ctx, ackSection); !strings.Contains(got, "Not acknowledged.") {
+		t.Errorf("acknowledgement section %q, want it to say the ticket is not acknowledged", got)
 	}
 	screenshot(t, ctx, "ticket")
+	// Acknowledge every running clock from the page: the section says so,
+	// and so does the API.
+	run(t, ctx, "type a name", chromedp.SendKeys(chromedp.CSS(`form.ack input[name="by"]`), "alice"))
+	clickAndLoad(t, ctx, `form.ack button[type="submit"]`)
+	if got := text(t, ctx, ackSection); !strings.Contains(got, "acknowledged by alice") {
+		t.Errorf("after acknowledging, the section says %q", got)
+	}
+	resp, err := http.Get(s.URL + "/tickets/T-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The move to pending was the first response: only the resolution
+	// clock still runs (paused).
+	if n := strings.Count(string(body), `"by":"alice"`); n != 1 || !strings.Contains(string(body), `{"sla_type":"resolution","by":"alice"`) {
+		t.Errorf("GET /tickets/T-42 shows %d acknowledgements by alice, want the resolution clock's: %s", n, body)
+	}
 }
 
 // With a token, the pages ask for it once: a wrong one is refused, the
