@@ -157,9 +157,23 @@ func (e *Engine) Acknowledge(ctx context.Context, id string, req AckRequest) ([]
 // (AckNotifier) of acks, in the background, each within DeliveryTimeout;
 // a failure is logged, not retried.
 func (e *Engine) tellAcknowledged(acks []Ack) {
+	tellInBackground(e, func(ctx context.Context, name string, an AckNotifier) {
+		for _, a := range acks {
+			if err := an.Acknowledged(ctx, a); err != nil {
+				e.log.Warn("telling a notifier of an acknowledgement failed; not retried", "notifier", name,
+					"ticket_id", a.TicketID, "sla_type", a.SLAClock, "err", errorText(err))
+			}
+		}
+	})
+}
+
+// tellInBackground calls tell with each notifier that is an N, each in a
+// goroutine of its own with a context of DeliveryTimeout; Close waits for
+// them (e.background).
+func tellInBackground[N Notifier](e *Engine, tell func(ctx context.Context, name string, n N)) {
 	names, named := e.notifierSet()
 	for _, name := range names {
-		an, ok := named[name].(AckNotifier)
+		n, ok := named[name].(N)
 		if !ok {
 			continue
 		}
@@ -168,12 +182,7 @@ func (e *Engine) tellAcknowledged(acks []Ack) {
 			defer e.background.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DeliveryTimeout)
 			defer cancel()
-			for _, a := range acks {
-				if err := an.Acknowledged(ctx, a); err != nil {
-					e.log.Warn("telling a notifier of an acknowledgement failed; not retried", "notifier", name,
-						"ticket_id", a.TicketID, "sla_type", a.SLAClock, "err", errorText(err))
-				}
-			}
+			tell(ctx, name, n)
 		}()
 	}
 }
@@ -278,23 +287,12 @@ func (e *Engine) tellResolved(cycles []closedCycle) {
 	if len(cycles) == 0 {
 		return
 	}
-	names, named := e.notifierSet()
-	for _, name := range names {
-		rn, ok := named[name].(ResolveNotifier)
-		if !ok {
-			continue
-		}
-		e.background.Add(1)
-		go func() {
-			defer e.background.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DeliveryTimeout)
-			defer cancel()
-			for _, c := range cycles {
-				if err := rn.Resolved(ctx, c.ticketID, c.key.SLAClock, c.key.Cycle); err != nil {
-					e.log.Warn("telling a notifier of an ended clock cycle failed; not retried", "notifier", name,
-						"ticket_id", c.ticketID, "sla_type", c.key.SLAClock, "err", errorText(err))
-				}
+	tellInBackground(e, func(ctx context.Context, name string, rn ResolveNotifier) {
+		for _, c := range cycles {
+			if err := rn.Resolved(ctx, c.ticketID, c.key.SLAClock, c.key.Cycle); err != nil {
+				e.log.Warn("telling a notifier of an ended clock cycle failed; not retried", "notifier", name,
+					"ticket_id", c.ticketID, "sla_type", c.key.SLAClock, "err", errorText(err))
 			}
-		}()
-	}
+		}
+	})
 }
