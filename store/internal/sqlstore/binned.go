@@ -21,6 +21,7 @@ const BinSeconds = 60
 type Binned struct {
 	bounds []time.Time
 	groups map[groupKey]*binnedGroup
+	binOf  func(business int64) int64
 }
 
 type binnedGroup struct {
@@ -38,7 +39,13 @@ type binnedGroup struct {
 // NewBinned starts a report whose period index p (1-based, 0: none) is
 // the period starting at bounds[p-1].
 func NewBinned(bounds []time.Time) *Binned {
-	return &Binned{bounds: bounds, groups: map[groupKey]*binnedGroup{}}
+	return &Binned{bounds: bounds, groups: map[groupKey]*binnedGroup{}, binOf: func(b int64) int64 { return b / BinSeconds }}
+}
+
+// NewCoarseBinned is NewBinned with the bins of the outcome roll-up
+// (CoarseBin).
+func NewCoarseBinned(bounds []time.Time) *Binned {
+	return &Binned{bounds: bounds, groups: map[groupKey]*binnedGroup{}, binOf: CoarseBin}
 }
 
 func (b *Binned) group(policy, tier, priority, slaType, calendar string, period int) *binnedGroup {
@@ -72,7 +79,18 @@ func (b *Binned) AddCounts(policy, tier, priority, slaType, calendar string, per
 // NeededBins returns the bins the second pass must read (in any group).
 func (b *Binned) NeededBins() []int64 {
 	var out []int64
-	for _, g := range b.groups {
+	for _, p := range b.NeededPicks() {
+		out = append(out, p.Bin)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// NeededPicks returns the bins the second pass must read, with the period
+// each is needed in (in any group), sorted.
+func (b *Binned) NeededPicks() []Pick {
+	var out []Pick
+	for k, g := range b.groups {
 		n := g.row.Stopped
 		if n == 0 {
 			continue
@@ -90,14 +108,19 @@ func (b *Binned) NeededBins() []int64 {
 				if seen+g.bins[bin] >= rank {
 					g.picks[i].bin, g.picks[i].rank = bin, rank-seen
 					g.need[bin] = append(g.need[bin], rank-seen)
-					out = append(out, bin)
+					out = append(out, Pick{Period: k.period, Bin: bin})
 					break
 				}
 				seen += g.bins[bin]
 			}
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b Pick) int {
+		if a.Period != b.Period {
+			return a.Period - b.Period
+		}
+		return int(a.Bin - b.Bin)
+	})
 	return slices.Compact(out)
 }
 
@@ -107,7 +130,7 @@ func (b *Binned) AddValue(policy, tier, priority, slaType, calendar string, peri
 	if g == nil || g.need == nil {
 		return
 	}
-	bin := business / BinSeconds
+	bin := b.binOf(business)
 	if _, ok := g.need[bin]; ok {
 		g.values[bin] = append(g.values[bin], business)
 	}
