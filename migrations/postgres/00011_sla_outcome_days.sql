@@ -11,7 +11,7 @@
 -- days of a period here and the partial days at its edges (any zone's
 -- period starts are a multiple of 15 minutes from UTC midnight) from the
 -- outcome rows; the bins locate each percentile, which the outcome rows of
--- its bin (sla_outcomes_business_idx) then give exactly.
+-- its bin (sla_outcomes_bin_idx) then give exactly.
 CREATE TABLE sla_outcome_days (
     day             integer NOT NULL,
     policy          text    NOT NULL,
@@ -26,12 +26,6 @@ CREATE TABLE sla_outcome_days (
     PRIMARY KEY (day, policy, tier, priority, sla_type, calendar, bin)
 );
 
--- The stopped clocks by business time, for a report's percentiles: the
--- clocks of one bin stopped (or started) in a period, index-only.
-CREATE INDEX sla_outcomes_business_idx ON sla_outcomes (business_seconds, stopped_at)
-    INCLUDE (policy, tier, priority, sla_type, calendar, started_at)
-    WHERE stopped_at IS NOT NULL;
-
 -- sla_outcome_bin is sqlstore.CoarseBin.
 -- +goose StatementBegin
 CREATE FUNCTION sla_outcome_bin(business bigint) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -41,11 +35,20 @@ CREATE FUNCTION sla_outcome_bin(business bigint) RETURNS integer LANGUAGE sql IM
 $$;
 -- +goose StatementEnd
 
+-- The stopped clocks by coarse bin and stop, for a report's percentiles:
+-- the clocks of one bin stopped in a period are one range of it, read
+-- without the table.
+CREATE INDEX sla_outcomes_bin_idx ON sla_outcomes (sla_outcome_bin(business_seconds), stopped_at)
+    INCLUDE (policy, tier, priority, sla_type, calendar, business_seconds, started_at)
+    WHERE stopped_at IS NOT NULL;
+
 -- sla_outcome_days_apply adds the stopped rows of new_rows and subtracts
 -- those of old_rows (the transition tables the statement has), in key
--- order (concurrent writers lock roll-up rows in the same order).
+-- order (concurrent writers lock roll-up rows in the same order). Its
+-- search_path is the migration's, so that a writer whose own differs
+-- still finds the schema's tables.
 -- +goose StatementBegin
-CREATE FUNCTION sla_outcome_days_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION sla_outcome_days_apply() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO sla_outcome_days AS d (day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds)
@@ -107,5 +110,5 @@ DROP TRIGGER sla_outcome_days_update ON sla_outcomes;
 DROP TRIGGER sla_outcome_days_insert ON sla_outcomes;
 DROP FUNCTION sla_outcome_days_apply();
 DROP FUNCTION sla_outcome_bin(bigint);
-DROP INDEX sla_outcomes_business_idx;
+DROP INDEX sla_outcomes_bin_idx;
 DROP TABLE sla_outcome_days;

@@ -101,7 +101,7 @@ func reportByStop(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery) (
 		UNION ALL SELECT o.policy, o.tier, o.priority, o.sla_type, o.calendar, o.stopped_at, sla_outcome_bin(o.business_seconds), 1,
 			CASE WHEN o.breached THEN 0 ELSE 1 END, 0, 0, CASE WHEN o.breached THEN o.overrun_seconds ELSE 0 END
 			FROM unnest($6::timestamptz[], $7::timestamptz[]) AS r (lo, hi)
-			JOIN sla_outcomes o ON o.stopped_at >= r.lo AND o.stopped_at < r.hi
+			CROSS JOIN LATERAL (SELECT * FROM sla_outcomes WHERE stopped_at >= r.lo AND stopped_at < r.hi OFFSET 0) o
 		UNION ALL SELECT policy, tier, priority, sla_type, calendar, started_at, 0, 0, 0, 1, CASE WHEN breach_at <= $4 THEN 1 ELSE 0 END, 0
 			FROM sla_outcomes WHERE stopped_at IS NULL AND started_at >= $1 AND started_at < $2
 		UNION ALL SELECT policy, tier, priority, sla_type, calendar, at, 0, 0, 0, 1, CASE WHEN breach_at <= $4 THEN 1 ELSE 0 END, 0
@@ -112,9 +112,21 @@ func reportByStop(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery) (
 	if err != nil {
 		return nil, err
 	}
-	picks := b.NeededPicks()
+	if err := pickRanked(ctx, tx, q, b, periods); err != nil {
+		return nil, err
+	}
+	return b.Rows(), nil
+}
+
+// pickRanked picks each group's percentiles in SQL: per group, period and
+// bin that holds one, the clock of its rank among the group's stopped
+// clocks of the period in the bin, read from the index by bin and stop
+// (sla_outcomes_bin_idx: only that period's clocks of the bin) and sorted
+// there; only that one row comes back.
+func pickRanked(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery, b *sqlstore.Binned, periods []sqlstore.Span) error {
+	picks := b.RankedPicks()
 	if len(picks) == 0 {
-		return b.Rows(), nil
+		return nil
 	}
 	span := map[int]sqlstore.Span{}
 	for _, p := range periods {
@@ -124,26 +136,45 @@ func reportByStop(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery) (
 		span[p.Period] = p
 	}
 	var (
-		period, binLo, binHi []int64
-		lo, hi               timeArray
+		idx, bin, rank []int64
+		lo, hi         timeArray
+		keys           [5][]string
 	)
-	for _, p := range picks {
+	for i, p := range picks {
 		sp := span[p.Period]
-		l, h := sqlstore.CoarseBinRange(p.Bin)
-		period, binLo, binHi = append(period, int64(p.Period)), append(binLo, l), append(binHi, h)
+		idx, bin, rank = append(idx, int64(i)), append(bin, p.Bin), append(rank, int64(p.Rank))
 		lo, hi = append(lo, ptr(sp.From)), append(hi, ptr(sp.To))
+		for j, v := range []string{p.Policy, p.Tier, p.Priority, p.SLAType, p.Calendar} {
+			keys[j] = append(keys[j], v)
+		}
 	}
-	err = eachReportRow(ctx, tx, `SELECT `+reportKeys(q)+`, r.period, o.business_seconds
-		FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::bigint[]) AS r (period, lo, hi, blo, bhi)
-		CROSS JOIN LATERAL (SELECT policy, tier, priority, sla_type, calendar, business_seconds FROM sla_outcomes
-			WHERE stopped_at IS NOT NULL AND business_seconds >= r.blo AND business_seconds < r.bhi
-				AND stopped_at >= r.lo AND stopped_at < r.hi) o`,
-		func(rows *sql.Rows) error { return addValue(b, rows) },
-		pq.Int64Array(period), lo, hi, pq.Int64Array(binLo), pq.Int64Array(binHi))
-	if err != nil {
-		return nil, err
+	var match string
+	for _, k := range sqlstore.ReportKeyCols {
+		if q.Groups(k) {
+			match += " AND " + k + " = r." + k
+		}
 	}
-	return b.Rows(), nil
+	return eachReportRow(ctx, tx, `SELECT r.i, o.business_seconds
+		FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[], $4::integer[], $5::bigint[],
+			$6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+			AS r (i, lo, hi, bin, rank, policy, tier, priority, sla_type, calendar)
+		CROSS JOIN LATERAL (SELECT business_seconds FROM sla_outcomes
+			WHERE stopped_at IS NOT NULL AND sla_outcome_bin(business_seconds) = r.bin
+				AND stopped_at >= r.lo AND stopped_at < r.hi`+match+`
+			ORDER BY business_seconds OFFSET r.rank - 1 LIMIT 1) o`,
+		func(rows *sql.Rows) error {
+			var (
+				i int
+				v int64
+			)
+			if err := rows.Scan(&i, &v); err != nil {
+				return err
+			}
+			b.SetPicked(picks[i], v)
+			return nil
+		},
+		pq.Int64Array(idx), lo, hi, pq.Int64Array(bin), pq.Int64Array(rank),
+		pq.StringArray(keys[0]), pq.StringArray(keys[1]), pq.StringArray(keys[2]), pq.StringArray(keys[3]), pq.StringArray(keys[4]))
 }
 
 // reportByStart is the report of every clock by its start, from the
@@ -170,12 +201,13 @@ func reportByStart(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery) 
 		return b.Rows(), nil
 	}
 	// Only the stopped clocks of the needed bins, through the index by
-	// business time.
+	// coarse bin (which holds the fine one).
 	err = eachReportRow(ctx, tx, `SELECT `+reportKeys(q)+`, `+periodOf(q, "o.started_at")+`, o.business_seconds
 		FROM unnest($4::bigint[]) AS r (bin)
 		CROSS JOIN LATERAL (SELECT policy, tier, priority, sla_type, calendar, started_at, business_seconds FROM sla_outcomes
-			WHERE stopped_at IS NOT NULL AND business_seconds >= r.bin * `+binWidth+` AND business_seconds < (r.bin + 1) * `+binWidth+`
-				AND started_at >= $1 AND started_at < $2) o`,
+			WHERE stopped_at IS NOT NULL AND sla_outcome_bin(business_seconds) = sla_outcome_bin(r.bin * `+binWidth+`)
+				AND business_seconds >= r.bin * `+binWidth+` AND business_seconds < (r.bin + 1) * `+binWidth+`
+				AND started_at >= $1 AND started_at < $2 OFFSET 0) o`,
 		func(rows *sql.Rows) error { return addValue(b, rows) },
 		from, to, boundsArray(q), pq.Int64Array(bins))
 	if err != nil {

@@ -34,6 +34,8 @@ type binnedGroup struct {
 		bin  int64
 		rank int
 	}
+	// picked are percentiles set by SetPicked, which take precedence.
+	picked [2]*int64
 }
 
 // NewBinned starts a report whose period index p (1-based, 0: none) is
@@ -146,6 +148,10 @@ func (b *Binned) Rows() []watchdog.SLAReportRow {
 		if g.row.Stopped > 0 {
 			var pcts [2]int64
 			for i, pick := range g.picks {
+				if g.picked[i] != nil {
+					pcts[i] = *g.picked[i]
+					continue
+				}
 				vs := g.values[pick.bin]
 				slices.Sort(vs)
 				if pick.rank >= 1 && pick.rank <= len(vs) {
@@ -158,4 +164,41 @@ func (b *Binned) Rows() []watchdog.SLAReportRow {
 		out = append(out, g.row)
 	}
 	return out
+}
+
+// Ranked is a percentile of one group for a store to pick itself: the
+// Rank-th smallest (1-based) business time among the group's stopped
+// clocks of the period in bin Bin.
+type Ranked struct {
+	Policy, Tier, Priority, SLAType, Calendar string
+	Period                                    int
+	Bin                                       int64
+	Rank                                      int
+	key                                       groupKey
+	which                                     int
+}
+
+// RankedPicks locates each group's percentiles (as NeededPicks) and lists
+// them, for a store that picks them (SetPicked) rather than return the
+// needed bins' values (AddValue).
+func (b *Binned) RankedPicks() []Ranked {
+	b.NeededPicks()
+	var out []Ranked
+	for k, g := range b.groups {
+		if g.row.Stopped == 0 {
+			continue
+		}
+		for i, p := range g.picks {
+			out = append(out, Ranked{Policy: k.policy, Tier: k.tier, Priority: k.priority, SLAType: k.slaType, Calendar: k.calendar,
+				Period: k.period, Bin: p.bin, Rank: p.rank, key: k, which: i})
+		}
+	}
+	return out
+}
+
+// SetPicked sets the percentile r asked for to business seconds v.
+func (b *Binned) SetPicked(r Ranked, v int64) {
+	if g := b.groups[r.key]; g != nil {
+		g.picked[r.which] = &v
+	}
 }
