@@ -91,31 +91,54 @@ func (s *Store) reportByStop(ctx context.Context, q watchdog.SLAReportQuery) ([]
 	if err := s.addOpenCounts(ctx, tx, q, b, from.UnixMicro(), to.UnixMicro()); err != nil {
 		return nil, err
 	}
+	if err := s.pickRanked(ctx, tx, q, b, periods, periodOf); err != nil {
+		return nil, err
+	}
+	return b.Rows(), nil
+}
+
+// binExpr is sqlstore.CoarseBin in SQL, as sla_outcomes_bin_idx has it.
+const binExpr = "CASE WHEN business_seconds < 3600 THEN business_seconds / 300" +
+	" WHEN business_seconds < 360000 THEN 12 + (business_seconds - 3600) / 3600" +
+	" ELSE 111 + (business_seconds - 360000) / 86400 END"
+
+// pickRanked picks each group's percentiles in SQL: the clock of its rank
+// among the group's stopped clocks of the period in its bin, read from the
+// index by bin and stop (only that period's clocks of the bin).
+func (s *Store) pickRanked(ctx context.Context, tx *sql.Tx, q watchdog.SLAReportQuery, b *sqlstore.Binned, periods []sqlstore.Span,
+	periodOf func(int) int) error {
 	span := map[int]sqlstore.Span{}
 	for _, p := range periods {
 		span[periodOf(p.Period)] = p
 	}
-	for _, p := range b.NeededPicks() {
-		sp := span[p.Period]
-		lo, hi := sqlstore.CoarseBinRange(p.Bin)
-		err := eachRow(ctx, tx, "SELECT "+keys+", business_seconds FROM sla_outcomes INDEXED BY sla_outcomes_business_idx"+
-			" WHERE stopped_at IS NOT NULL AND business_seconds >= ? AND business_seconds < ? AND stopped_at >= ? AND stopped_at < ?",
-			func(rows *sql.Rows) error {
-				var (
-					k        [5]string
-					business int64
-				)
-				if err := rows.Scan(&k[0], &k[1], &k[2], &k[3], &k[4], &business); err != nil {
-					return err
-				}
-				b.AddValue(k[0], k[1], k[2], k[3], k[4], p.Period, business)
-				return nil
-			}, lo, hi, micros(sp.From), micros(sp.To))
-		if err != nil {
-			return nil, s.wrap(ctx, "sla report", err)
+	var match string
+	for _, k := range sqlstore.ReportKeyCols {
+		if q.Groups(k) {
+			match += " AND " + k + " = ?"
 		}
 	}
-	return b.Rows(), nil
+	stmt, err := tx.PrepareContext(ctx, "SELECT business_seconds FROM sla_outcomes INDEXED BY sla_outcomes_bin_idx"+
+		" WHERE stopped_at IS NOT NULL AND "+binExpr+" = ? AND stopped_at >= ? AND stopped_at < ?"+match+
+		" ORDER BY business_seconds LIMIT 1 OFFSET ?")
+	if err != nil {
+		return s.wrap(ctx, "sla report", err)
+	}
+	defer stmt.Close()
+	for _, p := range b.RankedPicks() {
+		sp := span[p.Period]
+		args := []any{p.Bin, micros(sp.From), micros(sp.To)}
+		for i, k := range sqlstore.ReportKeyCols {
+			if q.Groups(k) {
+				args = append(args, []string{p.Policy, p.Tier, p.Priority, p.SLAType, p.Calendar}[i])
+			}
+		}
+		var v int64
+		if err := stmt.QueryRowContext(ctx, append(args, p.Rank-1)...).Scan(&v); err != nil {
+			return s.wrap(ctx, "sla report", err)
+		}
+		b.SetPicked(p, v)
+	}
+	return nil
 }
 
 // addOpenCounts counts the clocks in progress, by their start in [from,
