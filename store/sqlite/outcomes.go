@@ -90,35 +90,23 @@ func selectOutcomes(cols string, byStop bool) string {
 const openClocks = "SELECT policy, customer_tier, priority, open_clocks, sla_calendar, response_breach_at, resolution_breach_at, created_at" +
 	" FROM tickets INDEXED BY tickets_open_breach_idx WHERE open AND open_clocks <> 0 AND created_at >= ?1 AND created_at < ?2"
 
-// SLAReport reads the selected outcomes and aggregates them in Go (SQLite
-// has no percentiles nor time zones). See watchdog.Store.
+// SLAReport aggregates the selected outcomes: by stop, from the roll-up
+// of whole UTC days and the outcome rows of the periods' edges
+// (reportByStop); by start, which the roll-up cannot serve, by reading
+// every outcome selected and aggregating it in Go (SQLite has no
+// percentiles nor time zones). See watchdog.Store.
 func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]watchdog.SLAReportRow, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	from, to, byStop := sqlstore.ReportRange(q)
+	if byStop {
+		return s.reportByStop(ctx, q)
+	}
 	agg := sqlstore.NewAggregator(q)
 	// Only the keys grouped by are read: strings cost.
-	cols := make([]string, 0, 10)
-	for _, k := range sqlstore.ReportKeyCols {
-		if q.Groups(k) {
-			cols = append(cols, k)
-		} else {
-			cols = append(cols, "''")
-		}
-	}
-	keys := strings.Join(cols, ", ")
-	// A stopped clock's breach instant plays no part: leaving it out keeps
-	// the scan of stopped clocks within the stop index, which covers the
-	// rest.
-	query := "SELECT " + keys + ", 1, breached, NULL, business_seconds, overrun_seconds, stopped_at FROM sla_outcomes" +
-		" WHERE stopped_at >= ?1 AND stopped_at < ?2" +
-		" UNION ALL SELECT " + keys + ", 0, breached, breach_at, business_seconds, overrun_seconds, started_at FROM sla_outcomes" +
-		" WHERE stopped_at IS NULL AND started_at >= ?1 AND started_at < ?2"
-	if !byStop {
-		query = "SELECT " + keys + ", stopped_at IS NOT NULL, breached, breach_at, business_seconds, overrun_seconds, started_at" +
-			" FROM sla_outcomes WHERE started_at >= ?1 AND started_at < ?2"
-	}
+	query := "SELECT " + reportKeys(q) + ", stopped_at IS NOT NULL, breached, breach_at, business_seconds, overrun_seconds, started_at" +
+		" FROM sla_outcomes WHERE started_at >= ?1 AND started_at < ?2"
 	rows, err := s.r.QueryContext(ctx, query, micros(from), micros(to))
 	if err != nil {
 		return nil, s.wrap(ctx, "sla report", err)

@@ -79,6 +79,7 @@ func Run(t *testing.T, h Harness) {
 		{"OutcomesReport", testOutcomesReport},
 		{"OutcomesFollowTimeline", testOutcomesFollowTimeline},
 		{"OutcomesPeriods", testOutcomesPeriods},
+		{"OutcomesReportMatchesRows", testOutcomesReportMatchesRows},
 		{"OutcomesBackfill", testOutcomesBackfill},
 		{"OutcomesReplan", testOutcomesReplan},
 		{"OutcomesCyclesPolicy", testOutcomesCyclesPolicy},

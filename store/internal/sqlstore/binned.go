@@ -21,6 +21,7 @@ const BinSeconds = 60
 type Binned struct {
 	bounds []time.Time
 	groups map[groupKey]*binnedGroup
+	binOf  func(business int64) int64
 }
 
 type binnedGroup struct {
@@ -33,12 +34,20 @@ type binnedGroup struct {
 		bin  int64
 		rank int
 	}
+	// picked are percentiles set by SetPicked, which take precedence.
+	picked [2]*int64
 }
 
 // NewBinned starts a report whose period index p (1-based, 0: none) is
 // the period starting at bounds[p-1].
 func NewBinned(bounds []time.Time) *Binned {
-	return &Binned{bounds: bounds, groups: map[groupKey]*binnedGroup{}}
+	return &Binned{bounds: bounds, groups: map[groupKey]*binnedGroup{}, binOf: func(b int64) int64 { return b / BinSeconds }}
+}
+
+// NewCoarseBinned is NewBinned with the bins of the outcome roll-up
+// (CoarseBin).
+func NewCoarseBinned(bounds []time.Time) *Binned {
+	return &Binned{bounds: bounds, groups: map[groupKey]*binnedGroup{}, binOf: CoarseBin}
 }
 
 func (b *Binned) group(policy, tier, priority, slaType, calendar string, period int) *binnedGroup {
@@ -72,7 +81,18 @@ func (b *Binned) AddCounts(policy, tier, priority, slaType, calendar string, per
 // NeededBins returns the bins the second pass must read (in any group).
 func (b *Binned) NeededBins() []int64 {
 	var out []int64
-	for _, g := range b.groups {
+	for _, p := range b.NeededPicks() {
+		out = append(out, p.Bin)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// NeededPicks returns the bins the second pass must read, with the period
+// each is needed in (in any group), sorted.
+func (b *Binned) NeededPicks() []Pick {
+	var out []Pick
+	for k, g := range b.groups {
 		n := g.row.Stopped
 		if n == 0 {
 			continue
@@ -90,14 +110,19 @@ func (b *Binned) NeededBins() []int64 {
 				if seen+g.bins[bin] >= rank {
 					g.picks[i].bin, g.picks[i].rank = bin, rank-seen
 					g.need[bin] = append(g.need[bin], rank-seen)
-					out = append(out, bin)
+					out = append(out, Pick{Period: k.period, Bin: bin})
 					break
 				}
 				seen += g.bins[bin]
 			}
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b Pick) int {
+		if a.Period != b.Period {
+			return a.Period - b.Period
+		}
+		return int(a.Bin - b.Bin)
+	})
 	return slices.Compact(out)
 }
 
@@ -107,7 +132,7 @@ func (b *Binned) AddValue(policy, tier, priority, slaType, calendar string, peri
 	if g == nil || g.need == nil {
 		return
 	}
-	bin := business / BinSeconds
+	bin := b.binOf(business)
 	if _, ok := g.need[bin]; ok {
 		g.values[bin] = append(g.values[bin], business)
 	}
@@ -123,6 +148,10 @@ func (b *Binned) Rows() []watchdog.SLAReportRow {
 		if g.row.Stopped > 0 {
 			var pcts [2]int64
 			for i, pick := range g.picks {
+				if g.picked[i] != nil {
+					pcts[i] = *g.picked[i]
+					continue
+				}
 				vs := g.values[pick.bin]
 				slices.Sort(vs)
 				if pick.rank >= 1 && pick.rank <= len(vs) {
@@ -135,4 +164,41 @@ func (b *Binned) Rows() []watchdog.SLAReportRow {
 		out = append(out, g.row)
 	}
 	return out
+}
+
+// Ranked is a percentile of one group for a store to pick itself: the
+// Rank-th smallest (1-based) business time among the group's stopped
+// clocks of the period in bin Bin.
+type Ranked struct {
+	Policy, Tier, Priority, SLAType, Calendar string
+	Period                                    int
+	Bin                                       int64
+	Rank                                      int
+	key                                       groupKey
+	which                                     int
+}
+
+// RankedPicks locates each group's percentiles (as NeededPicks) and lists
+// them, for a store that picks them (SetPicked) rather than return the
+// needed bins' values (AddValue).
+func (b *Binned) RankedPicks() []Ranked {
+	b.NeededPicks()
+	var out []Ranked
+	for k, g := range b.groups {
+		if g.row.Stopped == 0 {
+			continue
+		}
+		for i, p := range g.picks {
+			out = append(out, Ranked{Policy: k.policy, Tier: k.tier, Priority: k.priority, SLAType: k.slaType, Calendar: k.calendar,
+				Period: k.period, Bin: p.bin, Rank: p.rank, key: k, which: i})
+		}
+	}
+	return out
+}
+
+// SetPicked sets the percentile r asked for to business seconds v.
+func (b *Binned) SetPicked(r Ranked, v int64) {
+	if g := b.groups[r.key]; g != nil {
+		g.picked[r.which] = &v
+	}
 }
