@@ -11,7 +11,10 @@
 -- days of a period here and the partial days at its edges (any zone's
 -- period starts are a multiple of 15 minutes from UTC midnight) from the
 -- outcome rows; the bins locate each percentile, which the outcome rows of
--- its bin (sla_outcomes_bin_idx) then give exactly.
+-- its bin (sla_outcomes_bin_idx) then give exactly. Each connection adds
+-- to rows of its own shard (its backend's pid modulo 8) and reports sum
+-- them: concurrent ingests that record outcomes of the same day, key and
+-- bin would otherwise wait for each other's commit on the one row.
 CREATE TABLE sla_outcome_days (
     day             integer NOT NULL,
     policy          text    NOT NULL,
@@ -23,7 +26,8 @@ CREATE TABLE sla_outcome_days (
     stopped         bigint  NOT NULL,
     met             bigint  NOT NULL,
     overrun_seconds bigint  NOT NULL,
-    PRIMARY KEY (day, policy, tier, priority, sla_type, calendar, bin)
+    shard           smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, policy, tier, priority, sla_type, calendar, bin, shard)
 );
 
 -- sla_outcome_bin is sqlstore.CoarseBin.
@@ -51,19 +55,19 @@ CREATE INDEX sla_outcomes_bin_idx ON sla_outcomes (sla_outcome_bin(business_seco
 CREATE FUNCTION sla_outcome_days_apply() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO sla_outcome_days AS d (day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds)
-        SELECT day, policy, tier, priority, sla_type, calendar, bin, sum(n), sum(m), sum(o) FROM (
+        INSERT INTO sla_outcome_days AS d (day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds, shard)
+        SELECT day, policy, tier, priority, sla_type, calendar, bin, sum(n), sum(m), sum(o), (pg_backend_pid() % 8)::smallint FROM (
             SELECT floor(extract(epoch FROM stopped_at) / 86400)::integer, policy, tier, priority, sla_type, calendar, sla_outcome_bin(business_seconds),
                 1, CASE WHEN breached THEN 0 ELSE 1 END, CASE WHEN breached THEN overrun_seconds ELSE 0 END
             FROM new_rows WHERE stopped_at IS NOT NULL
         ) x (day, policy, tier, priority, sla_type, calendar, bin, n, m, o)
         GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0 OR sum(m) <> 0 OR sum(o) <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7
-        ON CONFLICT (day, policy, tier, priority, sla_type, calendar, bin) DO UPDATE
+        ON CONFLICT (day, policy, tier, priority, sla_type, calendar, bin, shard) DO UPDATE
         SET stopped = d.stopped + excluded.stopped, met = d.met + excluded.met,
             overrun_seconds = d.overrun_seconds + excluded.overrun_seconds;
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO sla_outcome_days AS d (day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds)
-        SELECT day, policy, tier, priority, sla_type, calendar, bin, sum(n), sum(m), sum(o) FROM (
+        INSERT INTO sla_outcome_days AS d (day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds, shard)
+        SELECT day, policy, tier, priority, sla_type, calendar, bin, sum(n), sum(m), sum(o), (pg_backend_pid() % 8)::smallint FROM (
             SELECT floor(extract(epoch FROM stopped_at) / 86400)::integer, policy, tier, priority, sla_type, calendar, sla_outcome_bin(business_seconds),
                 1, CASE WHEN breached THEN 0 ELSE 1 END, CASE WHEN breached THEN overrun_seconds ELSE 0 END
             FROM new_rows WHERE stopped_at IS NOT NULL
@@ -72,18 +76,18 @@ BEGIN
             FROM old_rows WHERE stopped_at IS NOT NULL
         ) x (day, policy, tier, priority, sla_type, calendar, bin, n, m, o)
         GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0 OR sum(m) <> 0 OR sum(o) <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7
-        ON CONFLICT (day, policy, tier, priority, sla_type, calendar, bin) DO UPDATE
+        ON CONFLICT (day, policy, tier, priority, sla_type, calendar, bin, shard) DO UPDATE
         SET stopped = d.stopped + excluded.stopped, met = d.met + excluded.met,
             overrun_seconds = d.overrun_seconds + excluded.overrun_seconds;
     ELSE
-        INSERT INTO sla_outcome_days AS d (day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds)
-        SELECT day, policy, tier, priority, sla_type, calendar, bin, sum(n), sum(m), sum(o) FROM (
+        INSERT INTO sla_outcome_days AS d (day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds, shard)
+        SELECT day, policy, tier, priority, sla_type, calendar, bin, sum(n), sum(m), sum(o), (pg_backend_pid() % 8)::smallint FROM (
             SELECT floor(extract(epoch FROM stopped_at) / 86400)::integer, policy, tier, priority, sla_type, calendar, sla_outcome_bin(business_seconds),
                 -1, CASE WHEN breached THEN 0 ELSE -1 END, CASE WHEN breached THEN -overrun_seconds ELSE 0 END
             FROM old_rows WHERE stopped_at IS NOT NULL
         ) x (day, policy, tier, priority, sla_type, calendar, bin, n, m, o)
         GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0 OR sum(m) <> 0 OR sum(o) <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7
-        ON CONFLICT (day, policy, tier, priority, sla_type, calendar, bin) DO UPDATE
+        ON CONFLICT (day, policy, tier, priority, sla_type, calendar, bin, shard) DO UPDATE
         SET stopped = d.stopped + excluded.stopped, met = d.met + excluded.met,
             overrun_seconds = d.overrun_seconds + excluded.overrun_seconds;
     END IF;
