@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"bufio"
 	"encoding/csv"
 	"io"
 	"strconv"
@@ -71,7 +72,10 @@ var OutcomeCSVHeader = []string{"ticket_id", "sla_type", "cycle", "policy", "tie
 // NewOutcomeCSV writes the header row to w and returns the writer; times
 // are written in RFC 3339 in loc (nil: UTC).
 func NewOutcomeCSV(w io.Writer, loc *time.Location) (*OutcomeCSV, error) {
-	c := &OutcomeCSV{w: csv.NewWriter(w), loc: location(loc), rec: make([]string, len(OutcomeCSVHeader))}
+	// Large writes: an export of a million rows is then a few thousand
+	// writes to w (an HTTP response: each one a chunk and a system call).
+	buf := bufio.NewWriterSize(w, 64<<10)
+	c := &OutcomeCSV{w: csv.NewWriter(buf), loc: location(loc), rec: make([]string, len(OutcomeCSVHeader))}
 	return c, c.w.Write(OutcomeCSVHeader)
 }
 
