@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -48,20 +47,6 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 	return rows, nil
 }
 
-// reportKeys is the select list of the report's key columns (” for those
-// it does not group by).
-func reportKeys(q watchdog.SLAReportQuery) string {
-	var keys []string
-	for _, k := range sqlstore.ReportKeyCols {
-		if q.Groups(k) {
-			keys = append(keys, k)
-		} else {
-			keys = append(keys, "''")
-		}
-	}
-	return strings.Join(keys, ", ")
-}
-
 // periodOf is the period index (1-based) of the instant col, by the
 // bounds in $3; 0 when the query groups by no period.
 func periodOf(q watchdog.SLAReportQuery, col string) string {
@@ -94,7 +79,7 @@ func reportByStop(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery) (
 	}
 	const cols = "(policy, tier, priority, sla_type, calendar, at, bin, n, met, open, open_breached, past)"
 	b := sqlstore.NewCoarseBinned(q.Bounds())
-	err := eachReportRow(ctx, tx, `SELECT `+reportKeys(q)+`, `+periodOf(q, "at")+`, bin,
+	err := sqlstore.EachRow(ctx, tx, `SELECT `+sqlstore.ReportKeys(q)+`, `+periodOf(q, "at")+`, bin,
 			sum(n), sum(met), sum(open), sum(open_breached), sum(past)
 		FROM (SELECT policy, tier, priority, sla_type, calendar, to_timestamp(day::bigint * 86400), bin, stopped, met, 0, 0, overrun_seconds
 			FROM sla_outcome_days WHERE day = ANY($5::integer[])
@@ -154,7 +139,7 @@ func pickRanked(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery, b *
 			match += " AND " + k + " = r." + k
 		}
 	}
-	return eachReportRow(ctx, tx, `SELECT r.i, o.business_seconds
+	return sqlstore.EachRow(ctx, tx, `SELECT r.i, o.business_seconds
 		FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[], $4::integer[], $5::bigint[],
 			$6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
 			AS r (i, lo, hi, bin, rank, policy, tier, priority, sla_type, calendar)
@@ -184,7 +169,7 @@ func reportByStart(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery) 
 	selected := `(` + selectOutcomes("policy, tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds", false) +
 		` UNION ALL ` + openClocks + `) o (policy, tier, priority, sla_type, calendar, stopped_at, breached, breach_at, business_seconds, overrun_seconds, at)`
 	b := sqlstore.NewBinned(q.Bounds())
-	err := eachReportRow(ctx, tx, `SELECT `+reportKeys(q)+`, `+periodOf(q, "at")+`, business_seconds / `+binWidth+`,
+	err := sqlstore.EachRow(ctx, tx, `SELECT `+sqlstore.ReportKeys(q)+`, `+periodOf(q, "at")+`, business_seconds / `+binWidth+`,
 		count(*) FILTER (WHERE stopped_at IS NOT NULL),
 		count(*) FILTER (WHERE stopped_at IS NOT NULL AND NOT breached),
 		count(*) FILTER (WHERE stopped_at IS NULL),
@@ -202,7 +187,7 @@ func reportByStart(ctx context.Context, tx *sqlx.Tx, q watchdog.SLAReportQuery) 
 	}
 	// Only the stopped clocks of the needed bins, through the index by
 	// coarse bin (which holds the fine one).
-	err = eachReportRow(ctx, tx, `SELECT `+reportKeys(q)+`, `+periodOf(q, "o.started_at")+`, o.business_seconds
+	err = sqlstore.EachRow(ctx, tx, `SELECT `+sqlstore.ReportKeys(q)+`, `+periodOf(q, "o.started_at")+`, o.business_seconds
 		FROM unnest($4::bigint[]) AS r (bin)
 		CROSS JOIN LATERAL (SELECT policy, tier, priority, sla_type, calendar, started_at, business_seconds FROM sla_outcomes
 			WHERE stopped_at IS NOT NULL AND sla_outcome_bin(business_seconds) = sla_outcome_bin(r.bin * `+binWidth+`)
@@ -246,17 +231,3 @@ func addValue(b *sqlstore.Binned, rows *sql.Rows) error {
 
 // binWidth is sqlstore.BinSeconds in SQL.
 const binWidth = "60"
-
-func eachReportRow(ctx context.Context, q queryer, query string, scan func(*sql.Rows) error, args ...any) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}

@@ -105,7 +105,7 @@ func (s *Store) SLAReport(ctx context.Context, q watchdog.SLAReportQuery) ([]wat
 	}
 	agg := sqlstore.NewAggregator(q)
 	// Only the keys grouped by are read: strings cost.
-	query := "SELECT " + reportKeys(q) + ", stopped_at IS NOT NULL, breached, breach_at, business_seconds, overrun_seconds, started_at" +
+	query := "SELECT " + sqlstore.ReportKeys(q) + ", stopped_at IS NOT NULL, breached, breach_at, business_seconds, overrun_seconds, started_at" +
 		" FROM sla_outcomes WHERE started_at >= ?1 AND started_at < ?2"
 	rows, err := s.r.QueryContext(ctx, query, micros(from), micros(to))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"sort"
-	"strings"
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
@@ -36,7 +35,7 @@ func (s *Store) reportByStop(ctx context.Context, q watchdog.SLAReportQuery) ([]
 		return nil, s.wrap(ctx, "sla report", err)
 	}
 	defer tx.Rollback()
-	keys := reportKeys(q)
+	keys := sqlstore.ReportKeys(q)
 	if len(days) > 0 {
 		dayPeriod := make(map[int64]int, len(days))
 		for _, p := range periods {
@@ -46,7 +45,7 @@ func (s *Store) reportByStop(ctx context.Context, q watchdog.SLAReportQuery) ([]
 				}
 			}
 		}
-		err := eachRow(ctx, tx, "SELECT "+keys+", day, bin, stopped, met, overrun_seconds FROM sla_outcome_days WHERE day >= ? AND day <= ?",
+		err := sqlstore.EachRow(ctx, tx, "SELECT "+keys+", day, bin, stopped, met, overrun_seconds FROM sla_outcome_days WHERE day >= ? AND day <= ?",
 			func(rows *sql.Rows) error {
 				var (
 					k              [5]string
@@ -66,7 +65,7 @@ func (s *Store) reportByStop(ctx context.Context, q watchdog.SLAReportQuery) ([]
 		}
 	}
 	for _, sp := range raw {
-		err := eachRow(ctx, tx, "SELECT "+keys+", breached, business_seconds, overrun_seconds FROM sla_outcomes"+
+		err := sqlstore.EachRow(ctx, tx, "SELECT "+keys+", breached, business_seconds, overrun_seconds FROM sla_outcomes"+
 			" WHERE stopped_at >= ? AND stopped_at < ?",
 			func(rows *sql.Rows) error {
 				var (
@@ -159,7 +158,7 @@ func (s *Store) addOpenCounts(ctx context.Context, tx *sql.Tx, q watchdog.SLARep
 		}
 		b.AddCounts(k[0], k[1], k[2], k[3], k[4], p, 0, 0, 0, 1, ob, 0)
 	}
-	err := eachRow(ctx, tx, "SELECT "+reportKeys(q)+", started_at, breach_at FROM sla_outcomes WHERE stopped_at IS NULL AND started_at >= ? AND started_at < ?",
+	err := sqlstore.EachRow(ctx, tx, "SELECT "+sqlstore.ReportKeys(q)+", started_at, breach_at FROM sla_outcomes WHERE stopped_at IS NULL AND started_at >= ? AND started_at < ?",
 		func(rows *sql.Rows) error {
 			var (
 				k        [5]string
@@ -175,7 +174,7 @@ func (s *Store) addOpenCounts(ctx context.Context, tx *sql.Tx, q watchdog.SLARep
 	if err != nil {
 		return s.wrap(ctx, "sla report", err)
 	}
-	err = eachRow(ctx, tx, openClocks, func(rows *sql.Rows) error {
+	err = sqlstore.EachRow(ctx, tx, openClocks, func(rows *sql.Rows) error {
 		var (
 			k                  [5]string
 			clocks             int
@@ -206,32 +205,4 @@ func (s *Store) addOpenCounts(ctx context.Context, tx *sql.Tx, q watchdog.SLARep
 		return nil
 	}, from, to)
 	return s.wrap(ctx, "sla report: open clocks", err)
-}
-
-// reportKeys is the select list of the report's key columns (” for those
-// it does not group by).
-func reportKeys(q watchdog.SLAReportQuery) string {
-	cols := make([]string, 0, len(sqlstore.ReportKeyCols))
-	for _, k := range sqlstore.ReportKeyCols {
-		if q.Groups(k) {
-			cols = append(cols, k)
-		} else {
-			cols = append(cols, "''")
-		}
-	}
-	return strings.Join(cols, ", ")
-}
-
-func eachRow(ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows) error, args ...any) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

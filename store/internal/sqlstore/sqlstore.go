@@ -9,6 +9,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
+
+	"github.com/ticket-watchdog/watchdog"
 )
 
 // Scanner is a row to scan: *sql.Row or *sql.Rows.
@@ -44,4 +47,34 @@ func eachRow[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error
 		use(v)
 	}
 	return rows.Err()
+}
+
+// EachRow runs query and passes each row to scan, for queries whose rows
+// do not map to one value (aggregates read into a report's groups).
+func EachRow(ctx context.Context, q Queryer, query string, scan func(*sql.Rows) error, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ReportKeys is the select list of a report's key columns
+// (ReportKeyCols): each column q groups by, ” for the others.
+func ReportKeys(q watchdog.SLAReportQuery) string {
+	cols := make([]string, 0, len(ReportKeyCols))
+	for _, k := range ReportKeyCols {
+		if q.Groups(k) {
+			cols = append(cols, k)
+		} else {
+			cols = append(cols, "''")
+		}
+	}
+	return strings.Join(cols, ", ")
 }
