@@ -2,88 +2,38 @@ package sqlite_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/bench"
 	"github.com/ticket-watchdog/watchdog/store/sqlite"
-	"github.com/ticket-watchdog/watchdog/watchdogtest"
 )
 
-// discardNotifier takes every alert; the benchmark never sends any (the
-// engine does not run), it only makes each alert get its delivery row.
-type discardNotifier struct{}
-
-func (discardNotifier) Deliver(context.Context, watchdog.Alert) (bool, error) { return false, nil }
-
-// BenchmarkEngineBurst measures what the engine's evaluation costs per
-// stage fired on SQLite: 1000 tickets come due at once, and every due
-// stage of theirs is fired by the engine (policy, outcomes, alerts,
-// deliveries), as in the lateness benchmark's burst, on a fake clock.
-// ns/stage is the time of the evaluation passes alone, per alert fired: a
-// figure of the code and the CPU that other load moves far less than the
-// lateness figures, which depend on how the passes, the sends and the
-// recording of their outcomes interleave.
+// BenchmarkEngineBurst measures the engine's evaluation per stage fired on
+// SQLite (see bench.EngineBurst).
 //
 //	go test -run '^$' -bench EngineBurst -benchtime 20x ./store/sqlite/
 func BenchmarkEngineBurst(b *testing.B) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "burst.db"), nil)
+	bench.EngineBurst(b, openBench(b, "burst.db"), nil, nil)
+}
+
+// BenchmarkEngineIngest measures the ingest mode's events through an
+// engine on SQLite (see bench.EngineIngest): events/s of the store's
+// transactions and the engine's plans, without HTTP.
+//
+//	go test -run '^$' -bench EngineIngest -benchtime 100x ./store/sqlite/
+func BenchmarkEngineIngest(b *testing.B) {
+	bench.EngineIngest(b, openBench(b, "ingest.db"), nil, nil)
+}
+
+// openBench opens a SQLite store in a file of the benchmark's temporary
+// directory, closed when it ends.
+func openBench(b *testing.B, name string) *sqlite.Store {
+	b.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), name), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
-	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	clk := watchdogtest.NewClock(t0)
-	e, err := watchdog.New(st, &watchdog.Config{Clock: clk, Notifiers: map[string]watchdog.Notifier{"slack": discardNotifier{}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	stages, batch := 0, 0
-	var took time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		batch++
-		created := clk.Now()
-		events := make([]watchdog.Event, 1000)
-		for i := range events {
-			events[i] = watchdog.Event{ID: fmt.Sprintf("b%04d-%04d", batch, i), Priority: "high", CustomerTier: "gold",
-				Status: "open", CreatedAt: created, UpdatedAt: created}
-		}
-		if _, err := e.Ingest(ctx, events); err != nil {
-			b.Fatal(err)
-		}
-		for range 4 {
-			next, ok, err := st.NextDue(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if !ok || next.After(created.Add(48*time.Hour)) {
-				break
-			}
-			clk.Set(next)
-			b.StartTimer()
-			start := time.Now()
-			alerts, err := e.Hooks().EvaluateDue(ctx, next)
-			took += time.Since(start)
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			stages += len(alerts)
-		}
-		// Resolve them so that they are not due again.
-		clk.Set(clk.Now().Add(time.Hour))
-		for i := range events {
-			events[i].Status, events[i].UpdatedAt = "resolved", clk.Now()
-		}
-		if _, err := e.Ingest(ctx, events); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	b.ReportMetric(float64(took.Nanoseconds())/float64(stages), "ns/stage")
-	b.ReportMetric(float64(stages)/float64(b.N), "stages/op")
+	b.Cleanup(func() { st.Close() })
+	return st
 }
