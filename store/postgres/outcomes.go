@@ -146,10 +146,17 @@ func (s *Store) SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn f
 		return s.fail(ctx, "sla outcomes", err)
 	}
 	defer rows.Close()
-	var at time.Time
+	// One scan target for every row (value copies out of it), and the
+	// instant the rows are ordered by left as text: it is stopped_at or
+	// started_at again, and each timestamp parsed is a good part of an
+	// export's time.
+	var (
+		sc outcomeScan
+		at sql.RawBytes
+	)
+	dest := append(sc.dest(), &at)
 	for rows.Next() {
-		sc := &outcomeScan{}
-		if err := rows.Scan(append(sc.dest(), &at)...); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return s.fail(ctx, "sla outcomes", err)
 		}
 		o := sc.value()
