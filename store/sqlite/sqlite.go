@@ -38,6 +38,7 @@ import (
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/migrations"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // Config tunes a Store. The zero value (or nil) means defaults.
@@ -384,16 +385,7 @@ func (s *Store) bulkQuery(ctx context.Context, tx *sql.Tx, head, tail string, co
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return rows.Close()
+		return sqlstore.ScanRows(rows, scan)
 	})
 }
 

@@ -34,19 +34,14 @@ func QueryAll[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, erro
 
 // eachRow runs query and hands every row, scanned with scan, to use.
 func eachRow[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), use func(T), query string, args ...any) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return EachRow(ctx, q, query, func(rows *sql.Rows) error {
 		v, err := scan(rows)
 		if err != nil {
 			return err
 		}
 		use(v)
-	}
-	return rows.Err()
+		return nil
+	}, args...)
 }
 
 // EachRow runs query and passes each row to scan, for queries whose rows
@@ -56,13 +51,22 @@ func EachRow(ctx context.Context, q Queryer, query string, scan func(*sql.Rows) 
 	if err != nil {
 		return err
 	}
+	return ScanRows(rows, scan)
+}
+
+// ScanRows passes each of rows to scan, then closes them: the row loop of
+// every query helper here, and of statements run by other means.
+func ScanRows(rows *sql.Rows, scan func(*sql.Rows) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		if err := scan(rows); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // ReportKeys is the select list of a report's key columns
