@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -110,4 +112,66 @@ func dayStart(d int64) time.Time { return time.Unix(d*daySeconds, 0).UTC() }
 type Pick struct {
 	Period int
 	Bin    int64
+}
+
+// DayCell is a cell of the outcome roll-up (sla_outcome_days): the UTC day
+// of the stop (days since the Unix epoch), the key columns and the
+// CoarseBin of business time.
+type DayCell struct {
+	Day                                       int64
+	Policy, Tier, Priority, SLAType, Calendar string
+	Bin                                       int64
+}
+
+// DayCounts are a roll-up cell's counts, or a change to them: stopped
+// clocks, of which met, and the missed ones' seconds past target.
+type DayCounts struct {
+	Stopped, Met, Overrun int64
+}
+
+// DayDeltas collects the changes that writing outcome rows makes to the
+// roll-up, so that a store applies one change per cell and statement
+// rather than one per row.
+type DayDeltas map[DayCell]DayCounts
+
+// Add counts outcome o into the roll-up with sign +1 (a row written) or
+// -1 (a row replaced or deleted). Clocks that have not stopped are not in
+// the roll-up.
+func (d DayDeltas) Add(o *watchdog.Outcome, sign int64) {
+	if o.StoppedAt == nil {
+		return
+	}
+	c := DayCell{Day: floorDay(*o.StoppedAt), Policy: o.Policy, Tier: o.Tier, Priority: o.Priority,
+		SLAType: string(o.SLAClock), Calendar: o.Calendar, Bin: CoarseBin(int64(o.Business / time.Second))}
+	n := d[c]
+	n.Stopped += sign
+	if o.Breached {
+		n.Overrun += sign * int64(o.Overrun/time.Second)
+	} else {
+		n.Met += sign
+	}
+	d[c] = n
+}
+
+// DayChange is a change to one roll-up cell.
+type DayChange struct {
+	DayCell
+	DayCounts
+}
+
+// Changes returns the changes that are not zero, in the roll-up's key
+// order (concurrent writers then take the cells' locks in one order).
+func (d DayDeltas) Changes() []DayChange {
+	out := make([]DayChange, 0, len(d))
+	for c, n := range d {
+		if n != (DayCounts{}) {
+			out = append(out, DayChange{c, n})
+		}
+	}
+	slices.SortFunc(out, func(a, b DayChange) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Policy, b.Policy), cmp.Compare(a.Tier, b.Tier),
+			cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.SLAType, b.SLAType), cmp.Compare(a.Calendar, b.Calendar),
+			cmp.Compare(a.Bin, b.Bin))
+	})
+	return out
 }
