@@ -398,7 +398,11 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 		changed plannedSet
 		closed  closedTickets
 	)
-	plan := closed.wrap(changed.wrap(e.planFunc(e.policy.Load(), e.clock.Now(), false)))
+	plan := e.planFunc(e.policy.Load(), e.clock.Now(), false)
+	if _, ok := e.store.(SerialIngest); ok {
+		plan = planNew(events, plan).wrap(plan)
+	}
+	plan = closed.wrap(changed.wrap(plan))
 	tickets, err := e.store.Ingest(ctx, events, plan)
 	if err != nil {
 		return nil, err

@@ -100,6 +100,8 @@ type Store struct {
 	// reclaim).
 	full       atomic.Bool
 	reclaiming sync.Mutex
+
+	ckpt *checkpointer // copies the log into the database file beside the writer
 }
 
 var _ watchdog.Store = (*Store)(nil)
@@ -157,7 +159,18 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, r: r, feed: newFeed(), stmts: map[string]*sql.Stmt{}, missing: map[string]struct{}{}}
+	c, err := sql.Open("sqlite", dsn(abs, common))
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	c.SetConnMaxLifetime(0)
+	c.SetConnMaxIdleTime(0)
+
+	s := &Store{w: w, r: r, feed: newFeed(), stmts: map[string]*sql.Stmt{}, missing: map[string]struct{}{}, ckpt: newCheckpointer(c)}
 	if !cfg.SkipMigrate {
 		if err := Migrate(ctx, w); err != nil {
 			s.Close()
@@ -228,7 +241,7 @@ func (s *Store) Close() error {
 		}
 		s.stmts = nil
 		s.mu.Unlock()
-		err = errors.Join(s.r.Close(), s.w.Close())
+		err = errors.Join(s.ckpt.close(), s.r.Close(), s.w.Close())
 		if err != nil {
 			err = fmt.Errorf("sqlite: close: %w", err)
 		}
@@ -296,6 +309,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	if err := tx.Commit(); err != nil {
 		return s.wrap(ctx, op+": commit", err)
 	}
+	s.ckpt.wrote()
 	return nil
 }
 
@@ -438,3 +452,10 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// SerialIngest marks the store as one whose ingest transactions run one at
+// a time (one writer): the engine plans new tickets before calling Ingest.
+// See watchdog.SerialIngest.
+func (s *Store) SerialIngest() {}
+
+var _ watchdog.SerialIngest = (*Store)(nil)
