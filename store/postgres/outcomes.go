@@ -82,13 +82,40 @@ var outcomeSet = func() string {
 	return strings.Join(set, ", ")
 }()
 
+// rollUp is the tail of a statement that applies to the roll-up of stopped
+// outcomes by day (sla_outcome_days) the rows of a relation "changed" of
+// outcome columns and a sign (+1: a row written, -1: a row replaced or
+// deleted), one upsert per cell in key order, in this connection's shard.
+const rollUp = `INSERT INTO sla_outcome_days AS d (day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds, shard)
+	SELECT floor(extract(epoch FROM stopped_at) / 86400)::integer, policy, tier, priority, sla_type, calendar,
+		sla_outcome_bin(business_seconds), sum(sign), sum(CASE WHEN breached THEN 0 ELSE sign END),
+		sum(CASE WHEN breached THEN sign * overrun_seconds ELSE 0 END), (pg_backend_pid() % 8)::smallint
+	FROM changed WHERE stopped_at IS NOT NULL
+	GROUP BY 1, 2, 3, 4, 5, 6, 7
+	HAVING sum(sign) <> 0 OR sum(CASE WHEN breached THEN 0 ELSE sign END) <> 0
+		OR sum(CASE WHEN breached THEN sign * overrun_seconds ELSE 0 END) <> 0
+	ORDER BY 1, 2, 3, 4, 5, 6, 7
+	ON CONFLICT (day, policy, tier, priority, sla_type, calendar, bin, shard) DO UPDATE
+	SET stopped = d.stopped + excluded.stopped, met = d.met + excluded.met,
+		overrun_seconds = d.overrun_seconds + excluded.overrun_seconds`
+
+// rolledCols are the outcome columns rollUp reads.
+const rolledCols = "stopped_at, policy, tier, priority, sla_type, calendar, business_seconds, breached, overrun_seconds"
+
 // write deletes the stale rows, then inserts or replaces the outcomes by
-// (ticket, clock, cycle).
+// (ticket, clock, cycle); each statement also applies its change to the
+// roll-up by day. The rows it replaces are read in the statement's
+// snapshot, from before its own writes; no other transaction writes them
+// meanwhile, as every writer of a ticket's outcomes holds the ticket's row
+// lock (ingest, evaluation, re-plan and backfill all take it first).
 func (r *outcomeRows) write(ctx context.Context, q queryer) error {
 	if len(r.staleTicket) > 0 {
-		if _, err := q.ExecContext(ctx, `DELETE FROM sla_outcomes o
-			USING unnest($1::text[], $2::text[], $3::bigint[]) AS s(ticket_id, sla_type, cycle)
-			WHERE o.ticket_id = s.ticket_id AND o.sla_type = s.sla_type AND o.cycle = s.cycle`,
+		if _, err := q.ExecContext(ctx, `WITH del AS (
+				DELETE FROM sla_outcomes o
+				USING unnest($1::text[], $2::text[], $3::bigint[]) AS s(ticket_id, sla_type, cycle)
+				WHERE o.ticket_id = s.ticket_id AND o.sla_type = s.sla_type AND o.cycle = s.cycle
+				RETURNING `+prefixed("o.", rolledCols)+`),
+			changed AS (SELECT *, -1 AS sign FROM del) `+rollUp,
 			pq.StringArray(r.staleTicket), pq.StringArray(r.staleClock), pq.Int64Array(r.staleCycle)); err != nil {
 			return fmt.Errorf("delete stale outcomes: %w", err)
 		}
@@ -96,11 +123,18 @@ func (r *outcomeRows) write(ctx context.Context, q queryer) error {
 	if len(r.ticket) == 0 {
 		return nil
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO sla_outcomes (`+sqlstore.OutcomeCols+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-			$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bool[], $14::timestamptz[], $15::bigint[],
-			$16::timestamptz[], $17::int[])
-		ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET `+outcomeSet,
+	if _, err := q.ExecContext(ctx, `WITH n AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+				$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bool[], $14::timestamptz[], $15::bigint[],
+				$16::timestamptz[], $17::int[]) AS x(`+sqlstore.OutcomeCols+`)),
+		old AS (
+			SELECT `+prefixed("o.", rolledCols)+` FROM sla_outcomes o JOIN n USING (ticket_id, sla_type, cycle)
+			WHERE o.stopped_at IS NOT NULL),
+		up AS (
+			INSERT INTO sla_outcomes (`+sqlstore.OutcomeCols+`) SELECT * FROM n
+			ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET `+outcomeSet+`
+			RETURNING `+rolledCols+`),
+		changed AS (SELECT *, 1 AS sign FROM up UNION ALL SELECT *, -1 FROM old) `+rollUp,
 		pq.StringArray(r.ticket), pq.StringArray(r.clock), pq.Int64Array(r.cycle), pq.StringArray(r.policy),
 		pq.StringArray(r.tier), pq.StringArray(r.priority), pq.StringArray(r.calendar), pq.Int64Array(r.target),
 		r.started, r.stopped, pq.Int64Array(r.business), pq.Int64Array(r.paused), pq.BoolArray(r.breached), r.breachAt,
@@ -108,6 +142,11 @@ func (r *outcomeRows) write(ctx context.Context, q queryer) error {
 		return fmt.Errorf("write outcomes: %w", err)
 	}
 	return nil
+}
+
+// prefixed returns the comma-separated columns cols, each with prefix.
+func prefixed(prefix, cols string) string {
+	return prefix + strings.ReplaceAll(cols, ", ", ", "+prefix)
 }
 
 // selectOutcomes is the selection of a report: stopped clocks by their stop

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -36,6 +37,7 @@ func TestConformance(t *testing.T) {
 		Open: func(t testing.TB) (watchdog.Store, func(testing.TB) watchdog.Store) {
 			dsn := pgtest.DSN(t)
 			st := open(t, dsn)
+			t.Cleanup(func() { checkRollup(t, dsn) })
 			return st, func(t testing.TB) watchdog.Store {
 				// Its own pool (and listener) on the same schema.
 				return open(t, dsn)
@@ -43,6 +45,56 @@ func TestConformance(t *testing.T) {
 		},
 		SharedFeed: true,
 	})
+}
+
+// checkRollup fails t when the roll-up of stopped outcomes by day
+// (sla_outcome_days, kept by the statements that write outcome rows)
+// differs from the same counts aggregated from the outcome rows of the
+// schema at dsn, its shards summed: run after every conformance case,
+// whatever its writes (late events, reopens, stale cycles, re-plans,
+// backfills).
+func checkRollup(t testing.TB, dsn string) {
+	t.Helper()
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	type cell struct {
+		Day                                       int64
+		Policy, Tier, Priority, SLAType, Calendar string
+		Bin                                       int64
+		Stopped, Met, Overrun                     int64
+	}
+	read := func(query string) []cell {
+		rows, err := db.Query(query + " ORDER BY 1, 2, 3, 4, 5, 6, 7")
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		defer rows.Close()
+		var out []cell
+		for rows.Next() {
+			var c cell
+			if err := rows.Scan(&c.Day, &c.Policy, &c.Tier, &c.Priority, &c.SLAType, &c.Calendar, &c.Bin, &c.Stopped, &c.Met, &c.Overrun); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	rollup := read(`SELECT day, policy, tier, priority, sla_type, calendar, bin, sum(stopped), sum(met), sum(overrun_seconds)
+		FROM sla_outcome_days GROUP BY 1, 2, 3, 4, 5, 6, 7
+		HAVING sum(stopped) <> 0 OR sum(met) <> 0 OR sum(overrun_seconds) <> 0`)
+	fromRows := read(`SELECT floor(extract(epoch FROM stopped_at) / 86400)::integer, policy, tier, priority, sla_type, calendar,
+		sla_outcome_bin(business_seconds), count(*), count(*) FILTER (WHERE NOT breached),
+		coalesce(sum(overrun_seconds) FILTER (WHERE breached), 0)
+		FROM sla_outcomes WHERE stopped_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7`)
+	if diff := cmp.Diff(fromRows, rollup); diff != "" {
+		t.Errorf("sla_outcome_days differs from the outcome rows (-rows +roll-up):\n%s", diff)
+	}
 }
 
 func TestConcurrentMigrate(t *testing.T) {
