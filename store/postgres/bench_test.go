@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/bench"
 	"github.com/ticket-watchdog/watchdog/store/postgres"
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
 	"github.com/ticket-watchdog/watchdog/store/storetest"
@@ -357,19 +357,11 @@ func serverCPU(b *testing.B, st *postgres.Store) func() time.Duration {
 	return func() time.Duration { d, _ := read(); return d }
 }
 
-// processCPU returns this process's user+system CPU time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // cpuMeter reports server and client CPU per op between start and stop.
 type cpuMeter struct {
-	server             func() time.Duration
-	s0, c0, sSum, cSum time.Duration
+	server   func() time.Duration
+	s0, sSum time.Duration
+	client   bench.CPUMeter
 }
 
 func newCPUMeter(b *testing.B, st *postgres.Store) *cpuMeter {
@@ -380,19 +372,19 @@ func (m *cpuMeter) start() {
 	if m.server != nil {
 		m.s0 = m.server()
 	}
-	m.c0 = processCPU()
+	m.client.Start()
 }
 
 func (m *cpuMeter) stop() {
 	if m.server != nil {
 		m.sSum += m.server() - m.s0
 	}
-	m.cSum += processCPU() - m.c0
+	m.client.Stop()
 }
 
 func (m *cpuMeter) report(b *testing.B) {
 	if m.server != nil {
 		b.ReportMetric(float64(m.sSum.Microseconds())/1000/float64(b.N), "db-cpu-ms/op")
 	}
-	b.ReportMetric(float64(m.cSum.Microseconds())/1000/float64(b.N), "go-cpu-ms/op")
+	m.client.Report(b, "go-cpu-ms/op")
 }

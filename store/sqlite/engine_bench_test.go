@@ -10,20 +10,26 @@ import (
 )
 
 // BenchmarkEngineBurst measures the engine's evaluation per stage fired on
-// SQLite (see bench.EngineBurst).
+// SQLite (see bench.EngineBurst), with the CPU time of this process (the
+// store runs in it) per burst.
 //
 //	go test -run '^$' -bench EngineBurst -benchtime 20x ./store/sqlite/
 func BenchmarkEngineBurst(b *testing.B) {
-	bench.EngineBurst(b, openBench(b, "burst.db"), nil, nil)
+	var cpu bench.CPUMeter
+	bench.EngineBurst(b, openBench(b, "burst.db"), cpu.Start, cpu.Stop)
+	cpu.Report(b, "cpu-ms/op")
 }
 
 // BenchmarkEngineIngest measures the ingest mode's events through an
 // engine on SQLite (see bench.EngineIngest): events/s of the store's
-// transactions and the engine's plans, without HTTP.
+// transactions and the engine's plans, without HTTP; and the CPU time of
+// this process (the store runs in it) per batch of 1,000.
 //
 //	go test -run '^$' -bench EngineIngest -benchtime 100x ./store/sqlite/
 func BenchmarkEngineIngest(b *testing.B) {
-	bench.EngineIngest(b, openBench(b, "ingest.db"), nil, nil)
+	var cpu bench.CPUMeter
+	bench.EngineIngest(b, openBench(b, "ingest.db"), cpu.Start, cpu.Stop)
+	cpu.Report(b, "cpu-ms/op")
 }
 
 // openBench opens a SQLite store in a file of the benchmark's temporary
