@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	_ "modernc.org/sqlite"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -53,42 +52,15 @@ func checkRollup(t testing.TB, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	type cell struct {
-		Day, Bin                                  int64
-		Policy, Tier, Priority, SLAType, Calendar string
-		Stopped, Met, Overrun                     int64
-	}
-	read := func(query string) []cell {
-		rows, err := db.Query(query + " ORDER BY 1, 2, 3, 4, 5, 6, 7")
-		if err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		defer rows.Close()
-		var out []cell
-		for rows.Next() {
-			var c cell
-			if err := rows.Scan(&c.Day, &c.Policy, &c.Tier, &c.Priority, &c.SLAType, &c.Calendar, &c.Bin, &c.Stopped, &c.Met, &c.Overrun); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, c)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	rollup := read("SELECT day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds" +
-		" FROM sla_outcome_days WHERE stopped <> 0 OR met <> 0 OR overrun_seconds <> 0")
-	fromRows := read(`SELECT (stopped_at - CASE WHEN stopped_at < 0 THEN 86399999999 ELSE 0 END) / 86400000000,
+	storetest.CheckRollup(t, db, "SELECT day, policy, tier, priority, sla_type, calendar, bin, stopped, met, overrun_seconds"+
+		" FROM sla_outcome_days WHERE stopped <> 0 OR met <> 0 OR overrun_seconds <> 0",
+		`SELECT (stopped_at - CASE WHEN stopped_at < 0 THEN 86399999999 ELSE 0 END) / 86400000000,
 		policy, tier, priority, sla_type, calendar,
 		CASE WHEN business_seconds < 3600 THEN business_seconds / 300
 			WHEN business_seconds < 360000 THEN 12 + (business_seconds - 3600) / 3600
 			ELSE 111 + (business_seconds - 360000) / 86400 END,
 		count(*), sum(CASE WHEN breached THEN 0 ELSE 1 END), sum(CASE WHEN breached THEN overrun_seconds ELSE 0 END)
 		FROM sla_outcomes WHERE stopped_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7`)
-	if diff := cmp.Diff(fromRows, rollup); diff != "" {
-		t.Errorf("sla_outcome_days differs from the outcome rows (-rows +roll-up):\n%s", diff)
-	}
 }
 
 func TestReopenKeepsData(t *testing.T) {
