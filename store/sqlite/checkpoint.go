@@ -41,20 +41,16 @@ func (c *checkpointer) wrote() {
 
 func (c *checkpointer) run() {
 	defer close(c.done)
-	t := time.NewTimer(0)
-	<-t.C
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-c.kick:
 		}
-		t.Reset(checkpointEvery)
 		select {
 		case <-c.stop:
-			t.Stop()
 			return
-		case <-t.C:
+		case <-time.After(checkpointEvery):
 		}
 		// Best effort: a checkpoint that fails (no room for the database
 		// file to grow, the store closing) leaves the pages in the log,

@@ -136,10 +136,7 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
+	keepConns(w, 1)
 	// Creates the file and switches it to WAL before any reader opens it.
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
@@ -154,10 +151,7 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
-	r.SetMaxOpenConns(cfg.ReadConns)
-	r.SetMaxIdleConns(cfg.ReadConns)
-	r.SetConnMaxLifetime(0)
-	r.SetConnMaxIdleTime(0)
+	keepConns(r, cfg.ReadConns)
 
 	c, err := sql.Open("sqlite", dsn(abs, common))
 	if err != nil {
@@ -165,10 +159,7 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
-	c.SetMaxOpenConns(1)
-	c.SetMaxIdleConns(1)
-	c.SetConnMaxLifetime(0)
-	c.SetConnMaxIdleTime(0)
+	keepConns(c, 1)
 
 	s := &Store{w: w, r: r, feed: newFeed(), stmts: map[string]*sql.Stmt{}, missing: map[string]struct{}{}, ckpt: newCheckpointer(c)}
 	if !cfg.SkipMigrate {
@@ -178,6 +169,15 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// keepConns sizes db's pool to n connections, kept open for the store's
+// life (each holds its pragmas and prepared statements).
+func keepConns(db *sql.DB, n int) {
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
 }
 
 func cloneValues(v url.Values) url.Values {
