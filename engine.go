@@ -605,6 +605,10 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim
 	return leftover
 }
 
+// heldRetry is how long the evaluation loop waits before looking again at
+// due tickets another transaction holds.
+const heldRetry = 50 * time.Millisecond
+
 func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, error) {
 	if _, err := e.evaluateDue(ctx, now); err != nil {
 		return time.Time{}, err
@@ -625,10 +629,21 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 	}
 	if !next.After(now) {
 		// Due at the instant this pass evaluated, yet not taken: another
-		// evaluator holds those tickets. Look again shortly rather than
-		// spin. (Due after now but before the current time just means the
-		// clock moved during the pass; the loop runs again at once.)
-		next = e.clock.Now().Add(50 * time.Millisecond)
+		// transaction holds those tickets (another evaluator, or this
+		// engine's re-plan or ingest). Look again shortly rather than spin;
+		// the wait is in real time, as the holder's commit is: on a fake
+		// clock a wait on the engine's clock would last until a test moved
+		// it, with the loop asleep as if nothing were due. (Due after now
+		// but before the current time just means the clock moved during
+		// the pass; the loop runs again at once.)
+		t := time.NewTimer(heldRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return time.Time{}, ctx.Err()
+		case <-t.C:
+		}
+		next = e.clock.Now()
 	}
 	e.plannedAt.Store(&next)
 	return next, nil
