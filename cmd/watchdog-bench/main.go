@@ -65,6 +65,7 @@ type options struct {
 	cpuprofile  string
 
 	reportTickets, reports30, reports365 int
+	lateStored                           int
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -113,6 +114,7 @@ Flags:
 	fs.IntVar(&o.reports365, "reports-365d", 20, "reports: 365-day reports to time")
 	fs.IntVar(&o.small, "small", 10000, "scale: stored tickets of the scheduler comparison point")
 	fs.IntVar(&o.lateTickets, "lateness-tickets", 10000, "lateness: tickets due within one second")
+	fs.IntVar(&o.lateStored, "lateness-stored", 0, "lateness mode: tickets to preload first (the all mode measures lateness on the scale mode's -tickets)")
 	fs.IntVar(&o.drainN, "drain-tickets", 10000, "drain: tickets imported with every stage past")
 	fs.DurationVar(&o.lead, "lead", 4*time.Second, "lateness: time from sending the tickets to the first breach instant (tickets are created 5s before their breach)")
 	fs.IntVar(&o.dashboards, "dashboards", 300, "scale: dashboard requests to time")
@@ -160,6 +162,8 @@ Flags:
 		return nil, errors.New("-tickets, -small, -lateness-tickets, -drain-tickets, -dashboards and -ticket-reads must be positive")
 	case o.reportTickets < 1 || o.reports30 < 1 || o.reports365 < 1:
 		return nil, errors.New("-report-tickets, -reports-30d and -reports-365d must be positive")
+	case o.lateStored < 0 || (o.lateStored > 0 && o.mode != "lateness"):
+		return nil, errors.New("-lateness-stored is a count of tickets for the lateness mode")
 	}
 	return o, nil
 }
@@ -300,6 +304,8 @@ func executeSpawn(ctx context.Context, o *options, rep *bench.Report, progress i
 			return err
 		}
 		defer os.RemoveAll(workdir)
+	} else if workdir, err = filepath.Abs(workdir); err != nil {
+		return err
 	} else if err := os.MkdirAll(workdir, 0o755); err != nil {
 		return err
 	}
@@ -321,7 +327,7 @@ func executeSpawn(ctx context.Context, o *options, rep *bench.Report, progress i
 			ReportTickets: o.reportTickets, Reports30: o.reports30, Reports365: o.reports365,
 			Drain: o.mode == "drain" || o.mode == "all", DrainTickets: o.drainN,
 			Workload: o.workload, ScaleTickets: o.tickets, SmallTickets: o.small,
-			LatenessTickets: o.lateTickets, Lead: o.lead, Dashboards: o.dashboards, TicketReads: o.ticketReads,
+			LatenessTickets: o.lateTickets, LatenessStored: o.lateStored, Lead: o.lead, Dashboards: o.dashboards, TicketReads: o.ticketReads,
 			Progress: progress,
 		}
 		if o.mode == "ceiling" && kind != "postgres" {

@@ -150,6 +150,32 @@ func TestIngestAndCeilingOnPostgres(t *testing.T) {
 	}
 }
 
+// The lateness mode measures on a store holding -lateness-stored tickets
+// (preloaded first), in a work directory given relative to the current one.
+func TestLatenessOnPreloadedStore(t *testing.T) {
+	dir, err := filepath.Rel(mustGetwd(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := runBench(t, "-db", "sqlite", "-workdir", dir, "-lateness-stored", "400", "-lateness-tickets", "50", "-lead", "4s",
+		"-dashboards", "5", "-ticket-reads", "5", "lateness")
+	s := rep.Stores[0]
+	if s.Preload == nil || s.Preload.Tickets != 400 {
+		t.Errorf("preload = %+v, want 400 tickets", s.Preload)
+	}
+	if s.Lateness == nil || s.Lateness.Tickets != 50 || !s.Lateness.ExactlyOnce {
+		t.Errorf("lateness = %+v, want 50 tickets, every stage exactly once", s.Lateness)
+	}
+}
+
+func mustGetwd(t *testing.T) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
+}
+
 func TestFlagErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{},
@@ -160,6 +186,8 @@ func TestFlagErrors(t *testing.T) {
 		{"-spawn", "-db", "mysql", "ingest"},
 		{"-spawn", "-updates", "1.5", "ingest"},
 		{"-spawn", "-events", "0", "ingest"},
+		{"-spawn", "-lateness-stored", "10", "ingest"},
+		{"-spawn", "-lateness-stored", "-1", "lateness"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {

@@ -41,8 +41,11 @@ type Plan struct {
 	// mode and of its comparison point.
 	ScaleTickets int
 	SmallTickets int
-	// LatenessTickets and Lead configure the lateness mode.
+	// LatenessTickets and Lead configure the lateness mode;
+	// LatenessStored, when the scale mode does not run, is how many
+	// tickets it preloads first.
 	LatenessTickets int
+	LatenessStored  int
 	Lead            time.Duration
 	// Dashboards and TicketReads are how many reads the scale mode times.
 	Dashboards  int
@@ -280,6 +283,8 @@ func (p *Plan) runScale(ctx context.Context, rep *StoreReport) error {
 		rep.SchedulerSmall = runs[1]
 		p.logf("  scheduler pass p50 %.2f ms, %.1f µs per due ticket (median of 3)", rep.SchedulerSmall.Pass.P50Ms, rep.SchedulerSmall.PerTicketUs)
 		stored = p.ScaleTickets
+	} else {
+		stored = p.LatenessStored
 	}
 	db, err := p.newDatabase(ctx, "scale")
 	if err != nil {
