@@ -60,6 +60,13 @@ type wireEvent struct {
 	Messages        json.RawMessage `json:"messages"`
 }
 
+// empty reports an item with none of the fields: null or {} (or only
+// fields we do not read).
+func (w *wireEvent) empty() bool {
+	return w.ID == nil && w.Priority == nil && w.CustomerTier == nil && w.Status == nil && w.CreatedAt == nil &&
+		w.UpdatedAt == nil && w.FirstResponseAt == nil && w.Attributes == nil && w.Tags == nil && w.Messages == nil
+}
+
 // DecodeEvents reads one event object or an array of them. It validates the
 // whole batch and returns a *ValidationError naming every bad item and field,
 // or an error matching ErrInvalid when the document is not JSON of that shape.
@@ -78,8 +85,42 @@ func DecodeEventsBytes(data []byte) ([]Event, error) {
 	if len(trimmed) == 0 {
 		return nil, &ValidationError{Errors: []FieldError{{Message: "empty body: expected a ticket event object or an array of them"}}}
 	}
+	if trimmed[0] == '[' {
+		if events, ok := decodeObjects(data); ok {
+			return events, nil
+		}
+	}
+	return decodeItems(data, trimmed[0])
+}
+
+// decodeObjects is the fast path of DecodeEventsBytes for an array of
+// objects that all decode as events: the document is scanned once, rather
+// than once into items and once more per item. It reports false (and the
+// caller takes the item-wise path, which names every bad item) for any
+// other document: not an array of objects, an item that is null or {}
+// (the item-wise path says which), or any field error.
+func decodeObjects(data []byte) ([]Event, bool) {
+	var ws []wireEvent
+	if err := json.Unmarshal(data, &ws); err != nil || len(ws) == 0 {
+		return nil, false
+	}
+	events := make([]Event, len(ws))
+	var errs []FieldError
+	for i := range ws {
+		if ws[i].empty() {
+			return nil, false
+		}
+		if events[i], errs = decodeWire(i, &ws[i], errs); len(errs) > 0 {
+			return nil, false
+		}
+	}
+	return events, true
+}
+
+// decodeItems decodes the document item by item, naming every bad one.
+func decodeItems(data []byte, first byte) ([]Event, error) {
 	var raws []json.RawMessage
-	switch trimmed[0] {
+	switch first {
 	case '[':
 		if err := json.Unmarshal(data, &raws); err != nil {
 			return nil, &ValidationError{Errors: []FieldError{{Message: "malformed JSON: " + jsonMessage(err)}}}
@@ -117,13 +158,19 @@ func jsonMessage(err error) string {
 
 func decodeEvent(i int, raw json.RawMessage, errs []FieldError) (Event, []FieldError) {
 	var w wireEvent
-	var ev Event
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
-		return ev, append(errs, FieldError{Item: i, Message: "expected a JSON object"})
+		return Event{}, append(errs, FieldError{Item: i, Message: "expected a JSON object"})
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return ev, append(errs, FieldError{Item: i, Message: "malformed JSON: " + jsonMessage(err)})
+		return Event{}, append(errs, FieldError{Item: i, Message: "malformed JSON: " + jsonMessage(err)})
 	}
+	return decodeWire(i, &w, errs)
+}
+
+// decodeWire checks and converts the fields of item i, appending its
+// errors to errs.
+func decodeWire(i int, w *wireEvent, errs []FieldError) (Event, []FieldError) {
+	var ev Event
 	n := len(errs)
 	bad := func(field, msg string) { errs = append(errs, FieldError{Item: i, Field: field, Message: msg}) }
 	str := func(field string, raw json.RawMessage, required bool) string {
@@ -133,13 +180,15 @@ func decodeEvent(i int, raw json.RawMessage, errs []FieldError) (Event, []FieldE
 			}
 			return ""
 		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			bad(field, "must be a string, got "+jsonKind(raw))
-			return ""
+		s, plain := plainJSONString(raw)
+		if !plain {
+			if err := json.Unmarshal(raw, &s); err != nil {
+				bad(field, "must be a string, got "+jsonKind(raw))
+				return ""
+			}
 		}
 		msg := textProblem(s)
-		if msg == "" && lossyJSONString(raw) {
+		if msg == "" && !plain && lossyJSONString(raw) {
 			// Decoded to U+FFFD: refused rather than stored altered.
 			msg = textProblem("\xff")
 		}
@@ -201,7 +250,7 @@ func decodeEvent(i int, raw json.RawMessage, errs []FieldError) (Event, []FieldE
 			ev.FirstResponseAt = &fr
 		}
 	}
-	broken := decodeExtras(&w, &ev, bad)
+	broken := decodeExtras(w, &ev, bad)
 	if !okC {
 		created = time.Time{}
 	}

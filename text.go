@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -19,6 +20,18 @@ func textProblem(s string) string {
 		return "must not contain NUL characters"
 	}
 	return ""
+}
+
+// plainJSONString returns the value of the JSON string literal raw when it
+// holds no escape, the common case: the bytes between its quotes, as they
+// are (textProblem then refuses bytes that are not UTF-8, as it refuses
+// what encoding/json would have turned into U+FFFD). raw must be valid
+// JSON; plain is false for any other value or a string with escapes.
+func plainJSONString(raw []byte) (s string, plain bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
+		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
 }
 
 // lossyJSONString reports whether the JSON string literal raw holds what

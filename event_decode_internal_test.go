@@ -1,0 +1,63 @@
+package watchdog
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The one-scan path of DecodeEventsBytes (decodeObjects, plainJSONString)
+// must decode exactly what the item-wise path decodes, and give way to it
+// for every document it cannot take whole.
+func FuzzDecodeObjectsAgreesWithItems(f *testing.F) {
+	for _, s := range []string{
+		`[` + validItem + `,` + validItem + `]`,
+		`[` + validItem + `,null]`,
+		`[` + validItem + `,{}]`,
+		`[{"ignored":1}]`,
+		`[` + validItem + `,7]`,
+		`[]`,
+		`[{"id":"caf\u00e9","priority":"high","customer_tier":"gold","status":"open","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z"}]`,
+		"[{\"id\":\"\xff\",\"priority\":\"high\",\"customer_tier\":\"gold\",\"status\":\"open\",\"created_at\":\"2025-06-18T12:00:00Z\",\"updated_at\":\"2025-06-18T12:00:00Z\"}]",
+		`[{"id":"\ud800","priority":"high","customer_tier":"gold","status":"open","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z"}]`,
+		`[{"ID":"a","Priority":"high","customer_tier":"gold","status":"open","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z","id":"b"}]`,
+		`[{"id":"a","priority":null,"customer_tier":"gold","status":"open","created_at":"2025-06-18T12:00:00Z","updated_at":"2025-06-18T12:00:00Z"}]`,
+		`[` + validItem + `] trailing`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		trimmed := bytes.TrimLeft(data, " \t\r\n")
+		if len(trimmed) == 0 || trimmed[0] != '[' {
+			return
+		}
+		got, gotErr := DecodeEventsBytes(data)
+		want, wantErr := decodeItems(data, '[')
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("events differ from the item-wise decoding (-item-wise +fast):\n%s", diff)
+		}
+		if diff := cmp.Diff(errText(wantErr), errText(gotErr)); diff != "" {
+			t.Fatalf("errors differ from the item-wise decoding (-item-wise +fast):\n%s", diff)
+		}
+	})
+}
+
+const validItem = `{"id":"T-1","priority":"high","customer_tier":"gold","status":"open","created_at":"2025-06-18T12:00:00Z",` +
+	`"updated_at":"2025-06-18T12:30:00.5+02:00","first_response_at":"2025-06-18T12:10:00Z","attributes":{"group":"billing"},` +
+	`"tags":["vip"],"messages":[{"at":"2025-06-18T12:01:00Z","author":"customer"}]}`
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestPlainJSONString(t *testing.T) {
+	for raw, want := range map[string]bool{`"abc"`: true, `""`: true, `"a\"b"`: false, `"\u00e9"`: false, `7`: false, `"`: false, `null`: false} {
+		if _, plain := plainJSONString([]byte(raw)); plain != want {
+			t.Errorf("plainJSONString(%s) plain = %v, want %v", raw, plain, want)
+		}
+	}
+}
