@@ -129,7 +129,13 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 
 	wq := cloneValues(common)
 	wq.Add("_pragma", "journal_mode(WAL)")
-	wq.Add("_pragma", "wal_autocheckpoint(10000)")
+	// The checkpointer copies the log's pages into the database file as
+	// writes come; the writer's own checkpoint (in the commit that takes
+	// the log past this many pages) is what restarts the log under steady
+	// writes, since a write seldom begins just as every page is copied. It
+	// holds every write queued behind it, so it comes every 25,000 pages
+	// (about 100 MB of log at most) rather than 10,000: HTTP ingest 1.08x.
+	wq.Add("_pragma", "wal_autocheckpoint(25000)")
 	wq.Add("_pragma", "cache_size(-"+strconv.Itoa(cfg.CacheKiB)+")")
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", dsn(abs, wq))
