@@ -41,7 +41,7 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 }
 
 func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, channel string) ([]watchdog.Alert, error) {
-	tx, err := s.beginWrite(ctx)
+	tx, err := s.beginPlanned(ctx, claimPlans)
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +63,14 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	return e.alerts.list, nil
 }
 
+// claimSQL locks up to $2 tickets due at $1, in due order; see claimDue.
+const claimSQL = `SELECT ` + ticketColsT + `
+	FROM ticket_schedule s JOIN tickets t ON t.id = s.ticket_id
+	WHERE s.next_due_at <= $1 AND t.next_due_at <= $1
+	ORDER BY s.next_due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED`
+
 // claimDue locks up to limit tickets due at now, with their timelines and
-// alerts.
+// alerts. The transaction must have begun with claimPlans.
 func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*watchdog.Ticket, error) {
 	// The schedule's index gives the due tickets in order; only the tickets
 	// rows are locked (they guard their schedule rows too), and LIMIT counts
@@ -75,12 +81,11 @@ func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*wat
 	// new versions and rechecks only t's conditions, which now exclude
 	// them. Without it this claim would take (and uselessly replan) tickets
 	// just fired.
-	claimed, err := queryTickets(ctx, tx, `SELECT `+ticketColsT+`
-		FROM ticket_schedule s JOIN tickets t ON t.id = s.ticket_id
-		WHERE s.next_due_at <= $1 AND t.next_due_at <= $1
-		ORDER BY s.next_due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED`,
-		now, limit)
+	claimed, err := queryTickets(ctx, tx, claimSQL, now, limit)
 	if err != nil {
+		return nil, fmt.Errorf("claim due tickets: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, afterPlans); err != nil {
 		return nil, fmt.Errorf("claim due tickets: %w", err)
 	}
 	if err := loaders.FillPlan(ctx, tx, claimed); err != nil {

@@ -302,15 +302,40 @@ func unreachable(err error) bool {
 // merge joins and sequential scans off for these transactions only, every
 // read is a nested loop of index probes, whose cost follows the batch, not
 // the table; a statement with no index to use still scans.
-const keyedPlans = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off`
+//
+// Nor do they run parallel plans: the same misjudged sizes (a burst grows
+// alerts by thousands of rows between two runs of autovacuum's analyze)
+// had the alerts loader gather 500 rows with a parallel worker, 31 ms of
+// which 26 went to starting the worker, in every evaluation pass.
+const keyedPlans = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off; ` +
+	`SET LOCAL max_parallel_workers_per_gather = 0`
+
+// claimPlans are keyedPlans for a transaction that claims due tickets: the
+// claim must read the schedule in due order and stop at its limit, and
+// claimDue sets afterPlans once it has. Otherwise the planner, misjudging
+// how many are due (a burst makes thousands due between two runs of
+// autovacuum's analyze), reads every due schedule row by bitmap, or every
+// due ticket by its own index, joins them all and sorts them to take the
+// first 1,000: each pass of a burst read and sorted the whole backlog
+// (13,000 to 21,000 rows, 45 to 240 ms of a pass), so passes grew as they
+// fell behind.
+const claimPlans = keyedPlans + `; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
+
+// afterPlans undoes claimPlans' additions for the rest of the transaction.
+const afterPlans = `SET LOCAL enable_bitmapscan = on; SET LOCAL enable_sort = on`
 
 // beginWrite starts a write transaction planned for keyed batches.
 func (s *Store) beginWrite(ctx context.Context) (*sqlx.Tx, error) {
+	return s.beginPlanned(ctx, keyedPlans)
+}
+
+// beginPlanned starts a write transaction with the planner settings plans.
+func (s *Store) beginPlanned(ctx context.Context, plans string) (*sqlx.Tx, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, keyedPlans); err != nil {
+	if _, err := tx.ExecContext(ctx, plans); err != nil {
 		_ = tx.Rollback()
 		return nil, err
 	}

@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
+	"github.com/ticket-watchdog/watchdog/watchdogtest"
+)
+
+// planNode is the part of EXPLAIN (FORMAT JSON) a claim's plan is judged by.
+type planNode struct {
+	Type     string     `json:"Node Type"`
+	Relation string     `json:"Relation Name"`
+	Rows     float64    `json:"Actual Rows"`
+	Loops    float64    `json:"Actual Loops"`
+	Plans    []planNode `json:"Plans"`
+}
+
+func (n planNode) walk(fn func(planNode)) {
+	fn(n)
+	for _, c := range n.Plans {
+		c.walk(fn)
+	}
+}
+
+// TestClaimReadsOnlyWhatItTakes: a claim of 100 due tickets out of a
+// backlog of 3,000 reads the schedule in due order and stops, even when the
+// statistics, taken before the backlog came due, say hardly any are due
+// (as in a burst, between two runs of autovacuum's analyze). The planner
+// otherwise read and sorted the whole backlog in every pass.
+func TestClaimReadsOnlyWhatItTakes(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, pgtest.DSN(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	clk := watchdogtest.NewClock(now)
+	e, err := watchdog.New(st, &watchdog.Config{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest := func(prefix string, n int, created time.Time) {
+		t.Helper()
+		for b := 0; b < n; b += 1000 {
+			events := make([]watchdog.Event, 0, 1000)
+			for i := b; i < min(b+1000, n); i++ {
+				events = append(events, watchdog.Event{ID: fmt.Sprintf("%s-%05d", prefix, i), Priority: "high",
+					CustomerTier: "gold", Status: "open", CreatedAt: created, UpdatedAt: created})
+			}
+			if _, err := e.Ingest(ctx, events); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Statistics of a store whose tickets are all due later...
+	ingest("later", 20000, now)
+	if _, err := st.db.ExecContext(ctx, "ANALYZE tickets"); err != nil {
+		t.Fatal(err)
+	}
+	// ...then a backlog due at once, imported days late, which the
+	// schedule's statistics know of but the tickets' do not yet.
+	ingest("backlog", 5000, now.Add(-72*time.Hour))
+	if _, err := st.db.ExecContext(ctx, "ANALYZE ticket_schedule"); err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err := st.beginPlanned(ctx, claimPlans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var out []byte
+	if err := tx.QueryRowContext(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+claimSQL, now, 100).Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	var plans []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal(out, &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("EXPLAIN output %s: %v", out, err)
+	}
+	var claimed float64
+	plans[0].Plan.walk(func(n planNode) {
+		switch {
+		case n.Type == "Sort" || n.Type == "Bitmap Heap Scan":
+			t.Errorf("the claim's plan has a %s (%s): it reads every due ticket, not only those it takes\n%s", n.Type, n.Relation, out)
+		case n.Type == "LockRows":
+			claimed = n.Rows
+		case n.Relation == "ticket_schedule" && n.Rows*n.Loops > 200:
+			t.Errorf("the claim read %.0f schedule rows to take 100\n%s", n.Rows*n.Loops, out)
+		}
+	})
+	if claimed != 100 {
+		t.Errorf("claimed %.0f tickets, want 100\n%s", claimed, out)
+	}
+}
