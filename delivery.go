@@ -81,11 +81,13 @@ func (d *deliveryLoop) run(ctx context.Context) {
 			d.work(ctx)
 		}()
 	}
-	finisher.Add(1)
-	go func() {
-		defer finisher.Done()
-		d.finish()
-	}()
+	for range outcomeRecorders {
+		finisher.Add(1)
+		go func() {
+			defer finisher.Done()
+			d.finish()
+		}()
+	}
 	_ = d.loop.Run(ctx)
 	d.stopping.Store(true)
 	d.queue.close()
@@ -112,6 +114,9 @@ func (d *deliveryLoop) work(ctx context.Context) {
 		cs, tokened, ok := d.queue.pop(group)
 		if !ok {
 			return
+		}
+		if d.queue.queued() < d.e.cfg.DeliveryBatch*3/4 {
+			d.loop.Wake() // room to claim more ahead
 		}
 		outs, delivered := d.sendWith(ctx, cs)
 		so := sentOutcomes{outs: outs}
@@ -180,12 +185,18 @@ func (d *deliveryLoop) step(ctx context.Context, now time.Time) (time.Time, erro
 }
 
 // claim claims pending deliveries into the queue as far as there is room,
-// and returns when to look again (zero: when woken).
+// and returns when to look again (zero: when woken). The room is for
+// DeliveryBatch queued unsent: those sent and not yet recorded are bounded
+// by the queue's tokens, so the next claim overlaps their sending and
+// recording instead of waiting for them (a round trip of claiming, sending
+// and recording per DeliveryBatch held a Postgres store's catch-up to
+// 13,000 alerts a second).
 func (d *deliveryLoop) claim(ctx context.Context, now time.Time) (time.Time, error) {
 	cfg := d.e.cfg
-	free := cfg.DeliveryBatch - int(d.pending.Load())
-	if free < cfg.DeliveryBatch/4 && d.pending.Load() > 0 {
-		return time.Time{}, nil // the finisher wakes the loop as room frees up
+	queued := d.queue.queued()
+	free := cfg.DeliveryBatch - queued
+	if free < cfg.DeliveryBatch/4 && queued > 0 {
+		return time.Time{}, nil // the workers wake the loop as the queue drains
 	}
 	holder, ok := d.e.claims.ensure(ctx, now)
 	if !ok {

@@ -271,6 +271,13 @@ func (q *deliveryQueue) dropHolder(holder string) int {
 	return dropped
 }
 
+// queued reports how many deliveries are queued, not yet popped.
+func (q *deliveryQueue) queued() int {
+	q.lock()
+	defer q.mu.Unlock()
+	return len(q.items) - q.head
+}
+
 // state reports how many deliveries are queued, whether the gate keeps them
 // from being sent until something external happens (a pause ending or the
 // recording of outcomes succeeding), and how many sends are in flight.

@@ -51,7 +51,8 @@ type Config struct {
 	// DeliveryBatch is how many deliveries of one notifier its claim loop
 	// claims and queues ahead at most, and how many attempts may be sent
 	// and not yet recorded at once (what a crash can make another claimer
-	// send again); outcomes are recorded in batches as large. Default 256.
+	// send again); outcomes are recorded in batches of up to a quarter of
+	// it, up to four at once. Default 256.
 	DeliveryBatch int
 	// DeliveryBacklog is how many deliveries of one notifier the engine
 	// holds in memory at most before sending. Below it, each evaluation
@@ -63,9 +64,8 @@ type Config struct {
 	// off. Handed-off deliveries are claimed like the others: those still
 	// queued when the process dies are sent by the next claimer once the
 	// claim's heartbeat runs out (ClaimTTL). Default 16384: a burst beyond it
-	// falls back to the claim loop, which takes at most DeliveryBatch per
-	// round trip of claiming, sending and recording, and so delivers it
-	// later.
+	// falls back to the claim loop, which claims DeliveryBatch at a time
+	// ahead of the sends, and so delivers it a round trip later.
 	DeliveryBacklog int
 	// DeliveryTimeout bounds one delivery attempt. Default 30s.
 	DeliveryTimeout time.Duration
