@@ -20,12 +20,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -66,7 +69,7 @@ type options struct {
 
 	reportTickets, reports30, reports365 int
 	lateStored                           int
-	bulkRate                             float64
+	bulkRate                             bulkRates
 	catchupTickets, catchupBatch         int
 }
 
@@ -124,7 +127,7 @@ Flags:
 	fs.IntVar(&o.small, "small", 10000, "scale: stored tickets of the scheduler comparison point")
 	fs.IntVar(&o.lateTickets, "lateness-tickets", 10000, "lateness: tickets due within one second")
 	fs.IntVar(&o.lateStored, "lateness-stored", 0, "lateness and bulk-lateness modes: tickets to preload first (the all mode measures lateness on the scale mode's -tickets)")
-	fs.Float64Var(&o.bulkRate, "bulk-rate", 0, "bulk-lateness mode: events/s the bulk import posts (half the store's ingest rate; the all mode halves its own ingest figure)")
+	fs.Var(&o.bulkRate, "bulk-rate", "bulk-lateness mode: events/s the bulk import posts, half the store's ingest rate: N for every store, or per store as sqlite=N,postgres=M (the all mode halves its own ingest figure)")
 	fs.IntVar(&o.catchupTickets, "catchup-tickets", 100000, "catchup: tickets imported with every stage past")
 	fs.IntVar(&o.catchupBatch, "catchup-batch", 1000, "catchup: tickets per import request")
 	fs.IntVar(&o.drainN, "drain-tickets", 10000, "drain: tickets imported with every stage past")
@@ -178,12 +181,65 @@ Flags:
 		return nil, errors.New("-lateness-stored is a count of tickets for the lateness and bulk-lateness modes")
 	case o.catchupTickets < 1 || o.catchupBatch < 1:
 		return nil, errors.New("-catchup-tickets and -catchup-batch must be positive")
-	case o.bulkRate < 0 || (o.bulkRate > 0 && o.mode != "bulk-lateness"):
+	case len(o.bulkRate) > 0 && o.mode != "bulk-lateness":
 		return nil, errors.New("-bulk-rate is the bulk-lateness mode's import rate in events/s (the all mode uses half its ingest figure)")
-	case o.mode == "bulk-lateness" && o.bulkRate == 0:
-		return nil, errors.New("bulk-lateness needs -bulk-rate N: the bulk import's events/s, half the store's ingest rate (the all mode measures that itself)")
+	}
+	if o.mode == "bulk-lateness" {
+		for _, kind := range o.stores {
+			if o.bulkRate.of(kind) <= 0 {
+				return nil, fmt.Errorf("bulk-lateness needs -bulk-rate N (or %s=N): the bulk import's events/s on %s, half the store's ingest rate (the all mode measures that itself)", kind, kind)
+			}
+		}
 	}
 	return o, nil
+}
+
+// bulkRates is -bulk-rate: events/s for every store (key ""), or per
+// store kind ("sqlite=13000,postgres=16000"), as their ingest rates differ.
+type bulkRates map[string]float64
+
+func (r *bulkRates) String() string {
+	if r == nil || len(*r) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, v := range *r {
+		if k == "" {
+			parts = append(parts, strconv.FormatFloat(v, 'f', -1, 64))
+		} else {
+			parts = append(parts, k+"="+strconv.FormatFloat(v, 'f', -1, 64))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+func (r *bulkRates) Set(v string) error {
+	if *r == nil {
+		*r = bulkRates{}
+	}
+	for _, part := range strings.Split(v, ",") {
+		kind, num, found := strings.Cut(strings.TrimSpace(part), "=")
+		if !found {
+			kind, num = "", kind
+		} else if kind != "sqlite" && kind != "postgres" {
+			return fmt.Errorf("unknown store %q: use sqlite or postgres", kind)
+		}
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			return fmt.Errorf("%q is not a positive number of events/s", num)
+		}
+		(*r)[kind] = f
+	}
+	return nil
+}
+
+// of is the rate for store kind: its own, else the one for every store.
+func (r bulkRates) of(kind string) float64 {
+	if v, ok := r[kind]; ok {
+		return v
+	}
+	return r[""]
 }
 
 func envOr(name, def string) string {
@@ -344,7 +400,7 @@ func executeSpawn(ctx context.Context, o *options, rep *bench.Report, progress i
 			Reports:       o.mode == "reports" || o.mode == "all",
 			ReportTickets: o.reportTickets, Reports30: o.reports30, Reports365: o.reports365,
 			Drain: o.mode == "drain" || o.mode == "all", DrainTickets: o.drainN,
-			BulkLateness: o.mode == "bulk-lateness" || o.mode == "all", BulkRate: o.bulkRate,
+			BulkLateness: o.mode == "bulk-lateness" || o.mode == "all", BulkRate: o.bulkRate.of(kind),
 			CatchUp: o.mode == "catchup" || o.mode == "all", CatchUpTickets: o.catchupTickets, CatchUpBatch: o.catchupBatch,
 			Workload: o.workload, ScaleTickets: o.tickets, SmallTickets: o.small,
 			LatenessTickets: o.lateTickets, LatenessStored: o.lateStored, Lead: o.lead, Dashboards: o.dashboards, TicketReads: o.ticketReads,

@@ -207,6 +207,8 @@ func TestFlagErrors(t *testing.T) {
 		{"-spawn", "-bulk-rate", "1000", "lateness"},
 		{"-spawn", "-bulk-rate", "1000", "all"},
 		{"-spawn", "-bulk-rate", "-5", "bulk-lateness"},
+		{"-spawn", "-bulk-rate", "mysql=5", "bulk-lateness"},
+		{"-spawn", "-db", "sqlite,postgres", "-bulk-rate", "sqlite=1000", "bulk-lateness"},
 		{"-spawn", "-catchup-tickets", "0", "catchup"},
 		{"-spawn", "-catchup-batch", "0", "catchup"},
 		{"-url", "http://127.0.0.1:1", "catchup"},
@@ -221,6 +223,22 @@ func TestFlagErrors(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"-spawn", "bulk-lateness"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "-bulk-rate N") {
 		t.Errorf("bulk-lateness without -bulk-rate: exit %d, stderr %q; want 2 naming -bulk-rate", code, stderr.String())
+	}
+}
+
+// -bulk-rate takes one rate for every store or one per store, as their
+// ingest rates differ.
+func TestBulkRatePerStore(t *testing.T) {
+	var stderr bytes.Buffer
+	o, err := parse([]string{"-spawn", "-db", "sqlite,postgres", "-bulk-rate", "2000,postgres=3000.5", "bulk-lateness"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.bulkRate.of("sqlite") != 2000 || o.bulkRate.of("postgres") != 3000.5 {
+		t.Errorf("-bulk-rate = %v: sqlite %v, postgres %v", o.bulkRate, o.bulkRate.of("sqlite"), o.bulkRate.of("postgres"))
+	}
+	if got := o.bulkRate.String(); got != "2000,postgres=3000.5" {
+		t.Errorf("String() = %q", got)
 	}
 }
 
