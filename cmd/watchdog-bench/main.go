@@ -161,37 +161,45 @@ Flags:
 			return nil, fmt.Errorf("-db: unknown store %q: use sqlite or postgres", s)
 		}
 	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// check rejects flags that contradict each other or the mode.
+func (o *options) check() error {
 	switch {
 	case o.mode == "policy":
 	case o.cpuprofile != "" && (o.mode != "ingest" || o.url != "" || len(o.stores) != 1):
-		return nil, errors.New("-cpuprofile profiles the ingest mode on one -db store, without -url")
+		return errors.New("-cpuprofile profiles the ingest mode on one -db store, without -url")
 	case o.cpuprofile == "" && o.spawn == (o.url != ""):
-		return nil, errors.New("use either -spawn or -url")
+		return errors.New("use either -spawn or -url")
 	case o.url != "" && o.mode != "ingest" && o.mode != "lateness":
-		return nil, fmt.Errorf("%s needs the database: use -spawn", o.mode)
+		return fmt.Errorf("%s needs the database: use -spawn", o.mode)
 	case o.workload.Events < 1 || o.workload.Batch < 1 || o.workload.Streams < 1:
-		return nil, errors.New("-events, -batch and -conns must be positive")
+		return errors.New("-events, -batch and -conns must be positive")
 	case o.workload.UpdateFraction < 0 || o.workload.UpdateFraction >= 1:
-		return nil, errors.New("-updates must be in [0, 1)")
+		return errors.New("-updates must be in [0, 1)")
 	case o.tickets < 1 || o.small < 1 || o.lateTickets < 1 || o.dashboards < 1 || o.ticketReads < 1 || o.drainN < 1:
-		return nil, errors.New("-tickets, -small, -lateness-tickets, -drain-tickets, -dashboards and -ticket-reads must be positive")
+		return errors.New("-tickets, -small, -lateness-tickets, -drain-tickets, -dashboards and -ticket-reads must be positive")
 	case o.reportTickets < 1 || o.reports30 < 1 || o.reports365 < 1:
-		return nil, errors.New("-report-tickets, -reports-30d and -reports-365d must be positive")
+		return errors.New("-report-tickets, -reports-30d and -reports-365d must be positive")
 	case o.lateStored < 0 || (o.lateStored > 0 && o.mode != "lateness" && o.mode != "bulk-lateness"):
-		return nil, errors.New("-lateness-stored is a count of tickets for the lateness and bulk-lateness modes")
+		return errors.New("-lateness-stored is a count of tickets for the lateness and bulk-lateness modes")
 	case o.catchupTickets < 1 || o.catchupBatch < 1:
-		return nil, errors.New("-catchup-tickets and -catchup-batch must be positive")
+		return errors.New("-catchup-tickets and -catchup-batch must be positive")
 	case len(o.bulkRate) > 0 && o.mode != "bulk-lateness":
-		return nil, errors.New("-bulk-rate is the bulk-lateness mode's import rate in events/s (the all mode uses half its ingest figure)")
+		return errors.New("-bulk-rate is the bulk-lateness mode's import rate in events/s (the all mode uses half its ingest figure)")
 	}
 	if o.mode == "bulk-lateness" {
 		for _, kind := range o.stores {
 			if o.bulkRate.of(kind) <= 0 {
-				return nil, fmt.Errorf("bulk-lateness needs -bulk-rate N (or %s=N): the bulk import's events/s on %s, half the store's ingest rate (the all mode measures that itself)", kind, kind)
+				return fmt.Errorf("bulk-lateness needs -bulk-rate N (or %s=N): the bulk import's events/s on %s, half the store's ingest rate (the all mode measures that itself)", kind, kind)
 			}
 		}
 	}
-	return o, nil
+	return nil
 }
 
 // bulkRates is -bulk-rate: events/s for every store (key ""), or per

@@ -119,25 +119,8 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 	defer ws.closeNow()
 	c.Slack.Reset()
 
-	// Lay the breach instants out evenly over the spread.
 	base := time.Now().Add(c.Lead).Truncate(time.Millisecond)
-	due := make(map[stageKey]time.Time, 2*c.Tickets)
-	events := make([]client.Event, c.Tickets)
-	for i := range c.Tickets {
-		breach := base.Add(time.Duration(int64(c.Spread) * int64(i) / int64(c.Tickets)))
-		created := breach.Add(-latenessTarget)
-		id := fmt.Sprintf("LATE-%s-%06d", c.RunID, i)
-		events[i] = client.Event{ID: id, Priority: "high", CustomerTier: "lateness", Status: "new", CreatedAt: created, UpdatedAt: created}
-		clock := string(watchdog.Response)
-		if c.Cycles && i%2 == 1 {
-			// The agent answered at creation, a minute before; the
-			// customer wrote back at the cycle's start.
-			clock = string(watchdog.NextReply)
-			events[i] = cycleEvent(id, created)
-		}
-		due[stageKey{id, clock, watchdog.StageBreach}] = breach
-		due[stageKey{id, clock, watchdog.StageAlert}] = created.Add(alertOffset)
-	}
+	events, due := latenessEvents(c, base, alertOffset)
 	first := base.Add(-latenessTarget + alertOffset)
 
 	ingestStart := time.Now()
@@ -191,22 +174,15 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		return nil, fmt.Errorf("lateness: %w", err)
 	}
 	r := &LatenessResult{
-		Tickets: c.Tickets,
-		Stages:  len(due),
-		NextReplyStages: func() (n int) {
-			for k := range due {
-				if k.clock == string(watchdog.NextReply) {
-					n++
-				}
-			}
-			return n
-		}(),
-		SpreadS:   c.Spread.Seconds(),
-		IngestS:   round2(ingested.Sub(ingestStart).Seconds()),
-		Slack:     arrival(due, slackGot),
-		WebSocket: arrival(due, wsGot),
-		sentAt:    ingestStart,
-		settledAt: settled,
+		Tickets:         c.Tickets,
+		Stages:          len(due),
+		NextReplyStages: nextReplyStages(due),
+		SpreadS:         c.Spread.Seconds(),
+		IngestS:         round2(ingested.Sub(ingestStart).Seconds()),
+		Slack:           arrival(due, slackGot),
+		WebSocket:       arrival(due, wsGot),
+		sentAt:          ingestStart,
+		settledAt:       settled,
 	}
 	if wsErr != nil {
 		// The server dropped the client (e.g. as too slow): a result, not
@@ -218,6 +194,38 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		r.ServerMemory = &m
 	}
 	return r, nil
+}
+
+// latenessEvents lays the tickets' breach instants out evenly over the
+// spread from base, and lists each stage's due instant.
+func latenessEvents(c LatenessConfig, base time.Time, alertOffset time.Duration) ([]client.Event, map[stageKey]time.Time) {
+	due := make(map[stageKey]time.Time, 2*c.Tickets)
+	events := make([]client.Event, c.Tickets)
+	for i := range c.Tickets {
+		breach := base.Add(time.Duration(int64(c.Spread) * int64(i) / int64(c.Tickets)))
+		created := breach.Add(-latenessTarget)
+		id := fmt.Sprintf("LATE-%s-%06d", c.RunID, i)
+		events[i] = client.Event{ID: id, Priority: "high", CustomerTier: "lateness", Status: "new", CreatedAt: created, UpdatedAt: created}
+		clock := string(watchdog.Response)
+		if c.Cycles && i%2 == 1 {
+			// The agent answered at creation, a minute before; the
+			// customer wrote back at the cycle's start.
+			clock = string(watchdog.NextReply)
+			events[i] = cycleEvent(id, created)
+		}
+		due[stageKey{id, clock, watchdog.StageBreach}] = breach
+		due[stageKey{id, clock, watchdog.StageAlert}] = created.Add(alertOffset)
+	}
+	return events, due
+}
+
+func nextReplyStages(due map[stageKey]time.Time) (n int) {
+	for k := range due {
+		if k.clock == string(watchdog.NextReply) {
+			n++
+		}
+	}
+	return n
 }
 
 // cycleEvent is a "lateness-cycles" ticket whose next-reply cycle starts at

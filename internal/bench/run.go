@@ -354,25 +354,9 @@ func (p *Plan) runScale(ctx context.Context, rep *StoreReport) error {
 		p.logf("  dashboard p99 %.1f ms, ticket p99 %.1f ms, queue page p99 %.1f ms", rep.Reads.Dashboard.P99Ms, rep.Reads.Ticket.P99Ms, rep.Reads.Queue.P99Ms)
 	}
 	if p.Lateness {
-		p.logf("[%s] lateness: %d tickets due within 1s, %d stored", p.Kind, p.LatenessTickets, stored)
-		sum0, n0, _ := MetricSum(ctx, srv.URL, "watchdog_evaluation_duration_seconds")
-		rep.Lateness, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead, RunID: randomHex(3), Progress: p.Progress})
-		if err != nil {
+		if err := p.runLateness(ctx, rep, srv, mock, stored); err != nil {
 			return err
 		}
-		if sum1, n1, err := MetricSum(ctx, srv.URL, "watchdog_evaluation_duration_seconds"); err == nil && n1 > n0 {
-			rep.Lateness.EvalPasses = n1 - n0
-			rep.Lateness.EvalMeanMs = round2(1000 * (sum1 - sum0) / (n1 - n0))
-		}
-		p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.Lateness.Slack.Lateness.P99Ms, rep.Lateness.WebSocket.Lateness.P99Ms, rep.Lateness.ExactlyOnce)
-		p.logf("[%s] lateness, half the stages next-reply cycles: %d tickets due within 1s", p.Kind, p.LatenessTickets)
-		rep.LatenessCycles, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead,
-			RunID: randomHex(3), Progress: p.Progress, Cycles: true})
-		if err != nil {
-			return err
-		}
-		p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.LatenessCycles.Slack.Lateness.P99Ms,
-			rep.LatenessCycles.WebSocket.Lateness.P99Ms, rep.LatenessCycles.ExactlyOnce)
 	}
 	if p.BulkLateness {
 		if err := p.runBulkLateness(ctx, rep, srv, mock); err != nil {
@@ -383,6 +367,41 @@ func (p *Plan) runScale(ctx context.Context, rep *StoreReport) error {
 		rep.ScaleMemory = &m
 	}
 	return srv.Stop()
+}
+
+// runLateness runs the lateness mode twice on the scale mode's server:
+// response stages alone, then half of them next-reply cycles.
+func (p *Plan) runLateness(ctx context.Context, rep *StoreReport, srv *Server, mock *mockslack.Server, stored int) error {
+	p.logf("[%s] lateness: %d tickets due within 1s, %d stored", p.Kind, p.LatenessTickets, stored)
+	passes := evalPasses(ctx, srv.URL)
+	var err error
+	rep.Lateness, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead, RunID: randomHex(3), Progress: p.Progress})
+	if err != nil {
+		return err
+	}
+	passes(rep.Lateness)
+	p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.Lateness.Slack.Lateness.P99Ms, rep.Lateness.WebSocket.Lateness.P99Ms, rep.Lateness.ExactlyOnce)
+	p.logf("[%s] lateness, half the stages next-reply cycles: %d tickets due within 1s", p.Kind, p.LatenessTickets)
+	rep.LatenessCycles, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead,
+		RunID: randomHex(3), Progress: p.Progress, Cycles: true})
+	if err != nil {
+		return err
+	}
+	p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.LatenessCycles.Slack.Lateness.P99Ms,
+		rep.LatenessCycles.WebSocket.Lateness.P99Ms, rep.LatenessCycles.ExactlyOnce)
+	return nil
+}
+
+// evalPasses starts counting the server's scheduler passes (its /metrics);
+// the func it returns writes their number and mean duration since into l.
+func evalPasses(ctx context.Context, url string) func(l *LatenessResult) {
+	sum0, n0, _ := MetricSum(ctx, url, "watchdog_evaluation_duration_seconds")
+	return func(l *LatenessResult) {
+		if sum1, n1, err := MetricSum(ctx, url, "watchdog_evaluation_duration_seconds"); err == nil && n1 > n0 {
+			l.EvalPasses = n1 - n0
+			l.EvalMeanMs = round2(1000 * (sum1 - sum0) / (n1 - n0))
+		}
+	}
 }
 
 // errNoBulkRate is Run's answer to a bulk-lateness plan that can measure
@@ -418,15 +437,12 @@ func (p *Plan) runBulkLateness(ctx context.Context, rep *StoreReport, srv *Serve
 		c.NoAlertsPerS = rep.Ingest.EventsPerS
 	}
 	p.logf("[%s] lateness under a bulk import: %d tickets due within 1s while another client posts %.0f events/s (%s)", p.Kind, p.LatenessTickets, rate, from)
-	sum0, n0, _ := MetricSum(ctx, srv.URL, "watchdog_evaluation_duration_seconds")
+	passes := evalPasses(ctx, srv.URL)
 	res, err := BulkLateness(ctx, c)
 	if err != nil {
 		return err
 	}
-	if sum1, n1, err := MetricSum(ctx, srv.URL, "watchdog_evaluation_duration_seconds"); err == nil && n1 > n0 {
-		res.Lateness.EvalPasses = n1 - n0
-		res.Lateness.EvalMeanMs = round2(1000 * (sum1 - sum0) / (n1 - n0))
-	}
+	passes(res.Lateness)
 	rep.BulkLateness = res
 	l, b := res.Lateness, res.Bulk
 	p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v; bulk import %.0f events/s during the run (%.0f overall, target %.0f)",
