@@ -2,7 +2,7 @@
 // watchdogd over HTTP, as a helpdesk would, and reports throughput,
 // latency, alert lateness and memory as a table or as JSON.
 //
-//	watchdog-bench [flags] ingest|ceiling|lateness|scale|all
+//	watchdog-bench [flags] ingest|ceiling|lateness|scale|drain|reports|bulk-lateness|catchup|all
 //	watchdog-bench policy          print the SLA file the harness expects
 //
 // With -spawn it starts watchdogd itself (from -watchdogd, built with
@@ -20,12 +20,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -66,6 +69,8 @@ type options struct {
 
 	reportTickets, reports30, reports365 int
 	lateStored                           int
+	bulkRate                             bulkRates
+	catchupTickets, catchupBatch         int
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -90,7 +95,14 @@ Modes:
   reports    preload -report-tickets resolved tickets over a year, time the outcome
              backfill, GET /reports/sla (30 days by tier and week, 365 days by tier
              and month) and the CSV export of every outcome (rows/s, server RSS)
-  all        everything, per store (reports included)
+  bulk-lateness
+             the lateness run on a store of -lateness-stored tickets while another client
+             imports the ingest workload at -bulk-rate events/s (in "all": half the ingest
+             mode's rate): lateness p99 and exactly once, and the rate the import achieved
+  catchup    import -catchup-tickets tickets with every stage past, -catchup-batch per
+             request: stages recorded per second, and when Slack (mock) and WebSocket had
+             every stage after the last batch's answer, exactly once
+  all        everything, per store (reports, bulk-lateness and catchup included)
 
 Flags:
 `)
@@ -105,16 +117,19 @@ Flags:
 	fs.StringVar(&o.postgres, "postgres", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server for -db postgres (a scratch schema is made and dropped)")
 	fs.StringVar(&o.workdir, "workdir", "", "directory for SQLite files, the SLA file and server logs (default: a new temporary directory, removed after)")
 	fs.IntVar(&o.workload.Events, "events", 200000, "ingest: events to send")
-	fs.IntVar(&o.workload.Batch, "batch", 1000, "ingest: events per request")
-	fs.IntVar(&o.workload.Streams, "conns", 4, "ingest: concurrent connections")
-	fs.Float64Var(&o.workload.UpdateFraction, "updates", 0.2, "ingest: share of events that update an existing ticket")
+	fs.IntVar(&o.workload.Batch, "batch", 1000, "ingest and the bulk-lateness import: events per request")
+	fs.IntVar(&o.workload.Streams, "conns", 4, "ingest and the bulk-lateness import: concurrent connections")
+	fs.Float64Var(&o.workload.UpdateFraction, "updates", 0.2, "ingest and the bulk-lateness import: share of events that update an existing ticket")
 	fs.IntVar(&o.tickets, "tickets", 1000000, "scale: tickets to preload")
 	fs.IntVar(&o.reportTickets, "report-tickets", 1000000, "reports: resolved tickets to preload (two outcomes each)")
 	fs.IntVar(&o.reports30, "reports-30d", 50, "reports: 30-day reports to time")
 	fs.IntVar(&o.reports365, "reports-365d", 20, "reports: 365-day reports to time")
 	fs.IntVar(&o.small, "small", 10000, "scale: stored tickets of the scheduler comparison point")
 	fs.IntVar(&o.lateTickets, "lateness-tickets", 10000, "lateness: tickets due within one second")
-	fs.IntVar(&o.lateStored, "lateness-stored", 0, "lateness mode: tickets to preload first (the all mode measures lateness on the scale mode's -tickets)")
+	fs.IntVar(&o.lateStored, "lateness-stored", 0, "lateness and bulk-lateness modes: tickets to preload first (the all mode measures lateness on the scale mode's -tickets)")
+	fs.Var(&o.bulkRate, "bulk-rate", "bulk-lateness mode: events/s the bulk import posts, half the store's ingest rate: N for every store, or per store as sqlite=N,postgres=M (the all mode halves its own ingest figure)")
+	fs.IntVar(&o.catchupTickets, "catchup-tickets", 100000, "catchup: tickets imported with every stage past")
+	fs.IntVar(&o.catchupBatch, "catchup-batch", 1000, "catchup: tickets per import request")
 	fs.IntVar(&o.drainN, "drain-tickets", 10000, "drain: tickets imported with every stage past")
 	fs.DurationVar(&o.lead, "lead", 4*time.Second, "lateness: time from sending the tickets to the first breach instant (tickets are created 5s before their breach)")
 	fs.IntVar(&o.dashboards, "dashboards", 300, "scale: dashboard requests to time")
@@ -133,7 +148,7 @@ Flags:
 	}
 	o.mode = fs.Arg(0)
 	switch o.mode {
-	case "ingest", "ceiling", "lateness", "scale", "drain", "reports", "all", "policy":
+	case "ingest", "ceiling", "lateness", "scale", "drain", "reports", "bulk-lateness", "catchup", "all", "policy":
 	default:
 		return nil, fmt.Errorf("unknown mode %q", o.mode)
 	}
@@ -146,26 +161,93 @@ Flags:
 			return nil, fmt.Errorf("-db: unknown store %q: use sqlite or postgres", s)
 		}
 	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// check rejects flags that contradict each other or the mode.
+func (o *options) check() error {
 	switch {
 	case o.mode == "policy":
 	case o.cpuprofile != "" && (o.mode != "ingest" || o.url != "" || len(o.stores) != 1):
-		return nil, errors.New("-cpuprofile profiles the ingest mode on one -db store, without -url")
+		return errors.New("-cpuprofile profiles the ingest mode on one -db store, without -url")
 	case o.cpuprofile == "" && o.spawn == (o.url != ""):
-		return nil, errors.New("use either -spawn or -url")
-	case o.url != "" && (o.mode == "ceiling" || o.mode == "scale" || o.mode == "drain" || o.mode == "reports" || o.mode == "all"):
-		return nil, fmt.Errorf("%s needs the database: use -spawn", o.mode)
+		return errors.New("use either -spawn or -url")
+	case o.url != "" && o.mode != "ingest" && o.mode != "lateness":
+		return fmt.Errorf("%s needs the database: use -spawn", o.mode)
 	case o.workload.Events < 1 || o.workload.Batch < 1 || o.workload.Streams < 1:
-		return nil, errors.New("-events, -batch and -conns must be positive")
+		return errors.New("-events, -batch and -conns must be positive")
 	case o.workload.UpdateFraction < 0 || o.workload.UpdateFraction >= 1:
-		return nil, errors.New("-updates must be in [0, 1)")
+		return errors.New("-updates must be in [0, 1)")
 	case o.tickets < 1 || o.small < 1 || o.lateTickets < 1 || o.dashboards < 1 || o.ticketReads < 1 || o.drainN < 1:
-		return nil, errors.New("-tickets, -small, -lateness-tickets, -drain-tickets, -dashboards and -ticket-reads must be positive")
+		return errors.New("-tickets, -small, -lateness-tickets, -drain-tickets, -dashboards and -ticket-reads must be positive")
 	case o.reportTickets < 1 || o.reports30 < 1 || o.reports365 < 1:
-		return nil, errors.New("-report-tickets, -reports-30d and -reports-365d must be positive")
-	case o.lateStored < 0 || (o.lateStored > 0 && o.mode != "lateness"):
-		return nil, errors.New("-lateness-stored is a count of tickets for the lateness mode")
+		return errors.New("-report-tickets, -reports-30d and -reports-365d must be positive")
+	case o.lateStored < 0 || (o.lateStored > 0 && o.mode != "lateness" && o.mode != "bulk-lateness"):
+		return errors.New("-lateness-stored is a count of tickets for the lateness and bulk-lateness modes")
+	case o.catchupTickets < 1 || o.catchupBatch < 1:
+		return errors.New("-catchup-tickets and -catchup-batch must be positive")
+	case len(o.bulkRate) > 0 && o.mode != "bulk-lateness":
+		return errors.New("-bulk-rate is the bulk-lateness mode's import rate in events/s (the all mode uses half its ingest figure)")
 	}
-	return o, nil
+	if o.mode == "bulk-lateness" {
+		for _, kind := range o.stores {
+			if o.bulkRate.of(kind) <= 0 {
+				return fmt.Errorf("bulk-lateness needs -bulk-rate N (or %s=N): the bulk import's events/s on %s, half the store's ingest rate (the all mode measures that itself)", kind, kind)
+			}
+		}
+	}
+	return nil
+}
+
+// bulkRates is -bulk-rate: events/s for every store (key ""), or per
+// store kind ("sqlite=13000,postgres=16000"), as their ingest rates differ.
+type bulkRates map[string]float64
+
+func (r *bulkRates) String() string {
+	if r == nil || len(*r) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, v := range *r {
+		if k == "" {
+			parts = append(parts, strconv.FormatFloat(v, 'f', -1, 64))
+		} else {
+			parts = append(parts, k+"="+strconv.FormatFloat(v, 'f', -1, 64))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+func (r *bulkRates) Set(v string) error {
+	if *r == nil {
+		*r = bulkRates{}
+	}
+	for _, part := range strings.Split(v, ",") {
+		kind, num, found := strings.Cut(strings.TrimSpace(part), "=")
+		if !found {
+			kind, num = "", kind
+		} else if kind != "sqlite" && kind != "postgres" {
+			return fmt.Errorf("unknown store %q: use sqlite or postgres", kind)
+		}
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			return fmt.Errorf("%q is not a positive number of events/s", num)
+		}
+		(*r)[kind] = f
+	}
+	return nil
+}
+
+// of is the rate for store kind: its own, else the one for every store.
+func (r bulkRates) of(kind string) float64 {
+	if v, ok := r[kind]; ok {
+		return v
+	}
+	return r[""]
 }
 
 func envOr(name, def string) string {
@@ -326,6 +408,8 @@ func executeSpawn(ctx context.Context, o *options, rep *bench.Report, progress i
 			Reports:       o.mode == "reports" || o.mode == "all",
 			ReportTickets: o.reportTickets, Reports30: o.reports30, Reports365: o.reports365,
 			Drain: o.mode == "drain" || o.mode == "all", DrainTickets: o.drainN,
+			BulkLateness: o.mode == "bulk-lateness" || o.mode == "all", BulkRate: o.bulkRate.of(kind),
+			CatchUp: o.mode == "catchup" || o.mode == "all", CatchUpTickets: o.catchupTickets, CatchUpBatch: o.catchupBatch,
 			Workload: o.workload, ScaleTickets: o.tickets, SmallTickets: o.small,
 			LatenessTickets: o.lateTickets, LatenessStored: o.lateStored, Lead: o.lead, Dashboards: o.dashboards, TicketReads: o.ticketReads,
 			Progress: progress,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +59,7 @@ func TestAllOnSQLite(t *testing.T) {
 	rep, progress := runBench(t, "-db", "sqlite", "-events", "3000", "-batch", "500", "-conns", "3",
 		"-tickets", "3000", "-small", "1000", "-lateness-tickets", "200", "-lead", "4s",
 		"-dashboards", "10", "-ticket-reads", "20", "-drain-tickets", "150", "-report-tickets", "1000", "-reports-30d", "3", "-reports-365d", "2",
-		"-markdown", md, "all")
+		"-catchup-tickets", "200", "-catchup-batch", "50", "-markdown", md, "all")
 	if len(rep.Stores) != 1 || rep.Stores[0].Kind != "sqlite" {
 		t.Fatalf("stores = %+v, want one sqlite", rep.Stores)
 	}
@@ -113,6 +114,18 @@ func TestAllOnSQLite(t *testing.T) {
 	if d := s.Drain; d == nil || !d.ExactlyOnce || d.Entries != 300 || d.Failed != 0 || d.Messages < 3 || d.MaxPerMsg > 100 || d.DrainS < 2 {
 		t.Errorf("drain = %+v, want 300 entries once each, none failed, at most 100 a message", d)
 	}
+	// The lateness run under a bulk import at half the ingest mode's rate.
+	if bl := s.BulkLateness; bl == nil || bl.Lateness == nil || bl.Bulk == nil {
+		t.Errorf("bulk lateness = %+v", bl)
+	} else if l, b := bl.Lateness, bl.Bulk; !l.ExactlyOnce || l.Stages != 400 || s.Ingest == nil ||
+		b.TargetPerS != math.Round(10*s.Ingest.EventsPerS/2)/10 || b.NoAlertsPerS != s.Ingest.EventsPerS || !strings.Contains(b.TargetFrom, "half") ||
+		b.DuringEvents == 0 || b.Batch != 500 || b.Connections != 3 {
+		t.Errorf("bulk lateness = %+v, bulk %+v: want 400 stages once each under an import at half the ingest rate, batches of 500 over 3 connections", l, b)
+	}
+	// 200 tickets, 4 stages each, in 4 requests of 50.
+	if c := s.CatchUp; c == nil || c.Tickets != 200 || c.Batch != 50 || c.ImportRequest.N != 4 || c.Stages != 800 || c.Recorded != 800 || !c.ExactlyOnce {
+		t.Errorf("catch-up = %+v, want 800 stages of 200 tickets recorded, each once on both channels", c)
+	}
 	if len(rep.Targets) == 0 {
 		t.Error("no targets evaluated")
 	}
@@ -123,7 +136,9 @@ func TestAllOnSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# Benchmarks", "## Targets", "alert lateness p99", "GET /tickets/{id}", "load average"} {
+	for _, want := range []string{"# Benchmarks", "## Targets", "alert lateness p99", "GET /tickets/{id}", "load average",
+		"under a bulk import at half the ingest rate", "catch-up: stages of 200 imported tickets recorded at ≥ 20,000 stages/s",
+		"catch-up: every stage delivered ≤ 20 s", "| catch-up: recorded |", "| bulk import beside it |"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("BENCHMARKS.md lacks %q", want)
 		}
@@ -188,11 +203,72 @@ func TestFlagErrors(t *testing.T) {
 		{"-spawn", "-events", "0", "ingest"},
 		{"-spawn", "-lateness-stored", "10", "ingest"},
 		{"-spawn", "-lateness-stored", "-1", "lateness"},
+		{"-spawn", "-lateness-stored", "10", "catchup"},
+		{"-spawn", "-bulk-rate", "1000", "lateness"},
+		{"-spawn", "-bulk-rate", "1000", "all"},
+		{"-spawn", "-bulk-rate", "-5", "bulk-lateness"},
+		{"-spawn", "-bulk-rate", "mysql=5", "bulk-lateness"},
+		{"-spawn", "-db", "sqlite,postgres", "-bulk-rate", "sqlite=1000", "bulk-lateness"},
+		{"-spawn", "-catchup-tickets", "0", "catchup"},
+		{"-spawn", "-catchup-batch", "0", "catchup"},
+		{"-url", "http://127.0.0.1:1", "catchup"},
+		{"-url", "http://127.0.0.1:1", "-bulk-rate", "1000", "bulk-lateness"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, stderr.String())
 		}
+	}
+	// Without the ingest mode, the bulk import's rate must be given.
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-spawn", "bulk-lateness"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "-bulk-rate N") {
+		t.Errorf("bulk-lateness without -bulk-rate: exit %d, stderr %q; want 2 naming -bulk-rate", code, stderr.String())
+	}
+}
+
+// -bulk-rate takes one rate for every store or one per store, as their
+// ingest rates differ.
+func TestBulkRatePerStore(t *testing.T) {
+	var stderr bytes.Buffer
+	o, err := parse([]string{"-spawn", "-db", "sqlite,postgres", "-bulk-rate", "2000,postgres=3000.5", "bulk-lateness"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.bulkRate.of("sqlite") != 2000 || o.bulkRate.of("postgres") != 3000.5 {
+		t.Errorf("-bulk-rate = %v: sqlite %v, postgres %v", o.bulkRate, o.bulkRate.of("sqlite"), o.bulkRate.of("postgres"))
+	}
+	if got := o.bulkRate.String(); got != "2000,postgres=3000.5" {
+		t.Errorf("String() = %q", got)
+	}
+}
+
+// The bulk-lateness mode on its own: a preloaded store, the import at the
+// given rate, its figures in the JSON.
+func TestBulkLatenessModeAtAGivenRate(t *testing.T) {
+	rep, progress := runBench(t, "-db", "sqlite", "-lateness-stored", "400", "-lateness-tickets", "50", "-bulk-rate", "1200",
+		"-batch", "100", "-conns", "2", "-dashboards", "5", "-ticket-reads", "5", "bulk-lateness")
+	s := rep.Stores[0]
+	if s.Preload == nil || s.Preload.Tickets != 400 || s.Lateness != nil || s.Ingest != nil {
+		t.Errorf("store report = %+v: want the 400-ticket preload and neither the ingest nor the plain lateness run", s)
+	}
+	bl := s.BulkLateness
+	if bl == nil || bl.Lateness == nil || bl.Bulk == nil {
+		t.Fatalf("bulk lateness = %+v", bl)
+	}
+	if l, b := bl.Lateness, bl.Bulk; !l.ExactlyOnce || l.Tickets != 50 || b.TargetPerS != 1200 || b.Batch != 100 || b.Connections != 2 || b.DuringEvents == 0 {
+		t.Errorf("lateness %+v, bulk %+v: want 50 tickets' stages once each beside an import at 1200 events/s", l, b)
+	}
+	if !strings.Contains(progress, "lateness under a bulk import") {
+		t.Errorf("progress lacks the bulk-lateness step:\n%s", progress)
+	}
+	var met int
+	for _, tg := range rep.Targets {
+		if strings.Contains(tg.Name, "bulk import") {
+			met++
+		}
+	}
+	if met != 3 {
+		t.Errorf("targets = %+v, want three about the bulk import", rep.Targets)
 	}
 }
 

@@ -102,10 +102,10 @@ func TestArrivalCountsMissingDuplicateAndUnexpected(t *testing.T) {
 	a, b, c := stageKey{"a", "response", "alert"}, stageKey{"b", "response", "alert"}, stageKey{"c", "response", "alert"}
 	due := map[stageKey]time.Time{a: t0, b: t0, c: t0}
 	got := []receipt{
-		{a, t0.Add(100 * time.Millisecond)},
-		{a, t0.Add(900 * time.Millisecond)}, // duplicate: not a lateness sample
-		{b, t0.Add(300 * time.Millisecond)},
-		{stageKey{"z", "response", "alert"}, t0},
+		{key: a, at: t0.Add(100 * time.Millisecond)},
+		{key: a, at: t0.Add(900 * time.Millisecond)}, // duplicate: not a lateness sample
+		{key: b, at: t0.Add(300 * time.Millisecond)},
+		{key: stageKey{"z", "response", "alert"}, at: t0},
 	}
 	r := arrival(due, got)
 	if r.Received != 4 || r.Missing != 1 || r.Duplicates != 1 || r.Unexpected != 1 || r.ok() {

@@ -2,15 +2,11 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/client"
@@ -41,6 +37,11 @@ type LatenessConfig struct {
 	RunID string
 	// Progress receives progress lines; nil is silent.
 	Progress io.Writer
+	// Settled, when set, is called once the wait for the stages ends
+	// (every one arrived on both channels, or Settle passed), before the
+	// grace period for late duplicates: a load running beside the run
+	// (BulkLateness) stops there.
+	Settled func()
 	// Cycles makes every other ticket one of the "lateness-cycles" tier:
 	// answered by an agent when created and then written to by the
 	// customer, so that its stages are those of a next-reply cycle due at
@@ -63,6 +64,10 @@ type LatenessResult struct {
 	EvalPasses      float64 `json:"evaluation_passes,omitempty"`
 	EvalMeanMs      float64 `json:"evaluation_pass_mean_ms,omitempty"`
 	ServerMemory    *Memory `json:"server_memory,omitempty"`
+
+	// sentAt is when the first ticket was sent, settledAt when the wait
+	// for the stages ended: the window a load beside the run covers.
+	sentAt, settledAt time.Time
 }
 
 // Arrival is what one channel received: receipt minus due instant, and how
@@ -79,9 +84,13 @@ type Arrival struct {
 
 type stageKey struct{ ticket, clock, stage string }
 
+// receipt is one alert received: its stage, when it arrived and, from a
+// WebSocket message, the instant the server recorded it (the payload's
+// timestamp, the alert's FiredAt).
 type receipt struct {
-	key stageKey
-	at  time.Time
+	key   stageKey
+	at    time.Time
+	fired time.Time
 }
 
 // Lateness creates tickets whose response breach instants fall within
@@ -103,64 +112,15 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 	}
 	alertOffset := time.Duration(float64(latenessTarget) * latenessAlertFrac)
 
-	wsURL := "ws" + strings.TrimPrefix(c.Server.URL, "http") + "/ws/alerts"
-	conn, _, err := websocket.Dial(ctx, wsURL, nil)
+	ws, err := dialAlerts(ctx, c.Server)
 	if err != nil {
-		return nil, fmt.Errorf("lateness: connecting to %s: %w", wsURL, err)
+		return nil, fmt.Errorf("lateness: %w", err)
 	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(1 << 20)
-	var (
-		wsMu   sync.Mutex
-		wsGot  []receipt
-		wsErr  error
-		wsDone = make(chan struct{})
-	)
-	readCtx, stopRead := context.WithCancel(ctx)
-	defer stopRead()
-	go func() {
-		defer close(wsDone)
-		for {
-			_, data, err := conn.Read(readCtx)
-			at := time.Now()
-			if err != nil {
-				if readCtx.Err() == nil {
-					wsMu.Lock()
-					wsErr = err
-					wsMu.Unlock()
-				}
-				return
-			}
-			var m client.AlertMessage
-			if err := json.Unmarshal(data, &m); err != nil {
-				continue
-			}
-			wsMu.Lock()
-			wsGot = append(wsGot, receipt{stageKey{m.TicketID, string(m.SLAType), m.Stage}, at})
-			wsMu.Unlock()
-		}
-	}()
+	defer ws.closeNow()
 	c.Slack.Reset()
 
-	// Lay the breach instants out evenly over the spread.
 	base := time.Now().Add(c.Lead).Truncate(time.Millisecond)
-	due := make(map[stageKey]time.Time, 2*c.Tickets)
-	events := make([]client.Event, c.Tickets)
-	for i := range c.Tickets {
-		breach := base.Add(time.Duration(int64(c.Spread) * int64(i) / int64(c.Tickets)))
-		created := breach.Add(-latenessTarget)
-		id := fmt.Sprintf("LATE-%s-%06d", c.RunID, i)
-		events[i] = client.Event{ID: id, Priority: "high", CustomerTier: "lateness", Status: "new", CreatedAt: created, UpdatedAt: created}
-		clock := string(watchdog.Response)
-		if c.Cycles && i%2 == 1 {
-			// The agent answered at creation, a minute before; the
-			// customer wrote back at the cycle's start.
-			clock = string(watchdog.NextReply)
-			events[i] = cycleEvent(id, created)
-		}
-		due[stageKey{id, clock, watchdog.StageBreach}] = breach
-		due[stageKey{id, clock, watchdog.StageAlert}] = created.Add(alertOffset)
-	}
+	events, due := latenessEvents(c, base, alertOffset)
 	first := base.Add(-latenessTarget + alertOffset)
 
 	ingestStart := time.Now()
@@ -187,23 +147,13 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 	waitCtx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	stop := progress(waitCtx, c.Progress, "lateness", func() string {
-		wsMu.Lock()
-		n := len(wsGot)
-		wsMu.Unlock()
-		return fmt.Sprintf("slack %d/%d, websocket %d/%d", c.Slack.AttachmentCount(), len(due), n, len(due))
+		return fmt.Sprintf("slack %d/%d, websocket %d/%d", c.Slack.AttachmentCount(), len(due), ws.count(), len(due))
 	})
 	_, slackErr := c.Slack.WaitAttachments(waitCtx, len(due))
-	for waitCtx.Err() == nil {
-		wsMu.Lock()
-		n, err := len(wsGot), wsErr
-		wsMu.Unlock()
-		if n >= len(due) || err != nil {
-			break
-		}
-		select {
-		case <-waitCtx.Done():
-		case <-time.After(20 * time.Millisecond):
-		}
+	ws.waitFor(waitCtx, len(due))
+	settled := time.Now()
+	if c.Settled != nil {
+		c.Settled()
 	}
 	// A short grace period catches duplicates that would arrive late.
 	select {
@@ -211,8 +161,7 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 	case <-time.After(time.Second):
 	}
 	stop()
-	stopRead()
-	<-wsDone
+	wsGot, wsErr := ws.close()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -220,31 +169,20 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		return nil, slackErr
 	}
 
-	var slackGot []receipt
-	for _, m := range c.Slack.Messages() {
-		keys, err := slackStages(m)
-		if err != nil {
-			return nil, fmt.Errorf("lateness: slack message %d: %w", m.Seq, err)
-		}
-		for _, k := range keys {
-			slackGot = append(slackGot, receipt{k, m.ReceivedAt})
-		}
+	slackGot, err := slackReceipts(c.Slack)
+	if err != nil {
+		return nil, fmt.Errorf("lateness: %w", err)
 	}
 	r := &LatenessResult{
-		Tickets: c.Tickets,
-		Stages:  len(due),
-		NextReplyStages: func() (n int) {
-			for k := range due {
-				if k.clock == string(watchdog.NextReply) {
-					n++
-				}
-			}
-			return n
-		}(),
-		SpreadS:   c.Spread.Seconds(),
-		IngestS:   round2(ingested.Sub(ingestStart).Seconds()),
-		Slack:     arrival(due, slackGot),
-		WebSocket: arrival(due, wsGot),
+		Tickets:         c.Tickets,
+		Stages:          len(due),
+		NextReplyStages: nextReplyStages(due),
+		SpreadS:         c.Spread.Seconds(),
+		IngestS:         round2(ingested.Sub(ingestStart).Seconds()),
+		Slack:           arrival(due, slackGot),
+		WebSocket:       arrival(due, wsGot),
+		sentAt:          ingestStart,
+		settledAt:       settled,
 	}
 	if wsErr != nil {
 		// The server dropped the client (e.g. as too slow): a result, not
@@ -256,6 +194,38 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		r.ServerMemory = &m
 	}
 	return r, nil
+}
+
+// latenessEvents lays the tickets' breach instants out evenly over the
+// spread from base, and lists each stage's due instant.
+func latenessEvents(c LatenessConfig, base time.Time, alertOffset time.Duration) ([]client.Event, map[stageKey]time.Time) {
+	due := make(map[stageKey]time.Time, 2*c.Tickets)
+	events := make([]client.Event, c.Tickets)
+	for i := range c.Tickets {
+		breach := base.Add(time.Duration(int64(c.Spread) * int64(i) / int64(c.Tickets)))
+		created := breach.Add(-latenessTarget)
+		id := fmt.Sprintf("LATE-%s-%06d", c.RunID, i)
+		events[i] = client.Event{ID: id, Priority: "high", CustomerTier: "lateness", Status: "new", CreatedAt: created, UpdatedAt: created}
+		clock := string(watchdog.Response)
+		if c.Cycles && i%2 == 1 {
+			// The agent answered at creation, a minute before; the
+			// customer wrote back at the cycle's start.
+			clock = string(watchdog.NextReply)
+			events[i] = cycleEvent(id, created)
+		}
+		due[stageKey{id, clock, watchdog.StageBreach}] = breach
+		due[stageKey{id, clock, watchdog.StageAlert}] = created.Add(alertOffset)
+	}
+	return events, due
+}
+
+func nextReplyStages(due map[stageKey]time.Time) (n int) {
+	for k := range due {
+		if k.clock == string(watchdog.NextReply) {
+			n++
+		}
+	}
+	return n
 }
 
 // cycleEvent is a "lateness-cycles" ticket whose next-reply cycle starts at

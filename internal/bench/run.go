@@ -3,6 +3,7 @@ package bench
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -35,6 +36,16 @@ type Plan struct {
 	DrainTickets int
 	// Reports runs the reports mode.
 	Reports bool
+	// BulkLateness runs the lateness mode again while another client
+	// imports tickets: at half the ingest mode's rate when Ingest runs
+	// too, else at BulkRate events/s.
+	BulkLateness bool
+	BulkRate     float64
+	// CatchUp runs the catch-up mode: CatchUpTickets tickets with every
+	// stage past, imported CatchUpBatch per request.
+	CatchUp        bool
+	CatchUpTickets int
+	CatchUpBatch   int
 
 	Workload Workload
 	// ScaleTickets and SmallTickets are the stored tickets of the scale
@@ -85,6 +96,10 @@ type StoreReport struct {
 	Drain *DrainResult `json:"drain,omitempty"`
 	// Reports are the reports mode's figures.
 	Reports *ReportsResult `json:"reports,omitempty"`
+	// BulkLateness is the lateness run under a bulk import.
+	BulkLateness *BulkLatenessResult `json:"bulk_lateness,omitempty"`
+	// CatchUp is the catch-up mode's result.
+	CatchUp *CatchupResult `json:"catchup,omitempty"`
 }
 
 type database struct {
@@ -149,12 +164,15 @@ func (p *Plan) spawn(ctx context.Context, dbURL, label, webhook string) (*Server
 // database is removed before it returns.
 func (p *Plan) Run(ctx context.Context) (*StoreReport, error) {
 	rep := &StoreReport{Kind: p.Kind}
+	if p.BulkLateness && !p.Ingest && p.BulkRate <= 0 {
+		return rep, errNoBulkRate
+	}
 	if p.Ingest || p.Ceiling {
 		if err := p.runIngest(ctx, rep); err != nil {
 			return rep, err
 		}
 	}
-	if p.Scale || p.Lateness {
+	if p.Scale || p.Lateness || p.BulkLateness {
 		if err := p.runScale(ctx, rep); err != nil {
 			return rep, err
 		}
@@ -173,6 +191,11 @@ func (p *Plan) Run(ctx context.Context) (*StoreReport, error) {
 		}
 		p.logf("  drained in %.0fs (floor %.0fs): %d messages, %d refused, exactly once %v, failed %.0f",
 			rep.Drain.DrainS, rep.Drain.FloorS, rep.Drain.Messages, rep.Drain.Refused, rep.Drain.ExactlyOnce, rep.Drain.Failed)
+	}
+	if p.CatchUp {
+		if err := p.runCatchup(ctx, rep); err != nil {
+			return rep, err
+		}
 	}
 	if p.Reports {
 		if err := p.runReports(ctx, rep); err != nil {
@@ -331,28 +354,129 @@ func (p *Plan) runScale(ctx context.Context, rep *StoreReport) error {
 		p.logf("  dashboard p99 %.1f ms, ticket p99 %.1f ms, queue page p99 %.1f ms", rep.Reads.Dashboard.P99Ms, rep.Reads.Ticket.P99Ms, rep.Reads.Queue.P99Ms)
 	}
 	if p.Lateness {
-		p.logf("[%s] lateness: %d tickets due within 1s, %d stored", p.Kind, p.LatenessTickets, stored)
-		sum0, n0, _ := MetricSum(ctx, srv.URL, "watchdog_evaluation_duration_seconds")
-		rep.Lateness, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead, RunID: randomHex(3), Progress: p.Progress})
-		if err != nil {
+		if err := p.runLateness(ctx, rep, srv, mock, stored); err != nil {
 			return err
 		}
-		if sum1, n1, err := MetricSum(ctx, srv.URL, "watchdog_evaluation_duration_seconds"); err == nil && n1 > n0 {
-			rep.Lateness.EvalPasses = n1 - n0
-			rep.Lateness.EvalMeanMs = round2(1000 * (sum1 - sum0) / (n1 - n0))
-		}
-		p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.Lateness.Slack.Lateness.P99Ms, rep.Lateness.WebSocket.Lateness.P99Ms, rep.Lateness.ExactlyOnce)
-		p.logf("[%s] lateness, half the stages next-reply cycles: %d tickets due within 1s", p.Kind, p.LatenessTickets)
-		rep.LatenessCycles, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead,
-			RunID: randomHex(3), Progress: p.Progress, Cycles: true})
-		if err != nil {
+	}
+	if p.BulkLateness {
+		if err := p.runBulkLateness(ctx, rep, srv, mock); err != nil {
 			return err
 		}
-		p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.LatenessCycles.Slack.Lateness.P99Ms,
-			rep.LatenessCycles.WebSocket.Lateness.P99Ms, rep.LatenessCycles.ExactlyOnce)
 	}
 	if m, ok := ReadMemory(srv.PID); ok {
 		rep.ScaleMemory = &m
 	}
+	return srv.Stop()
+}
+
+// runLateness runs the lateness mode twice on the scale mode's server:
+// response stages alone, then half of them next-reply cycles.
+func (p *Plan) runLateness(ctx context.Context, rep *StoreReport, srv *Server, mock *mockslack.Server, stored int) error {
+	p.logf("[%s] lateness: %d tickets due within 1s, %d stored", p.Kind, p.LatenessTickets, stored)
+	passes := evalPasses(ctx, srv.URL)
+	var err error
+	rep.Lateness, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead, RunID: randomHex(3), Progress: p.Progress})
+	if err != nil {
+		return err
+	}
+	passes(rep.Lateness)
+	p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.Lateness.Slack.Lateness.P99Ms, rep.Lateness.WebSocket.Lateness.P99Ms, rep.Lateness.ExactlyOnce)
+	p.logf("[%s] lateness, half the stages next-reply cycles: %d tickets due within 1s", p.Kind, p.LatenessTickets)
+	rep.LatenessCycles, err = Lateness(ctx, LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead,
+		RunID: randomHex(3), Progress: p.Progress, Cycles: true})
+	if err != nil {
+		return err
+	}
+	p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v", rep.LatenessCycles.Slack.Lateness.P99Ms,
+		rep.LatenessCycles.WebSocket.Lateness.P99Ms, rep.LatenessCycles.ExactlyOnce)
+	return nil
+}
+
+// evalPasses starts counting the server's scheduler passes (its /metrics);
+// the func it returns writes their number and mean duration since into l.
+func evalPasses(ctx context.Context, url string) func(l *LatenessResult) {
+	sum0, n0, _ := MetricSum(ctx, url, "watchdog_evaluation_duration_seconds")
+	return func(l *LatenessResult) {
+		if sum1, n1, err := MetricSum(ctx, url, "watchdog_evaluation_duration_seconds"); err == nil && n1 > n0 {
+			l.EvalPasses = n1 - n0
+			l.EvalMeanMs = round2(1000 * (sum1 - sum0) / (n1 - n0))
+		}
+	}
+}
+
+// errNoBulkRate is Run's answer to a bulk-lateness plan that can measure
+// no rate for its import and was given none.
+var errNoBulkRate = errors.New("bulk-lateness: no rate for the bulk import: run it with the ingest mode (all), whose events/s it halves, or give one (-bulk-rate N events/s)")
+
+// bulkRate is the bulk import's rate: half the ingest mode's events/s when
+// this run measured it on this store, else BulkRate.
+func (p *Plan) bulkRate(rep *StoreReport) (rate float64, from string, err error) {
+	if rep.Ingest != nil && rep.Ingest.EventsPerS > 0 {
+		return rep.Ingest.EventsPerS / 2, fmt.Sprintf("half the ingest mode's %.0f events/s", rep.Ingest.EventsPerS), nil
+	}
+	if p.BulkRate > 0 {
+		return p.BulkRate, "given (-bulk-rate)", nil
+	}
+	return 0, "", errNoBulkRate
+}
+
+// runBulkLateness runs the lateness mode on the scale mode's server while
+// another client imports tickets at half the store's ingest rate.
+func (p *Plan) runBulkLateness(ctx context.Context, rep *StoreReport, srv *Server, mock *mockslack.Server) error {
+	rate, from, err := p.bulkRate(rep)
+	if err != nil {
+		return err
+	}
+	c := BulkLatenessConfig{
+		Lateness:   LatenessConfig{Server: srv, Slack: mock, Tickets: p.LatenessTickets, Lead: p.Lead, RunID: randomHex(3), Progress: p.Progress},
+		Bulk:       BulkConfig{Workload: p.Workload, Rate: rate, Progress: p.Progress},
+		TargetFrom: from,
+	}
+	c.Bulk.RunID = "bulk" + randomHex(3)
+	if rep.Ingest != nil {
+		c.NoAlertsPerS = rep.Ingest.EventsPerS
+	}
+	p.logf("[%s] lateness under a bulk import: %d tickets due within 1s while another client posts %.0f events/s (%s)", p.Kind, p.LatenessTickets, rate, from)
+	passes := evalPasses(ctx, srv.URL)
+	res, err := BulkLateness(ctx, c)
+	if err != nil {
+		return err
+	}
+	passes(res.Lateness)
+	rep.BulkLateness = res
+	l, b := res.Lateness, res.Bulk
+	p.logf("  slack p99 %.0f ms, websocket p99 %.0f ms, exactly once: %v; bulk import %.0f events/s during the run (%.0f overall, target %.0f)",
+		l.Slack.Lateness.P99Ms, l.WebSocket.Lateness.P99Ms, l.ExactlyOnce, b.DuringPerS, b.EventsPerS, b.TargetPerS)
+	return nil
+}
+
+// runCatchup imports tickets whose every stage is past into a fresh store
+// and times their recording and delivery.
+func (p *Plan) runCatchup(ctx context.Context, rep *StoreReport) error {
+	db, err := p.newDatabase(ctx, "catchup")
+	if err != nil {
+		return err
+	}
+	defer db.drop()
+	mock, err := mockslack.New(nil)
+	if err != nil {
+		return err
+	}
+	slackSrv := httptest.NewServer(mock)
+	defer slackSrv.Close()
+	srv, err := p.spawn(ctx, db.url, "catchup", slackSrv.URL+mockslack.WebhookPath)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }()
+	p.logf("[%s] catch-up: %d tickets with every stage past, imported %d per request", p.Kind, p.CatchUpTickets, p.CatchUpBatch)
+	rep.CatchUp, err = Catchup(ctx, CatchupConfig{Server: srv, Slack: mock, Tickets: p.CatchUpTickets, Batch: p.CatchUpBatch,
+		RunID: randomHex(3), Progress: p.Progress})
+	if err != nil {
+		return err
+	}
+	c := rep.CatchUp
+	p.logf("  %d of %d stages recorded in %.1fs from the first batch (%.0f stages/s); every stage on Slack %.1fs and on the WebSocket %.1fs after the last batch's answer; exactly once: %v",
+		c.Recorded, c.Stages, c.RecordedS, c.StagesPerS, c.Slack.Lateness.MaxMs/1000, c.WebSocket.Lateness.MaxMs/1000, c.ExactlyOnce)
 	return srv.Stop()
 }

@@ -251,3 +251,79 @@ func MetricSum(ctx context.Context, baseURL, histogram string) (sum, count float
 	}
 	return sum, count, nil
 }
+
+// metricSamples is one scrape of /metrics: each sample's value under its
+// series as written (name{labels}), and under its bare name the sum over
+// its label sets.
+type metricSamples map[string]float64
+
+// scrapeMetrics reads every sample of the server's /metrics.
+func scrapeMetrics(ctx context.Context, baseURL string) (metricSamples, error) {
+	api, err := newAPIClient(baseURL, nil, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := api.Raw().GetMetrics(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: status %d", resp.StatusCode)
+	}
+	out := metricSamples{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		series := line[:i]
+		out[series] = v
+		if name, _, found := strings.Cut(series, "{"); found {
+			out[name] += v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading /metrics: %w", err)
+	}
+	return out, nil
+}
+
+// ProcCPU reads the CPU time (user and system) process pid has used so
+// far from /proc; ok is false when pid is 0 or not a local process.
+func ProcCPU(pid int) (cpu time.Duration, ok bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces: count from after it.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	// Fields 14 and 15 (utime, stime), in clock ticks of 1/100 s (Linux's
+	// USER_HZ on every architecture Go supports).
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}

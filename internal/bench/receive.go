@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ticket-watchdog/watchdog/client"
+	"github.com/ticket-watchdog/watchdog/internal/mockslack"
+)
+
+// alertStream is one client of the server's /ws/alerts, as a dashboard
+// would be: it notes each alert's stage and arrival instant until closed.
+// The lateness and catch-up modes share it so that both channels are
+// measured the same way.
+type alertStream struct {
+	conn     *websocket.Conn
+	stopRead context.CancelFunc
+	done     chan struct{}
+
+	mu  sync.Mutex
+	got []receipt
+	err error // why the server ended the stream, if it did
+}
+
+// dialAlerts connects to srv's /ws/alerts and starts reading.
+func dialAlerts(ctx context.Context, srv *Server) (*alertStream, error) {
+	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws/alerts"
+	conn, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", wsURL, err)
+	}
+	conn.SetReadLimit(1 << 20)
+	readCtx, stop := context.WithCancel(ctx)
+	s := &alertStream{conn: conn, stopRead: stop, done: make(chan struct{})}
+	go s.read(readCtx)
+	return s, nil
+}
+
+func (s *alertStream) read(ctx context.Context) {
+	defer close(s.done)
+	for {
+		_, data, err := s.conn.Read(ctx)
+		at := time.Now()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.mu.Lock()
+				s.err = err
+				s.mu.Unlock()
+			}
+			return
+		}
+		var m client.AlertMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			continue
+		}
+		s.mu.Lock()
+		s.got = append(s.got, receipt{stageKey{m.TicketID, string(m.SLAType), string(m.Stage)}, at, m.Timestamp})
+		s.mu.Unlock()
+	}
+}
+
+// count is how many alerts have arrived so far.
+func (s *alertStream) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.got)
+}
+
+// waitFor returns once n alerts have arrived, the server has ended the
+// stream, or ctx is done.
+func (s *alertStream) waitFor(ctx context.Context, n int) {
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		have, err := len(s.got), s.err
+		s.mu.Unlock()
+		if have >= n || err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// close stops reading and returns what arrived, and the error with which
+// the server ended the stream early, if it did.
+func (s *alertStream) close() ([]receipt, error) {
+	s.stopRead()
+	<-s.done
+	s.conn.CloseNow()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got, s.err
+}
+
+// closeNow drops the connection (for error paths; close is idempotent
+// after it).
+func (s *alertStream) closeNow() {
+	s.stopRead()
+	<-s.done
+	s.conn.CloseNow()
+}
+
+// slackReceipts lists each alert the mock Slack received, with the
+// instant it accepted the message that carried it.
+func slackReceipts(mock *mockslack.Server) ([]receipt, error) {
+	var got []receipt
+	for _, m := range mock.Messages() {
+		keys, err := slackStages(m)
+		if err != nil {
+			return nil, fmt.Errorf("slack message %d: %w", m.Seq, err)
+		}
+		for _, k := range keys {
+			got = append(got, receipt{key: k, at: m.ReceivedAt})
+		}
+	}
+	return got, nil
+}
