@@ -101,3 +101,67 @@ func TestClaimReadsOnlyWhatItTakes(t *testing.T) {
 		t.Errorf("claimed %.0f tickets, want 100\n%s", claimed, out)
 	}
 }
+
+// TestClaimDeliveriesReadsOnlyWhatItTakes: a notifier's claim of 100
+// pending deliveries out of 3,000 due walks its index and stops, even with
+// statistics taken before they were due. It sorted every pending delivery
+// of the notifier (200,000 after a 100k-ticket import, on disk) before.
+func TestClaimDeliveriesReadsOnlyWhatItTakes(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, pgtest.DSN(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	pending := func(from, n int, at time.Time) {
+		t.Helper()
+		if _, err := st.db.ExecContext(ctx, `
+			WITH a AS (
+				INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
+					priority, customer_tier, target_ns, elapsed_ns, details)
+				SELECT 't-' || i, 'first_response', 'breach', 0, 'breach', $3, $3, 2, 'high', 'gold', 0, 0, ''
+				FROM generate_series($1::int, $1::int + $2::int - 1) AS i
+				RETURNING id)
+			INSERT INTO deliveries (alert_id, notifier, next_attempt_at) SELECT id, 'slack', $3 FROM a`,
+			from, n, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending(0, 2000, now.Add(time.Hour))
+	if _, err := st.db.ExecContext(ctx, "ANALYZE deliveries"); err != nil {
+		t.Fatal(err)
+	}
+	pending(2000, 3000, now.Add(-time.Minute))
+
+	tx, err := st.beginPlanned(ctx, claimPlans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var out []byte
+	if err := tx.QueryRowContext(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+claimDeliveriesSQL,
+		"slack", now, 100, now.Add(time.Minute), "holder").Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	var plans []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal(out, &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("EXPLAIN output %s: %v", out, err)
+	}
+	var claimed float64
+	plans[0].Plan.walk(func(n planNode) {
+		switch {
+		case n.Type == "Sort" || n.Type == "Bitmap Heap Scan":
+			t.Errorf("the claim's plan has a %s (%s): it reads every pending delivery, not only those it takes\n%s", n.Type, n.Relation, out)
+		case n.Type == "LockRows":
+			claimed = n.Rows
+		case n.Relation == "deliveries" && n.Type != "ModifyTable" && n.Rows*n.Loops > 200:
+			t.Errorf("the claim read %.0f delivery rows to take 100\n%s", n.Rows*n.Loops, out)
+		}
+	})
+	if claimed != 100 {
+		t.Errorf("claimed %.0f deliveries, want 100\n%s", claimed, out)
+	}
+}

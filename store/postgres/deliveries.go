@@ -44,6 +44,22 @@ func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 	return scanRow(sc, &deliveryScan{})
 }
 
+// claimDeliveriesSQL claims for holder $5 up to $3 of notifier $1's pending
+// deliveries due by $2, oldest first, moving them to $4; see
+// ClaimDeliveries. It walks deliveries_pending_order_idx and stops at the
+// limit when run under claimPlans.
+const claimDeliveriesSQL = `WITH c AS (
+		SELECT id, next_attempt_at AS prev FROM deliveries
+		WHERE status = 'pending' AND notifier = $1 AND next_attempt_at <= $2
+		ORDER BY next_attempt_at, id LIMIT $3
+		FOR UPDATE SKIP LOCKED)
+	UPDATE deliveries d SET next_attempt_at = $4, attempts = d.attempts + 1, holder = $5
+	FROM c, alerts a
+	WHERE d.id = c.id AND a.id = d.alert_id
+	RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at, d.held_until,
+		a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at, a.fired_at, a.escalation_level,
+		a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.cycle_ordinal, a.cycle_started_at, a.policy, a.acknowledged_by, c.prev`
+
 // ClaimDeliveries claims for c.Holder up to c.Limit of c.Notifier's pending
 // deliveries due by c.Now, oldest first, in one statement: the claimed rows
 // name their holder, move to c.Until and count an attempt. Rows another
@@ -55,19 +71,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 	if c.Limit <= 0 {
 		return nil, nil
 	}
-	now := us(c.Now)
-	rows, err := s.db.QueryContext(ctx, `WITH c AS (
-			SELECT id, next_attempt_at AS prev FROM deliveries
-			WHERE status = 'pending' AND notifier = $1 AND next_attempt_at <= $2
-			ORDER BY next_attempt_at, id LIMIT $3
-			FOR UPDATE SKIP LOCKED)
-		UPDATE deliveries d SET next_attempt_at = $4, attempts = d.attempts + 1, holder = $5
-		FROM c, alerts a
-		WHERE d.id = c.id AND a.id = d.alert_id
-		RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at, d.held_until,
-			a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at, a.fired_at, a.escalation_level,
-			a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.cycle_ordinal, a.cycle_started_at, a.policy, a.acknowledged_by, c.prev`,
-		c.Notifier, now, c.Limit, us(c.Until), c.Holder)
+	tx, err := s.beginPlanned(ctx, claimPlans)
+	if err != nil {
+		return nil, s.fail(ctx, "claim deliveries", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, claimDeliveriesSQL, c.Notifier, us(c.Now), c.Limit, us(c.Until), c.Holder)
 	if err != nil {
 		return nil, s.fail(ctx, "claim deliveries", err)
 	}
@@ -93,6 +102,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 		got = append(got, cl)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "claim deliveries", err)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, s.fail(ctx, "claim deliveries", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return nil, s.fail(ctx, "claim deliveries", err)
 	}
 	sort.Slice(got, func(i, j int) bool {

@@ -318,7 +318,8 @@ const keyedPlans = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin 
 // due ticket by its own index, joins them all and sorts them to take the
 // first 1,000: each pass of a burst read and sorted the whole backlog
 // (13,000 to 21,000 rows, 45 to 240 ms of a pass), so passes grew as they
-// fell behind.
+// fell behind. ClaimDeliveries runs its one statement under them too: a
+// notifier's claim sorted every pending delivery, for the same reason.
 const claimPlans = keyedPlans + `; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
 
 // afterPlans undoes claimPlans' additions for the rest of the transaction.
