@@ -610,7 +610,7 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim
 const heldRetry = 50 * time.Millisecond
 
 func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, error) {
-	if _, err := e.evaluateDue(ctx, now); err != nil {
+	if _, err := e.evaluateDue(ctx, now, false); err != nil {
 		return time.Time{}, err
 	}
 	// Ingest wakes the loop for a ticket due before plannedAt. One that
@@ -709,12 +709,18 @@ func (s *plannedSet) len() int {
 	return len(s.ids)
 }
 
-// evaluateDue fires every stage due at now and returns the alerts it
-// recorded. When a claim comes back full, up to EvaluateConcurrency claims
-// run at once until the due tickets are drained.
-func (e *Engine) evaluateDue(ctx context.Context, now time.Time) ([]Alert, error) {
+// evaluateDue fires every stage due at now and, with collect set, returns
+// the alerts it recorded. When a claim comes back full, up to
+// EvaluateConcurrency claims run at once until the due tickets are
+// drained. The scheduler's step does not collect them: a large import of
+// tickets already due keeps claims full for as long as it lasts, and the
+// alerts of a 100k-ticket catch-up held 650 MB until the last claim.
+func (e *Engine) evaluateDue(ctx context.Context, now time.Time, collect bool) ([]Alert, error) {
 	p := e.policy.Load()
 	all, full, err := e.evaluateBatch(ctx, p, now)
+	if !collect {
+		all = nil
+	}
 	if err != nil || !full {
 		return all, err
 	}
@@ -730,7 +736,9 @@ func (e *Engine) evaluateDue(ctx context.Context, now time.Time) ([]Alert, error
 			for {
 				alerts, full, err := e.evaluateBatch(ctx, p, e.clock.Now())
 				mu.Lock()
-				all = append(all, alerts...)
+				if collect {
+					all = append(all, alerts...)
+				}
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}

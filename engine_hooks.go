@@ -50,5 +50,5 @@ func (h EngineHooks) Wake() { h.e.eval.Wake() }
 // engine step by step. When a claim comes back full, up to
 // EvaluateConcurrency claims run at once until the due tickets are drained.
 func (h EngineHooks) EvaluateDue(ctx context.Context, now time.Time) ([]Alert, error) {
-	return h.e.evaluateDue(ctx, now)
+	return h.e.evaluateDue(ctx, now, true)
 }
