@@ -22,7 +22,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 		return nil, nil
 	}
 	var ds []watchdog.Delivery
-	if err := s.inWrite(ctx, "claim deliveries", func(tx *sql.Tx) (err error) {
+	if err := s.inUrgentWrite(ctx, "claim deliveries", func(tx *sql.Tx) (err error) {
 		// The writer lock makes select-then-update atomic, and selecting
 		// first keeps the oldest-first order for the caller.
 		ds, err = sqlstore.QueryAll(ctx, tx, scanDelivery, "SELECT "+deliveryCols+" FROM deliveries"+
@@ -101,7 +101,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 			last_error = CASE WHEN v.column6 AND v.column5 = '' THEN last_error ELSE v.column5 END
 		FROM (VALUES`
 	const tail = `) AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'pending'`
-	return s.inWrite(ctx, "finish deliveries", func(tx *sql.Tx) error {
+	return s.inUrgentWrite(ctx, "finish deliveries", func(tx *sql.Tx) error {
 		return s.bulkExec(ctx, tx, head, tail, 6, len(outcomes), func(i int, args []any) []any {
 			o := &outcomes[i]
 			msg := o.Error
@@ -126,7 +126,7 @@ func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) e
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	return s.inWrite(ctx, "heartbeat", func(tx *sql.Tx) error {
+	return s.inUrgentWrite(ctx, "heartbeat", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_holders (id, expires_at) VALUES (?, ?)
 			ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at`, holder, micros(until))
 		return err
@@ -141,7 +141,7 @@ func (s *Store) RescueDeliveries(ctx context.Context, now time.Time, self string
 	}
 	at := micros(now)
 	var nextAt sql.NullInt64
-	err = s.inWrite(ctx, "rescue deliveries", func(tx *sql.Tx) error {
+	err = s.inUrgentWrite(ctx, "rescue deliveries", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET holder = NULL, next_attempt_at = ?
 			WHERE status = 'pending' AND holder IN (SELECT id FROM delivery_holders WHERE expires_at <= ?)`, at, at)
 		if err != nil {

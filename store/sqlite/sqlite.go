@@ -85,8 +85,9 @@ func (c *Config) validate() error {
 
 // Store is the SQLite watchdog.Store. It is safe for concurrent use.
 type Store struct {
-	w *sql.DB // one connection: every write transaction
-	r *sql.DB // read pool
+	w    *sql.DB // one connection: every write transaction
+	gate writeGate
+	r    *sql.DB // read pool
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -293,17 +294,35 @@ func wrapCtx(ctx context.Context, op string, err error) error {
 // While the disk is full it first tries to reclaim space, and refuses the
 // write when there is none.
 func (s *Store) inWrite(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	return s.inWriteAs(ctx, op, false, fn)
+}
+
+// inUrgentWrite is inWrite for a notifier's delivery bookkeeping, which
+// goes before the other writes waiting (see writeGate).
+func (s *Store) inUrgentWrite(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	return s.inWriteAs(ctx, op, true, fn)
+}
+
+func (s *Store) inWriteAs(ctx context.Context, op string, urgent bool, fn func(tx *sql.Tx) error) error {
 	if s.full.Load() {
 		if err := s.reclaim(ctx); err != nil {
 			return err
 		}
 	}
-	return s.write(ctx, op, fn)
+	return s.writeAs(ctx, op, urgent, fn)
 }
 
 // write is inWrite without the check for space.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) (err error) {
+func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	return s.writeAs(ctx, op, false, fn)
+}
+
+func (s *Store) writeAs(ctx context.Context, op string, urgent bool, fn func(tx *sql.Tx) error) (err error) {
 	defer func() { s.noteWrite(err) }()
+	if err := s.gate.enter(ctx, urgent); err != nil {
+		return s.wrap(ctx, op+": begin", err)
+	}
+	defer s.gate.leave()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(ctx, op+": begin", err)
