@@ -81,13 +81,11 @@ func (d *deliveryLoop) run(ctx context.Context) {
 			d.work(ctx)
 		}()
 	}
-	for range outcomeRecorders {
-		finisher.Add(1)
-		go func() {
-			defer finisher.Done()
-			d.finish()
-		}()
-	}
+	finisher.Add(1)
+	go func() {
+		defer finisher.Done()
+		d.finish()
+	}()
 	_ = d.loop.Run(ctx)
 	d.stopping.Store(true)
 	d.queue.close()

@@ -51,8 +51,8 @@ type Config struct {
 	// DeliveryBatch is how many deliveries of one notifier its claim loop
 	// claims and queues ahead at most, and how many attempts may be sent
 	// and not yet recorded at once (what a crash can make another claimer
-	// send again); outcomes are recorded in batches of up to a quarter of
-	// it, up to four at once. Default 256.
+	// send again); outcomes are recorded in batches of up to half of it,
+	// two at once. Default 256.
 	DeliveryBatch int
 	// DeliveryBacklog is how many deliveries of one notifier the engine
 	// holds in memory at most before sending. Below it, each evaluation
