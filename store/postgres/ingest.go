@@ -95,12 +95,11 @@ func mergeBatch(ctx context.Context, tx queryer, b *batch) (*sqlstore.Merged, er
 	if err != nil {
 		return nil, fmt.Errorf("lock tickets: %w", err)
 	}
-	return sqlstore.MergeBatch(ctx, tx, loaders, b.Batch, b.sorted, stored)
+	return sqlstore.MergeBatch(ctx, tx, writeLoaders, b.Batch, b.sorted, stored)
 }
 
-// lockTicketsSQL locks and reads the stored tickets of a batch.
-var lockTicketsSQL = `SELECT ` + ticketCols + ` FROM tickets
-	WHERE id = ANY($1) ORDER BY id FOR UPDATE`
+var lockTicketsSQL = prepared(`SELECT ` + ticketCols + ` FROM tickets
+	WHERE id = ANY($1) ORDER BY id FOR UPDATE`)
 
 // ingestWrites collects the writes of an Ingest transaction, each kind
 // written with one statement (or one COPY).
@@ -147,7 +146,7 @@ func (w *ingestWrites) write(ctx context.Context, tx *copyTx) error {
 }
 
 // updateTicketsSQL writes the stored tickets' rows (ticketRows.args).
-var updateTicketsSQL = `UPDATE tickets t SET
+var updateTicketsSQL = prepared(`UPDATE tickets t SET
 	priority = u.priority, customer_tier = u.customer_tier, status = u.status,
 	created_at = u.created_at, updated_at = u.updated_at, first_response_at = u.first_response_at,
 	sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
@@ -161,7 +160,7 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $
 	AS u(id, priority, customer_tier, status, created_at, updated_at, first_response_at,
 		sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags,
 		sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
-WHERE t.id = u.id`
+WHERE t.id = u.id`)
 
 // insert writes the plain inserts: the new timeline events, the new
 // tickets and their schedule rows. Under the batch's row locks no one else
