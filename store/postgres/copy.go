@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
@@ -108,8 +110,9 @@ func (r *copyRows) end() {
 }
 
 // appendTimestamp appends t as a timestamptz literal in UTC, to the
-// microsecond. time.Format takes several times as long, for every time
-// column of every row.
+// microsecond (ISO 8601 with a T, so that an array literal needs no
+// quotes). time.Format takes several times as long, for every time column
+// of every row.
 func appendTimestamp(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
@@ -122,7 +125,7 @@ func appendTimestamp(b []byte, t time.Time) []byte {
 	b = appendDigits(b, int(month), 2)
 	b = append(b, '-')
 	b = appendDigits(b, day, 2)
-	b = append(b, ' ')
+	b = append(b, 'T')
 	b = appendDigits(b, hour, 2)
 	b = append(b, ':')
 	b = appendDigits(b, minute, 2)
@@ -146,6 +149,10 @@ func appendDigits(b []byte, v, width int) []byte {
 	}
 	return b
 }
+
+// copyBufs recycles the buffers of copyRows: a batch of 1,000 tickets is
+// a few hundred KiB of rows, allocated anew for each batch otherwise.
+var copyBufs = sync.Pool{New: func() any { return &copyRows{buf: make([]byte, 0, 256<<10)} }}
 
 // copyStmt is lib/pq's statement for COPY ... FROM STDIN: besides Exec (one
 // row of values, or none to finish), it takes rows already in COPY's text
@@ -217,7 +224,9 @@ func sendRows(ctx context.Context, cs copyStmt, data []byte) error {
 			// values into \n.
 			n = copyChunk + bytes.IndexByte(data[copyChunk:], '\n') + 1
 		}
-		if _, err := cs.CopyData(ctx, string(data[:n-1])); err != nil {
+		// CopyData copies the chunk into its buffer and keeps nothing
+		// of it: no copy of the whole data as a string first.
+		if _, err := cs.CopyData(ctx, unsafe.String(&data[0], n-1)); err != nil {
 			return err
 		}
 		data = data[n:]
@@ -273,7 +282,11 @@ func (t *copyTx) end() {
 // schedule rows, in the tickets' merge (id) order, as the statements they
 // replace inserted them.
 func (w *ingestWrites) copyInserts(ctx context.Context, c *sql.Conn) error {
-	rows := &copyRows{}
+	rows := copyBufs.Get().(*copyRows)
+	defer func() {
+		*rows = copyRows{buf: rows.buf[:0]}
+		copyBufs.Put(rows)
+	}()
 	for _, evs := range w.fresh {
 		for i := range evs {
 			rows.event(&evs[i])

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -428,21 +427,20 @@ type timeArray []*time.Time
 
 // Value implements driver.Valuer.
 func (a timeArray) Value() (driver.Value, error) {
-	var b strings.Builder
-	b.Grow(len(a)*30 + 2)
-	b.WriteByte('{')
+	b := make([]byte, 0, len(a)*30+2)
+	b = append(b, '{')
 	for i, t := range a {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		if t == nil {
-			b.WriteString("NULL")
+			b = append(b, "NULL"...)
 			continue
 		}
-		b.WriteString(t.UTC().Format("2006-01-02T15:04:05.999999Z"))
+		b = appendTimestamp(b, *t)
 	}
-	b.WriteByte('}')
-	return b.String(), nil
+	b = append(b, '}')
+	return string(b), nil
 }
 
 func ptr[T any](v T) *T { return &v }
