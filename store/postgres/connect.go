@@ -95,13 +95,92 @@ type pqConn interface {
 	driver.NamedValueChecker
 }
 
-// conn is a lib/pq connection whose BEGIN is bounded by its context.
+// conn is a lib/pq connection whose BEGIN is bounded by its context, and
+// which prepares the statements of preparedSQL.
 type conn struct {
 	pqConn
 	d *connDialer
 	// broken is set once a context cut the socket: the connection's
 	// protocol state is unknown, so database/sql must discard it.
 	broken atomic.Bool
+	// stmts are the statements of preparedSQL prepared on this
+	// connection. database/sql uses a connection from one goroutine at a
+	// time.
+	stmts map[string]preparedStmt
+}
+
+// preparedSQL holds the statements, by their text, that each connection
+// prepares the first time it runs them and then runs by name: the write
+// transactions' statements of every batch. Parsing and planning them
+// again for every batch was a tenth of the server's time during ingest.
+// Only statements run in write transactions (see keyedPlans) belong here:
+// the plan PostgreSQL may come to cache for a prepared statement is made
+// under the settings of the transaction that made it. Filled by prepared
+// at package initialisation only.
+var preparedSQL = map[string]bool{}
+
+// prepared registers query in preparedSQL and returns it. Call it only in
+// package-level variable declarations.
+func prepared(query string) string {
+	preparedSQL[query] = true
+	return query
+}
+
+// preparedStmt is what lib/pq's prepared statements offer.
+type preparedStmt interface {
+	driver.Stmt
+	driver.StmtQueryContext
+	driver.StmtExecContext
+}
+
+// stmt returns the prepared statement of query, preparing it on first use,
+// or nil when query is not in preparedSQL (or has no arguments, which
+// lib/pq sends as a simple query).
+func (c *conn) stmt(ctx context.Context, query string, args []driver.NamedValue) (preparedStmt, error) {
+	if len(args) == 0 || !preparedSQL[query] {
+		return nil, nil
+	}
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	ds, err := c.pqConn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := ds.(preparedStmt)
+	if !ok {
+		_ = ds.Close()
+		return nil, nil
+	}
+	if c.stmts == nil {
+		c.stmts = make(map[string]preparedStmt)
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// QueryContext runs query, by its prepared statement when it has one.
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	st, err := c.stmt(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.QueryContext(ctx, args)
+	}
+	return c.pqConn.QueryContext(ctx, query, args)
+}
+
+// ExecContext runs query, by its prepared statement when it has one.
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	st, err := c.stmt(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.ExecContext(ctx, args)
+	}
+	return c.pqConn.ExecContext(ctx, query, args)
 }
 
 // BeginTx begins a transaction, giving up when ctx ends.

@@ -53,11 +53,11 @@ func newBatch(events []watchdog.Event) *batch {
 }
 
 func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc) ([]*watchdog.Ticket, error) {
-	tx, err := s.beginWrite(ctx)
+	tx, err := s.beginCopyWrite(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer tx.end()
 	m, err := mergeBatch(ctx, tx, b)
 	if err != nil {
 		return nil, err
@@ -91,49 +91,103 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 // takes for new, an insert fails with a unique violation and the whole
 // batch reruns.
 func mergeBatch(ctx context.Context, tx queryer, b *batch) (*sqlstore.Merged, error) {
-	stored, err := queryTickets(ctx, tx, `SELECT `+ticketCols+` FROM tickets
-		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, pq.StringArray(b.sorted))
+	stored, err := queryTickets(ctx, tx, lockTicketsSQL, pq.StringArray(b.sorted))
 	if err != nil {
 		return nil, fmt.Errorf("lock tickets: %w", err)
 	}
-	return sqlstore.MergeBatch(ctx, tx, loaders, b.Batch, b.sorted, stored)
+	return sqlstore.MergeBatch(ctx, tx, writeLoaders, b.Batch, b.sorted, stored)
 }
 
+var lockTicketsSQL = prepared(`SELECT ` + ticketCols + ` FROM tickets
+	WHERE id = ANY($1) ORDER BY id FOR UPDATE`)
+
 // ingestWrites collects the writes of an Ingest transaction, each kind
-// written with one statement.
+// written with one statement (or one COPY).
 type ingestWrites struct {
-	inserts, updates ticketRows
-	events           eventRows
-	messages         messageRows
-	sched            scheduleRows
-	outcomes         outcomeRows
+	fresh    [][]watchdog.Event // the new timeline events, per ticket
+	created  []*watchdog.Ticket // the new tickets
+	updates  ticketRows
+	messages messageRows
+	sched    scheduleRows // the stored tickets' changes
+	outcomes outcomeRows
 }
 
 // add records the writes of a planned ticket, whose stored NextDueAt was
 // oldNext.
 func (w *ingestWrites) add(c sqlstore.Ingested, oldNext *time.Time) {
-	w.events.add(c.Fresh)
+	if len(c.Fresh) > 0 {
+		w.fresh = append(w.fresh, c.Fresh)
+	}
 	w.messages.add(c.T.ID, c.FreshMessages)
 	if c.New {
-		w.inserts.add(c.T)
-		if c.T.NextDueAt != nil {
-			w.sched.insert(c.T.ID, c.T.NextDueAt)
-		}
+		w.created = append(w.created, c.T)
 		return
 	}
 	w.updates.add(c.T)
 	w.sched.change(c.T.ID, oldNext, c.T.NextDueAt)
 }
 
-func (w *ingestWrites) write(ctx context.Context, q queryer) error {
-	if err := w.events.insert(ctx, q); err != nil {
+func (w *ingestWrites) write(ctx context.Context, tx *copyTx) error {
+	if err := w.insert(ctx, tx); err != nil {
+		return raced(err)
+	}
+	if err := w.messages.insert(ctx, tx); err != nil {
 		return err
 	}
-	if err := w.messages.insert(ctx, q); err != nil {
+	if len(w.updates.id) > 0 {
+		if _, err := tx.ExecContext(ctx, updateTicketsSQL, w.updates.args()...); err != nil {
+			return fmt.Errorf("update tickets: %w", err)
+		}
+	}
+	if err := w.sched.write(ctx, tx); err != nil {
+		return raced(err)
+	}
+	return w.outcomes.write(ctx, tx)
+}
+
+// updateTicketsSQL writes the stored tickets' rows (ticketRows.args).
+var updateTicketsSQL = prepared(`UPDATE tickets t SET
+	priority = u.priority, customer_tier = u.customer_tier, status = u.status,
+	created_at = u.created_at, updated_at = u.updated_at, first_response_at = u.first_response_at,
+	sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
+	next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
+	policy = u.policy, attributes = NULLIF(u.attributes, ''), tags = NULLIF(u.tags, ''),
+	sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
+	response_breach_at = u.response_breach_at, resolution_breach_at = u.resolution_breach_at
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+	$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+	$14::text[], $15::text[], $16::text[], $17::text[], $18::smallint[], $19::timestamptz[], $20::timestamptz[])
+	AS u(id, priority, customer_tier, status, created_at, updated_at, first_response_at,
+		sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags,
+		sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
+WHERE t.id = u.id`)
+
+// insert writes the plain inserts: the new timeline events, the new
+// tickets and their schedule rows. Under the batch's row locks no one else
+// adds to the stored tickets' timelines, and a new ticket that another
+// batch creates meanwhile makes one of them fail with a unique violation.
+// They go by COPY when the connection offers it.
+func (w *ingestWrites) insert(ctx context.Context, tx *copyTx) error {
+	if tx.conn != nil {
+		return w.copyInserts(ctx, tx.conn)
+	}
+	var events eventRows
+	for _, evs := range w.fresh {
+		events.add(evs)
+	}
+	if err := events.insert(ctx, tx); err != nil {
 		return err
 	}
-	if len(w.inserts.id) > 0 {
-		if _, err := q.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
+	var created ticketRows
+	var sched scheduleRows
+	for _, t := range w.created {
+		created.add(t)
+		if t.NextDueAt != nil {
+			sched.insert(t.ID, t.NextDueAt)
+		}
+	}
+	if len(created.id) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
 				created_at, updated_at, first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at,
 				policy, attributes, tags, sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
 			SELECT id, p, ct, s, c, u, fr, st, ur, o, n, b, bf, pol, NULLIF(a, ''), NULLIF(tg, ''), cal, oc, rb, sb
@@ -141,31 +195,9 @@ func (w *ingestWrites) write(ctx context.Context, q queryer) error {
 				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
 				$14::text[], $15::text[], $16::text[], $17::text[], $18::smallint[], $19::timestamptz[], $20::timestamptz[])
 				AS x(id, p, ct, s, c, u, fr, st, ur, o, n, b, bf, pol, a, tg, cal, oc, rb, sb)`,
-			w.inserts.args()...); err != nil {
-			return raced(fmt.Errorf("insert tickets: %w", err))
+			created.args()...); err != nil {
+			return fmt.Errorf("insert tickets: %w", err)
 		}
 	}
-	if len(w.updates.id) > 0 {
-		if _, err := q.ExecContext(ctx, `UPDATE tickets t SET
-				priority = u.priority, customer_tier = u.customer_tier, status = u.status,
-				created_at = u.created_at, updated_at = u.updated_at, first_response_at = u.first_response_at,
-				sla_state = u.sla_state, untracked_reason = u.untracked_reason, open = u.open,
-				next_due_at = u.next_due_at, breach_at = u.breach_at, backfilled_at = u.backfilled_at,
-				policy = u.policy, attributes = NULLIF(u.attributes, ''), tags = NULLIF(u.tags, ''),
-				sla_calendar = u.sla_calendar, open_clocks = u.open_clocks,
-				response_breach_at = u.response_breach_at, resolution_breach_at = u.resolution_breach_at
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-				$7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
-				$14::text[], $15::text[], $16::text[], $17::text[], $18::smallint[], $19::timestamptz[], $20::timestamptz[])
-				AS u(id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-					sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags,
-					sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
-			WHERE t.id = u.id`, w.updates.args()...); err != nil {
-			return fmt.Errorf("update tickets: %w", err)
-		}
-	}
-	if err := w.sched.write(ctx, q); err != nil {
-		return raced(err)
-	}
-	return w.outcomes.write(ctx, q)
+	return sched.write(ctx, tx)
 }

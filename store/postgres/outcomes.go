@@ -110,31 +110,14 @@ const rolledCols = "stopped_at, policy, tier, priority, sla_type, calendar, busi
 // lock (ingest, evaluation, re-plan and backfill all take it first).
 func (r *outcomeRows) write(ctx context.Context, q queryer) error {
 	if len(r.staleTicket) > 0 {
-		if _, err := q.ExecContext(ctx, `WITH del AS (
-				DELETE FROM sla_outcomes o
-				USING unnest($1::text[], $2::text[], $3::bigint[]) AS s(ticket_id, sla_type, cycle)
-				WHERE o.ticket_id = s.ticket_id AND o.sla_type = s.sla_type AND o.cycle = s.cycle
-				RETURNING `+prefixed("o.", rolledCols)+`),
-			changed AS (SELECT *, -1 AS sign FROM del) `+rollUp,
-			pq.StringArray(r.staleTicket), pq.StringArray(r.staleClock), pq.Int64Array(r.staleCycle)); err != nil {
+		if _, err := q.ExecContext(ctx, deleteOutcomesSQL, pq.StringArray(r.staleTicket), pq.StringArray(r.staleClock), pq.Int64Array(r.staleCycle)); err != nil {
 			return fmt.Errorf("delete stale outcomes: %w", err)
 		}
 	}
 	if len(r.ticket) == 0 {
 		return nil
 	}
-	if _, err := q.ExecContext(ctx, `WITH n AS (
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-				$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bool[], $14::timestamptz[], $15::bigint[],
-				$16::timestamptz[], $17::int[]) AS x(`+sqlstore.OutcomeCols+`)),
-		old AS (
-			SELECT `+prefixed("o.", rolledCols)+` FROM sla_outcomes o JOIN n USING (ticket_id, sla_type, cycle)
-			WHERE o.stopped_at IS NOT NULL),
-		up AS (
-			INSERT INTO sla_outcomes (`+sqlstore.OutcomeCols+`) SELECT * FROM n
-			ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET `+outcomeSet+`
-			RETURNING `+rolledCols+`),
-		changed AS (SELECT *, 1 AS sign FROM up UNION ALL SELECT *, -1 FROM old) `+rollUp,
+	if _, err := q.ExecContext(ctx, upsertOutcomesSQL,
 		pq.StringArray(r.ticket), pq.StringArray(r.clock), pq.Int64Array(r.cycle), pq.StringArray(r.policy),
 		pq.StringArray(r.tier), pq.StringArray(r.priority), pq.StringArray(r.calendar), pq.Int64Array(r.target),
 		r.started, r.stopped, pq.Int64Array(r.business), pq.Int64Array(r.paused), pq.BoolArray(r.breached), r.breachAt,
@@ -143,6 +126,30 @@ func (r *outcomeRows) write(ctx context.Context, q queryer) error {
 	}
 	return nil
 }
+
+// deleteOutcomesSQL deletes outcome rows by key and takes them out of the
+// roll-up; upsertOutcomesSQL inserts or replaces them by key and applies
+// the change to the roll-up (see outcomeRows.write).
+var (
+	deleteOutcomesSQL = prepared(`WITH del AS (
+			DELETE FROM sla_outcomes o
+			USING unnest($1::text[], $2::text[], $3::bigint[]) AS s(ticket_id, sla_type, cycle)
+			WHERE o.ticket_id = s.ticket_id AND o.sla_type = s.sla_type AND o.cycle = s.cycle
+			RETURNING ` + prefixed("o.", rolledCols) + `),
+		changed AS (SELECT *, -1 AS sign FROM del) ` + rollUp)
+	upsertOutcomesSQL = prepared(`WITH n AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+				$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bool[], $14::timestamptz[], $15::bigint[],
+				$16::timestamptz[], $17::int[]) AS x(` + sqlstore.OutcomeCols + `)),
+		old AS (
+			SELECT ` + prefixed("o.", rolledCols) + ` FROM sla_outcomes o JOIN n USING (ticket_id, sla_type, cycle)
+			WHERE o.stopped_at IS NOT NULL),
+		up AS (
+			INSERT INTO sla_outcomes (` + sqlstore.OutcomeCols + `) SELECT * FROM n
+			ON CONFLICT (ticket_id, sla_type, cycle) DO UPDATE SET ` + outcomeSet + `
+			RETURNING ` + rolledCols + `),
+		changed AS (SELECT *, 1 AS sign FROM up UNION ALL SELECT *, -1 FROM old) ` + rollUp)
+)
 
 // prefixed returns the comma-separated columns cols, each with prefix.
 func prefixed(prefix, cols string) string {

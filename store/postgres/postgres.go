@@ -110,6 +110,9 @@ type Store struct {
 	hub hub
 	// origin tells this store's notifications from other stores'.
 	origin string
+	// canCopy is set when the pool's driver is lib/pq, whose connections
+	// take COPY ... FROM STDIN data (see copyIn).
+	canCopy bool
 }
 
 var _ watchdog.Store = (*Store)(nil)
@@ -173,6 +176,7 @@ func New(db *sqlx.DB, cfg *Config) (*Store, error) {
 
 func newStore(db *sqlx.DB, cfg *Config) *Store {
 	s := &Store{db: db, cfg: cfg, done: make(chan struct{}), channel: cfg.Channel, origin: newOrigin()}
+	_, s.canCopy = db.Driver().(*pq.Driver)
 	s.secrets = dsnSecrets(cfg.ListenDSN)
 	s.hub.subs = make(map[*subscriber]struct{})
 	return s
@@ -362,7 +366,7 @@ var errRaced = errors.New("concurrent writer created the same ticket")
 // and a rerun merges with what it wrote.
 func raced(err error) error {
 	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+	if !errors.Is(err, errRaced) && errors.As(err, &pqErr) && pqErr.Code == "23505" {
 		return fmt.Errorf("%w: %w", errRaced, err)
 	}
 	return err

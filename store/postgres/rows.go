@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -235,36 +234,42 @@ func (r *scheduleRows) change(id string, old, next *time.Time) {
 func (r *scheduleRows) write(ctx context.Context, q queryer) error {
 	if len(r.newID) > 0 {
 		// A new ticket has no row: a plain insert, no conflict check.
-		if _, err := q.ExecContext(ctx, `INSERT INTO ticket_schedule (ticket_id, next_due_at)
-			SELECT * FROM unnest($1::text[], $2::timestamptz[])`, pq.StringArray(r.newID), r.newAt); err != nil {
+		if _, err := q.ExecContext(ctx, scheduleNewSQL, pq.StringArray(r.newID), r.newAt); err != nil {
 			return fmt.Errorf("schedule tickets: %w", err)
 		}
 	}
 	if len(r.setID) > 0 {
 		// A plain UPDATE: an INSERT ... ON CONFLICT DO UPDATE would first
 		// try (and fail) a speculative insertion for every row.
-		if _, err := q.ExecContext(ctx, `UPDATE ticket_schedule s SET next_due_at = u.at
-			FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at) WHERE s.ticket_id = u.id`,
-			pq.StringArray(r.setID), r.setAt); err != nil {
+		if _, err := q.ExecContext(ctx, rescheduleSQL, pq.StringArray(r.setID), r.setAt); err != nil {
 			return fmt.Errorf("reschedule tickets: %w", err)
 		}
 	}
 	if len(r.addID) > 0 {
-		if _, err := q.ExecContext(ctx, `INSERT INTO ticket_schedule (ticket_id, next_due_at)
-			SELECT * FROM unnest($1::text[], $2::timestamptz[])
-			ON CONFLICT (ticket_id) DO UPDATE SET next_due_at = excluded.next_due_at`,
-			pq.StringArray(r.addID), r.addAt); err != nil {
+		if _, err := q.ExecContext(ctx, scheduleAddSQL, pq.StringArray(r.addID), r.addAt); err != nil {
 			return fmt.Errorf("schedule tickets: %w", err)
 		}
 	}
 	if len(r.delID) > 0 {
-		if _, err := q.ExecContext(ctx, `DELETE FROM ticket_schedule WHERE ticket_id = ANY($1)`,
-			pq.StringArray(r.delID)); err != nil {
+		if _, err := q.ExecContext(ctx, unscheduleSQL, pq.StringArray(r.delID)); err != nil {
 			return fmt.Errorf("unschedule tickets: %w", err)
 		}
 	}
 	return nil
 }
+
+// The schedule's statements: rows for tickets created in the transaction,
+// moved, first scheduled and no longer due.
+var (
+	scheduleNewSQL = prepared(`INSERT INTO ticket_schedule (ticket_id, next_due_at)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[])`)
+	rescheduleSQL = prepared(`UPDATE ticket_schedule s SET next_due_at = u.at
+		FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at) WHERE s.ticket_id = u.id`)
+	scheduleAddSQL = prepared(`INSERT INTO ticket_schedule (ticket_id, next_due_at)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[])
+		ON CONFLICT (ticket_id) DO UPDATE SET next_due_at = excluded.next_due_at`)
+	unscheduleSQL = prepared(`DELETE FROM ticket_schedule WHERE ticket_id = ANY($1)`)
+)
 
 func sameTime(a, b *time.Time) bool {
 	if a == nil || b == nil {
@@ -329,6 +334,18 @@ var loaders = &sqlstore.Loaders{
 	IDs:         func(ids []string) any { return pq.StringArray(ids) },
 }
 
+// writeLoaders are loaders for write transactions: the same statements,
+// each marked so that its text differs from the reads' and prepared (see
+// preparedSQL), since a cached plan follows the settings of the
+// transaction that made it.
+var writeLoaders = func() *sqlstore.Loaders {
+	l := *loaders
+	for _, q := range []*string{&l.TimelinesSQL, &l.AlertsSQL, &l.MessagesSQL, &l.AcksSQL, &l.OutcomesSQL} {
+		*q = prepared("/* write */ " + *q)
+	}
+	return &l
+}()
+
 func scanMessage(sc sqlstore.Scanner) (sqlstore.TicketMessage, error) {
 	var m sqlstore.TicketMessage
 	if err := sc.Scan(&m.TicketID, &m.At, &m.Author); err != nil {
@@ -358,13 +375,14 @@ func (r *messageRows) insert(ctx context.Context, q queryer) error {
 	if len(r.ids) == 0 {
 		return nil
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO ticket_messages (ticket_id, at, author)
-		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[])`,
-		pq.StringArray(r.ids), r.at, pq.StringArray(r.authors)); err != nil {
+	if _, err := q.ExecContext(ctx, insertMessagesSQL, pq.StringArray(r.ids), r.at, pq.StringArray(r.authors)); err != nil {
 		return raced(fmt.Errorf("insert messages: %w", err))
 	}
 	return nil
 }
+
+var insertMessagesSQL = prepared(`INSERT INTO ticket_messages (ticket_id, at, author)
+	SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[])`)
 
 // ---- values -------------------------------------------------------------------
 
@@ -409,21 +427,20 @@ type timeArray []*time.Time
 
 // Value implements driver.Valuer.
 func (a timeArray) Value() (driver.Value, error) {
-	var b strings.Builder
-	b.Grow(len(a)*30 + 2)
-	b.WriteByte('{')
+	b := make([]byte, 0, len(a)*30+2)
+	b = append(b, '{')
 	for i, t := range a {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		if t == nil {
-			b.WriteString("NULL")
+			b = append(b, "NULL"...)
 			continue
 		}
-		b.WriteString(t.UTC().Format("2006-01-02T15:04:05.999999Z"))
+		b = appendTimestamp(b, *t)
 	}
-	b.WriteByte('}')
-	return b.String(), nil
+	b = append(b, '}')
+	return string(b), nil
 }
 
 func ptr[T any](v T) *T { return &v }

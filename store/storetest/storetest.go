@@ -62,6 +62,8 @@ func Run(t *testing.T, h Harness) {
 		{"MergeFirstResponseKept", testMergeFirstResponseKept},
 		{"IngestAtomic", testIngestAtomic},
 		{"IngestKeepsEscalation", testIngestKeepsEscalation},
+		{"IngestLargeBatch", testIngestLargeBatch},
+		{"IngestConcurrentOverlap", testIngestConcurrentOverlap},
 		{"EvaluateDue", testEvaluateDue},
 		{"EvaluateDueLimitOrder", testEvaluateDueLimitOrder},
 		{"EvaluateDueStageOnce", testEvaluateDueStageOnce},
