@@ -47,7 +47,10 @@ type deliveryLoop struct {
 	recording atomic.Int64
 	busy      atomic.Int64
 	stopping  atomic.Bool
-	failures  *destinationLog
+	// claimedFull is set when the last claim took as many as it asked
+	// for: the workers wake the loop to claim more as the queue drains.
+	claimedFull atomic.Bool
+	failures    *destinationLog
 }
 
 // sentOutcomes are the outcomes of one send, with the tokens it took.
@@ -113,8 +116,9 @@ func (d *deliveryLoop) work(ctx context.Context) {
 		if !ok {
 			return
 		}
-		if d.queue.queued() < d.e.cfg.DeliveryBatch*3/4 {
-			d.loop.Wake() // room to claim more ahead
+		if d.claimedFull.Load() && d.queue.queued() < d.e.cfg.DeliveryBatch*3/4 {
+			d.claimedFull.Store(false)
+			d.loop.Wake() // room to claim more of what the last claim left
 		}
 		outs, delivered := d.sendWith(ctx, cs)
 		so := sentOutcomes{outs: outs}
@@ -215,7 +219,12 @@ func (d *deliveryLoop) claim(ctx context.Context, now time.Time) (time.Time, err
 		return time.Time{}, d.release(ctx, cs)
 	}
 	if len(ds) == free {
-		return time.Time{}, nil // full: woken when room frees up
+		// Full: more may be waiting, claimed once the workers have made
+		// room. (Only then: a queue fed by hand-offs has nothing for the
+		// claim loop, and waking it at every send cost two round trips
+		// each.)
+		d.claimedFull.Store(true)
+		return time.Time{}, nil
 	}
 	next, ok, err := d.e.store.NextDelivery(ctx, d.name)
 	if err != nil || !ok {
