@@ -48,7 +48,9 @@ fuzz:
 	for t in $$($(GO) test -list 'Fuzz.*' . | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) . || exit 1; done
 
 # The load harness (cmd/watchdog-bench) on SQLite and the local PostgreSQL:
-# ingest vs COPY, scale (1M stored), alert lateness. Writes BENCHMARKS.md.
+# ingest vs COPY, scale (1M stored), alert lateness (also under a bulk
+# import), the 100k-ticket catch-up, the notification drain and reports.
+# Writes BENCHMARKS.md.
 # BENCHFLAGS adds flags, e.g. BENCHFLAGS="-tickets 100000" for a quicker run.
 BENCHFLAGS ?=
 bench: postgres build
