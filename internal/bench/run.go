@@ -358,13 +358,16 @@ func (p *Plan) runScale(ctx context.Context, rep *StoreReport) error {
 			return err
 		}
 	}
+	// The scale figure is the server's peak with the stored tickets, the
+	// reads and the lateness runs, read before the bulk import adds its
+	// own tickets (its lateness result has the peak after it).
+	if m, ok := ReadMemory(srv.PID); ok {
+		rep.ScaleMemory = &m
+	}
 	if p.BulkLateness {
 		if err := p.runBulkLateness(ctx, rep, srv, mock); err != nil {
 			return err
 		}
-	}
-	if m, ok := ReadMemory(srv.PID); ok {
-		rep.ScaleMemory = &m
 	}
 	return srv.Stop()
 }
