@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -192,30 +191,12 @@ func Catchup(ctx context.Context, c CatchupConfig) (*CatchupResult, error) {
 	if c.Progress != nil {
 		fmt.Fprintf(c.Progress, "  catch-up: %d tickets imported in %v; waiting for %d stages\n", c.Tickets, imported.Sub(start).Round(time.Millisecond), len(keys))
 	}
-	waitCtx, cancel := context.WithDeadline(ctx, imported.Add(c.Settle))
-	defer cancel()
-	stop := progress(waitCtx, c.Progress, "catch-up", func() string {
-		return fmt.Sprintf("slack %d/%d, websocket %d/%d", c.Slack.AttachmentCount(), len(keys), ws.count(), len(keys))
+	var cpu1 time.Duration
+	got, err := receiveAll(ctx, imported.Add(c.Settle), c.Progress, "catch-up", c.Slack, ws, len(keys), func() {
+		cpu1, _ = ProcCPU(c.Server.PID)
 	})
-	_, slackErr := c.Slack.WaitAttachments(waitCtx, len(keys))
-	ws.waitFor(waitCtx, len(keys))
-	cpu1, _ := ProcCPU(c.Server.PID)
-	// A short grace period catches duplicates that would arrive late.
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Second):
-	}
-	stop()
-	wsGot, wsErr := ws.close()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if slackErr != nil && !errors.Is(slackErr, context.DeadlineExceeded) {
-		return nil, slackErr
-	}
-	slackGot, err := slackReceipts(c.Slack)
 	if err != nil {
-		return nil, fmt.Errorf("catch-up: %w", err)
+		return nil, err
 	}
 	after, err := scrapeMetrics(ctx, c.Server.URL)
 	if err != nil {
@@ -227,12 +208,12 @@ func Catchup(ctx context.Context, c CatchupConfig) (*CatchupResult, error) {
 	for _, k := range keys {
 		due[k] = imported
 	}
-	r.Slack, r.WebSocket = arrival(due, slackGot), arrival(due, wsGot)
-	if wsErr != nil {
-		r.WebSocket.Closed = wsErr.Error()
+	r.Slack, r.WebSocket = arrival(due, got.slack), arrival(due, got.ws)
+	if got.wsErr != nil {
+		r.WebSocket.Closed = got.wsErr.Error()
 	}
 	r.ExactlyOnce = r.Slack.ok() && r.WebSocket.ok()
-	r.recordedFrom(due, wsGot, start)
+	r.recordedFrom(due, got.ws, start)
 	r.Server = catchupServer(before, after, cpu1-cpu0, c.Server.PID)
 	return r, nil
 }

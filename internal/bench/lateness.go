@@ -144,34 +144,15 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 
 	// Wait for both channels to have everything, or the settle time.
 	deadline := base.Add(c.Spread).Add(c.Settle)
-	waitCtx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	stop := progress(waitCtx, c.Progress, "lateness", func() string {
-		return fmt.Sprintf("slack %d/%d, websocket %d/%d", c.Slack.AttachmentCount(), len(due), ws.count(), len(due))
-	})
-	_, slackErr := c.Slack.WaitAttachments(waitCtx, len(due))
-	ws.waitFor(waitCtx, len(due))
 	settled := time.Now()
-	if c.Settled != nil {
-		c.Settled()
-	}
-	// A short grace period catches duplicates that would arrive late.
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Second):
-	}
-	stop()
-	wsGot, wsErr := ws.close()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if slackErr != nil && !errors.Is(slackErr, context.DeadlineExceeded) {
-		return nil, slackErr
-	}
-
-	slackGot, err := slackReceipts(c.Slack)
+	got, err := receiveAll(ctx, deadline, c.Progress, "lateness", c.Slack, ws, len(due), func() {
+		settled = time.Now()
+		if c.Settled != nil {
+			c.Settled()
+		}
+	})
 	if err != nil {
-		return nil, fmt.Errorf("lateness: %w", err)
+		return nil, err
 	}
 	r := &LatenessResult{
 		Tickets:         c.Tickets,
@@ -179,15 +160,15 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		NextReplyStages: nextReplyStages(due),
 		SpreadS:         c.Spread.Seconds(),
 		IngestS:         round2(ingested.Sub(ingestStart).Seconds()),
-		Slack:           arrival(due, slackGot),
-		WebSocket:       arrival(due, wsGot),
+		Slack:           arrival(due, got.slack),
+		WebSocket:       arrival(due, got.ws),
 		sentAt:          ingestStart,
 		settledAt:       settled,
 	}
-	if wsErr != nil {
+	if got.wsErr != nil {
 		// The server dropped the client (e.g. as too slow): a result, not
 		// a harness failure.
-		r.WebSocket.Closed = wsErr.Error()
+		r.WebSocket.Closed = got.wsErr.Error()
 	}
 	r.ExactlyOnce = r.Slack.ok() && r.WebSocket.ok()
 	if m, ok := ReadMemory(c.Server.PID); ok {

@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -120,6 +122,45 @@ func slackReceipts(mock *mockslack.Server) ([]receipt, error) {
 		for _, k := range keys {
 			got = append(got, receipt{key: k, at: m.ReceivedAt})
 		}
+	}
+	return got, nil
+}
+
+// received is what the Slack stand-in and the WebSocket stream received;
+// wsErr is why the server closed the stream early, if it did.
+type received struct {
+	slack, ws []receipt
+	wsErr     error
+}
+
+// receiveAll waits until both channels have n stages or deadline passes,
+// reporting progress under label, calls settled then, waits a second more
+// for duplicates that would arrive late, and returns what each received.
+func receiveAll(ctx context.Context, deadline time.Time, w io.Writer, label string, slack *mockslack.Server, ws *alertStream, n int, settled func()) (received, error) {
+	waitCtx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	stop := progress(waitCtx, w, label, func() string {
+		return fmt.Sprintf("slack %d/%d, websocket %d/%d", slack.AttachmentCount(), n, ws.count(), n)
+	})
+	_, slackErr := slack.WaitAttachments(waitCtx, n)
+	ws.waitFor(waitCtx, n)
+	settled()
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+	stop()
+	var got received
+	got.ws, got.wsErr = ws.close()
+	if err := ctx.Err(); err != nil {
+		return got, err
+	}
+	if slackErr != nil && !errors.Is(slackErr, context.DeadlineExceeded) {
+		return got, slackErr
+	}
+	var err error
+	if got.slack, err = slackReceipts(slack); err != nil {
+		return got, fmt.Errorf("%s: %w", label, err)
 	}
 	return got, nil
 }

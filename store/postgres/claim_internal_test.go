@@ -34,12 +34,7 @@ func (n planNode) walk(fn func(planNode)) {
 // (as in a burst, between two runs of autovacuum's analyze). The planner
 // otherwise read and sorted the whole backlog in every pass.
 func TestClaimReadsOnlyWhatItTakes(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(ctx, pgtest.DSN(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, st := context.Background(), openScratch(t)
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	clk := watchdogtest.NewClock(now)
 	e, err := watchdog.New(st, &watchdog.Config{Clock: clk})
@@ -79,12 +74,7 @@ func TestClaimReadsOnlyWhatItTakes(t *testing.T) {
 // statistics taken before they were due. It sorted every pending delivery
 // of the notifier (200,000 after a 100k-ticket import, on disk) before.
 func TestClaimDeliveriesReadsOnlyWhatItTakes(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(ctx, pgtest.DSN(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, st := context.Background(), openScratch(t)
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	pending := func(from, n int, at time.Time) {
 		t.Helper()
@@ -145,4 +135,15 @@ func checkClaimPlan(t *testing.T, st *Store, table, what, claim string, args ...
 	if claimed != 100 {
 		t.Errorf("claimed %.0f, want 100\n%s", claimed, out)
 	}
+}
+
+// openScratch opens a store in a scratch schema, closed at cleanup.
+func openScratch(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), pgtest.DSN(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
