@@ -245,8 +245,14 @@ type copyTx struct {
 // beginCopyWrite starts a write transaction planned for keyed batches, on
 // a connection of its own when the driver can COPY.
 func (s *Store) beginCopyWrite(ctx context.Context) (*copyTx, error) {
+	return s.beginCopyPlanned(ctx, keyedPlans)
+}
+
+// beginCopyPlanned starts a write transaction with the planner settings
+// plans, on a connection of its own when the driver can COPY.
+func (s *Store) beginCopyPlanned(ctx context.Context, plans string) (*copyTx, error) {
 	if !s.canCopy {
-		tx, err := s.beginWrite(ctx)
+		tx, err := s.beginPlanned(ctx, plans)
 		if err != nil {
 			return nil, err
 		}
@@ -258,7 +264,7 @@ func (s *Store) beginCopyWrite(ctx context.Context) (*copyTx, error) {
 	}
 	tx, err := c.BeginTx(ctx, nil)
 	if err == nil {
-		if _, err = tx.ExecContext(ctx, keyedPlans); err != nil {
+		if _, err = tx.ExecContext(ctx, plans); err != nil {
 			_ = tx.Rollback()
 		}
 	}

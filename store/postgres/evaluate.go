@@ -41,11 +41,11 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 }
 
 func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, channel string) ([]watchdog.Alert, error) {
-	tx, err := s.beginPlanned(ctx, claimPlans)
+	tx, err := s.beginCopyPlanned(ctx, claimPlans)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer tx.end()
 	claimed, err := claimDue(ctx, tx, now, limit)
 	if err != nil || len(claimed) == 0 {
 		return nil, err
@@ -127,13 +127,19 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 
 // write stores the alerts with their deliveries, publishes them, and stores
 // the tickets' columns and schedule.
-func (e *evaluation) write(ctx context.Context, q queryer, origin, channel string) error {
+func (e *evaluation) write(ctx context.Context, q *copyTx, origin, channel string) error {
 	if len(e.alerts.list) > 0 {
-		if err := e.alerts.insert(ctx, q); err != nil {
-			return err
-		}
-		if err := insertOutbox(ctx, q, e.alerts.list, e.plans, e.now); err != nil {
-			return err
+		if q.conn != nil {
+			if err := e.copyAlerts(ctx, q); err != nil {
+				return err
+			}
+		} else {
+			if err := e.alerts.insert(ctx, q); err != nil {
+				return err
+			}
+			if err := insertOutbox(ctx, q, e.alerts.list, e.plans, e.now); err != nil {
+				return err
+			}
 		}
 		payloads := noticePayloads(origin, e.alerts.list)
 		if _, err := q.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`,
