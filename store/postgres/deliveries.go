@@ -167,7 +167,14 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	// for (same attempts, still pending) is updated, and its holder let go;
 	// an unsent one takes back that claim's attempt and keeps the previous
 	// error unless it brings one.
-	if _, err := tx.ExecContext(ctx, finishDeliveriesSQL,
+	if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = u.status, holder = NULL,
+			attempts = CASE WHEN u.unsent THEN d.attempts - 1 ELSE d.attempts END,
+			next_attempt_at = CASE WHEN u.status = 'pending' THEN u.at ELSE d.next_attempt_at END,
+			delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END,
+			last_error = CASE WHEN u.unsent AND u.err = '' THEN d.last_error ELSE u.err END
+		FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::bool[])
+			AS u(id, attempts, status, at, err, unsent)
+		WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
 		pq.Int64Array(ids), pq.Int64Array(attempts), pq.StringArray(statuses), at, pq.StringArray(errs), pq.BoolArray(unsent)); err != nil {
 		return s.fail(ctx, "finish deliveries", err)
 	}
@@ -176,20 +183,6 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	}
 	return nil
 }
-
-// finishDeliveriesSQL records the outcomes in the arrays $1..$6 (see
-// FinishDeliveries), prepared once per connection: under a burst the
-// outcomes of a notifier are recorded a hundred at a time, a thousand
-// times a minute, and parsing the statement anew each time took a tenth of
-// its time.
-var finishDeliveriesSQL = prepared(`UPDATE deliveries d SET status = u.status, holder = NULL,
-		attempts = CASE WHEN u.unsent THEN d.attempts - 1 ELSE d.attempts END,
-		next_attempt_at = CASE WHEN u.status = 'pending' THEN u.at ELSE d.next_attempt_at END,
-		delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END,
-		last_error = CASE WHEN u.unsent AND u.err = '' THEN d.last_error ELSE u.err END
-	FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::bool[])
-		AS u(id, attempts, status, at, err, unsent)
-	WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`)
 
 // Heartbeat records that holder is alive until until; see watchdog.Store.
 func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) error {
