@@ -98,45 +98,60 @@ func (f *firing) add(t *watchdog.Ticket, p watchdog.Plan, now time.Time) {
 }
 
 // insertDeliveries enqueues the deliveries of the alerts f records (inserted
-// already) and sets them on the alerts, in notifier name order.
+// already) and sets them on the alerts, in notifier name order. Their ids
+// follow the table's highest, which the writer lock keeps, and the
+// deliveries set on the alerts are built from the rows written, as a read
+// of them gives.
 func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) error {
 	type row struct {
 		alert  int
 		target sqlstore.Target
 	}
 	var rows []row
-	byID := make(map[int64]int, len(f.alerts))
-	for i, a := range f.alerts {
-		byID[a.ID] = i
+	for i := range f.alerts {
 		for _, t := range f.targets[i] {
 			rows = append(rows, row{i, t})
 		}
 	}
-	if err := s.bulkQuery(ctx, tx, "INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, holder, status, held_until) VALUES", "RETURNING "+deliveryCols, 7, len(rows),
+	if len(rows) == 0 {
+		return nil
+	}
+	next, err := lastID(ctx, tx, "deliveries")
+	if err != nil {
+		return err
+	}
+	ds := make([]watchdog.Delivery, len(rows))
+	for i, r := range rows {
+		a := &f.alerts[r.alert]
+		next++
+		d := watchdog.Delivery{ID: next, AlertID: a.ID, Notifier: r.target.Notifier, Status: r.target.Status,
+			NextAttemptAt: fromMicros(micros(r.target.At(a.FiredAt)))}
+		if r.target.Claimed {
+			d.Attempts = 1
+		}
+		if !r.target.HeldUntil.IsZero() {
+			d.HeldUntil = fromNullMicros(sql.NullInt64{Int64: micros(r.target.HeldUntil), Valid: true})
+		}
+		ds[i] = d
+	}
+	if err := s.bulkExec(ctx, tx, "INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, holder, status, held_until) VALUES", "", 8, len(rows),
 		func(i int, args []any) []any {
-			r := rows[i]
-			a := &f.alerts[r.alert]
-			var held any
-			if !r.target.HeldUntil.IsZero() {
-				held = micros(r.target.HeldUntil)
+			d, t := &ds[i], &rows[i].target
+			holder := any(nil)
+			if t.Claimed {
+				holder = holderArg(t.Holder)
 			}
-			at := micros(r.target.At(a.FiredAt))
-			if r.target.Claimed {
-				return append(args, a.ID, r.target.Notifier, at, 1, holderArg(r.target.Holder), string(r.target.Status), held)
-			}
-			return append(args, a.ID, r.target.Notifier, at, 0, nil, string(r.target.Status), held)
-		},
-		func(rs *sql.Rows) error {
-			d, err := scanDelivery(rs)
-			if err != nil {
-				return err
-			}
-			if i, ok := byID[d.AlertID]; ok {
-				f.alerts[i].Deliveries = append(f.alerts[i].Deliveries, d)
-			}
-			return nil
+			return append(args, d.ID, d.AlertID, d.Notifier, micros(d.NextAttemptAt), d.Attempts, holder, string(d.Status), nullMicros(d.HeldUntil))
 		}); err != nil {
 		return err
+	}
+	for i, r := range rows {
+		d := ds[i]
+		if d.Status != watchdog.DeliveryPending {
+			d.NextAttemptAt = time.Time{} // as read back: no next attempt
+		}
+		a := &f.alerts[r.alert]
+		a.Deliveries = append(a.Deliveries, d)
 	}
 	for i := range f.alerts {
 		slices.SortFunc(f.alerts[i].Deliveries, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) })
@@ -144,63 +159,40 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 	return nil
 }
 
-// insertAlerts inserts alerts in multi-row statements and sets their IDs.
+// lastID returns the highest id in table (0 when empty). Under the writer
+// lock, the rows inserted next may take the ids after it.
+func lastID(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
+	var id int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM "+table).Scan(&id); err != nil {
+		return 0, fmt.Errorf("last %s id: %w", table, err)
+	}
+	return id, nil
+}
+
+// insertAlerts inserts alerts in multi-row statements, their ids following
+// the table's highest, and sets their IDs. A stage recorded already fails
+// the insert (the unique key), and with it the transaction.
 func (s *Store) insertAlerts(ctx context.Context, tx *sql.Tx, alerts []watchdog.Alert) error {
-	const cols = 17
-	type key struct {
-		ticket string
-		k      watchdog.StageKey
+	if len(alerts) == 0 {
+		return nil
 	}
-	index := make(map[key]int, len(alerts))
-	for i, a := range alerts {
-		index[key{a.TicketID, a.Key()}] = i
+	next, err := lastID(ctx, tx, "alerts")
+	if err != nil {
+		return fmt.Errorf("insert alerts: %w", err)
 	}
-	args := make([]any, 0, min(len(alerts), maxChunk)*cols)
-	i := 0
-	for _, c := range chunks(len(alerts)) {
-		st, err := s.stmt(ctx, tx, "INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, "+
-			"priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by) VALUES "+values(c, cols)+
-			" RETURNING id, ticket_id, clock, stage, cycle")
-		if err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-		args = args[:0]
-		for _, a := range alerts[i : i+c] {
-			args = append(args, a.TicketID, string(a.SLAClock), a.Stage, a.Key().Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
+	for i := range alerts {
+		next++
+		alerts[i].ID = next
+	}
+	if err := s.bulkExec(ctx, tx, "INSERT INTO alerts (id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level, "+
+		"priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by) VALUES", "", 18, len(alerts),
+		func(i int, args []any) []any {
+			a := &alerts[i]
+			return append(args, a.ID, a.TicketID, string(a.SLAClock), a.Stage, a.Key().Cycle, a.State, micros(a.DueAt), micros(a.FiredAt),
 				a.EscalationLevel, a.Priority, a.CustomerTier, int64(a.Target), int64(a.Elapsed), a.Message,
 				a.Cycle, nullMicros(a.CycleStartedAt), a.Policy, a.AcknowledgedBy)
-		}
-		rows, err := st.QueryContext(ctx, args...)
-		if err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-		for rows.Next() {
-			var (
-				id    int64
-				k     key
-				clock string
-			)
-			if err := rows.Scan(&id, &k.ticket, &clock, &k.k.Stage, &k.k.Cycle); err != nil {
-				rows.Close()
-				return fmt.Errorf("insert alerts: %w", err)
-			}
-			k.k.SLAClock = watchdog.SLAClock(clock)
-			if j, ok := index[k]; ok {
-				alerts[j].ID = id
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-		i += c
-	}
-	for _, a := range alerts {
-		if a.ID == 0 {
-			return fmt.Errorf("insert alerts: no id returned for %s/%s/%s/%d", a.TicketID, a.SLAClock, a.Stage, a.Cycle)
-		}
+		}); err != nil {
+		return fmt.Errorf("insert alerts: %w", err)
 	}
 	return nil
 }

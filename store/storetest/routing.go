@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/ticket-watchdog/watchdog"
 )
 
@@ -70,6 +72,11 @@ func testEvaluateDueRouted(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	check("Ticket", tk.Alerts)
+	// What EvaluateDue returns (the deliveries it hands off) is what a
+	// read gives, field for field.
+	if d := cmp.Diff(tk.Alerts, alerts); d != "" {
+		t.Errorf("EvaluateDue's alerts differ from the stored ones (-stored +returned):\n%s", d)
+	}
 	if got := claim(t, s, "night", At(time.Hour-time.Second), 10, time.Minute); len(got) != 0 {
 		t.Errorf("claimed a held delivery before its hold ended: %+v", got)
 	}
