@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -76,21 +75,14 @@ func (e *evaluation) copyAlerts(ctx context.Context, tx *copyTx) error {
 	for i := range alerts {
 		a := &alerts[i]
 		for _, t := range targets[i] {
-			d := watchdog.Delivery{ID: deliveryIDs[k], AlertID: a.ID, Notifier: t.Notifier, Status: t.Status, NextAttemptAt: us(t.At(a.FiredAt))}
+			d := t.Row(deliveryIDs[k], a)
 			k++
 			holder := ""
 			if t.Claimed {
-				d.Attempts, holder = 1, t.Holder
-			}
-			if !t.HeldUntil.IsZero() {
-				held := us(t.HeldUntil)
-				d.HeldUntil = &held
+				holder = t.Holder
 			}
 			rows.delivery(&d, holder)
-			if d.Status != watchdog.DeliveryPending {
-				d.NextAttemptAt = time.Time{} // as read back: no next attempt
-			}
-			a.Deliveries = append(a.Deliveries, d)
+			a.Deliveries = append(a.Deliveries, sqlstore.Returned(d))
 		}
 		slices.SortFunc(a.Deliveries, func(x, y watchdog.Delivery) int { return strings.Compare(x.Notifier, y.Notifier) })
 	}

@@ -35,9 +35,10 @@ func TestEvaluationCopiesWhatItReturns(t *testing.T) {
 	}
 	now := due.Add(1500 * time.Millisecond)
 	held := now.Add(3*time.Hour + 123*time.Microsecond)
+	const message = "tab\there, a newline\nand a backslash \\"
 	plan := func(tk *watchdog.Ticket) watchdog.Plan {
 		a := storetest.NewAlert(tk, watchdog.StageBreach, due, now)
-		a.Message = "tab\there, a newline\nand a backslash \\"
+		a.Message = message
 		return watchdog.Plan{State: watchdog.TicketBreach, Open: true, Alerts: []watchdog.Alert{a},
 			Routed: map[watchdog.StageKey][]watchdog.PlannedDelivery{a.Key(): {
 				{Notifier: "slack"}, {Notifier: "pager", HeldUntil: held},
@@ -88,7 +89,7 @@ func TestEvaluationCopiesWhatItReturns(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		if ids[id] != ticket || details != plan(&watchdog.Ticket{}).Alerts[0].Message || !holder {
+		if ids[id] != ticket || details != message || !holder {
 			t.Errorf("alert %d stored for %s (returned for %q), details %q, claimed by h1 %v", id, ticket, ids[id], details, holder)
 		}
 	}

@@ -122,17 +122,8 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 	}
 	ds := make([]watchdog.Delivery, len(rows))
 	for i, r := range rows {
-		a := &f.alerts[r.alert]
 		next++
-		d := watchdog.Delivery{ID: next, AlertID: a.ID, Notifier: r.target.Notifier, Status: r.target.Status,
-			NextAttemptAt: fromMicros(micros(r.target.At(a.FiredAt)))}
-		if r.target.Claimed {
-			d.Attempts = 1
-		}
-		if !r.target.HeldUntil.IsZero() {
-			d.HeldUntil = fromNullMicros(sql.NullInt64{Int64: micros(r.target.HeldUntil), Valid: true})
-		}
-		ds[i] = d
+		ds[i] = r.target.Row(next, &f.alerts[r.alert])
 	}
 	if err := s.bulkExec(ctx, tx, "INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, holder, status, held_until) VALUES", "", 8, len(rows),
 		func(i int, args []any) []any {
@@ -146,12 +137,8 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 		return err
 	}
 	for i, r := range rows {
-		d := ds[i]
-		if d.Status != watchdog.DeliveryPending {
-			d.NextAttemptAt = time.Time{} // as read back: no next attempt
-		}
 		a := &f.alerts[r.alert]
-		a.Deliveries = append(a.Deliveries, d)
+		a.Deliveries = append(a.Deliveries, sqlstore.Returned(ds[i]))
 	}
 	for i := range f.alerts {
 		slices.SortFunc(f.alerts[i].Deliveries, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) })

@@ -52,6 +52,32 @@ type Target struct {
 	HeldUntil time.Time
 }
 
+// Row is the deliveries row of t for the recorded alert a, under id: due
+// at t.At(a.FiredAt), with one attempt when claimed, held until
+// t.HeldUntil, times to the microsecond in UTC. The row keeps its due
+// instant whatever its status; Returned gives the delivery as a read of
+// the row does.
+func (t Target) Row(id int64, a *watchdog.Alert) watchdog.Delivery {
+	d := watchdog.Delivery{ID: id, AlertID: a.ID, Notifier: t.Notifier, Status: t.Status, NextAttemptAt: micro(t.At(a.FiredAt))}
+	if t.Claimed {
+		d.Attempts = 1
+	}
+	if !t.HeldUntil.IsZero() {
+		held := micro(t.HeldUntil)
+		d.HeldUntil = &held
+	}
+	return d
+}
+
+// Returned is a freshly written deliveries row d as a read of it gives it:
+// no next attempt unless pending.
+func Returned(d watchdog.Delivery) watchdog.Delivery {
+	if d.Status != watchdog.DeliveryPending {
+		d.NextAttemptAt = time.Time{}
+	}
+	return d
+}
+
 // At is when the delivery of a, fired at firedAt, is first due: its
 // claim's lease, its hold, or its firing instant.
 func (t Target) At(firedAt time.Time) time.Time {
