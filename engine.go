@@ -41,6 +41,13 @@ type Config struct {
 	// nothing from more than one; on Postgres, claims skip each other's
 	// tickets and overlap their round trips and commits. Default 2.
 	EvaluateConcurrency int
+	// IngestWhileBehind is how many Ingest calls run at once while the
+	// evaluation is behind: from a claim of due tickets that comes back
+	// full until the claims drain. The others wait their turn in the
+	// process, so that the alerts due now are recorded before a bulk
+	// import's next batches take the machine; the import's full width
+	// returns with the drain. Default 1; negative means no limit.
+	IngestWhileBehind int
 	// ReplanBatch is how many open tickets one step of a policy change
 	// recomputes. Default 1000.
 	ReplanBatch int
@@ -99,6 +106,7 @@ func (c *Config) WithDefaults() *Config {
 	out.SweepInterval = cmp.Or(out.SweepInterval, time.Minute)
 	out.EvaluateBatch = cmp.Or(out.EvaluateBatch, 1000)
 	out.EvaluateConcurrency = cmp.Or(out.EvaluateConcurrency, 2)
+	out.IngestWhileBehind = cmp.Or(out.IngestWhileBehind, 1)
 	out.ReplanBatch = cmp.Or(out.ReplanBatch, 1000)
 	out.DeliveryConcurrency = cmp.Or(out.DeliveryConcurrency, 16)
 	out.DeliveryBatch = cmp.Or(out.DeliveryBatch, 256)
@@ -170,6 +178,8 @@ type Engine struct {
 	run       *runState
 
 	eval *scheduler.Loop
+	// gate holds Ingest back while the evaluation is behind.
+	gate *ingestGate
 	// remindLoop sends ack_timeout reminders (see reminderStep).
 	remindLoop *scheduler.Loop
 	remind     reminders
@@ -202,6 +212,7 @@ func New(store Store, cfg *Config) (*Engine, error) {
 	}
 	e.policy.Store(cfg.Policy)
 	e.notifiers = slices.Sorted(maps.Keys(e.named))
+	e.gate = newIngestGate(cfg.IngestWhileBehind)
 	e.eval = e.newLoop(e.evaluateStep, cfg.SweepInterval, 0, "evaluation of due tickets")
 	e.remindLoop = e.newLoop(e.reminderStep, cfg.SweepInterval, 0, "acknowledgement reminders")
 	for _, name := range e.notifiers {
@@ -394,6 +405,11 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 	if err := ValidateBatch(events); err != nil {
 		return nil, err
 	}
+	leave, err := e.gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var (
 		changed plannedSet
 		closed  closedTickets
@@ -712,7 +728,7 @@ func (s *plannedSet) len() int {
 // evaluateDue fires every stage due at now and, with collect set, returns
 // the alerts it recorded. When a claim comes back full, up to
 // EvaluateConcurrency claims run at once until the due tickets are
-// drained. The scheduler's step does not collect them: a large import of
+// drained, and Ingest is held to IngestWhileBehind calls. The scheduler's step does not collect them: a large import of
 // tickets already due keeps claims full for as long as it lasts, and the
 // alerts of a 100k-ticket catch-up held 650 MB until the last claim.
 func (e *Engine) evaluateDue(ctx context.Context, now time.Time, collect bool) ([]Alert, error) {
@@ -724,6 +740,7 @@ func (e *Engine) evaluateDue(ctx context.Context, now time.Time, collect bool) (
 	if err != nil || !full {
 		return all, err
 	}
+	defer e.gate.draining()()
 	var (
 		mu       sync.Mutex
 		firstErr error
