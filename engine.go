@@ -43,10 +43,16 @@ type Config struct {
 	EvaluateConcurrency int
 	// IngestWhileBehind is how many Ingest calls run at once while the
 	// evaluation is behind: from a claim of due tickets that comes back
-	// full until the claims drain. The others wait their turn in the
-	// process, so that the alerts due now are recorded before a bulk
-	// import's next batches take the machine; the import's full width
-	// returns with the drain. Default 1; negative means no limit.
+	// full and fires alerts on time (not backfilled) until the claims
+	// drain. The others wait their turn in the process, so that the alerts
+	// due now are recorded before a bulk import's next batches take the
+	// machine; the import's full width returns with the drain. A backlog
+	// of backfilled alerts only (an import of tickets already past their
+	// deadlines) holds no import back. Zero means 1 on a store whose
+	// ingest transactions run one at a time (SerialIngest: each one queued
+	// ahead of an evaluation delays it whole) and 2 on others (PostgreSQL,
+	// where a narrower import loses more of its rate than the alerts
+	// gain); negative means no limit.
 	IngestWhileBehind int
 	// ReplanBatch is how many open tickets one step of a policy change
 	// recomputes. Default 1000.
@@ -91,7 +97,8 @@ type Config struct {
 	RetryPolicy RetryPolicy
 }
 
-// WithDefaults returns a copy of c with every unset field defaulted.
+// WithDefaults returns a copy of c with every unset field defaulted, but
+// IngestWhileBehind, whose default depends on the store (New picks it).
 func (c *Config) WithDefaults() *Config {
 	var out Config
 	if c != nil {
@@ -106,7 +113,6 @@ func (c *Config) WithDefaults() *Config {
 	out.SweepInterval = cmp.Or(out.SweepInterval, time.Minute)
 	out.EvaluateBatch = cmp.Or(out.EvaluateBatch, 1000)
 	out.EvaluateConcurrency = cmp.Or(out.EvaluateConcurrency, 2)
-	out.IngestWhileBehind = cmp.Or(out.IngestWhileBehind, 1)
 	out.ReplanBatch = cmp.Or(out.ReplanBatch, 1000)
 	out.DeliveryConcurrency = cmp.Or(out.DeliveryConcurrency, 16)
 	out.DeliveryBatch = cmp.Or(out.DeliveryBatch, 256)
@@ -212,7 +218,14 @@ func New(store Store, cfg *Config) (*Engine, error) {
 	}
 	e.policy.Store(cfg.Policy)
 	e.notifiers = slices.Sorted(maps.Keys(e.named))
-	e.gate = newIngestGate(cfg.IngestWhileBehind)
+	width := cfg.IngestWhileBehind
+	if width == 0 {
+		width = 2
+		if _, ok := store.(SerialIngest); ok {
+			width = 1
+		}
+	}
+	e.gate = newIngestGate(width)
 	e.eval = e.newLoop(e.evaluateStep, cfg.SweepInterval, 0, "evaluation of due tickets")
 	e.remindLoop = e.newLoop(e.reminderStep, cfg.SweepInterval, 0, "acknowledgement reminders")
 	for _, name := range e.notifiers {
@@ -537,8 +550,10 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // evaluateBatch runs one claim of due tickets; full reports that it took as
-// many as it could, so more may be due.
-func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (alerts []Alert, full bool, err error) {
+// many as it could, so more may be due, and onTime that it fired an alert
+// that is not backfilled (its stage came due after its ticket was written,
+// so it is late by the engine's delay, not by the data's age).
+func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (alerts []Alert, full, onTime bool, err error) {
 	start := e.clock.Now()
 	// Notifiers with room take the deliveries of this claim's alerts
 	// straight from the transaction that records them.
@@ -559,7 +574,7 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	plan := e.firePlanFunc(p, now, true, claim)
 	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(plan))
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	leftover := e.handOff(ctx, alerts, claim)
 	committed := e.clock.Now()
@@ -568,6 +583,7 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	visited.report(e.obs)
 	for _, a := range alerts {
 		late, backfilled := committed.Sub(a.DueAt), visited.backfilled(a)
+		onTime = onTime || !backfilled
 		e.obs.AlertFired(a, late, backfilled)
 		e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.SLAClock, "stage", a.Stage,
 			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds(), "backfilled", backfilled)
@@ -577,7 +593,7 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 			d.loop.Wake()
 		}
 	}
-	return alerts, n >= e.cfg.EvaluateBatch, nil
+	return alerts, n >= e.cfg.EvaluateBatch, onTime, nil
 }
 
 // handOff queues the deliveries claimed with alerts (Attempts 1) on their
@@ -728,30 +744,44 @@ func (s *plannedSet) len() int {
 // evaluateDue fires every stage due at now and, with collect set, returns
 // the alerts it recorded. When a claim comes back full, up to
 // EvaluateConcurrency claims run at once until the due tickets are
-// drained, and Ingest is held to IngestWhileBehind calls. The scheduler's step does not collect them: a large import of
-// tickets already due keeps claims full for as long as it lasts, and the
-// alerts of a 100k-ticket catch-up held 650 MB until the last claim.
+// drained; while they fire alerts that are not backfilled, Ingest is held
+// to IngestWhileBehind calls (a backlog of backfilled alerts, a large
+// import's, holds no import back: no alert of it can be on time). The
+// scheduler's step does not collect them: a large import of tickets
+// already due keeps claims full for as long as it lasts, and the alerts of
+// a 100k-ticket catch-up held 650 MB until the last claim.
 func (e *Engine) evaluateDue(ctx context.Context, now time.Time, collect bool) ([]Alert, error) {
 	p := e.policy.Load()
-	all, full, err := e.evaluateBatch(ctx, p, now)
+	all, full, onTime, err := e.evaluateBatch(ctx, p, now)
 	if !collect {
 		all = nil
 	}
 	if err != nil || !full {
 		return all, err
 	}
-	defer e.gate.draining()()
 	var (
 		mu       sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
+		drained  func() // set once a claim fires an alert on time
 	)
+	behind := func(onTime bool) {
+		if onTime && drained == nil {
+			drained = e.gate.draining()
+		}
+	}
+	behind(onTime)
+	defer func() {
+		if drained != nil {
+			drained()
+		}
+	}()
 	for range e.cfg.EvaluateConcurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				alerts, full, err := e.evaluateBatch(ctx, p, e.clock.Now())
+				alerts, full, onTime, err := e.evaluateBatch(ctx, p, e.clock.Now())
 				mu.Lock()
 				if collect {
 					all = append(all, alerts...)
@@ -760,6 +790,9 @@ func (e *Engine) evaluateDue(ctx context.Context, now time.Time, collect bool) (
 					firstErr = err
 				}
 				stop := firstErr != nil
+				if full && !stop {
+					behind(onTime)
+				}
 				mu.Unlock()
 				if stop || !full {
 					return

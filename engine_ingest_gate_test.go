@@ -55,7 +55,7 @@ func TestEngineIngestWaitsWhileEvaluationIsBehind(t *testing.T) {
 	st := &backlogStore{Store: openStore(t, filepath.Join(t.TempDir(), "wd.db")),
 		behind: make(chan struct{}), release: make(chan struct{}),
 		holdID: "held", inIngest: make(chan struct{}), hold: make(chan struct{})}
-	eng, err := watchdog.New(st, &watchdog.Config{Clock: clock, EvaluateBatch: 1, EvaluateConcurrency: 1})
+	eng, err := watchdog.New(st, &watchdog.Config{Clock: clock, EvaluateBatch: 1, EvaluateConcurrency: 1, IngestWhileBehind: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +118,53 @@ func TestEngineIngestWaitsWhileEvaluationIsBehind(t *testing.T) {
 	}
 	if _, err := eng.Ticket(ctx, "waiting"); !errors.Is(err, watchdog.ErrNotFound) {
 		t.Fatalf("the canceled ingest's ticket: %v; want ErrNotFound", err)
+	}
+}
+
+// A backlog of backfilled alerts only (tickets imported already past their
+// deadlines: none of their alerts can be on time) holds no import back.
+func TestEngineIngestNotHeldByBackfilledBacklog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := watchdogtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	st := &backlogStore{Store: openStore(t, filepath.Join(t.TempDir(), "wd.db")),
+		behind: make(chan struct{}), release: make(chan struct{})}
+	// One turn while behind: the narrowest gate, which must still let this
+	// import through.
+	eng, err := watchdog.New(st, &watchdog.Config{Clock: clock, EvaluateBatch: 1, EvaluateConcurrency: 1, IngestWhileBehind: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := clock.Now().Add(-time.Hour) // past the gold/high response stages
+	for _, id := range []string{"past-1", "past-2", "past-3"} {
+		ev := watchdog.Event{ID: id, Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: created, UpdatedAt: created}
+		if _, err := eng.Ingest(ctx, []watchdog.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evaluated := make(chan error, 1)
+	go func() {
+		alerts, err := eng.Hooks().EvaluateDue(ctx, clock.Now())
+		if err == nil && len(alerts) == 0 {
+			err = errors.New("no alerts fired")
+		}
+		evaluated <- err
+	}()
+	<-st.behind
+	before := st.ingests.Load()
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	ev := watchdog.Event{ID: "new", Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: clock.Now(), UpdatedAt: clock.Now()}
+	_, _ = eng.Ingest(canceled, []watchdog.Event{ev})
+	if n := st.ingests.Load(); n != before+1 {
+		t.Fatalf("an ingest during a backfilled backlog did not reach the store (%d calls, %d before): it was held", n, before)
+	}
+	if _, err := eng.Ingest(ctx, []watchdog.Event{ev}); err != nil {
+		t.Fatalf("ingest during a backfilled backlog: %v", err)
+	}
+	close(st.release)
+	if err := wait(t, evaluated); err != nil {
+		t.Fatalf("evaluate: %v", err)
 	}
 }
 
