@@ -48,11 +48,12 @@ type Config struct {
 	// due now are recorded before a bulk import's next batches take the
 	// machine; the import's full width returns with the drain. A backlog
 	// of backfilled alerts only (an import of tickets already past their
-	// deadlines) holds no import back. Zero means 1 on a store whose
-	// ingest transactions run one at a time (SerialIngest: each one queued
-	// ahead of an evaluation delays it whole) and 2 on others (PostgreSQL,
-	// where a narrower import loses more of its rate than the alerts
-	// gain); negative means no limit.
+	// deadlines) holds no import back. Zero means 2 on a store whose
+	// ingest transactions run side by side (PostgreSQL: one at a time cost
+	// the import more of its rate than the alerts gained), and no limit on
+	// one that runs them one at a time (SerialIngest, SQLite: they already
+	// take turns with the passes for its one writer, and holding them back
+	// measured no better there). Negative means no limit.
 	IngestWhileBehind int
 	// ReplanBatch is how many open tickets one step of a policy change
 	// recomputes. Default 1000.
@@ -222,7 +223,7 @@ func New(store Store, cfg *Config) (*Engine, error) {
 	if width == 0 {
 		width = 2
 		if _, ok := store.(SerialIngest); ok {
-			width = 1
+			width = -1
 		}
 	}
 	e.gate = newIngestGate(width)
@@ -679,66 +680,6 @@ func (e *Engine) evaluateStep(ctx context.Context, now time.Time) (time.Time, er
 	}
 	e.plannedAt.Store(&next)
 	return next, nil
-}
-
-// plannedSet counts the distinct tickets a store planned in one call. A
-// store may call the PlanFunc again for the same ticket when it retries its
-// transaction (the Postgres store does after a deadlock), so counting calls
-// would overcount. It keeps each ticket's BackfilledAt as planned, to tell
-// backfilled alerts from late ones.
-type plannedSet struct {
-	mu  sync.Mutex
-	ids map[string]*time.Time // BackfilledAt by ticket id
-	// stopped holds by ticket id the outcomes its plan records stopped
-	// for the first time, to count once committed.
-	stopped map[string][]Outcome
-}
-
-func (s *plannedSet) wrap(plan PlanFunc) PlanFunc {
-	return func(t *Ticket) Plan {
-		s.mu.Lock()
-		if s.ids == nil {
-			s.ids = make(map[string]*time.Time)
-		}
-		s.ids[t.ID] = t.BackfilledAt
-		s.mu.Unlock()
-		p := plan(t)
-		first := firstStopped(t.Outcomes, p.Outcomes)
-		s.mu.Lock()
-		if s.stopped == nil {
-			s.stopped = make(map[string][]Outcome)
-		}
-		s.stopped[t.ID] = first
-		s.mu.Unlock()
-		return p
-	}
-}
-
-// report tells obs of the outcomes the committed plans recorded stopped
-// for the first time.
-func (s *plannedSet) report(obs Observer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, os := range s.stopped {
-		for _, o := range os {
-			obs.OutcomeRecorded(o)
-		}
-	}
-}
-
-// backfilled reports whether a's stage was due by its ticket's
-// BackfilledAt: made due by an ingest or policy change after its instant.
-func (s *plannedSet) backfilled(a Alert) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	at := s.ids[a.TicketID]
-	return at != nil && !a.DueAt.After(*at)
-}
-
-func (s *plannedSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.ids)
 }
 
 // evaluateDue fires every stage due at now and, with collect set, returns
