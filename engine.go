@@ -419,7 +419,13 @@ func (e *Engine) Ingest(ctx context.Context, events []Event) ([]*Ticket, error) 
 	if err := ValidateBatch(events); err != nil {
 		return nil, err
 	}
-	leave, err := e.gate.enter(ctx)
+	waitFrom := e.clock.Now()
+	leave, held, err := e.gate.enter(ctx)
+	if held {
+		if o, ok := e.obs.(IngestHeldObserver); ok {
+			o.IngestHeld(e.clock.Now().Sub(waitFrom))
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,14 @@ func (s *backlogStore) Ingest(ctx context.Context, events []watchdog.Event, plan
 	return s.Store.Ingest(ctx, events, plan)
 }
 
+// heldObserver counts the Ingest calls the engine held back.
+type heldObserver struct {
+	watchdog.NopObserver
+	held atomic.Int64
+}
+
+func (o *heldObserver) IngestHeld(time.Duration) { o.held.Add(1) }
+
 // While the evaluation drains a backlog (a claim came back full), Ingest
 // runs IngestWhileBehind calls at once; the others wait outside the store
 // until the backlog drains, and then run although the first still holds
@@ -55,7 +63,8 @@ func TestEngineIngestWaitsWhileEvaluationIsBehind(t *testing.T) {
 	st := &backlogStore{Store: openStore(t, filepath.Join(t.TempDir(), "wd.db")),
 		behind: make(chan struct{}), release: make(chan struct{}),
 		holdID: "held", inIngest: make(chan struct{}), hold: make(chan struct{})}
-	eng, err := watchdog.New(st, &watchdog.Config{Clock: clock, EvaluateBatch: 1, EvaluateConcurrency: 1, IngestWhileBehind: 1})
+	obs := &heldObserver{}
+	eng, err := watchdog.New(st, &watchdog.Config{Clock: clock, Observer: obs, EvaluateBatch: 1, EvaluateConcurrency: 1, IngestWhileBehind: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +103,9 @@ func TestEngineIngestWaitsWhileEvaluationIsBehind(t *testing.T) {
 	}
 	if n := st.ingests.Load(); n != before {
 		t.Fatalf("the waiting ingest reached the store (%d calls, %d before)", n, before)
+	}
+	if n := obs.held.Load(); n != 1 {
+		t.Fatalf("the observer was told of %d held ingest calls; want 1", n)
 	}
 	second := make(chan error, 1)
 	go func() { second <- ingest(ctx, "after-drain") }()

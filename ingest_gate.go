@@ -53,24 +53,30 @@ func (g *ingestGate) draining() (done func()) {
 }
 
 // enter waits, while an evaluation is behind, for one of the gate's slots,
-// and returns the func that gives it back. It returns at once when nothing
-// is behind, and stops waiting when the backlog drains or ctx is done.
-func (g *ingestGate) enter(ctx context.Context) (leave func(), err error) {
+// and returns the func that gives it back; held reports that it had to
+// wait. It returns at once when nothing is behind, and stops waiting when
+// the backlog drains or ctx is done.
+func (g *ingestGate) enter(ctx context.Context) (leave func(), held bool, err error) {
 	if g.slots == nil {
-		return func() {}, nil
+		return func() {}, false, nil
 	}
 	g.mu.Lock()
 	behind, clear := g.behind > 0, g.clear
 	g.mu.Unlock()
 	if !behind {
-		return func() {}, nil
+		return func() {}, false, nil
 	}
 	select {
 	case g.slots <- struct{}{}:
-		return func() { <-g.slots }, nil
+		return func() { <-g.slots }, false, nil
+	default:
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots }, true, nil
 	case <-clear:
-		return func() {}, nil
+		return func() {}, true, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, true, ctx.Err()
 	}
 }

@@ -16,7 +16,7 @@ func TestIngestGate(t *testing.T) {
 
 	// Nothing behind: no wait, however many enter.
 	for range 3 {
-		leave, err := g.enter(canceled)
+		leave, _, err := g.enter(canceled)
 		if err != nil {
 			t.Fatalf("enter with nothing behind: %v", err)
 		}
@@ -24,18 +24,18 @@ func TestIngestGate(t *testing.T) {
 	}
 
 	drained := g.draining()
-	leave, err := g.enter(ctx)
-	if err != nil {
-		t.Fatalf("first enter while behind: %v", err)
+	leave, held, err := g.enter(ctx)
+	if err != nil || held {
+		t.Fatalf("first enter while behind: held %v, %v; want a free slot at once", held, err)
 	}
 	// The one slot is taken: a second call waits, here until its context
 	// ends.
-	if _, err := g.enter(canceled); !errors.Is(err, context.Canceled) {
-		t.Fatalf("second enter while behind and the slot taken = %v; want it to wait (context.Canceled)", err)
+	if _, held, err := g.enter(canceled); !errors.Is(err, context.Canceled) || !held {
+		t.Fatalf("second enter while behind and the slot taken: held %v, %v; want it held (context.Canceled)", held, err)
 	}
 	got := make(chan func(), 1)
 	go func() {
-		l, err := g.enter(ctx)
+		l, _, err := g.enter(ctx)
 		if err != nil {
 			t.Errorf("waiting enter: %v", err)
 		}
@@ -48,11 +48,11 @@ func TestIngestGate(t *testing.T) {
 	drained2 := g.draining()
 	drained()
 	drained() // idempotent
-	if _, err := g.enter(canceled); !errors.Is(err, context.Canceled) {
+	if _, _, err := g.enter(canceled); !errors.Is(err, context.Canceled) {
 		t.Fatalf("enter while a second evaluation is behind = %v; want it to wait", err)
 	}
 	go func() {
-		l, err := g.enter(ctx)
+		l, _, err := g.enter(ctx)
 		if err != nil {
 			t.Errorf("enter during the drain: %v", err)
 		}
@@ -67,7 +67,7 @@ func TestIngestGate(t *testing.T) {
 	u := newIngestGate(-1)
 	defer u.draining()()
 	for range 3 {
-		if _, err := u.enter(canceled); err != nil {
+		if _, _, err := u.enter(canceled); err != nil {
 			t.Fatalf("enter on an unlimited gate: %v", err)
 		}
 	}

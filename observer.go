@@ -45,3 +45,11 @@ func (NopObserver) Evaluated(int, int, time.Duration) {}
 
 // OutcomeRecorded does nothing.
 func (NopObserver) OutcomeRecorded(Outcome) {}
+
+// IngestHeldObserver is an Observer that is also told of every Ingest call
+// that waited for its turn while the evaluation was behind (see
+// Config.IngestWhileBehind), and for how long. The engine checks for it
+// with a type assertion, so Observers without it keep working.
+type IngestHeldObserver interface {
+	IngestHeld(waited time.Duration)
+}

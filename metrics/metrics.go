@@ -1,8 +1,10 @@
 // Package metrics exposes Ticket Watchdog's Prometheus metrics: HTTP request
 // latency, events ingested, alerts fired and their lateness (or, for stages
 // already due when the commit that made them due landed, the backfilled
-// count instead), deliveries by notifier and outcome, scheduler passes, SLA file reloads, open tickets by
-// state and WebSocket clients. All names are under the "watchdog" namespace.
+// count instead), deliveries by notifier and outcome, scheduler passes,
+// ingest calls held back while the evaluation is behind, SLA file reloads,
+// open tickets by state and WebSocket clients. All names are under the
+// "watchdog" namespace.
 //
 // A *Metrics is a watchdog.Observer (give it to watchdog.Config.Observer),
 // records API requests (ObserveRequest) and SLA file reloads
@@ -110,6 +112,7 @@ type Metrics struct {
 	evaluations        prometheus.Counter
 	evaluatedTickets   prometheus.Counter
 	evaluationDuration prometheus.Histogram
+	ingestHeld         prometheus.Histogram
 	reloadSuccess      prometheus.Gauge
 	reloadTimestamp    prometheus.Gauge
 	reloadFailures     prometheus.Counter
@@ -117,7 +120,10 @@ type Metrics struct {
 	wsClients          atomic.Pointer[func() int]
 }
 
-var _ watchdog.Observer = (*Metrics)(nil)
+var (
+	_ watchdog.Observer           = (*Metrics)(nil)
+	_ watchdog.IngestHeldObserver = (*Metrics)(nil)
+)
 
 // New creates the metrics and registers them with reg. A nil reg means a new
 // registry that also holds the Go runtime and process collectors. It fails
@@ -181,6 +187,9 @@ func newMetrics(reg *prometheus.Registry, cfg *Config) *Metrics {
 		evaluationDuration: newHistogram("evaluation_duration_seconds",
 			"Duration of scheduler evaluation passes.",
 			[]float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}),
+		ingestHeld: newHistogram("ingest_held_seconds",
+			"How long ingest calls waited for their turn while the evaluation was behind on alerts due on time (the engine's IngestWhileBehind).",
+			[]float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
 		reloadSuccess:   newGauge("policy_reload_success", "Whether the last SLA file load attempt succeeded (1) or failed (0)."),
 		reloadTimestamp: newGauge("policy_reload_timestamp_seconds", "Unix time of the last successful SLA file load."),
 		reloadFailures:  newCounter("policy_reload_failures_total", "Failed SLA file load attempts."),
@@ -200,7 +209,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 		})
 	return []prometheus.Collector{
 		m.httpDuration, m.eventsIngested, m.ticketsChanged, m.alertsFired, m.alertLateness, m.alertsBackfilled, m.slaOutcomes,
-		m.deliveries, m.deliveryDuration, m.evaluations, m.evaluatedTickets, m.evaluationDuration,
+		m.deliveries, m.deliveryDuration, m.evaluations, m.evaluatedTickets, m.evaluationDuration, m.ingestHeld,
 		m.reloadSuccess, m.reloadTimestamp, m.reloadFailures, m.openTickets, wsClients,
 		m.openTickets.errors,
 	}
@@ -272,6 +281,12 @@ func normMethod(m string) string {
 func (m *Metrics) EventsIngested(events, changed int) {
 	m.eventsIngested.Add(float64(max(events, 0)))
 	m.ticketsChanged.Add(float64(max(changed, 0)))
+}
+
+// IngestHeld records how long an ingest call waited for its turn while the
+// evaluation was behind; see watchdog.IngestHeldObserver.
+func (m *Metrics) IngestHeld(waited time.Duration) {
+	m.ingestHeld.Observe(max(waited, 0).Seconds())
 }
 
 // AlertFired counts an alert and records its lateness, or counts it as

@@ -171,6 +171,16 @@ func TestEvaluated(t *testing.T) {
 	}
 }
 
+func TestIngestHeld(t *testing.T) {
+	t.Parallel()
+	m, _ := setup(t, nil)
+	m.IngestHeld(300 * time.Millisecond)
+	m.IngestHeld(-time.Millisecond) // a clock moved back counts as no wait
+	if n, sum := histogram(t, m.ingestHeld); n != 2 || !near(sum, 0.3) {
+		t.Errorf("ingest_held_seconds count %d sum %v, want 2 and 0.3", n, sum)
+	}
+}
+
 func TestObserveRequest(t *testing.T) {
 	t.Parallel()
 	m, _ := setup(t, nil)
