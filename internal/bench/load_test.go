@@ -180,7 +180,11 @@ func TestCatchupRecordsEveryStageOnce(t *testing.T) {
 				c.Slack.Lateness.N != 1200 || c.WebSocket.Lateness.N != 1200 {
 				t.Errorf("catch-up = %+v, want 1200 stages (4 a ticket) recorded and once on each channel", c)
 			}
-			if c.StagesPerS <= 0 || c.RecordedS <= 0 || c.FiredS <= 0 || c.FiredS > c.RecordedS+0.01 {
+			// FiredS is 0 (no figure) when every stage was fired by a pass
+			// whose instant came before the import started: a pass takes its
+			// instant, then claims, and on a loaded machine a pass woken
+			// just before the import can claim all of its 300 tickets.
+			if c.StagesPerS <= 0 || c.RecordedS <= 0 || c.FiredS < 0 || c.FiredS > c.RecordedS+0.01 {
 				t.Errorf("catch-up rate %.0f stages/s over %.2fs (fired by %.2fs): want the fired instants before the receipts", c.StagesPerS, c.RecordedS, c.FiredS)
 			}
 			// Nothing arrives before the first batch was sent.
