@@ -6,13 +6,14 @@ import (
 )
 
 // ingestGate lets alerts due now go before a bulk import. While the
-// evaluation is behind (a claim of due tickets came back full, until the
-// claims drain), at most a few Ingest calls run at once and the rest wait
-// in the process, not in the database: on a machine the import keeps busy,
-// every ingest transaction running beside a pass takes a share of the CPU
-// and of the store's writer that the pass then lacks, and its tickets'
-// alerts are late by as much. The import resumes at its full width as soon
-// as the claims drain, so it loses only the time the backlog took.
+// evaluation is behind (a claim of due tickets came back full with alerts
+// on time, until the claims drain), at most a few Ingest calls run at once
+// and the rest wait in the process, not in the database: on a machine the
+// import keeps busy, every ingest transaction running beside a pass takes a
+// share of the CPU and of the store's writer that the pass then lacks, and
+// its tickets' alerts are late by as much. The import resumes at its full
+// width as soon as the claims drain, so it loses only the time the backlog
+// took.
 type ingestGate struct {
 	slots chan struct{} // nil: no limit
 
