@@ -125,6 +125,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 
 // FinishDeliveries records attempt outcomes with one statement, in a write
 // transaction so that it is planned as key probes; see watchdog.Store.
+//
+// The planner settings and the update go to the server as one query string,
+// which it runs as one transaction: one round trip where a transaction with
+// a bound statement takes five (begin, settings, parse, bind and execute,
+// commit). Recording is what bounds a notifier's sending rate (at most
+// DeliveryBatch sent before their outcomes are recorded), and on a machine
+// a bulk import keeps busy every round trip waits for both processes to be
+// scheduled again. The values go as literals of the arrays the statement
+// unnests, quoted by the driver.
 func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.DeliveryOutcome) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -133,11 +142,11 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		return nil
 	}
 	var (
-		ids, attempts = make([]int64, len(outcomes)), make([]int64, len(outcomes))
-		statuses      = make([]string, len(outcomes))
+		ids, attempts = make(pq.Int64Array, len(outcomes)), make(pq.Int64Array, len(outcomes))
+		statuses      = make(pq.StringArray, len(outcomes))
 		at            = make(timeArray, len(outcomes))
-		errs          = make([]string, len(outcomes))
-		unsent        = make([]bool, len(outcomes))
+		errs          = make(pq.StringArray, len(outcomes))
+		unsent        = make(pq.BoolArray, len(outcomes))
 	)
 	for i := range outcomes {
 		o := &outcomes[i]
@@ -149,43 +158,41 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		case watchdog.DeliveryDelivered:
 			when = us(o.Finished)
 		case watchdog.DeliveryFailed:
-			errs[i] = o.Error
+			errs[i] = storableText(o.Error)
 		case watchdog.DeliveryPending:
-			when, errs[i] = us(o.RetryAt), o.Error
+			when, errs[i] = us(o.RetryAt), storableText(o.Error)
 		}
 		if !when.IsZero() {
 			at[i] = &when
 		}
 		ids[i], attempts[i], statuses[i], unsent[i] = o.ID, int64(o.Attempt), string(o.Status), o.Unsent
 	}
-	tx, err := s.beginWrite(ctx)
+	q, err := literalQuery(finishDeliveriesSQL, ids, attempts, statuses, at, errs, unsent)
 	if err != nil {
-		return s.fail(ctx, "finish deliveries", err)
+		return fmt.Errorf("postgres: finish deliveries: %w", err)
 	}
-	defer tx.Rollback()
-	// One statement for every kind of outcome. Only the claim an outcome is
-	// for (same attempts, still pending) is updated, and its holder let go;
-	// an unsent one takes back that claim's attempt and keeps the previous
-	// error unless it brings one. It is planned anew for each batch, not
-	// prepared: a generic plan cached while the table was nearly empty
-	// (the start of a catch-up) kept being used at 400,000 pending rows,
-	// and three runs of four delivered their last alert minutes late.
-	if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = u.status, holder = NULL,
-			attempts = CASE WHEN u.unsent THEN d.attempts - 1 ELSE d.attempts END,
-			next_attempt_at = CASE WHEN u.status = 'pending' THEN u.at ELSE d.next_attempt_at END,
-			delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END,
-			last_error = CASE WHEN u.unsent AND u.err = '' THEN d.last_error ELSE u.err END
-		FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::bool[])
-			AS u(id, attempts, status, at, err, unsent)
-		WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`,
-		pq.Int64Array(ids), pq.Int64Array(attempts), pq.StringArray(statuses), at, pq.StringArray(errs), pq.BoolArray(unsent)); err != nil {
-		return s.fail(ctx, "finish deliveries", err)
-	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.db.ExecContext(ctx, keyedPlans+"; "+q); err != nil {
 		return s.fail(ctx, "finish deliveries", err)
 	}
 	return nil
 }
+
+// finishDeliveriesSQL records outcomes, every kind with one statement. Only
+// the claim an outcome is for (same attempts, still pending) is updated,
+// and its holder let go; an unsent one takes back that claim's attempt and
+// keeps the previous error unless it brings one. It is planned anew for
+// each batch, not prepared: a generic plan cached while the table was
+// nearly empty (the start of a catch-up) kept being used at 400,000
+// pending rows, and three runs of four delivered their last alert minutes
+// late.
+const finishDeliveriesSQL = `UPDATE deliveries d SET status = u.status, holder = NULL,
+		attempts = CASE WHEN u.unsent THEN d.attempts - 1 ELSE d.attempts END,
+		next_attempt_at = CASE WHEN u.status = 'pending' THEN u.at ELSE d.next_attempt_at END,
+		delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END,
+		last_error = CASE WHEN u.unsent AND u.err = '' THEN d.last_error ELSE u.err END
+	FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::bool[])
+		AS u(id, attempts, status, at, err, unsent)
+	WHERE d.id = u.id AND d.attempts = u.attempts AND d.status = 'pending'`
 
 // Heartbeat records that holder is alive until until; see watchdog.Store.
 func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) error {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -444,3 +446,54 @@ func (a timeArray) Value() (driver.Value, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// storableText is s as PostgreSQL text can hold it: a text value cannot
+// hold a NUL byte or bytes that are not UTF-8, and a notifier's error
+// message (a destination's response, say) may have either.
+func storableText(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// literalQuery is query with each placeholder $n replaced by the n-th of
+// args as a quoted literal, for a statement sent in one query string with
+// others (which cannot carry parameters).
+func literalQuery(query string, args ...driver.Valuer) (string, error) {
+	lits := make([]string, len(args))
+	for i, a := range args {
+		v, err := a.Value()
+		if err != nil {
+			return "", err
+		}
+		switch v := v.(type) {
+		case nil:
+			lits[i] = "NULL"
+		case string:
+			lits[i] = pq.QuoteLiteral(v)
+		case []byte:
+			lits[i] = pq.QuoteLiteral(string(v))
+		default:
+			return "", fmt.Errorf("literal $%d: unexpected %T", i+1, v)
+		}
+	}
+	var b strings.Builder
+	for i := 0; i < len(query); i++ {
+		if query[i] != '$' || i+1 == len(query) || query[i+1] < '0' || query[i+1] > '9' {
+			b.WriteByte(query[i])
+			continue
+		}
+		j := i + 1
+		for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+			j++
+		}
+		n, err := strconv.Atoi(query[i+1 : j])
+		if err != nil || n < 1 || n > len(lits) {
+			return "", fmt.Errorf("placeholder %s without a value", query[i:j])
+		}
+		b.WriteString(lits[n-1])
+		i = j - 1
+	}
+	return b.String(), nil
+}

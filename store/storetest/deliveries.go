@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -273,5 +274,56 @@ func testFinishDeliveryUnsent(t *testing.T, h Harness) {
 		if !errors.Is(err, watchdog.ErrInvalid) {
 			t.Errorf("unsent %s outcome: err = %v, want ErrInvalid", st, err)
 		}
+	}
+}
+
+// testFinishDeliveryAnyErrorText records outcomes whose error text (a
+// destination's response, say) holds a NUL byte, bytes that are not UTF-8,
+// quotes, backslashes and placeholders: the store records them, with the
+// readable part of the text kept, rather than failing the batch, which
+// would stop the notifier's sending until it is recorded.
+func testFinishDeliveryAnyErrorText(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	for _, id := range []string{"a", "b"} {
+		ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), NewEvent(id, 0))
+	}
+	evaluate(t, s, At(time.Minute), 10, FirePlan(At(time.Minute), nil, []string{"n"}, "alert"))
+	got := claim(t, s, "n", At(time.Minute), 10, time.Minute)
+	if len(got) != 2 {
+		t.Fatalf("claim = %+v, want two deliveries", got)
+	}
+	texts := map[int64]string{
+		got[0].ID: "HTTP 502: \x00body\x00 \xff\xfe end",
+		got[1].ID: `HTTP 400: it's a \\ "quote" $1 $2::text[] '; DROP TABLE deliveries; --`,
+	}
+	if err := s.FinishDeliveries(t.Context(), []watchdog.DeliveryOutcome{
+		{ID: got[0].ID, Attempt: 1, Status: watchdog.DeliveryPending, RetryAt: At(2 * time.Minute), Error: texts[got[0].ID], Finished: At(70 * time.Second)},
+		{ID: got[1].ID, Attempt: 1, Status: watchdog.DeliveryFailed, Error: texts[got[1].ID], Finished: At(70 * time.Second)},
+	}); err != nil {
+		t.Fatalf("FinishDeliveries: %v", err)
+	}
+	for _, id := range []string{"a", "b"} {
+		tk := getTicket(t, s, id)
+		if len(tk.Alerts) != 1 || len(tk.Alerts[0].Deliveries) != 1 {
+			t.Fatalf("ticket %s alerts %+v, want one alert with one delivery", id, tk.Alerts)
+		}
+		d := tk.Alerts[0].Deliveries[0]
+		want := texts[d.ID]
+		switch {
+		case d.Status == watchdog.DeliveryPending:
+			if !d.NextAttemptAt.Equal(At(2*time.Minute)) || !strings.HasPrefix(d.LastError, "HTTP 502: ") ||
+				!strings.Contains(d.LastError, "body") || !strings.HasSuffix(d.LastError, " end") {
+				t.Errorf("retried delivery = %+v, want its retry at %v and its error text kept (%q)", d, At(2*time.Minute), want)
+			}
+		case d.Status == watchdog.DeliveryFailed:
+			if d.LastError != want {
+				t.Errorf("failed delivery's error = %q, want %q", d.LastError, want)
+			}
+		default:
+			t.Errorf("delivery %+v, want pending or failed", d)
+		}
+	}
+	if got := claim(t, s, "n", At(2*time.Minute), 10, time.Minute); len(got) != 1 || got[0].Attempts != 2 {
+		t.Fatalf("claim at the retry = %+v, want the retried delivery at attempt 2", got)
 	}
 }

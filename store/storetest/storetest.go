@@ -74,6 +74,7 @@ func Run(t *testing.T, h Harness) {
 		{"ClaimsRescue", testClaimsRescue},
 		{"FinishDelivery", testFinishDelivery},
 		{"FinishDeliveryUnsent", testFinishDeliveryUnsent},
+		{"FinishDeliveryAnyErrorText", testFinishDeliveryAnyErrorText},
 		{"NextDueNextDelivery", testNextDueNextDelivery},
 		{"DueInstantMoves", testDueInstantMoves},
 		{"Replan", testReplan},
