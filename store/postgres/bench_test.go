@@ -388,3 +388,58 @@ func (m *cpuMeter) report(b *testing.B) {
 	}
 	m.client.Report(b, "go-cpu-ms/op")
 }
+
+// BenchmarkDeliveryRecord measures what a notifier's loop asks of the
+// store per batch of sends: one claim of 128 pending deliveries and the
+// record of their outcomes, the two transactions whose round trips bound
+// its sending rate. Wall time per delivery depends on what else the
+// machine runs (each round trip waits to be scheduled); compare it on a
+// loaded machine too, e.g. with two busy loops beside the benchmark.
+//
+//	go test -run '^$' -bench DeliveryRecord -benchtime 150x ./store/postgres/
+func BenchmarkDeliveryRecord(b *testing.B) {
+	const batch = 128
+	ctx := context.Background()
+	st := openOneConn(b)
+	preloadTickets(b, st, 20_000, 1)
+	now := storetest.Base
+	fire := storetest.FirePlan(now, nil, []string{"slack"}, "alert")
+	fired := 0
+	for {
+		alerts, err := st.EvaluateDue(ctx, now, 1000, fire)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(alerts) == 0 {
+			break
+		}
+		fired += len(alerts)
+	}
+	cpu := newCPUMeter(b, st)
+	sent := 0
+	b.ResetTimer()
+	for b.Loop() {
+		if sent+batch > fired {
+			b.Fatalf("only %d deliveries pending for %d ops; lower -benchtime", fired, b.N)
+		}
+		cpu.start()
+		ds, err := st.ClaimDeliveries(ctx, watchdog.DeliveryClaim{Notifier: "slack", Holder: "bench", Now: now, Limit: batch, Until: now.Add(time.Minute)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		outs := make([]watchdog.DeliveryOutcome, len(ds))
+		for i, d := range ds {
+			outs[i] = watchdog.DeliveryOutcome{ID: d.ID, Attempt: d.Attempts, Status: watchdog.DeliveryDelivered, Finished: now}
+		}
+		if err := st.FinishDeliveries(ctx, outs); err != nil {
+			b.Fatal(err)
+		}
+		cpu.stop()
+		if len(ds) != batch {
+			b.Fatalf("claimed %d, want %d", len(ds), batch)
+		}
+		sent += len(ds)
+	}
+	cpu.report(b)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(sent), "ns/delivery")
+}

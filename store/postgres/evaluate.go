@@ -409,7 +409,7 @@ func supersede(ctx context.Context, q queryer, refs []watchdog.DeliveryRef) erro
 	}
 	if _, err := q.ExecContext(ctx, `UPDATE deliveries d SET status = 'superseded'
 		FROM unnest($1::bigint[], $2::text[]) AS u(a, n)
-		WHERE d.alert_id = u.a AND d.notifier = u.n AND d.status = 'pending' AND d.attempts = 0 AND d.holder IS NULL`,
+		WHERE d.alert_id = u.a AND d.notifier = u.n AND d.status = `+stillPending+` AND d.attempts = 0 AND d.holder IS NULL`,
 		pq.Int64Array(ids), pq.StringArray(names)); err != nil {
 		return fmt.Errorf("supersede deliveries: %w", err)
 	}

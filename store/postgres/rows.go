@@ -458,22 +458,31 @@ func storableText(s string) string {
 }
 
 // literalQuery is query with each placeholder $n replaced by the n-th of
-// args as a quoted literal, for a statement sent in one query string with
-// others (which cannot carry parameters).
-func literalQuery(query string, args ...driver.Valuer) (string, error) {
+// args as a literal (strings quoted by the driver), for a statement sent in
+// one query string with others, which cannot carry parameters. An arg is a
+// driver.Valuer, a string, an int or a time.Time.
+func literalQuery(query string, args ...any) (string, error) {
 	lits := make([]string, len(args))
 	for i, a := range args {
-		v, err := a.Value()
-		if err != nil {
-			return "", err
+		if v, ok := a.(driver.Valuer); ok {
+			var err error
+			if a, err = v.Value(); err != nil {
+				return "", err
+			}
 		}
-		switch v := v.(type) {
+		switch v := a.(type) {
 		case nil:
 			lits[i] = "NULL"
 		case string:
 			lits[i] = pq.QuoteLiteral(v)
 		case []byte:
 			lits[i] = pq.QuoteLiteral(string(v))
+		case int:
+			lits[i] = strconv.Itoa(v)
+		case int64:
+			lits[i] = strconv.FormatInt(v, 10)
+		case time.Time:
+			lits[i] = "'" + string(appendTimestamp(nil, v)) + "'"
 		default:
 			return "", fmt.Errorf("literal $%d: unexpected %T", i+1, v)
 		}
