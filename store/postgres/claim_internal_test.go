@@ -78,27 +78,30 @@ func TestClaimReadsOnlyWhatItTakes(t *testing.T) {
 func TestClaimDeliveriesReadsOnlyWhatItTakes(t *testing.T) {
 	ctx, st := context.Background(), openScratch(t)
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	pending := func(from, n int, at time.Time) {
-		t.Helper()
-		if _, err := st.db.ExecContext(ctx, `
-			WITH a AS (
-				INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
-					priority, customer_tier, target_ns, elapsed_ns, details)
-				SELECT 't-' || i, 'first_response', 'breach', 0, 'breach', $3, $3, 2, 'high', 'gold', 0, 0, ''
-				FROM generate_series($1::int, $1::int + $2::int - 1) AS i
-				RETURNING id)
-			INSERT INTO deliveries (alert_id, notifier, next_attempt_at) SELECT id, 'slack', $3 FROM a`,
-			from, n, at); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pending(0, 2000, now.Add(time.Hour))
+	insertPending(t, st, 0, 2000, now.Add(time.Hour))
 	if _, err := st.db.ExecContext(ctx, "ANALYZE deliveries"); err != nil {
 		t.Fatal(err)
 	}
-	pending(2000, 3000, now.Add(-time.Minute))
+	insertPending(t, st, 2000, 3000, now.Add(-time.Minute))
 
 	checkClaimPlan(t, st, "deliveries", "pending delivery", claimDeliveriesSQL, "slack", now, 100, now.Add(time.Minute), "holder")
+}
+
+// insertPending inserts n alerts (tickets t-from...) with a pending Slack
+// delivery each, due at at.
+func insertPending(t *testing.T, st *Store, from, n int, at time.Time) {
+	t.Helper()
+	if _, err := st.db.ExecContext(context.Background(), `
+		WITH a AS (
+			INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
+				priority, customer_tier, target_ns, elapsed_ns, details)
+			SELECT 't-' || i, 'first_response', 'breach', 0, 'breach', $3, $3, 2, 'high', 'gold', 0, 0, ''
+			FROM generate_series($1::int, $1::int + $2::int - 1) AS i
+			RETURNING id)
+		INSERT INTO deliveries (alert_id, notifier, next_attempt_at) SELECT id, 'slack', $3 FROM a`,
+		from, n, at); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // checkClaimPlan runs claim (whose limit is 100) under claimPlans with
@@ -159,22 +162,8 @@ func openScratch(t *testing.T) *Store {
 func TestFinishDeliveriesProbesByKey(t *testing.T) {
 	ctx, st := context.Background(), openScratch(t)
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	pending := func(from, n int) {
-		t.Helper()
-		if _, err := st.db.ExecContext(ctx, `
-			WITH a AS (
-				INSERT INTO alerts (ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
-					priority, customer_tier, target_ns, elapsed_ns, details)
-				SELECT 't-' || i, 'first_response', 'breach', 0, 'breach', $3, $3, 2, 'high', 'gold', 0, 0, ''
-				FROM generate_series($1::int, $1::int + $2::int - 1) AS i
-				RETURNING id)
-			INSERT INTO deliveries (alert_id, notifier, next_attempt_at) SELECT id, 'slack', $3 FROM a`,
-			from, n, now); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// Statistics of a store with a few pending deliveries among many sent...
-	pending(0, 2000)
+	insertPending(t, st, 0, 2000, now)
 	if _, err := st.db.ExecContext(ctx, `UPDATE deliveries SET status = 'delivered', delivered_at = next_attempt_at WHERE id % 400 <> 0`); err != nil {
 		t.Fatal(err)
 	}
@@ -182,22 +171,18 @@ func TestFinishDeliveriesProbesByKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ...then a burst of firings the statistics do not know of yet.
-	pending(2000, 20000)
+	insertPending(t, st, 2000, 20000, now)
 	claimed, err := st.ClaimDeliveries(ctx, watchdog.DeliveryClaim{Notifier: "slack", Holder: "h", Now: now, Limit: 100, Until: now.Add(time.Minute)})
 	if err != nil || len(claimed) != 100 {
 		t.Fatalf("claimed %d deliveries (%v), want 100", len(claimed), err)
 	}
-	var (
-		ids, attempts = make(pq.Int64Array, len(claimed)), make(pq.Int64Array, len(claimed))
-		statuses      = make(pq.StringArray, len(claimed))
-		at            = make(timeArray, len(claimed))
-		errs          = make(pq.StringArray, len(claimed))
-		unsent        = make(pq.BoolArray, len(claimed))
-	)
+	outs := make([]watchdog.DeliveryOutcome, len(claimed))
+	ids := make(pq.Int64Array, len(claimed))
 	for i, d := range claimed {
-		ids[i], attempts[i], statuses[i], at[i] = d.ID, int64(d.Attempts), string(watchdog.DeliveryDelivered), &now
+		outs[i] = watchdog.DeliveryOutcome{ID: d.ID, Attempt: d.Attempts, Status: watchdog.DeliveryDelivered, Finished: now}
+		ids[i] = d.ID
 	}
-	finish, err := literalQuery(finishDeliveriesSQL, ids, attempts, statuses, at, errs, unsent)
+	finish, err := finishQuery(outs)
 	if err != nil {
 		t.Fatal(err)
 	}

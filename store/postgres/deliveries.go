@@ -140,6 +140,19 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	if len(outcomes) == 0 {
 		return nil
 	}
+	q, err := finishQuery(outcomes)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, keyedPlans+"; "+q); err != nil {
+		return s.fail(ctx, "finish deliveries", err)
+	}
+	return nil
+}
+
+// finishQuery is finishDeliveriesSQL for outcomes, with their values as
+// literals.
+func finishQuery(outcomes []watchdog.DeliveryOutcome) (string, error) {
 	var (
 		ids, attempts = make(pq.Int64Array, len(outcomes)), make(pq.Int64Array, len(outcomes))
 		statuses      = make(pq.StringArray, len(outcomes))
@@ -150,7 +163,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	for i := range outcomes {
 		o := &outcomes[i]
 		if err := sqlstore.CheckOutcome(*o); err != nil {
-			return fmt.Errorf("postgres: %w", err)
+			return "", fmt.Errorf("postgres: %w", err)
 		}
 		var when time.Time
 		switch o.Status {
@@ -168,12 +181,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	}
 	q, err := literalQuery(finishDeliveriesSQL, ids, attempts, statuses, at, errs, unsent)
 	if err != nil {
-		return fmt.Errorf("postgres: finish deliveries: %w", err)
+		return "", fmt.Errorf("postgres: finish deliveries: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, keyedPlans+"; "+q); err != nil {
-		return s.fail(ctx, "finish deliveries", err)
-	}
-	return nil
+	return q, nil
 }
 
 // finishDeliveriesSQL records outcomes, every kind with one statement. Only
