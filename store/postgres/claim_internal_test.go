@@ -211,3 +211,46 @@ func TestFinishDeliveriesProbesByKey(t *testing.T) {
 		t.Errorf("%d of the 100 recorded as delivered (%v)", n, err)
 	}
 }
+
+// TestLiteralQuery: values sent as literals (for statements that share one
+// query string) come back from the server as they went, whatever their
+// text holds; placeholders are replaced by number, not by prefix; and a
+// value the query string cannot carry is refused.
+func TestLiteralQuery(t *testing.T) {
+	ctx, st := context.Background(), openScratch(t)
+	at := time.Date(2026, 3, 2, 12, 0, 0, 123456000, time.UTC)
+	texts := []string{"", "plain", "it's", `back\slash \' \\`, `$1 $2::text '; DROP TABLE deliveries; --`, "é ✓ 日本", "E'x'"}
+	for _, text := range texts {
+		args := []any{text, at, int64(-7), pq.StringArray{text, `"q"`, ""}, 3, "a", "b", "c", "d", "ten"}
+		q, err := literalQuery(`SELECT $1::text, $2::timestamptz, $3::bigint, $4::text[], $5::int, $10::text`, args...)
+		if err != nil {
+			t.Fatalf("literalQuery(%q): %v", text, err)
+		}
+		var (
+			gotText, gotTen string
+			gotAt           time.Time
+			gotInt, gotFive int64
+			gotArr          pq.StringArray
+		)
+		if err := st.db.QueryRowContext(ctx, q).Scan(&gotText, &gotAt, &gotInt, &gotArr, &gotFive, &gotTen); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if gotText != text || !gotAt.Equal(at) || gotInt != -7 || gotFive != 3 || gotTen != "ten" ||
+			len(gotArr) != 3 || gotArr[0] != text || gotArr[1] != `"q"` || gotArr[2] != "" {
+			t.Errorf("%s\ngave %q %v %d %q %d %q", q, gotText, gotAt, gotInt, gotArr, gotFive, gotTen)
+		}
+	}
+	for _, c := range []struct {
+		query string
+		args  []any
+	}{
+		{"SELECT $1::text", []any{"a\x00b"}},
+		{"SELECT $1::text[]", []any{pq.StringArray{"a\x00b"}}},
+		{"SELECT $2::text", []any{"a"}},
+		{"SELECT $1::float8", []any{1.5}},
+	} {
+		if q, err := literalQuery(c.query, c.args...); err == nil {
+			t.Errorf("literalQuery(%q, %q) = %q, want an error", c.query, c.args, q)
+		}
+	}
+}

@@ -127,8 +127,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 //
 // The planner settings and the update go to the server as one query string,
 // which it runs as one transaction: one round trip where a transaction with
-// a bound statement takes five (begin, settings, parse, bind and execute,
-// commit). Recording is what bounds a notifier's sending rate (at most
+// a bound statement takes four (begin, the settings, the statement, commit). Recording is what bounds a notifier's sending rate (at most
 // DeliveryBatch sent before their outcomes are recorded), and on a machine
 // a bulk import keeps busy every round trip waits for both processes to be
 // scheduled again. The values go as literals of the arrays the statement

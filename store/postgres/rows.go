@@ -460,7 +460,9 @@ func storableText(s string) string {
 // literalQuery is query with each placeholder $n replaced by the n-th of
 // args as a literal (strings quoted by the driver), for a statement sent in
 // one query string with others, which cannot carry parameters. An arg is a
-// driver.Valuer, a string, an int or a time.Time.
+// driver.Valuer, a string, an int or a time.Time. A string with a NUL byte
+// is refused: the query string is sent NUL-terminated, and PostgreSQL's
+// text cannot hold one anyway.
 func literalQuery(query string, args ...any) (string, error) {
 	lits := make([]string, len(args))
 	for i, a := range args {
@@ -470,13 +472,17 @@ func literalQuery(query string, args ...any) (string, error) {
 				return "", err
 			}
 		}
+		if b, ok := a.([]byte); ok {
+			a = string(b)
+		}
 		switch v := a.(type) {
 		case nil:
 			lits[i] = "NULL"
 		case string:
+			if strings.IndexByte(v, 0) >= 0 {
+				return "", fmt.Errorf("literal $%d: a NUL byte", i+1)
+			}
 			lits[i] = pq.QuoteLiteral(v)
-		case []byte:
-			lits[i] = pq.QuoteLiteral(string(v))
 		case int:
 			lits[i] = strconv.Itoa(v)
 		case int64:
