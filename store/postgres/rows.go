@@ -451,10 +451,7 @@ func ptr[T any](v T) *T { return &v }
 // hold a NUL byte or bytes that are not UTF-8, and a notifier's error
 // message (a destination's response, say) may have either.
 func storableText(s string) string {
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
 
 // literalQuery is query with each placeholder $n replaced by the n-th of

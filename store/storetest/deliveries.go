@@ -309,13 +309,13 @@ func testFinishDeliveryAnyErrorText(t *testing.T, h Harness) {
 		}
 		d := tk.Alerts[0].Deliveries[0]
 		want := texts[d.ID]
-		switch {
-		case d.Status == watchdog.DeliveryPending:
+		switch d.Status {
+		case watchdog.DeliveryPending:
 			if !d.NextAttemptAt.Equal(At(2*time.Minute)) || !strings.HasPrefix(d.LastError, "HTTP 502: ") ||
 				!strings.Contains(d.LastError, "body") || !strings.HasSuffix(d.LastError, " end") {
 				t.Errorf("retried delivery = %+v, want its retry at %v and its error text kept (%q)", d, At(2*time.Minute), want)
 			}
-		case d.Status == watchdog.DeliveryFailed:
+		case watchdog.DeliveryFailed:
 			if d.LastError != want {
 				t.Errorf("failed delivery's error = %q, want %q", d.LastError, want)
 			}
