@@ -122,12 +122,14 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 	return out, nil
 }
 
-// FinishDeliveries records attempt outcomes with one statement, in a write
-// transaction so that it is planned as key probes; see watchdog.Store.
+// FinishDeliveries records attempt outcomes with one statement, under the
+// write transactions' planner settings (keyedPlans), so that it is planned
+// as key probes; see watchdog.Store.
 //
-// The planner settings and the update go to the server as one query string,
-// which it runs as one transaction: one round trip where a transaction with
-// a bound statement takes four (begin, the settings, the statement, commit). Recording is what bounds a notifier's sending rate (at most
+// The settings and the update go to the server as one query string, which
+// it runs as one transaction: one round trip where a transaction with a
+// bound statement takes four (begin, the settings, the statement, commit).
+// Recording is what bounds a notifier's sending rate (at most
 // DeliveryBatch sent before their outcomes are recorded), and on a machine
 // a bulk import keeps busy every round trip waits for both processes to be
 // scheduled again. The values go as literals of the arrays the statement

@@ -457,9 +457,11 @@ func storableText(s string) string {
 // literalQuery is query with each placeholder $n replaced by the n-th of
 // args as a literal (strings quoted by the driver), for a statement sent in
 // one query string with others, which cannot carry parameters. An arg is a
-// driver.Valuer, a string, an int or a time.Time. A string with a NUL byte
-// is refused: the query string is sent NUL-terminated, and PostgreSQL's
-// text cannot hold one anyway.
+// string, an int, an int64, a time.Time or a driver.Valuer giving one of
+// those or nil (lib/pq's arrays give their literal as a string). A string
+// with a NUL byte is refused: the query string is sent NUL-terminated, and
+// PostgreSQL's text cannot hold one anyway. query's own text must not hold
+// a $ followed by a digit other than its placeholders.
 func literalQuery(query string, args ...any) (string, error) {
 	lits := make([]string, len(args))
 	for i, a := range args {
@@ -468,9 +470,6 @@ func literalQuery(query string, args ...any) (string, error) {
 			if a, err = v.Value(); err != nil {
 				return "", err
 			}
-		}
-		if b, ok := a.([]byte); ok {
-			a = string(b)
 		}
 		switch v := a.(type) {
 		case nil:
