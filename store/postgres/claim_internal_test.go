@@ -248,6 +248,7 @@ func TestLiteralQuery(t *testing.T) {
 		{"SELECT $1::text[]", []any{pq.StringArray{"a\x00b"}}},
 		{"SELECT $2::text", []any{"a"}},
 		{"SELECT $1::float8", []any{1.5}},
+		{"SELECT $1::text", []any{[]byte("a")}},
 	} {
 		if q, err := literalQuery(c.query, c.args...); err == nil {
 			t.Errorf("literalQuery(%q, %q) = %q, want an error", c.query, c.args, q)
