@@ -163,6 +163,12 @@ func TestIngestAndCeilingOnPostgres(t *testing.T) {
 	if s.Ceiling == nil || s.Ceiling.Rows != 2000 || s.Ceiling.RowsPerS <= 0 {
 		t.Fatalf("ceiling = %+v, want 2000 rows", s.Ceiling)
 	}
+	// The ceiling is copied into the table the ingest target was set
+	// against: the tickets table's primary key and three indexes, without
+	// the due index it has since gained.
+	if !strings.Contains(s.Ceiling.Table, "primary key and 3 indexes") {
+		t.Errorf("ceiling table = %q, want the primary key and 3 indexes", s.Ceiling.Table)
+	}
 }
 
 // The lateness mode measures on a store holding -lateness-stored tickets

@@ -5,13 +5,14 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
-	_ "github.com/lib/pq" // registers the "postgres" driver
+	"github.com/lib/pq" // also registers the "postgres" driver
 
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
 )
@@ -40,7 +41,8 @@ type CeilingResult struct {
 var copyColumns = []string{"id", "priority", "customer_tier", "status", "created_at", "updated_at", "first_response_at", "escalation_level", "sla_state", "untracked_reason", "open", "next_due_at", "breach_at"}
 
 // Ceiling copies one row per workload event into a scratch table LIKE the
-// store's tickets table (same columns, defaults, constraints and indexes),
+// store's tickets table (same columns, defaults, constraints and indexes but
+// the due index),
 // in one transaction with COPY FROM STDIN, and times it. An update event
 // becomes a row with its id suffixed, so the table's primary key holds: the
 // database writes as many rows as the ingest mode sent events.
@@ -59,6 +61,26 @@ func Ceiling(ctx context.Context, c CeilingConfig) (*CeilingResult, error) {
 		defer cancel()
 		_, _ = db.ExecContext(dropCtx, "DROP TABLE IF EXISTS "+table)
 	}()
+	// The ceiling stays the measure the ingest target was set against: the
+	// tickets table with its primary key and three indexes. The due index
+	// tickets gained when the store's schedule table went (migration 00014)
+	// is dropped from the copy: it took the place of two tables' writes at
+	// ingest, and charging it to COPY would lower the ceiling, and flatter
+	// the ratio, for no change in ingest.
+	var dueIndex string
+	if err := db.QueryRowContext(ctx, `SELECT indexname FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = $1 AND indexdef LIKE '%(next_due_at)%'`, table).Scan(&dueIndex); err == nil {
+		if _, err := db.ExecContext(ctx, "DROP INDEX "+pq.QuoteIdentifier(dueIndex)); err != nil {
+			return nil, fmt.Errorf("ceiling: %w", err)
+		}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	var indexes int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = $1`, table).Scan(&indexes); err != nil {
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
 
 	type row []any
 	var rows []row
@@ -112,7 +134,7 @@ func Ceiling(ctx context.Context, c CeilingConfig) (*CeilingResult, error) {
 		Rows:     len(rows),
 		Seconds:  round2(elapsed.Seconds()),
 		RowsPerS: float64(int(float64(len(rows)) / elapsed.Seconds())),
-		Table:    "LIKE tickets INCLUDING ALL (primary key and 4 indexes), one transaction",
+		Table:    fmt.Sprintf("LIKE tickets INCLUDING ALL but the due index (primary key and %d indexes), one transaction", indexes-1),
 	}, nil
 }
 

@@ -20,11 +20,11 @@ import (
 // over unnest arrays. The server parses COPY's rows field by field, with no
 // array to parse, unnest and materialise first; the rows are encoded here
 // straight into COPY's text format, with no array literal per column.
-// Ingest copies its plain inserts (new tickets, their schedule rows, new
-// timeline events) this way, into the tables themselves: each is a plain
-// insert under the batch's row locks, exactly as the statements were, so a
-// unique violation (a concurrent batch created the same ticket) still fails
-// the transaction, which reruns.
+// Ingest copies its plain inserts (new tickets, new timeline events) this
+// way, into the tables themselves: each is a plain insert under the batch's
+// row locks, exactly as the statements were, so a unique violation (a
+// concurrent batch created the same ticket) still fails the transaction,
+// which reruns.
 
 // copyRows is rows in COPY's text format: fields separated by tabs, rows
 // ended by newlines, \N for NULL.
@@ -284,9 +284,8 @@ func (t *copyTx) end() {
 	}
 }
 
-// copyInserts copies the new timeline events, the new tickets and their
-// schedule rows, in the tickets' merge (id) order, as the statements they
-// replace inserted them.
+// copyInserts copies the new timeline events and the new tickets, in the
+// tickets' merge (id) order, as the statements they replace inserted them.
 func (w *ingestWrites) copyInserts(ctx context.Context, c *sql.Conn) error {
 	rows := copyBufs.Get().(*copyRows)
 	defer func() {
@@ -310,17 +309,6 @@ func (w *ingestWrites) copyInserts(ctx context.Context, c *sql.Conn) error {
 		first_response_at, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy,
 		attributes, tags, sla_calendar, open_clocks, response_breach_at, resolution_breach_at) FROM STDIN`, rows); err != nil {
 		return fmt.Errorf("insert tickets: %w", err)
-	}
-	*rows = copyRows{buf: rows.buf[:0]}
-	for _, t := range w.created {
-		if t.NextDueAt != nil {
-			rows.text(t.ID)
-			rows.time(*t.NextDueAt)
-			rows.end()
-		}
-	}
-	if err := copyIn(ctx, c, `COPY ticket_schedule (ticket_id, next_due_at) FROM STDIN`, rows); err != nil {
-		return fmt.Errorf("schedule tickets: %w", err)
 	}
 	return nil
 }

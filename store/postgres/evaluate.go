@@ -65,22 +65,18 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 
 // claimSQL locks up to $2 tickets due at $1, in due order; see claimDue.
 const claimSQL = `SELECT ` + ticketColsT + `
-	FROM ticket_schedule s JOIN tickets t ON t.id = s.ticket_id
-	WHERE s.next_due_at <= $1 AND t.next_due_at <= $1
-	ORDER BY s.next_due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED`
+	FROM tickets t WHERE t.next_due_at <= $1
+	ORDER BY t.next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED`
 
 // claimDue locks up to limit tickets due at now, with their timelines and
 // alerts. The transaction must have begun with claimPlans.
 func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*watchdog.Ticket, error) {
-	// The schedule's index gives the due tickets in order; only the tickets
-	// rows are locked (they guard their schedule rows too), and LIMIT counts
-	// only the rows locked, so concurrent evaluators take disjoint sets.
-	// The condition on t.next_due_at (kept equal to the schedule's) matters
-	// when another evaluator commits these tickets while this scan runs: the
-	// scan saw their old schedule rows, but locking fetches the tickets'
-	// new versions and rechecks only t's conditions, which now exclude
-	// them. Without it this claim would take (and uselessly replan) tickets
-	// just fired.
+	// The partial index on next_due_at gives the due tickets in order, and
+	// LIMIT counts only the rows locked, so concurrent evaluators take
+	// disjoint sets. A ticket another evaluator commits while this scan runs
+	// is fetched again at its new version when locked, and the condition is
+	// checked again on it, so a ticket just fired (and moved on) is not taken
+	// and uselessly replanned.
 	claimed, err := queryTickets(ctx, tx, claimSQL, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim due tickets: %w", err)
@@ -99,7 +95,6 @@ func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*wat
 type evaluation struct {
 	now    time.Time
 	rows   ticketRows
-	sched  scheduleRows
 	alerts alertRows
 	plans  map[string]watchdog.Plan // by ticket id: its alerts' deliveries
 	// supersede are earlier deliveries the plans supersede.
@@ -122,11 +117,10 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	if derivedChanged(&before, t) {
 		e.rows.add(t)
 	}
-	e.sched.change(t.ID, before.NextDueAt, t.NextDueAt)
 }
 
 // write stores the alerts with their deliveries, publishes them, and stores
-// the tickets' columns and schedule.
+// the tickets' columns.
 func (e *evaluation) write(ctx context.Context, q *copyTx, origin, channel string) error {
 	if len(e.alerts.list) > 0 {
 		if q.conn != nil {
@@ -153,10 +147,7 @@ func (e *evaluation) write(ctx context.Context, q *copyTx, origin, channel strin
 	if err := updateDerived(ctx, q, &e.rows, true); err != nil {
 		return err
 	}
-	if err := e.outs.write(ctx, q); err != nil {
-		return err
-	}
-	return e.sched.write(ctx, q)
+	return e.outs.write(ctx, q)
 }
 
 // insertOutbox enqueues the deliveries of freshly recorded alerts and sets
@@ -369,9 +360,8 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 		return "", 0, err
 	}
 	var (
-		rows  ticketRows
-		sched scheduleRows
-		outs  outcomeRows
+		rows ticketRows
+		outs outcomeRows
 	)
 	for _, t := range tickets {
 		before := *t
@@ -380,12 +370,8 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 		if derivedChanged(&before, t) {
 			rows.add(t)
 		}
-		sched.change(t.ID, before.NextDueAt, t.NextDueAt)
 	}
 	if err := updateDerived(ctx, tx, &rows, false); err != nil {
-		return "", 0, err
-	}
-	if err := sched.write(ctx, tx); err != nil {
 		return "", 0, err
 	}
 	if err := outs.write(ctx, tx); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -64,10 +63,9 @@ func (s *Store) ingestOnce(ctx context.Context, b *batch, plan watchdog.PlanFunc
 	}
 	var w ingestWrites
 	for _, c := range m.Changed {
-		oldNext := c.T.NextDueAt
 		w.outcomes.add(applyPlan(c.T, plan(c.T)))
 		c.T.Events, c.T.Alerts, c.T.Messages, c.T.Outcomes = nil, nil, nil, nil
-		w.add(c, oldNext)
+		w.add(c)
 	}
 	if err := w.write(ctx, tx); err != nil {
 		return nil, err
@@ -108,13 +106,11 @@ type ingestWrites struct {
 	created  []*watchdog.Ticket // the new tickets
 	updates  ticketRows
 	messages messageRows
-	sched    scheduleRows // the stored tickets' changes
 	outcomes outcomeRows
 }
 
-// add records the writes of a planned ticket, whose stored NextDueAt was
-// oldNext.
-func (w *ingestWrites) add(c sqlstore.Ingested, oldNext *time.Time) {
+// add records the writes of a planned ticket.
+func (w *ingestWrites) add(c sqlstore.Ingested) {
 	if len(c.Fresh) > 0 {
 		w.fresh = append(w.fresh, c.Fresh)
 	}
@@ -124,7 +120,6 @@ func (w *ingestWrites) add(c sqlstore.Ingested, oldNext *time.Time) {
 		return
 	}
 	w.updates.add(c.T)
-	w.sched.change(c.T.ID, oldNext, c.T.NextDueAt)
 }
 
 func (w *ingestWrites) write(ctx context.Context, tx *copyTx) error {
@@ -138,9 +133,6 @@ func (w *ingestWrites) write(ctx context.Context, tx *copyTx) error {
 		if _, err := tx.ExecContext(ctx, updateTicketsSQL, w.updates.args()...); err != nil {
 			return fmt.Errorf("update tickets: %w", err)
 		}
-	}
-	if err := w.sched.write(ctx, tx); err != nil {
-		return raced(err)
 	}
 	return w.outcomes.write(ctx, tx)
 }
@@ -162,10 +154,10 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $
 		sla_calendar, open_clocks, response_breach_at, resolution_breach_at)
 WHERE t.id = u.id`)
 
-// insert writes the plain inserts: the new timeline events, the new
-// tickets and their schedule rows. Under the batch's row locks no one else
-// adds to the stored tickets' timelines, and a new ticket that another
-// batch creates meanwhile makes one of them fail with a unique violation.
+// insert writes the plain inserts: the new timeline events and the new
+// tickets. Under the batch's row locks no one else adds to the stored
+// tickets' timelines, and a new ticket that another batch creates meanwhile
+// makes one of them fail with a unique violation.
 // They go by COPY when the connection offers it.
 func (w *ingestWrites) insert(ctx context.Context, tx *copyTx) error {
 	if tx.conn != nil {
@@ -179,12 +171,8 @@ func (w *ingestWrites) insert(ctx context.Context, tx *copyTx) error {
 		return err
 	}
 	var created ticketRows
-	var sched scheduleRows
 	for _, t := range w.created {
 		created.add(t)
-		if t.NextDueAt != nil {
-			sched.insert(t.ID, t.NextDueAt)
-		}
 	}
 	if len(created.id) > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status,
@@ -199,5 +187,5 @@ func (w *ingestWrites) insert(ctx context.Context, tx *copyTx) error {
 			return fmt.Errorf("insert tickets: %w", err)
 		}
 	}
-	return sched.write(ctx, tx)
+	return nil
 }

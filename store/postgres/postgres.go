@@ -298,7 +298,7 @@ func unreachable(err error) bool {
 // model, which prices each index probe as a random page read, prefers a
 // sequential scan of the whole table (hashing the batch's keys, or joining
 // them by hash) until the table is far larger than the batch: at 20,000
-// tickets every pass scanned both tickets and ticket_schedule whole (a third
+// tickets every pass scanned both tickets and its schedule table whole (a third
 // of its time), and a table of 100,000 would cost five times that. The same
 // held for = ANY: a 1,000-id batch read every row of tickets, ticket_events
 // and sla_outcomes while they stayed under a few hundred thousand rows, and
@@ -315,14 +315,16 @@ const keyedPlans = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin 
 	`SET LOCAL max_parallel_workers_per_gather = 0`
 
 // claimPlans are keyedPlans for a transaction that claims due tickets: the
-// claim must read the schedule in due order and stop at its limit, and
-// claimDue sets afterPlans once it has. Otherwise the planner, misjudging
-// how many are due (a burst makes thousands due between two runs of
-// autovacuum's analyze), reads every due schedule row by bitmap, or every
-// due ticket by its own index, joins them all and sorts them to take the
-// first 1,000: each pass of a burst read and sorted the whole backlog
-// (13,000 to 21,000 rows, 45 to 240 ms of a pass), so passes grew as they
-// fell behind. ClaimDeliveries runs its one statement under them too: a
+// claim must read the due index in order and stop at its limit, and
+// claimDue sets afterPlans once it has. When the due instants lived in a
+// table of their own, joined to tickets, the planner, misjudging how many
+// were due (a burst makes thousands due between two runs of autovacuum's
+// analyze), read every due row by bitmap, joined them all and sorted them
+// to take the first 1,000: each pass of a burst read and sorted the whole
+// backlog (13,000 to 21,000 rows, 45 to 240 ms of a pass), so passes grew
+// as they fell behind. The claim of one table by its own index is planned
+// well without them (PostgreSQL reads the index's true extremes), but a
+// bitmap read and a sort are never the plan wanted here. ClaimDeliveries runs its one statement under them too: a
 // notifier's claim sorted every pending delivery, for the same reason.
 const claimPlans = keyedPlans + `; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
 

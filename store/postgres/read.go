@@ -155,10 +155,10 @@ func (s *Store) Alerts(ctx context.Context, q watchdog.AlertsQuery) ([]watchdog.
 }
 
 // NextDue returns the earliest scheduled due instant, read from the end of
-// the schedule's index.
+// the tickets' due index.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
-	return s.earliest(ctx, "next due", `SELECT next_due_at FROM ticket_schedule
-		ORDER BY next_due_at LIMIT 1`)
+	return s.earliest(ctx, "next due", `SELECT next_due_at FROM tickets
+		WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1`)
 }
 
 // NextDelivery returns the earliest next_attempt_at of notifier's pending
