@@ -1,0 +1,94 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/ticket-watchdog/watchdog/migrations"
+	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
+)
+
+// TestMigrationMovesTheScheduleOntoTickets: a store that kept its due
+// instants in ticket_schedule (migrations up to 00013) upgrades in place:
+// the tickets it had scheduled are still found due, in due order, by
+// NextDue and by the claim, and migrating down restores the schedule.
+func TestMigrationMovesTheScheduleOntoTickets(t *testing.T) {
+	ctx, dsn := context.Background(), pgtest.DSN(t)
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, err := fs.Sub(migrations.Postgres, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 13); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	// Three tickets due (two past, one ahead) and one with nothing due, as
+	// the store before 00014 wrote them: the due instant on both tables.
+	for _, r := range []struct {
+		id  string
+		due *time.Time
+	}{{"T-late", at(-2 * time.Hour)}, {"T-later", at(time.Hour)}, {"T-idle", nil}, {"T-due", at(-time.Minute)}} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO tickets (id, priority, customer_tier, status, created_at, updated_at, sla_state, next_due_at)
+			VALUES ($1, 'high', 'gold', 'open', $2, $2, 'ok', $3)`, r.id, now.Add(-3*time.Hour), r.due); err != nil {
+			t.Fatal(err)
+		}
+		if r.due != nil {
+			if _, err := db.ExecContext(ctx, `INSERT INTO ticket_schedule (ticket_id, next_due_at) VALUES ($1, $2)`, r.id, *r.due); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	st, err := Open(ctx, dsn, nil) // migrates the rest of the way
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	next, ok, err := st.NextDue(ctx)
+	if err != nil || !ok || !next.Equal(now.Add(-2*time.Hour)) {
+		t.Fatalf("NextDue = %v, %v, %v; want %v", next, ok, err, now.Add(-2*time.Hour))
+	}
+	tx, err := st.beginPlanned(ctx, claimPlans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := queryTickets(ctx, tx, claimSQL, now, 10)
+	_ = tx.Rollback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range claimed {
+		ids = append(ids, c.ID)
+	}
+	if len(ids) != 2 || ids[0] != "T-late" || ids[1] != "T-due" {
+		t.Errorf("claimed %v, want [T-late T-due] (due, in due order)", ids)
+	}
+
+	if _, err := p.DownTo(ctx, 13); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM ticket_schedule s JOIN tickets t
+		ON t.id = s.ticket_id AND t.next_due_at = s.next_due_at`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("after migrating down, %d tickets scheduled as on tickets, want 3", n)
+	}
+}
