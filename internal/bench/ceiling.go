@@ -41,11 +41,11 @@ type CeilingResult struct {
 var copyColumns = []string{"id", "priority", "customer_tier", "status", "created_at", "updated_at", "first_response_at", "escalation_level", "sla_state", "untracked_reason", "open", "next_due_at", "breach_at"}
 
 // Ceiling copies one row per workload event into a scratch table LIKE the
-// store's tickets table (same columns, defaults, constraints and indexes but
-// the due index),
-// in one transaction with COPY FROM STDIN, and times it. An update event
-// becomes a row with its id suffixed, so the table's primary key holds: the
-// database writes as many rows as the ingest mode sent events.
+// store's tickets table (same columns, defaults, constraints and indexes,
+// but for the due index), in one transaction with COPY FROM STDIN, and
+// times it. An update event becomes a row with its id suffixed, so the
+// table's primary key holds: the database writes as many rows as the ingest
+// mode sent events.
 func Ceiling(ctx context.Context, c CeilingConfig) (*CeilingResult, error) {
 	db, err := sql.Open("postgres", c.DSN)
 	if err != nil {
