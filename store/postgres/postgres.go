@@ -324,8 +324,9 @@ const keyedPlans = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin 
 // backlog (13,000 to 21,000 rows, 45 to 240 ms of a pass), so passes grew
 // as they fell behind. The claim of one table by its own index is planned
 // well without them (PostgreSQL reads the index's true extremes), but a
-// bitmap read and a sort are never the plan wanted here. ClaimDeliveries runs its one statement under them too: a
-// notifier's claim sorted every pending delivery, for the same reason.
+// bitmap read and a sort are never the plan wanted here. ClaimDeliveries
+// runs its one statement under them too: a notifier's claim sorted every
+// pending delivery, for the same reason.
 const claimPlans = keyedPlans + `; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
 
 // afterPlans undoes claimPlans' additions for the rest of the transaction.
