@@ -264,7 +264,8 @@ func countingPlan(p watchdog.PlanFunc, n *int) watchdog.PlanFunc {
 }
 
 // preloadTickets COPYs n tickets, one in dueEvery due at storetest.Base,
-// the rest due in a thousand years, schedules them, and analyses the tables.
+// the rest due in a thousand years (their due index is filled by the COPY),
+// and analyses the table.
 func preloadTickets(b *testing.B, st *postgres.Store, n, dueEvery int) {
 	b.Helper()
 	ctx := context.Background()
