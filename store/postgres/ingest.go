@@ -109,9 +109,12 @@ type ingestWrites struct {
 	outcomes outcomeRows
 }
 
-// add records the writes of a planned ticket.
+// add records the writes of a planned ticket. A new ticket's one event
+// stays on its row (sqlstore.Loaders.EventOnRow): most tickets are created
+// by one event, and a timeline row for it would be a second row, and a
+// second index entry, to write for each.
 func (w *ingestWrites) add(c sqlstore.Ingested) {
-	if len(c.Fresh) > 0 {
+	if len(c.Fresh) > 0 && !sqlstore.OnRowOnly(c) {
 		w.fresh = append(w.fresh, c.Fresh)
 	}
 	w.messages.add(c.T.ID, c.FreshMessages)

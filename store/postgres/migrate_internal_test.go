@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pressly/goose/v3"
 
+	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/migrations"
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
 )
@@ -90,5 +92,87 @@ func TestMigrationMovesTheScheduleOntoTickets(t *testing.T) {
 	}
 	if n != 3 {
 		t.Errorf("after migrating down, %d tickets scheduled as on tickets, want 3", n)
+	}
+}
+
+// TestEventOnRow: a ticket created by one event has no timeline row (the
+// event is its row's fields), a second event writes both, and migrating
+// below 00015 writes out the events the rows hold.
+func TestEventOnRow(t *testing.T) {
+	ctx, dsn := context.Background(), pgtest.DSN(t)
+	st, err := Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	base := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	ev := func(id string, updated time.Duration) watchdog.Event {
+		return watchdog.Event{ID: id, Priority: "high", CustomerTier: "gold", Status: "open", CreatedAt: base, UpdatedAt: base.Add(updated),
+			Attributes: map[string]string{"team": "billing"}, Tags: []string{"vip"}}
+	}
+	plan := func(*watchdog.Ticket) watchdog.Plan { return watchdog.Plan{State: watchdog.TicketOK, Open: true} }
+	rows := func(id string) int {
+		t.Helper()
+		var n int
+		if err := st.db.QueryRowContext(ctx, `SELECT count(*) FROM ticket_events WHERE ticket_id = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := st.Ingest(ctx, []watchdog.Event{ev("one", time.Minute), ev("two", time.Minute), ev("two", 2*time.Minute), ev("three", time.Minute)}, plan); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]int{"one": 0, "two": 2, "three": 0} {
+		if n := rows(id); n != want {
+			t.Errorf("%s: %d timeline rows after the first batch, want %d", id, n, want)
+		}
+	}
+	// A replay of the one event writes nothing; an older event writes both.
+	for _, batch := range [][]watchdog.Event{{ev("one", time.Minute)}, {ev("one", 0)}} {
+		if _, err := st.Ingest(ctx, batch, plan); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rows("one"); n != 2 {
+		t.Errorf("one: %d timeline rows after an older event, want 2", n)
+	}
+
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, err := fs.Sub(migrations.Postgres, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 14); err != nil {
+		t.Fatal(err)
+	}
+	var got []watchdog.Event
+	r, err := db.QueryContext(ctx, `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags
+		FROM ticket_events WHERE ticket_id = 'three'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for r.Next() {
+		e, err := scanEvent(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e)
+	}
+	if d := cmp.Diff([]watchdog.Event{ev("three", time.Minute)}, got); d != "" {
+		t.Errorf("three: timeline rows after migrating down (-want +got):\n%s", d)
+	}
+	for id, want := range map[string]int{"one": 2, "two": 2} {
+		if n := rows(id); n != want {
+			t.Errorf("%s: %d timeline rows after migrating down, want %d", id, n, want)
+		}
 	}
 }

@@ -252,7 +252,8 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return scanRow(sc,
 var loaders = &sqlstore.Loaders{
 	TimelinesSQL: `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags
 		FROM ticket_events WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`,
-	ScanEvent: scanEvent,
+	ScanEvent:  scanEvent,
+	EventOnRow: true,
 	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`,
 	ScanAlert: scanAlert,

@@ -312,3 +312,78 @@ func testMergeFirstResponseKept(t *testing.T, h Harness) {
 		t.Errorf("a conflicting duplicate's first response counted: %s, want +20s", got[0].FirstResponseAt)
 	}
 }
+
+// testMergeFirstEventKept: a ticket's first event, whatever it carries, is
+// its timeline entry exactly as sent, in what a plan, the evaluator and a
+// read see, before and after older events join it. A store may keep a
+// lone event on the ticket's row (sqlstore.Loaders.EventOnRow), where an
+// empty set of attributes that clears them, or tags sent twice, would not
+// survive; the latest event carrying attributes still decides the
+// ticket's.
+func testMergeFirstEventKept(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	full := NewEvent("full", 10*time.Minute)
+	full.Status, full.FirstResponseAt = "pending", TimePtr(At(2*time.Minute))
+	full.Attributes, full.Tags = map[string]string{"team": "billing", "region": "eu"}, []string{"vip", "refund"}
+	cleared := NewEvent("cleared", 10*time.Minute)
+	cleared.Attributes, cleared.Tags = map[string]string{}, []string{}
+	twice := NewEvent("twice", 10*time.Minute)
+	twice.Tags = []string{"vip", "vip"}
+	plain := NewEvent("plain", 10*time.Minute)
+	firsts := []watchdog.Event{full, cleared, twice, plain}
+	ingest(t, s, OpenPlan(TimePtr(At(time.Hour))), firsts...)
+
+	for _, ev := range firsts {
+		tk := getTicket(t, s, ev.ID)
+		if d := cmp.Diff([]watchdog.Event{ev}, tk.Events); d != "" {
+			t.Errorf("%s: timeline of one event (-want +got):\n%s", ev.ID, d)
+		}
+		diffTicket(t, ev.ID, tk, want(watchdog.Plan{State: watchdog.TicketOK, Open: true, NextDueAt: TimePtr(At(time.Hour))}, 0, ev))
+	}
+
+	// The evaluator's plan sees the one event too.
+	rec := &Recorder{Decide: OpenPlan(TimePtr(At(2 * time.Hour)))}
+	if _, err := s.EvaluateDue(t.Context(), At(time.Hour), 10, rec.Plan); err != nil {
+		t.Fatalf("EvaluateDue: %v", err)
+	}
+	seen := map[string][]watchdog.Event{}
+	for _, c := range rec.Calls() {
+		seen[c.ID] = c.Events
+	}
+	for _, ev := range firsts {
+		if d := cmp.Diff([]watchdog.Event{ev}, seen[ev.ID]); d != "" {
+			t.Errorf("%s: evaluator's timeline (-want +got):\n%s", ev.ID, d)
+		}
+	}
+
+	// Older events arrive, each carrying attributes and tags of its own.
+	var olders []watchdog.Event
+	for _, ev := range firsts {
+		old := NewEvent(ev.ID, time.Minute)
+		old.Attributes, old.Tags = map[string]string{"team": "sales"}, []string{"old"}
+		olders = append(olders, old)
+	}
+	rec = &Recorder{Decide: OpenPlan(TimePtr(At(2 * time.Hour)))}
+	ingest(t, s, rec.Plan, olders...)
+	planned := map[string][]watchdog.Event{}
+	for _, c := range rec.Calls() {
+		planned[c.ID] = c.Events
+	}
+	for i, ev := range firsts {
+		wantEvents := []watchdog.Event{olders[i], ev}
+		if d := cmp.Diff(wantEvents, planned[ev.ID]); d != "" {
+			t.Errorf("%s: plan's timeline after an older event (-want +got):\n%s", ev.ID, d)
+		}
+		tk := getTicket(t, s, ev.ID)
+		if d := cmp.Diff(wantEvents, tk.Events); d != "" {
+			t.Errorf("%s: stored timeline after an older event (-want +got):\n%s", ev.ID, d)
+		}
+		diffTicket(t, ev.ID+" after an older event", tk,
+			want(watchdog.Plan{State: watchdog.TicketOK, Open: true, NextDueAt: TimePtr(At(2 * time.Hour))}, 0, wantEvents...))
+	}
+	// The ticket whose latest event cleared its attributes and tags keeps
+	// none, though the older event carries some.
+	if tk := getTicket(t, s, "cleared"); tk.Attributes != nil || tk.Tags != nil {
+		t.Errorf("cleared: attributes %v, tags %v after an older event; want none (the latest event cleared them)", tk.Attributes, tk.Tags)
+	}
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 		{"MergeReplay", testMergeReplay},
 		{"MergeConflictingDuplicate", testMergeConflictingDuplicate},
 		{"MergeFirstResponseKept", testMergeFirstResponseKept},
+		{"MergeFirstEventKept", testMergeFirstEventKept},
 		{"IngestAtomic", testIngestAtomic},
 		{"IngestKeepsEscalation", testIngestKeepsEscalation},
 		{"IngestLargeBatch", testIngestLargeBatch},

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 
 	"github.com/ticket-watchdog/watchdog"
 )
@@ -61,7 +62,7 @@ type Ingested struct {
 	// alerts, for plan. Its other columns are still the stored ones.
 	T     *watchdog.Ticket
 	New   bool             // T is not stored yet
-	Fresh []watchdog.Event // the events to write
+	Fresh []watchdog.Event // the events to write to the timeline rows (see Loaders.EventOnRow)
 	// FreshMessages are the messages to write.
 	FreshMessages []watchdog.Message
 }
@@ -78,7 +79,7 @@ func MergeBatch(ctx context.Context, q Queryer, l *Loaders, b Batch, ids []strin
 		m.Tickets[t.ID] = t
 		storedIDs[i] = t.ID
 	}
-	timelines, err := l.Timelines(ctx, q, storedIDs)
+	timelines, onRow, err := l.Timelines(ctx, q, stored)
 	if err != nil {
 		return nil, err
 	}
@@ -91,9 +92,19 @@ func MergeBatch(ctx context.Context, q Queryer, l *Loaders, b Batch, ids []strin
 	}
 	var alerted []*watchdog.Ticket
 	for _, id := range ids {
+		var rowEvent []watchdog.Event
+		if onRow[id] {
+			rowEvent = slices.Clone(timelines[id])
+		}
 		c, changed := merge(id, m.Tickets[id], timelines[id], b.Events[id])
 		if !changed {
 			continue
+		}
+		if len(c.Fresh) > 0 {
+			// The row's one event joins the timeline rows with the new
+			// ones: once the merge has applied the latest event, the
+			// row no longer holds it.
+			c.Fresh = append(c.Fresh, rowEvent...)
 		}
 		m.Tickets[id] = c.T
 		m.Changed = append(m.Changed, c)

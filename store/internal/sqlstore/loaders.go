@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/ticket-watchdog/watchdog"
 )
@@ -14,6 +17,13 @@ type Loaders struct {
 	// are its one parameter, in ticket and updated_at order, for ScanEvent.
 	TimelinesSQL string
 	ScanEvent    func(Scanner) (watchdog.Event, error)
+	// EventOnRow says that the store keeps the one event of a ticket that
+	// has only one, and that RowEvent reproduces exactly, on the ticket's
+	// row instead of in its timeline: a ticket with no timeline rows has
+	// RowEvent as its timeline. Its writers keep the invariant: a ticket's
+	// timeline is either all in its rows or that one event (see
+	// OnRowOnly and MergeBatch).
+	EventOnRow bool
 	// AlertsSQL selects the alerts rows of those tickets, by ticket and
 	// oldest first, for ScanAlert.
 	AlertsSQL string
@@ -35,9 +45,66 @@ type Loaders struct {
 	IDs func(ids []string) any
 }
 
-// Timelines reads the timelines of the tickets ids, by ticket id.
-func (l *Loaders) Timelines(ctx context.Context, q Queryer, ids []string) (map[string][]watchdog.Event, error) {
-	return loadByTicket(ctx, q, "timelines", l.TimelinesSQL, l.IDs, ids, l.ScanEvent, func(e watchdog.Event) string { return e.ID })
+// Timelines reads the timelines of tickets (read from their rows), by
+// ticket id, and with EventOnRow says which of them are their rows' one
+// event.
+func (l *Loaders) Timelines(ctx context.Context, q Queryer, tickets []*watchdog.Ticket) (timelines map[string][]watchdog.Event, onRow map[string]bool, err error) {
+	ids := make([]string, len(tickets))
+	for i, t := range tickets {
+		ids[i] = t.ID
+	}
+	timelines, err = loadByTicket(ctx, q, "timelines", l.TimelinesSQL, l.IDs, ids, l.ScanEvent, func(e watchdog.Event) string { return e.ID })
+	if err != nil || !l.EventOnRow {
+		return timelines, nil, err
+	}
+	for _, t := range tickets {
+		if _, ok := timelines[t.ID]; !ok {
+			if onRow == nil {
+				onRow = make(map[string]bool)
+			}
+			timelines[t.ID], onRow[t.ID] = []watchdog.Event{RowEvent(t)}, true
+		}
+	}
+	return timelines, onRow, nil
+}
+
+// RowEvent is the event a ticket's row holds: the fields an event sets on
+// its ticket. For a ticket of one event it is that event, unless the event
+// carried an empty set of attributes or tags, or tags twice over (see
+// OnRowOnly).
+func RowEvent(t *watchdog.Ticket) watchdog.Event {
+	ev := watchdog.Event{
+		ID: t.ID, Priority: t.Priority, CustomerTier: t.CustomerTier, Status: t.Status,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		Attributes: maps.Clone(t.Attributes), Tags: slices.Clone(t.Tags),
+	}
+	if t.FirstResponseAt != nil {
+		fr := *t.FirstResponseAt
+		ev.FirstResponseAt = &fr
+	}
+	return ev
+}
+
+// OnRowOnly reports whether a store with EventOnRow leaves out of the
+// timeline rows the one event of a new ticket that Ingest merged: when the
+// ticket has that one event and its row reproduces it exactly.
+func OnRowOnly(c Ingested) bool {
+	if !c.New || len(c.Fresh) != 1 {
+		return false
+	}
+	ev, row := &c.Fresh[0], RowEvent(c.T)
+	return ev.ID == row.ID && ev.Priority == row.Priority && ev.CustomerTier == row.CustomerTier &&
+		ev.Status == row.Status && ev.CreatedAt.Equal(row.CreatedAt) && ev.UpdatedAt.Equal(row.UpdatedAt) &&
+		sameInstant(ev.FirstResponseAt, row.FirstResponseAt) &&
+		(ev.Attributes == nil) == (row.Attributes == nil) && maps.Equal(ev.Attributes, row.Attributes) &&
+		(ev.Tags == nil) == (row.Tags == nil) && slices.Equal(ev.Tags, row.Tags)
+}
+
+func sameInstant(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 // Messages reads the messages of the tickets ids, by ticket id, in
@@ -77,7 +144,7 @@ func (l *Loaders) Fill(ctx context.Context, q Queryer, tickets []*watchdog.Ticke
 	for i, t := range tickets {
 		ids[i] = t.ID
 	}
-	timelines, err := l.Timelines(ctx, q, ids)
+	timelines, _, err := l.Timelines(ctx, q, tickets)
 	if err != nil {
 		return err
 	}
