@@ -60,11 +60,7 @@ func (h *Handler) postTickets(w http.ResponseWriter, r *http.Request) {
 	}
 	h.health.answered(true)
 	h.log.Info("events ingested", "correlation_id", CorrelationID(r.Context()), "events", len(events), "tickets", len(tickets))
-	if !isArray && len(tickets) == 1 {
-		writeJSON(w, http.StatusOK, tickets[0])
-		return
-	}
-	writeJSON(w, http.StatusOK, tickets)
+	writeTickets(w, http.StatusOK, tickets, !isArray && len(tickets) == 1)
 }
 
 // jsonContentType says why a body's Content-Type is not JSON, or returns
