@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	sjson "github.com/segmentio/encoding/json"
 )
 
 // MaxIDBytes is the longest ticket id accepted, in bytes.
@@ -100,8 +102,8 @@ func DecodeEventsBytes(data []byte) ([]Event, error) {
 // other document: not an array of objects, an item that is null or {}
 // (the item-wise path says which), or any field error.
 func decodeObjects(data []byte) ([]Event, bool) {
-	var ws []wireEvent
-	if err := json.Unmarshal(data, &ws); err != nil || len(ws) == 0 {
+	ws, ok := parseWire(data)
+	if !ok {
 		return nil, false
 	}
 	events := make([]Event, len(ws))
@@ -115,6 +117,43 @@ func decodeObjects(data []byte) ([]Event, bool) {
 		}
 	}
 	return events, true
+}
+
+// parseWire splits an array of objects into wireEvents, each field the raw
+// JSON of its value, exactly as json.Unmarshal into []wireEvent does, or
+// reports false. It parses with github.com/segmentio/encoding/json, which
+// does this about three times as fast as encoding/json (the split was a
+// fifth of the server's CPU per ingested event), without copying the raw
+// values out of data. A document it refuses, or that holds more than one
+// value, goes to encoding/json's path, which then decides; one it takes,
+// encoding/json takes alike (FuzzParseWireMatchesEncodingJSON).
+func parseWire(data []byte) ([]wireEvent, bool) {
+	if foldsBeyondASCII(data) {
+		return nil, false
+	}
+	var ws []wireEvent
+	rest, err := sjson.Parse(data, &ws, sjson.ZeroCopy)
+	if err != nil || len(bytes.TrimLeft(rest, " \t\r\n")) > 0 || len(ws) == 0 {
+		return nil, false
+	}
+	return ws, true
+}
+
+// foldsBeyondASCII reports whether data holds, as such or escaped, one of
+// the two runes that encoding/json, matching keys to fields without regard
+// to case, takes for an ASCII letter (U+017F for s, U+212A for k); the
+// faster decoder folds ASCII only, and could tell a key apart that
+// encoding/json takes for a field.
+func foldsBeyondASCII(data []byte) bool {
+	if bytes.ContainsRune(data, '\u017f') || bytes.ContainsRune(data, '\u212a') {
+		return true
+	}
+	for _, esc := range []string{`\u017f`, `\u017F`, `\u212a`, `\u212A`} {
+		if bytes.Contains(data, []byte(esc)) {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeItems decodes the document item by item, naming every bad one.
