@@ -146,7 +146,7 @@ func writeEvents(ctx context.Context, db *sqlx.DB, method string, evs []watchdog
 		for i, ev := range evs {
 			ids[i], st[i], pr[i], tr[i], up[i], cr[i] = ev.ID, ev.Status, ev.Priority, ev.CustomerTier, ev.UpdatedAt, ev.CreatedAt
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO ticket_events (ticket_id, updated_at, status, priority, customer_tier, created_at)
+		rows, err := tx.QueryContext(ctx, `INSERT INTO ticket_timeline (ticket_id, updated_at, status, priority, customer_tier, created_at)
 			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
 			ON CONFLICT DO NOTHING RETURNING ticket_id`,
 			pq.StringArray(ids), pq.GenericArray{A: up}, pq.StringArray(st), pq.StringArray(pr), pq.StringArray(tr), pq.GenericArray{A: cr})
@@ -158,13 +158,13 @@ func writeEvents(ctx context.Context, db *sqlx.DB, method string, evs []watchdog
 		rows.Close()
 	case "copy-staging":
 		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS stage_events
-			(LIKE ticket_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+			(LIKE ticket_timeline INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 			return err
 		}
 		if err := copyInto("stage_events"); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO ticket_events SELECT * FROM stage_events
+		rows, err := tx.QueryContext(ctx, `INSERT INTO ticket_timeline SELECT * FROM stage_events
 			ON CONFLICT DO NOTHING RETURNING ticket_id`)
 		if err != nil {
 			return err
@@ -173,7 +173,7 @@ func writeEvents(ctx context.Context, db *sqlx.DB, method string, evs []watchdog
 		}
 		rows.Close()
 	case "copy-raw":
-		if err := copyInto("ticket_events"); err != nil {
+		if err := copyInto("ticket_timeline"); err != nil {
 			return err
 		}
 	}

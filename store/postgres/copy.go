@@ -297,7 +297,7 @@ func (w *ingestWrites) copyInserts(ctx context.Context, c *sql.Conn) error {
 			rows.event(&evs[i])
 		}
 	}
-	if err := copyIn(ctx, c, `COPY ticket_events (ticket_id, updated_at, status, priority, customer_tier,
+	if err := copyIn(ctx, c, `COPY ticket_timeline (ticket_id, updated_at, status, priority, customer_tier,
 		created_at, first_response_at, attributes, tags) FROM STDIN`, rows); err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
@@ -313,7 +313,7 @@ func (w *ingestWrites) copyInserts(ctx context.Context, c *sql.Conn) error {
 	return nil
 }
 
-// event appends a ticket_events row.
+// event appends a ticket_timeline row.
 func (r *copyRows) event(ev *watchdog.Event) {
 	r.text(ev.ID)
 	r.time(ev.UpdatedAt)

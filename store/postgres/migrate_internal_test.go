@@ -96,8 +96,9 @@ func TestMigrationMovesTheScheduleOntoTickets(t *testing.T) {
 }
 
 // TestEventOnRow: a ticket created by one event has no timeline row (the
-// event is its row's fields), a second event writes both, and migrating
-// below 00015 writes out the events the rows hold.
+// event is its row's fields), a second event writes both, the table has a
+// name a server from before the rule does not find, and migrating below
+// 00015 writes out the events the rows hold, under the old name.
 func TestEventOnRow(t *testing.T) {
 	ctx, dsn := context.Background(), pgtest.DSN(t)
 	st, err := Open(ctx, dsn, nil)
@@ -111,10 +112,11 @@ func TestEventOnRow(t *testing.T) {
 			Attributes: map[string]string{"team": "billing"}, Tags: []string{"vip"}}
 	}
 	plan := func(*watchdog.Ticket) watchdog.Plan { return watchdog.Plan{State: watchdog.TicketOK, Open: true} }
+	table := "ticket_timeline"
 	rows := func(id string) int {
 		t.Helper()
 		var n int
-		if err := st.db.QueryRowContext(ctx, `SELECT count(*) FROM ticket_events WHERE ticket_id = $1`, id).Scan(&n); err != nil {
+		if err := st.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE ticket_id = $1`, id).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -136,6 +138,10 @@ func TestEventOnRow(t *testing.T) {
 	if n := rows("one"); n != 2 {
 		t.Errorf("one: %d timeline rows after an older event, want 2", n)
 	}
+	var old sql.NullString
+	if err := st.db.QueryRowContext(ctx, `SELECT to_regclass('ticket_events')::text`).Scan(&old); err != nil || old.Valid {
+		t.Errorf("ticket_events is still there (%v, %v): a server from before the rule would read it", old, err)
+	}
 
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
@@ -153,6 +159,7 @@ func TestEventOnRow(t *testing.T) {
 	if _, err := p.DownTo(ctx, 14); err != nil {
 		t.Fatal(err)
 	}
+	table = "ticket_events"
 	var got []watchdog.Event
 	r, err := db.QueryContext(ctx, `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags
 		FROM ticket_events WHERE ticket_id = 'three'`)

@@ -300,7 +300,7 @@ func unreachable(err error) bool {
 // them by hash) until the table is far larger than the batch: at 20,000
 // tickets every pass scanned both tickets and its schedule table whole (a third
 // of its time), and a table of 100,000 would cost five times that. The same
-// held for = ANY: a 1,000-id batch read every row of tickets, ticket_events
+// held for = ANY: a 1,000-id batch read every row of tickets, the timeline
 // and sla_outcomes while they stayed under a few hundred thousand rows, and
 // HTTP ingest ran at 22.6k events/s instead of 28.6k. With hash joins,
 // merge joins and sequential scans off for these transactions only, every

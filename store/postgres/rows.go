@@ -144,7 +144,7 @@ func (r *ticketRows) derivedArgs() []any {
 		pq.Int64Array(r.clocks), r.respBreach, r.resBreach}
 }
 
-// ---- ticket_events ------------------------------------------------------------
+// ---- ticket_timeline --------------------------------------------------------
 
 func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 	var (
@@ -192,7 +192,7 @@ func (r *eventRows) insert(ctx context.Context, q queryer) error {
 	if len(r.ids) == 0 {
 		return nil
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO ticket_events
+	if _, err := q.ExecContext(ctx, `INSERT INTO ticket_timeline
 			(ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags)
 		SELECT i, u, s, p, c, cr, fr, NULLIF(a, ''), NULLIF(tg, '')
 		FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
@@ -251,7 +251,7 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return scanRow(sc,
 // loaders read what a plan sees of a ticket besides its row.
 var loaders = &sqlstore.Loaders{
 	TimelinesSQL: `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags
-		FROM ticket_events WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`,
+		FROM ticket_timeline WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`,
 	ScanEvent:  scanEvent,
 	EventOnRow: true,
 	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts

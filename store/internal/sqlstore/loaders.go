@@ -13,7 +13,7 @@ import (
 // Loaders read what a plan sees of a ticket besides its row, the timelines
 // and the alerts of tickets by id, with a store's SQL and scanners.
 type Loaders struct {
-	// TimelinesSQL selects the ticket_events rows of the tickets whose ids
+	// TimelinesSQL selects the timeline rows of the tickets whose ids
 	// are its one parameter, in ticket and updated_at order, for ScanEvent.
 	TimelinesSQL string
 	ScanEvent    func(Scanner) (watchdog.Event, error)
