@@ -15,17 +15,15 @@ import (
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
 )
 
-// TestMigrationMovesTheScheduleOntoTickets: a store that kept its due
-// instants in ticket_schedule (migrations up to 00013) upgrades in place:
-// the tickets it had scheduled are still found due, in due order, by
-// NextDue and by the claim, and migrating down restores the schedule.
-func TestMigrationMovesTheScheduleOntoTickets(t *testing.T) {
-	ctx, dsn := context.Background(), pgtest.DSN(t)
+// migrator opens the database at dsn and a goose provider of the store's
+// migrations on it, for tests that stop the schema at a version.
+func migrator(t *testing.T, dsn string) (*sql.DB, *goose.Provider) {
+	t.Helper()
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	fsys, err := fs.Sub(migrations.Postgres, "postgres")
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +32,16 @@ func TestMigrationMovesTheScheduleOntoTickets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, p
+}
+
+// TestMigrationMovesTheScheduleOntoTickets: a store that kept its due
+// instants in ticket_schedule (migrations up to 00013) upgrades in place:
+// the tickets it had scheduled are still found due, in due order, by
+// NextDue and by the claim, and migrating down restores the schedule.
+func TestMigrationMovesTheScheduleOntoTickets(t *testing.T) {
+	ctx, dsn := context.Background(), pgtest.DSN(t)
+	db, p := migrator(t, dsn)
 	if _, err := p.UpTo(ctx, 13); err != nil {
 		t.Fatal(err)
 	}
@@ -143,19 +151,7 @@ func TestEventOnRow(t *testing.T) {
 		t.Errorf("ticket_events is still there (%v, %v): a server from before the rule would read it", old, err)
 	}
 
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(migrations.Postgres, "postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, p := migrator(t, dsn)
 	if _, err := p.DownTo(ctx, 14); err != nil {
 		t.Fatal(err)
 	}
