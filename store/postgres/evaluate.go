@@ -214,14 +214,14 @@ func insertOutbox(ctx context.Context, q queryer, alerts []watchdog.Alert, plans
 func derivedChanged(before, after *watchdog.Ticket) bool {
 	return before.State != after.State || before.Untracked != after.Untracked || before.Open != after.Open ||
 		before.EscalationLevel != after.EscalationLevel ||
-		!sameTime(before.NextDueAt, after.NextDueAt) || !sameTime(before.BreachAt, after.BreachAt) ||
-		!sameTime(before.BackfilledAt, after.BackfilledAt) || before.Policy != after.Policy ||
+		!sqlstore.SameInstant(before.NextDueAt, after.NextDueAt) || !sqlstore.SameInstant(before.BreachAt, after.BreachAt) ||
+		!sqlstore.SameInstant(before.BackfilledAt, after.BackfilledAt) || before.Policy != after.Policy ||
 		!sameOpenClocks(before.OpenClocks, after.OpenClocks)
 }
 
 func sameOpenClocks(a, b watchdog.OpenClocks) bool {
 	return a.Calendar == b.Calendar && a.Mask() == b.Mask() &&
-		sameTime(a.ResponseBreachAt, b.ResponseBreachAt) && sameTime(a.ResolutionBreachAt, b.ResolutionBreachAt)
+		sqlstore.SameInstant(a.ResponseBreachAt, b.ResponseBreachAt) && sqlstore.SameInstant(a.ResolutionBreachAt, b.ResolutionBreachAt)
 }
 
 // updateDerived stores the derived columns (and the escalation level when

@@ -204,13 +204,6 @@ func (r *eventRows) insert(ctx context.Context, q queryer) error {
 	return nil
 }
 
-func sameTime(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Equal(*b)
-}
-
 // ---- alerts -------------------------------------------------------------------
 
 const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,

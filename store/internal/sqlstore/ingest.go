@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"slices"
 
 	"github.com/ticket-watchdog/watchdog"
 )
@@ -92,19 +91,19 @@ func MergeBatch(ctx context.Context, q Queryer, l *Loaders, b Batch, ids []strin
 	}
 	var alerted []*watchdog.Ticket
 	for _, id := range ids {
-		var rowEvent []watchdog.Event
+		var rowEvent watchdog.Event
 		if onRow[id] {
-			rowEvent = slices.Clone(timelines[id])
+			rowEvent = timelines[id][0] // before the merge inserts into the timeline
 		}
 		c, changed := merge(id, m.Tickets[id], timelines[id], b.Events[id])
 		if !changed {
 			continue
 		}
-		if len(c.Fresh) > 0 {
+		if onRow[id] && len(c.Fresh) > 0 {
 			// The row's one event joins the timeline rows with the new
 			// ones: once the merge has applied the latest event, the
 			// row no longer holds it.
-			c.Fresh = append(c.Fresh, rowEvent...)
+			c.Fresh = append(c.Fresh, rowEvent)
 		}
 		m.Tickets[id] = c.T
 		m.Changed = append(m.Changed, c)

@@ -87,20 +87,23 @@ func RowEvent(t *watchdog.Ticket) watchdog.Event {
 
 // OnRowOnly reports whether a store with EventOnRow leaves out of the
 // timeline rows the one event of a new ticket that Ingest merged: when the
-// ticket has that one event and its row reproduces it exactly.
+// ticket has that one event and its row reproduces it exactly (RowEvent of
+// the ticket would equal it). It compares with the ticket's fields, as
+// ingest calls it for every new ticket.
 func OnRowOnly(c Ingested) bool {
 	if !c.New || len(c.Fresh) != 1 {
 		return false
 	}
-	ev, row := &c.Fresh[0], RowEvent(c.T)
-	return ev.ID == row.ID && ev.Priority == row.Priority && ev.CustomerTier == row.CustomerTier &&
-		ev.Status == row.Status && ev.CreatedAt.Equal(row.CreatedAt) && ev.UpdatedAt.Equal(row.UpdatedAt) &&
-		sameInstant(ev.FirstResponseAt, row.FirstResponseAt) &&
-		(ev.Attributes == nil) == (row.Attributes == nil) && maps.Equal(ev.Attributes, row.Attributes) &&
-		(ev.Tags == nil) == (row.Tags == nil) && slices.Equal(ev.Tags, row.Tags)
+	ev, t := &c.Fresh[0], c.T
+	return ev.ID == t.ID && ev.Priority == t.Priority && ev.CustomerTier == t.CustomerTier &&
+		ev.Status == t.Status && ev.CreatedAt.Equal(t.CreatedAt) && ev.UpdatedAt.Equal(t.UpdatedAt) &&
+		SameInstant(ev.FirstResponseAt, t.FirstResponseAt) &&
+		(ev.Attributes == nil) == (t.Attributes == nil) && maps.Equal(ev.Attributes, t.Attributes) &&
+		(ev.Tags == nil) == (t.Tags == nil) && slices.Equal(ev.Tags, t.Tags)
 }
 
-func sameInstant(a, b *time.Time) bool {
+// SameInstant reports whether a and b are both nil or the same instant.
+func SameInstant(a, b *time.Time) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
