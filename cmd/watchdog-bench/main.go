@@ -4,6 +4,8 @@
 //
 //	watchdog-bench [flags] ingest|ceiling|lateness|scale|drain|reports|bulk-lateness|catchup|all
 //	watchdog-bench policy          print the SLA file the harness expects
+//	watchdog-bench compare -base A.json[,B.json...] C.json [D.json...]
+//	                               medians of -json runs, before beside after
 //
 // With -spawn it starts watchdogd itself (from -watchdogd, built with
 // `make build`) on scratch databases: a SQLite file in a temporary
@@ -83,6 +85,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 Usage:
   watchdog-bench [flags] MODE
   watchdog-bench policy            print the SLA file the harness expects
+  watchdog-bench compare -base BEFORE.json[,...] AFTER.json...
+                                   medians of -json runs, before beside after, as markdown;
+                                   exit 3 when a figure is worse by more than 10%
 
 Modes:
   ingest     POST N events in batches over C connections: events/s, request p50/p99, server RSS
@@ -258,6 +263,9 @@ func envOr(name, def string) string {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "compare" {
+		return compare(args[1:], stdout, stderr)
+	}
 	o, err := parse(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -455,4 +463,76 @@ func output(o *options, rep *bench.Report, stdout io.Writer) error {
 		return enc.Encode(rep)
 	}
 	return rep.WriteTable(stdout)
+}
+
+// compare prints the medians of the -json runs named by -base beside those
+// of the runs named by its arguments. It exits 3 when a figure is worse by
+// more than bench.Tolerance, so that a script can hold a change to it.
+func compare(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("watchdog-bench compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base := fs.String("base", "", "comma-separated -json outputs of the runs before (the baseline)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: watchdog-bench compare -base BEFORE.json[,BEFORE2.json...] AFTER.json [AFTER2.json...]
+
+Reads runs saved with -json and prints, per store, each figure's median before and after
+with every run, the ratio, and whether it is better, the same (within 10%) or worse.
+Exit status 3 when some figure is worse.
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *base == "" || fs.NArg() == 0 {
+		fs.Usage()
+		fmt.Fprintln(stderr, "watchdog-bench compare: name the runs before with -base and the runs after as arguments")
+		return 2
+	}
+	before, err := readReports(strings.Split(*base, ","))
+	if err == nil {
+		var after []*bench.Report
+		if after, err = readReports(fs.Args()); err == nil {
+			c := bench.Compare(before, after)
+			if err = c.WriteMarkdown(stdout); err == nil {
+				if len(c.Worse()) > 0 {
+					return 3
+				}
+				return 0
+			}
+		}
+	}
+	fmt.Fprintln(stderr, "watchdog-bench compare:", err)
+	return 1
+}
+
+// readReports decodes -json outputs.
+func readReports(paths []string) ([]*bench.Report, error) {
+	var out []*bench.Report
+	for _, p := range paths {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		var r bench.Report
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, fmt.Errorf("%s: not a watchdog-bench -json output: %w", p, err)
+		}
+		if len(r.Stores) == 0 {
+			return nil, fmt.Errorf("%s: no store figures in it", p)
+		}
+		out = append(out, &r)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no runs named")
+	}
+	return out, nil
 }

@@ -320,3 +320,63 @@ func TestCPUProfileOfInProcessIngest(t *testing.T) {
 		t.Errorf("profile %s: %v, %v", prof, fi, err)
 	}
 }
+
+// TestCompareCommand runs `watchdog-bench compare` on saved -json runs: the
+// medians side by side, and exit status 3 when a figure got worse.
+func TestCompareCommand(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name string, eventsPerS float64) string {
+		t.Helper()
+		rep := bench.Report{Command: "watchdog-bench -json ingest", Stores: []*bench.StoreReport{{
+			Kind: "postgres", Ingest: &bench.IngestResult{EventsPerS: eventsPerS},
+			Ceiling: &bench.CeilingResult{RowsPerS: 100000},
+		}}}
+		data, err := json.Marshal(&rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	b1, b2, b3 := save("b1.json", 30000), save("b2.json", 32000), save("b3.json", 34000)
+	base := strings.Join([]string{b1, b2, b3}, ",")
+	compare := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"compare"}, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+
+	code, out, errOut := compare("-base", base, save("a1.json", 40000), save("a2.json", 36000))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"| ingest events/s | **32,000** (30,000, 32,000, 34,000) | **38,000** (40,000, 36,000) | 1.19 | better |",
+		"| ingest ÷ raw COPY | **0.320** (0.300, 0.320, 0.340) | **0.380** (0.400, 0.360) | 1.19 | better |",
+		"| raw COPY rows/s (the machine) |",
+		"No figure is worse",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, _ = compare("-base", base, save("slow.json", 28000))
+	if code != 3 || !strings.Contains(out, "Worse by more than 10%: postgres: ingest events/s; postgres: ingest ÷ raw COPY.") {
+		t.Errorf("a run 12.5%% below the baseline: exit %d\n%s", code, out)
+	}
+
+	if code, _, errOut = compare(b1); code != 2 || !strings.Contains(errOut, "-base") {
+		t.Errorf("without -base: exit %d, %s", code, errOut)
+	}
+	notJSON := filepath.Join(dir, "notes.md")
+	if err := os.WriteFile(notJSON, []byte("# notes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut = compare("-base", base, notJSON); code != 1 || !strings.Contains(errOut, "not a watchdog-bench -json output") {
+		t.Errorf("a file that is not a run: exit %d, %s", code, errOut)
+	}
+}
