@@ -23,81 +23,71 @@ type measure struct {
 	get    func(*StoreReport) (float64, bool)
 }
 
-func p99(l *Latency) float64 { return l.P99Ms }
+// from reads a figure from one part of a store's report, when the run has
+// that part.
+func from[T any](part func(*StoreReport) *T, value func(*T) float64) func(*StoreReport) (float64, bool) {
+	return func(s *StoreReport) (float64, bool) {
+		p := part(s)
+		if p == nil {
+			return 0, false
+		}
+		return value(p), true
+	}
+}
+
+// The parts of a store's report the measures read.
+var (
+	ingestPart  = func(s *StoreReport) *IngestResult { return s.Ingest }
+	ceilingPart = func(s *StoreReport) *CeilingResult { return s.Ceiling }
+	readsPart   = func(s *StoreReport) *ReadsResult { return s.Reads }
+	catchUpPart = func(s *StoreReport) *CatchupResult { return s.CatchUp }
+	reportsPart = func(s *StoreReport) *ReportsResult { return s.Reports }
+	exportPart  = func(s *StoreReport) *ExportResult {
+		return ifNotNil(s.Reports, func(r *ReportsResult) *ExportResult { return r.Export })
+	}
+	bulkInPart = func(s *StoreReport) *BulkIngestResult {
+		return ifNotNil(s.BulkLateness, func(b *BulkLatenessResult) *BulkIngestResult { return b.Bulk })
+	}
+	bulkLatePart = func(s *StoreReport) *LatenessResult {
+		return ifNotNil(s.BulkLateness, func(b *BulkLatenessResult) *LatenessResult { return b.Lateness })
+	}
+	ingestMemPart = func(s *StoreReport) *Memory {
+		return ifNotNil(s.Ingest, func(i *IngestResult) *Memory { return i.Memory })
+	}
+)
+
+func ifNotNil[T, U any](p *T, f func(*T) *U) *U {
+	if p == nil {
+		return nil
+	}
+	return f(p)
+}
 
 // measures are the figures of BENCHMARKS.md, in the order of its table.
 var measures = slices.Concat([]measure{
-	{"ingest events/s", +1, 0, func(s *StoreReport) (float64, bool) {
-		if s.Ingest == nil {
-			return 0, false
-		}
-		return s.Ingest.EventsPerS, true
-	}},
-	{"ingest request p99 ms", -1, 1, func(s *StoreReport) (float64, bool) {
-		if s.Ingest == nil {
-			return 0, false
-		}
-		return p99(&s.Ingest.Request), true
-	}},
-	{"ingest server RSS peak MB", -1, 0, func(s *StoreReport) (float64, bool) {
-		if s.Ingest == nil || s.Ingest.Memory == nil {
-			return 0, false
-		}
-		return s.Ingest.Memory.PeakMB, true
-	}},
-	{"raw COPY rows/s (the machine)", 0, 0, func(s *StoreReport) (float64, bool) {
-		if s.Ceiling == nil {
-			return 0, false
-		}
-		return s.Ceiling.RowsPerS, true
-	}},
+	{"ingest events/s", +1, 0, from(ingestPart, func(i *IngestResult) float64 { return i.EventsPerS })},
+	{"ingest request p99 ms", -1, 1, from(ingestPart, func(i *IngestResult) float64 { return i.Request.P99Ms })},
+	{"ingest server RSS peak MB", -1, 0, from(ingestMemPart, func(m *Memory) float64 { return m.PeakMB })},
+	{"raw COPY rows/s (the machine)", 0, 0, from(ceilingPart, func(c *CeilingResult) float64 { return c.RowsPerS })},
+	// Computed rather than read from IngestRatio, which is rounded to two
+	// digits.
 	{"ingest ÷ raw COPY", +1, 3, func(s *StoreReport) (float64, bool) {
 		if s.Ingest == nil || s.Ceiling == nil || s.Ceiling.RowsPerS <= 0 {
 			return 0, false
 		}
-		// Computed rather than read from IngestRatio, which is rounded to
-		// two digits.
 		return s.Ingest.EventsPerS / s.Ceiling.RowsPerS, true
 	}},
-	{"scheduler µs per due ticket, small store", -1, 1, func(s *StoreReport) (float64, bool) {
-		if s.SchedulerSmall == nil {
-			return 0, false
-		}
-		return s.SchedulerSmall.PerTicketUs, true
-	}},
-	{"preload tickets/s", +1, 0, func(s *StoreReport) (float64, bool) {
-		if s.Preload == nil {
-			return 0, false
-		}
-		return s.Preload.RowsPerS, true
-	}},
-	{"scheduler µs per due ticket, full store", -1, 1, func(s *StoreReport) (float64, bool) {
-		if s.Scheduler == nil {
-			return 0, false
-		}
-		return s.Scheduler.PerTicketUs, true
-	}},
+	{"scheduler µs per due ticket, small store", -1, 1,
+		from(func(s *StoreReport) *SchedulerResult { return s.SchedulerSmall }, func(r *SchedulerResult) float64 { return r.PerTicketUs })},
+	{"preload tickets/s", +1, 0, from(func(s *StoreReport) *PreloadResult { return s.Preload }, func(p *PreloadResult) float64 { return p.RowsPerS })},
+	{"scheduler µs per due ticket, full store", -1, 1,
+		from(func(s *StoreReport) *SchedulerResult { return s.Scheduler }, func(r *SchedulerResult) float64 { return r.PerTicketUs })},
 	{"watchdogd start on the preloaded store s", -1, 1, func(s *StoreReport) (float64, bool) {
 		return s.ServerReadyS, s.ServerReadyS > 0 && s.Preload != nil
 	}},
-	{"dashboard p99 ms", -1, 2, func(s *StoreReport) (float64, bool) {
-		if s.Reads == nil {
-			return 0, false
-		}
-		return p99(&s.Reads.Dashboard), true
-	}},
-	{"ticket p99 ms", -1, 2, func(s *StoreReport) (float64, bool) {
-		if s.Reads == nil {
-			return 0, false
-		}
-		return p99(&s.Reads.Ticket), true
-	}},
-	{"queue page p99 ms", -1, 2, func(s *StoreReport) (float64, bool) {
-		if s.Reads == nil {
-			return 0, false
-		}
-		return p99(&s.Reads.Queue), true
-	}},
+	{"dashboard p99 ms", -1, 2, from(readsPart, func(r *ReadsResult) float64 { return r.Dashboard.P99Ms })},
+	{"ticket p99 ms", -1, 2, from(readsPart, func(r *ReadsResult) float64 { return r.Ticket.P99Ms })},
+	{"queue page p99 ms", -1, 2, from(readsPart, func(r *ReadsResult) float64 { return r.Queue.P99Ms })},
 }, latenessMeasures("lateness", func(s *StoreReport) *LatenessResult { return s.Lateness }),
 	latenessMeasures("lateness, half next-reply", func(s *StoreReport) *LatenessResult { return s.LatenessCycles }),
 	[]measure{
@@ -107,108 +97,34 @@ var measures = slices.Concat([]measure{
 			}
 			return s.Lateness.EvalMeanMs, true
 		}},
-	}, latenessMeasures("lateness under a bulk import", func(s *StoreReport) *LatenessResult {
-		if s.BulkLateness == nil {
-			return nil
-		}
-		return s.BulkLateness.Lateness
-	}),
+	}, latenessMeasures("lateness under a bulk import", bulkLatePart),
 	[]measure{
-		{"bulk import events/s during that run", +1, 0, func(s *StoreReport) (float64, bool) {
-			if s.BulkLateness == nil || s.BulkLateness.Bulk == nil {
-				return 0, false
-			}
-			return s.BulkLateness.Bulk.DuringPerS, true
-		}},
+		{"bulk import events/s during that run", +1, 0, from(bulkInPart, func(b *BulkIngestResult) float64 { return b.DuringPerS })},
 		{"— of its target", +1, 2, func(s *StoreReport) (float64, bool) {
-			if s.BulkLateness == nil || s.BulkLateness.Bulk == nil || s.BulkLateness.Bulk.TargetPerS <= 0 {
+			b := bulkInPart(s)
+			if b == nil || b.TargetPerS <= 0 {
 				return 0, false
 			}
-			b := s.BulkLateness.Bulk
 			return b.DuringPerS / b.TargetPerS, true
 		}},
-		{"catch-up: stages recorded/s", +1, 0, func(s *StoreReport) (float64, bool) {
-			if s.CatchUp == nil {
-				return 0, false
-			}
-			return s.CatchUp.StagesPerS, true
-		}},
-		{"catch-up: import s", -1, 1, func(s *StoreReport) (float64, bool) {
-			if s.CatchUp == nil {
-				return 0, false
-			}
-			return s.CatchUp.ImportS, true
-		}},
-		{"catch-up: every stage on Slack, s after the last batch", -1, 1, func(s *StoreReport) (float64, bool) {
-			if s.CatchUp == nil {
-				return 0, false
-			}
-			return s.CatchUp.Slack.Lateness.MaxMs / 1000, true
-		}},
-		{"catch-up: every stage on the WebSocket, s after the last batch", -1, 1, func(s *StoreReport) (float64, bool) {
-			if s.CatchUp == nil {
-				return 0, false
-			}
-			return s.CatchUp.WebSocket.Lateness.MaxMs / 1000, true
-		}},
-		{"drain s", -1, 0, func(s *StoreReport) (float64, bool) {
-			if s.Drain == nil {
-				return 0, false
-			}
-			return s.Drain.DrainS, true
-		}},
-		{"outcome backfill s", -1, 1, func(s *StoreReport) (float64, bool) {
-			if s.Reports == nil {
-				return 0, false
-			}
-			return s.Reports.BackfillS, true
-		}},
-		{"report 30 d p99 ms", -1, 0, func(s *StoreReport) (float64, bool) {
-			if s.Reports == nil {
-				return 0, false
-			}
-			return p99(&s.Reports.Week30), true
-		}},
-		{"report 365 d p99 ms", -1, 0, func(s *StoreReport) (float64, bool) {
-			if s.Reports == nil {
-				return 0, false
-			}
-			return p99(&s.Reports.Month365), true
-		}},
-		{"CSV export rows/s", +1, 0, func(s *StoreReport) (float64, bool) {
-			if s.Reports == nil || s.Reports.Export == nil {
-				return 0, false
-			}
-			return s.Reports.Export.RowsPerS, true
-		}},
-		{"CSV export RSS at most MB", -1, 0, func(s *StoreReport) (float64, bool) {
-			if s.Reports == nil || s.Reports.Export == nil {
-				return 0, false
-			}
-			return s.Reports.Export.RSSMaxMB, true
-		}},
-		{"scale + lateness RSS peak MB", -1, 0, func(s *StoreReport) (float64, bool) {
-			if s.ScaleMemory == nil {
-				return 0, false
-			}
-			return s.ScaleMemory.PeakMB, true
-		}},
+		{"catch-up: stages recorded/s", +1, 0, from(catchUpPart, func(c *CatchupResult) float64 { return c.StagesPerS })},
+		{"catch-up: import s", -1, 1, from(catchUpPart, func(c *CatchupResult) float64 { return c.ImportS })},
+		{"catch-up: every stage on Slack, s after the last batch", -1, 1, from(catchUpPart, func(c *CatchupResult) float64 { return c.Slack.Lateness.MaxMs / 1000 })},
+		{"catch-up: every stage on the WebSocket, s after the last batch", -1, 1, from(catchUpPart, func(c *CatchupResult) float64 { return c.WebSocket.Lateness.MaxMs / 1000 })},
+		{"drain s", -1, 0, from(func(s *StoreReport) *DrainResult { return s.Drain }, func(d *DrainResult) float64 { return d.DrainS })},
+		{"outcome backfill s", -1, 1, from(reportsPart, func(r *ReportsResult) float64 { return r.BackfillS })},
+		{"report 30 d p99 ms", -1, 0, from(reportsPart, func(r *ReportsResult) float64 { return r.Week30.P99Ms })},
+		{"report 365 d p99 ms", -1, 0, from(reportsPart, func(r *ReportsResult) float64 { return r.Month365.P99Ms })},
+		{"CSV export rows/s", +1, 0, from(exportPart, func(e *ExportResult) float64 { return e.RowsPerS })},
+		{"CSV export RSS at most MB", -1, 0, from(exportPart, func(e *ExportResult) float64 { return e.RSSMaxMB })},
+		{"scale + lateness RSS peak MB", -1, 0, from(func(s *StoreReport) *Memory { return s.ScaleMemory }, func(m *Memory) float64 { return m.PeakMB })},
 	})
 
 // latenessMeasures are a lateness run's Slack and WebSocket p99.
 func latenessMeasures(name string, of func(*StoreReport) *LatenessResult) []measure {
-	arrival := func(channel string, pick func(*LatenessResult) *Arrival) measure {
-		return measure{name: name + ": " + channel + " p99 ms", better: -1, get: func(s *StoreReport) (float64, bool) {
-			l := of(s)
-			if l == nil {
-				return 0, false
-			}
-			return pick(l).Lateness.P99Ms, true
-		}}
-	}
 	return []measure{
-		arrival("Slack", func(l *LatenessResult) *Arrival { return &l.Slack }),
-		arrival("WebSocket", func(l *LatenessResult) *Arrival { return &l.WebSocket }),
+		{name + ": Slack p99 ms", -1, 0, from(of, func(l *LatenessResult) float64 { return l.Slack.Lateness.P99Ms })},
+		{name + ": WebSocket p99 ms", -1, 0, from(of, func(l *LatenessResult) float64 { return l.WebSocket.Lateness.P99Ms })},
 	}
 }
 
