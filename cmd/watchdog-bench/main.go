@@ -493,21 +493,26 @@ Exit status 3 when some figure is worse.
 		fmt.Fprintln(stderr, "watchdog-bench compare: name the runs before with -base and the runs after as arguments")
 		return 2
 	}
-	before, err := readReports(strings.Split(*base, ","))
-	if err == nil {
-		var after []*bench.Report
-		if after, err = readReports(fs.Args()); err == nil {
-			c := bench.Compare(before, after)
-			if err = c.WriteMarkdown(stdout); err == nil {
-				if len(c.Worse()) > 0 {
-					return 3
-				}
-				return 0
-			}
-		}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "watchdog-bench compare:", err)
+		return 1
 	}
-	fmt.Fprintln(stderr, "watchdog-bench compare:", err)
-	return 1
+	before, err := readReports(strings.Split(*base, ","))
+	if err != nil {
+		return fail(err)
+	}
+	after, err := readReports(fs.Args())
+	if err != nil {
+		return fail(err)
+	}
+	c := bench.Compare(before, after)
+	if err := c.WriteMarkdown(stdout); err != nil {
+		return fail(err)
+	}
+	if len(c.Worse()) > 0 {
+		return 3
+	}
+	return 0
 }
 
 // readReports decodes -json outputs.

@@ -56,6 +56,7 @@ var (
 	}
 )
 
+// ifNotNil is f(p), or nil when p is.
 func ifNotNil[T, U any](p *T, f func(*T) *U) *U {
 	if p == nil {
 		return nil
