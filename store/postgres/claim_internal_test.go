@@ -14,16 +14,13 @@ import (
 	"github.com/ticket-watchdog/watchdog/watchdogtest"
 )
 
-// planNode is the part of a node of EXPLAIN (FORMAT JSON) that a
-// statement's plan is judged by.
+// planNode is the part of EXPLAIN (FORMAT JSON) a claim's plan is judged by.
 type planNode struct {
-	Type        string     `json:"Node Type"`
-	Relation    string     `json:"Relation Name"`
-	Index       string     `json:"Index Name"`
-	Rows        float64    `json:"Actual Rows"`
-	Loops       float64    `json:"Actual Loops"`
-	HeapFetches float64    `json:"Heap Fetches"`
-	Plans       []planNode `json:"Plans"`
+	Type     string     `json:"Node Type"`
+	Relation string     `json:"Relation Name"`
+	Rows     float64    `json:"Actual Rows"`
+	Loops    float64    `json:"Actual Loops"`
+	Plans    []planNode `json:"Plans"`
 }
 
 func (n planNode) walk(fn func(planNode)) {
