@@ -90,7 +90,9 @@ var measures = slices.Concat([]measure{
 	{"ticket p99 ms", -1, 2, from(readsPart, func(r *ReadsResult) float64 { return r.Ticket.P99Ms })},
 	{"queue page p99 ms", -1, 2, from(readsPart, func(r *ReadsResult) float64 { return r.Queue.P99Ms })},
 }, latenessMeasures("lateness", func(s *StoreReport) *LatenessResult { return s.Lateness }),
+	cpuMeasures("lateness", func(s *StoreReport) *LatenessResult { return s.Lateness }),
 	latenessMeasures("lateness, half next-reply", func(s *StoreReport) *LatenessResult { return s.LatenessCycles }),
+	cpuMeasures("lateness, half next-reply", func(s *StoreReport) *LatenessResult { return s.LatenessCycles }),
 	[]measure{
 		{"evaluation pass mean ms (lateness)", -1, 1, func(s *StoreReport) (float64, bool) {
 			if s.Lateness == nil || s.Lateness.EvalPasses == 0 {
@@ -126,6 +128,19 @@ func latenessMeasures(name string, of func(*StoreReport) *LatenessResult) []meas
 	return []measure{
 		{name + ": Slack p99 ms", -1, 0, from(of, func(l *LatenessResult) float64 { return l.Slack.Lateness.P99Ms })},
 		{name + ": WebSocket p99 ms", -1, 0, from(of, func(l *LatenessResult) float64 { return l.WebSocket.Lateness.P99Ms })},
+	}
+}
+
+// cpuMeasures are a lateness run's CPU per 1,000 stages: the server's and
+// every other process's but the harness (the database server's, for
+// PostgreSQL).
+func cpuMeasures(name string, of func(*StoreReport) *LatenessResult) []measure {
+	cpu := func(s *StoreReport) *SpanCPU {
+		return ifNotNil(of(s), func(l *LatenessResult) *SpanCPU { return l.CPU })
+	}
+	return []measure{
+		{name + ": server CPU ms per 1,000 stages", -1, 1, from(cpu, func(c *SpanCPU) float64 { return c.ServerMs })},
+		{name + ": other processes (database) CPU ms per 1,000 stages", -1, 1, from(cpu, func(c *SpanCPU) float64 { return c.OtherMs })},
 	}
 }
 

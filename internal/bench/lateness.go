@@ -64,6 +64,11 @@ type LatenessResult struct {
 	EvalPasses      float64 `json:"evaluation_passes,omitempty"`
 	EvalMeanMs      float64 `json:"evaluation_pass_mean_ms,omitempty"`
 	ServerMemory    *Memory `json:"server_memory,omitempty"`
+	// CPU is the CPU time spent from the tickets' last answer until every
+	// stage had arrived on both channels (or the settle time ran out): the
+	// firing, recording and delivery of the stages, per 1,000 stages. Under
+	// a bulk import (BulkLateness) it counts the import too.
+	CPU *SpanCPU `json:"cpu,omitempty"`
 
 	// sentAt is when the first ticket was sent, settledAt when the wait
 	// for the stages ended: the window a load beside the run covers.
@@ -134,6 +139,7 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		}
 	}
 	ingested := time.Now()
+	cpu0 := markCPU(c.Server.PID)
 	if ingested.After(first) {
 		return nil, fmt.Errorf("lateness: storing %d tickets took %v, past the first due instant; raise -lead", c.Tickets, ingested.Sub(ingestStart).Round(time.Millisecond))
 	}
@@ -145,8 +151,10 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 	// Wait for both channels to have everything, or the settle time.
 	deadline := base.Add(c.Spread).Add(c.Settle)
 	settled := time.Now()
+	var cpu1 cpuMark
 	got, err := receiveAll(ctx, deadline, c.Progress, "lateness", c.Slack, ws, len(due), func() {
 		settled = time.Now()
+		cpu1 = markCPU(c.Server.PID)
 		if c.Settled != nil {
 			c.Settled()
 		}
@@ -162,6 +170,7 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		IngestS:         round2(ingested.Sub(ingestStart).Seconds()),
 		Slack:           arrival(due, got.slack),
 		WebSocket:       arrival(due, got.ws),
+		CPU:             spanCPU(cpu0, cpu1, settled.Sub(ingested), len(due)),
 		sentAt:          ingestStart,
 		settledAt:       settled,
 	}

@@ -245,11 +245,13 @@ func (r *Report) writeFigures(w io.Writer, markdown bool) {
 			if l.EvalPasses > 0 {
 				row("scheduler passes during lateness (server /metrics)", fmt.Sprintf("%.0f passes, mean %.1f ms", l.EvalPasses, l.EvalMeanMs))
 			}
+			cpuRow(row, "lateness: CPU per 1,000 stages", l.CPU)
 		}
 		if l := s.LatenessCycles; l != nil {
 			row("lateness, half next-reply: tickets", fmt.Sprintf("%d (%d stages expected, %d of next-reply cycles; stored in %.1fs)", l.Tickets, l.Stages, l.NextReplyStages, l.IngestS))
 			row("lateness, half next-reply: Slack", arrivalLine(l.Slack))
 			row("lateness, half next-reply: WebSocket", arrivalLine(l.WebSocket))
+			cpuRow(row, "lateness, half next-reply: CPU per 1,000 stages", l.CPU)
 		}
 		bulkAndCatchupRows(s, row)
 		if d := s.Drain; d != nil {
@@ -390,3 +392,12 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   channel's last first receipt after the last batch's answer; each stage must arrive exactly once
   on each channel.
 `
+
+// cpuRow adds a row for c, when the run could measure it.
+func cpuRow(row func(k, v string), name string, c *SpanCPU) {
+	if c == nil {
+		return
+	}
+	row(name, fmt.Sprintf("watchdogd %.0f ms, database and other processes %.0f ms, harness %.0f ms; machine %.0f%% busy over %.1fs",
+		c.ServerMs, c.OtherMs, c.HarnessMs, 100*c.BusyShare, c.SpanS))
+}
