@@ -628,7 +628,13 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim
 			if byName == nil {
 				byName = map[string][]claimedDelivery{}
 			}
-			byName[del.Notifier] = append(byName[del.Notifier], claimedDelivery{Delivery: del, holder: claim.holder, claimedUntil: claim.until})
+			cs := byName[del.Notifier]
+			if cs == nil {
+				// Most alerts go to every notifier: room for the rest of
+				// them at once, not a slice grown by copying.
+				cs = make([]claimedDelivery, 0, len(alerts)-i)
+			}
+			byName[del.Notifier] = append(cs, claimedDelivery{Delivery: del, holder: claim.holder, claimedUntil: claim.until})
 		}
 	}
 	for name, cs := range byName {
