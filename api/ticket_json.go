@@ -1,13 +1,12 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/jsonappend"
 )
 
 // The ingest answer lists every ticket of the batch, and encoding it by
@@ -40,7 +39,7 @@ func writeTickets(w http.ResponseWriter, code int, tickets []*watchdog.Ticket, o
 }
 
 // appendTickets appends tickets as json.Marshal encodes them; false when
-// one holds an instant json.Marshal refuses (see appendTime).
+// one holds an instant json.Marshal refuses (see jsonappend.Time).
 func appendTickets(b []byte, tickets []*watchdog.Ticket) ([]byte, bool) {
 	if tickets == nil {
 		return append(b, "null"...), true
@@ -66,22 +65,22 @@ func appendTicket(b []byte, t *watchdog.Ticket) ([]byte, bool) {
 	}
 	ok := true
 	b = append(b, `{"id":`...)
-	b = appendString(b, t.ID)
+	b = jsonappend.String(b, t.ID)
 	b = append(b, `,"priority":`...)
-	b = appendString(b, t.Priority)
+	b = jsonappend.String(b, t.Priority)
 	b = append(b, `,"created_at":`...)
-	b, ok = appendTime(b, t.CreatedAt, ok)
+	b, ok = jsonappend.Time(b, t.CreatedAt, ok)
 	b = append(b, `,"updated_at":`...)
-	b, ok = appendTime(b, t.UpdatedAt, ok)
+	b, ok = jsonappend.Time(b, t.UpdatedAt, ok)
 	b = append(b, `,"status":`...)
-	b = appendString(b, t.Status)
+	b = jsonappend.String(b, t.Status)
 	b = append(b, `,"customer_tier":`...)
-	b = appendString(b, t.CustomerTier)
+	b = jsonappend.String(b, t.CustomerTier)
 	b = append(b, `,"escalation_level":`...)
 	b = strconv.AppendInt(b, int64(t.EscalationLevel), 10)
 	if t.FirstResponseAt != nil {
 		b = append(b, `,"first_response_at":`...)
-		b, ok = appendTime(b, *t.FirstResponseAt, ok)
+		b, ok = jsonappend.Time(b, *t.FirstResponseAt, ok)
 	}
 	if len(t.Attributes) > 0 {
 		b = append(b, `,"attributes":{`...)
@@ -94,9 +93,9 @@ func appendTicket(b []byte, t *watchdog.Ticket) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsonappend.String(b, k)
 			b = append(b, ':')
-			b = appendString(b, t.Attributes[k])
+			b = jsonappend.String(b, t.Attributes[k])
 		}
 		b = append(b, '}')
 	}
@@ -106,63 +105,25 @@ func appendTicket(b []byte, t *watchdog.Ticket) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, tag)
+			b = jsonappend.String(b, tag)
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"sla_state":`...)
-	b = appendString(b, string(t.State))
+	b = jsonappend.String(b, string(t.State))
 	if t.Untracked != "" {
 		b = append(b, `,"untracked_reason":`...)
-		b = appendString(b, t.Untracked)
+		b = jsonappend.String(b, t.Untracked)
 	}
 	if t.Policy != "" {
 		b = append(b, `,"policy":`...)
-		b = appendString(b, t.Policy)
+		b = jsonappend.String(b, t.Policy)
 	}
 	b = append(b, `,"open":`...)
 	b = strconv.AppendBool(b, t.Open)
 	b = append(b, `,"next_due_at":`...)
-	b, ok = appendTimePtr(b, t.NextDueAt, ok)
+	b, ok = jsonappend.TimePtr(b, t.NextDueAt, ok)
 	b = append(b, `,"breach_at":`...)
-	b, ok = appendTimePtr(b, t.BreachAt, ok)
+	b, ok = jsonappend.TimePtr(b, t.BreachAt, ok)
 	return append(b, '}'), ok
-}
-
-// appendString appends s as a JSON string. A string of printable ASCII
-// that json.Marshal writes unescaped is copied as it is; any other goes
-// through json.Marshal itself, so that its escapes (HTML characters,
-// control characters, invalid UTF-8, U+2028 and U+2029) stay exactly its.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// appendTime appends t as time.Time's MarshalJSON does (RFC 3339 with the
-// fraction's trailing zeros dropped), and reports ok false for the instants
-// it refuses: a year outside [0, 9999] or a zone offset of a day or more.
-func appendTime(b []byte, t time.Time, ok bool) ([]byte, bool) {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return b, false
-	}
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return b, false
-	}
-	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"'), ok
-}
-
-func appendTimePtr(b []byte, t *time.Time, ok bool) ([]byte, bool) {
-	if t == nil {
-		return append(b, "null"...), ok
-	}
-	return appendTime(b, *t, ok)
 }

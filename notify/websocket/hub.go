@@ -435,7 +435,7 @@ func (h *Hub) Publish(a watchdog.Alert) {
 		}
 		if msg == nil {
 			var err error
-			if msg, err = json.Marshal(MessageFor(a)); err != nil {
+			if msg, err = encodeMessage(a); err != nil {
 				// Message holds only strings, numbers and times; a time
 				// outside years 0-9999 is the only way here.
 				h.mu.RUnlock()

@@ -1,9 +1,12 @@
 package websocket
 
 import (
+	"encoding/json"
+	"strconv"
 	"time"
 
 	watchdog "github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/jsonappend"
 )
 
 // Message is the JSON text message the hub sends for each alert. Its first
@@ -68,4 +71,69 @@ func MessageFor(a watchdog.Alert) Message {
 		m.Cycle, m.CycleStartedAt = a.Cycle, &started
 	}
 	return m
+}
+
+// appendMessage appends m as json.Marshal encodes it, without reflection:
+// the hub encodes one message per alert, and encoding them by reflection
+// was a sixth of the server's CPU per alert in a burst.
+// TestMessageJSONMatchesMarshal and FuzzMessageJSON hold it to
+// json.Marshal's bytes. ok is false when m holds a value json.Marshal
+// refuses (an instant outside years 0-9999, a number that is not finite).
+func appendMessage(b []byte, m *Message) ([]byte, bool) {
+	ok := true
+	b = append(b, `{"ticket_id":`...)
+	b = jsonappend.String(b, m.TicketID)
+	b = append(b, `,"sla_type":`...)
+	b = jsonappend.String(b, m.SLAType)
+	b = append(b, `,"state":`...)
+	b = jsonappend.String(b, m.State)
+	b = append(b, `,"details":{"elapsed_minutes":`...)
+	b, ok = jsonappend.Float(b, m.Details.ElapsedMinutes, ok)
+	b = append(b, `,"target_minutes":`...)
+	b, ok = jsonappend.Float(b, m.Details.TargetMinutes, ok)
+	b = append(b, `,"percent_used":`...)
+	b, ok = jsonappend.Float(b, m.Details.PercentUsed, ok)
+	b = append(b, `,"message":`...)
+	b = jsonappend.String(b, m.Details.Message)
+	b = append(b, `},"timestamp":`...)
+	b, ok = jsonappend.Time(b, m.Timestamp, ok)
+	b = append(b, `,"escalation_level":`...)
+	b = strconv.AppendInt(b, int64(m.EscalationLevel), 10)
+	b = append(b, `,"priority":`...)
+	b = jsonappend.String(b, m.Priority)
+	b = append(b, `,"customer_tier":`...)
+	b = jsonappend.String(b, m.CustomerTier)
+	b = append(b, `,"stage":`...)
+	b = jsonappend.String(b, m.Stage)
+	b = append(b, `,"due_at":`...)
+	b, ok = jsonappend.Time(b, m.DueAt, ok)
+	b = append(b, `,"alert_id":`...)
+	b = strconv.AppendInt(b, m.AlertID, 10)
+	if m.Policy != "" {
+		b = append(b, `,"policy":`...)
+		b = jsonappend.String(b, m.Policy)
+	}
+	if m.Cycle != 0 {
+		b = append(b, `,"cycle":`...)
+		b = strconv.AppendInt(b, int64(m.Cycle), 10)
+	}
+	if m.CycleStartedAt != nil {
+		b = append(b, `,"cycle_started_at":`...)
+		b, ok = jsonappend.Time(b, *m.CycleStartedAt, ok)
+	}
+	if m.AcknowledgedBy != "" {
+		b = append(b, `,"acknowledged_by":`...)
+		b = jsonappend.String(b, m.AcknowledgedBy)
+	}
+	return append(b, '}'), ok
+}
+
+// encodeMessage is the hub's text message for a: appendMessage's bytes, or
+// json.Marshal's error for a message it refuses.
+func encodeMessage(a watchdog.Alert) ([]byte, error) {
+	m := MessageFor(a)
+	if b, ok := appendMessage(make([]byte, 0, 512), &m); ok {
+		return b, nil
+	}
+	return json.Marshal(m)
 }
