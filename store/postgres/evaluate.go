@@ -51,6 +51,9 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 		return nil, err
 	}
 	e := evaluation{now: now, plans: map[string]watchdog.Plan{}}
+	// Most claimed tickets fire one stage: room for that many alerts up
+	// front, rather than a list of large values grown by copying.
+	e.alerts.list = make([]watchdog.Alert, 0, len(claimed))
 	for _, t := range claimed {
 		e.add(t, plan(t))
 	}
@@ -115,7 +118,7 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	e.outs.add(applyPlan(t, p))
 	t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 	if derivedChanged(&before, t) {
-		e.rows.add(t)
+		e.rows.addDerived(t)
 	}
 }
 
@@ -368,7 +371,7 @@ func (s *Store) replanOnce(ctx context.Context, after string, limit int, plan wa
 		outs.add(applyPlan(t, plan(t)))
 		t.Events, t.Alerts, t.Outcomes = nil, nil, nil
 		if derivedChanged(&before, t) {
-			rows.add(t)
+			rows.addDerived(t)
 		}
 	}
 	if err := updateDerived(ctx, tx, &rows, false); err != nil {

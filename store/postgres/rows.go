@@ -137,6 +137,24 @@ func (r *ticketRows) args() []any {
 		pq.StringArray(r.calendar), pq.Int64Array(r.clocks), r.respBreach, r.resBreach}
 }
 
+// addDerived adds t's derived columns only, the arrays derivedArgs
+// passes: a pass that updates them need not encode the rest (a ticket's
+// attributes and tags as JSON text) for every ticket it fires.
+func (r *ticketRows) addDerived(t *watchdog.Ticket) {
+	r.id = append(r.id, t.ID)
+	r.state = append(r.state, string(t.State))
+	r.untracked = append(r.untracked, t.Untracked)
+	r.open = append(r.open, t.Open)
+	r.next = append(r.next, t.NextDueAt)
+	r.breach = append(r.breach, t.BreachAt)
+	r.back = append(r.back, t.BackfilledAt)
+	r.level = append(r.level, int64(t.EscalationLevel))
+	r.policy = append(r.policy, t.Policy)
+	oc := &t.OpenClocks
+	r.calendar, r.clocks = append(r.calendar, oc.Calendar), append(r.clocks, int64(oc.Mask()))
+	r.respBreach, r.resBreach = append(r.respBreach, oc.ResponseBreachAt), append(r.resBreach, oc.ResolutionBreachAt)
+}
+
 // derivedArgs are the arrays of the derived columns only.
 func (r *ticketRows) derivedArgs() []any {
 	return []any{pq.StringArray(r.id), pq.StringArray(r.state), pq.StringArray(r.untracked), pq.BoolArray(r.open),
