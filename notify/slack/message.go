@@ -71,9 +71,6 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	if a.Message != "" {
 		fields = append(fields, slack.AttachmentField{Title: "Details", Value: escape(a.Message)})
 	}
-	if a.Policy != "" {
-		fields = append(fields, slack.AttachmentField{Title: "Policy", Value: escape(a.Policy), Short: true})
-	}
 	if a.AcknowledgedBy != "" {
 		fields = append(fields, slack.AttachmentField{Title: "Acknowledged by", Value: escape(a.AcknowledgedBy), Short: true})
 	}

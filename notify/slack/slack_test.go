@@ -378,8 +378,9 @@ func TestMessageEscapesUserText(t *testing.T) {
 	}
 }
 
-// A cycle alert names its policy and cycle; the policy, a name from the SLA
-// file, is escaped like the ticket's texts; other alerts have no cycle field.
+// A cycle alert names its policy and cycle, once each; the policy, a name
+// from the SLA file, is escaped like the ticket's texts; other alerts have
+// no cycle field.
 func TestMessagePolicyAndCycle(t *testing.T) {
 	t.Parallel()
 	a := testAlert()
@@ -387,6 +388,9 @@ func TestMessagePolicyAndCycle(t *testing.T) {
 	a.SLAClock, a.Policy, a.Cycle, a.CycleStartedAt = watchdog.NextReply, "vip <b>", 4, &started
 	fields := map[string]string{}
 	for _, f := range buildMessage(a, Config{}).attachment.Fields {
+		if _, twice := fields[f.Title]; twice {
+			t.Errorf("field %q is in the attachment twice", f.Title)
+		}
 		fields[f.Title] = f.Value
 	}
 	if fields["Policy"] != "vip &lt;b&gt;" || fields["Cycle"] != "4, since 2026-03-02T14:00:00Z" || fields["SLA"] != "next_reply" {
