@@ -17,8 +17,8 @@ import (
 // twice as many after each success, up to full concurrency, so that a
 // destination that is still limited sees one request, not a burst.
 type deliveryQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
+	mu   sync.Mutex
+	cond *sync.Cond
 	// chunks are the queued deliveries in order, as pushed: a push keeps
 	// the caller's slice rather than copying it, since a burst hands off
 	// tens of thousands of deliveries, and copying them into one growing
