@@ -74,8 +74,9 @@ func MessageFor(a watchdog.Alert) Message {
 }
 
 // appendMessage appends m as json.Marshal encodes it, without reflection:
-// the hub encodes one message per alert, and encoding them by reflection
-// was a sixth of the server's CPU per alert in a burst.
+// the hub encodes one message per alert, and this takes less than half of
+// json.Marshal's time, with one allocation where it made four
+// (BenchmarkEncodeMessage).
 // TestMessageJSONMatchesMarshal and FuzzMessageJSON hold it to
 // json.Marshal's bytes. ok is false when m holds a value json.Marshal
 // refuses (an instant outside years 0-9999, a number that is not finite).
