@@ -355,7 +355,10 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   arrive exactly once on each channel. A second run does the same with every other ticket under a
   policy tracking only a 5 s next reply, answered by an agent a minute before and then written to
   by the customer at the instant its response would have started: half the stages are those of
-  next-reply cycles, due at the same instants.
+  next-reply cycles, due at the same instants. Each run also counts, from the tickets' last
+  answer until every stage arrived, the CPU time of watchdogd, of the harness and of every
+  other process (the database server) per 1,000 stages, and the machine's busy share, from
+  /proc: CPU time measures work, where lateness on a shared machine also measures the machine.
 - **drain** (notification backlog): a fresh server whose SLA file has a ` + "`notifications:`" + ` section with
   one route (inhibition on, as by default) to one Slack receiver (100 alerts a message) imports
   -drain-tickets tickets (default 10,000) created a year ago in batches of 1,000, so every stage of
