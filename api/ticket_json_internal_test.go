@@ -8,54 +8,22 @@ import (
 	"time"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/jsonappend/jsoncheck"
 )
-
-// strangeStrings are strings json.Marshal escapes or alters: HTML
-// characters, quotes, control characters, invalid UTF-8, the line and
-// paragraph separators, and plain text around them.
-var strangeStrings = []string{
-	"", "plain", "T-1", " spaced out ", "<b>&amp;</b>", `quote " and \ backslash`, "tab\tnew\nline\rreturn",
-	"\b\f\x00\x01\x1f\x7f", "日本語チケット", "emoji 🚨", "\xff\xfe", "bad \xc3( utf8", "\u2028\u2029", "a\u2028b",
-	"€", "\ufffd", "}{][,:",
-}
-
-func randomString(r *rand.Rand) string {
-	if r.IntN(3) > 0 {
-		return strangeStrings[r.IntN(len(strangeStrings))]
-	}
-	b := make([]byte, r.IntN(12))
-	for i := range b {
-		b[i] = byte(r.IntN(256))
-	}
-	return string(b)
-}
-
-func randomTime(r *rand.Rand) time.Time {
-	t := time.Unix(r.Int64N(2e10)-1e10, r.Int64N(1e9)).UTC()
-	switch r.IntN(4) {
-	case 0:
-		t = t.Truncate(time.Second)
-	case 1:
-		t = t.In(time.FixedZone("", (r.IntN(48)-24)*1800))
-	case 2:
-		t = t.Truncate(time.Microsecond)
-	}
-	return t
-}
 
 func randomTicket(r *rand.Rand) *watchdog.Ticket {
 	at := func() *time.Time {
 		if r.IntN(2) == 0 {
 			return nil
 		}
-		t := randomTime(r)
+		t := jsoncheck.Time(r)
 		return &t
 	}
 	t := &watchdog.Ticket{
-		ID: randomString(r), Priority: randomString(r), Status: randomString(r), CustomerTier: randomString(r),
-		CreatedAt: randomTime(r), UpdatedAt: randomTime(r), EscalationLevel: r.IntN(5) - 1,
+		ID: jsoncheck.String(r), Priority: jsoncheck.String(r), Status: jsoncheck.String(r), CustomerTier: jsoncheck.String(r),
+		CreatedAt: jsoncheck.Time(r), UpdatedAt: jsoncheck.Time(r), EscalationLevel: r.IntN(5) - 1,
 		FirstResponseAt: at(), NextDueAt: at(), BreachAt: at(), BackfilledAt: at(),
-		State: watchdog.TicketState(randomString(r)), Untracked: randomString(r), Policy: randomString(r), Open: r.IntN(2) == 0,
+		State: watchdog.TicketState(jsoncheck.String(r)), Untracked: jsoncheck.String(r), Policy: jsoncheck.String(r), Open: r.IntN(2) == 0,
 		Events: []watchdog.Event{{ID: "not encoded"}},
 	}
 	switch r.IntN(3) {
@@ -64,7 +32,7 @@ func randomTicket(r *rand.Rand) *watchdog.Ticket {
 	case 1:
 		t.Attributes = map[string]string{}
 		for range r.IntN(6) + 1 {
-			t.Attributes[randomString(r)] = randomString(r)
+			t.Attributes[jsoncheck.String(r)] = jsoncheck.String(r)
 		}
 	}
 	switch r.IntN(3) {
@@ -72,7 +40,7 @@ func randomTicket(r *rand.Rand) *watchdog.Ticket {
 		t.Tags = []string{}
 	case 1:
 		for range r.IntN(4) + 1 {
-			t.Tags = append(t.Tags, randomString(r))
+			t.Tags = append(t.Tags, jsoncheck.String(r))
 		}
 	}
 	return t
@@ -119,7 +87,7 @@ func TestTicketJSONMatchesMarshal(t *testing.T) {
 
 // FuzzTicketJSON holds appendTicket to json.Marshal for arbitrary strings.
 func FuzzTicketJSON(f *testing.F) {
-	for _, s := range strangeStrings {
+	for _, s := range jsoncheck.StrangeStrings {
 		f.Add(s, s, int64(1750248000), true)
 	}
 	f.Fuzz(func(t *testing.T, a, b string, sec int64, open bool) {

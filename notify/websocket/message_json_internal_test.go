@@ -9,35 +9,8 @@ import (
 	"time"
 
 	watchdog "github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/internal/jsonappend/jsoncheck"
 )
-
-// oddStrings are strings json.Marshal escapes or alters, and plain ones.
-var oddStrings = []string{"", "T-1", "gold", "<b>&amp;</b>", `quote " and \ backslash`, "tab\tnew\nline",
-	"\x00\x1f\x7f", "日本語", "emoji 🚨", "\xff\xfe", "\u2028\u2029", "€"}
-
-func oddString(r *rand.Rand) string {
-	if r.IntN(3) > 0 {
-		return oddStrings[r.IntN(len(oddStrings))]
-	}
-	b := make([]byte, r.IntN(10))
-	for i := range b {
-		b[i] = byte(r.IntN(256))
-	}
-	return string(b)
-}
-
-func oddTime(r *rand.Rand) time.Time {
-	t := time.Unix(r.Int64N(2e10)-1e10, r.Int64N(1e9)).UTC()
-	switch r.IntN(4) {
-	case 0:
-		t = t.Truncate(time.Second)
-	case 1:
-		t = t.In(time.FixedZone("", (r.IntN(48)-24)*1800))
-	case 2:
-		t = t.Truncate(time.Millisecond)
-	}
-	return t
-}
 
 func oddFloat(r *rand.Rand) float64 {
 	switch r.IntN(4) {
@@ -53,16 +26,16 @@ func oddFloat(r *rand.Rand) float64 {
 
 func oddMessage(r *rand.Rand) Message {
 	m := Message{
-		TicketID: oddString(r), SLAType: oddString(r), State: oddString(r),
-		Details:   watchdog.AlertDetails{ElapsedMinutes: oddFloat(r), TargetMinutes: oddFloat(r), PercentUsed: oddFloat(r), Message: oddString(r)},
-		Timestamp: oddTime(r), EscalationLevel: r.IntN(7) - 1, Priority: oddString(r), CustomerTier: oddString(r),
-		Stage: oddString(r), DueAt: oddTime(r), AlertID: r.Int64N(1<<40) - 5,
+		TicketID: jsoncheck.String(r), SLAType: jsoncheck.String(r), State: jsoncheck.String(r),
+		Details:   watchdog.AlertDetails{ElapsedMinutes: oddFloat(r), TargetMinutes: oddFloat(r), PercentUsed: oddFloat(r), Message: jsoncheck.String(r)},
+		Timestamp: jsoncheck.Time(r), EscalationLevel: r.IntN(7) - 1, Priority: jsoncheck.String(r), CustomerTier: jsoncheck.String(r),
+		Stage: jsoncheck.String(r), DueAt: jsoncheck.Time(r), AlertID: r.Int64N(1<<40) - 5,
 	}
 	if r.IntN(2) == 0 {
-		m.Policy, m.AcknowledgedBy = oddString(r), oddString(r)
+		m.Policy, m.AcknowledgedBy = jsoncheck.String(r), jsoncheck.String(r)
 	}
 	if r.IntN(2) == 0 {
-		at := oddTime(r)
+		at := jsoncheck.Time(r)
 		m.Cycle, m.CycleStartedAt = r.IntN(4), &at
 	}
 	return m
@@ -110,7 +83,7 @@ func TestMessageJSONMatchesMarshal(t *testing.T) {
 
 // FuzzMessageJSON holds appendMessage to json.Marshal for arbitrary values.
 func FuzzMessageJSON(f *testing.F) {
-	for _, s := range oddStrings {
+	for _, s := range jsoncheck.StrangeStrings {
 		f.Add(s, s, 0.85, int64(1750248000), 3)
 	}
 	f.Fuzz(func(t *testing.T, a, b string, x float64, sec int64, n int) {

@@ -107,27 +107,17 @@ type ticketRows struct {
 	respBreach, resBreach                        timeArray
 }
 
+// add adds every column of t, the arrays args passes.
 func (r *ticketRows) add(t *watchdog.Ticket) {
-	r.id = append(r.id, t.ID)
+	r.addDerived(t)
 	r.priority = append(r.priority, t.Priority)
 	r.tier = append(r.tier, t.CustomerTier)
 	r.status = append(r.status, t.Status)
 	r.created = append(r.created, ptr(t.CreatedAt))
 	r.updated = append(r.updated, ptr(t.UpdatedAt))
 	r.fr = append(r.fr, t.FirstResponseAt)
-	r.state = append(r.state, string(t.State))
-	r.untracked = append(r.untracked, t.Untracked)
-	r.open = append(r.open, t.Open)
-	r.next = append(r.next, t.NextDueAt)
-	r.breach = append(r.breach, t.BreachAt)
-	r.back = append(r.back, t.BackfilledAt)
-	r.level = append(r.level, int64(t.EscalationLevel))
-	r.policy = append(r.policy, t.Policy)
 	r.attrs = append(r.attrs, sqlstore.EncodeAttributes(t.Attributes))
 	r.tags = append(r.tags, sqlstore.EncodeTags(t.Tags))
-	oc := &t.OpenClocks
-	r.calendar, r.clocks = append(r.calendar, oc.Calendar), append(r.clocks, int64(oc.Mask()))
-	r.respBreach, r.resBreach = append(r.respBreach, oc.ResponseBreachAt), append(r.resBreach, oc.ResolutionBreachAt)
 }
 
 func (r *ticketRows) args() []any {
