@@ -25,17 +25,14 @@ func readiness(st watchdog.Store, ps *policyStartup) func(context.Context) (map[
 // open_tickets gauge.
 func openTickets(eng *watchdog.Engine) metrics.OpenTicketsFunc {
 	return func(ctx context.Context) (map[string]int, error) {
-		open := true
-		counts := map[string]int{}
-		for _, state := range []watchdog.TicketState{watchdog.TicketOK, watchdog.TicketAlert, watchdog.TicketBreach, watchdog.TicketUntracked} {
-			page, err := eng.Dashboard(ctx, watchdog.DashboardQuery{State: string(state), Open: &open, Limit: 1})
-			if err != nil {
-				return nil, err
-			}
-			counts[string(state)] = page.Total
+		got, err := eng.CountOpenTickets(ctx)
+		if err != nil {
+			return nil, err
 		}
-		// The dashboard's alert filter includes breaches.
-		counts[string(watchdog.TicketAlert)] -= counts[string(watchdog.TicketBreach)]
+		counts := make(map[string]int, len(got))
+		for state, n := range got {
+			counts[string(state)] = n
+		}
 		return counts, nil
 	}
 }

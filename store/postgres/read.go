@@ -191,3 +191,18 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+var _ watchdog.OpenTicketCounter = (*Store)(nil)
+
+// CountOpenTickets counts the open tickets by state with one statement;
+// see watchdog.OpenTicketCounter.
+func (s *Store) CountOpenTickets(ctx context.Context) (map[watchdog.TicketState]int, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	counts, err := sqlstore.CountOpenTickets(ctx, s.db)
+	if err != nil {
+		return nil, s.fail(ctx, "count open tickets", err)
+	}
+	return counts, nil
+}

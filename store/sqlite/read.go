@@ -207,3 +207,18 @@ func (s *Store) minTime(ctx context.Context, op, query string, args ...any) (tim
 	}
 	return fromMicros(v.Int64), true, nil
 }
+
+var _ watchdog.OpenTicketCounter = (*Store)(nil)
+
+// CountOpenTickets counts the open tickets by state with one statement;
+// see watchdog.OpenTicketCounter.
+func (s *Store) CountOpenTickets(ctx context.Context) (map[watchdog.TicketState]int, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	counts, err := sqlstore.CountOpenTickets(ctx, s.r)
+	if err != nil {
+		return nil, s.wrap(ctx, "count open tickets", err)
+	}
+	return counts, nil
+}

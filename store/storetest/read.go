@@ -92,6 +92,24 @@ func testDashboard(t *testing.T, h Harness) {
 			}
 		}
 	}
+
+	// The open tickets by state, counted at once where the store can: the
+	// closed breach and ok tickets (d5, d6) are not counted.
+	c, ok := s.(watchdog.OpenTicketCounter)
+	if !ok {
+		return
+	}
+	extra := NewEvent("d7", 5*time.Minute)
+	extra.CreatedAt = At(5 * time.Minute)
+	ingest(t, s, PlanByID(map[string]watchdog.Plan{"d7": {State: watchdog.TicketBreach, Open: true, BreachAt: TimePtr(At(time.Hour))}}, nil), extra)
+	counts, err := c.CountOpenTickets(t.Context())
+	if err != nil {
+		t.Fatalf("CountOpenTickets: %v", err)
+	}
+	want := map[watchdog.TicketState]int{watchdog.TicketOK: 1, watchdog.TicketAlert: 1, watchdog.TicketBreach: 2, watchdog.TicketUntracked: 1}
+	if d := cmp.Diff(want, counts); d != "" {
+		t.Errorf("CountOpenTickets (-want +got):\n%s", d)
+	}
 }
 
 func testTicketNotFound(t *testing.T, h Harness) {

@@ -1,0 +1,30 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/ticket-watchdog/watchdog"
+)
+
+// CountOpenTickets counts the open tickets by state with one statement, in
+// one snapshot: watchdog.OpenTicketCounter for both stores. One pass over
+// the open tickets costs a fraction of the per-state counts the dashboard
+// would make, each of which reads every open ticket of its state.
+func CountOpenTickets(ctx context.Context, q Queryer) (map[watchdog.TicketState]int, error) {
+	type count struct {
+		state string
+		n     int
+	}
+	rows, err := QueryAll(ctx, q, func(sc Scanner) (c count, err error) {
+		err = sc.Scan(&c.state, &c.n)
+		return c, err
+	}, "SELECT sla_state, count(*) FROM tickets WHERE open GROUP BY sla_state")
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[watchdog.TicketState]int, len(rows))
+	for _, c := range rows {
+		counts[watchdog.TicketState(c.state)] = c.n
+	}
+	return counts, nil
+}
