@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -20,18 +21,6 @@ func ids(cs []claimedDelivery) []int64 {
 	return out
 }
 
-func sameIDs(got, want []int64) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // The queue is one FIFO over every push: a pop takes across the pushes'
 // boundaries and splits a push where its max or the tokens end.
 func TestDeliveryQueueIsFIFOAcrossPushes(t *testing.T) {
@@ -46,7 +35,7 @@ func TestDeliveryQueueIsFIFOAcrossPushes(t *testing.T) {
 	}
 	for _, want := range [][]int64{{1, 2}, {3, 4, 5, 6}, {7}, {8, 9}} {
 		cs, tokened, ok := q.pop(len(want))
-		if !ok || !tokened || !sameIDs(ids(cs), want) {
+		if !ok || !tokened || !slices.Equal(ids(cs), want) {
 			t.Fatalf("pop(%d) = %v, %v, %v; want %v", len(want), ids(cs), tokened, ok, want)
 		}
 		q.done(true, q.pausedUntil)
@@ -56,7 +45,7 @@ func TestDeliveryQueueIsFIFOAcrossPushes(t *testing.T) {
 	}
 	// A push after the queue drained starts over.
 	q.push(queuedIDs(10, 11, "h"))
-	if cs, _, _ := q.pop(5); !sameIDs(ids(cs), []int64{10, 11}) {
+	if cs, _, _ := q.pop(5); !slices.Equal(ids(cs), []int64{10, 11}) {
 		t.Errorf("pop after refill = %v", ids(cs))
 	}
 }
@@ -70,7 +59,7 @@ func TestDeliveryQueuePopTakesNoMoreThanTokens(t *testing.T) {
 	q.push(first)
 	q.push(queuedIDs(3, 6, "h"))
 	cs, _, _ := q.pop(10)
-	if !sameIDs(ids(cs), []int64{1, 2, 3}) {
+	if !slices.Equal(ids(cs), []int64{1, 2, 3}) {
 		t.Fatalf("pop with 3 tokens = %v", ids(cs))
 	}
 	if first[0].ID != 0 || first[1].ID != 0 {
@@ -81,7 +70,7 @@ func TestDeliveryQueuePopTakesNoMoreThanTokens(t *testing.T) {
 	}
 	q.done(true, q.pausedUntil)
 	q.release(2)
-	if cs, _, _ := q.pop(10); !sameIDs(ids(cs), []int64{4, 5}) {
+	if cs, _, _ := q.pop(10); !slices.Equal(ids(cs), []int64{4, 5}) {
 		t.Errorf("pop with 2 tokens back = %v", ids(cs))
 	}
 }
@@ -94,7 +83,7 @@ func TestDeliveryQueueDropHolderKeepsTheRestInOrder(t *testing.T) {
 	q.push(append(queuedIDs(1, 3, "a"), queuedIDs(4, 5, "b")...))
 	q.push(queuedIDs(6, 7, "b"))
 	q.push(queuedIDs(8, 9, "a"))
-	if cs, _, _ := q.pop(2); !sameIDs(ids(cs), []int64{1, 2}) {
+	if cs, _, _ := q.pop(2); !slices.Equal(ids(cs), []int64{1, 2}) {
 		t.Fatalf("pop = %v", ids(cs))
 	}
 	q.done(true, q.pausedUntil)
@@ -104,7 +93,7 @@ func TestDeliveryQueueDropHolderKeepsTheRestInOrder(t *testing.T) {
 	if n := q.queued(); n != 3 {
 		t.Errorf("queued = %d, want 3", n)
 	}
-	if cs, _, _ := q.pop(10); !sameIDs(ids(cs), []int64{3, 8, 9}) {
+	if cs, _, _ := q.pop(10); !slices.Equal(ids(cs), []int64{3, 8, 9}) {
 		t.Errorf("pop after the drop = %v", ids(cs))
 	}
 	if n := q.dropHolder("a"); n != 0 {
@@ -123,7 +112,7 @@ func TestDeliveryQueueDrainsAfterClose(t *testing.T) {
 		t.Error("push after close accepted")
 	}
 	cs, tokened, ok := q.pop(10)
-	if !ok || tokened || !sameIDs(ids(cs), []int64{1, 2, 3}) {
+	if !ok || tokened || !slices.Equal(ids(cs), []int64{1, 2, 3}) {
 		t.Errorf("pop after close = %v, %v, %v", ids(cs), tokened, ok)
 	}
 	if _, _, ok := q.pop(10); ok {
