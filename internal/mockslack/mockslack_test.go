@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -510,4 +511,75 @@ func TestAttachmentsAreCountedAndAwaited(t *testing.T) {
 	if n := mock.AttachmentCount(); n != 0 {
 		t.Errorf("AttachmentCount after Reset = %d, want 0", n)
 	}
+}
+
+// TestIsCompactAgreesWithCompact holds the fast check to its meaning: a
+// valid JSON document is compact exactly when json.Compact leaves it as it
+// is.
+func TestIsCompactAgreesWithCompact(t *testing.T) {
+	for _, in := range []string{
+		`{}`, `{"a":1}`, `{ "a":1}`, `{"a":"x y"}`, `{"a":"x\"y","b":[1,2]}`, `{"a":"\\","b":2}`,
+		`{"a":"\\" ,"b":2}`, `{"a":"\\\"","b":[ 1]}`, "{\"a\":\"tab\\t\"}", "[1,\n2]", `"a b"`, `["\u0022 ", 1]`,
+		`{"text":"quote \" and space","x":{}}`, `{"a":"é ü","b":"\\\\"}`, `  {"a":1}`, `{"a":1}  `,
+	} {
+		check(t, []byte(in))
+	}
+}
+
+func FuzzIsCompact(f *testing.F) {
+	f.Add([]byte(`{"a":"x\" y","b":[1, 2]}`))
+	f.Add([]byte(`{"a":"\\","b":2}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if json.Valid(b) {
+			check(t, b)
+		}
+	})
+}
+
+func check(t *testing.T, b []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+	if want := bytes.Equal(buf.Bytes(), b); isCompact(b) != want {
+		t.Errorf("isCompact(%q) = %v, want %v", b, !want, want)
+	}
+}
+
+// TestWebhookDecodeAgreesWithEncodingJSON holds the webhook's faster parser
+// to encoding/json: the same bodies taken, with the same fields.
+func TestWebhookDecodeAgreesWithEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"text":"a","attachments":[{"title":"x"},{"fields":[{"title":"T","value":"1"}]}]}`,
+		`{"text":"a"} {"text":"b"}`, `{"text":"a",}`, `{"text":"a"`, `{"text":1}`, `{"attachments":{}}`,
+		`{"attachments":null,"blocks":[{"type":"section"}],"channel":"#x"}`, `{"TEXT":"upper"}`,
+		`{"text":"a\u00e9\"b","attachments":[]}`, "{\"text\":\"bad \xff utf-8\"}", `{"text":"a","text":"b"}`,
+		`{"attachments":[1,"two",null,{}]}`, `{"text":"a"}   `, `{"text":"\ud800"}`,
+	} {
+		var got, want webhookPayload
+		gotErr, wantErr := got.decode([]byte(in)), json.Unmarshal([]byte(in), &want)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Errorf("%s: decode error %v, encoding/json %v", in, gotErr, wantErr)
+			continue
+		}
+		if gotErr == nil && !reflect.DeepEqual(normalise(got), normalise(want)) {
+			t.Errorf("%s: decoded %+v, encoding/json %+v", in, got, want)
+		}
+	}
+}
+
+// normalise compacts the raw values so that two parsers' results compare.
+func normalise(p webhookPayload) webhookPayload {
+	c := func(r json.RawMessage) json.RawMessage {
+		if r == nil {
+			return nil
+		}
+		return compact(r)
+	}
+	out := webhookPayload{Text: c(p.Text), Channel: c(p.Channel), Blocks: c(p.Blocks)}
+	for _, a := range p.Attachments {
+		out.Attachments = append(out.Attachments, c(a))
+	}
+	return out
 }
