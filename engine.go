@@ -48,12 +48,15 @@ type Config struct {
 	// due now are recorded before a bulk import's next batches take the
 	// machine; the import's full width returns with the drain. A backlog
 	// of backfilled alerts only (an import of tickets already past their
-	// deadlines) holds no import back. Zero means 2 on a store whose
-	// ingest transactions run side by side (PostgreSQL: one at a time cost
-	// the import more of its rate than the alerts gained), and no limit on
-	// one that runs them one at a time (SerialIngest, SQLite: they already
-	// take turns with the passes for its one writer, and holding them back
-	// measured no better there). Negative means no limit.
+	// deadlines) holds no import back. Zero means 1 on a store whose
+	// ingest transactions run side by side (PostgreSQL: under an import
+	// at half its ingest rate, the 1x burst's Slack p99 was 1,097 ms
+	// with one call at a time against 1,515 ms with two, medians of five
+	// alternated pairs, the import's rate within 2%; see BENCHMARKS.md),
+	// and no limit on one that runs them one at a time (SerialIngest,
+	// SQLite: they already take turns with the passes for its one writer,
+	// and holding them back measured no better there). Negative means no
+	// limit.
 	IngestWhileBehind int
 	// ReplanBatch is how many open tickets one step of a policy change
 	// recomputes. Default 1000.
@@ -221,7 +224,7 @@ func New(store Store, cfg *Config) (*Engine, error) {
 	e.notifiers = slices.Sorted(maps.Keys(e.named))
 	width := cfg.IngestWhileBehind
 	if width == 0 {
-		width = 2
+		width = 1
 		if _, ok := store.(SerialIngest); ok {
 			width = -1
 		}
