@@ -37,7 +37,8 @@ type BulkConfig struct {
 // encoding runs in the measured window. With 5 s chunks the four streams
 // encoded their second chunk at once (108,000 events at 22,000 events/s,
 // about 0.4 s of CPU), 3 s after the lateness tickets were sent: just
-// before their first stage came due.
+// before their first stage came due. At 23,000 events/s the first chunk
+// is 460,000 events, 77 MB of bodies, encoded in under 2 s.
 const bulkChunk = 20 * time.Second
 
 // Bulk is a bulk import in progress (StartBulk).
