@@ -35,6 +35,12 @@ type claimKeeper struct {
 	holder     string
 	validUntil time.Time // zero until the first heartbeat
 	healthy    bool      // the last heartbeat succeeded
+	// orphans are outcomes of claimed deliveries that no delivery loop
+	// will record any more (its notifier was removed or its loop stopped
+	// while the store failed): the keeper records them, retrying while
+	// the engine runs. Left unrecorded, a live holder's claim would keep
+	// them until the claim's backstop (an hour) ran out.
+	orphans []DeliveryOutcome
 }
 
 // claimMargin is how long before its heartbeat runs out a holder stops
@@ -85,6 +91,7 @@ func (k *claimKeeper) step(ctx context.Context, now time.Time) (time.Time, error
 		k.heartbeat(ctx, now)
 		k.beat.Unlock()
 	}
+	k.recordOrphans(ctx)
 	rctx, cancel := context.WithTimeout(ctx, ttl/3)
 	freed, next, err := k.e.store.RescueDeliveries(rctx, now, k.currentHolder())
 	cancel()
@@ -172,4 +179,46 @@ func (k *claimKeeper) release(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(k.e.cfg.ClaimTTL, 2*time.Second))
 	defer cancel()
 	_ = k.e.store.Heartbeat(rctx, holder, k.e.clock.Now())
+}
+
+// adopt takes over outcomes no delivery loop will record, and wakes the
+// keeper to record them.
+func (k *claimKeeper) adopt(outs []DeliveryOutcome) {
+	if len(outs) == 0 {
+		return
+	}
+	k.mu.Lock()
+	k.orphans = append(k.orphans, outs...)
+	k.mu.Unlock()
+	k.loop.Wake()
+}
+
+// orphaned reports whether adopted outcomes wait to be recorded.
+func (k *claimKeeper) orphaned() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.orphans) > 0
+}
+
+// recordOrphans records the adopted outcomes; those it cannot are kept
+// for the next step, which comes a third of ClaimTTL later while they
+// make the engine hold deliveries.
+func (k *claimKeeper) recordOrphans(ctx context.Context) {
+	k.mu.Lock()
+	outs := k.orphans
+	k.orphans = nil
+	k.mu.Unlock()
+	if len(outs) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, k.e.cfg.ClaimTTL/3)
+	err := k.e.store.FinishDeliveries(rctx, outs)
+	cancel()
+	if err == nil {
+		k.e.log.Info("recorded the outcomes of deliveries whose delivery loop had stopped", "deliveries", len(outs))
+		return
+	}
+	k.mu.Lock()
+	k.orphans = append(outs, k.orphans...)
+	k.mu.Unlock()
 }

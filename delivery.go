@@ -101,6 +101,13 @@ func (d *deliveryLoop) run(ctx context.Context) {
 	if !d.parked.failedWithin(d.e.clock.Now(), recordTimeout) {
 		d.flushParked(context.WithoutCancel(ctx), d.e.clock.Now())
 	}
+	// The claim keeper records what is left, should the engine go on
+	// without this loop (its notifier removed).
+	if b, _ := d.parked.take(); len(b.outs) > 0 {
+		d.parked.endStreak()
+		d.pending.Add(-int64(len(b.outs)))
+		d.e.claims.adopt(b.outs)
+	}
 }
 
 // work sends what the queue gives until it closes.
@@ -240,7 +247,8 @@ func (d *deliveryLoop) release(ctx context.Context, cs []claimedDelivery) error 
 }
 
 // release hands claimed deliveries that no loop will send back to the
-// store, due at once for the next claimer.
+// store, due at once for the next claimer. When the store fails, the claim
+// keeper takes them over and retries.
 func (e *Engine) release(ctx context.Context, cs []claimedDelivery) error {
 	now := e.clock.Now()
 	outcomes := make([]DeliveryOutcome, len(cs))
@@ -249,7 +257,11 @@ func (e *Engine) release(ctx context.Context, cs []claimedDelivery) error {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.ClaimTTL)
 	defer cancel()
-	return e.store.FinishDeliveries(rctx, outcomes)
+	err := e.store.FinishDeliveries(rctx, outcomes)
+	if err != nil {
+		e.claims.adopt(outcomes)
+	}
+	return err
 }
 
 // handBack is the outcome of a claimed delivery given back unsent: due at

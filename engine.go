@@ -266,6 +266,9 @@ func (e *Engine) newLoop(step scheduler.StepFunc, interval, errorDelay time.Dura
 // holding reports whether the engine holds claimed deliveries: queued,
 // being sent, or with outcomes not yet recorded.
 func (e *Engine) holding() bool {
+	if e.claims.orphaned() {
+		return true
+	}
 	for _, d := range e.loops() {
 		if d.pending.Load() > 0 {
 			return true
@@ -646,7 +649,7 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim
 		}
 		// Its loop stopped, or its notifier was removed, meanwhile.
 		if err := e.release(ctx, cs); err != nil {
-			e.log.Error("releasing handed-off deliveries failed; they are claimed again once this engine's claim runs out",
+			e.log.Error("releasing handed-off deliveries failed; the claim keeper retries",
 				"notifier", name, "deliveries", len(cs), "err", err)
 		}
 	}

@@ -282,3 +282,64 @@ func TestDeliveriesOfADeadClaimerResumeAfterClaimTTL(t *testing.T) {
 		t.Errorf("delivery %+v, want delivered at attempt 2 (the dead claimer's counts)", d)
 	}
 }
+
+// A notifier removed while its outcomes cannot be recorded: the engine
+// records them once the store answers, although its other notifier keeps
+// its claim's heartbeat going. Left with the stopped loop, they would wait
+// for the claim's backstop, or be rescued back to pending with no loop to
+// send them.
+func TestOutcomesOfARemovedNotifierAreRecordedLater(t *testing.T) {
+	t.Parallel()
+	clock := watchdogtest.NewClock(t0)
+	st := &flakyStore{Store: openStore(t, filepath.Join(t.TempDir(), "wd.db"))}
+	var gone, kept sendLog
+	goneN := watchdog.NotifierFunc(func(_ context.Context, a watchdog.Alert) (bool, error) {
+		gone.add(a)
+		return false, nil
+	})
+	keptN := watchdog.NotifierFunc(func(_ context.Context, a watchdog.Alert) (bool, error) {
+		kept.add(a)
+		return false, nil
+	})
+	p := outboxPolicy()
+	h := watchdogtest.StartEngine(t, st, clock, &watchdog.Config{Policy: p, SweepInterval: time.Minute,
+		Notifiers: map[string]watchdog.Notifier{"gone": goneN, "kept": keptN}, ClaimTTL: 6 * time.Second})
+	st.down.Store(true)
+	tickets := ids("O", 5)
+	h.Ingest(outboxEvents(tickets...)...)
+	h.Settle()
+	if _, per := gone.count(); len(per) != len(tickets) {
+		t.Fatalf("%d alerts sent to the notifier to be removed, want %d", len(per), len(tickets))
+	}
+	if err := h.Engine.SetNotifiersAndPolicy(t.Context(), map[string]watchdog.Notifier{"kept": keptN}, p); err != nil {
+		t.Fatal(err)
+	}
+	h.Settle()
+	st.down.Store(false)
+	// More alerts for the notifier that stays, so that the engine holds
+	// deliveries and renews its heartbeat all along.
+	more := ids("P", 3)
+	h.Ingest(outboxEvents(more...)...)
+	for range 6 {
+		h.Advance(2 * time.Second)
+	}
+	for _, id := range tickets {
+		if d := outboxDelivery(t, h, id, "gone"); d.Status != watchdog.DeliveryDelivered || d.Attempts != 1 {
+			t.Errorf("%s: delivery to the removed notifier %+v, want delivered at attempt 1", id, d)
+		}
+		if d := outboxDelivery(t, h, id, "kept"); d.Status != watchdog.DeliveryDelivered || d.Attempts != 1 {
+			t.Errorf("%s: delivery to the notifier kept %+v, want delivered at attempt 1", id, d)
+		}
+	}
+	if _, per := gone.count(); len(per) != len(tickets) {
+		t.Errorf("%d alerts sent to the removed notifier, want %d", len(per), len(tickets))
+	}
+	for _, log := range []*sendLog{&gone, &kept} {
+		_, per := log.count()
+		for k, c := range per {
+			if c != 1 {
+				t.Errorf("alert %s sent %d times, want once", k, c)
+			}
+		}
+	}
+}
