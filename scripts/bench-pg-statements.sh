@@ -39,7 +39,11 @@ if [ "$(id -u)" = 0 ]; then
 fi
 stop() {
   "${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$dir/data"
+  # Keep the directory only when the harness's output is in it.
+  case "$OUT" in
+    "$dir"/*) rm -rf "$dir/data" ;;
+    *) rm -rf "$dir" ;;
+  esac
 }
 trap stop EXIT
 
