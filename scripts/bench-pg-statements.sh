@@ -11,6 +11,9 @@
 #
 # With no flags it runs three times the burst on 1M stored tickets:
 #   -lateness-stored 1000000 -lateness-tickets 30000 lateness
+# PGSS_FROM and PGSS_TO name the harness's log lines that start and end the
+# window (defaults: the lateness run's); for the catch-up:
+#   PGSS_FROM='every stage past' scripts/bench-pg-statements.sh catchup
 # The statements go to stdout; the harness's log and JSON to $OUT (a
 # temporary directory unless set).
 set -euo pipefail
@@ -64,12 +67,14 @@ log=$OUT/bench.log
 ./bin/watchdog-bench -spawn -db postgres -postgres "postgres://postgres@127.0.0.1:$port/test?sslmode=disable" \
   -watchdogd "$watchdogd" -json "${args[@]}" >"$OUT/bench.json" 2>"$log" &
 bench=$!
-until grep -q "tickets due within" "$log" 2>/dev/null; do
+from=${PGSS_FROM:-tickets due within}
+to=${PGSS_TO:-exactly once}
+until grep -q "$from" "$log" 2>/dev/null; do
   kill -0 $bench 2>/dev/null || { cat "$log" >&2; exit 1; }
   sleep 0.1
 done
 "${psql[@]}" -d test -c "SELECT pg_stat_statements_reset()" >/dev/null
-until grep -q "exactly once" "$log" 2>/dev/null; do
+until grep -q "$to" "$log" 2>/dev/null; do
   kill -0 $bench 2>/dev/null || { cat "$log" >&2; exit 1; }
   sleep 0.1
 done
@@ -80,5 +85,5 @@ done
   ORDER BY total_exec_time DESC LIMIT 20"
 wait $bench
 echo "# the run these statements are of:"
-grep -m 1 "exactly once" "$log" | sed 's/^ */# /'
+grep -m 1 "$to" "$log" | sed 's/^ */# /'
 echo "# harness log and JSON: $OUT" >&2
