@@ -81,7 +81,9 @@ func TestClaimDeliveriesReadsOnlyWhatItTakes(t *testing.T) {
 	}
 	insertPending(t, st, 2000, 3000, now.Add(-time.Minute))
 
-	checkClaimPlan(t, st, "deliveries", "pending delivery", claimDeliveriesSQL, "slack", now, 100, now.Add(time.Minute), "holder")
+	checkClaimPlan(t, st, "deliveries", "pending delivery", claimDeliveriesSQL(false), "slack", now, 100, now.Add(time.Minute), "holder")
+	checkClaimPlan(t, st, "deliveries", "pending delivery", claimDeliveriesSQL(true), "slack", now, 100, now.Add(time.Minute), "holder",
+		now.Add(-time.Minute), 0)
 }
 
 // insertPending inserts n alerts (tickets t-from...) with a pending Slack

@@ -47,10 +47,16 @@ func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 // claimDeliveriesSQL claims for holder $5 up to $3 of notifier $1's pending
 // deliveries due by $2, oldest first, moving them to $4; see
 // ClaimDeliveries. It walks deliveries_pending_order_idx and stops at the
-// limit when run under claimPlans.
-const claimDeliveriesSQL = `WITH c AS (
+// limit when run under claimPlans. With from, it starts at the pending
+// order's position ($6, $7) (claimFloors).
+func claimDeliveriesSQL(from bool) string {
+	floor := ""
+	if from {
+		floor = " AND (next_attempt_at, id) >= ($6, $7)"
+	}
+	return `WITH c AS (
 		SELECT id, next_attempt_at AS prev FROM deliveries
-		WHERE status = 'pending' AND notifier = $1 AND next_attempt_at <= $2
+		WHERE status = 'pending' AND notifier = $1 AND next_attempt_at <= $2` + floor + `
 		ORDER BY next_attempt_at, id LIMIT $3
 		FOR UPDATE SKIP LOCKED)
 	UPDATE deliveries d SET next_attempt_at = $4, attempts = d.attempts + 1, holder = $5
@@ -59,6 +65,7 @@ const claimDeliveriesSQL = `WITH c AS (
 	RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at, d.held_until,
 		a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at, a.fired_at, a.escalation_level,
 		a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.cycle_ordinal, a.cycle_started_at, a.policy, a.acknowledged_by, c.prev`
+}
 
 // ClaimDeliveries claims for c.Holder up to c.Limit of c.Notifier's pending
 // deliveries due by c.Now, oldest first, in one statement: the claimed rows
@@ -67,6 +74,11 @@ const claimDeliveriesSQL = `WITH c AS (
 // go as one query string, one transaction in one round trip (see
 // FinishDeliveries): a claim loop working off a backlog claims again as
 // soon as its sends make room.
+//
+// In a backlog a claim starts where the last full one stopped (see
+// claimFloors); when that finds fewer than c.Limit, the rest is claimed
+// from the head of the pending order, so a claim short of its limit still
+// means that nothing more is due.
 func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) ([]watchdog.Delivery, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
@@ -74,7 +86,72 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 	if c.Limit <= 0 {
 		return nil, nil
 	}
-	q, err := literalQuery(claimDeliveriesSQL, c.Notifier, us(c.Now), c.Limit, us(c.Until), c.Holder)
+	fl, fromFloor, gen := s.floors.start(c.Notifier)
+	var from *claimFloor
+	if fromFloor {
+		from = &fl
+	}
+	got, err := s.claimFrom(ctx, c, from)
+	if err != nil {
+		return nil, err
+	}
+	if fromFloor && len(got) < c.Limit {
+		rest := c
+		rest.Limit = c.Limit - len(got)
+		more, err := s.claimFrom(ctx, rest, nil)
+		if err != nil {
+			// The rows claimed so far are this caller's: hand them over,
+			// and the next claim starts from the head.
+			s.floors.done(c.Notifier, gen, false, false, time.Time{}, 0)
+			return deliveriesOf(got), nil
+		}
+		got = mergeClaimed(got, more)
+	}
+	var last claimed
+	if len(got) > 0 {
+		last = got[len(got)-1]
+	}
+	s.floors.done(c.Notifier, gen, fromFloor, len(got) == c.Limit, last.prev, last.d.ID)
+	return deliveriesOf(got), nil
+}
+
+// claimed is a claimed delivery with its place in the pending order before
+// the claim moved it.
+type claimed struct {
+	d    watchdog.Delivery
+	prev time.Time
+}
+
+func claimedBefore(a, b claimed) bool {
+	if !a.prev.Equal(b.prev) {
+		return a.prev.Before(b.prev)
+	}
+	return a.d.ID < b.d.ID
+}
+
+// mergeClaimed orders two claims' rows together, oldest first.
+func mergeClaimed(a, b []claimed) []claimed {
+	out := append(a, b...)
+	sort.Slice(out, func(i, j int) bool { return claimedBefore(out[i], out[j]) })
+	return out
+}
+
+func deliveriesOf(got []claimed) []watchdog.Delivery {
+	out := make([]watchdog.Delivery, len(got))
+	for i := range got {
+		out[i] = got[i].d
+	}
+	return out
+}
+
+// claimFrom runs one claim statement, from the pending order's position
+// from when it is not nil, and returns the rows oldest first.
+func (s *Store) claimFrom(ctx context.Context, c watchdog.DeliveryClaim, from *claimFloor) ([]claimed, error) {
+	args := []any{c.Notifier, us(c.Now), c.Limit, us(c.Until), c.Holder}
+	if from != nil {
+		args = append(args, from.at, from.id)
+	}
+	q, err := literalQuery(claimDeliveriesSQL(from != nil), args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim deliveries: %w", err)
 	}
@@ -83,10 +160,6 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 		return nil, s.fail(ctx, "claim deliveries", err)
 	}
 	defer rows.Close()
-	type claimed struct {
-		d    watchdog.Delivery
-		prev time.Time
-	}
 	var got []claimed
 	for rows.Next() {
 		var (
@@ -109,17 +182,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 	if err := rows.Close(); err != nil {
 		return nil, s.fail(ctx, "claim deliveries", err)
 	}
-	sort.Slice(got, func(i, j int) bool {
-		if !got[i].prev.Equal(got[j].prev) {
-			return got[i].prev.Before(got[j].prev)
-		}
-		return got[i].d.ID < got[j].d.ID
-	})
-	out := make([]watchdog.Delivery, len(got))
-	for i := range got {
-		out[i] = got[i].d
-	}
-	return out, nil
+	sort.Slice(got, func(i, j int) bool { return claimedBefore(got[i], got[j]) })
+	return got, nil
 }
 
 // FinishDeliveries records attempt outcomes with one statement, under the
@@ -147,6 +211,15 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	}
 	if _, err := s.db.ExecContext(ctx, keyedPlans+"; "+q); err != nil {
 		return s.fail(ctx, "finish deliveries", err)
+	}
+	var retry time.Time
+	for _, o := range outcomes {
+		if o.Status == watchdog.DeliveryPending && (retry.IsZero() || o.RetryAt.Before(retry)) {
+			retry = o.RetryAt
+		}
+	}
+	if !retry.IsZero() {
+		s.floors.lower(us(retry))
 	}
 	return nil
 }
@@ -248,6 +321,9 @@ func (s *Store) RescueDeliveries(ctx context.Context, now time.Time, self string
 		now, self).Scan(&freed, &nextAt)
 	if err != nil {
 		return 0, time.Time{}, s.fail(ctx, "rescue deliveries", err)
+	}
+	if freed > 0 {
+		s.floors.lower(now)
 	}
 	if nextAt.Valid {
 		next = nextAt.Time.UTC()

@@ -36,6 +36,17 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	}); err != nil {
 		return nil, s.fail(ctx, "evaluate due", err)
 	}
+	var due time.Time
+	for i := range out {
+		for _, d := range out[i].Deliveries {
+			if d.Status == watchdog.DeliveryPending && (due.IsZero() || d.NextAttemptAt.Before(due)) {
+				due = d.NextAttemptAt
+			}
+		}
+	}
+	if !due.IsZero() {
+		s.floors.lower(due)
+	}
 	s.publishLocal(out)
 	return out, nil
 }

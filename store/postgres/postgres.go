@@ -113,6 +113,9 @@ type Store struct {
 	// canCopy is set when the pool's driver is lib/pq, whose connections
 	// take COPY ... FROM STDIN data (see copyIn).
 	canCopy bool
+
+	// floors are where the notifiers' next claims of deliveries start.
+	floors claimFloors
 }
 
 var _ watchdog.Store = (*Store)(nil)

@@ -104,5 +104,8 @@ func (s *Store) Reroute(ctx context.Context, r watchdog.Reroute) error {
 	if err != nil {
 		return s.fail(ctx, "reroute", err)
 	}
+	if len(r.Hold) > 0 || len(r.Add) > 0 {
+		s.floors.lower(now) // every row it moved or added is due at now or later
+	}
 	return nil
 }

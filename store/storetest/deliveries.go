@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +115,64 @@ func testClaimDeliveriesConcurrent(t *testing.T, h Harness) {
 		if c != 1 {
 			t.Errorf("delivery %d claimed %d times within its lease", id, c)
 		}
+	}
+}
+
+// testClaimDeliveriesOldestFirst: claims working off a backlog take the
+// oldest pending deliveries first, also one handed back due earlier than
+// those the last claims took, and a claim short of its limit means that
+// nothing more is due.
+func testClaimDeliveriesOldestFirst(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	evs := numberedEvents("o%02d", 30)
+	plans := map[string]watchdog.Plan{}
+	for i, ev := range evs {
+		due := At(time.Minute)
+		if i >= 20 {
+			due = At(3 * time.Minute)
+		}
+		plans[ev.ID] = watchdog.Plan{State: watchdog.TicketOK, Open: true, NextDueAt: TimePtr(due)}
+	}
+	ingest(t, s, PlanByID(plans, nil), evs...)
+	early := evaluate(t, s, At(time.Minute), 100, FirePlan(At(time.Minute), nil, []string{"n1"}, "alert"))
+	late := evaluate(t, s, At(3*time.Minute), 100, FirePlan(At(3*time.Minute), nil, []string{"n1"}, "alert"))
+	if len(early) != 20 || len(late) != 10 {
+		t.Fatalf("setup recorded %d and %d alerts, want 20 and 10", len(early), len(late))
+	}
+	alertIDs := func(ds []watchdog.Delivery) []int64 {
+		out := make([]int64, len(ds))
+		for i, d := range ds {
+			out[i] = d.AlertID
+		}
+		return out
+	}
+	wantIDs := func(as []watchdog.Alert) []int64 {
+		out := make([]int64, len(as))
+		for i, a := range as {
+			out[i] = a.ID
+		}
+		slices.Sort(out)
+		return out
+	}
+	now := At(5 * time.Minute)
+	first := claim(t, s, "n1", now, 10, time.Hour)
+	second := claim(t, s, "n1", now, 10, time.Hour)
+	if d := cmp.Diff(wantIDs(early), append(alertIDs(first), alertIDs(second)...)); d != "" {
+		t.Fatalf("two claims of 10 took (-the first pass's alerts +claimed):\n%s", d)
+	}
+	// Handed back due at once, at the first pass's instant: older than
+	// every delivery left, and older than the last one claimed.
+	back := first[0]
+	finish(t, s, watchdog.DeliveryOutcome{ID: back.ID, Attempt: back.Attempts, Status: watchdog.DeliveryPending,
+		RetryAt: At(time.Minute), Finished: now, Unsent: true})
+	if got := claim(t, s, "n1", now, 1, time.Hour); len(got) != 1 || got[0].ID != back.ID {
+		t.Fatalf("claim after a hand-back = %v, want the delivery handed back (%d) first", alertIDs(got), back.AlertID)
+	}
+	if d := cmp.Diff(wantIDs(late), alertIDs(claim(t, s, "n1", now, 100, time.Hour))); d != "" {
+		t.Errorf("the last claim took (-the second pass's alerts +claimed):\n%s", d)
+	}
+	if got := claim(t, s, "n1", now, 100, time.Hour); len(got) != 0 {
+		t.Errorf("claimed %d more, want none", len(got))
 	}
 }
 

@@ -72,6 +72,7 @@ func Run(t *testing.T, h Harness) {
 		{"EvaluateDueClaimed", testEvaluateDueClaimed},
 		{"ClaimDeliveriesLease", testClaimDeliveriesLease},
 		{"ClaimDeliveriesConcurrent", testClaimDeliveriesConcurrent},
+		{"ClaimDeliveriesOldestFirst", testClaimDeliveriesOldestFirst},
 		{"ClaimsRescue", testClaimsRescue},
 		{"FinishDelivery", testFinishDelivery},
 		{"FinishDeliveryUnsent", testFinishDeliveryUnsent},
