@@ -200,7 +200,7 @@ func (s *Store) CountOpenTickets(ctx context.Context) (map[watchdog.TicketState]
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	counts, err := sqlstore.CountOpenTickets(ctx, s.db)
+	counts, err := sqlstore.CountOpenTickets(ctx, s.db, sqlstore.CountOpenTicketsSQL)
 	if err != nil {
 		return nil, s.fail(ctx, "count open tickets", err)
 	}

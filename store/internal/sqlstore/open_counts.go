@@ -6,11 +6,15 @@ import (
 	"github.com/ticket-watchdog/watchdog"
 )
 
+// CountOpenTicketsSQL counts the open tickets by state.
+const CountOpenTicketsSQL = "SELECT sla_state, count(*) FROM tickets WHERE open GROUP BY sla_state"
+
 // CountOpenTickets counts the open tickets by state with one statement, in
 // one snapshot: watchdog.OpenTicketCounter for both stores. One pass over
 // the open tickets costs a fraction of the per-state counts the dashboard
 // would make, each of which reads every open ticket of its state.
-func CountOpenTickets(ctx context.Context, q Queryer) (map[watchdog.TicketState]int, error) {
+// The statement is the store's: CountOpenTicketsSQL or one of its own.
+func CountOpenTickets(ctx context.Context, q Queryer, query string) (map[watchdog.TicketState]int, error) {
 	type count struct {
 		state string
 		n     int
@@ -18,7 +22,7 @@ func CountOpenTickets(ctx context.Context, q Queryer) (map[watchdog.TicketState]
 	rows, err := QueryAll(ctx, q, func(sc Scanner) (c count, err error) {
 		err = sc.Scan(&c.state, &c.n)
 		return c, err
-	}, "SELECT sla_state, count(*) FROM tickets WHERE open GROUP BY sla_state")
+	}, query)
 	if err != nil {
 		return nil, err
 	}
