@@ -42,16 +42,7 @@ func TestClaimStartsAtTheFloor(t *testing.T) {
 // pending deliveries read (hit or not), the heap fetches included.
 func claimBlocks(t *testing.T, st *Store, claim string, args ...any) int {
 	t.Helper()
-	ctx := context.Background()
-	tx, err := st.beginPlanned(ctx, claimPlans)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	var out []byte
-	if err := tx.QueryRowContext(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+claim, args...).Scan(&out); err != nil {
-		t.Fatal(err)
-	}
+	out := explainClaim(t, st, "ANALYZE, BUFFERS, FORMAT JSON", claim, args...)
 	type node struct {
 		Type  string `json:"Node Type"`
 		Index string `json:"Index Name"`

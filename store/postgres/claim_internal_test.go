@@ -109,16 +109,7 @@ func insertPending(t *testing.T, st *Store, from, n int, at time.Time) {
 // and no bitmap scan.
 func checkClaimPlan(t *testing.T, st *Store, table, what, claim string, args ...any) {
 	t.Helper()
-	ctx := context.Background()
-	tx, err := st.beginPlanned(ctx, claimPlans)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	var out []byte
-	if err := tx.QueryRowContext(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+claim, args...).Scan(&out); err != nil {
-		t.Fatal(err)
-	}
+	out := explainClaim(t, st, "ANALYZE, FORMAT JSON", claim, args...)
 	var plans []struct {
 		Plan planNode `json:"Plan"`
 	}
@@ -142,6 +133,23 @@ func checkClaimPlan(t *testing.T, st *Store, table, what, claim string, args ...
 }
 
 // openScratch opens a store in a scratch schema, closed at cleanup.
+// explainClaim runs claim under claimPlans with EXPLAIN (opts), in a
+// transaction it rolls back, and returns what EXPLAIN said.
+func explainClaim(t *testing.T, st *Store, opts, claim string, args ...any) []byte {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := st.beginPlanned(ctx, claimPlans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var out []byte
+	if err := tx.QueryRowContext(ctx, "EXPLAIN ("+opts+") "+claim, args...).Scan(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func openScratch(t *testing.T) *Store {
 	t.Helper()
 	st, err := Open(context.Background(), pgtest.DSN(t), nil)
