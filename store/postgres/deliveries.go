@@ -100,9 +100,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 		rest.Limit = c.Limit - len(got)
 		more, err := s.claimFrom(ctx, rest, nil)
 		if err != nil {
-			// The rows claimed so far are this caller's: hand them over,
-			// and the next claim starts from the head.
+			// The next claim starts from the head. Rows claimed from the
+			// floor are this caller's now: hand them over, and leave the
+			// error to the next call.
 			s.floors.done(c.Notifier, gen, false, false, time.Time{}, 0)
+			if len(got) == 0 {
+				return nil, err
+			}
 			return deliveriesOf(got), nil
 		}
 		got = mergeClaimed(got, more)
