@@ -95,6 +95,9 @@ func TestClaimFloorAndAnotherWriter(t *testing.T) {
 	if len(first) != 5 {
 		t.Fatalf("claimed %d, want 5", len(first))
 	}
+	if _, ok, _ := st.floors.start("slack"); !ok {
+		t.Fatal("no floor after a full claim: the claims below would not start from one")
+	}
 	// The other process hands one back due before everything pending.
 	back := first[0]
 	if err := other.FinishDeliveries(ctx, []watchdog.DeliveryOutcome{{ID: back.ID, Attempt: back.Attempts,
