@@ -585,7 +585,12 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	}
 	var visited plannedSet
 	plan := e.firePlanFunc(p, now, true, claim)
-	alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(plan))
+	if dp, ok := e.store.(DuePreplanner); ok {
+		var pre duePlans
+		alerts, err = dp.EvaluateDuePreplanned(ctx, now, e.cfg.EvaluateBatch, pre.record(plan), visited.wrap(pre.answer(plan)))
+	} else {
+		alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(plan))
+	}
 	if err != nil {
 		return nil, false, false, err
 	}

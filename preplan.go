@@ -1,8 +1,10 @@
 package watchdog
 
 import (
+	"context"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -107,4 +109,61 @@ func sameTime(a, b *time.Time) bool {
 		return a == b
 	}
 	return *a == *b
+}
+
+// DuePreplanner is implemented by a Store that can read and plan due
+// tickets before the transaction that records them (store/sqlite, whose
+// one writer would otherwise wait while they are loaded and planned). For
+// such a store the engine calls EvaluateDuePreplanned instead of
+// EvaluateDue.
+type DuePreplanner interface {
+	Store
+	// EvaluateDuePreplanned is EvaluateDue with the planning taken out of
+	// the transaction where the store can. It may first read due tickets
+	// outside the transaction and call prePlan for each (prePlan has no
+	// side effects; its result is for plan). Inside the transaction it
+	// calls plan for every ticket it records, as EvaluateDue does: for a
+	// ticket that nothing has written since that read, with the very
+	// *Ticket it passed to prePlan, unchanged, and plan then answers with
+	// the plan computed before.
+	EvaluateDuePreplanned(ctx context.Context, now time.Time, limit int, prePlan, plan PlanFunc) ([]Alert, error)
+}
+
+// duePlans are the plans a DuePreplanner asked for before its
+// transaction, by the *Ticket it passed.
+type duePlans struct {
+	mu sync.Mutex
+	m  map[*Ticket]Plan
+}
+
+// record returns plan, keeping each plan it computes for answer.
+func (d *duePlans) record(plan PlanFunc) PlanFunc {
+	return func(t *Ticket) Plan {
+		p := plan(t)
+		d.mu.Lock()
+		if d.m == nil {
+			d.m = make(map[*Ticket]Plan)
+		}
+		d.m[t] = p
+		d.mu.Unlock()
+		return p
+	}
+}
+
+// answer returns plan, answering with the plan recorded for the same
+// *Ticket when there is one.
+func (d *duePlans) answer(plan PlanFunc) PlanFunc {
+	return func(t *Ticket) Plan {
+		d.mu.Lock()
+		p, ok := d.m[t]
+		d.mu.Unlock()
+		if !ok {
+			return plan(t)
+		}
+		// As for prePlans: a store may call again (a retried
+		// transaction); each call gets slices of its own.
+		p.Outcomes = slices.Clone(p.Outcomes)
+		p.Alerts = slices.Clone(p.Alerts)
+		return p
+	}
 }

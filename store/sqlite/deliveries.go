@@ -23,6 +23,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 	}
 	var ds []watchdog.Delivery
 	if err := s.inUrgentWrite(ctx, "claim deliveries", func(tx *sql.Tx) (err error) {
+		s.noteNoPlanInputs()
 		// The writer lock makes select-then-update atomic, and selecting
 		// first keeps the oldest-first order for the caller.
 		ds, err = sqlstore.QueryAll(ctx, tx, scanDelivery, "SELECT "+deliveryCols+" FROM deliveries"+
@@ -102,6 +103,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		FROM (VALUES`
 	const tail = `) AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'pending'`
 	return s.inUrgentWrite(ctx, "finish deliveries", func(tx *sql.Tx) error {
+		s.noteNoPlanInputs()
 		return s.bulkExec(ctx, tx, head, tail, 6, len(outcomes), func(i int, args []any) []any {
 			o := &outcomes[i]
 			msg := o.Error
@@ -127,6 +129,7 @@ func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) e
 		return err
 	}
 	return s.inUrgentWrite(ctx, "heartbeat", func(tx *sql.Tx) error {
+		s.noteNoPlanInputs()
 		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_holders (id, expires_at) VALUES (?, ?)
 			ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at`, holder, micros(until))
 		return err
@@ -142,6 +145,7 @@ func (s *Store) RescueDeliveries(ctx context.Context, now time.Time, self string
 	at := micros(now)
 	var nextAt sql.NullInt64
 	err = s.inUrgentWrite(ctx, "rescue deliveries", func(tx *sql.Tx) error {
+		s.noteNoPlanInputs()
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET holder = NULL, next_attempt_at = ?
 			WHERE status = 'pending' AND holder IN (SELECT id FROM delivery_holders WHERE expires_at <= ?)`, at, at)
 		if err != nil {

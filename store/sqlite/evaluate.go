@@ -23,14 +23,25 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	if limit <= 0 {
 		return nil, nil
 	}
+	return s.evaluateDue(ctx, now, limit, plan, nil)
+}
+
+// evaluateDue is EvaluateDue, taking first the tickets of pre (read and
+// planned before, when not nil) that nothing has written since.
+func (s *Store) evaluateDue(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, pre *preloaded) ([]watchdog.Alert, error) {
 	var f firing
 	if err := s.inWrite(ctx, "evaluate due", func(tx *sql.Tx) error {
-		due, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+
-			" FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?", micros(now), limit)
+		f = firing{}
+		due, err := s.claimDue(ctx, tx, now, limit, pre)
 		if err != nil {
-			return fmt.Errorf("claim: %w", err)
+			return err
 		}
-		if err := s.planEach(ctx, tx, due, func(t *watchdog.Ticket) watchdog.Plan {
+		ids := make([]string, len(due))
+		for i, t := range due {
+			ids[i] = t.ID
+		}
+		s.noteTickets(ids)
+		if err := s.planAll(ctx, tx, due, func(t *watchdog.Ticket) watchdog.Plan {
 			p := plan(t)
 			f.add(t, p, now)
 			return p
@@ -51,15 +62,72 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	return f.alerts, nil
 }
 
-// planEach loads the timelines, alerts and outcomes of tickets, calls plan
-// for each (stopping as soon as the caller gives up: a plan may take a
-// while) and stores the columns and outcomes the plans changed.
+// claimDue returns up to limit tickets due at now, loaded for planning:
+// first those of pre that nothing has written since its read (as read),
+// then others due, read within tx, oldest due first.
+func (s *Store) claimDue(ctx context.Context, tx *sql.Tx, now time.Time, limit int, pre *preloaded) ([]*watchdog.Ticket, error) {
+	if pre == nil {
+		due, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+
+			" FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?", micros(now), limit)
+		if err != nil {
+			return nil, fmt.Errorf("claim: %w", err)
+		}
+		return due, loaders.FillPlan(ctx, tx, due)
+	}
+	valid, skip, err := s.claimPreloaded(ctx, tx, pre)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	need := limit - len(valid)
+	if need <= 0 {
+		return valid, nil
+	}
+	// Reading rowids walks the index alone; only the rows taken are read.
+	var rowids idList[int64]
+	if err := sqlstore.EachRow(ctx, tx, "SELECT rowid FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?",
+		func(rows *sql.Rows) error {
+			var r int64
+			if err := rows.Scan(&r); err != nil {
+				return err
+			}
+			if len(rowids) < need && !skip(r) {
+				rowids = append(rowids, r)
+			}
+			return nil
+		}, micros(now), limit+s.inputs.reservedCount()); err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	if len(rowids) == 0 {
+		return valid, nil
+	}
+	more, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE rowid IN "+inIDs, rowids)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	if err := loaders.FillPlan(ctx, tx, more); err != nil {
+		return nil, err
+	}
+	return append(valid, more...), nil
+}
+
+// planEach loads the timelines, alerts and outcomes of tickets and plans
+// them (planAll).
 func (s *Store) planEach(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket, plan func(t *watchdog.Ticket) watchdog.Plan) error {
 	if len(tickets) == 0 {
 		return nil
 	}
 	if err := loaders.FillPlan(ctx, tx, tickets); err != nil {
 		return err
+	}
+	return s.planAll(ctx, tx, tickets, plan)
+}
+
+// planAll calls plan for each of tickets, loaded (stopping as soon as the
+// caller gives up: a plan may take a while), and stores the columns and
+// outcomes the plans changed.
+func (s *Store) planAll(ctx context.Context, tx *sql.Tx, tickets []*watchdog.Ticket, plan func(t *watchdog.Ticket) watchdog.Plan) error {
+	if len(tickets) == 0 {
+		return nil
 	}
 	changes := snapshot(tickets)
 	var outcomes sqlstore.OutcomeWrites

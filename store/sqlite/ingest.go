@@ -26,6 +26,7 @@ func (s *Store) Ingest(ctx context.Context, events []watchdog.Event, plan watchd
 	)
 	if err := s.inWrite(ctx, "ingest", func(tx *sql.Tx) error {
 		outcomes = sqlstore.OutcomeWrites{}
+		s.noteTickets(b.IDs)
 		stored, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE id IN "+inIDs, idList[string](b.IDs))
 		if err != nil {
 			return fmt.Errorf("load tickets: %w", err)

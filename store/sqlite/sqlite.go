@@ -103,6 +103,13 @@ type Store struct {
 	reclaiming sync.Mutex
 
 	ckpt *checkpointer // copies the log into the database file beside the writer
+
+	// inputs tells evaluations which tickets they read before their
+	// transaction are still as read (see preplan.go); wnote is what the
+	// write transaction in progress changes, for inputs.
+	inputs    planInputs
+	wnote     writeNote
+	preloadMu sync.Mutex
 }
 
 var _ watchdog.Store = (*Store)(nil)
@@ -174,6 +181,11 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 			s.Close()
 			return nil, err
 		}
+	}
+	// From here on, writes by other connections show as a change.
+	if err := s.inputs.lookOutside(ctx, w); err != nil {
+		s.Close()
+		return nil, wrapCtx(ctx, "open "+abs, err)
 	}
 	return s, nil
 }
@@ -328,10 +340,17 @@ func (s *Store) writeAs(ctx context.Context, op string, urgent bool, fn func(tx 
 		return s.wrap(ctx, op+": begin", err)
 	}
 	defer s.endWrite(tx)
+	s.wnote = writeNote{}
 	if err := fn(tx); err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	if err != nil {
+		// Whether anything was written is not known.
+		s.wnote = writeNote{}
+	}
+	s.inputs.committed(s.wnote)
+	if err != nil {
 		return s.wrap(ctx, op+": commit", err)
 	}
 	s.ckpt.wrote()
