@@ -12,8 +12,9 @@ import (
 	"github.com/ticket-watchdog/watchdog/watchdogtest"
 )
 
-// plainStore hides the store's OpenTicketCounter, so that the engine
-// counts through Dashboard.
+// plainStore hides every method of the store but watchdog.Store's: its
+// OpenTicketCounter, so that the engine counts through Dashboard, and its
+// DuePreplanner, so that the engine plans within the store's transaction.
 type plainStore struct{ watchdog.Store }
 
 // The engine counts open tickets by state the same way whether the store

@@ -1,0 +1,72 @@
+package watchdog_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/sqlite"
+	"github.com/ticket-watchdog/watchdog/watchdogtest"
+)
+
+// countedPreplanner is the SQLite store, counting the evaluations the
+// engine runs through its planning before the transaction.
+type countedPreplanner struct {
+	*sqlite.Store
+	calls atomic.Int64
+}
+
+func (c *countedPreplanner) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit int, prePlan, plan watchdog.PlanFunc) ([]watchdog.Alert, error) {
+	c.calls.Add(1)
+	return c.Store.EvaluateDuePreplanned(ctx, now, limit, prePlan, plan)
+}
+
+// TestEnginePreplannedFiresAsPlanned: an engine over a store that plans due
+// tickets before its transaction goes through that path, and records the
+// same alerts, escalation levels and instants as one over the same store
+// planning within its transaction.
+func TestEnginePreplannedFiresAsPlanned(t *testing.T) {
+	run := func(wrap func(*sqlite.Store) watchdog.Store) map[string][]string {
+		clock := watchdogtest.NewClock(t0)
+		st := openStore(t, filepath.Join(t.TempDir(), "wd.db"))
+		h := watchdogtest.StartEngine(t, wrap(st), clock, &watchdog.Config{Policy: testPolicy(), EvaluateBatch: 7, SweepInterval: time.Minute})
+		var evs []watchdog.Event
+		for i := range 40 {
+			created := t0.Add(time.Duration(i) * time.Minute)
+			evs = append(evs, event(fmt.Sprintf("T%02d", i), "gold", "high", "open", created, created))
+		}
+		h.Ingest(evs...)
+		h.Settle()
+		h.AdvanceTo(t0.Add(6 * time.Hour))
+		h.Settle()
+		got := map[string][]string{}
+		for _, e := range evs {
+			for _, a := range h.Alerts(e.ID) {
+				got[e.ID] = append(got[e.ID], fmt.Sprintf("%s/%s level %d due %s fired %s", a.SLAClock, a.Stage, a.EscalationLevel,
+					a.DueAt.Format(time.RFC3339), a.FiredAt.Format(time.RFC3339)))
+			}
+		}
+		return got
+	}
+	var counted *countedPreplanner
+	preplanned := run(func(st *sqlite.Store) watchdog.Store {
+		counted = &countedPreplanner{Store: st}
+		return counted
+	})
+	if counted.calls.Load() == 0 {
+		t.Fatal("the engine never evaluated through EvaluateDuePreplanned")
+	}
+	within := run(func(st *sqlite.Store) watchdog.Store { return plainStore{st} })
+	if len(within) != 40 {
+		t.Fatalf("planning within the transaction fired alerts for %d tickets, want 40", len(within))
+	}
+	if d := cmp.Diff(within, preplanned); d != "" {
+		t.Errorf("alerts recorded with the plans made before the transaction differ (-within +before):\n%s", d)
+	}
+}
