@@ -29,15 +29,10 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 // evaluateDue is EvaluateDue, taking first the tickets of pre (read and
 // planned before, when not nil) that nothing has written since.
 func (s *Store) evaluateDue(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, pre *preloaded) ([]watchdog.Alert, error) {
-	var (
-		f     firing
-		extra []int64 // reserved by claimDue
-	)
-	defer func() { s.inputs.release(extra) }()
+	var f firing
 	if err := s.inWrite(ctx, "evaluate due", func(tx *sql.Tx) error {
 		f = firing{}
-		due, more, err := s.claimDue(ctx, tx, now, limit, pre)
-		extra = append(extra, more...)
+		due, err := s.claimDue(ctx, tx, now, limit, pre)
 		if err != nil {
 			return err
 		}
@@ -69,43 +64,50 @@ func (s *Store) evaluateDue(ctx context.Context, now time.Time, limit int, plan 
 
 // claimDue returns up to limit tickets due at now, loaded for planning:
 // first those of pre that nothing has written since its read (as read),
-// then others due that no other evaluation in flight has read, read within
-// tx, oldest due first. Those others are reserved until the caller
-// releases reserved.
-func (s *Store) claimDue(ctx context.Context, tx *sql.Tx, now time.Time, limit int, pre *preloaded) (due []*watchdog.Ticket, reserved []int64, err error) {
+// then others due, read within tx, oldest due first.
+func (s *Store) claimDue(ctx context.Context, tx *sql.Tx, now time.Time, limit int, pre *preloaded) ([]*watchdog.Ticket, error) {
 	if pre == nil {
 		due, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+
 			" FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?", micros(now), limit)
 		if err != nil {
-			return nil, nil, fmt.Errorf("claim: %w", err)
+			return nil, fmt.Errorf("claim: %w", err)
 		}
-		return due, nil, loaders.FillPlan(ctx, tx, due)
+		return due, loaders.FillPlan(ctx, tx, due)
 	}
-	valid, taken, err := s.claimPreloaded(ctx, tx, pre)
+	valid, skip, err := s.claimPreloaded(ctx, tx, pre)
 	if err != nil {
-		return nil, nil, fmt.Errorf("claim: %w", err)
+		return nil, fmt.Errorf("claim: %w", err)
 	}
 	need := limit - len(valid)
 	if need <= 0 {
-		return valid, nil, nil
+		return valid, nil
 	}
 	// Reading rowids walks the index alone; only the rows taken are read.
-	candidates, err := dueRowids(ctx, tx, now, limit+s.inputs.reservedCount())
-	if err != nil {
-		return nil, nil, fmt.Errorf("claim: %w", err)
+	var rowids idList[int64]
+	if err := sqlstore.EachRow(ctx, tx, "SELECT rowid FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?",
+		func(rows *sql.Rows) error {
+			var r int64
+			if err := rows.Scan(&r); err != nil {
+				return err
+			}
+			if len(rowids) < need && !skip(r) {
+				rowids = append(rowids, r)
+			}
+			return nil
+		}, micros(now), limit+s.inputs.reservedCount()); err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
 	}
-	reserved = s.inputs.reserveFree(candidates, taken, need)
-	if len(reserved) == 0 {
-		return valid, nil, nil
+	if len(rowids) == 0 {
+		return valid, nil
 	}
-	more, err := ticketsByRowid(ctx, tx, reserved)
+	more, err := sqlstore.QueryAll(ctx, tx, scanTicket, "SELECT "+ticketCols+" FROM tickets WHERE rowid IN "+inIDs, rowids)
 	if err != nil {
-		return nil, reserved, fmt.Errorf("claim: %w", err)
+		return nil, fmt.Errorf("claim: %w", err)
 	}
 	if err := loaders.FillPlan(ctx, tx, more); err != nil {
-		return nil, reserved, err
+		return nil, err
 	}
-	return append(valid, more...), reserved, nil
+	return append(valid, more...), nil
 }
 
 // planEach loads the timelines, alerts and outcomes of tickets and plans

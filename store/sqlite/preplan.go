@@ -152,22 +152,17 @@ func (p *planInputs) lookOutside(ctx context.Context, q interface {
 	return nil
 }
 
-// reserveFree reserves up to n of rowids, in order, that are neither in
-// taken nor reserved already, and returns them: the tickets an evaluation
-// claims besides those it read before, so that an evaluation reading
-// meanwhile takes others.
-func (p *planInputs) reserveFree(rowids []int64, taken map[int64]bool, n int) []int64 {
+// reserve marks rowids as read by an evaluation in flight, skipping those
+// another has, and returns those it marked.
+func (p *planInputs) reserve(rowids []int64) []int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.reserved == nil {
 		p.reserved = map[int64]struct{}{}
 	}
-	var out []int64
+	out := rowids[:0]
 	for _, r := range rowids {
-		if len(out) == n {
-			break
-		}
-		if _, ok := p.reserved[r]; ok || taken[r] {
+		if _, ok := p.reserved[r]; ok {
 			continue
 		}
 		p.reserved[r] = struct{}{}
@@ -192,13 +187,29 @@ func (p *planInputs) release(rowids []int64) {
 	}
 }
 
+// reservedByOthers returns a test of whether a rowid is reserved by an
+// evaluation other than the one that reserved mine.
+func (p *planInputs) reservedByOthers(mine map[int64]bool) func(rowid int64) bool {
+	p.mu.Lock()
+	others := make(map[int64]struct{}, len(p.reserved))
+	for r := range p.reserved {
+		if !mine[r] {
+			others[r] = struct{}{}
+		}
+	}
+	p.mu.Unlock()
+	return func(rowid int64) bool {
+		_, ok := others[rowid]
+		return ok
+	}
+}
+
 // preloaded are due tickets read and planned before an evaluation's
 // transaction.
 type preloaded struct {
 	seq     uint64 // commits counted before the read
 	tickets []*watchdog.Ticket
-	rowids  []int64 // of tickets
-	held    []int64 // the rowids still reserved for the evaluation
+	rowids  []int64 // of tickets, reserved
 	byID    map[string]int
 }
 
@@ -215,36 +226,52 @@ func (r rowidScanner) Scan(dest ...any) error {
 // preload reads, on a reader, up to limit tickets due at now that no other
 // evaluation in flight has read, loaded for planning, and reserves them.
 // The tickets are as the commits counted up to pre.seq left them, at least.
-func (s *Store) preload(ctx context.Context, now time.Time, limit int) (*preloaded, error) {
-	pre := &preloaded{seq: s.inputs.count()}
+func (s *Store) preload(ctx context.Context, now time.Time, limit int) (pre *preloaded, err error) {
+	// One read at a time picks, so that evaluations side by side take
+	// different tickets.
+	s.preloadMu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			s.preloadMu.Unlock()
+		}
+	}()
+	pre = &preloaded{seq: s.inputs.count()}
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	// The due rowids first, from the index alone: those that evaluations
-	// in flight hold are skipped before any row is read. One evaluation
-	// at a time picks, so that evaluations side by side take different
-	// tickets.
-	s.preloadMu.Lock()
-	rowids, err := dueRowids(ctx, tx, now, limit+s.inputs.reservedCount())
-	if err == nil {
-		pre.rowids = s.inputs.reserveFree(rowids, nil, limit)
-	}
-	s.preloadMu.Unlock()
+	s.inputs.mu.Lock()
+	others := len(s.inputs.reserved)
+	s.inputs.mu.Unlock()
+	var rowids []int64
+	due, err := sqlstore.QueryAll(ctx, tx, func(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
+		var r int64
+		t, err := scanTicket(rowidScanner{sc, &r})
+		rowids = append(rowids, r)
+		return t, err
+	}, "SELECT rowid, "+ticketCols+" FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?",
+		micros(now), limit+others)
 	if err != nil {
 		return nil, fmt.Errorf("read due: %w", err)
 	}
-	pre.held = pre.rowids
-	if len(pre.rowids) == 0 {
-		return pre, nil
+	byRow := make(map[int64]*watchdog.Ticket, len(due))
+	for i, r := range rowids {
+		byRow[r] = due[i]
 	}
-	if pre.tickets, err = ticketsByRowid(ctx, tx, pre.rowids); err != nil {
-		s.inputs.release(pre.rowids)
-		return nil, fmt.Errorf("read due: %w", err)
+	kept := s.inputs.reserve(rowids)
+	if len(kept) > limit {
+		s.inputs.release(kept[limit:])
+		kept = kept[:limit]
 	}
-	pre.byID = make(map[string]int, len(pre.tickets))
-	for i, t := range pre.tickets {
+	s.preloadMu.Unlock()
+	locked = false
+	pre.rowids = kept
+	pre.byID = make(map[string]int, len(kept))
+	for i, r := range kept {
+		t := byRow[r]
+		pre.tickets = append(pre.tickets, t)
 		pre.byID[t.ID] = i
 	}
 	if err := loaders.FillPlan(ctx, tx, pre.tickets); err != nil {
@@ -252,47 +279,6 @@ func (s *Store) preload(ctx context.Context, now time.Time, limit int) (*preload
 		return nil, err
 	}
 	return pre, nil
-}
-
-// dueRowids returns the rowids of up to limit tickets due at now, oldest
-// due first, read from tickets_next_due_at_idx alone.
-func dueRowids(ctx context.Context, q sqlstore.Queryer, now time.Time, limit int) ([]int64, error) {
-	var out []int64
-	err := sqlstore.EachRow(ctx, q, "SELECT rowid FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?",
-		func(rows *sql.Rows) error {
-			var r int64
-			if err := rows.Scan(&r); err != nil {
-				return err
-			}
-			out = append(out, r)
-			return nil
-		}, micros(now), limit)
-	return out, err
-}
-
-// ticketsByRowid reads the tickets of rowids, in that order.
-func ticketsByRowid(ctx context.Context, q sqlstore.Queryer, rowids []int64) ([]*watchdog.Ticket, error) {
-	byRow := make(map[int64]*watchdog.Ticket, len(rowids))
-	var r int64
-	if _, err := sqlstore.QueryAll(ctx, q, func(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
-		t, err := scanTicket(rowidScanner{sc, &r})
-		if err == nil {
-			byRow[r] = t
-		}
-		return t, err
-	}, "SELECT rowid, "+ticketCols+" FROM tickets WHERE rowid IN "+inIDs, idList[int64](rowids)); err != nil {
-		return nil, err
-	}
-	out := make([]*watchdog.Ticket, 0, len(rowids))
-	for _, r := range rowids {
-		if t, ok := byRow[r]; ok {
-			out = append(out, t)
-		}
-	}
-	if len(out) != len(rowids) {
-		return nil, fmt.Errorf("%d of %d due tickets read", len(out), len(rowids))
-	}
-	return out, nil
 }
 
 // EvaluateDuePreplanned is EvaluateDue with the due tickets read and
@@ -314,7 +300,7 @@ func (s *Store) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit 
 		pre = nil
 	}
 	if pre != nil {
-		defer func() { s.inputs.release(pre.held) }()
+		defer s.inputs.release(pre.rowids)
 		for _, t := range pre.tickets {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("sqlite: evaluate due: %w", err)
@@ -326,28 +312,25 @@ func (s *Store) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit 
 }
 
 // claimPreloaded returns the tickets of pre that no commit since its read
-// may have changed, with their rowids. It runs in the write transaction
-// tx.
-func (s *Store) claimPreloaded(ctx context.Context, tx *sql.Tx, pre *preloaded) (valid []*watchdog.Ticket, taken map[int64]bool, err error) {
+// may have changed, and a test of the rowids an evaluation may not claim
+// besides them: theirs, and those another evaluation in flight has read.
+// It runs in the write transaction tx.
+func (s *Store) claimPreloaded(ctx context.Context, tx *sql.Tx, pre *preloaded) (valid []*watchdog.Ticket, skip func(rowid int64) bool, err error) {
 	if err := s.inputs.lookOutside(ctx, tx); err != nil {
 		return nil, nil, err
 	}
 	all, stale := s.inputs.stale(pre)
-	taken = make(map[int64]bool, len(pre.rowids))
-	var kept, freed []int64
+	mine := make(map[int64]bool, len(pre.rowids))
+	taken := make(map[int64]bool, len(pre.rowids))
 	for i, t := range pre.tickets {
+		mine[pre.rowids[i]] = true
 		if !all && !stale[t.ID] {
 			valid = append(valid, t)
 			taken[pre.rowids[i]] = true
-			kept = append(kept, pre.rowids[i])
-		} else {
-			freed = append(freed, pre.rowids[i])
 		}
 	}
-	// The stale ones may be claimed again, as any other due ticket.
-	s.inputs.release(freed)
-	pre.held = kept
-	return valid, taken, nil
+	others := s.inputs.reservedByOthers(mine)
+	return valid, func(rowid int64) bool { return taken[rowid] || others(rowid) }, nil
 }
 
 var _ watchdog.DuePreplanner = (*Store)(nil)

@@ -88,6 +88,9 @@ func TestPreplansStandUnlessWritten(t *testing.T) {
 		}
 		slices.Sort(a.answered)
 		slices.Sort(a.afresh)
+		if n := s.inputs.reservedCount(); n != 0 {
+			t.Errorf("%d tickets still reserved after the evaluation returned", n)
+		}
 		return a
 	}
 	check := func(what string, a *answering, answered, afresh []string) {
