@@ -265,28 +265,9 @@ func testEvaluateDueConcurrent(t *testing.T, h Harness) {
 	// stages are already recorded and must skip them.
 	now := At(5 * time.Minute)
 	plan := FirePlan(now, TimePtr(At(time.Minute)), []string{"n1", "n2"}, "alert", "breach")
-	var (
-		mu   sync.Mutex
-		all  []watchdog.Alert
-		errs []error
-	)
-	onHandles(t, another, func(h watchdog.Store) {
-		for range 6 {
-			got, err := h.EvaluateDue(t.Context(), now, 20, plan)
-			mu.Lock()
-			all = append(all, got...)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
+	all := evaluateOnHandles(t, another, "EvaluateDue", func(h watchdog.Store) ([]watchdog.Alert, error) {
+		return h.EvaluateDue(t.Context(), now, 20, plan)
 	})
-	for _, err := range errs {
-		t.Errorf("concurrent EvaluateDue: %v", err)
-	}
 	all = append(all, evaluate(t, s, now, n, plan)...)
 
 	keys := map[string]int{}
@@ -462,4 +443,33 @@ func testReplan(t *testing.T, h Harness) {
 		}
 	}
 	diffTicket(t, "Ticket r3", getTicket(t, s, "r3"), want(plans["r3"], 0, NewEvent("r3", 0)))
+}
+
+// evaluateOnHandles runs evaluate six times on each of two goroutines per
+// handle of onHandles, and returns the alerts they recorded; an error is
+// the test's, and stops its goroutine.
+func evaluateOnHandles(t *testing.T, another func(testing.TB) watchdog.Store, what string, evaluate func(h watchdog.Store) ([]watchdog.Alert, error)) []watchdog.Alert {
+	var (
+		mu   sync.Mutex
+		all  []watchdog.Alert
+		errs []error
+	)
+	onHandles(t, another, func(h watchdog.Store) {
+		for range 6 {
+			got, err := evaluate(h)
+			mu.Lock()
+			all = append(all, got...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	})
+	for _, err := range errs {
+		t.Errorf("concurrent %s: %v", what, err)
+	}
+	return all
 }

@@ -87,16 +87,25 @@ var writers = []struct {
 	}},
 }
 
+// openDue opens a store that is a DuePreplanner (else skips), with n
+// tickets named by format due at one minute, and the handle writer picks
+// to write through.
+func openDue(t *testing.T, h Harness, writer func(watchdog.Store, func(testing.TB) watchdog.Store, *testing.T) watchdog.Store,
+	format string, n int) (watchdog.Store, watchdog.DuePreplanner, watchdog.Store) {
+	s, another := h.Open(t)
+	dp := preplanner(t, s)
+	w := writer(s, another, t)
+	ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), numberedEvents(format, n)...)
+	return s, dp, w
+}
+
 // testEvaluatePreplannedWrittenMeanwhile: a ticket written after a
 // preplanned evaluation read it, through the same handle or another, is
 // planned again as written; the others fire too; every stage once.
 func testEvaluatePreplannedWrittenMeanwhile(t *testing.T, h Harness) {
 	for _, w := range writers {
 		t.Run(w.name, func(t *testing.T) {
-			s, another := h.Open(t)
-			dp := preplanner(t, s)
-			writer := w.store(s, another, t)
-			ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), numberedEvents("w%d", 4)...)
+			s, dp, writer := openDue(t, h, w.store, "w%d", 4)
 
 			now := At(5 * time.Minute)
 			p := &prePlanned{decide: FirePlan(now, nil, []string{"slack"}, "alert")}
@@ -144,10 +153,7 @@ func testEvaluatePreplannedWrittenMeanwhile(t *testing.T, h Harness) {
 func testEvaluatePreplannedFiredMeanwhile(t *testing.T, h Harness) {
 	for _, w := range writers {
 		t.Run(w.name, func(t *testing.T) {
-			s, another := h.Open(t)
-			dp := preplanner(t, s)
-			writer := w.store(s, another, t)
-			ingest(t, s, OpenPlan(TimePtr(At(time.Minute))), numberedEvents("f%d", 6)...)
+			s, dp, writer := openDue(t, h, w.store, "f%d", 6)
 
 			now := At(5 * time.Minute)
 			fire := FirePlan(now, nil, []string{"slack"}, "alert")
@@ -189,30 +195,10 @@ func testEvaluatePreplannedConcurrent(t *testing.T, h Harness) {
 
 	now := At(5 * time.Minute)
 	fire := FirePlan(now, TimePtr(At(time.Minute)), []string{"n1"}, "alert", "breach")
-	var (
-		mu   sync.Mutex
-		all  []watchdog.Alert
-		errs []error
-	)
-	onHandles(t, another, func(h watchdog.Store) {
-		dp := h.(watchdog.DuePreplanner)
-		for range 6 {
-			p := &prePlanned{decide: fire}
-			got, err := dp.EvaluateDuePreplanned(t.Context(), now, 7, p.prePlan, p.plan)
-			mu.Lock()
-			all = append(all, got...)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
+	all := evaluateOnHandles(t, another, "EvaluateDuePreplanned", func(h watchdog.Store) ([]watchdog.Alert, error) {
+		p := &prePlanned{decide: fire}
+		return h.(watchdog.DuePreplanner).EvaluateDuePreplanned(t.Context(), now, 7, p.prePlan, p.plan)
 	})
-	for _, err := range errs {
-		t.Errorf("concurrent EvaluateDuePreplanned: %v", err)
-	}
 	p := &prePlanned{decide: fire}
 	rest, err := s.(watchdog.DuePreplanner).EvaluateDuePreplanned(t.Context(), now, n, p.prePlan, p.plan)
 	if err != nil {
