@@ -13,11 +13,7 @@ import (
 // reader at a million stored tickets, at every scrape of /metrics.
 func TestCountOpenTicketsReadsTheTable(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "count.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openAt(t, filepath.Join(t.TempDir(), "count.db"))
 	rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+countOpenSQL)
 	if err != nil {
 		t.Fatal(err)

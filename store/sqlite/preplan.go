@@ -242,9 +242,7 @@ func (s *Store) preload(ctx context.Context, now time.Time, limit int) (pre *pre
 		return nil, err
 	}
 	defer tx.Rollback()
-	s.inputs.mu.Lock()
-	others := len(s.inputs.reserved)
-	s.inputs.mu.Unlock()
+	others := s.inputs.reservedCount()
 	var rowids []int64
 	due, err := sqlstore.QueryAll(ctx, tx, func(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
 		var r int64

@@ -60,11 +60,7 @@ func (a *answering) plan(t *watchdog.Ticket) watchdog.Plan {
 func TestPreplansStandUnlessWritten(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "preplan.db")
-	s, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openAt(t, path)
 	due := storetest.TimePtr(storetest.At(time.Minute))
 	var evs []watchdog.Event
 	for _, id := range []string{"a0", "a1", "b0", "b1", "b2", "b3", "c0", "c1", "c2", "c3", "d0", "d1", "d2", "d3"} {
@@ -128,11 +124,7 @@ func TestPreplansStandUnlessWritten(t *testing.T) {
 	})
 	check("an ingest of c2 meanwhile", a, []string{"c0", "c1", "c3"}, []string{"c2"})
 
-	other, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := openAt(t, path)
 	a = evaluate(func() {
 		if _, err := other.Ingest(ctx, []watchdog.Event{storetest.NewEvent("z", 0)}, storetest.OpenPlan(nil)); err != nil {
 			t.Fatal(err)
@@ -145,11 +137,7 @@ func TestPreplansStandUnlessWritten(t *testing.T) {
 // different due tickets, and give them back when done.
 func TestPreloadsSideBySideTakeOthers(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "preload.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openAt(t, filepath.Join(t.TempDir(), "preload.db"))
 	var evs []watchdog.Event
 	for i := range 10 {
 		evs = append(evs, storetest.NewEvent(string(rune('a'+i)), 0))
