@@ -14,6 +14,8 @@
 # PGSS_FROM and PGSS_TO name the harness's log lines that start and end the
 # window (defaults: the lateness run's); for the catch-up:
 #   PGSS_FROM='every stage past' scripts/bench-pg-statements.sh catchup
+# and for the lateness run with next-reply cycles (the second of the mode):
+#   PGSS_FROM='half the stages next-reply' scripts/bench-pg-statements.sh
 # The statements go to stdout; the harness's log and JSON to $OUT (a
 # temporary directory unless set).
 set -euo pipefail
@@ -74,7 +76,9 @@ until grep -q "$from" "$log" 2>/dev/null; do
   sleep 0.1
 done
 "${psql[@]}" -d test -c "SELECT pg_stat_statements_reset()" >/dev/null
-until grep -q "$to" "$log" 2>/dev/null; do
+# The window ends at the first line matching PGSS_TO after PGSS_FROM's.
+after_from() { awk -v from="$from" 'index($0, from) { on = 1 } on' "$log"; }
+until after_from | grep -q "$to"; do
   kill -0 $bench 2>/dev/null || { cat "$log" >&2; exit 1; }
   sleep 0.1
 done
@@ -85,5 +89,5 @@ done
   ORDER BY total_exec_time DESC LIMIT 20"
 wait $bench
 echo "# the run these statements are of:"
-grep -m 1 "$to" "$log" | sed 's/^ */# /'
+after_from | grep -m 1 "$to" | sed 's/^ */# /'
 echo "# harness log and JSON: $OUT" >&2
