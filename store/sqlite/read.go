@@ -240,8 +240,10 @@ var countOpenSQL = func() string {
 // another version): right, but at the cost of the sort.
 const countOpenGroupedSQL = "SELECT sla_state, count(*) FROM tickets NOT INDEXED WHERE open GROUP BY sla_state"
 
-// CountOpenTickets counts the open tickets by state with one statement;
-// see watchdog.OpenTicketCounter.
+// CountOpenTickets counts the open tickets by state with one statement
+// (countOpenSQL), and a second (countOpenGroupedSQL) only when some open
+// tickets are in a state outside openStates; see
+// watchdog.OpenTicketCounter.
 func (s *Store) CountOpenTickets(ctx context.Context) (map[watchdog.TicketState]int, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
