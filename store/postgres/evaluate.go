@@ -107,8 +107,11 @@ func claimDue(ctx context.Context, tx queryer, now time.Time, limit int) ([]*wat
 // evaluation collects the writes of an EvaluateDue transaction, each kind
 // written with one statement.
 type evaluation struct {
-	now    time.Time
-	rows   ticketRows
+	now  time.Time
+	rows ticketRows
+	// fired are the tickets whose plan changed only the columns a firing
+	// changes (see firedOnly), written with a narrower statement.
+	fired  firedRows
 	alerts alertRows
 	plans  map[string]watchdog.Plan // by ticket id: its alerts' deliveries
 	// supersede are earlier deliveries the plans supersede.
@@ -128,7 +131,11 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	e.supersede = append(e.supersede, p.Supersede...)
 	e.outs.add(applyPlan(t, p))
 	t.Events, t.Alerts, t.Outcomes = nil, nil, nil
-	if derivedChanged(&before, t) {
+	switch {
+	case !derivedChanged(&before, t):
+	case firedOnly(&before, t):
+		e.fired.add(t)
+	default:
 		e.rows.addDerived(t)
 	}
 }
@@ -159,6 +166,9 @@ func (e *evaluation) write(ctx context.Context, q *copyTx, origin, channel strin
 		return err
 	}
 	if err := updateDerived(ctx, q, &e.rows, true); err != nil {
+		return err
+	}
+	if err := e.fired.update(ctx, q); err != nil {
 		return err
 	}
 	return e.outs.write(ctx, q)
@@ -231,6 +241,49 @@ func derivedChanged(before, after *watchdog.Ticket) bool {
 		!sqlstore.SameInstant(before.NextDueAt, after.NextDueAt) || !sqlstore.SameInstant(before.BreachAt, after.BreachAt) ||
 		!sqlstore.SameInstant(before.BackfilledAt, after.BackfilledAt) || before.Policy != after.Policy ||
 		!sameOpenClocks(before.OpenClocks, after.OpenClocks)
+}
+
+// firedOnly reports whether a plan that changed the derived columns changed
+// none but the state, the next due instant and the escalation level: what
+// firing a stage changes, and all it changes for most tickets of a burst.
+func firedOnly(before, after *watchdog.Ticket) bool {
+	return before.Untracked == after.Untracked && before.Open == after.Open &&
+		sqlstore.SameInstant(before.BreachAt, after.BreachAt) && sqlstore.SameInstant(before.BackfilledAt, after.BackfilledAt) &&
+		before.Policy == after.Policy && sameOpenClocks(before.OpenClocks, after.OpenClocks)
+}
+
+// firedRows are the columns a firing changes, as parallel arrays for
+// unnest.
+type firedRows struct {
+	id, state []string
+	next      timeArray
+	level     []int64
+}
+
+func (r *firedRows) add(t *watchdog.Ticket) {
+	r.id = append(r.id, t.ID)
+	r.state = append(r.state, string(t.State))
+	r.next = append(r.next, t.NextDueAt)
+	r.level = append(r.level, int64(t.EscalationLevel))
+}
+
+// update stores the rows' columns. It sends four arrays where
+// updateDerived sends thirteen: PostgreSQL parses every element of each
+// (five of them timestamps), and the ticket update is the costliest
+// statement of a burst of firings. With 1,000 rows on 300,000 tickets
+// with the tickets' indexes, 13.0 ms a statement against 15.0 (twenty of
+// each, alternated, on a 2-CPU AMD EPYC).
+func (r *firedRows) update(ctx context.Context, q queryer) error {
+	if len(r.id) == 0 {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE tickets t SET
+			sla_state = u.sla_state, next_due_at = u.next_due_at, escalation_level = u.escalation_level
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[]) AS u(id, sla_state, next_due_at, escalation_level)
+		WHERE t.id = u.id`, pq.StringArray(r.id), pq.StringArray(r.state), r.next, pq.Int64Array(r.level)); err != nil {
+		return fmt.Errorf("update fired tickets: %w", err)
+	}
+	return nil
 }
 
 func sameOpenClocks(a, b watchdog.OpenClocks) bool {

@@ -335,6 +335,70 @@ func testNextDueNextDelivery(t *testing.T, h Harness) {
 	}
 }
 
+// testEvaluateDueColumns: one evaluation whose plans change different sets
+// of a ticket's columns stores each ticket's as planned. A store may write
+// the tickets whose plans change only what a firing changes (the state,
+// the due instant, the escalation level) apart from those whose plans
+// change more; none of either may be mixed up with the other's.
+func testEvaluateDueColumns(t *testing.T, h Harness) {
+	s, _ := h.Open(t)
+	ids := []string{"col-fire", "col-state", "col-full", "col-close", "col-same"}
+	var evs []watchdog.Event
+	for _, id := range ids {
+		evs = append(evs, NewEvent(id, 0))
+	}
+	ingest(t, s, OpenPlan(TimePtr(At(time.Hour))), evs...)
+
+	fire := FirePlan(At(time.Hour), TimePtr(At(2*time.Hour)), []string{"n"}, "warn")
+	plans := map[string]func(*watchdog.Ticket) watchdog.Plan{
+		// What firing a stage changes, alone.
+		"col-fire": fire,
+		// The state and the due instant, with nothing fired.
+		"col-state": func(*watchdog.Ticket) watchdog.Plan {
+			return watchdog.Plan{State: watchdog.TicketBreach, Open: true, NextDueAt: TimePtr(At(5 * time.Hour))}
+		},
+		// A firing that changes every other derived column too.
+		"col-full": func(tk *watchdog.Ticket) watchdog.Plan {
+			p := fire(tk)
+			p.State, p.Untracked, p.Policy = watchdog.TicketBreach, "on hold", "vip"
+			p.BreachAt, p.BackfilledAt = TimePtr(At(4*time.Hour)), TimePtr(At(30*time.Minute))
+			return p
+		},
+		// Closed: no due instant, not open.
+		"col-close": func(*watchdog.Ticket) watchdog.Plan { return watchdog.Plan{State: watchdog.TicketOK} },
+		// Nothing changes but the due instant, which stays due.
+		"col-same": OpenPlan(TimePtr(At(time.Hour))),
+	}
+	planned := map[string]watchdog.Plan{}
+	got := evaluate(t, s, At(time.Hour), 10, func(tk *watchdog.Ticket) watchdog.Plan {
+		p := plans[tk.ID](tk)
+		planned[tk.ID] = p
+		return p
+	})
+	if len(got) != 2 {
+		t.Fatalf("EvaluateDue recorded %d alerts, want 2 (col-fire, col-full): %+v", len(got), got)
+	}
+	for _, id := range ids {
+		p, ok := planned[id]
+		if !ok {
+			t.Errorf("EvaluateDue did not plan %s", id)
+			continue
+		}
+		level := len(p.Alerts)
+		diffTicket(t, "Ticket "+id, getTicket(t, s, id), want(p, level, NewEvent(id, 0)))
+	}
+	// The next claim sees the stored due instants: col-same is still due.
+	var again []string
+	evaluate(t, s, At(time.Hour), 10, func(tk *watchdog.Ticket) watchdog.Plan {
+		again = append(again, tk.ID)
+		return watchdog.Plan{State: tk.State, Untracked: tk.Untracked, Open: tk.Open, Policy: tk.Policy,
+			NextDueAt: TimePtr(At(9 * time.Hour)), BreachAt: tk.BreachAt, BackfilledAt: tk.BackfilledAt}
+	})
+	if d := cmp.Diff([]string{"col-same"}, again); d != "" {
+		t.Errorf("tickets due at 1h after the evaluation (-want +got):\n%s", d)
+	}
+}
+
 // testDueInstantMoves follows one ticket's due instant as later writes set,
 // move, clear and restore it (through Ingest, EvaluateDue and Replan): only
 // the current instant makes it due, and NextDue always reports it.

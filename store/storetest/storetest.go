@@ -70,6 +70,7 @@ func Run(t *testing.T, h Harness) {
 		{"EvaluateDueStageOnce", testEvaluateDueStageOnce},
 		{"EvaluateDueConcurrent", testEvaluateDueConcurrent},
 		{"EvaluateDueClaimed", testEvaluateDueClaimed},
+		{"EvaluateDueColumns", testEvaluateDueColumns},
 		{"EvaluatePreplannedWrittenMeanwhile", testEvaluatePreplannedWrittenMeanwhile},
 		{"EvaluatePreplannedFiredMeanwhile", testEvaluatePreplannedFiredMeanwhile},
 		{"EvaluatePreplannedConcurrent", testEvaluatePreplannedConcurrent},
