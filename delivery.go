@@ -233,7 +233,17 @@ func (d *deliveryLoop) claim(ctx context.Context, now time.Time) (time.Time, err
 		d.claimedFull.Store(true)
 		return time.Time{}, nil
 	}
-	next, ok, err := d.e.store.NextDelivery(ctx, d.name)
+	var next time.Time
+	if la, ok := d.e.store.(DeliveryLookahead); ok {
+		// An instant past the next sweep wakes the loop no sooner than
+		// none does.
+		next, ok, err = la.NextDeliveryBefore(ctx, d.name, now.Add(cfg.SweepInterval))
+		if err != nil || !ok {
+			return time.Time{}, err
+		}
+		return next, nil
+	}
+	next, ok, err = d.e.store.NextDelivery(ctx, d.name)
 	if err != nil || !ok {
 		return time.Time{}, err
 	}

@@ -391,3 +391,20 @@ func cloneTags(tags []string) []string {
 	}
 	return out
 }
+
+// DeliveryLookahead is implemented by a Store that can look for a
+// notifier's next pending delivery within a window only. A notifier's
+// claim loop wants that instant only when it comes before the loop's next
+// sweep (Config.SweepInterval), and asks with this instead of
+// NextDelivery when the store has it. On PostgreSQL the unbounded search
+// steps over the index entries every delivery handed off from an
+// evaluation leaves behind once it is sent (due at its claim's backstop,
+// an hour ahead, until a vacuum removes them): 0.2 to 1.4 ms a call,
+// 30 to 180 calls in a burst of 60,000 stages.
+type DeliveryLookahead interface {
+	Store
+	// NextDeliveryBefore is NextDelivery limited to instants before
+	// before: the earliest NextAttemptAt before it of any pending delivery
+	// to the named notifier, ok false when there is none.
+	NextDeliveryBefore(ctx context.Context, notifier string, before time.Time) (at time.Time, ok bool, err error)
+}

@@ -168,6 +168,16 @@ func (s *Store) NextDelivery(ctx context.Context, notifier string) (time.Time, b
 		WHERE status = 'pending' AND notifier = $1 ORDER BY next_attempt_at LIMIT 1`, notifier)
 }
 
+var _ watchdog.DeliveryLookahead = (*Store)(nil)
+
+// NextDeliveryBefore is NextDelivery within a window: its scan of the
+// pending index ends at before, short of the dead entries sent handed-off
+// deliveries leave at their backstop; see watchdog.DeliveryLookahead.
+func (s *Store) NextDeliveryBefore(ctx context.Context, notifier string, before time.Time) (time.Time, bool, error) {
+	return s.earliest(ctx, "next delivery", `SELECT next_attempt_at FROM deliveries
+		WHERE status = 'pending' AND notifier = $1 AND next_attempt_at < $2 ORDER BY next_attempt_at LIMIT 1`, notifier, us(before))
+}
+
 // earliest reads the instant query selects, if it selects a row.
 func (s *Store) earliest(ctx context.Context, op, query string, args ...any) (time.Time, bool, error) {
 	if err := s.check(ctx); err != nil {

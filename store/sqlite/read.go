@@ -194,6 +194,15 @@ func (s *Store) NextDelivery(ctx context.Context, notifier string) (time.Time, b
 		"SELECT min(next_attempt_at) FROM deliveries WHERE notifier = ? AND status = 'pending'", notifier)
 }
 
+var _ watchdog.DeliveryLookahead = (*Store)(nil)
+
+// NextDeliveryBefore is NextDelivery within a window; see
+// watchdog.DeliveryLookahead.
+func (s *Store) NextDeliveryBefore(ctx context.Context, notifier string, before time.Time) (time.Time, bool, error) {
+	return s.minTime(ctx, "next delivery",
+		"SELECT min(next_attempt_at) FROM deliveries WHERE notifier = ? AND status = 'pending' AND next_attempt_at < ?", notifier, micros(before))
+}
+
 func (s *Store) minTime(ctx context.Context, op, query string, args ...any) (time.Time, bool, error) {
 	if err := s.check(ctx); err != nil {
 		return time.Time{}, false, err

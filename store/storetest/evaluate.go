@@ -333,6 +333,34 @@ func testNextDueNextDelivery(t *testing.T, h Harness) {
 	if at, ok, err := s.NextDelivery(ctx, "other"); err != nil || ok {
 		t.Errorf("NextDelivery for a notifier without deliveries = %s, %v, %v", at, ok, err)
 	}
+	la, ok := s.(watchdog.DeliveryLookahead)
+	if !ok {
+		return
+	}
+	for _, c := range []struct {
+		name   string
+		n      string
+		before time.Time
+		want   *time.Time
+	}{
+		{"a window past it", "n", At(time.Hour), TimePtr(At(11 * time.Minute))},
+		{"a window ending a microsecond after it", "n", At(11*time.Minute + time.Microsecond), TimePtr(At(11 * time.Minute))},
+		{"a window ending at it", "n", At(11 * time.Minute), nil},
+		{"a window ending before it", "n", At(5 * time.Minute), nil},
+		{"a notifier without deliveries", "other", At(time.Hour), nil},
+	} {
+		at, ok, err := la.NextDeliveryBefore(ctx, c.n, c.before)
+		switch {
+		case err != nil:
+			t.Errorf("NextDeliveryBefore, %s: %v", c.name, err)
+		case c.want == nil && ok:
+			t.Errorf("NextDeliveryBefore, %s = %s; want none", c.name, at)
+		case c.want != nil && (!ok || !at.Equal(*c.want)):
+			t.Errorf("NextDeliveryBefore, %s = %s, %v; want %s", c.name, at, ok, c.want)
+		case ok:
+			checkUTC(t, "NextDeliveryBefore", at)
+		}
+	}
 }
 
 // testEvaluateDueColumns: one evaluation whose plans change different sets
