@@ -394,7 +394,7 @@ func testEvaluateDueColumns(t *testing.T, h Harness) {
 		},
 		// Closed: no due instant, not open.
 		"col-close": func(*watchdog.Ticket) watchdog.Plan { return watchdog.Plan{State: watchdog.TicketOK} },
-		// Nothing changes but the due instant, which stays due.
+		// Nothing changes: the ticket stays due at the same instant.
 		"col-same": OpenPlan(TimePtr(At(time.Hour))),
 	}
 	planned := map[string]watchdog.Plan{}
