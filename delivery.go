@@ -234,16 +234,13 @@ func (d *deliveryLoop) claim(ctx context.Context, now time.Time) (time.Time, err
 		return time.Time{}, nil
 	}
 	var next time.Time
-	if la, ok := d.e.store.(DeliveryLookahead); ok {
+	if la, isLA := d.e.store.(DeliveryLookahead); isLA {
 		// An instant past the next sweep wakes the loop no sooner than
 		// none does.
 		next, ok, err = la.NextDeliveryBefore(ctx, d.name, now.Add(cfg.SweepInterval))
-		if err != nil || !ok {
-			return time.Time{}, err
-		}
-		return next, nil
+	} else {
+		next, ok, err = d.e.store.NextDelivery(ctx, d.name)
 	}
-	next, ok, err = d.e.store.NextDelivery(ctx, d.name)
 	if err != nil || !ok {
 		return time.Time{}, err
 	}
