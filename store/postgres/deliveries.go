@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -79,12 +80,18 @@ func claimDeliveriesSQL(from bool) string {
 // claimFloors); when that finds fewer than c.Limit, the rest is claimed
 // from the head of the pending order, so a claim short of its limit still
 // means that nothing more is due.
+//
+// First the rows of the notifier's hand-offs whose backstop ran out are
+// written (materializeExpired), as the claimed rows they stand for.
 func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) ([]watchdog.Delivery, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	if c.Limit <= 0 {
 		return nil, nil
+	}
+	if err := s.materializeExpired(ctx, c.Notifier, c.Now); err != nil {
+		return nil, err
 	}
 	fl, fromFloor, gen := s.floors.start(c.Notifier)
 	var from *claimFloor
@@ -209,12 +216,16 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	if len(outcomes) == 0 {
 		return nil
 	}
-	q, err := finishQuery(outcomes)
+	rest, b := s.handoffs.take(outcomes)
+	q, err := finishStatements(rest, b.handed, b.deletes)
+	if err == nil {
+		if _, err = s.db.ExecContext(ctx, q); err != nil {
+			err = s.fail(ctx, "finish deliveries", err)
+		}
+	}
+	s.handoffs.settle(b, err == nil)
 	if err != nil {
 		return err
-	}
-	if _, err := s.db.ExecContext(ctx, keyedPlans+"; "+q); err != nil {
-		return s.fail(ctx, "finish deliveries", err)
 	}
 	var retry time.Time
 	for _, o := range outcomes {
@@ -226,6 +237,35 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		s.floors.lower(us(retry))
 	}
 	return nil
+}
+
+// finishStatements is the query string that records outcomes of
+// deliveries with rows (rest) and of this store's hand-offs (handed), and
+// deletes the hand-off rows emptied.
+func finishStatements(rest []watchdog.DeliveryOutcome, handed []handedOutcome, emptied []int64) (string, error) {
+	stmts := []string{keyedPlans}
+	if len(rest) > 0 {
+		q, err := finishQuery(rest)
+		if err != nil {
+			return "", err
+		}
+		stmts = append(stmts, q)
+	}
+	if len(handed) > 0 {
+		q, err := recordHandedQuery(handed)
+		if err != nil {
+			return "", err
+		}
+		stmts = append(stmts, q)
+	}
+	if len(emptied) > 0 {
+		q, err := literalQuery(deleteHandoffsSQL, pq.Int64Array(emptied))
+		if err != nil {
+			return "", fmt.Errorf("postgres: finish deliveries: %w", err)
+		}
+		stmts = append(stmts, q)
+	}
+	return strings.Join(stmts, "; "), nil
 }
 
 // finishQuery is finishDeliveriesSQL for outcomes, with their values as
@@ -240,21 +280,11 @@ func finishQuery(outcomes []watchdog.DeliveryOutcome) (string, error) {
 	)
 	for i := range outcomes {
 		o := &outcomes[i]
-		if err := sqlstore.CheckOutcome(*o); err != nil {
-			return "", fmt.Errorf("postgres: %w", err)
+		when, msg, err := outcomeValues(*o)
+		if err != nil {
+			return "", err
 		}
-		var when time.Time
-		switch o.Status {
-		case watchdog.DeliveryDelivered:
-			when = us(o.Finished)
-		case watchdog.DeliveryFailed:
-			errs[i] = storableText(o.Error)
-		case watchdog.DeliveryPending:
-			when, errs[i] = us(o.RetryAt), storableText(o.Error)
-		}
-		if !when.IsZero() {
-			at[i] = &when
-		}
+		at[i], errs[i] = when, msg
 		ids[i], attempts[i], statuses[i], unsent[i] = o.ID, int64(o.Attempt), string(o.Status), o.Unsent
 	}
 	q, err := literalQuery(finishDeliveriesSQL, ids, attempts, statuses, at, errs, unsent)
@@ -262,6 +292,27 @@ func finishQuery(outcomes []watchdog.DeliveryOutcome) (string, error) {
 		return "", fmt.Errorf("postgres: finish deliveries: %w", err)
 	}
 	return q, nil
+}
+
+// outcomeValues checks o and returns the instant it records (the delivery
+// instant, or the retry's; nil for a failure) and its error as stored.
+func outcomeValues(o watchdog.DeliveryOutcome) (at *time.Time, msg string, err error) {
+	if err := sqlstore.CheckOutcome(o); err != nil {
+		return nil, "", fmt.Errorf("postgres: %w", err)
+	}
+	var when time.Time
+	switch o.Status {
+	case watchdog.DeliveryDelivered:
+		when = us(o.Finished)
+	case watchdog.DeliveryFailed:
+		msg = storableText(o.Error)
+	case watchdog.DeliveryPending:
+		when, msg = us(o.RetryAt), storableText(o.Error)
+	}
+	if !when.IsZero() {
+		at = &when
+	}
+	return at, msg, nil
 }
 
 // finishDeliveriesSQL records outcomes, every kind with one statement. Only
@@ -298,15 +349,32 @@ func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) e
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO delivery_holders (id, expires_at) VALUES ($1, $2)
-		ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at`, holder, us(until)); err != nil {
+	q, err := literalQuery(`INSERT INTO delivery_holders (id, expires_at) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at`, holder, us(until))
+	if err != nil {
+		return fmt.Errorf("postgres: heartbeat: %w", err)
+	}
+	// It also deletes the hand-off rows left for the next recording (see
+	// handoffs), so that none outlives a quiet spell.
+	deletes := s.handoffs.takeDeletable()
+	if len(deletes) > 0 {
+		del, err := literalQuery(deleteHandoffsSQL, pq.Int64Array(deletes))
+		if err != nil {
+			s.handoffs.giveDeletable(deletes)
+			return fmt.Errorf("postgres: heartbeat: %w", err)
+		}
+		q += "; " + del
+	}
+	if _, err := s.db.ExecContext(ctx, q); err != nil {
+		s.handoffs.giveDeletable(deletes)
 		return s.fail(ctx, "heartbeat", err)
 	}
 	return nil
 }
 
 // RescueDeliveries frees the pending deliveries of holders whose heartbeat
-// ended by now, in one statement; see watchdog.Store. Replicas rescuing at
+// ended by now, in one statement, writing the rows of their hand-offs'
+// deliveries that have none as freed (see handoff.go); see watchdog.Store. Replicas rescuing at
 // once do not collide: the first to delete a holder's row frees its
 // deliveries, the others find it gone.
 func (s *Store) RescueDeliveries(ctx context.Context, now time.Time, self string) (freed int, next time.Time, err error) {
@@ -320,8 +388,18 @@ func (s *Store) RescueDeliveries(ctx context.Context, now time.Time, self string
 		freed AS (
 			UPDATE deliveries d SET holder = NULL, next_attempt_at = $1
 			FROM dead WHERE d.holder = dead.id AND d.status = 'pending'
-			RETURNING d.id)
-		SELECT (SELECT count(*) FROM freed), (SELECT min(expires_at) FROM delivery_holders WHERE expires_at > $1 AND id <> $2)`,
+			RETURNING d.id),
+		handed AS (
+			DELETE FROM delivery_handoffs h USING dead WHERE h.holder = dead.id
+			RETURNING h.notifier, h.delivery_ids, h.alert_ids),
+		written AS (
+			INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, status)
+			SELECT u.id, u.alert_id, handed.notifier, $1, 1, 'pending'
+			FROM handed, unnest(handed.delivery_ids, handed.alert_ids) AS u(id, alert_id)
+			ON CONFLICT DO NOTHING
+			RETURNING id)
+		SELECT (SELECT count(*) FROM freed) + (SELECT count(*) FROM written),
+			(SELECT min(expires_at) FROM delivery_holders WHERE expires_at > $1 AND id <> $2)`,
 		now, self).Scan(&freed, &nextAt)
 	if err != nil {
 		return 0, time.Time{}, s.fail(ctx, "rescue deliveries", err)

@@ -24,10 +24,11 @@ import (
 // passes of 1,000 tickets the two statements took 18 and 12 ms of database
 // time per pass.
 
-// nextIDsSQL draws $1 alert ids and $2 delivery ids.
+// nextIDsSQL draws $1 alert ids, $2 delivery ids and $3 hand-off ids.
 var nextIDsSQL = prepared(`SELECT
 	ARRAY(SELECT nextval('alerts_id_seq') FROM generate_series(1, $1::int)),
-	ARRAY(SELECT nextval('deliveries_id_seq') FROM generate_series(1, $2::int))`)
+	ARRAY(SELECT nextval('deliveries_id_seq') FROM generate_series(1, $2::int)),
+	ARRAY(SELECT nextval('delivery_handoffs_id_seq') FROM generate_series(1, $3::int))`)
 
 const (
 	copyAlertsSQL = `COPY alerts (id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
@@ -37,19 +38,26 @@ const (
 
 // copyAlerts writes the evaluation's alerts and the deliveries of those
 // whose plan names notifiers, and sets their ids and deliveries (in
-// notifier name order) on e.alerts.list.
+// notifier name order) on e.alerts.list. The deliveries handed off get no
+// row: their hand-off rows are written instead (see handoff.go).
 func (e *evaluation) copyAlerts(ctx context.Context, tx *copyTx) error {
 	alerts := e.alerts.list
 	targets := make([][]sqlstore.Target, len(alerts))
 	n := 0
+	handoffs := map[handoffKey]bool{}
 	for i := range alerts {
 		if p, ok := e.plans[alerts[i].TicketID]; ok {
 			targets[i] = sqlstore.TargetsFor(p, alerts[i], e.now)
 			n += len(targets[i])
+			for _, t := range targets[i] {
+				if t.Claimed {
+					handoffs[handoffKey{holder: t.Holder, notifier: t.Notifier, until: t.Until}] = true
+				}
+			}
 		}
 	}
-	var alertIDs, deliveryIDs pq.Int64Array
-	if err := tx.QueryRowContext(ctx, nextIDsSQL, len(alerts), n).Scan(&alertIDs, &deliveryIDs); err != nil {
+	var alertIDs, deliveryIDs, handoffIDs pq.Int64Array
+	if err := tx.QueryRowContext(ctx, nextIDsSQL, len(alerts), n, len(handoffs)).Scan(&alertIDs, &deliveryIDs, &handoffIDs); err != nil {
 		return fmt.Errorf("insert alerts: drawing ids: %w", err)
 	}
 	if len(alertIDs) != len(alerts) || len(deliveryIDs) != n {
@@ -57,6 +65,7 @@ func (e *evaluation) copyAlerts(ctx context.Context, tx *copyTx) error {
 	}
 	slices.Sort(alertIDs)
 	slices.Sort(deliveryIDs)
+	slices.Sort(handoffIDs)
 
 	rows := copyBufs.Get().(*copyRows)
 	defer func() {
@@ -77,19 +86,21 @@ func (e *evaluation) copyAlerts(ctx context.Context, tx *copyTx) error {
 		for _, t := range targets[i] {
 			d := t.Row(deliveryIDs[k], a)
 			k++
-			holder := ""
 			if t.Claimed {
-				holder = t.Holder
+				e.handOff(t, d.ID, a) // its row is written with its outcome
+			} else {
+				rows.delivery(&d, "")
 			}
-			rows.delivery(&d, holder)
 			a.Deliveries = append(a.Deliveries, sqlstore.Returned(d))
 		}
 		slices.SortFunc(a.Deliveries, func(x, y watchdog.Delivery) int { return strings.Compare(x.Notifier, y.Notifier) })
 	}
-	if err := copyIn(ctx, tx.conn, copyDeliveriesSQL, rows); err != nil {
-		return fmt.Errorf("insert deliveries: %w", err)
+	if rows.n > 0 {
+		if err := copyIn(ctx, tx.conn, copyDeliveriesSQL, rows); err != nil {
+			return fmt.Errorf("insert deliveries: %w", err)
+		}
 	}
-	return nil
+	return e.insertHandoffs(ctx, tx, handoffIDs)
 }
 
 // recordedConcurrently turns a unique violation of an alert into

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
@@ -66,36 +67,55 @@ func TestEvaluationCopiesWhatItReturns(t *testing.T) {
 		}
 	}
 	slices.SortFunc(returned, func(x, y watchdog.Delivery) int { return int(x.ID - y.ID) })
+	stored := storedDeliveries(t, st)
+	if diff := cmp.Diff(stored, returned); diff != "" {
+		t.Errorf("returned deliveries differ from the stored ones (-stored +returned):\n%s", diff)
+	}
+	// The slack deliveries are handed off: one hand-off row of holder h1
+	// names them, and none has a row of its own yet.
+	var (
+		holder, notifier string
+		dIDs, aIDs       pq.Int64Array
+		rows             int
+	)
+	if err := st.db.QueryRowContext(ctx, `SELECT holder, notifier, delivery_ids, alert_ids,
+		(SELECT count(*) FROM deliveries WHERE notifier = 'slack') FROM delivery_handoffs`).Scan(&holder, &notifier, &dIDs, &aIDs, &rows); err != nil {
+		t.Fatalf("reading the one hand-off row: %v", err)
+	}
+	if holder != "h1" || notifier != "slack" || len(dIDs) != 3 || rows != 0 {
+		t.Fatalf("hand-off of %s to %s names %d deliveries (%d with rows); want h1's 3 slack deliveries, none with a row", holder, notifier, len(dIDs), rows)
+	}
+	for i, id := range aIDs {
+		var details string
+		if err := st.db.QueryRowContext(ctx, "SELECT details FROM alerts WHERE id = $1", id).Scan(&details); err != nil {
+			t.Fatal(err)
+		}
+		if ids[id] == "" || details != message {
+			t.Errorf("hand-off names alert %d (delivery %d) with details %q; want one of the returned alerts with %q", id, dIDs[i], details, message)
+		}
+	}
+}
+
+// storedDeliveries reads every delivery as the store's reads see them:
+// the rows, and the handed-off deliveries without one, by id.
+func storedDeliveries(t *testing.T, st *Store) []watchdog.Delivery {
+	t.Helper()
+	ctx := context.Background()
 	stored, err := sqlstore.QueryAll(ctx, st.db, scanDelivery, "SELECT "+deliveryCols+" FROM deliveries ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(stored, returned); diff != "" {
-		t.Errorf("returned deliveries differ from the stored ones (-stored +returned):\n%s", diff)
+	var alertIDs pq.Int64Array
+	if err := st.db.QueryRowContext(ctx, "SELECT ARRAY(SELECT id FROM alerts)").Scan(&alertIDs); err != nil {
+		t.Fatal(err)
 	}
-	rows, err := st.db.QueryContext(ctx, "SELECT a.id, a.ticket_id, a.details, d.holder IS NOT DISTINCT FROM 'h1' FROM alerts a JOIN deliveries d ON d.alert_id = a.id WHERE d.notifier = 'slack'")
+	handed, err := handedOffOf(ctx, st.db, alertIDs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var (
-			id              int64
-			ticket, details string
-			holder          bool
-		)
-		if err := rows.Scan(&id, &ticket, &details, &holder); err != nil {
-			t.Fatal(err)
-		}
-		n++
-		if ids[id] != ticket || details != message || !holder {
-			t.Errorf("alert %d stored for %s (returned for %q), details %q, claimed by h1 %v", id, ticket, ids[id], details, holder)
-		}
-	}
-	if err := rows.Err(); err != nil || n != 3 {
-		t.Fatalf("%d stored alerts with a slack delivery (%v), want 3", n, err)
-	}
+	stored = append(stored, handed...)
+	slices.SortFunc(stored, func(x, y watchdog.Delivery) int { return int(x.ID - y.ID) })
+	return stored
 }
 
 // TestEvaluationCopyConflict: a stage recorded already, by someone who did

@@ -116,6 +116,9 @@ type Store struct {
 
 	// floors are where the notifiers' next claims of deliveries start.
 	floors claimFloors
+	// handoffs are the deliveries this store handed off whose outcomes
+	// it has not recorded (see handoff.go).
+	handoffs handoffs
 }
 
 var _ watchdog.Store = (*Store)(nil)

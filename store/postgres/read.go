@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -55,6 +56,9 @@ func (s *Store) ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 		for _, d := range ds {
 			a := &t.Alerts[byAlert[d.AlertID]]
 			a.Deliveries = append(a.Deliveries, d)
+		}
+		if err := withHandedOff(ctx, tx, t.Alerts, byAlert, func(a, b watchdog.Delivery) int { return cmp.Compare(a.ID, b.ID) }); err != nil {
+			return nil, err
 		}
 	}
 	return t, tx.Commit()
@@ -162,10 +166,13 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // NextDelivery returns the earliest next_attempt_at of notifier's pending
-// deliveries, read from the end of its index.
+// deliveries, read from the end of its index, or the earliest backstop of
+// its hand-offs (see handoff.go) if that is sooner.
 func (s *Store) NextDelivery(ctx context.Context, notifier string) (time.Time, bool, error) {
-	return s.earliest(ctx, "next delivery", `SELECT next_attempt_at FROM deliveries
-		WHERE status = 'pending' AND notifier = $1 ORDER BY next_attempt_at LIMIT 1`, notifier)
+	return s.earliest(ctx, "next delivery", `(SELECT next_attempt_at FROM deliveries
+		WHERE status = 'pending' AND notifier = $1 ORDER BY next_attempt_at LIMIT 1)
+		UNION ALL (SELECT until FROM delivery_handoffs WHERE notifier = $1 ORDER BY until LIMIT 1)
+		ORDER BY 1 LIMIT 1`, notifier)
 }
 
 var _ watchdog.DeliveryLookahead = (*Store)(nil)
@@ -174,8 +181,10 @@ var _ watchdog.DeliveryLookahead = (*Store)(nil)
 // pending index ends at before, short of the dead entries sent handed-off
 // deliveries leave at their backstop; see watchdog.DeliveryLookahead.
 func (s *Store) NextDeliveryBefore(ctx context.Context, notifier string, before time.Time) (time.Time, bool, error) {
-	return s.earliest(ctx, "next delivery", `SELECT next_attempt_at FROM deliveries
-		WHERE status = 'pending' AND notifier = $1 AND next_attempt_at < $2 ORDER BY next_attempt_at LIMIT 1`, notifier, us(before))
+	return s.earliest(ctx, "next delivery", `(SELECT next_attempt_at FROM deliveries
+		WHERE status = 'pending' AND notifier = $1 AND next_attempt_at < $2 ORDER BY next_attempt_at LIMIT 1)
+		UNION ALL (SELECT until FROM delivery_handoffs WHERE notifier = $1 AND until < $2 ORDER BY until LIMIT 1)
+		ORDER BY 1 LIMIT 1`, notifier, us(before))
 }
 
 // earliest reads the instant query selects, if it selects a row.

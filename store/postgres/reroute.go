@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/lib/pq"
 
@@ -54,6 +55,9 @@ func (s *Store) unsentAlerts(ctx context.Context, after int64, limit int) ([]wat
 		a := &alerts[at[d.AlertID]]
 		a.Deliveries = append(a.Deliveries, d)
 	}
+	if err := withHandedOff(ctx, tx, alerts, at, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) }); err != nil {
+		return nil, err
+	}
 	return alerts, tx.Commit()
 }
 
@@ -94,8 +98,12 @@ func (s *Store) Reroute(ctx context.Context, r watchdog.Reroute) error {
 			if status == "" {
 				status = watchdog.DeliveryPending
 			}
+			// A delivery handed off has no row until its outcome is
+			// recorded (see handoff.go): it is there all the same.
 			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, status, held_until)
-				VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT (alert_id, notifier) DO NOTHING`, a.AlertID, a.Notifier, next, string(status), held); err != nil {
+				SELECT $1::bigint, $2::text, $3::timestamptz, 0, $4::text, $5::timestamptz WHERE NOT EXISTS (SELECT 1 FROM delivery_handoffs h
+					WHERE h.notifier = $2::text AND $1::bigint = ANY(h.alert_ids))
+				ON CONFLICT (alert_id, notifier) DO NOTHING`, a.AlertID, a.Notifier, next, string(status), held); err != nil {
 				return fmt.Errorf("add: %w", err)
 			}
 		}
