@@ -81,17 +81,15 @@ func claimDeliveriesSQL(from bool) string {
 // from the head of the pending order, so a claim short of its limit still
 // means that nothing more is due.
 //
-// First the rows of the notifier's hand-offs whose backstop ran out are
-// written (materializeExpired), as the claimed rows they stand for.
+// A claim from the head first writes the rows of the notifier's hand-offs
+// whose backstop ran out (materializeSQL), as the claimed rows they stand
+// for.
 func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) ([]watchdog.Delivery, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	if c.Limit <= 0 {
 		return nil, nil
-	}
-	if err := s.materializeExpired(ctx, c.Notifier, c.Now); err != nil {
-		return nil, err
 	}
 	fl, fromFloor, gen := s.floors.start(c.Notifier)
 	var from *claimFloor
@@ -166,6 +164,13 @@ func (s *Store) claimFrom(ctx context.Context, c watchdog.DeliveryClaim, from *c
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim deliveries: %w", err)
 	}
+	if from == nil {
+		m, err := literalQuery(materializeSQL, c.Notifier, us(c.Now))
+		if err != nil {
+			return nil, fmt.Errorf("postgres: claim deliveries: %w", err)
+		}
+		q = m + "; " + q
+	}
 	rows, err := s.db.QueryContext(ctx, claimPlans+"; "+q)
 	if err != nil {
 		return nil, s.fail(ctx, "claim deliveries", err)
@@ -216,14 +221,14 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	if len(outcomes) == 0 {
 		return nil
 	}
-	rest, b := s.handoffs.take(outcomes)
-	q, err := finishStatements(rest, b.handed, b.deletes)
+	rest, b := s.handoffs.Take(outcomes)
+	q, err := finishStatements(rest, b.Handed, b.Deletes)
 	if err == nil {
 		if _, err = s.db.ExecContext(ctx, q); err != nil {
 			err = s.fail(ctx, "finish deliveries", err)
 		}
 	}
-	s.handoffs.settle(b, err == nil)
+	s.handoffs.Settle(b, err == nil)
 	if err != nil {
 		return err
 	}
@@ -242,7 +247,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 // finishStatements is the query string that records outcomes of
 // deliveries with rows (rest) and of this store's hand-offs (handed), and
 // deletes the hand-off rows emptied.
-func finishStatements(rest []watchdog.DeliveryOutcome, handed []handedOutcome, emptied []int64) (string, error) {
+func finishStatements(rest []watchdog.DeliveryOutcome, handed []sqlstore.HandedOutcome, emptied []int64) (string, error) {
 	stmts := []string{keyedPlans}
 	if len(rest) > 0 {
 		q, err := finishQuery(rest)
@@ -356,17 +361,17 @@ func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) e
 	}
 	// It also deletes the hand-off rows left for the next recording (see
 	// handoffs), so that none outlives a quiet spell.
-	deletes := s.handoffs.takeDeletable()
+	deletes := s.handoffs.TakeDeletable()
 	if len(deletes) > 0 {
 		del, err := literalQuery(deleteHandoffsSQL, pq.Int64Array(deletes))
 		if err != nil {
-			s.handoffs.giveDeletable(deletes)
+			s.handoffs.GiveDeletable(deletes)
 			return fmt.Errorf("postgres: heartbeat: %w", err)
 		}
 		q += "; " + del
 	}
 	if _, err := s.db.ExecContext(ctx, q); err != nil {
-		s.handoffs.giveDeletable(deletes)
+		s.handoffs.GiveDeletable(deletes)
 		return s.fail(ctx, "heartbeat", err)
 	}
 	return nil

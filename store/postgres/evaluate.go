@@ -74,7 +74,7 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	s.handoffs.add(e.handed)
+	s.handoffs.Add(e.handed.List)
 	return e.alerts.list, nil
 }
 
@@ -118,10 +118,9 @@ type evaluation struct {
 	// supersede are earlier deliveries the plans supersede.
 	supersede []watchdog.DeliveryRef
 	outs      outcomeRows
-	// handed are the hand-off rows of the deliveries handed off, by
-	// handoffAt (see handoff.go).
-	handed    []handoffGroup
-	handoffAt map[handoffKey]int
+	// handed are the hand-off rows of the deliveries handed off (see
+	// handoff.go).
+	handed sqlstore.HandoffList
 }
 
 // add records the writes of plan p for the claimed ticket t.

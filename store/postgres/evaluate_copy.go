@@ -44,14 +44,14 @@ func (e *evaluation) copyAlerts(ctx context.Context, tx *copyTx) error {
 	alerts := e.alerts.list
 	targets := make([][]sqlstore.Target, len(alerts))
 	n := 0
-	handoffs := map[handoffKey]bool{}
+	handoffs := map[sqlstore.HandoffKey]bool{}
 	for i := range alerts {
 		if p, ok := e.plans[alerts[i].TicketID]; ok {
 			targets[i] = sqlstore.TargetsFor(p, alerts[i], e.now)
 			n += len(targets[i])
 			for _, t := range targets[i] {
 				if t.Claimed {
-					handoffs[handoffKey{holder: t.Holder, notifier: t.Notifier, until: t.Until}] = true
+					handoffs[t.Key()] = true
 				}
 			}
 		}
@@ -87,7 +87,7 @@ func (e *evaluation) copyAlerts(ctx context.Context, tx *copyTx) error {
 			d := t.Row(deliveryIDs[k], a)
 			k++
 			if t.Claimed {
-				e.handOff(t, d.ID, a) // its row is written with its outcome
+				e.handed.Add(t, d.ID, a.ID) // its row is written with its outcome
 			} else {
 				rows.delivery(&d, "")
 			}

@@ -41,6 +41,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
 // DefaultChannel is the LISTEN/NOTIFY channel alerts are published on when
@@ -118,7 +119,7 @@ type Store struct {
 	floors claimFloors
 	// handoffs are the deliveries this store handed off whose outcomes
 	// it has not recorded (see handoff.go).
-	handoffs handoffs
+	handoffs sqlstore.Handoffs
 }
 
 var _ watchdog.Store = (*Store)(nil)

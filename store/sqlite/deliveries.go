@@ -24,6 +24,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c watchdog.DeliveryClaim) (
 	var ds []watchdog.Delivery
 	if err := s.inUrgentWrite(ctx, "claim deliveries", func(tx *sql.Tx) (err error) {
 		s.noteNoPlanInputs()
+		// Hand-offs whose backstop ran out are claimed as the claimed
+		// rows they stand for (see handoff.go).
+		if _, err := writeHandedOff(ctx, tx, "h.notifier = ? AND h.until <= ?", []any{c.Notifier, micros(c.Now)}, nil, false); err != nil {
+			return err
+		}
 		// The writer lock makes select-then-update atomic, and selecting
 		// first keeps the oldest-first order for the caller.
 		ds, err = sqlstore.QueryAll(ctx, tx, scanDelivery, "SELECT "+deliveryCols+" FROM deliveries"+
@@ -79,16 +84,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 	if len(outcomes) == 0 {
 		return nil
 	}
-	at := make([]any, len(outcomes)) // delivered_at or next_attempt_at
-	for i, o := range outcomes {
+	for _, o := range outcomes {
 		if err := sqlstore.CheckOutcome(o); err != nil {
 			return fmt.Errorf("sqlite: %w", err)
-		}
-		switch o.Status {
-		case watchdog.DeliveryDelivered:
-			at[i] = micros(o.Finished)
-		case watchdog.DeliveryPending:
-			at[i] = micros(o.RetryAt)
 		}
 	}
 	// Only the claim an outcome is for (same attempts, still pending) is
@@ -102,17 +100,42 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 			last_error = CASE WHEN v.column6 AND v.column5 = '' THEN last_error ELSE v.column5 END
 		FROM (VALUES`
 	const tail = `) AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'pending'`
-	return s.inUrgentWrite(ctx, "finish deliveries", func(tx *sql.Tx) error {
+	rest, b := s.handoffs.Take(outcomes)
+	err := s.inUrgentWrite(ctx, "finish deliveries", func(tx *sql.Tx) error {
 		s.noteNoPlanInputs()
-		return s.bulkExec(ctx, tx, head, tail, 6, len(outcomes), func(i int, args []any) []any {
-			o := &outcomes[i]
-			msg := o.Error
-			if o.Status == watchdog.DeliveryDelivered {
-				msg = ""
+		if len(rest) > 0 {
+			if err := s.bulkExec(ctx, tx, head, tail, 6, len(rest), func(i int, args []any) []any {
+				o := &rest[i]
+				msg := o.Error
+				if o.Status == watchdog.DeliveryDelivered {
+					msg = ""
+				}
+				return append(args, o.ID, o.Attempt, string(o.Status), outcomeAt(o), msg, o.Unsent)
+			}); err != nil {
+				return err
 			}
-			return append(args, o.ID, o.Attempt, string(o.Status), at[i], msg, o.Unsent)
-		})
+		}
+		if len(b.Handed) > 0 {
+			if err := s.recordHanded(ctx, tx, b.Handed); err != nil {
+				return err
+			}
+		}
+		return deleteHandoffs(ctx, tx, b.Deletes)
 	})
+	s.handoffs.Settle(b, err == nil)
+	return err
+}
+
+// outcomeAt is the instant o records: delivered_at, or next_attempt_at of
+// a retry.
+func outcomeAt(o *watchdog.DeliveryOutcome) any {
+	switch o.Status {
+	case watchdog.DeliveryDelivered:
+		return micros(o.Finished)
+	case watchdog.DeliveryPending:
+		return micros(o.RetryAt)
+	}
+	return nil
 }
 
 // holderArg is a holder id as a column value: NULL for none.
@@ -128,12 +151,21 @@ func (s *Store) Heartbeat(ctx context.Context, holder string, until time.Time) e
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	return s.inUrgentWrite(ctx, "heartbeat", func(tx *sql.Tx) error {
+	// It also deletes the hand-off rows left for the next recording (see
+	// sqlstore.Handoffs), so that none outlives a quiet spell.
+	deletes := s.handoffs.TakeDeletable()
+	err := s.inUrgentWrite(ctx, "heartbeat", func(tx *sql.Tx) error {
 		s.noteNoPlanInputs()
-		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_holders (id, expires_at) VALUES (?, ?)
-			ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at`, holder, micros(until))
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_holders (id, expires_at) VALUES (?, ?)
+			ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at`, holder, micros(until)); err != nil {
+			return err
+		}
+		return deleteHandoffs(ctx, tx, deletes)
 	})
+	if err != nil {
+		s.handoffs.GiveDeletable(deletes)
+	}
+	return err
 }
 
 // RescueDeliveries frees the pending deliveries of holders whose heartbeat
@@ -155,7 +187,13 @@ func (s *Store) RescueDeliveries(ctx context.Context, now time.Time, self string
 		if err != nil {
 			return err
 		}
-		freed = int(n)
+		// A dead holder's hand-offs get their rows, freed as its claimed
+		// rows are (see handoff.go).
+		written, err := writeHandedOff(ctx, tx, "h.holder IN (SELECT id FROM delivery_holders WHERE expires_at <= ?)", []any{at}, at, true)
+		if err != nil {
+			return err
+		}
+		freed = int(n + written)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_holders WHERE expires_at <= ?`, at); err != nil {
 			return err
 		}

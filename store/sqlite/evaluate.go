@@ -58,6 +58,7 @@ func (s *Store) evaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	}); err != nil {
 		return nil, err
 	}
+	s.handoffs.Add(f.handed.List)
 	s.feed.publish(f.alerts)
 	return f.alerts, nil
 }
@@ -150,6 +151,9 @@ type firing struct {
 	targets [][]sqlstore.Target // per alert
 	// supersede are earlier deliveries the plans supersede.
 	supersede []watchdog.DeliveryRef
+	// handed are the hand-off rows of the deliveries handed off (see
+	// handoff.go).
+	handed sqlstore.HandoffList
 }
 
 // add records the alerts of plan p for ticket t that t has not recorded.
@@ -167,9 +171,10 @@ func (f *firing) add(t *watchdog.Ticket, p watchdog.Plan, now time.Time) {
 
 // insertDeliveries enqueues the deliveries of the alerts f records (inserted
 // already) and sets them on the alerts, in notifier name order. Their ids
-// follow the table's highest, which the writer lock keeps, and the
+// follow the highest in use, which the writer lock keeps, and the
 // deliveries set on the alerts are built from the rows written, as a read
-// of them gives.
+// of them gives. Those handed off get a hand-off row instead (see
+// handoff.go).
 func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) error {
 	type row struct {
 		alert  int
@@ -184,24 +189,31 @@ func (s *Store) insertDeliveries(ctx context.Context, tx *sql.Tx, f *firing) err
 	if len(rows) == 0 {
 		return nil
 	}
-	next, err := lastID(ctx, tx, "deliveries")
+	next, err := lastDeliveryID(ctx, tx)
 	if err != nil {
 		return err
 	}
 	ds := make([]watchdog.Delivery, len(rows))
+	var written []int // rows not handed off
 	for i, r := range rows {
 		next++
 		ds[i] = r.target.Row(next, &f.alerts[r.alert])
+		if r.target.Claimed {
+			f.handed.Add(r.target, next, ds[i].AlertID) // its row is written with its outcome
+		} else {
+			written = append(written, i)
+		}
 	}
-	if err := s.bulkExec(ctx, tx, "INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, holder, status, held_until) VALUES", "", 8, len(rows),
-		func(i int, args []any) []any {
-			d, t := &ds[i], &rows[i].target
-			holder := any(nil)
-			if t.Claimed {
-				holder = holderArg(t.Holder)
-			}
-			return append(args, d.ID, d.AlertID, d.Notifier, micros(d.NextAttemptAt), d.Attempts, holder, string(d.Status), nullMicros(d.HeldUntil))
-		}); err != nil {
+	if len(written) > 0 {
+		if err := s.bulkExec(ctx, tx, "INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, status, held_until) VALUES", "", 7, len(written),
+			func(i int, args []any) []any {
+				d := &ds[written[i]]
+				return append(args, d.ID, d.AlertID, d.Notifier, micros(d.NextAttemptAt), d.Attempts, string(d.Status), nullMicros(d.HeldUntil))
+			}); err != nil {
+			return err
+		}
+	}
+	if err := insertHandoffs(ctx, tx, f.handed.List); err != nil {
 		return err
 	}
 	for i, r := range rows {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -61,6 +62,9 @@ func (s *Store) Ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 		for _, d := range ds {
 			a := &t.Alerts[at[d.AlertID]]
 			a.Deliveries = append(a.Deliveries, d)
+		}
+		if err := withHandedOff(ctx, tx, t.Alerts, at, func(a, b watchdog.Delivery) int { return cmp.Compare(a.ID, b.ID) }); err != nil {
+			return nil, s.wrap(ctx, "ticket", err)
 		}
 	}
 	return t, nil
@@ -188,10 +192,11 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // NextDelivery returns the earliest next attempt of any pending delivery to
-// notifier.
+// notifier, or the earliest backstop of its hand-offs if sooner.
 func (s *Store) NextDelivery(ctx context.Context, notifier string) (time.Time, bool, error) {
 	return s.minTime(ctx, "next delivery",
-		"SELECT min(next_attempt_at) FROM deliveries WHERE notifier = ? AND status = 'pending'", notifier)
+		`SELECT min(at) FROM (SELECT min(next_attempt_at) AS at FROM deliveries WHERE notifier = ?1 AND status = 'pending'
+			UNION ALL SELECT min(until) FROM delivery_handoffs WHERE notifier = ?1)`, notifier)
 }
 
 var _ watchdog.DeliveryLookahead = (*Store)(nil)
@@ -200,7 +205,8 @@ var _ watchdog.DeliveryLookahead = (*Store)(nil)
 // watchdog.DeliveryLookahead.
 func (s *Store) NextDeliveryBefore(ctx context.Context, notifier string, before time.Time) (time.Time, bool, error) {
 	return s.minTime(ctx, "next delivery",
-		"SELECT min(next_attempt_at) FROM deliveries WHERE notifier = ? AND status = 'pending' AND next_attempt_at < ?", notifier, micros(before))
+		`SELECT min(at) FROM (SELECT min(next_attempt_at) AS at FROM deliveries WHERE notifier = ?1 AND status = 'pending' AND next_attempt_at < ?2
+			UNION ALL SELECT min(until) FROM delivery_handoffs WHERE notifier = ?1 AND until < ?2)`, notifier, micros(before))
 }
 
 func (s *Store) minTime(ctx context.Context, op, query string, args ...any) (time.Time, bool, error) {

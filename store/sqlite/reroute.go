@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
@@ -43,6 +44,9 @@ func (s *Store) UnsentAlerts(ctx context.Context, after int64, limit int) ([]wat
 		a := &alerts[at[d.AlertID]]
 		a.Deliveries = append(a.Deliveries, d)
 	}
+	if err := withHandedOff(ctx, tx, alerts, at, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) }); err != nil {
+		return nil, s.wrap(ctx, "unsent alerts", err)
+	}
 	return alerts, nil
 }
 
@@ -78,8 +82,17 @@ func (s *Store) Reroute(ctx context.Context, r watchdog.Reroute) error {
 			if status == "" {
 				status = watchdog.DeliveryPending
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (alert_id, notifier, next_attempt_at, attempts, status, held_until)
-				VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (alert_id, notifier) DO NOTHING`, a.AlertID, a.Notifier, next, string(status), held); err != nil {
+			// Its id follows those handed off too; a delivery handed off
+			// has no row until its outcome is recorded (see handoff.go),
+			// and is there all the same.
+			id, err := lastDeliveryID(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("add: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, status, held_until)
+				SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM delivery_handoffs h, `+handoffPairs+`
+					WHERE h.notifier = ?3 AND a.value = ?2)
+				ON CONFLICT (alert_id, notifier) DO NOTHING`, id+1, a.AlertID, a.Notifier, next, string(status), held); err != nil {
 				return fmt.Errorf("add: %w", err)
 			}
 		}

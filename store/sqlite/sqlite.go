@@ -110,6 +110,10 @@ type Store struct {
 	inputs    planInputs
 	wnote     writeNote
 	preloadMu sync.Mutex
+
+	// handoffs are the deliveries this store handed off whose outcomes it
+	// has not recorded (see handoff.go).
+	handoffs sqlstore.Handoffs
 }
 
 var _ watchdog.Store = (*Store)(nil)

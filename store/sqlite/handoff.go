@@ -1,0 +1,156 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/ticket-watchdog/watchdog"
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
+)
+
+// A delivery an evaluation hands off (watchdog.Plan.Claimed) gets its row
+// when its outcome is recorded, as on PostgreSQL (see sqlstore.Handoffs):
+// inserted claimed and updated when sent, it wrote the table and four
+// indexes, then the table and the two pending indexes again; its outcome's
+// insert writes the table and the (alert, notifier) key. Until then a row
+// of delivery_handoffs stands for it, with its id and its alert's in JSON
+// arrays read with json_each.
+
+// handoffPairs is delivery_handoffs' deliveries with their alerts, one row
+// each, for a statement that reads h.
+const handoffPairs = `json_each(h.delivery_ids) d JOIN json_each(h.alert_ids) a ON a.key = d.key`
+
+// lastDeliveryID returns the highest delivery id in use: of a row, or
+// named by a hand-off. Under the writer lock the ids after it are free.
+func lastDeliveryID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(id) FROM deliveries), 0),
+		coalesce((SELECT max(last_id) FROM delivery_handoffs), 0))`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("last delivery id: %w", err)
+	}
+	return id, nil
+}
+
+// insertHandoffs writes the hand-off rows of list, setting their ids.
+func insertHandoffs(ctx context.Context, tx *sql.Tx, list []sqlstore.Handoff) error {
+	if len(list) == 0 {
+		return nil
+	}
+	next, err := lastID(ctx, tx, "delivery_handoffs")
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		h := &list[i]
+		next++
+		h.ID = next
+		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_handoffs (id, holder, notifier, until, last_id, delivery_ids, alert_ids)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, h.ID, h.Holder, h.Notifier, micros(h.Until), slices.Max(h.Deliveries),
+			idList[int64](h.Deliveries), idList[int64](h.Alerts)); err != nil {
+			return fmt.Errorf("hand off deliveries: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeHandedOff writes the missing rows of the hand-offs that where
+// selects (h is delivery_handoffs, args its arguments) as the claimed rows
+// they stand for, due at at (their backstop when at is nil), and held by
+// their holder unless freed; then it deletes those hand-offs. It returns
+// how many rows it wrote.
+func writeHandedOff(ctx context.Context, tx *sql.Tx, where string, args []any, at any, freed bool) (int64, error) {
+	next, holder := "h.until", "h.holder"
+	if at != nil {
+		next = "?"
+	}
+	if freed {
+		holder = "NULL"
+	}
+	var all []any
+	if at != nil {
+		all = append(all, at)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, holder, status)
+		SELECT d.value, a.value, h.notifier, `+next+`, 1, `+holder+`, 'pending'
+		FROM delivery_handoffs h, `+handoffPairs+` WHERE `+where+`
+		ON CONFLICT DO NOTHING`, append(all, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("write handed-off deliveries: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_handoffs AS h WHERE `+where, args...); err != nil {
+		return 0, fmt.Errorf("delete hand-offs: %w", err)
+	}
+	return n, nil
+}
+
+// handedOffOf returns the handed-off deliveries of alertIDs without a row,
+// as a read of the claimed rows they stand for gave them: pending, at
+// attempt 1, next attempted at their backstop.
+func handedOffOf(ctx context.Context, q sqlstore.Queryer, alertIDs []int64) ([]watchdog.Delivery, error) {
+	return sqlstore.QueryAll(ctx, q, func(sc sqlstore.Scanner) (watchdog.Delivery, error) {
+		d := watchdog.Delivery{Status: watchdog.DeliveryPending, Attempts: 1}
+		var until int64
+		err := sc.Scan(&d.ID, &d.AlertID, &d.Notifier, &until)
+		d.NextAttemptAt = fromMicros(until)
+		return d, err
+	}, `SELECT d.value, a.value, h.notifier, h.until FROM delivery_handoffs h, `+handoffPairs+`
+		WHERE a.value IN `+inIDs+` AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.value)`, idList[int64](alertIDs))
+}
+
+// withHandedOff adds the handed-off deliveries of alerts without a row to
+// their alerts' Deliveries (at by alert id), ordered by cmp.
+func withHandedOff(ctx context.Context, q sqlstore.Queryer, alerts []watchdog.Alert, at map[int64]int, cmp func(a, b watchdog.Delivery) int) error {
+	ids := make([]int64, 0, len(alerts))
+	for i := range alerts {
+		ids = append(ids, alerts[i].ID)
+	}
+	ds, err := handedOffOf(ctx, q, ids)
+	if err != nil {
+		return fmt.Errorf("handed-off deliveries: %w", err)
+	}
+	for _, d := range ds {
+		a := &alerts[at[d.AlertID]]
+		a.Deliveries = append(a.Deliveries, d)
+		slices.SortFunc(a.Deliveries, cmp)
+	}
+	return nil
+}
+
+// recordHanded writes the rows of handed-off deliveries with their
+// outcomes. A row the rescue or a claim wrote first is updated instead,
+// as FinishDeliveries' update would for the hand-off's attempt (1): only
+// while it is still at that attempt and pending.
+func (s *Store) recordHanded(ctx context.Context, tx *sql.Tx, handed []sqlstore.HandedOutcome) error {
+	const head = `INSERT INTO deliveries (id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at) VALUES`
+	const tail = `ON CONFLICT DO UPDATE SET status = excluded.status, holder = NULL, attempts = excluded.attempts,
+			next_attempt_at = CASE WHEN excluded.status = 'pending' THEN excluded.next_attempt_at ELSE next_attempt_at END,
+			delivered_at = coalesce(excluded.delivered_at, delivered_at), last_error = excluded.last_error
+		WHERE deliveries.id = excluded.id AND deliveries.attempts = 1 AND deliveries.status = 'pending'`
+	return s.bulkExec(ctx, tx, head, tail, 8, len(handed), func(i int, args []any) []any {
+		o := &handed[i]
+		attempts, next, delivered := o.HandedRow()
+		msg := o.Error
+		if o.Status == watchdog.DeliveryDelivered {
+			msg = ""
+		}
+		return append(args, o.ID, o.Alert, o.Notifier, string(o.Status), attempts, micros(next), msg, nullMicros(delivered))
+	})
+}
+
+// deleteHandoffs deletes the hand-off rows ids, whose deliveries all have
+// rows.
+func deleteHandoffs(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_handoffs WHERE id IN `+inIDs, idList[int64](ids)); err != nil {
+		return fmt.Errorf("delete hand-offs: %w", err)
+	}
+	return nil
+}
