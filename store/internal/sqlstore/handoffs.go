@@ -71,16 +71,26 @@ func (l *HandoffList) Add(t Target, id, alertID int64) {
 // transaction that records outcomes or a heartbeat (see TakeDeletable), so
 // that no read ever sees a delivery neither handed off nor written.
 type Handoffs struct {
-	mu        sync.Mutex
-	byID      map[int64]HandedOff // by delivery id
+	mu sync.Mutex
+	// byID holds no pointers, so that the collector need not scan it: a
+	// catch-up hands off hundreds of thousands of deliveries.
+	byID      map[int64]handedRef // by delivery id
 	records   map[int64]*handoffState
 	deletable []int64 // records whose deliveries all have rows
 }
 
+// handedRef is a handed-off delivery's record and alert.
+type handedRef struct {
+	handoff, alert int64
+}
+
 // handoffState is what is left of one record: deliveries whose outcomes no
-// recording has taken, and recordings of it in flight.
+// recording has taken, and recordings of it in flight; and its notifier
+// and backstop.
 type handoffState struct {
 	left, recording int
+	notifier        string
+	until           time.Time
 }
 
 // HandedOff is one handed-off delivery without a row.
@@ -99,13 +109,13 @@ func (h *Handoffs) Add(list []Handoff) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.byID == nil {
-		h.byID, h.records = map[int64]HandedOff{}, map[int64]*handoffState{}
+		h.byID, h.records = map[int64]handedRef{}, map[int64]*handoffState{}
 	}
 	for _, r := range list {
 		for i, id := range r.Deliveries {
-			h.byID[id] = HandedOff{Handoff: r.ID, Alert: r.Alerts[i], Notifier: r.Notifier, Until: r.Until}
+			h.byID[id] = handedRef{handoff: r.ID, alert: r.Alerts[i]}
 		}
-		h.records[r.ID] = &handoffState{left: len(r.Deliveries)}
+		h.records[r.ID] = &handoffState{left: len(r.Deliveries), notifier: r.Notifier, until: r.Until}
 	}
 }
 
@@ -135,17 +145,17 @@ func (h *Handoffs) Take(outcomes []watchdog.DeliveryOutcome) (rest []watchdog.De
 		return outcomes, b
 	}
 	for _, o := range outcomes {
-		ho, ok := h.byID[o.ID]
+		ref, ok := h.byID[o.ID]
 		if !ok || o.Attempt != 1 {
 			rest = append(rest, o)
 			continue
 		}
 		delete(h.byID, o.ID)
-		b.Handed = append(b.Handed, HandedOutcome{o, ho})
-		st := h.records[ho.Handoff]
+		st := h.records[ref.handoff]
+		b.Handed = append(b.Handed, HandedOutcome{o, HandedOff{Handoff: ref.handoff, Alert: ref.alert, Notifier: st.notifier, Until: st.until}})
 		st.left--
-		if !slices.Contains(b.touched, ho.Handoff) {
-			b.touched = append(b.touched, ho.Handoff)
+		if !slices.Contains(b.touched, ref.handoff) {
+			b.touched = append(b.touched, ref.handoff)
 			st.recording++
 		}
 	}
@@ -179,18 +189,18 @@ func (h *Handoffs) Settle(b HandoffBatch, committed bool) {
 		}
 		return
 	}
-	for _, id := range b.touched {
-		st, ok := h.records[id]
-		if !ok {
-			st = &handoffState{recording: 1}
-			h.records[id] = st
-			b.Deletes = slices.DeleteFunc(b.Deletes, func(d int64) bool { return d == id })
-		}
-		st.recording--
-	}
 	for _, o := range b.Handed {
-		h.byID[o.ID] = o.HandedOff
-		h.records[o.Handoff].left++
+		st, ok := h.records[o.Handoff]
+		if !ok { // b was to delete it
+			st = &handoffState{recording: 1, notifier: o.Notifier, until: o.Until}
+			h.records[o.Handoff] = st
+			b.Deletes = slices.DeleteFunc(b.Deletes, func(d int64) bool { return d == o.Handoff })
+		}
+		h.byID[o.ID] = handedRef{handoff: o.Handoff, alert: o.Alert}
+		st.left++
+	}
+	for _, id := range b.touched {
+		h.records[id].recording--
 	}
 	h.deletable = append(h.deletable, b.Deletes...)
 }
