@@ -4,9 +4,10 @@
 -- migration of the same name). Until then one row per evaluation, holder
 -- and notifier names the deliveries (JSON arrays of their ids and their
 -- alerts' ids); last_id is the highest delivery id it names, which the
--- next ids drawn must follow.
+-- next ids drawn must follow. Its own id is never reused: the store that
+-- wrote it remembers it by that id until it deletes it.
 CREATE TABLE delivery_handoffs (
-    id           INTEGER NOT NULL PRIMARY KEY,
+    id           INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     holder       TEXT    NOT NULL,
     notifier     TEXT    NOT NULL,
     until        INTEGER NOT NULL,

@@ -27,12 +27,11 @@ import (
 // showed the claimed row: pending, attempt 1, next attempted at until. The
 // store remembers its own hand-offs (sqlstore.Handoffs) and records their
 // outcomes with an insert; once all of a hand-off's are, its row is
-// deleted. What
-// must happen to a claimed row when nobody records its outcome happens to
-// the hand-off's missing rows, which are written then as the claimed rows
-// would have been: the rescue of a dead holder writes them pending and due
-// at once; a claim after until writes them as claimed until until, and
-// claims them (materializeSQL).
+// deleted. What must happen to a claimed row when nobody records its
+// outcome happens to the hand-off's missing rows, which are written then
+// as the claimed rows would have been: the rescue of a dead holder writes
+// them pending and due at once; a claim after until writes them as claimed
+// until until, and claims them (materializeSQL).
 //
 // An outcome's insert finds a row already there when the rescue or a
 // claim wrote it first; it then updates it as finishDeliveriesSQL would,

@@ -12,7 +12,7 @@ import (
 
 // A delivery an evaluation hands off (watchdog.Plan.Claimed) gets its row
 // when its outcome is recorded, as on PostgreSQL (see sqlstore.Handoffs):
-// inserted claimed and updated when sent, it wrote the table and four
+// inserted claimed and updated when sent, it wrote the table and its three
 // indexes, then the table and the two pending indexes again; its outcome's
 // insert writes the table and the (alert, notifier) key. Until then a row
 // of delivery_handoffs stands for it, with its id and its alert's in JSON
@@ -33,33 +33,28 @@ func lastDeliveryID(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return id, nil
 }
 
-// insertHandoffs writes the hand-off rows of list, setting their ids.
+// insertHandoffs writes the hand-off rows of list, setting their ids (never
+// one a deleted row had: the store's memory of its hand-offs goes by them).
 func insertHandoffs(ctx context.Context, tx *sql.Tx, list []sqlstore.Handoff) error {
 	if len(list) == 0 {
 		return nil
 	}
-	next, err := lastID(ctx, tx, "delivery_handoffs")
-	if err != nil {
-		return err
-	}
 	for i := range list {
 		h := &list[i]
-		next++
-		h.ID = next
-		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_handoffs (id, holder, notifier, until, last_id, delivery_ids, alert_ids)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, h.ID, h.Holder, h.Notifier, micros(h.Until), slices.Max(h.Deliveries),
-			idList[int64](h.Deliveries), idList[int64](h.Alerts)); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO delivery_handoffs (holder, notifier, until, last_id, delivery_ids, alert_ids)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, h.Holder, h.Notifier, micros(h.Until), slices.Max(h.Deliveries),
+			idList[int64](h.Deliveries), idList[int64](h.Alerts)).Scan(&h.ID); err != nil {
 			return fmt.Errorf("hand off deliveries: %w", err)
 		}
 	}
 	return nil
 }
 
-// writeHandedOff writes the missing rows of the hand-offs that where
-// selects (h is delivery_handoffs, args its arguments) as the claimed rows
-// they stand for, due at at (their backstop when at is nil), and held by
-// their holder unless freed; then it deletes those hand-offs. It returns
-// how many rows it wrote.
+// writeHandedOff writes the missing rows of the hand-offs the condition
+// where selects (h is delivery_handoffs, args its arguments) as the
+// claimed rows they stand for, due at at (their backstop when at is nil),
+// and held by their holder unless freed; then it deletes those hand-offs.
+// It returns how many rows it wrote.
 func writeHandedOff(ctx context.Context, tx *sql.Tx, where string, args []any, at any, freed bool) (int64, error) {
 	next, holder := "h.until", "h.holder"
 	if at != nil {
