@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/lib/pq"
@@ -143,33 +142,10 @@ const handedOffSQL = `SELECT u.id, u.alert_id, h.notifier, h.until
 // row, as a read of the claimed rows they stand for gave them: pending, at
 // attempt 1, next attempted at their backstop.
 func handedOffOf(ctx context.Context, q sqlstore.Queryer, alertIDs []int64) ([]watchdog.Delivery, error) {
-	ds, err := sqlstore.QueryAll(ctx, q, func(sc sqlstore.Scanner) (watchdog.Delivery, error) {
+	return sqlstore.QueryAll(ctx, q, func(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 		d := watchdog.Delivery{Status: watchdog.DeliveryPending, Attempts: 1}
 		err := sc.Scan(&d.ID, &d.AlertID, &d.Notifier, &d.NextAttemptAt)
 		d.NextAttemptAt = d.NextAttemptAt.UTC()
 		return d, err
 	}, handedOffSQL, pq.Int64Array(alertIDs))
-	if err != nil {
-		return nil, fmt.Errorf("load handed-off deliveries: %w", err)
-	}
-	return ds, nil
-}
-
-// withHandedOff adds the handed-off deliveries of alerts without a row to
-// their alerts' Deliveries (at by alert id), ordered by cmp.
-func withHandedOff(ctx context.Context, q sqlstore.Queryer, alerts []watchdog.Alert, at map[int64]int, cmp func(a, b watchdog.Delivery) int) error {
-	ids := make([]int64, 0, len(alerts))
-	for i := range alerts {
-		ids = append(ids, alerts[i].ID)
-	}
-	ds, err := handedOffOf(ctx, q, ids)
-	if err != nil || len(ds) == 0 {
-		return err
-	}
-	for _, d := range ds {
-		a := &alerts[at[d.AlertID]]
-		a.Deliveries = append(a.Deliveries, d)
-		slices.SortFunc(a.Deliveries, cmp)
-	}
-	return nil
 }

@@ -57,7 +57,7 @@ func (s *Store) ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 			a := &t.Alerts[byAlert[d.AlertID]]
 			a.Deliveries = append(a.Deliveries, d)
 		}
-		if err := withHandedOff(ctx, tx, t.Alerts, byAlert, func(a, b watchdog.Delivery) int { return cmp.Compare(a.ID, b.ID) }); err != nil {
+		if err := sqlstore.WithHandedOff(ctx, tx, t.Alerts, byAlert, func(a, b watchdog.Delivery) int { return cmp.Compare(a.ID, b.ID) }, handedOffOf); err != nil {
 			return nil, err
 		}
 	}

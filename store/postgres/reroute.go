@@ -55,7 +55,7 @@ func (s *Store) unsentAlerts(ctx context.Context, after int64, limit int) ([]wat
 		a := &alerts[at[d.AlertID]]
 		a.Deliveries = append(a.Deliveries, d)
 	}
-	if err := withHandedOff(ctx, tx, alerts, at, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) }); err != nil {
+	if err := sqlstore.WithHandedOff(ctx, tx, alerts, at, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) }, handedOffOf); err != nil {
 		return nil, err
 	}
 	return alerts, tx.Commit()

@@ -98,25 +98,6 @@ func handedOffOf(ctx context.Context, q sqlstore.Queryer, alertIDs []int64) ([]w
 		WHERE a.value IN `+inIDs+` AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.value)`, idList[int64](alertIDs))
 }
 
-// withHandedOff adds the handed-off deliveries of alerts without a row to
-// their alerts' Deliveries (at by alert id), ordered by cmp.
-func withHandedOff(ctx context.Context, q sqlstore.Queryer, alerts []watchdog.Alert, at map[int64]int, cmp func(a, b watchdog.Delivery) int) error {
-	ids := make([]int64, 0, len(alerts))
-	for i := range alerts {
-		ids = append(ids, alerts[i].ID)
-	}
-	ds, err := handedOffOf(ctx, q, ids)
-	if err != nil {
-		return fmt.Errorf("handed-off deliveries: %w", err)
-	}
-	for _, d := range ds {
-		a := &alerts[at[d.AlertID]]
-		a.Deliveries = append(a.Deliveries, d)
-		slices.SortFunc(a.Deliveries, cmp)
-	}
-	return nil
-}
-
 // recordHanded writes the rows of handed-off deliveries with their
 // outcomes. A row the rescue or a claim wrote first is updated instead,
 // as FinishDeliveries' update would for the hand-off's attempt (1): only

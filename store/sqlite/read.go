@@ -63,7 +63,7 @@ func (s *Store) Ticket(ctx context.Context, id string) (*watchdog.Ticket, error)
 			a := &t.Alerts[at[d.AlertID]]
 			a.Deliveries = append(a.Deliveries, d)
 		}
-		if err := withHandedOff(ctx, tx, t.Alerts, at, func(a, b watchdog.Delivery) int { return cmp.Compare(a.ID, b.ID) }); err != nil {
+		if err := sqlstore.WithHandedOff(ctx, tx, t.Alerts, at, func(a, b watchdog.Delivery) int { return cmp.Compare(a.ID, b.ID) }, handedOffOf); err != nil {
 			return nil, s.wrap(ctx, "ticket", err)
 		}
 	}

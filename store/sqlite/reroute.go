@@ -44,7 +44,7 @@ func (s *Store) UnsentAlerts(ctx context.Context, after int64, limit int) ([]wat
 		a := &alerts[at[d.AlertID]]
 		a.Deliveries = append(a.Deliveries, d)
 	}
-	if err := withHandedOff(ctx, tx, alerts, at, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) }); err != nil {
+	if err := sqlstore.WithHandedOff(ctx, tx, alerts, at, func(a, b watchdog.Delivery) int { return strings.Compare(a.Notifier, b.Notifier) }, handedOffOf); err != nil {
 		return nil, s.wrap(ctx, "unsent alerts", err)
 	}
 	return alerts, nil
@@ -73,6 +73,14 @@ func (s *Store) Reroute(ctx context.Context, r watchdog.Reroute) error {
 				return fmt.Errorf("hold: %w", err)
 			}
 		}
+		// Added rows take ids after every one in use, handed-off ones too.
+		var id int64
+		if len(r.Add) > 0 {
+			var err error
+			if id, err = lastDeliveryID(ctx, tx); err != nil {
+				return fmt.Errorf("add: %w", err)
+			}
+		}
 		for _, a := range r.Add {
 			next, held := now, any(nil)
 			if !a.HeldUntil.IsZero() {
@@ -82,17 +90,13 @@ func (s *Store) Reroute(ctx context.Context, r watchdog.Reroute) error {
 			if status == "" {
 				status = watchdog.DeliveryPending
 			}
-			// Its id follows those handed off too; a delivery handed off
-			// has no row until its outcome is recorded (see handoff.go),
-			// and is there all the same.
-			id, err := lastDeliveryID(ctx, tx)
-			if err != nil {
-				return fmt.Errorf("add: %w", err)
-			}
+			// A delivery handed off has no row until its outcome is
+			// recorded (see handoff.go), and is there all the same.
+			id++
 			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, status, held_until)
 				SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM delivery_handoffs h, `+handoffPairs+`
 					WHERE h.notifier = ?3 AND a.value = ?2)
-				ON CONFLICT (alert_id, notifier) DO NOTHING`, id+1, a.AlertID, a.Notifier, next, string(status), held); err != nil {
+				ON CONFLICT (alert_id, notifier) DO NOTHING`, id, a.AlertID, a.Notifier, next, string(status), held); err != nil {
 				return fmt.Errorf("add: %w", err)
 			}
 		}

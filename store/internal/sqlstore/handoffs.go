@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -247,4 +249,29 @@ func (o HandedOutcome) HandedRow() (attempts int, next time.Time, delivered *tim
 		delivered = &at
 	}
 	return attempts, next, delivered
+}
+
+// WithHandedOff adds to alerts (at by alert id) their handed-off
+// deliveries without a row, as the store's load reads them for the
+// alerts' ids, keeping each alert's Deliveries ordered by cmp.
+func WithHandedOff(ctx context.Context, q Queryer, alerts []watchdog.Alert, at map[int64]int, cmp func(a, b watchdog.Delivery) int,
+	load func(ctx context.Context, q Queryer, alertIDs []int64) ([]watchdog.Delivery, error)) error {
+	ids := make([]int64, len(alerts))
+	for i := range alerts {
+		ids[i] = alerts[i].ID
+	}
+	ds, err := load(ctx, q, ids)
+	if err != nil {
+		return fmt.Errorf("handed-off deliveries: %w", err)
+	}
+	touched := map[int]bool{}
+	for _, d := range ds {
+		i := at[d.AlertID]
+		alerts[i].Deliveries = append(alerts[i].Deliveries, d)
+		touched[i] = true
+	}
+	for i := range touched {
+		slices.SortFunc(alerts[i].Deliveries, cmp)
+	}
+	return nil
 }
