@@ -14,7 +14,10 @@ import (
 // moves a cycle's start or renumbers the cycles neither re-fires a stage
 // nor loses one.
 type firedIndex struct {
-	once   map[StageKey]bool
+	// once holds the stages fired outside any cycle (key cycle 0): a
+	// handful per ticket, so a slice searched in order costs less than a
+	// map per ticket, and a pass builds an index for every ticket it claims.
+	once   []clockStage
 	cycles map[clockStage][]int64 // sorted keys, unix microseconds
 }
 
@@ -27,10 +30,11 @@ func newFiredIndex(alerts []Alert) firedIndex {
 	var f firedIndex
 	for _, a := range alerts {
 		if a.CycleStartedAt == nil || !a.SLAClock.Cyclic() {
-			if f.once == nil {
-				f.once = make(map[StageKey]bool, 8)
+			// has asks for cycle 0 only: a stage fired in a later cycle of
+			// a clock without cycle spans never answers it.
+			if k := a.Key(); k.Cycle == 0 && !slices.Contains(f.once, clockStage{k.SLAClock, k.Stage}) {
+				f.once = append(f.once, clockStage{k.SLAClock, k.Stage})
 			}
-			f.once[a.Key()] = true
 			continue
 		}
 		if f.cycles == nil {
@@ -52,7 +56,7 @@ func newFiredIndex(alerts []Alert) firedIndex {
 // response and resolution clocks).
 func (f firedIndex) has(clock SLAClock, stage string, c *cycle) bool {
 	if c == nil {
-		return f.once[StageKey{SLAClock: clock, Stage: stage}]
+		return slices.Contains(f.once, clockStage{clock, stage})
 	}
 	return inCycle(f.cycles[clockStage{clock, stage}], c)
 }

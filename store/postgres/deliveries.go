@@ -24,12 +24,12 @@ type deliveryScan struct {
 	held   sql.NullTime
 }
 
-func (s *deliveryScan) dest() []any {
+func (s *deliveryScan) Dest() []any {
 	d := &s.d
 	return []any{&d.ID, &d.AlertID, &d.Notifier, &s.status, &d.Attempts, &d.NextAttemptAt, &d.LastError, &s.done, &s.held}
 }
 
-func (s *deliveryScan) value() watchdog.Delivery {
+func (s *deliveryScan) Value() (watchdog.Delivery, error) {
 	d := s.d
 	d.Status = watchdog.DeliveryStatus(s.status)
 	d.NextAttemptAt = d.NextAttemptAt.UTC()
@@ -38,12 +38,12 @@ func (s *deliveryScan) value() watchdog.Delivery {
 	}
 	d.DeliveredAt = nullTime(s.done)
 	d.HeldUntil = nullTime(s.held)
-	return d
+	return d, nil
 }
 
-func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
-	return scanRow(sc, &deliveryScan{})
-}
+var deliveryScans = sqlstore.NewScanPool(func() *deliveryScan { return new(deliveryScan) })
+
+func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) { return deliveryScans.Scan(sc) }
 
 // claimDeliveriesSQL claims for holder $5 up to $3 of notifier $1's pending
 // deliveries due by $2, oldest first, moving them to $4; see
@@ -176,19 +176,21 @@ func (s *Store) claimFrom(ctx context.Context, c watchdog.DeliveryClaim, from *c
 		return nil, s.fail(ctx, "claim deliveries", err)
 	}
 	defer rows.Close()
-	var got []claimed
+	var (
+		got  []claimed
+		ds   deliveryScan
+		as   alertScan
+		prev time.Time
+	)
+	// One set of destinations for every row: value copies out of them.
+	dest := append(append(ds.Dest(), as.Dest()...), &prev)
 	for rows.Next() {
-		var (
-			cl claimed
-			ds deliveryScan
-			as alertScan
-		)
-		dest := append(ds.dest(), as.dest()...)
-		if err := rows.Scan(append(dest, &cl.prev)...); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, s.fail(ctx, "claim deliveries", err)
 		}
-		a := as.value()
-		cl.d = ds.value()
+		a, _ := as.Value()
+		cl := claimed{prev: prev}
+		cl.d, _ = ds.Value()
 		cl.d.Alert = &a
 		got = append(got, cl)
 	}

@@ -22,22 +22,24 @@ type outcomeScan struct {
 	stopped, breachAt, recorded       sql.NullTime
 }
 
-func (s *outcomeScan) dest() []any {
+func (s *outcomeScan) Dest() []any {
 	o := &s.o
 	return []any{&o.TicketID, &s.clock, &s.key, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &s.target, &o.StartedAt,
 		&s.stopped, &s.business, &s.paused, &o.Breached, &s.breachAt, &s.overrun, &s.recorded, &o.Cycle}
 }
 
-func (s *outcomeScan) value() watchdog.Outcome {
+func (s *outcomeScan) Value() (watchdog.Outcome, error) {
 	o := s.o
 	o.SLAClock = watchdog.SLAClock(s.clock)
 	o.Target, o.Business, o.Paused, o.Overrun = secs(s.target), secs(s.business), secs(s.paused), secs(s.overrun)
 	o.StartedAt = o.StartedAt.UTC()
 	o.StoppedAt, o.BreachAt, o.RecordedAt = nullTime(s.stopped), nullTime(s.breachAt), nullTime(s.recorded)
-	return o
+	return o, nil
 }
 
-func scanOutcome(sc sqlstore.Scanner) (watchdog.Outcome, error) { return scanRow(sc, &outcomeScan{}) }
+var outcomeScans = sqlstore.NewScanPool(func() *outcomeScan { return new(outcomeScan) })
+
+func scanOutcome(sc sqlstore.Scanner) (watchdog.Outcome, error) { return outcomeScans.Scan(sc) }
 
 func secs(n int64) time.Duration { return time.Duration(n) * time.Second }
 
@@ -200,12 +202,12 @@ func (s *Store) SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn f
 		sc outcomeScan
 		at sql.RawBytes
 	)
-	dest := append(sc.dest(), &at)
+	dest := append(sc.Dest(), &at)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return s.fail(ctx, "sla outcomes", err)
 		}
-		o := sc.value()
+		o, _ := sc.Value()
 		if err := fn(&o); err != nil {
 			return err
 		}

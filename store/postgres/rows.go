@@ -43,35 +43,45 @@ const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at, 
 	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at, t.backfilled_at,
 	t.policy, t.attributes, t.tags, t.sla_calendar, t.open_clocks, t.response_breach_at, t.resolution_breach_at`
 
-func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
-	var (
-		t                    watchdog.Ticket
-		fr, next, brch, back sql.NullTime
-		respB, resB          sql.NullTime
-		state                string
-		attrs, tags          sql.NullString
-		clocks               int
-	)
-	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &t.CreatedAt, &t.UpdatedAt, &fr,
-		&t.EscalationLevel, &state, &t.Untracked, &t.Open, &next, &brch, &back, &t.Policy, &attrs, &tags,
-		&t.OpenClocks.Calendar, &clocks, &respB, &resB); err != nil {
-		return nil, err
-	}
+// ticketScan holds the destinations of one tickets row (ticketCols).
+type ticketScan struct {
+	t                    watchdog.Ticket
+	fr, next, brch, back sql.NullTime
+	respB, resB          sql.NullTime
+	state                string
+	attrs, tags          sql.NullString
+	clocks               int
+}
+
+func (s *ticketScan) Dest() []any {
+	t := &s.t
+	return []any{&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &t.CreatedAt, &t.UpdatedAt, &s.fr,
+		&t.EscalationLevel, &s.state, &t.Untracked, &t.Open, &s.next, &s.brch, &s.back, &t.Policy, &s.attrs, &s.tags,
+		&t.OpenClocks.Calendar, &s.clocks, &s.respB, &s.resB}
+}
+
+func (s *ticketScan) Value() (*watchdog.Ticket, error) {
+	t := new(watchdog.Ticket)
+	*t = s.t
 	var err error
-	if t.Attributes, t.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
+	if t.Attributes, t.Tags, err = sqlstore.DecodeExtras(s.attrs, s.tags); err != nil {
 		return nil, err
 	}
-	t.OpenClocks.Response, t.OpenClocks.Resolution = clocks&1 != 0, clocks&2 != 0
-	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = nullTime(respB), nullTime(resB)
+	t.OpenClocks.Response, t.OpenClocks.Resolution = s.clocks&1 != 0, s.clocks&2 != 0
+	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = nullTime(s.respB), nullTime(s.resB)
 	t.CreatedAt = t.CreatedAt.UTC()
 	t.UpdatedAt = t.UpdatedAt.UTC()
-	t.FirstResponseAt = nullTime(fr)
-	t.State = watchdog.TicketState(state)
-	t.NextDueAt = nullTime(next)
-	t.BreachAt = nullTime(brch)
-	t.BackfilledAt = nullTime(back)
-	return &t, nil
+	t.FirstResponseAt = nullTime(s.fr)
+	t.State = watchdog.TicketState(s.state)
+	t.NextDueAt = nullTime(s.next)
+	t.BreachAt = nullTime(s.brch)
+	t.BackfilledAt = nullTime(s.back)
+	return t, nil
 }
+
+var ticketScans = sqlstore.NewScanPool(func() *ticketScan { return new(ticketScan) })
+
+func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) { return ticketScans.Scan(sc) }
 
 // queryTickets runs a query selecting ticketCols.
 func queryTickets(ctx context.Context, q queryer, query string, args ...any) ([]*watchdog.Ticket, error) {
@@ -227,13 +237,13 @@ type alertScan struct {
 	started         sql.NullTime
 }
 
-func (s *alertScan) dest() []any {
+func (s *alertScan) Dest() []any {
 	a := &s.a
 	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &s.key, &a.State, &a.DueAt, &a.FiredAt,
 		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &s.ordinal, &s.started, &a.Policy, &a.AcknowledgedBy}
 }
 
-func (s *alertScan) value() watchdog.Alert {
+func (s *alertScan) Value() (watchdog.Alert, error) {
 	a := s.a
 	a.Cycle = int(s.key)
 	if s.started.Valid {
@@ -244,10 +254,12 @@ func (s *alertScan) value() watchdog.Alert {
 	a.FiredAt = a.FiredAt.UTC()
 	a.Target = time.Duration(s.target)
 	a.Elapsed = time.Duration(s.elapsed)
-	return a
+	return a, nil
 }
 
-func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return scanRow(sc, &alertScan{}) }
+var alertScans = sqlstore.NewScanPool(func() *alertScan { return new(alertScan) })
+
+func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return alertScans.Scan(sc) }
 
 // loaders read what a plan sees of a ticket besides its row.
 var loaders = &sqlstore.Loaders{
@@ -320,21 +332,6 @@ var insertMessagesSQL = prepared(`INSERT INTO ticket_messages (ticket_id, at, au
 	SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[])`)
 
 // ---- values -------------------------------------------------------------------
-
-// rowScan is a row's scan destinations (dest) and the value they make.
-type rowScan[T any] interface {
-	dest() []any
-	value() T
-}
-
-// scanRow scans one row into s and returns its value.
-func scanRow[T any](sc sqlstore.Scanner, s rowScan[T]) (T, error) {
-	if err := sc.Scan(s.dest()...); err != nil {
-		var zero T
-		return zero, err
-	}
-	return s.value(), nil
-}
 
 func nullTime(nt sql.NullTime) *time.Time {
 	if !nt.Valid {

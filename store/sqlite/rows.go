@@ -38,78 +38,106 @@ func (l idList[T]) Value() (driver.Value, error) {
 	return string(b), nil
 }
 
-func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) {
-	var (
-		t                                      watchdog.Ticket
-		created, updated                       int64
-		firstResp, nextDue, breach, backfilled sql.NullInt64
-		respBreach, resBreach                  sql.NullInt64
-		state                                  string
-		open, clocks                           int
-		attrs, tags                            sql.NullString
-	)
-	if err := sc.Scan(&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &created, &updated, &firstResp,
-		&t.EscalationLevel, &state, &t.Untracked, &open, &nextDue, &breach, &backfilled, &t.Policy, &attrs, &tags,
-		&t.OpenClocks.Calendar, &clocks, &respBreach, &resBreach); err != nil {
-		return nil, err
-	}
-	var err error
-	if t.Attributes, t.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
-		return nil, err
-	}
-	t.OpenClocks.Response, t.OpenClocks.Resolution = clocks&1 != 0, clocks&2 != 0
-	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = fromNullMicros(respBreach), fromNullMicros(resBreach)
-	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
-	t.FirstResponseAt = fromNullMicros(firstResp)
-	t.State = watchdog.TicketState(state)
-	t.Open = open != 0
-	t.NextDueAt, t.BreachAt = fromNullMicros(nextDue), fromNullMicros(breach)
-	t.BackfilledAt = fromNullMicros(backfilled)
-	return &t, nil
+// ticketScan holds the destinations of one tickets row (ticketCols).
+type ticketScan struct {
+	t                                      watchdog.Ticket
+	created, updated                       int64
+	firstResp, nextDue, breach, backfilled sql.NullInt64
+	respBreach, resBreach                  sql.NullInt64
+	state                                  string
+	open, clocks                           int
+	attrs, tags                            sql.NullString
 }
 
-func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
-	var (
-		e                watchdog.Event
-		updated, created int64
-		firstResp        sql.NullInt64
-		attrs, tags      sql.NullString
-	)
-	if err := sc.Scan(&e.ID, &updated, &e.Status, &e.Priority, &e.CustomerTier, &created, &firstResp, &attrs, &tags); err != nil {
-		return e, err
-	}
+func (s *ticketScan) Dest() []any {
+	t := &s.t
+	return []any{&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &s.created, &s.updated, &s.firstResp,
+		&t.EscalationLevel, &s.state, &t.Untracked, &s.open, &s.nextDue, &s.breach, &s.backfilled, &t.Policy, &s.attrs, &s.tags,
+		&t.OpenClocks.Calendar, &s.clocks, &s.respBreach, &s.resBreach}
+}
+
+func (s *ticketScan) Value() (*watchdog.Ticket, error) {
+	t := new(watchdog.Ticket)
+	*t = s.t
 	var err error
-	if e.Attributes, e.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
+	if t.Attributes, t.Tags, err = sqlstore.DecodeExtras(s.attrs, s.tags); err != nil {
+		return nil, err
+	}
+	t.OpenClocks.Response, t.OpenClocks.Resolution = s.clocks&1 != 0, s.clocks&2 != 0
+	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = fromNullMicros(s.respBreach), fromNullMicros(s.resBreach)
+	t.CreatedAt, t.UpdatedAt = fromMicros(s.created), fromMicros(s.updated)
+	t.FirstResponseAt = fromNullMicros(s.firstResp)
+	t.State = watchdog.TicketState(s.state)
+	t.Open = s.open != 0
+	t.NextDueAt, t.BreachAt = fromNullMicros(s.nextDue), fromNullMicros(s.breach)
+	t.BackfilledAt = fromNullMicros(s.backfilled)
+	return t, nil
+}
+
+var ticketScans = sqlstore.NewScanPool(func() *ticketScan { return new(ticketScan) })
+
+func scanTicket(sc sqlstore.Scanner) (*watchdog.Ticket, error) { return ticketScans.Scan(sc) }
+
+// eventScan holds the destinations of one ticket_events row (eventCols).
+type eventScan struct {
+	e                watchdog.Event
+	updated, created int64
+	firstResp        sql.NullInt64
+	attrs, tags      sql.NullString
+}
+
+func (s *eventScan) Dest() []any {
+	e := &s.e
+	return []any{&e.ID, &s.updated, &e.Status, &e.Priority, &e.CustomerTier, &s.created, &s.firstResp, &s.attrs, &s.tags}
+}
+
+func (s *eventScan) Value() (watchdog.Event, error) {
+	e := s.e
+	var err error
+	if e.Attributes, e.Tags, err = sqlstore.DecodeExtras(s.attrs, s.tags); err != nil {
 		return e, err
 	}
-	e.UpdatedAt, e.CreatedAt = fromMicros(updated), fromMicros(created)
-	e.FirstResponseAt = fromNullMicros(firstResp)
+	e.UpdatedAt, e.CreatedAt = fromMicros(s.updated), fromMicros(s.created)
+	e.FirstResponseAt = fromNullMicros(s.firstResp)
 	return e, nil
 }
 
-func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) {
-	var (
-		a               watchdog.Alert
-		clock           string
-		due, fired      int64
-		target, elapsed int64
-		key             int64
-		ordinal         int
-		started         sql.NullInt64
-	)
-	if err := sc.Scan(&a.ID, &a.TicketID, &clock, &a.Stage, &key, &a.State, &due, &fired,
-		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &target, &elapsed, &a.Message, &ordinal, &started, &a.Policy, &a.AcknowledgedBy); err != nil {
-		return a, err
+var eventScans = sqlstore.NewScanPool(func() *eventScan { return new(eventScan) })
+
+func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) { return eventScans.Scan(sc) }
+
+// alertScan holds the destinations of one alerts row (alertCols).
+type alertScan struct {
+	a               watchdog.Alert
+	clock           string
+	due, fired      int64
+	target, elapsed int64
+	key             int64
+	ordinal         int
+	started         sql.NullInt64
+}
+
+func (s *alertScan) Dest() []any {
+	a := &s.a
+	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &s.key, &a.State, &s.due, &s.fired,
+		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &s.ordinal, &s.started, &a.Policy, &a.AcknowledgedBy}
+}
+
+func (s *alertScan) Value() (watchdog.Alert, error) {
+	a := s.a
+	a.Cycle = int(s.key)
+	if s.started.Valid {
+		a.Cycle, a.CycleStartedAt = s.ordinal, fromNullMicros(s.started)
 	}
-	a.Cycle = int(key)
-	if started.Valid {
-		a.Cycle, a.CycleStartedAt = ordinal, fromNullMicros(started)
-	}
-	a.SLAClock = watchdog.SLAClock(clock)
-	a.DueAt, a.FiredAt = fromMicros(due), fromMicros(fired)
-	a.Target, a.Elapsed = time.Duration(target), time.Duration(elapsed)
+	a.SLAClock = watchdog.SLAClock(s.clock)
+	a.DueAt, a.FiredAt = fromMicros(s.due), fromMicros(s.fired)
+	a.Target, a.Elapsed = time.Duration(s.target), time.Duration(s.elapsed)
 	return a, nil
 }
+
+var alertScans = sqlstore.NewScanPool(func() *alertScan { return new(alertScan) })
+
+func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return alertScans.Scan(sc) }
 
 func scanDelivery(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 	var (

@@ -178,12 +178,44 @@ func loadByTicket[T any](ctx context.Context, q Queryer, what, query string, enc
 	if len(ids) == 0 {
 		return out, nil
 	}
+	// The rows go into a few arrays, and each ticket's run of them is cut
+	// out of one, rather than a slice grown per ticket: a pass loads the
+	// alerts of a thousand tickets. A full array is not copied: the next
+	// one, twice its size up to one row per ticket, takes the current run.
+	// Runs are capped at their length, so appending to one ticket's rows
+	// copies them rather than overwriting the next ticket's. A ticket whose
+	// rows come in more than one run (the queries order by ticket, so none
+	// should) gets them all.
+	var (
+		all  []T
+		cur  string
+		from int
+	)
+	cut := func() {
+		if len(all) == from {
+			return
+		}
+		run := all[from:len(all):len(all)]
+		if prev, ok := out[cur]; ok {
+			run = append(prev, run...)
+		}
+		out[cur], from = run, len(all)
+	}
 	if err := eachRow(ctx, q, scan, func(v T) {
-		id := ticket(v)
-		out[id] = append(out[id], v)
+		if id := ticket(v); id != cur {
+			cut()
+			cur = id
+		}
+		if len(all) == cap(all) {
+			run := all[from:]
+			next := make([]T, 0, max(min(2*cap(all), len(ids)), 16, 2*len(run)))
+			all, from = append(next, run...), 0
+		}
+		all = append(all, v)
 	}, query, encode(ids)); err != nil {
 		return nil, fmt.Errorf("load %s: %w", what, err)
 	}
+	cut()
 	return out, nil
 }
 

@@ -10,12 +10,55 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"sync"
 
 	"github.com/ticket-watchdog/watchdog"
 )
 
 // Scanner is a row to scan: *sql.Row or *sql.Rows.
 type Scanner = interface{ Scan(dest ...any) error }
+
+// RowScan is a row's scan destinations (Dest) and the value they make
+// (Value), which shares nothing with them, so they can take the next row.
+type RowScan[T any] interface {
+	Dest() []any
+	Value() (T, error)
+}
+
+// ScanPool keeps a row type's scan destinations for reuse. Scan takes them
+// as pointers through an interface, so each row's set, and the slice
+// holding them, were heap allocations of their own, and a pass over a
+// burst scans thousands of rows.
+type ScanPool[T any, S RowScan[T]] struct {
+	pool sync.Pool
+}
+
+// pooledScan is one set of destinations and its Dest slice.
+type pooledScan[T any, S RowScan[T]] struct {
+	s    S
+	dest []any
+}
+
+// NewScanPool returns a pool of the destinations fresh makes.
+func NewScanPool[T any, S RowScan[T]](fresh func() S) *ScanPool[T, S] {
+	p := &ScanPool[T, S]{}
+	p.pool.New = func() any {
+		s := fresh()
+		return &pooledScan[T, S]{s: s, dest: s.Dest()}
+	}
+	return p
+}
+
+// Scan scans one row and returns its value.
+func (p *ScanPool[T, S]) Scan(sc Scanner) (T, error) {
+	ps := p.pool.Get().(*pooledScan[T, S])
+	defer p.pool.Put(ps)
+	if err := sc.Scan(ps.dest...); err != nil {
+		var zero T
+		return zero, err
+	}
+	return ps.s.Value()
+}
 
 // Queryer is what reads need from a pool, a connection or a transaction.
 type Queryer interface {
