@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -114,23 +115,33 @@ func (d *deliveryLoop) decide(o *DeliveryOutcome, del Delivery, retry bool, err 
 		o.RetryAt = now.Add(e.cfg.RetryPolicy.RetryDelay(del.Attempts))
 	}
 	e.obs.DeliveryFinished(d.name, o.Status, now.Sub(start))
-	attrs := []any{"notifier", d.name, "delivery_id", del.ID, "attempt", del.Attempts, "status", o.Status}
-	if del.Alert != nil {
-		attrs = append(attrs, "ticket_id", del.Alert.TicketID, "sla_type", del.Alert.SLAClock, "stage", del.Alert.Stage)
+	// The attributes are built only for a line that is written: a burst
+	// delivers tens of thousands of alerts, each "alert delivered" at Info.
+	attrs := func(more ...any) []any {
+		a := make([]any, 0, 14+len(more))
+		a = append(a, "notifier", d.name, "delivery_id", del.ID, "attempt", del.Attempts, "status", o.Status)
+		if del.Alert != nil {
+			a = append(a, "ticket_id", del.Alert.TicketID, "sla_type", del.Alert.SLAClock, "stage", del.Alert.Stage)
+		}
+		return append(a, more...)
 	}
 	switch {
 	case o.Status == DeliveryDelivered:
-		e.log.Info("alert delivered", attrs...)
+		if e.log.Enabled(context.Background(), slog.LevelInfo) {
+			e.log.Info("alert delivered", attrs()...)
+		}
 		d.failures.delivered(e.log, now, d.name)
 	case o.Status == DeliveryFailed:
-		e.log.Error("alert delivery failed for good", append(attrs, "err", o.Error)...)
+		e.log.Error("alert delivery failed for good", attrs("err", o.Error)...)
 	case o.Unsent:
 		// A rate limit is not a failure: the pause is logged (paced) instead.
-		e.log.Debug("alert delivery refused under a rate limit, will retry", append(attrs, "err", o.Error, "retry_at", o.RetryAt)...)
+		if e.log.Enabled(context.Background(), slog.LevelDebug) {
+			e.log.Debug("alert delivery refused under a rate limit, will retry", attrs("err", o.Error, "retry_at", o.RetryAt)...)
+		}
 	default:
 		// Failures to retry are logged per destination as its state
 		// changes (destinationLog), not once per attempt.
-		d.failures.retrying(e.log, now, d.name, o.Error, append(attrs, "retry_at", o.RetryAt)...)
+		d.failures.retrying(e.log, now, d.name, o.Error, attrs("retry_at", o.RetryAt)...)
 	}
 }
 

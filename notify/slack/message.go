@@ -43,14 +43,17 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	}
 	text = escape(text)
 
-	fields := []slack.AttachmentField{
-		{Title: "Ticket", Value: escape(orNA(a.TicketID)), Short: true},
-		{Title: "State", Value: escape(label), Short: true},
-		{Title: "Customer tier", Value: escape(orNA(a.CustomerTier)), Short: true},
-		{Title: "Priority", Value: escape(orNA(a.Priority)), Short: true},
-		{Title: "SLA", Value: escape(clock), Short: true},
-		{Title: "Escalation level", Value: strconv.Itoa(a.EscalationLevel), Short: true},
-	}
+	// Room for every field below at once: the six always there and the
+	// five that depend on the alert.
+	fields := make([]slack.AttachmentField, 0, 11)
+	fields = append(fields,
+		slack.AttachmentField{Title: "Ticket", Value: escape(orNA(a.TicketID)), Short: true},
+		slack.AttachmentField{Title: "State", Value: escape(label), Short: true},
+		slack.AttachmentField{Title: "Customer tier", Value: escape(orNA(a.CustomerTier)), Short: true},
+		slack.AttachmentField{Title: "Priority", Value: escape(orNA(a.Priority)), Short: true},
+		slack.AttachmentField{Title: "SLA", Value: escape(clock), Short: true},
+		slack.AttachmentField{Title: "Escalation level", Value: strconv.Itoa(a.EscalationLevel), Short: true},
+	)
 	if a.Policy != "" {
 		fields = append(fields, slack.AttachmentField{Title: "Policy", Value: escape(a.Policy), Short: true})
 	}

@@ -152,6 +152,9 @@ func (h *Handoffs) Take(outcomes []watchdog.DeliveryOutcome) (rest []watchdog.De
 			rest = append(rest, o)
 			continue
 		}
+		if b.Handed == nil {
+			b.Handed = make([]HandedOutcome, 0, len(outcomes))
+		}
 		delete(h.byID, o.ID)
 		st := h.records[ref.handoff]
 		b.Handed = append(b.Handed, HandedOutcome{o, HandedOff{Handoff: ref.handoff, Alert: ref.alert, Notifier: st.notifier, Until: st.until}})

@@ -57,12 +57,16 @@ func (l *Loaders) Timelines(ctx context.Context, q Queryer, tickets []*watchdog.
 	if err != nil || !l.EventOnRow {
 		return timelines, nil, err
 	}
+	// The row events share one array: most tickets of a pass have one.
+	var events []watchdog.Event
 	for _, t := range tickets {
 		if _, ok := timelines[t.ID]; !ok {
 			if onRow == nil {
-				onRow = make(map[string]bool)
+				onRow = make(map[string]bool, len(tickets)-len(timelines))
+				events = make([]watchdog.Event, 0, len(tickets)-len(timelines))
 			}
-			timelines[t.ID], onRow[t.ID] = []watchdog.Event{RowEvent(t)}, true
+			events = append(events, RowEvent(t))
+			timelines[t.ID], onRow[t.ID] = events[len(events)-1:len(events):len(events)], true
 		}
 	}
 	return timelines, onRow, nil
