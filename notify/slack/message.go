@@ -36,8 +36,10 @@ func buildMessage(a watchdog.Alert, c Config) message {
 		clock = "unknown"
 	}
 	scope := orNA(a.CustomerTier) + "/" + orNA(a.Priority)
-	text := fmt.Sprintf("%s: ticket %s %s SLA (%s, escalation level %d)",
-		label, a.TicketID, clock, scope, a.EscalationLevel)
+	// Concatenation rather than Sprintf, which boxes each argument: a
+	// burst builds tens of thousands of these.
+	level := strconv.Itoa(a.EscalationLevel)
+	text := label + ": ticket " + a.TicketID + " " + clock + " SLA (" + scope + ", escalation level " + level + ")"
 	if a.Message != "" {
 		text += ": " + a.Message
 	}
@@ -52,7 +54,7 @@ func buildMessage(a watchdog.Alert, c Config) message {
 		slack.AttachmentField{Title: "Customer tier", Value: escape(orNA(a.CustomerTier)), Short: true},
 		slack.AttachmentField{Title: "Priority", Value: escape(orNA(a.Priority)), Short: true},
 		slack.AttachmentField{Title: "SLA", Value: escape(clock), Short: true},
-		slack.AttachmentField{Title: "Escalation level", Value: strconv.Itoa(a.EscalationLevel), Short: true},
+		slack.AttachmentField{Title: "Escalation level", Value: level, Short: true},
 	)
 	if a.Policy != "" {
 		fields = append(fields, slack.AttachmentField{Title: "Policy", Value: escape(a.Policy), Short: true})
@@ -81,7 +83,7 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	att := slack.Attachment{
 		Color:     color,
 		Fallback:  text,
-		Title:     escape(fmt.Sprintf("%s: ticket %s", label, a.TicketID)),
+		Title:     escape(label + ": ticket " + a.TicketID),
 		TitleLink: ticketLink(c.DashboardURL, a.TicketID),
 		Fields:    fields,
 		Footer:    "Ticket Watchdog",

@@ -100,6 +100,10 @@ func newNotifier(c Config, op string) *Notifier {
 		// burst of alerts would reconnect for nearly every message.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
+		// A message of many alerts is tens of KiB. With the default 4 KiB
+		// write buffer, the body past it went to the socket through a
+		// copy buffer allocated per request.
+		t.WriteBufferSize = 64 << 10
 		base = t
 	}
 	hc.Transport = &recordingTransport{base: base}

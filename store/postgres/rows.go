@@ -419,7 +419,12 @@ func literalQuery(query string, args ...any) (string, error) {
 			return "", fmt.Errorf("literal $%d: unexpected %T", i+1, v)
 		}
 	}
+	size := len(query)
+	for _, l := range lits {
+		size += len(l)
+	}
 	var b strings.Builder
+	b.Grow(size) // the arrays of a recording are tens of KiB: one buffer, not a doubling series
 	for i := 0; i < len(query); i++ {
 		if query[i] != '$' || i+1 == len(query) || query[i+1] < '0' || query[i+1] > '9' {
 			b.WriteByte(query[i])
