@@ -26,10 +26,19 @@ type message struct {
 	attachment slack.Attachment
 }
 
+// maxFields is how many fields an alert's attachment has at most.
+const maxFields = 11
+
 // buildMessage lays out one alert for a person to act on: a one-line text
 // for notifications and clients without attachments, and a coloured
 // attachment with one field per fact.
 func buildMessage(a watchdog.Alert, c Config) message {
+	return buildMessageInto(a, c, make([]slack.AttachmentField, 0, maxFields))
+}
+
+// buildMessageInto is buildMessage with the attachment's fields appended to
+// fields, which has room for maxFields.
+func buildMessageInto(a watchdog.Alert, c Config, fields []slack.AttachmentField) message {
 	label, color := severity(a)
 	clock := string(a.SLAClock)
 	if clock == "" {
@@ -45,9 +54,8 @@ func buildMessage(a watchdog.Alert, c Config) message {
 	}
 	text = escape(text)
 
-	// Room for every field below at once: the six always there and the
-	// five that depend on the alert.
-	fields := make([]slack.AttachmentField, 0, 11)
+	// The six fields always there, then the five (maxFields in all) that
+	// depend on the alert.
 	fields = append(fields,
 		slack.AttachmentField{Title: "Ticket", Value: escape(orNA(a.TicketID)), Short: true},
 		slack.AttachmentField{Title: "State", Value: escape(label), Short: true},

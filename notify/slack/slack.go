@@ -30,6 +30,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -150,11 +151,40 @@ func (n *Notifier) DeliverBatch(ctx context.Context, alerts []watchdog.Alert) (r
 		return false, fmt.Errorf("%s: %d alerts for one message, more than MaxAlertsPerMessage %d: %w",
 			n.op, len(alerts), n.cfg.MaxAlertsPerMessage, watchdog.ErrInvalid)
 	}
-	atts := make([]slack.Attachment, len(alerts))
+	sc := getScratch(len(alerts))
+	defer putScratch(sc)
 	for i, a := range alerts {
-		atts[i] = buildMessage(a, n.cfg).attachment
+		sc.atts[i] = buildMessageInto(a, n.cfg, sc.fields[i*maxFields:i*maxFields:(i+1)*maxFields]).attachment
 	}
-	return n.post(ctx, summaryText(alerts), atts)
+	return n.post(ctx, summaryText(alerts), sc.atts)
+}
+
+// scratch is a batch message's attachments and their fields, reused from
+// message to message: a burst posts thousands of messages of twenty
+// alerts, each attachment half a KiB before its fields. The message is
+// encoded before post returns, and nothing keeps them after.
+type scratch struct {
+	atts   []slack.Attachment
+	fields []slack.AttachmentField
+}
+
+var scratches sync.Pool
+
+// getScratch returns a scratch with n attachments and room for their fields.
+func getScratch(n int) *scratch {
+	sc, _ := scratches.Get().(*scratch)
+	if sc == nil || cap(sc.atts) < n {
+		sc = &scratch{atts: make([]slack.Attachment, n), fields: make([]slack.AttachmentField, n*maxFields)}
+	}
+	sc.atts = sc.atts[:n]
+	return sc
+}
+
+// putScratch clears sc, so that it holds on to no alert's text, and keeps it.
+func putScratch(sc *scratch) {
+	clear(sc.atts)
+	clear(sc.fields)
+	scratches.Put(sc)
 }
 
 // DeliverDigest posts a notification route's digest (its group_interval):
