@@ -65,6 +65,7 @@ func (s *Store) evaluateOnce(ctx context.Context, now time.Time, limit int, plan
 	// Most claimed tickets fire one stage: room for that many alerts up
 	// front, rather than a list of large values grown by copying.
 	e.alerts.list = make([]watchdog.Alert, 0, len(claimed))
+	e.fired.growFired(len(claimed))
 	for _, t := range claimed {
 		e.add(t, plan(t))
 	}
@@ -139,7 +140,7 @@ func (e *evaluation) add(t *watchdog.Ticket, p watchdog.Plan) {
 	case otherDerivedChanged(&before, t):
 		e.rows.addDerived(t)
 	case firedChanged(&before, t):
-		e.fired.addDerived(t)
+		e.fired.addFired(t)
 	}
 }
 

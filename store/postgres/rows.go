@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +154,21 @@ func (r *ticketRows) addDerived(t *watchdog.Ticket) {
 	oc := &t.OpenClocks
 	r.calendar, r.clocks = append(r.calendar, oc.Calendar), append(r.clocks, int64(oc.Mask()))
 	r.respBreach, r.resBreach = append(r.respBreach, oc.ResponseBreachAt), append(r.resBreach, oc.ResolutionBreachAt)
+}
+
+// addFired adds the columns updateFired passes, the only ones a firing
+// changes.
+func (r *ticketRows) addFired(t *watchdog.Ticket) {
+	r.id = append(r.id, t.ID)
+	r.state = append(r.state, string(t.State))
+	r.next = append(r.next, t.NextDueAt)
+	r.level = append(r.level, int64(t.EscalationLevel))
+}
+
+// growFired makes room for n more rows of addFired.
+func (r *ticketRows) growFired(n int) {
+	r.id, r.state = slices.Grow(r.id, n), slices.Grow(r.state, n)
+	r.next, r.level = slices.Grow(r.next, n), slices.Grow(r.level, n)
 }
 
 // derivedArgs are the arrays of the derived columns only.

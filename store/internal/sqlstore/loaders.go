@@ -59,6 +59,9 @@ func (l *Loaders) Timelines(ctx context.Context, q Queryer, tickets []*watchdog.
 	}
 	// The row events share one array: most tickets of a pass have one.
 	var events []watchdog.Event
+	if len(timelines) == 0 {
+		timelines = make(map[string][]watchdog.Event, len(tickets))
+	}
 	for _, t := range tickets {
 		if _, ok := timelines[t.ID]; !ok {
 			if onRow == nil {
@@ -209,6 +212,9 @@ func loadByTicket[T any](ctx context.Context, q Queryer, what, query string, enc
 		if id := ticket(v); id != cur {
 			cut()
 			cur = id
+		}
+		if all == nil {
+			out = make(map[string][]T, len(ids)) // rows come: most of the tickets have some
 		}
 		if len(all) == cap(all) {
 			run := all[from:]
