@@ -620,12 +620,21 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 // (or been removed) meanwhile gets its deliveries released at once rather
 // than left leased.
 func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim) (leftover map[string]bool) {
-	var byName map[string][]claimedDelivery
+	var (
+		byName map[string][]claimedDelivery
+		// The deliveries' alerts, without their deliveries: one array for
+		// all of them, never grown, as the deliveries point into it.
+		copies []Alert
+	)
 	for i := range alerts {
 		if len(alerts[i].Deliveries) == 0 {
 			continue
 		}
-		a := alerts[i]
+		if copies == nil {
+			copies = make([]Alert, 0, len(alerts)-i)
+		}
+		copies = append(copies, alerts[i])
+		a := &copies[len(copies)-1]
 		a.Deliveries = nil
 		for _, del := range alerts[i].Deliveries {
 			if del.Attempts != 1 || e.activeLoop(del.Notifier) == nil {
@@ -635,7 +644,7 @@ func (e *Engine) handOff(ctx context.Context, alerts []Alert, claim handoffClaim
 				leftover[del.Notifier] = true
 				continue
 			}
-			del.Alert = &a
+			del.Alert = a
 			if byName == nil {
 				byName = map[string][]claimedDelivery{}
 			}

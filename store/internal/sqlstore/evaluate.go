@@ -14,16 +14,19 @@ import (
 // ID and no Deliveries, and times to the microsecond in UTC. An alert
 // without a priority, a tier or a firing instant takes t's and now.
 func NewAlerts(t *watchdog.Ticket, planned []watchdog.Alert, now time.Time) []watchdog.Alert {
-	recorded := make(map[watchdog.StageKey]bool, len(t.Alerts)+len(planned))
+	rec := newKeySet(len(t.Alerts) + len(planned))
 	for _, a := range t.Alerts {
-		recorded[a.Key()] = true
+		rec.add(a.Key())
 	}
 	var out []watchdog.Alert
-	for _, a := range planned {
-		if recorded[a.Key()] {
+	for i, a := range planned {
+		if rec.has(a.Key()) {
 			continue
 		}
-		recorded[a.Key()] = true
+		rec.add(a.Key())
+		if out == nil {
+			out = make([]watchdog.Alert, 0, len(planned)-i)
+		}
 		t.EscalationLevel++
 		a.ID, a.TicketID, a.EscalationLevel, a.Deliveries = 0, t.ID, t.EscalationLevel, nil
 		a.Priority = cmp.Or(a.Priority, t.Priority)
@@ -141,3 +144,34 @@ func Targets(p watchdog.Plan, now time.Time) []Target {
 // micro truncates t to the microsecond, the precision every store keeps, in
 // UTC, so that what a store returns equals what a later read gives.
 func micro(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
+
+// keySet is a set of stage keys: a slice searched in order for the
+// handful of alerts most tickets have, a map for more. A pass asks it
+// for every ticket it fires.
+type keySet struct {
+	list []watchdog.StageKey
+	set  map[watchdog.StageKey]bool
+}
+
+func newKeySet(n int) keySet {
+	if n > 16 {
+		return keySet{set: make(map[watchdog.StageKey]bool, n)}
+	}
+	return keySet{list: make([]watchdog.StageKey, 0, n)}
+}
+
+func (s *keySet) has(k watchdog.StageKey) bool {
+	if s.set != nil {
+		return s.set[k]
+	}
+	return slices.Contains(s.list, k)
+}
+
+func (s *keySet) add(k watchdog.StageKey) {
+	switch {
+	case s.set != nil:
+		s.set[k] = true
+	case !slices.Contains(s.list, k):
+		s.list = append(s.list, k)
+	}
+}

@@ -56,6 +56,30 @@ func TestNewAlerts(t *testing.T) {
 	}
 }
 
+// TestNewAlertsMany is TestNewAlerts past the size at which the keys
+// recorded go into a map: a ticket with many cycles of alerts.
+func TestNewAlertsMany(t *testing.T) {
+	now := storetest.At(time.Hour)
+	tk := &watchdog.Ticket{ID: "a", Priority: "high", CustomerTier: "gold"}
+	var planned []watchdog.Alert
+	for i := range 20 {
+		a := storetest.NewAlert(tk, "alert", storetest.At(time.Duration(i)*time.Minute), storetest.At(time.Duration(i)*time.Minute))
+		a.Cycle = i
+		planned = append(planned, a)
+	}
+	tk.Alerts = planned[:12]
+	tk.EscalationLevel = 12
+	got := sqlstore.NewAlerts(tk, append(planned, planned[15]), now)
+	if len(got) != 8 {
+		t.Fatalf("NewAlerts gave %d alerts, want the 8 not recorded, each once", len(got))
+	}
+	for i, a := range got {
+		if a.Cycle != 12+i || a.EscalationLevel != 13+i {
+			t.Errorf("alert %d: cycle %d, level %d; want cycle %d, level %d", i, a.Cycle, a.EscalationLevel, 12+i, 13+i)
+		}
+	}
+}
+
 func TestTargets(t *testing.T) {
 	now := storetest.At(time.Minute)
 	until := storetest.At(2*time.Minute + 1500*time.Nanosecond)
