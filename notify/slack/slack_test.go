@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
 	"github.com/ticket-watchdog/watchdog"
@@ -658,6 +659,52 @@ func TestWebhookDeliverBatch(t *testing.T) {
 	}
 	if f.requests() != 2 {
 		t.Errorf("%d requests, want 2", f.requests())
+	}
+}
+
+// TestDeliverBatchAfterLargerBatch posts a batch whose alerts have every
+// optional field, then a smaller one whose alerts have none: the second
+// message's attachments are exactly what Deliver would build for each
+// alert, with nothing left from the first (their arrays are reused).
+func TestDeliverBatchAfterLargerBatch(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t, reply{body: "ok"})
+	n, err := NewWebhook(f.URL+webhookPath, &Config{MaxAlertsPerMessage: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := batchAlerts()
+	for i := range full {
+		started := testNow.Add(-time.Hour)
+		full[i].Policy, full[i].Cycle, full[i].CycleStartedAt, full[i].AcknowledgedBy = "vip", 2, &started, "ana"
+	}
+	bare := batchAlerts()[:2]
+	for i := range bare {
+		bare[i].Message, bare[i].Target, bare[i].Elapsed, bare[i].DueAt = "", 0, 0, time.Time{}
+	}
+	for i, batch := range [][]watchdog.Alert{full, bare} {
+		if retry, err := n.DeliverBatch(t.Context(), batch); retry || err != nil {
+			t.Fatalf("DeliverBatch %d = (%v, %v)", i, retry, err)
+		}
+		var got, want struct{ Attachments []slack.Attachment }
+		if err := json.Unmarshal(f.body(i), &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range batch {
+			want.Attachments = append(want.Attachments, buildMessage(a, n.cfg).attachment)
+		}
+		// Through JSON, as Slack sees them.
+		b, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Attachments = nil
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want.Attachments, got.Attachments); d != "" {
+			t.Errorf("batch %d's attachments (-want +got):\n%s", i, d)
+		}
 	}
 }
 

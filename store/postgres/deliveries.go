@@ -182,7 +182,7 @@ func (s *Store) claimFrom(ctx context.Context, c watchdog.DeliveryClaim, from *c
 		as   alertScan
 		prev time.Time
 	)
-	// One set of destinations for every row: value copies out of them.
+	// One set of destinations for every row: Value copies out of them.
 	dest := append(append(ds.Dest(), as.Dest()...), &prev)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
