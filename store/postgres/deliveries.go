@@ -224,9 +224,18 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 		return nil
 	}
 	rest, b := s.handoffs.Take(outcomes)
-	q, err := finishStatements(rest, b.Handed, b.Deletes)
+	q, err := finishStatements(rest, b.Handed, b.Deletes, false)
 	if err == nil {
-		if _, err = s.db.ExecContext(ctx, q); err != nil {
+		_, err = s.db.ExecContext(ctx, q)
+		if len(b.Handed) > 0 && uniqueViolation(err) {
+			// The rescue or a claim wrote some of the handed-off rows
+			// first (see insertHandedSQL): nothing of the batch was
+			// written, and it runs again updating those rows.
+			if q, err = finishStatements(rest, b.Handed, b.Deletes, true); err == nil {
+				_, err = s.db.ExecContext(ctx, q)
+			}
+		}
+		if err != nil {
 			err = s.fail(ctx, "finish deliveries", err)
 		}
 	}
@@ -248,8 +257,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []watchdog.Delive
 
 // finishStatements is the query string that records outcomes of
 // deliveries with rows (rest) and of this store's hand-offs (handed), and
-// deletes the hand-off rows emptied.
-func finishStatements(rest []watchdog.DeliveryOutcome, handed []sqlstore.HandedOutcome, emptied []int64) (string, error) {
+// deletes the hand-off rows emptied. The handed-off rows are inserted, or
+// upserted when upsert (see insertHandedSQL).
+func finishStatements(rest []watchdog.DeliveryOutcome, handed []sqlstore.HandedOutcome, emptied []int64, upsert bool) (string, error) {
 	stmts := []string{keyedPlans}
 	if len(rest) > 0 {
 		q, err := finishQuery(rest)
@@ -259,7 +269,7 @@ func finishStatements(rest []watchdog.DeliveryOutcome, handed []sqlstore.HandedO
 		stmts = append(stmts, q)
 	}
 	if len(handed) > 0 {
-		q, err := recordHandedQuery(handed)
+		q, err := recordHandedQuery(handed, upsert)
 		if err != nil {
 			return "", err
 		}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -108,8 +107,7 @@ func (e *evaluation) copyAlerts(ctx context.Context, tx *copyTx) error {
 // holding its ticket's lock, and the escalation levels computed here may
 // be wrong.
 func recordedConcurrently(err error) error {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+	if uniqueViolation(err) {
 		return fmt.Errorf("stages were recorded concurrently: %w: %w", watchdog.ErrConflict, err)
 	}
 	return err

@@ -71,23 +71,36 @@ func (e *evaluation) insertHandoffs(ctx context.Context, q queryer, ids []int64)
 	return nil
 }
 
-// recordHandedSQL writes the rows of handed-off deliveries with their
+// insertHandedSQL writes the rows of handed-off deliveries with their
 // outcomes ($1 ids, $2 alerts, $3 notifiers, $4 statuses, $5 attempts, $6
-// next attempts, $7 errors, $8 delivery instants). A row the rescue or a
-// claim wrote first is updated instead, as finishDeliveriesSQL would for
-// the hand-off's attempt (1): only while it is still at that attempt and
-// pending. Such a row was written never attempted beyond the hand-off, so
-// the outcome's attempts and error are the row's.
-const recordHandedSQL = `INSERT INTO deliveries AS d (id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at)
-	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::text[], $8::timestamptz[])
-	ON CONFLICT (alert_id, notifier) DO UPDATE SET status = excluded.status, holder = NULL, attempts = excluded.attempts,
-		next_attempt_at = CASE WHEN excluded.status = 'pending' THEN excluded.next_attempt_at ELSE d.next_attempt_at END,
-		delivered_at = COALESCE(excluded.delivered_at, d.delivered_at), last_error = excluded.last_error
-	WHERE d.id = excluded.id AND d.attempts = 1 AND d.status = 'pending'`
+// next attempts, $7 errors, $8 delivery instants). Almost always none of
+// the rows exists yet, and a plain insert is all it takes: it checks the
+// unique keys as it adds their entries. ON CONFLICT (recordHandedSQL)
+// costs a speculative insertion per row on top: a probe of the (alert,
+// notifier) key before the insert and a record confirming it after. On a
+// burst of handed-off outcomes against a million stored deliveries that
+// was 7.2 µs a row against 4.7 (execution alone). When a row is there
+// (the rescue or a claim wrote it first), the insert fails on its key,
+// its statement and the rest of the batch with it, and FinishDeliveries
+// runs the batch again with recordHandedSQL.
+const insertHandedSQL = `INSERT INTO deliveries (id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at)
+	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::text[], $8::timestamptz[])`
 
-// recordHandedQuery is recordHandedSQL for handed, with the values as
-// literals.
-func recordHandedQuery(handed []sqlstore.HandedOutcome) (string, error) {
+// recordHandedSQL is insertHandedSQL for a batch some of whose rows exist:
+// a row the rescue or a claim wrote first is updated instead, as
+// finishDeliveriesSQL would for the hand-off's attempt (1): only while it
+// is still at that attempt and pending. Such a row was written never
+// attempted beyond the hand-off, so the outcome's attempts and error are
+// the row's.
+const recordHandedSQL = insertHandedSQL + `
+	ON CONFLICT (alert_id, notifier) DO UPDATE SET status = excluded.status, holder = NULL, attempts = excluded.attempts,
+		next_attempt_at = CASE WHEN excluded.status = 'pending' THEN excluded.next_attempt_at ELSE deliveries.next_attempt_at END,
+		delivered_at = COALESCE(excluded.delivered_at, deliveries.delivered_at), last_error = excluded.last_error
+	WHERE deliveries.id = excluded.id AND deliveries.attempts = 1 AND deliveries.status = 'pending'`
+
+// recordHandedQuery is insertHandedSQL for handed, with the values as
+// literals; recordHandedSQL when upsert.
+func recordHandedQuery(handed []sqlstore.HandedOutcome, upsert bool) (string, error) {
 	var (
 		n                     = len(handed)
 		ids, alerts, attempts = make(pq.Int64Array, n), make(pq.Int64Array, n), make(pq.Int64Array, n)
@@ -105,7 +118,11 @@ func recordHandedQuery(handed []sqlstore.HandedOutcome) (string, error) {
 		ids[i], alerts[i], notifiers[i], statuses[i], errs[i] = o.ID, o.Alert, o.Notifier, string(o.Status), msg
 		attempts[i], next[i], delivered[i] = int64(a), &at, done
 	}
-	q, err := literalQuery(recordHandedSQL, ids, alerts, notifiers, statuses, attempts, next, errs, delivered)
+	query := insertHandedSQL
+	if upsert {
+		query = recordHandedSQL
+	}
+	q, err := literalQuery(query, ids, alerts, notifiers, statuses, attempts, next, errs, delivered)
 	if err != nil {
 		return "", fmt.Errorf("postgres: finish deliveries: %w", err)
 	}

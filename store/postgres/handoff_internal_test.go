@@ -116,3 +116,40 @@ func TestHandoffMigrateDown(t *testing.T) {
 		t.Errorf("after migrating down: %s at attempt %d held by %s until %s, %d rows; want pending, 1, h1, %s, 2", status, attempts, holder, next, n, until)
 	}
 }
+
+// TestHandedOutcomesSomeWritten: a batch of handed-off outcomes some of
+// whose rows the rescue wrote first fails its plain insert and is written
+// again as an upsert (insertHandedSQL): every outcome lands, the rescued
+// rows updated, the others inserted, and no hand-off row is left.
+func TestHandedOutcomesSomeWritten(t *testing.T) {
+	ctx := context.Background()
+	st := openScratch(t)
+	now, until := storetest.At(time.Second), storetest.At(time.Hour)
+	live := handOffScratch(t, st, 2, now, "live", until)
+	dead := handOffScratch(t, st, 2, now, "dead", until)
+	if err := st.Heartbeat(ctx, "dead", now); err != nil {
+		t.Fatal(err)
+	}
+	if freed, _, err := st.RescueDeliveries(ctx, now, "live"); err != nil || freed != 2 {
+		t.Fatalf("RescueDeliveries = %d, %v; want 2", freed, err)
+	}
+	done := storetest.At(2 * time.Second)
+	var outcomes []watchdog.DeliveryOutcome
+	for _, id := range append(live, dead...) {
+		outcomes = append(outcomes, watchdog.DeliveryOutcome{ID: id, Attempt: 1, Status: watchdog.DeliveryDelivered, Finished: done})
+	}
+	if err := st.FinishDeliveries(ctx, outcomes); err != nil {
+		t.Fatal(err)
+	}
+	var delivered, pending, handoffs int
+	if err := st.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE status = 'delivered' AND attempts = 1 AND delivered_at = $1),
+		count(*) FILTER (WHERE status <> 'delivered'), (SELECT count(*) FROM delivery_handoffs) FROM deliveries`, done).Scan(&delivered, &pending, &handoffs); err != nil {
+		t.Fatal(err)
+	}
+	if delivered != 4 || pending != 0 || handoffs != 0 {
+		t.Errorf("after the outcomes: %d delivered at attempt 1, %d not delivered, %d hand-offs; want 4, 0, 0", delivered, pending, handoffs)
+	}
+	if d, r, del := st.handoffs.Remembered(); d+r+del != 0 {
+		t.Errorf("the store still remembers %d deliveries, %d hand-offs and %d to delete", d, r, del)
+	}
+}

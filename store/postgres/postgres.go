@@ -375,11 +375,16 @@ var errRaced = errors.New("concurrent writer created the same ticket")
 // one of the tickets (or stored one of the events) this one took for new,
 // and a rerun merges with what it wrote.
 func raced(err error) error {
-	var pqErr *pq.Error
-	if !errors.Is(err, errRaced) && errors.As(err, &pqErr) && pqErr.Code == "23505" {
+	if !errors.Is(err, errRaced) && uniqueViolation(err) {
 		return fmt.Errorf("%w: %w", errRaced, err)
 	}
 	return err
+}
+
+// uniqueViolation reports an error of a statement that broke a unique key.
+func uniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "23505"
 }
 
 // maxRaceRetries bounds how often a transaction that lost a race (deadlock,
