@@ -35,20 +35,28 @@ var (
 
 // ---- tickets ----------------------------------------------------------------
 
-const ticketCols = `id, priority, customer_tier, status, created_at, updated_at, first_response_at,
-	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags,
-	sla_calendar, open_clocks, response_breach_at, resolution_breach_at`
+// ticketCols selects a tickets row as ticketScan reads it: its timestamps
+// as text (see pgtime.go), under names of their own, so that an ORDER BY
+// of the statement still names the columns.
+const ticketCols = `id, priority, customer_tier, status, created_at::text AS created_at_t, updated_at::text AS updated_at_t,
+	first_response_at::text AS first_response_at_t, escalation_level, sla_state, untracked_reason, open,
+	next_due_at::text AS next_due_at_t, breach_at::text AS breach_at_t, backfilled_at::text AS backfilled_at_t,
+	policy, attributes, tags, sla_calendar, open_clocks, response_breach_at::text AS response_breach_at_t,
+	resolution_breach_at::text AS resolution_breach_at_t`
 
 // ticketColsT is ticketCols qualified by the alias t, for joins.
-const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at, t.updated_at, t.first_response_at,
-	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at, t.backfilled_at,
-	t.policy, t.attributes, t.tags, t.sla_calendar, t.open_clocks, t.response_breach_at, t.resolution_breach_at`
+const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at::text AS created_at_t, t.updated_at::text AS updated_at_t,
+	t.first_response_at::text AS first_response_at_t, t.escalation_level, t.sla_state, t.untracked_reason, t.open,
+	t.next_due_at::text AS next_due_at_t, t.breach_at::text AS breach_at_t, t.backfilled_at::text AS backfilled_at_t,
+	t.policy, t.attributes, t.tags, t.sla_calendar, t.open_clocks, t.response_breach_at::text AS response_breach_at_t,
+	t.resolution_breach_at::text AS resolution_breach_at_t`
 
 // ticketScan holds the destinations of one tickets row (ticketCols).
 type ticketScan struct {
 	t                    watchdog.Ticket
-	fr, next, brch, back sql.NullTime
-	respB, resB          sql.NullTime
+	created, updated     pgTime
+	fr, next, brch, back pgTime
+	respB, resB          pgTime
 	state                string
 	attrs, tags          sql.NullString
 	clocks               int
@@ -56,7 +64,7 @@ type ticketScan struct {
 
 func (s *ticketScan) Dest() []any {
 	t := &s.t
-	return []any{&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &t.CreatedAt, &t.UpdatedAt, &s.fr,
+	return []any{&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &s.created, &s.updated, &s.fr,
 		&t.EscalationLevel, &s.state, &t.Untracked, &t.Open, &s.next, &s.brch, &s.back, &t.Policy, &s.attrs, &s.tags,
 		&t.OpenClocks.Calendar, &s.clocks, &s.respB, &s.resB}
 }
@@ -69,14 +77,16 @@ func (s *ticketScan) Value() (*watchdog.Ticket, error) {
 		return nil, err
 	}
 	t.OpenClocks.Response, t.OpenClocks.Resolution = s.clocks&1 != 0, s.clocks&2 != 0
-	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = nullTime(s.respB), nullTime(s.resB)
-	t.CreatedAt = t.CreatedAt.UTC()
-	t.UpdatedAt = t.UpdatedAt.UTC()
-	t.FirstResponseAt = nullTime(s.fr)
+	if !s.created.Valid || !s.updated.Valid {
+		return nil, fmt.Errorf("postgres: ticket %q without its created or updated instant", t.ID)
+	}
+	t.CreatedAt, t.UpdatedAt = s.created.T, s.updated.T
+	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = s.respB.ptr(), s.resB.ptr()
+	t.FirstResponseAt = s.fr.ptr()
 	t.State = watchdog.TicketState(s.state)
-	t.NextDueAt = nullTime(s.next)
-	t.BreachAt = nullTime(s.brch)
-	t.BackfilledAt = nullTime(s.back)
+	t.NextDueAt = s.next.ptr()
+	t.BreachAt = s.brch.ptr()
+	t.BackfilledAt = s.back.ptr()
 	return t, nil
 }
 
