@@ -250,34 +250,41 @@ func (r *eventRows) insert(ctx context.Context, q queryer) error {
 
 // ---- alerts -------------------------------------------------------------------
 
-const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
-	priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by`
+// alertCols selects an alerts row as alertScan reads it, its timestamps as
+// text (see ticketCols).
+const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at::text AS due_at_t, fired_at::text AS fired_at_t,
+	escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal,
+	cycle_started_at::text AS cycle_started_at_t, policy, acknowledged_by`
 
 // alertScan holds the destinations of one alerts row (alertCols).
+// Its timestamps scan from text (alertCols) or, where a statement returns
+// the columns themselves (claimDeliveriesSQL), from time.Time.
 type alertScan struct {
-	a               watchdog.Alert
-	clock           string
-	target, elapsed int64
-	key             int64
-	ordinal         int
-	started         sql.NullTime
+	a                   watchdog.Alert
+	clock               string
+	target, elapsed     int64
+	key                 int64
+	ordinal             int
+	due, fired, started pgTime
 }
 
 func (s *alertScan) Dest() []any {
 	a := &s.a
-	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &s.key, &a.State, &a.DueAt, &a.FiredAt,
+	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &s.key, &a.State, &s.due, &s.fired,
 		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &s.ordinal, &s.started, &a.Policy, &a.AcknowledgedBy}
 }
 
 func (s *alertScan) Value() (watchdog.Alert, error) {
 	a := s.a
+	if !s.due.Valid || !s.fired.Valid {
+		return a, fmt.Errorf("postgres: alert %d without its due or fired instant", a.ID)
+	}
 	a.Cycle = int(s.key)
 	if s.started.Valid {
-		a.Cycle, a.CycleStartedAt = s.ordinal, nullTime(s.started)
+		a.Cycle, a.CycleStartedAt = s.ordinal, s.started.ptr()
 	}
 	a.SLAClock = watchdog.SLAClock(s.clock)
-	a.DueAt = a.DueAt.UTC()
-	a.FiredAt = a.FiredAt.UTC()
+	a.DueAt, a.FiredAt = s.due.T, s.fired.T
 	a.Target = time.Duration(s.target)
 	a.Elapsed = time.Duration(s.elapsed)
 	return a, nil
