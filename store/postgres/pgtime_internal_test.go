@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"math/rand/v2"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/lib/pq"
 
+	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 	"github.com/ticket-watchdog/watchdog/store/postgres/pgtest"
 )
 
@@ -96,5 +98,14 @@ func TestTimestampTextRoundTrip(t *testing.T) {
 		if err := rows.Err(); err != nil || n != len(times) {
 			t.Fatalf("%s: %d rows, %v", zone, n, err)
 		}
+	}
+}
+
+// TestOutcomeColsAsText: outcomeCols selects sqlstore.OutcomeCols, in its
+// order, the timestamps as text.
+func TestOutcomeColsAsText(t *testing.T) {
+	plain := regexp.MustCompile(`(\w+)::text AS \w+`).ReplaceAllString(outcomeCols, "$1")
+	if plain != sqlstore.OutcomeCols {
+		t.Errorf("outcomeCols without its casts:\n%s\nwant\n%s", plain, sqlstore.OutcomeCols)
 	}
 }

@@ -192,20 +192,22 @@ func (r *ticketRows) derivedArgs() []any {
 
 func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 	var (
-		ev          watchdog.Event
-		fr          sql.NullTime
-		attrs, tags sql.NullString
+		ev                   watchdog.Event
+		updated, created, fr pgTime
+		attrs, tags          sql.NullString
 	)
-	if err := sc.Scan(&ev.ID, &ev.UpdatedAt, &ev.Status, &ev.Priority, &ev.CustomerTier, &ev.CreatedAt, &fr, &attrs, &tags); err != nil {
+	if err := sc.Scan(&ev.ID, &updated, &ev.Status, &ev.Priority, &ev.CustomerTier, &created, &fr, &attrs, &tags); err != nil {
 		return ev, err
+	}
+	if !updated.Valid || !created.Valid {
+		return ev, fmt.Errorf("postgres: event of %s without its instants", ev.ID)
 	}
 	var err error
 	if ev.Attributes, ev.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
 		return ev, err
 	}
-	ev.UpdatedAt = ev.UpdatedAt.UTC()
-	ev.CreatedAt = ev.CreatedAt.UTC()
-	ev.FirstResponseAt = nullTime(fr)
+	ev.UpdatedAt, ev.CreatedAt = updated.T, created.T
+	ev.FirstResponseAt = fr.ptr()
 	return ev, nil
 }
 
@@ -296,19 +298,20 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return alertScans.
 
 // loaders read what a plan sees of a ticket besides its row.
 var loaders = &sqlstore.Loaders{
-	TimelinesSQL: `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags
+	TimelinesSQL: `SELECT ticket_id, updated_at::text AS updated_at_t, status, priority, customer_tier,
+		created_at::text AS created_at_t, first_response_at::text AS first_response_at_t, attributes, tags
 		FROM ticket_timeline WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`,
 	ScanEvent:  scanEvent,
 	EventOnRow: true,
 	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`,
 	ScanAlert: scanAlert,
-	MessagesSQL: `SELECT ticket_id, at, author FROM ticket_messages
+	MessagesSQL: `SELECT ticket_id, at::text AS at_t, author FROM ticket_messages
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, at, author = 'agent'`,
 	ScanMessage: scanMessage,
 	AcksSQL:     `SELECT ` + ackCols + ` FROM acks WHERE ticket_id = ANY($1) ORDER BY ticket_id, clock`,
 	ScanAck:     scanAck,
-	OutcomesSQL: `SELECT ` + sqlstore.OutcomeCols + ` FROM sla_outcomes
+	OutcomesSQL: `SELECT ` + outcomeCols + ` FROM sla_outcomes
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, sla_type, cycle`,
 	ScanOutcome: scanOutcome,
 	IDs:         func(ids []string) any { return pq.StringArray(ids) },
@@ -327,11 +330,17 @@ var writeLoaders = func() *sqlstore.Loaders {
 }()
 
 func scanMessage(sc sqlstore.Scanner) (sqlstore.TicketMessage, error) {
-	var m sqlstore.TicketMessage
-	if err := sc.Scan(&m.TicketID, &m.At, &m.Author); err != nil {
+	var (
+		m  sqlstore.TicketMessage
+		at pgTime
+	)
+	if err := sc.Scan(&m.TicketID, &at, &m.Author); err != nil {
 		return m, err
 	}
-	m.At = m.At.UTC()
+	if !at.Valid {
+		return m, fmt.Errorf("postgres: message of %s without its instant", m.TicketID)
+	}
+	m.At = at.T
 	return m, nil
 }
 
