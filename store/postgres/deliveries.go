@@ -14,35 +14,30 @@ import (
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
-// deliveryCols selects a deliveries row as deliveryScan reads it, its
-// timestamps as text (see ticketCols).
-const deliveryCols = `id, alert_id, notifier, status, attempts, next_attempt_at::text AS next_attempt_at_t, last_error,
-	delivered_at::text AS delivered_at_t, held_until::text AS held_until_t`
+const deliveryCols = `id, alert_id, notifier, status, attempts, next_attempt_at, last_error, delivered_at, held_until`
 
 // deliveryScan holds the destinations of one deliveries row (deliveryCols).
 type deliveryScan struct {
-	d                watchdog.Delivery
-	status           string
-	next, done, held pgTime
+	d      watchdog.Delivery
+	status string
+	done   sql.NullTime
+	held   sql.NullTime
 }
 
 func (s *deliveryScan) Dest() []any {
 	d := &s.d
-	return []any{&d.ID, &d.AlertID, &d.Notifier, &s.status, &d.Attempts, &s.next, &d.LastError, &s.done, &s.held}
+	return []any{&d.ID, &d.AlertID, &d.Notifier, &s.status, &d.Attempts, &d.NextAttemptAt, &d.LastError, &s.done, &s.held}
 }
 
 func (s *deliveryScan) Value() (watchdog.Delivery, error) {
 	d := s.d
 	d.Status = watchdog.DeliveryStatus(s.status)
-	if !s.next.Valid {
-		return d, fmt.Errorf("postgres: delivery %d without its next attempt's instant", d.ID)
-	}
-	d.NextAttemptAt = s.next.T
+	d.NextAttemptAt = d.NextAttemptAt.UTC()
 	if d.Status != watchdog.DeliveryPending {
 		d.NextAttemptAt = time.Time{} // no next attempt
 	}
-	d.DeliveredAt = s.done.ptr()
-	d.HeldUntil = s.held.ptr()
+	d.DeliveredAt = nullTime(s.done)
+	d.HeldUntil = nullTime(s.held)
 	return d, nil
 }
 
@@ -68,10 +63,9 @@ func claimDeliveriesSQL(from bool) string {
 	UPDATE deliveries d SET next_attempt_at = $4, attempts = d.attempts + 1, holder = $5
 	FROM c, alerts a
 	WHERE d.id = c.id AND a.id = d.alert_id
-	RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at::text, d.last_error, d.delivered_at::text,
-		d.held_until::text, a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at::text, a.fired_at::text,
-		a.escalation_level, a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.cycle_ordinal,
-		a.cycle_started_at::text, a.policy, a.acknowledged_by, c.prev`
+	RETURNING d.id, d.alert_id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.delivered_at, d.held_until,
+		a.id, a.ticket_id, a.clock, a.stage, a.cycle, a.state, a.due_at, a.fired_at, a.escalation_level,
+		a.priority, a.customer_tier, a.target_ns, a.elapsed_ns, a.details, a.cycle_ordinal, a.cycle_started_at, a.policy, a.acknowledged_by, c.prev`
 }
 
 // ClaimDeliveries claims for c.Holder up to c.Limit of c.Notifier's pending
@@ -194,14 +188,9 @@ func (s *Store) claimFrom(ctx context.Context, c watchdog.DeliveryClaim, from *c
 		if err := rows.Scan(dest...); err != nil {
 			return nil, s.fail(ctx, "claim deliveries", err)
 		}
-		a, err := as.Value()
-		if err != nil {
-			return nil, s.fail(ctx, "claim deliveries", err)
-		}
+		a, _ := as.Value()
 		cl := claimed{prev: prev}
-		if cl.d, err = ds.Value(); err != nil {
-			return nil, s.fail(ctx, "claim deliveries", err)
-		}
+		cl.d, _ = ds.Value()
 		cl.d.Alert = &a
 		got = append(got, cl)
 	}

@@ -13,37 +13,27 @@ import (
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
 )
 
-// outcomeCols is sqlstore.OutcomeCols as outcomeScan reads them, the
-// timestamps as text (see ticketCols); outcomeScan reads the columns
-// themselves too.
-const outcomeCols = "ticket_id, sla_type, cycle, policy, tier, priority, calendar, target_seconds, " +
-	"started_at::text AS started_at_t, stopped_at::text AS stopped_at_t, business_seconds, paused_seconds, breached, " +
-	"breach_at::text AS breach_at_t, overrun_seconds, recorded_at::text AS recorded_at_t, cycle_ordinal"
-
 // outcomeScan holds the destinations of one sla_outcomes row (OutcomeCols).
 type outcomeScan struct {
-	o                                    watchdog.Outcome
-	clock                                string
-	key                                  int64
-	target, business, paused, overrun    int64
-	started, stopped, breachAt, recorded pgTime
+	o                                 watchdog.Outcome
+	clock                             string
+	key                               int64
+	target, business, paused, overrun int64
+	stopped, breachAt, recorded       sql.NullTime
 }
 
 func (s *outcomeScan) Dest() []any {
 	o := &s.o
-	return []any{&o.TicketID, &s.clock, &s.key, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &s.target, &s.started,
+	return []any{&o.TicketID, &s.clock, &s.key, &o.Policy, &o.Tier, &o.Priority, &o.Calendar, &s.target, &o.StartedAt,
 		&s.stopped, &s.business, &s.paused, &o.Breached, &s.breachAt, &s.overrun, &s.recorded, &o.Cycle}
 }
 
 func (s *outcomeScan) Value() (watchdog.Outcome, error) {
 	o := s.o
-	if !s.started.Valid {
-		return o, fmt.Errorf("postgres: outcome of %s without its start", o.TicketID)
-	}
 	o.SLAClock = watchdog.SLAClock(s.clock)
 	o.Target, o.Business, o.Paused, o.Overrun = secs(s.target), secs(s.business), secs(s.paused), secs(s.overrun)
-	o.StartedAt = s.started.T
-	o.StoppedAt, o.BreachAt, o.RecordedAt = s.stopped.ptr(), s.breachAt.ptr(), s.recorded.ptr()
+	o.StartedAt = o.StartedAt.UTC()
+	o.StoppedAt, o.BreachAt, o.RecordedAt = nullTime(s.stopped), nullTime(s.breachAt), nullTime(s.recorded)
 	return o, nil
 }
 
@@ -199,7 +189,7 @@ func (s *Store) SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn f
 	// Ordered by the instant alone, each part of the selection comes in
 	// its index's order and the two are merged: rows stream from the
 	// first, with no sort of the whole selection.
-	rows, err := s.db.QueryContext(ctx, selectOutcomes(outcomeCols, byStop)+" ORDER BY at", from, to)
+	rows, err := s.db.QueryContext(ctx, selectOutcomes(sqlstore.OutcomeCols, byStop)+" ORDER BY at", from, to)
 	if err != nil {
 		return s.fail(ctx, "sla outcomes", err)
 	}
@@ -217,10 +207,7 @@ func (s *Store) SLAOutcomes(ctx context.Context, q watchdog.SLAReportQuery, fn f
 		if err := rows.Scan(dest...); err != nil {
 			return s.fail(ctx, "sla outcomes", err)
 		}
-		o, err := sc.Value()
-		if err != nil {
-			return s.fail(ctx, "sla outcomes", err)
-		}
+		o, _ := sc.Value()
 		if err := fn(&o); err != nil {
 			return err
 		}

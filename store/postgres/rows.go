@@ -35,28 +35,20 @@ var (
 
 // ---- tickets ----------------------------------------------------------------
 
-// ticketCols selects a tickets row as ticketScan reads it: its timestamps
-// as text (see pgtime.go), under names of their own, so that an ORDER BY
-// of the statement still names the columns.
-const ticketCols = `id, priority, customer_tier, status, created_at::text AS created_at_t, updated_at::text AS updated_at_t,
-	first_response_at::text AS first_response_at_t, escalation_level, sla_state, untracked_reason, open,
-	next_due_at::text AS next_due_at_t, breach_at::text AS breach_at_t, backfilled_at::text AS backfilled_at_t,
-	policy, attributes, tags, sla_calendar, open_clocks, response_breach_at::text AS response_breach_at_t,
-	resolution_breach_at::text AS resolution_breach_at_t`
+const ticketCols = `id, priority, customer_tier, status, created_at, updated_at, first_response_at,
+	escalation_level, sla_state, untracked_reason, open, next_due_at, breach_at, backfilled_at, policy, attributes, tags,
+	sla_calendar, open_clocks, response_breach_at, resolution_breach_at`
 
 // ticketColsT is ticketCols qualified by the alias t, for joins.
-const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at::text AS created_at_t, t.updated_at::text AS updated_at_t,
-	t.first_response_at::text AS first_response_at_t, t.escalation_level, t.sla_state, t.untracked_reason, t.open,
-	t.next_due_at::text AS next_due_at_t, t.breach_at::text AS breach_at_t, t.backfilled_at::text AS backfilled_at_t,
-	t.policy, t.attributes, t.tags, t.sla_calendar, t.open_clocks, t.response_breach_at::text AS response_breach_at_t,
-	t.resolution_breach_at::text AS resolution_breach_at_t`
+const ticketColsT = `t.id, t.priority, t.customer_tier, t.status, t.created_at, t.updated_at, t.first_response_at,
+	t.escalation_level, t.sla_state, t.untracked_reason, t.open, t.next_due_at, t.breach_at, t.backfilled_at,
+	t.policy, t.attributes, t.tags, t.sla_calendar, t.open_clocks, t.response_breach_at, t.resolution_breach_at`
 
 // ticketScan holds the destinations of one tickets row (ticketCols).
 type ticketScan struct {
 	t                    watchdog.Ticket
-	created, updated     pgTime
-	fr, next, brch, back pgTime
-	respB, resB          pgTime
+	fr, next, brch, back sql.NullTime
+	respB, resB          sql.NullTime
 	state                string
 	attrs, tags          sql.NullString
 	clocks               int
@@ -64,7 +56,7 @@ type ticketScan struct {
 
 func (s *ticketScan) Dest() []any {
 	t := &s.t
-	return []any{&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &s.created, &s.updated, &s.fr,
+	return []any{&t.ID, &t.Priority, &t.CustomerTier, &t.Status, &t.CreatedAt, &t.UpdatedAt, &s.fr,
 		&t.EscalationLevel, &s.state, &t.Untracked, &t.Open, &s.next, &s.brch, &s.back, &t.Policy, &s.attrs, &s.tags,
 		&t.OpenClocks.Calendar, &s.clocks, &s.respB, &s.resB}
 }
@@ -77,16 +69,14 @@ func (s *ticketScan) Value() (*watchdog.Ticket, error) {
 		return nil, err
 	}
 	t.OpenClocks.Response, t.OpenClocks.Resolution = s.clocks&1 != 0, s.clocks&2 != 0
-	if !s.created.Valid || !s.updated.Valid {
-		return nil, fmt.Errorf("postgres: ticket %q without its created or updated instant", t.ID)
-	}
-	t.CreatedAt, t.UpdatedAt = s.created.T, s.updated.T
-	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = s.respB.ptr(), s.resB.ptr()
-	t.FirstResponseAt = s.fr.ptr()
+	t.OpenClocks.ResponseBreachAt, t.OpenClocks.ResolutionBreachAt = nullTime(s.respB), nullTime(s.resB)
+	t.CreatedAt = t.CreatedAt.UTC()
+	t.UpdatedAt = t.UpdatedAt.UTC()
+	t.FirstResponseAt = nullTime(s.fr)
 	t.State = watchdog.TicketState(s.state)
-	t.NextDueAt = s.next.ptr()
-	t.BreachAt = s.brch.ptr()
-	t.BackfilledAt = s.back.ptr()
+	t.NextDueAt = nullTime(s.next)
+	t.BreachAt = nullTime(s.brch)
+	t.BackfilledAt = nullTime(s.back)
 	return t, nil
 }
 
@@ -192,22 +182,20 @@ func (r *ticketRows) derivedArgs() []any {
 
 func scanEvent(sc sqlstore.Scanner) (watchdog.Event, error) {
 	var (
-		ev                   watchdog.Event
-		updated, created, fr pgTime
-		attrs, tags          sql.NullString
+		ev          watchdog.Event
+		fr          sql.NullTime
+		attrs, tags sql.NullString
 	)
-	if err := sc.Scan(&ev.ID, &updated, &ev.Status, &ev.Priority, &ev.CustomerTier, &created, &fr, &attrs, &tags); err != nil {
+	if err := sc.Scan(&ev.ID, &ev.UpdatedAt, &ev.Status, &ev.Priority, &ev.CustomerTier, &ev.CreatedAt, &fr, &attrs, &tags); err != nil {
 		return ev, err
-	}
-	if !updated.Valid || !created.Valid {
-		return ev, fmt.Errorf("postgres: event of %s without its instants", ev.ID)
 	}
 	var err error
 	if ev.Attributes, ev.Tags, err = sqlstore.DecodeExtras(attrs, tags); err != nil {
 		return ev, err
 	}
-	ev.UpdatedAt, ev.CreatedAt = updated.T, created.T
-	ev.FirstResponseAt = fr.ptr()
+	ev.UpdatedAt = ev.UpdatedAt.UTC()
+	ev.CreatedAt = ev.CreatedAt.UTC()
+	ev.FirstResponseAt = nullTime(fr)
 	return ev, nil
 }
 
@@ -252,41 +240,34 @@ func (r *eventRows) insert(ctx context.Context, q queryer) error {
 
 // ---- alerts -------------------------------------------------------------------
 
-// alertCols selects an alerts row as alertScan reads it, its timestamps as
-// text (see ticketCols).
-const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at::text AS due_at_t, fired_at::text AS fired_at_t,
-	escalation_level, priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal,
-	cycle_started_at::text AS cycle_started_at_t, policy, acknowledged_by`
+const alertCols = `id, ticket_id, clock, stage, cycle, state, due_at, fired_at, escalation_level,
+	priority, customer_tier, target_ns, elapsed_ns, details, cycle_ordinal, cycle_started_at, policy, acknowledged_by`
 
 // alertScan holds the destinations of one alerts row (alertCols).
-// Its timestamps scan from text (alertCols) or, where a statement returns
-// the columns themselves (claimDeliveriesSQL), from time.Time.
 type alertScan struct {
-	a                   watchdog.Alert
-	clock               string
-	target, elapsed     int64
-	key                 int64
-	ordinal             int
-	due, fired, started pgTime
+	a               watchdog.Alert
+	clock           string
+	target, elapsed int64
+	key             int64
+	ordinal         int
+	started         sql.NullTime
 }
 
 func (s *alertScan) Dest() []any {
 	a := &s.a
-	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &s.key, &a.State, &s.due, &s.fired,
+	return []any{&a.ID, &a.TicketID, &s.clock, &a.Stage, &s.key, &a.State, &a.DueAt, &a.FiredAt,
 		&a.EscalationLevel, &a.Priority, &a.CustomerTier, &s.target, &s.elapsed, &a.Message, &s.ordinal, &s.started, &a.Policy, &a.AcknowledgedBy}
 }
 
 func (s *alertScan) Value() (watchdog.Alert, error) {
 	a := s.a
-	if !s.due.Valid || !s.fired.Valid {
-		return a, fmt.Errorf("postgres: alert %d without its due or fired instant", a.ID)
-	}
 	a.Cycle = int(s.key)
 	if s.started.Valid {
-		a.Cycle, a.CycleStartedAt = s.ordinal, s.started.ptr()
+		a.Cycle, a.CycleStartedAt = s.ordinal, nullTime(s.started)
 	}
 	a.SLAClock = watchdog.SLAClock(s.clock)
-	a.DueAt, a.FiredAt = s.due.T, s.fired.T
+	a.DueAt = a.DueAt.UTC()
+	a.FiredAt = a.FiredAt.UTC()
 	a.Target = time.Duration(s.target)
 	a.Elapsed = time.Duration(s.elapsed)
 	return a, nil
@@ -298,20 +279,19 @@ func scanAlert(sc sqlstore.Scanner) (watchdog.Alert, error) { return alertScans.
 
 // loaders read what a plan sees of a ticket besides its row.
 var loaders = &sqlstore.Loaders{
-	TimelinesSQL: `SELECT ticket_id, updated_at::text AS updated_at_t, status, priority, customer_tier,
-		created_at::text AS created_at_t, first_response_at::text AS first_response_at_t, attributes, tags
+	TimelinesSQL: `SELECT ticket_id, updated_at, status, priority, customer_tier, created_at, first_response_at, attributes, tags
 		FROM ticket_timeline WHERE ticket_id = ANY($1) ORDER BY ticket_id, updated_at`,
 	ScanEvent:  scanEvent,
 	EventOnRow: true,
 	AlertsSQL: `SELECT ` + alertCols + ` FROM alerts
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, fired_at, id`,
 	ScanAlert: scanAlert,
-	MessagesSQL: `SELECT ticket_id, at::text AS at_t, author FROM ticket_messages
+	MessagesSQL: `SELECT ticket_id, at, author FROM ticket_messages
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, at, author = 'agent'`,
 	ScanMessage: scanMessage,
 	AcksSQL:     `SELECT ` + ackCols + ` FROM acks WHERE ticket_id = ANY($1) ORDER BY ticket_id, clock`,
 	ScanAck:     scanAck,
-	OutcomesSQL: `SELECT ` + outcomeCols + ` FROM sla_outcomes
+	OutcomesSQL: `SELECT ` + sqlstore.OutcomeCols + ` FROM sla_outcomes
 		WHERE ticket_id = ANY($1) ORDER BY ticket_id, sla_type, cycle`,
 	ScanOutcome: scanOutcome,
 	IDs:         func(ids []string) any { return pq.StringArray(ids) },
@@ -330,17 +310,11 @@ var writeLoaders = func() *sqlstore.Loaders {
 }()
 
 func scanMessage(sc sqlstore.Scanner) (sqlstore.TicketMessage, error) {
-	var (
-		m  sqlstore.TicketMessage
-		at pgTime
-	)
-	if err := sc.Scan(&m.TicketID, &at, &m.Author); err != nil {
+	var m sqlstore.TicketMessage
+	if err := sc.Scan(&m.TicketID, &m.At, &m.Author); err != nil {
 		return m, err
 	}
-	if !at.Valid {
-		return m, fmt.Errorf("postgres: message of %s without its instant", m.TicketID)
-	}
-	m.At = at.T
+	m.At = m.At.UTC()
 	return m, nil
 }
 
