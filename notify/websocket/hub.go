@@ -63,7 +63,8 @@ type Config struct {
 	// PingInterval is how often each client is pinged; a client that does
 	// not answer within WriteTimeout is dropped (default DefaultPingInterval).
 	PingInterval time.Duration
-	// WriteTimeout bounds each write and each ping (default
+	// WriteTimeout bounds each write (a message, or the messages queued
+	// for a client, which go out together) and each ping (default
 	// DefaultWriteTimeout).
 	WriteTimeout time.Duration
 	// Logger receives connection events; nil discards them.
@@ -127,6 +128,7 @@ type Hub struct {
 // send and tells it to go away by closing done.
 type client struct {
 	conn   *websocket.Conn
+	out    *batchConn // conn's connection; nil when not hijacked through one
 	filter filter
 	send   chan []byte
 	remote string
@@ -223,7 +225,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	conn, err := websocket.Accept(w, r, &h.accept)
+	bw := &batchWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(bw, r, &h.accept)
 	if err != nil {
 		h.release()
 		// Accept has answered.
@@ -233,6 +236,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(maxClientMessage)
 	c := &client{
 		conn:   conn,
+		out:    bw.conn,
 		filter: f,
 		send:   make(chan []byte, h.cfg.BufferSize),
 		done:   make(chan struct{}),
@@ -325,11 +329,11 @@ func (h *Hub) serve(c *client) {
 			h.log.Debug("websocket: client disconnected", "remote", c.remote)
 			return
 		case msg := <-c.send:
-			// One reusable timer bounds the write instead of a context
+			// One reusable timer bounds the writes instead of a context
 			// deadline per message, which costs a timer and an AfterFunc
 			// registration for every message.
 			stall.Reset(h.cfg.WriteTimeout)
-			err := c.conn.Write(context.Background(), websocket.MessageText, msg)
+			err := h.writeQueued(c, msg)
 			if !stall.Stop() && err == nil {
 				err = errWriteTimeout
 			}
@@ -347,6 +351,37 @@ func (h *Hub) serve(c *client) {
 			}
 		}
 	}
+}
+
+// maxBatch bounds how many queued messages one turn of a client's writer
+// sends before it releases the connection and looks at pings and stops.
+const maxBatch = 512
+
+// writeQueued writes msg and then the messages queued behind it, up to
+// maxBatch, holding the connection meanwhile so that they go out together.
+// It stops early when the client is stopped: a stop wins over queued
+// messages.
+func (h *Hub) writeQueued(c *client, msg []byte) error {
+	if c.out == nil || len(c.send) == 0 {
+		return c.conn.Write(context.Background(), websocket.MessageText, msg)
+	}
+	c.out.hold()
+	for n := 1; ; n++ {
+		if err := c.conn.Write(context.Background(), websocket.MessageText, msg); err != nil {
+			_ = c.out.release()
+			return err
+		}
+		if n == maxBatch || len(c.send) == 0 {
+			break
+		}
+		select {
+		case <-c.done:
+			return c.out.release()
+		default:
+		}
+		msg = <-c.send
+	}
+	return c.out.release()
 }
 
 // closeClient ends a stopped client's connection with its close code.
