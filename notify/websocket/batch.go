@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"bufio"
-	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -109,25 +108,19 @@ type batchWriter struct {
 // Unwrap lets http.ResponseController reach the server's writer.
 func (w *batchWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Hijack takes over the connection as the server's writer does, and
-// returns it wrapped, with a buffered writer of its own on the wrapper (the
-// server's writes to the raw connection).
+// Hijack takes over the connection as the server's writer does and
+// returns it wrapped, with the buffered writer moved onto the wrapper.
 func (w *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	if brw == nil || brw.Reader == nil {
-		_ = conn.Close()
-		return nil, nil, errors.New("websocket: hijacked connection has no reader")
-	}
 	// Whatever the server buffered for the connection goes out first.
-	if brw.Writer != nil && brw.Writer.Buffered() > 0 {
-		if err := brw.Writer.Flush(); err != nil {
-			_ = conn.Close()
-			return nil, nil, err
-		}
+	if err := brw.Writer.Flush(); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
 	}
 	w.conn = newBatchConn(conn)
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(w.conn)), nil
+	brw.Writer.Reset(w.conn)
+	return w.conn, brw, nil
 }

@@ -128,7 +128,7 @@ type Hub struct {
 // send and tells it to go away by closing done.
 type client struct {
 	conn   *websocket.Conn
-	out    *batchConn // conn's connection; nil when not hijacked through one
+	out    *batchConn // conn's connection, which Accept hijacked through batchWriter
 	filter filter
 	send   chan []byte
 	remote string
@@ -362,7 +362,7 @@ const maxBatch = 512
 // It stops early when the client is stopped: a stop wins over queued
 // messages.
 func (h *Hub) writeQueued(c *client, msg []byte) error {
-	if c.out == nil || len(c.send) == 0 {
+	if len(c.send) == 0 {
 		return c.conn.Write(context.Background(), websocket.MessageText, msg)
 	}
 	c.out.hold()
