@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/ticket-watchdog/watchdog"
 	"github.com/ticket-watchdog/watchdog/store/internal/sqlstore"
@@ -15,12 +17,42 @@ import (
 // inserted claimed and updated when sent, it wrote the table and its three
 // indexes, then the table and the two pending indexes again; its outcome's
 // insert writes the table and the (alert, notifier) key. Until then a row
-// of delivery_handoffs stands for it, with its id and its alert's in JSON
-// arrays read with json_each.
+// of delivery_handoffs stands for it, with its id and its alert's as a
+// pair in one JSON array read with json_each (migration 00012 says why not
+// two arrays).
 
-// handoffPairs is delivery_handoffs' deliveries with their alerts, one row
-// each, for a statement that reads h.
-const handoffPairs = `json_each(h.delivery_ids) d JOIN json_each(h.alert_ids) a ON a.key = d.key`
+// handoffPairs is delivery_handoffs' deliveries, one row p each, for a
+// statement that reads h: handedDelivery is the delivery's id, handedAlert
+// its alert's.
+const (
+	handoffPairs   = `json_each(h.pairs) p`
+	handedDelivery = `(p.value ->> 0)`
+	handedAlert    = `(p.value ->> 1)`
+)
+
+// handoffPairList is a hand-off's deliveries and their alerts as the JSON
+// array of pairs delivery_handoffs.pairs holds.
+type handoffPairList struct{ deliveries, alerts []int64 }
+
+// Value implements driver.Valuer.
+func (l handoffPairList) Value() (driver.Value, error) {
+	if len(l.deliveries) != len(l.alerts) {
+		return nil, fmt.Errorf("hand-off of %d deliveries names %d alerts", len(l.deliveries), len(l.alerts))
+	}
+	b := make([]byte, 0, 2+len(l.deliveries)*24)
+	b = append(b, '[')
+	for i, d := range l.deliveries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, d, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, l.alerts[i], 10)
+		b = append(b, ']')
+	}
+	return string(append(b, ']')), nil
+}
 
 // lastDeliveryID returns the highest delivery id in use: of a row, or
 // named by a hand-off. Under the writer lock the ids after it are free.
@@ -41,9 +73,9 @@ func insertHandoffs(ctx context.Context, tx *sql.Tx, list []sqlstore.Handoff) er
 	}
 	for i := range list {
 		h := &list[i]
-		if err := tx.QueryRowContext(ctx, `INSERT INTO delivery_handoffs (holder, notifier, until, last_id, delivery_ids, alert_ids)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, h.Holder, h.Notifier, micros(h.Until), slices.Max(h.Deliveries),
-			idList[int64](h.Deliveries), idList[int64](h.Alerts)).Scan(&h.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO delivery_handoffs (holder, notifier, until, last_id, pairs, min_alert, max_alert)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, h.Holder, h.Notifier, micros(h.Until), slices.Max(h.Deliveries),
+			handoffPairList{h.Deliveries, h.Alerts}, slices.Min(h.Alerts), slices.Max(h.Alerts)).Scan(&h.ID); err != nil {
 			return fmt.Errorf("hand off deliveries: %w", err)
 		}
 	}
@@ -68,7 +100,7 @@ func writeHandedOff(ctx context.Context, tx *sql.Tx, where string, args []any, a
 		all = append(all, at)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, holder, status)
-		SELECT d.value, a.value, h.notifier, `+next+`, 1, `+holder+`, 'pending'
+		SELECT `+handedDelivery+`, `+handedAlert+`, h.notifier, `+next+`, 1, `+holder+`, 'pending'
 		FROM delivery_handoffs h, `+handoffPairs+` WHERE `+where+`
 		ON CONFLICT DO NOTHING`, append(all, args...)...)
 	if err != nil {
@@ -88,14 +120,19 @@ func writeHandedOff(ctx context.Context, tx *sql.Tx, where string, args []any, a
 // as a read of the claimed rows they stand for gave them: pending, at
 // attempt 1, next attempted at their backstop.
 func handedOffOf(ctx context.Context, q sqlstore.Queryer, alertIDs []int64) ([]watchdog.Delivery, error) {
+	if len(alertIDs) == 0 {
+		return nil, nil
+	}
 	return sqlstore.QueryAll(ctx, q, func(sc sqlstore.Scanner) (watchdog.Delivery, error) {
 		d := watchdog.Delivery{Status: watchdog.DeliveryPending, Attempts: 1}
 		var until int64
 		err := sc.Scan(&d.ID, &d.AlertID, &d.Notifier, &until)
 		d.NextAttemptAt = fromMicros(until)
 		return d, err
-	}, `SELECT d.value, a.value, h.notifier, h.until FROM delivery_handoffs h, `+handoffPairs+`
-		WHERE a.value IN `+inIDs+` AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.value)`, idList[int64](alertIDs))
+	}, `SELECT `+handedDelivery+`, `+handedAlert+`, h.notifier, h.until FROM delivery_handoffs h, `+handoffPairs+`
+		WHERE h.max_alert >= ? AND h.min_alert <= ? AND `+handedAlert+` IN `+inIDs+`
+			AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.id = `+handedDelivery+`)`,
+		slices.Min(alertIDs), slices.Max(alertIDs), idList[int64](alertIDs))
 }
 
 // recordHanded writes the rows of handed-off deliveries with their

@@ -19,7 +19,7 @@ import (
 // recorded, its hand-off row goes once every outcome of it is, ids drawn
 // afterwards follow the ones handed off, and migrating below 00011 writes
 // the deliveries still handed off as the claimed rows a server from before
-// it expects. (What reads, claims and outcomes see of them is the
+// it expects; 00012's pairs go down to two arrays and up again unchanged. (What reads, claims and outcomes see of them is the
 // conformance suite's.)
 func TestHandoffRows(t *testing.T) {
 	ctx := context.Background()
@@ -78,6 +78,36 @@ func TestHandoffRows(t *testing.T) {
 	p, err := goose.NewProvider(goose.DialectSQLite3, st.w, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Below 00012 a hand-off names its deliveries and their alerts in two
+	// arrays; back up, the pairs are the same.
+	var pairs string
+	if err := st.r.QueryRowContext(ctx, `SELECT pairs FROM delivery_handoffs`).Scan(&pairs); err != nil {
+		t.Fatal(err)
+	}
+	wantPairs := fmt.Sprintf("[[%d,%d],[%d,%d],[%d,%d]]", handed[0], alerts[0].ID, handed[1], alerts[1].ID, handed[2], alerts[2].ID)
+	if pairs != wantPairs {
+		t.Fatalf("hand-off pairs %s, want %s (the three deliveries to n)", pairs, wantPairs)
+	}
+	if _, err := p.DownTo(ctx, 11); err != nil {
+		t.Fatal(err)
+	}
+	var ds, as string
+	if err := st.r.QueryRowContext(ctx, `SELECT delivery_ids, alert_ids FROM delivery_handoffs`).Scan(&ds, &as); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("[%d,%d,%d] [%d,%d,%d]", handed[0], handed[1], handed[2], alerts[0].ID, alerts[1].ID, alerts[2].ID); ds+" "+as != want {
+		t.Errorf("at 00011 the hand-off names %s %s, want %s", ds, as, want)
+	}
+	if _, err := p.UpTo(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	var minA, maxA int64
+	if err := st.r.QueryRowContext(ctx, `SELECT pairs, min_alert, max_alert FROM delivery_handoffs`).Scan(&pairs, &minA, &maxA); err != nil {
+		t.Fatal(err)
+	}
+	if pairs != wantPairs || minA != alerts[0].ID || maxA != alerts[2].ID {
+		t.Errorf("migrated up again: pairs %s, alerts %d..%d; want %s, %d..%d", pairs, minA, maxA, wantPairs, alerts[0].ID, alerts[2].ID)
 	}
 	if _, err := p.DownTo(ctx, 10); err != nil {
 		t.Fatal(err)

@@ -95,7 +95,7 @@ func (s *Store) Reroute(ctx context.Context, r watchdog.Reroute) error {
 			id++
 			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, alert_id, notifier, next_attempt_at, attempts, status, held_until)
 				SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM delivery_handoffs h, `+handoffPairs+`
-					WHERE h.notifier = ?3 AND a.value = ?2)
+					WHERE h.notifier = ?3 AND h.min_alert <= ?2 AND h.max_alert >= ?2 AND `+handedAlert+` = ?2)
 				ON CONFLICT (alert_id, notifier) DO NOTHING`, id, a.AlertID, a.Notifier, next, string(status), held); err != nil {
 				return fmt.Errorf("add: %w", err)
 			}
