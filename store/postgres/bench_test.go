@@ -439,3 +439,14 @@ func BenchmarkDeliveryRecord(b *testing.B) {
 	cpu.report(b)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(sent), "ns/delivery")
 }
+
+// BenchmarkRescueHandedOff: see storetest.BenchmarkRescueHandedOff.
+//
+//	go test -run '^$' -bench RescueHandedOff -benchtime 5x ./store/postgres/
+func BenchmarkRescueHandedOff(b *testing.B) {
+	for _, n := range []int{2_000, 8_000} {
+		b.Run(fmt.Sprintf("deliveries=%d", n), func(b *testing.B) {
+			storetest.BenchmarkRescueHandedOff(b, openOneConn(b), n)
+		})
+	}
+}

@@ -138,48 +138,13 @@ func preload(b *testing.B, path string, rows int) {
 	b.ResetTimer()
 }
 
-// BenchmarkRescueHandedOff frees the deliveries of one dead holder's
-// hand-off (one evaluation pass of n tickets, one delivery each) with
-// RescueDeliveries: the work a restarted server does for the deliveries a
-// killed one had queued. It should grow linearly with n.
+// BenchmarkRescueHandedOff: see storetest.BenchmarkRescueHandedOff.
 //
 //	go test -run '^$' -bench RescueHandedOff -benchtime 5x ./store/sqlite/
 func BenchmarkRescueHandedOff(b *testing.B) {
 	for _, n := range []int{2_000, 8_000} {
 		b.Run(fmt.Sprintf("deliveries=%d", n), func(b *testing.B) {
-			s := open(b, filepath.Join(b.TempDir(), "bench.db"), nil)
-			ctx := context.Background()
-			due := storetest.At(0)
-			now := storetest.At(time.Second)
-			round := 0
-			for b.Loop() {
-				b.StopTimer()
-				evs := make([]watchdog.Event, n)
-				for i := range evs {
-					evs[i] = storetest.NewEvent(fmt.Sprintf("r%03d-%06d", round, i), -time.Hour)
-				}
-				if _, err := s.Ingest(ctx, evs, storetest.OpenPlan(&due)); err != nil {
-					b.Fatal(err)
-				}
-				holder := fmt.Sprintf("dead%d", round)
-				if err := s.Heartbeat(ctx, holder, now.Add(time.Second)); err != nil {
-					b.Fatal(err)
-				}
-				alerts, err := s.EvaluateDue(ctx, now, n, func(tk *watchdog.Ticket) watchdog.Plan {
-					p := storetest.FirePlan(now, nil, []string{"n"}, watchdog.StageAlert)(tk)
-					p.Claimed, p.ClaimedBy, p.ClaimedUntil = []string{"n"}, holder, now.Add(time.Hour)
-					return p
-				})
-				if err != nil || len(alerts) != n {
-					b.Fatalf("EvaluateDue: %d alerts, %v", len(alerts), err)
-				}
-				round++
-				b.StartTimer()
-				freed, _, err := s.RescueDeliveries(ctx, now.Add(2*time.Second), "alive")
-				if err != nil || freed != n {
-					b.Fatalf("RescueDeliveries freed %d, %v; want %d", freed, err, n)
-				}
-			}
+			storetest.BenchmarkRescueHandedOff(b, open(b, filepath.Join(b.TempDir(), "bench.db"), nil), n)
 		})
 	}
 }

@@ -79,8 +79,29 @@ func TestHandoffRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Below 00012 a hand-off names its deliveries and their alerts in two
-	// arrays; back up, the pairs are the same.
+	checkPairsMigration(t, st, p, handed, alerts)
+	if _, err := p.DownTo(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		n, attempts int
+		holder      string
+		next        int64
+	)
+	if err := st.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM deliveries), attempts, holder, next_attempt_at FROM deliveries WHERE id = ?`, handed[1]).Scan(&n, &attempts, &holder, &next); err != nil {
+		t.Fatalf("the handed-off delivery's row after migrating down: %v", err)
+	}
+	if n != 7 || attempts != 1 || holder != "h1" || next != micros(until) {
+		t.Errorf("after migrating down: %d rows, attempt %d, holder %s, next %d; want 7, 1, h1, %d", n, attempts, holder, next, micros(until))
+	}
+}
+
+// checkPairsMigration checks that below 00012 the hand-off of handed (the
+// deliveries of alerts to n) names them and their alerts in two arrays, and
+// back up the pairs are the same.
+func checkPairsMigration(t *testing.T, st *Store, p *goose.Provider, handed []int64, alerts []watchdog.Alert) {
+	t.Helper()
+	ctx := context.Background()
 	var pairs string
 	if err := st.r.QueryRowContext(ctx, `SELECT pairs FROM delivery_handoffs`).Scan(&pairs); err != nil {
 		t.Fatal(err)
@@ -108,19 +129,5 @@ func TestHandoffRows(t *testing.T) {
 	}
 	if pairs != wantPairs || minA != alerts[0].ID || maxA != alerts[2].ID {
 		t.Errorf("migrated up again: pairs %s, alerts %d..%d; want %s, %d..%d", pairs, minA, maxA, wantPairs, alerts[0].ID, alerts[2].ID)
-	}
-	if _, err := p.DownTo(ctx, 10); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		n, attempts int
-		holder      string
-		next        int64
-	)
-	if err := st.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM deliveries), attempts, holder, next_attempt_at FROM deliveries WHERE id = ?`, handed[1]).Scan(&n, &attempts, &holder, &next); err != nil {
-		t.Fatalf("the handed-off delivery's row after migrating down: %v", err)
-	}
-	if n != 7 || attempts != 1 || holder != "h1" || next != micros(until) {
-		t.Errorf("after migrating down: %d rows, attempt %d, holder %s, next %d; want 7, 1, h1, %d", n, attempts, holder, next, micros(until))
 	}
 }
