@@ -83,13 +83,21 @@ func waitNoPending(t *testing.T, dsn string, within time.Duration) {
 // Item 3: watchdogd is killed with SIGKILL mid-burst, with deliveries
 // queued, and restarted. They resume within WATCHDOG_CLAIM_TTL + 1 s of
 // /readyz answering 200, rather than after a 60 s lease; and no more than
-// unrecordedBound are sent twice (those sent when it died).
+// unrecordedBound are sent twice (those sent when it died). On both stores.
 func TestKillNineDeliveriesResumeWithinClaimTTL(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { killNineResumes(t) })
+	t.Run("postgres", func(t *testing.T) {
+		c := pgcluster.Start(t)
+		killNineResumes(t, "DATABASE_URL="+c.URL("postgres"))
+	})
+}
+
+func killNineResumes(t *testing.T, env ...string) {
 	const ttl = 2 * time.Second
 	sl := newSlack(t, mockslack.Faults{Delay: 2 * time.Second})
 	dir := t.TempDir()
 	port := freePort(t)
-	env := []string{"SLACK_WEBHOOK_URL=" + sl.url, "WATCHDOG_CLAIM_TTL=" + ttl.String()}
+	env = append(env, "SLACK_WEBHOOK_URL="+sl.url, "WATCHDOG_CLAIM_TTL="+ttl.String())
 	p, _ := startWatchdogd(t, dir, port, env...)
 	const tickets = 500
 	p.postTickets("kill", tickets, longAgo)
