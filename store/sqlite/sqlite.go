@@ -232,6 +232,16 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	if _, err := p.Up(ctx); err != nil {
 		return wrapCtx(ctx, "migrate", err)
 	}
+	// A file migrated by a newer version (this binary downgraded) may
+	// lack what this version's statements read: refuse it rather than
+	// fail request by request.
+	current, latest, err := p.GetVersions(ctx)
+	if err != nil {
+		return wrapCtx(ctx, "migrate", err)
+	}
+	if current > latest {
+		return fmt.Errorf("sqlite: the database is at migration %d, newer than this version knows (%d): run a version at least as new, or migrate the file down to %d first (goose, migrations/sqlite)", current, latest, latest)
+	}
 	return nil
 }
 

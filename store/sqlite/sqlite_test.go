@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +153,34 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := sqlite.Open(t.Context(), "", nil); err == nil {
 		t.Error("Open with an empty path succeeded")
+	}
+}
+
+// A database migrated by a newer version of the store (a downgraded
+// binary) is refused with a clear error, rather than served with
+// statements its schema no longer answers.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "watchdog.db")
+	open(t, path, nil).Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := fs.Glob(migrations.SQLite, "sqlite/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := len(files) + 1
+	if _, err := db.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, true)`, newer); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st, err := sqlite.Open(t.Context(), path, nil)
+	if err == nil {
+		st.Close()
+		t.Fatalf("Open succeeded on a database at migration %d, newer than this store's %d", newer, len(files))
+	}
+	if want := fmt.Sprintf("migration %d", newer); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open: %v; want an error naming %q as newer", err, want)
 	}
 }
