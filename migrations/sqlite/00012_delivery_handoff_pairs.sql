@@ -10,7 +10,7 @@ ALTER TABLE delivery_handoffs ADD COLUMN pairs TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE delivery_handoffs ADD COLUMN min_alert INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE delivery_handoffs ADD COLUMN max_alert INTEGER NOT NULL DEFAULT 0;
 UPDATE delivery_handoffs SET
-    pairs = (SELECT json_group_array(json_array(d.value, delivery_handoffs.alert_ids ->> d.key) ORDER BY d.key)
+    pairs = (SELECT json_group_array(json_array(d.value, delivery_handoffs.alert_ids ->> d.key))
         FROM json_each(delivery_handoffs.delivery_ids) d),
     min_alert = coalesce((SELECT min(value) FROM json_each(delivery_handoffs.alert_ids)), 0),
     max_alert = coalesce((SELECT max(value) FROM json_each(delivery_handoffs.alert_ids)), 0);

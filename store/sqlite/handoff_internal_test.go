@@ -19,8 +19,8 @@ import (
 // recorded, its hand-off row goes once every outcome of it is, ids drawn
 // afterwards follow the ones handed off, and migrating below 00011 writes
 // the deliveries still handed off as the claimed rows a server from before
-// it expects; 00012's pairs go down to two arrays and up again unchanged. (What reads, claims and outcomes see of them is the
-// conformance suite's.)
+// it expects; 00012's pairs go down to two arrays and up again unchanged.
+// (What reads, claims and outcomes see of them is the conformance suite's.)
 func TestHandoffRows(t *testing.T) {
 	ctx := context.Background()
 	st := openAt(t, filepath.Join(t.TempDir(), "w.db"))

@@ -43,7 +43,8 @@ import (
 
 // Config tunes a Store. The zero value (or nil) means defaults.
 type Config struct {
-	// SkipMigrate leaves the schema alone on Open; call Migrate yourself.
+	// SkipMigrate leaves the schema alone on Open, unchecked (Migrate
+	// refuses a newer one); call Migrate yourself.
 	SkipMigrate bool
 	// BusyTimeout is how long a statement waits for another connection's
 	// lock (another process or another *Store on the same file). Default
@@ -220,6 +221,8 @@ func dsn(abs string, q url.Values) string {
 
 // Migrate applies the embedded SQLite migrations (package migrations) to db
 // with goose. Applied versions are recorded, so running it again is a no-op.
+// It refuses a database migrated beyond the last of them (by a newer
+// version), whose tables this version's statements may no longer match.
 func Migrate(ctx context.Context, db *sql.DB) error {
 	fsys, err := fs.Sub(migrations.SQLite, "sqlite")
 	if err != nil {
@@ -240,7 +243,7 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 		return wrapCtx(ctx, "migrate", err)
 	}
 	if current > latest {
-		return fmt.Errorf("sqlite: the database is at migration %d, newer than this version knows (%d): run a version at least as new, or migrate the file down to %d first (goose, migrations/sqlite)", current, latest, latest)
+		return fmt.Errorf("sqlite: the database is at migration %d, newer than this version knows (%d): run a version at least as new, or migrate the file down to %d first with the newer version's migrations (goose, migrations/sqlite)", current, latest, latest)
 	}
 	return nil
 }

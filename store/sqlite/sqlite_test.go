@@ -170,7 +170,15 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer := len(files) + 1
+	latest := 0
+	for _, f := range files {
+		var v int
+		if _, err := fmt.Sscanf(filepath.Base(f), "%d_", &v); err != nil {
+			t.Fatalf("migration %s: %v", f, err)
+		}
+		latest = max(latest, v)
+	}
+	newer := latest + 1
 	if _, err := db.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, true)`, newer); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +186,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	st, err := sqlite.Open(t.Context(), path, nil)
 	if err == nil {
 		st.Close()
-		t.Fatalf("Open succeeded on a database at migration %d, newer than this store's %d", newer, len(files))
+		t.Fatalf("Open succeeded on a database at migration %d, newer than this store's %d", newer, latest)
 	}
 	if want := fmt.Sprintf("migration %d", newer); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open: %v; want an error naming %q as newer", err, want)
