@@ -177,6 +177,9 @@ func copyIn(ctx context.Context, c *sql.Conn, query string, rows *copyRows) erro
 	if rows.n == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return c.Raw(func(dc any) error {
 		if own, ok := dc.(*conn); ok {
 			stop := context.AfterFunc(ctx, own.d.cut)
@@ -239,7 +242,8 @@ func sendRows(ctx context.Context, cs copyStmt, data []byte) error {
 // database/sql transaction does not give.
 type copyTx struct {
 	*sql.Tx
-	conn *sql.Conn // nil when the pool's driver is not lib/pq: no COPY
+	conn    *sql.Conn // nil when the pool's driver is not lib/pq: no COPY
+	release func()    // frees the context the transaction began with
 }
 
 // beginCopyWrite starts a write transaction planned for keyed batches, on
@@ -262,7 +266,22 @@ func (s *Store) beginCopyPlanned(ctx context.Context, plans string) (*copyTx, er
 	if err != nil {
 		return nil, err
 	}
-	tx, err := c.BeginTx(ctx, nil)
+	// Once begun, the transaction does not watch ctx: database/sql would
+	// roll it back and close c from a goroutine of its own when ctx ends,
+	// racing a copyIn's c.Raw (which then finds no connection and panics).
+	// BEGIN itself still gives up when ctx ends, and every statement after
+	// it takes ctx, so an ended ctx fails the next one; end rolls back.
+	bctx, release := context.WithCancel(context.WithoutCancel(ctx))
+	unwatch := context.AfterFunc(ctx, release)
+	tx, err := c.BeginTx(bctx, nil)
+	if !unwatch() {
+		// ctx ended during BEGIN: BEGIN gave up with bctx's error, or
+		// database/sql is rolling the transaction back.
+		if err == nil {
+			_ = tx.Rollback()
+		}
+		err = ctx.Err()
+	}
 	if err == nil {
 		if _, err = tx.ExecContext(ctx, plans); err != nil {
 			_ = tx.Rollback()
@@ -270,9 +289,10 @@ func (s *Store) beginCopyPlanned(ctx context.Context, plans string) (*copyTx, er
 	}
 	if err != nil {
 		_ = c.Close()
+		release()
 		return nil, err
 	}
-	return &copyTx{Tx: tx, conn: c}, nil
+	return &copyTx{Tx: tx, conn: c, release: release}, nil
 }
 
 // end rolls the transaction back unless it committed, and gives its
@@ -281,6 +301,9 @@ func (t *copyTx) end() {
 	_ = t.Rollback()
 	if t.conn != nil {
 		_ = t.conn.Close()
+	}
+	if t.release != nil {
+		t.release()
 	}
 }
 

@@ -152,3 +152,35 @@ func TestEvaluationCopyConflict(t *testing.T) {
 		t.Fatalf("%d alerts and %d deliveries stored, want 1 and 1", alerts, deliveries)
 	}
 }
+
+// TestCopyAfterCancel: when the context of a write ends, the next COPY
+// fails with its error and the transaction stays its owner's to roll
+// back. database/sql used to roll it back and close its connection from a
+// goroutine of its own, and a COPY starting meanwhile found no connection
+// (a nil pointer panic in Conn.Raw, seen once in CI).
+func TestCopyAfterCancel(t *testing.T) {
+	st := openScratch(t)
+	for i := range 20 {
+		ctx, cancel := context.WithCancel(t.Context())
+		tx, err := st.beginCopyWrite(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := &copyRows{}
+		rows.event(&watchdog.Event{ID: fmt.Sprintf("cancelled-%d", i), Status: "open", Priority: "high", CustomerTier: "gold"})
+		cancel()
+		err = copyIn(ctx, tx.conn, `COPY ticket_timeline (ticket_id, updated_at, status, priority, customer_tier,
+			created_at, first_response_at, attributes, tags) FROM STDIN`, rows)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("COPY after the context ended: %v, want context.Canceled", err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatalf("rolling back after the context ended: %v, want the transaction still open", err)
+		}
+		tx.end()
+	}
+	// The pool still works.
+	if _, err := st.Ticket(t.Context(), "cancelled-0"); !errors.Is(err, watchdog.ErrNotFound) {
+		t.Errorf("Ticket after the cancelled writes: %v, want ErrNotFound", err)
+	}
+}
