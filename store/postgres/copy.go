@@ -244,6 +244,22 @@ type copyTx struct {
 	*sql.Tx
 	conn    *sql.Conn // nil when the pool's driver is not lib/pq: no COPY
 	release func()    // frees the context the transaction began with
+	// ctx is the caller's context, which a transaction on conn does not
+	// watch (see beginCopyPlanned); nil otherwise.
+	ctx context.Context
+}
+
+// Commit commits the transaction unless its caller's context has ended:
+// the check database/sql makes for a transaction that watches it, so that
+// a call whose context ended never commits, nor waits on a server that
+// stopped answering.
+func (t *copyTx) Commit() error {
+	if t.ctx != nil {
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return t.Tx.Commit()
 }
 
 // beginCopyWrite starts a write transaction planned for keyed batches, on
@@ -292,7 +308,7 @@ func (s *Store) beginCopyPlanned(ctx context.Context, plans string) (*copyTx, er
 		release()
 		return nil, err
 	}
-	return &copyTx{Tx: tx, conn: c, release: release}, nil
+	return &copyTx{Tx: tx, conn: c, release: release, ctx: ctx}, nil
 }
 
 // end rolls the transaction back unless it committed, and gives its

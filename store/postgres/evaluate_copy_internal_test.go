@@ -179,6 +179,28 @@ func TestCopyAfterCancel(t *testing.T) {
 		}
 		tx.end()
 	}
+	// Nor does a transaction commit once its context has ended, though
+	// every statement in it succeeded.
+	ctx, cancel := context.WithCancel(t.Context())
+	tx, err := st.beginCopyWrite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := &copyRows{}
+	rows.event(&watchdog.Event{ID: "cancelled-commit", Status: "open", Priority: "high", CustomerTier: "gold"})
+	if err := copyIn(ctx, tx.conn, `COPY ticket_timeline (ticket_id, updated_at, status, priority, customer_tier,
+		created_at, first_response_at, attributes, tags) FROM STDIN`, rows); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := tx.Commit(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Commit after the context ended: %v, want context.Canceled", err)
+	}
+	tx.end()
+	var n int
+	if err := st.db.QueryRowContext(t.Context(), `SELECT count(*) FROM ticket_timeline WHERE ticket_id = 'cancelled-commit'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d events of the cancelled transaction stored (%v), want none", n, err)
+	}
 	// The pool still works.
 	if _, err := st.Ticket(t.Context(), "cancelled-0"); !errors.Is(err, watchdog.ErrNotFound) {
 		t.Errorf("Ticket after the cancelled writes: %v, want ErrNotFound", err)
