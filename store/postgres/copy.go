@@ -323,6 +323,10 @@ func (t *copyTx) end() {
 	}
 }
 
+// copyEventsSQL copies timeline events in the columns copyRows.event writes.
+const copyEventsSQL = `COPY ticket_timeline (ticket_id, updated_at, status, priority, customer_tier,
+	created_at, first_response_at, attributes, tags) FROM STDIN`
+
 // copyInserts copies the new timeline events and the new tickets, in the
 // tickets' merge (id) order, as the statements they replace inserted them.
 func (w *ingestWrites) copyInserts(ctx context.Context, c *sql.Conn) error {
@@ -336,8 +340,7 @@ func (w *ingestWrites) copyInserts(ctx context.Context, c *sql.Conn) error {
 			rows.event(&evs[i])
 		}
 	}
-	if err := copyIn(ctx, c, `COPY ticket_timeline (ticket_id, updated_at, status, priority, customer_tier,
-		created_at, first_response_at, attributes, tags) FROM STDIN`, rows); err != nil {
+	if err := copyIn(ctx, c, copyEventsSQL, rows); err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
 	*rows = copyRows{buf: rows.buf[:0]}

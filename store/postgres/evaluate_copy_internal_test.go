@@ -169,8 +169,7 @@ func TestCopyAfterCancel(t *testing.T) {
 		rows := &copyRows{}
 		rows.event(&watchdog.Event{ID: fmt.Sprintf("cancelled-%d", i), Status: "open", Priority: "high", CustomerTier: "gold"})
 		cancel()
-		err = copyIn(ctx, tx.conn, `COPY ticket_timeline (ticket_id, updated_at, status, priority, customer_tier,
-			created_at, first_response_at, attributes, tags) FROM STDIN`, rows)
+		err = copyIn(ctx, tx.conn, copyEventsSQL, rows)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("COPY after the context ended: %v, want context.Canceled", err)
 		}
@@ -188,8 +187,7 @@ func TestCopyAfterCancel(t *testing.T) {
 	}
 	rows := &copyRows{}
 	rows.event(&watchdog.Event{ID: "cancelled-commit", Status: "open", Priority: "high", CustomerTier: "gold"})
-	if err := copyIn(ctx, tx.conn, `COPY ticket_timeline (ticket_id, updated_at, status, priority, customer_tier,
-		created_at, first_response_at, attributes, tags) FROM STDIN`, rows); err != nil {
+	if err := copyIn(ctx, tx.conn, copyEventsSQL, rows); err != nil {
 		t.Fatal(err)
 	}
 	cancel()

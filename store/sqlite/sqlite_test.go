@@ -188,7 +188,8 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		st.Close()
 		t.Fatalf("Open succeeded on a database at migration %d, newer than this store's %d", newer, latest)
 	}
-	if want := fmt.Sprintf("migration %d", newer); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "newer") {
-		t.Errorf("Open: %v; want an error naming %q as newer", err, want)
+	if want := fmt.Sprintf("migration %d", newer); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "newer") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("(%d)", latest)) {
+		t.Errorf("Open: %v; want an error naming %q as newer than this store's %d", err, want, latest)
 	}
 }
