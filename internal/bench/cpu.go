@@ -105,6 +105,14 @@ type SpanCPU struct {
 	// BusyShare is the machine's busy CPU time over the span as a share of
 	// all its processors' time: near 1, the machine was the limit.
 	BusyShare float64 `json:"busy_share"`
+	// DueSpanS and DueBusyShare are the span's part from its first due
+	// instant on (lateness only) and BusyShare over it. A lateness span
+	// opens with the wait for the first stage, an idle second or two that
+	// pulls BusyShare towards a half; from the first due instant on it
+	// tells a burst bound by the machine's CPU (near 1) from one whose
+	// work waited on something else.
+	DueSpanS     float64 `json:"due_span_s,omitempty"`
+	DueBusyShare float64 `json:"due_busy_share,omitempty"`
 }
 
 // spanCPU is the CPU between marks a and b per 1,000 of units, over wall
@@ -121,6 +129,22 @@ func spanCPU(a, b cpuMark, wall time.Duration, units int) *SpanCPU {
 		ServerMs:  per(server),
 		HarnessMs: per(harness),
 		OtherMs:   per(other),
-		BusyShare: round2(machine.Seconds() / (wall.Seconds() * float64(runtime.NumCPU()))),
+		BusyShare: busyShare(machine, wall),
 	}
+}
+
+// busyShare is busy CPU time over wall as a share of all processors' time.
+func busyShare(busy, wall time.Duration) float64 {
+	return round2(busy.Seconds() / (wall.Seconds() * float64(runtime.NumCPU())))
+}
+
+// setDue sets the span's part from mark due, taken at its first due
+// instant, to its end b after wall; it leaves them unset when due could
+// not be read.
+func (c *SpanCPU) setDue(due, b cpuMark, wall time.Duration) {
+	if c == nil || !due.ok || !b.ok || wall <= 0 {
+		return
+	}
+	c.DueSpanS = round2(wall.Seconds())
+	c.DueBusyShare = busyShare(b.machine-due.machine, wall)
 }

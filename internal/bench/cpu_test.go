@@ -58,3 +58,25 @@ func TestMarkCPUReadsThisMachine(t *testing.T) {
 		t.Error("markCPU(0).ok")
 	}
 }
+
+func TestSetDueSharesTheSpanFromTheFirstDueInstant(t *testing.T) {
+	a := cpuMark{machine: 10 * time.Second, ok: true}
+	due := cpuMark{machine: 10500 * time.Millisecond, ok: true}
+	b := cpuMark{machine: 14500 * time.Millisecond, ok: true}
+	c := spanCPU(a, b, 4*time.Second, 1000)
+	c.setDue(due, b, 2*time.Second)
+	// 4s of the machine's busy time over the 2s since the due mark.
+	if want := round2(4.0 / (2 * float64(runtime.NumCPU()))); c.DueBusyShare != want || c.DueSpanS != 2 {
+		t.Errorf("after setDue: %+v, want DueBusyShare %v and DueSpanS 2", *c, want)
+	}
+	if want := round2(4.5 / (4 * float64(runtime.NumCPU()))); c.BusyShare != want {
+		t.Errorf("BusyShare = %v, want %v (unchanged)", c.BusyShare, want)
+	}
+	unread := spanCPU(a, b, 4*time.Second, 1000)
+	unread.setDue(cpuMark{}, b, 2*time.Second)
+	if unread.DueSpanS != 0 || unread.DueBusyShare != 0 {
+		t.Errorf("setDue with an unread mark set %+v", *unread)
+	}
+	var none *SpanCPU
+	none.setDue(due, b, time.Second) // no span: nothing to set, no panic
+}

@@ -148,6 +148,15 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 			c.Tickets, ingested.Sub(ingestStart).Round(time.Millisecond), first.Sub(ingested).Round(time.Millisecond), base.Add(c.Spread).Sub(ingested).Round(time.Millisecond))
 	}
 
+	// The machine's CPU from the first due instant on, read when it comes.
+	var cpuDue cpuMark
+	dueRead := make(chan struct{})
+	dueTimer := time.AfterFunc(time.Until(first), func() {
+		cpuDue = markCPU(c.Server.PID)
+		close(dueRead)
+	})
+	defer dueTimer.Stop()
+
 	// Wait for both channels to have everything, or the settle time.
 	deadline := base.Add(c.Spread).Add(c.Settle)
 	settled := time.Now()
@@ -173,6 +182,10 @@ func Lateness(ctx context.Context, c LatenessConfig) (*LatenessResult, error) {
 		CPU:             spanCPU(cpu0, cpu1, settled.Sub(ingested), len(due)),
 		sentAt:          ingestStart,
 		settledAt:       settled,
+	}
+	if !dueTimer.Stop() {
+		<-dueRead
+		r.CPU.setDue(cpuDue, cpu1, settled.Sub(first))
 	}
 	if got.wsErr != nil {
 		// The server dropped the client (e.g. as too slow): a result, not

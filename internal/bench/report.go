@@ -359,6 +359,8 @@ const methodText = `- **ingest**: N events (default 200,000) split into C stream
   answer until every stage arrived, the CPU time of watchdogd, of the harness and of every
   other process (the database server) per 1,000 stages, and the machine's busy share, from
   /proc: CPU time measures work, where lateness on a shared machine also measures the machine.
+  The busy share is also given from the first due instant on, without the wait for it: near
+  100 %, the burst was bound by the machine's CPU.
 - **drain** (notification backlog): a fresh server whose SLA file has a ` + "`notifications:`" + ` section with
   one route (inhibition on, as by default) to one Slack receiver (100 alerts a message) imports
   -drain-tickets tickets (default 10,000) created a year ago in batches of 1,000, so every stage of
@@ -401,6 +403,10 @@ func cpuRow(row func(k, v string), name string, c *SpanCPU) {
 	if c == nil {
 		return
 	}
-	row(name, fmt.Sprintf("watchdogd %.0f ms, database and other processes %.0f ms, harness %.0f ms; machine %.0f%% busy over %.1fs",
-		c.ServerMs, c.OtherMs, c.HarnessMs, 100*c.BusyShare, c.SpanS))
+	v := fmt.Sprintf("watchdogd %.0f ms, database and other processes %.0f ms, harness %.0f ms; machine %.0f%% busy over %.1fs",
+		c.ServerMs, c.OtherMs, c.HarnessMs, 100*c.BusyShare, c.SpanS)
+	if c.DueSpanS > 0 {
+		v += fmt.Sprintf(" (%.0f%% over its %.1fs from the first due instant)", 100*c.DueBusyShare, c.DueSpanS)
+	}
+	row(name, v)
 }
