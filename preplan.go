@@ -125,7 +125,11 @@ type DuePreplanner interface {
 	// calls plan for every ticket it records, as EvaluateDue does: for a
 	// ticket that nothing has written since that read, with the very
 	// *Ticket it passed to prePlan, unchanged, and plan then answers with
-	// the plan computed before.
+	// the plan computed before. It may record the tickets in several
+	// transactions one after the other, each atomic for its tickets (a
+	// ticket's columns, alerts and deliveries together); when one fails
+	// after another committed, it returns the alerts committed and no
+	// error, and the tickets not recorded stay due.
 	EvaluateDuePreplanned(ctx context.Context, now time.Time, limit int, prePlan, plan PlanFunc) ([]Alert, error)
 }
 

@@ -23,14 +23,17 @@ func (s *Store) EvaluateDue(ctx context.Context, now time.Time, limit int, plan 
 	if limit <= 0 {
 		return nil, nil
 	}
-	return s.evaluateDue(ctx, now, limit, plan, nil)
+	return s.evaluateDue(ctx, s.inWrite, now, limit, plan, nil)
 }
 
 // evaluateDue is EvaluateDue, taking first the tickets of pre (read and
-// planned before, when not nil) that nothing has written since.
-func (s *Store) evaluateDue(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, pre *preloaded) ([]watchdog.Alert, error) {
+// planned before, when not nil) that nothing has written since, in a write
+// transaction that write runs (s.inWrite, or s.writeHeld for a caller that
+// holds the gate).
+func (s *Store) evaluateDue(ctx context.Context, write func(context.Context, string, func(*sql.Tx) error) error,
+	now time.Time, limit int, plan watchdog.PlanFunc, pre *preloaded) ([]watchdog.Alert, error) {
 	var f firing
-	if err := s.inWrite(ctx, "evaluate due", func(tx *sql.Tx) error {
+	if err := write(ctx, "evaluate due", func(tx *sql.Tx) error {
 		f = firing{}
 		due, err := s.claimDue(ctx, tx, now, limit, pre)
 		if err != nil {

@@ -7,23 +7,36 @@ import (
 )
 
 // writeGate hands the one writer connection to the write transactions
-// waiting for it, in order of arrival within two classes: the urgent ones
+// waiting for it, in order of arrival within three classes: the urgent ones
 // (a notifier's delivery bookkeeping: recording outcomes, claiming,
-// heartbeats, freeing a dead holder's claims) before any other. A notifier
-// may send only so many deliveries before their outcomes are recorded, so
-// a recording stuck behind evaluation passes and imports holds up its
-// sends: under a bulk import, Slack trailed the WebSocket stream by a
-// second. database/sql, left to itself, hands a freed connection to a
-// random waiter.
+// heartbeats, freeing a dead holder's claims) before any other, then an
+// evaluation recorded in parts that let urgent ones in between (yield),
+// then the rest. A notifier may send only so many deliveries before their
+// outcomes are recorded, so a recording stuck behind evaluation passes and
+// imports holds up its sends: under a bulk import, Slack trailed the
+// WebSocket stream by a second. database/sql, left to itself, hands a freed
+// connection to a random waiter.
 type writeGate struct {
 	mu     sync.Mutex
 	held   bool
-	urgent []chan struct{}
-	normal []chan struct{}
+	queues [writeClasses][]chan struct{} // by class
 }
 
+// writeClass is a write transaction's place at the gate: a higher class
+// goes first.
+type writeClass int
+
+const (
+	normalWrite writeClass = iota
+	// partWrite is a holder that let the urgent writes go first (yield)
+	// and takes the gate back before anything else.
+	partWrite
+	urgentWrite
+	writeClasses
+)
+
 // enter waits until the caller holds the gate, or ctx is done.
-func (g *writeGate) enter(ctx context.Context, urgent bool) error {
+func (g *writeGate) enter(ctx context.Context, class writeClass) error {
 	g.mu.Lock()
 	if !g.held {
 		g.held = true
@@ -31,11 +44,7 @@ func (g *writeGate) enter(ctx context.Context, urgent bool) error {
 		return nil
 	}
 	ch := make(chan struct{})
-	if urgent {
-		g.urgent = append(g.urgent, ch)
-	} else {
-		g.normal = append(g.normal, ch)
-	}
+	g.queues[class] = append(g.queues[class], ch)
 	g.mu.Unlock()
 	select {
 	case <-ch:
@@ -44,9 +53,9 @@ func (g *writeGate) enter(ctx context.Context, urgent bool) error {
 	}
 	g.mu.Lock()
 	queued := false
-	for _, q := range []*[]chan struct{}{&g.urgent, &g.normal} {
-		if i := slices.Index(*q, ch); i >= 0 {
-			*q = slices.Delete(*q, i, i+1)
+	for c := range g.queues {
+		if i := slices.Index(g.queues[c], ch); i >= 0 {
+			g.queues[c] = slices.Delete(g.queues[c], i, i+1)
 			queued = true
 		}
 	}
@@ -57,19 +66,62 @@ func (g *writeGate) enter(ctx context.Context, urgent bool) error {
 	return ctx.Err()
 }
 
-// leave hands the gate to the next waiter, urgent ones first.
+// yield lets the urgent writes waiting, if any, go before the holder's
+// next transaction: it hands the gate to the first of them and waits to
+// take it back, after the urgent writes waiting then and before any other.
+// It returns nil holding the gate, or ctx's error no longer holding it.
+func (g *writeGate) yield(ctx context.Context) error {
+	g.mu.Lock()
+	urgent := g.queues[urgentWrite]
+	if len(urgent) == 0 {
+		g.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	g.queues[partWrite] = slices.Insert(g.queues[partWrite], 0, ch)
+	next := urgent[0]
+	g.queues[urgentWrite] = urgent[1:]
+	close(next)
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	i := slices.Index(g.queues[partWrite], ch)
+	if i >= 0 {
+		g.queues[partWrite] = slices.Delete(g.queues[partWrite], i, i+1)
+	}
+	g.mu.Unlock()
+	if i < 0 {
+		g.leave() // handed back as ctx ended: pass it on
+	}
+	return ctx.Err()
+}
+
+// waiting is how many callers wait at the gate.
+func (g *writeGate) waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, q := range g.queues {
+		n += len(q)
+	}
+	return n
+}
+
+// leave hands the gate to the next waiter, the highest class first.
 func (g *writeGate) leave() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var next chan struct{}
-	switch {
-	case len(g.urgent) > 0:
-		next, g.urgent = g.urgent[0], g.urgent[1:]
-	case len(g.normal) > 0:
-		next, g.normal = g.normal[0], g.normal[1:]
-	default:
-		g.held = false
-		return
+	for c := writeClasses - 1; c >= 0; c-- {
+		if q := g.queues[c]; len(q) > 0 {
+			next := q[0]
+			g.queues[c] = q[1:]
+			close(next)
+			return
+		}
 	}
-	close(next)
+	g.held = false
 }

@@ -11,9 +11,7 @@ func waitQueued(t *testing.T, g *writeGate, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		g.mu.Lock()
-		got := len(g.urgent) + len(g.normal)
-		g.mu.Unlock()
+		got := g.waiting()
 		if got == n {
 			return
 		}
@@ -24,16 +22,16 @@ func waitQueued(t *testing.T, g *writeGate, n int) {
 	}
 }
 
-func TestWriteGateUrgentFirstThenArrival(t *testing.T) {
+func TestWriteGateByClassThenArrival(t *testing.T) {
 	var g writeGate
 	ctx := context.Background()
-	if err := g.enter(ctx, false); err != nil {
+	if err := g.enter(ctx, normalWrite); err != nil {
 		t.Fatal(err)
 	}
-	order := make(chan string, 4)
-	arrive := func(name string, urgent bool, queued int) {
+	order := make(chan string, 5)
+	arrive := func(name string, class writeClass, queued int) {
 		go func() {
-			if err := g.enter(ctx, urgent); err != nil {
+			if err := g.enter(ctx, class); err != nil {
 				t.Error(err)
 				return
 			}
@@ -42,38 +40,39 @@ func TestWriteGateUrgentFirstThenArrival(t *testing.T) {
 		}()
 		waitQueued(t, &g, queued)
 	}
-	arrive("ingest", false, 1)
-	arrive("evaluate", false, 2)
-	arrive("finish", true, 3)
-	arrive("heartbeat", true, 4)
+	arrive("ingest", normalWrite, 1)
+	arrive("evaluate", normalWrite, 2)
+	arrive("evaluation's next part", partWrite, 3)
+	arrive("finish", urgentWrite, 4)
+	arrive("heartbeat", urgentWrite, 5)
 	g.leave()
 	var got []string
-	for range 4 {
+	for range 5 {
 		got = append(got, <-order)
 	}
-	want := []string{"finish", "heartbeat", "ingest", "evaluate"}
+	want := []string{"finish", "heartbeat", "evaluation's next part", "ingest", "evaluate"}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("order %v, want %v", got, want)
 		}
 	}
-	if err := g.enter(ctx, false); err != nil {
+	if err := g.enter(ctx, normalWrite); err != nil {
 		t.Fatalf("the gate is not free after the last leave: %v", err)
 	}
 }
 
 func TestWriteGateGivingUpPassesItOn(t *testing.T) {
 	var g writeGate
-	if err := g.enter(context.Background(), false); err != nil {
+	if err := g.enter(context.Background(), normalWrite); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	gaveUp := make(chan error, 1)
-	go func() { gaveUp <- g.enter(ctx, true) }()
+	go func() { gaveUp <- g.enter(ctx, urgentWrite) }()
 	waitQueued(t, &g, 1)
 	got := make(chan struct{})
 	go func() {
-		if err := g.enter(context.Background(), false); err == nil {
+		if err := g.enter(context.Background(), normalWrite); err == nil {
 			close(got)
 		}
 	}()
@@ -87,5 +86,87 @@ func TestWriteGateGivingUpPassesItOn(t *testing.T) {
 	case <-got:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the waiter behind one that gave up never got the gate")
+	}
+}
+
+func TestWriteGateYieldLetsUrgentWritesInOnly(t *testing.T) {
+	var g writeGate
+	ctx := context.Background()
+	if err := g.enter(ctx, normalWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.yield(ctx); err != nil {
+		t.Fatalf("yield with nobody waiting: %v", err)
+	}
+	order := make(chan string, 4)
+	arrive := func(name string, class writeClass, queued int) {
+		go func() {
+			if err := g.enter(ctx, class); err != nil {
+				t.Error(err)
+				return
+			}
+			order <- name
+			g.leave()
+		}()
+		waitQueued(t, &g, queued)
+	}
+	arrive("ingest", normalWrite, 1)
+	arrive("finish", urgentWrite, 2)
+	arrive("heartbeat", urgentWrite, 3)
+	if err := g.yield(ctx); err != nil {
+		t.Fatal(err)
+	}
+	order <- "next part"
+	g.leave()
+	var got []string
+	for range 4 {
+		got = append(got, <-order)
+	}
+	want := []string{"finish", "heartbeat", "next part", "ingest"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("order %v, want %v", got, want)
+		}
+	}
+}
+
+func TestWriteGateYieldGivingUp(t *testing.T) {
+	var g writeGate
+	if err := g.enter(context.Background(), normalWrite); err != nil {
+		t.Fatal(err)
+	}
+	urgentHeld := make(chan struct{})
+	urgentGo := make(chan struct{})
+	go func() {
+		if err := g.enter(context.Background(), urgentWrite); err != nil {
+			t.Error(err)
+			return
+		}
+		close(urgentHeld)
+		<-urgentGo
+		g.leave()
+	}()
+	waitQueued(t, &g, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	yielded := make(chan error, 1)
+	go func() { yielded <- g.yield(ctx) }()
+	<-urgentHeld
+	cancel()
+	if err := <-yielded; err == nil {
+		t.Fatal("yield returned nil after its context ended while another held the gate")
+	}
+	close(urgentGo)
+	// The yielder no longer holds the gate: once the urgent write leaves,
+	// it is free.
+	entered := make(chan struct{})
+	go func() {
+		if err := g.enter(context.Background(), normalWrite); err == nil {
+			close(entered)
+		}
+	}()
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the gate was not free after the yielder gave up and the urgent write left")
 	}
 }

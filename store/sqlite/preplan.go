@@ -213,6 +213,16 @@ type preloaded struct {
 	byID    map[string]int
 }
 
+// part returns the preloaded tickets i to j (of pre's reservations, which
+// stay pre's to release).
+func (pre *preloaded) part(i, j int) *preloaded {
+	p := &preloaded{seq: pre.seq, tickets: pre.tickets[i:j], rowids: pre.rowids[i:j], byID: make(map[string]int, j-i)}
+	for k, t := range p.tickets {
+		p.byID[t.ID] = k
+	}
+	return p
+}
+
 // rowidScanner scans a row's leading rowid, then the rest with scan.
 type rowidScanner struct {
 	sc    sqlstore.Scanner
@@ -306,7 +316,71 @@ func (s *Store) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit 
 			prePlan(t)
 		}
 	}
-	return s.evaluateDue(ctx, now, limit, plan, pre)
+	if pre == nil || len(pre.tickets) <= s.evalPart {
+		return s.evaluateDue(ctx, s.inWrite, now, limit, plan, pre)
+	}
+	return s.evaluateInParts(ctx, now, limit, plan, pre)
+}
+
+// evaluationPart is how many preloaded tickets one write transaction of an
+// evaluation records at most (Store.evalPart).
+//
+// A notifier may have only so many deliveries sent and not yet recorded
+// (watchdog.Config.DeliveryBatch, 256 by default), and recording them
+// waits for the one writer. With a pass of 1,000 tickets in one
+// transaction, about that many could be recorded per pass while the pass
+// recorded a thousand alerts or more, so under a bulk import, where the
+// writer is the limit, Slack trailed the WebSocket stream by up to a
+// second and a half. The parts of a pass hold the writer from the first to
+// the last, letting only the urgent writes (the recordings) in between
+// them (writeGate.yield).
+const evaluationPart = 250
+
+// evaluateInParts is evaluateDue for pre's tickets in parts of s.evalPart,
+// each its own transaction, with the tickets of pre that a part finds
+// written since the read replaced by others due, and the last part also
+// taking others due up to limit. Each part is atomic. Once a part has
+// committed, a later part's failure ends the evaluation with the alerts
+// recorded so far and no error, so that the caller hands off their
+// deliveries; the failure shows again on the next evaluation.
+func (s *Store) evaluateInParts(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, pre *preloaded) ([]watchdog.Alert, error) {
+	if s.full.Load() {
+		if err := s.reclaim(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.gate.enter(ctx, normalWrite); err != nil {
+		return nil, s.wrap(ctx, "evaluate due: begin", err)
+	}
+	held := true
+	defer func() {
+		if held {
+			s.gate.leave()
+		}
+	}()
+	var all []watchdog.Alert
+	for start := 0; start < len(pre.tickets); start += s.evalPart {
+		if start > 0 {
+			if err := s.gate.yield(ctx); err != nil {
+				held = false
+				break
+			}
+		}
+		end := min(start+s.evalPart, len(pre.tickets))
+		n := end - start
+		if end == len(pre.tickets) {
+			n += max(limit-len(pre.tickets), 0)
+		}
+		alerts, err := s.evaluateDue(ctx, s.writeHeld, now, n, plan, pre.part(start, end))
+		if err != nil {
+			if start == 0 {
+				return nil, err
+			}
+			break
+		}
+		all = append(all, alerts...)
+	}
+	return all, nil
 }
 
 // claimPreloaded returns the tickets of pre that no commit since its read

@@ -111,6 +111,9 @@ type Store struct {
 	inputs    planInputs
 	wnote     writeNote
 	preloadMu sync.Mutex
+	// evalPart is how many preloaded tickets one write transaction of an
+	// evaluation records at most (evaluationPart; tests lower it).
+	evalPart int
 
 	// handoffs are the deliveries this store handed off whose outcomes it
 	// has not recorded (see handoff.go).
@@ -180,7 +183,7 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 	}
 	keepConns(c, 1)
 
-	s := &Store{w: w, r: r, feed: newFeed(), stmts: map[string]*sql.Stmt{}, missing: map[string]struct{}{}, ckpt: newCheckpointer(c)}
+	s := &Store{w: w, r: r, feed: newFeed(), stmts: map[string]*sql.Stmt{}, missing: map[string]struct{}{}, ckpt: newCheckpointer(c), evalPart: evaluationPart}
 	if !cfg.SkipMigrate {
 		if err := Migrate(ctx, w); err != nil {
 			s.Close()
@@ -323,35 +326,40 @@ func wrapCtx(ctx context.Context, op string, err error) error {
 // While the disk is full it first tries to reclaim space, and refuses the
 // write when there is none.
 func (s *Store) inWrite(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	return s.inWriteAs(ctx, op, false, fn)
+	return s.inWriteAs(ctx, op, normalWrite, fn)
 }
 
 // inUrgentWrite is inWrite for a notifier's delivery bookkeeping, which
 // goes before the other writes waiting (see writeGate).
 func (s *Store) inUrgentWrite(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	return s.inWriteAs(ctx, op, true, fn)
+	return s.inWriteAs(ctx, op, urgentWrite, fn)
 }
 
-func (s *Store) inWriteAs(ctx context.Context, op string, urgent bool, fn func(tx *sql.Tx) error) error {
+func (s *Store) inWriteAs(ctx context.Context, op string, class writeClass, fn func(tx *sql.Tx) error) error {
 	if s.full.Load() {
 		if err := s.reclaim(ctx); err != nil {
 			return err
 		}
 	}
-	return s.writeAs(ctx, op, urgent, fn)
+	return s.writeAs(ctx, op, class, fn)
 }
 
 // write is inWrite without the check for space.
 func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	return s.writeAs(ctx, op, false, fn)
+	return s.writeAs(ctx, op, normalWrite, fn)
 }
 
-func (s *Store) writeAs(ctx context.Context, op string, urgent bool, fn func(tx *sql.Tx) error) (err error) {
-	defer func() { s.noteWrite(err) }()
-	if err := s.gate.enter(ctx, urgent); err != nil {
+func (s *Store) writeAs(ctx context.Context, op string, class writeClass, fn func(tx *sql.Tx) error) error {
+	if err := s.gate.enter(ctx, class); err != nil {
 		return s.wrap(ctx, op+": begin", err)
 	}
 	defer s.gate.leave()
+	return s.writeHeld(ctx, op, fn)
+}
+
+// writeHeld is write for a caller that holds the gate.
+func (s *Store) writeHeld(ctx context.Context, op string, fn func(tx *sql.Tx) error) (err error) {
+	defer func() { s.noteWrite(err) }()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(ctx, op+": begin", err)
