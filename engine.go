@@ -592,6 +592,11 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 		alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(plan))
 	}
 	if err != nil {
+		if len(alerts) > 0 {
+			// A DuePreplanner recording in parts committed these before
+			// it failed: their deliveries are this engine's to send.
+			e.wakeClaimLoops(e.handOff(ctx, alerts, claim))
+		}
 		return nil, false, false, err
 	}
 	leftover := e.handOff(ctx, alerts, claim)
@@ -606,12 +611,18 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 		e.log.Info("alert fired", "ticket_id", a.TicketID, "sla_type", a.SLAClock, "stage", a.Stage,
 			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds(), "backfilled", backfilled)
 	}
-	for name := range leftover {
+	e.wakeClaimLoops(leftover)
+	return alerts, n >= e.cfg.EvaluateBatch, onTime, nil
+}
+
+// wakeClaimLoops wakes the claim loops of the notifiers named, which have
+// deliveries the hand-off left to them.
+func (e *Engine) wakeClaimLoops(names map[string]bool) {
+	for name := range names {
 		if d := e.activeLoop(name); d != nil {
 			d.loop.Wake()
 		}
 	}
-	return alerts, n >= e.cfg.EvaluateBatch, onTime, nil
 }
 
 // handOff queues the deliveries claimed with alerts (Attempts 1) on their

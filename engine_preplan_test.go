@@ -2,6 +2,7 @@ package watchdog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -68,5 +69,53 @@ func TestEnginePreplannedFiresAsPlanned(t *testing.T) {
 	}
 	if d := cmp.Diff(within, preplanned); d != "" {
 		t.Errorf("alerts recorded with the plans made before the transaction differ (-within +before):\n%s", d)
+	}
+}
+
+// failingAfterCommit is the SQLite store whose first preplanned evaluation
+// that records alerts then reports a failure with them, as one recording
+// in parts does when a later part fails after an earlier one committed.
+type failingAfterCommit struct {
+	*sqlite.Store
+	failed atomic.Bool
+}
+
+func (f *failingAfterCommit) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit int, prePlan, plan watchdog.PlanFunc) ([]watchdog.Alert, error) {
+	alerts, err := f.Store.EvaluateDuePreplanned(ctx, now, limit, prePlan, plan)
+	if err == nil && len(alerts) > 0 && f.failed.CompareAndSwap(false, true) {
+		return alerts, errors.New("a later part failed")
+	}
+	return alerts, err
+}
+
+// TestEngineSendsAlertsCommittedBeforeAFailure: the alerts an evaluation
+// returns with its error were committed, with their deliveries claimed by
+// this engine, which sends them at once rather than leaving them claimed
+// and unsent.
+func TestEngineSendsAlertsCommittedBeforeAFailure(t *testing.T) {
+	rec := watchdogtest.NewRecorder(nil)
+	st := &failingAfterCommit{Store: openStore(t, filepath.Join(t.TempDir(), "wd.db"))}
+	h := watchdogtest.StartEngine(t, st, watchdogtest.NewClock(t0), &watchdog.Config{Policy: testPolicy(),
+		Notifiers: map[string]watchdog.Notifier{"rec": rec}})
+	h.Ingest(event("T1", "gold", "high", "open", t0, t0))
+	for end := t0.Add(24 * time.Hour); !st.failed.Load() && h.Clock.Now().Before(end); {
+		h.Advance(time.Minute)
+	}
+	if !st.failed.Load() {
+		t.Fatal("no evaluation recorded an alert within a day")
+	}
+	h.Settle()
+	recorded := h.Alerts("T1")
+	if len(recorded) == 0 {
+		t.Fatal("the failed evaluation's alerts are not recorded")
+	}
+	sent := map[string]bool{}
+	for _, a := range rec.Alerts() {
+		sent[string(a.SLAClock)+"/"+a.Stage] = true
+	}
+	for _, a := range recorded {
+		if !sent[string(a.SLAClock)+"/"+a.Stage] {
+			t.Errorf("alert %s/%s was recorded but not sent (deliveries %+v)", a.SLAClock, a.Stage, a.Deliveries)
+		}
 	}
 }

@@ -128,8 +128,9 @@ type DuePreplanner interface {
 	// the plan computed before. It may record the tickets in several
 	// transactions one after the other, each atomic for its tickets (a
 	// ticket's columns, alerts and deliveries together); when one fails
-	// after another committed, it returns the alerts committed and no
-	// error, and the tickets not recorded stay due.
+	// after another committed, it returns the alerts committed with the
+	// error (the engine hands off their deliveries), and the tickets not
+	// recorded stay due.
 	EvaluateDuePreplanned(ctx context.Context, now time.Time, limit int, prePlan, plan PlanFunc) ([]Alert, error)
 }
 

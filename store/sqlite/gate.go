@@ -68,8 +68,9 @@ func (g *writeGate) enter(ctx context.Context, class writeClass) error {
 
 // yield lets the urgent writes waiting, if any, go before the holder's
 // next transaction: it hands the gate to the first of them and waits to
-// take it back, after the urgent writes waiting then and before any other.
-// It returns nil holding the gate, or ctx's error no longer holding it.
+// take it back once no urgent write waits (urgent ones arriving meanwhile
+// go first too), before any other. It returns nil holding the gate, or
+// ctx's error no longer holding it.
 func (g *writeGate) yield(ctx context.Context) error {
 	g.mu.Lock()
 	urgent := g.queues[urgentWrite]

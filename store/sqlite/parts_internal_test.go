@@ -68,8 +68,11 @@ func TestEvaluationInPartsLetsRecordingsIn(t *testing.T) {
 			others.Add(2)
 			go write("import", normalWrite)
 			go write("recording", urgentWrite)
-			for s.gate.waiting() != 2 {
-				time.Sleep(time.Millisecond)
+			for deadline := time.Now().Add(10 * time.Second); s.gate.waiting() != 2; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Errorf("%d writes wait at the gate, want 2", s.gate.waiting())
+					break
+				}
 			}
 		}
 		return fire(tk)
@@ -105,7 +108,7 @@ func TestEvaluationInPartsLetsRecordingsIn(t *testing.T) {
 }
 
 // TestEvaluationInPartsKeepsWhatCommitted: a part that fails after others
-// committed ends the evaluation with their alerts and no error, and the
+// committed ends the evaluation with their alerts and its error, and the
 // tickets it did not record stay due for the next evaluation.
 func TestEvaluationInPartsKeepsWhatCommitted(t *testing.T) {
 	ctx := context.Background()
@@ -132,11 +135,11 @@ func TestEvaluationInPartsKeepsWhatCommitted(t *testing.T) {
 		return fire(tk)
 	}
 	got, err := s.EvaluateDuePreplanned(evalCtx, now, 5, fire, plan)
-	if err != nil {
-		t.Fatalf("an evaluation whose first part committed returned %v", err)
+	if err == nil {
+		t.Fatal("an evaluation whose second part failed returned no error")
 	}
 	if len(got) != 2 {
-		t.Fatalf("%d alerts returned, want the first part's 2", len(got))
+		t.Fatalf("%d alerts returned with %v, want the first part's 2", len(got), err)
 	}
 	rest, err := s.EvaluateDue(ctx, now, 10, fire)
 	if err != nil {

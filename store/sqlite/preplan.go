@@ -341,8 +341,8 @@ const evaluationPart = 250
 // written since the read replaced by others due, and the last part also
 // taking others due up to limit. Each part is atomic. Once a part has
 // committed, a later part's failure ends the evaluation with the alerts
-// recorded so far and no error, so that the caller hands off their
-// deliveries; the failure shows again on the next evaluation.
+// recorded so far and the error, so that the caller hands off their
+// deliveries (see watchdog.DuePreplanner).
 func (s *Store) evaluateInParts(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, pre *preloaded) ([]watchdog.Alert, error) {
 	if s.full.Load() {
 		if err := s.reclaim(ctx); err != nil {
@@ -363,7 +363,7 @@ func (s *Store) evaluateInParts(ctx context.Context, now time.Time, limit int, p
 		if start > 0 {
 			if err := s.gate.yield(ctx); err != nil {
 				held = false
-				break
+				return all, s.wrap(ctx, "evaluate due: begin", err)
 			}
 		}
 		end := min(start+s.evalPart, len(pre.tickets))
@@ -373,10 +373,7 @@ func (s *Store) evaluateInParts(ctx context.Context, now time.Time, limit int, p
 		}
 		alerts, err := s.evaluateDue(ctx, s.writeHeld, now, n, plan, pre.part(start, end))
 		if err != nil {
-			if start == 0 {
-				return nil, err
-			}
-			break
+			return all, err
 		}
 		all = append(all, alerts...)
 	}
