@@ -51,6 +51,13 @@ func (g *writeGate) enter(ctx context.Context, class writeClass) error {
 		return nil
 	case <-ctx.Done():
 	}
+	g.giveUp(ch)
+	return ctx.Err()
+}
+
+// giveUp takes ch, whose caller stopped waiting, off its queue; when it was
+// handed the gate meanwhile, it passes the gate on.
+func (g *writeGate) giveUp(ch chan struct{}) {
 	g.mu.Lock()
 	queued := false
 	for c := range g.queues {
@@ -61,9 +68,8 @@ func (g *writeGate) enter(ctx context.Context, class writeClass) error {
 	}
 	g.mu.Unlock()
 	if !queued {
-		g.leave() // handed over as ctx ended: pass it on
+		g.leave()
 	}
-	return ctx.Err()
 }
 
 // yield lets the urgent writes waiting, if any, go before the holder's
@@ -89,15 +95,7 @@ func (g *writeGate) yield(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	g.mu.Lock()
-	i := slices.Index(g.queues[partWrite], ch)
-	if i >= 0 {
-		g.queues[partWrite] = slices.Delete(g.queues[partWrite], i, i+1)
-	}
-	g.mu.Unlock()
-	if i < 0 {
-		g.leave() // handed back as ctx ended: pass it on
-	}
+	g.giveUp(ch)
 	return ctx.Err()
 }
 

@@ -22,6 +22,23 @@ func waitQueued(t *testing.T, g *writeGate, n int) {
 	}
 }
 
+// arrivals returns a function that starts a caller named name waiting at
+// g in class, which sends its name to order once it holds the gate and
+// leaves, and returns once queued callers wait.
+func arrivals(t *testing.T, g *writeGate, order chan<- string) func(name string, class writeClass, queued int) {
+	return func(name string, class writeClass, queued int) {
+		go func() {
+			if err := g.enter(context.Background(), class); err != nil {
+				t.Error(err)
+				return
+			}
+			order <- name
+			g.leave()
+		}()
+		waitQueued(t, g, queued)
+	}
+}
+
 func TestWriteGateByClassThenArrival(t *testing.T) {
 	var g writeGate
 	ctx := context.Background()
@@ -29,17 +46,7 @@ func TestWriteGateByClassThenArrival(t *testing.T) {
 		t.Fatal(err)
 	}
 	order := make(chan string, 5)
-	arrive := func(name string, class writeClass, queued int) {
-		go func() {
-			if err := g.enter(ctx, class); err != nil {
-				t.Error(err)
-				return
-			}
-			order <- name
-			g.leave()
-		}()
-		waitQueued(t, &g, queued)
-	}
+	arrive := arrivals(t, &g, order)
 	arrive("ingest", normalWrite, 1)
 	arrive("evaluate", normalWrite, 2)
 	arrive("evaluation's next part", partWrite, 3)
@@ -99,17 +106,7 @@ func TestWriteGateYieldLetsUrgentWritesInOnly(t *testing.T) {
 		t.Fatalf("yield with nobody waiting: %v", err)
 	}
 	order := make(chan string, 4)
-	arrive := func(name string, class writeClass, queued int) {
-		go func() {
-			if err := g.enter(ctx, class); err != nil {
-				t.Error(err)
-				return
-			}
-			order <- name
-			g.leave()
-		}()
-		waitQueued(t, &g, queued)
-	}
+	arrive := arrivals(t, &g, order)
 	arrive("ingest", normalWrite, 1)
 	arrive("finish", urgentWrite, 2)
 	arrive("heartbeat", urgentWrite, 3)

@@ -15,22 +15,29 @@ import (
 	"github.com/ticket-watchdog/watchdog/store/storetest"
 )
 
+// openParts opens a store whose evaluations record parts of part tickets,
+// with n tickets due at one minute, and returns their events.
+func openParts(t *testing.T, part, n int) (*Store, []watchdog.Event) {
+	t.Helper()
+	s := openAt(t, filepath.Join(t.TempDir(), "parts.db"))
+	s.evalPart = part
+	var evs []watchdog.Event
+	for i := range n {
+		evs = append(evs, storetest.NewEvent(fmt.Sprintf("t%d", i), 0))
+	}
+	if _, err := s.Ingest(context.Background(), evs, storetest.OpenPlan(storetest.TimePtr(storetest.At(time.Minute)))); err != nil {
+		t.Fatal(err)
+	}
+	return s, evs
+}
+
 // TestEvaluationInPartsLetsRecordingsIn: an evaluation of more preloaded
 // tickets than a part records them in parts, one transaction each; a
 // notifier's bookkeeping that waits meanwhile goes in between two parts,
 // an import waiting goes after the last, and every ticket fires once.
 func TestEvaluationInPartsLetsRecordingsIn(t *testing.T) {
 	ctx := context.Background()
-	s := openAt(t, filepath.Join(t.TempDir(), "parts.db"))
-	s.evalPart = 3
-	due := storetest.TimePtr(storetest.At(time.Minute))
-	var evs []watchdog.Event
-	for i := range 10 {
-		evs = append(evs, storetest.NewEvent(fmt.Sprintf("t%d", i), 0))
-	}
-	if _, err := s.Ingest(ctx, evs, storetest.OpenPlan(due)); err != nil {
-		t.Fatal(err)
-	}
+	s, evs := openParts(t, 3, 10)
 	now := storetest.At(5 * time.Minute)
 	fire := storetest.FirePlan(now, nil, []string{"slack"}, "alert")
 
@@ -112,16 +119,7 @@ func TestEvaluationInPartsLetsRecordingsIn(t *testing.T) {
 // tickets it did not record stay due for the next evaluation.
 func TestEvaluationInPartsKeepsWhatCommitted(t *testing.T) {
 	ctx := context.Background()
-	s := openAt(t, filepath.Join(t.TempDir(), "parts-fail.db"))
-	s.evalPart = 2
-	due := storetest.TimePtr(storetest.At(time.Minute))
-	var evs []watchdog.Event
-	for i := range 5 {
-		evs = append(evs, storetest.NewEvent(fmt.Sprintf("f%d", i), 0))
-	}
-	if _, err := s.Ingest(ctx, evs, storetest.OpenPlan(due)); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openParts(t, 2, 5)
 	now := storetest.At(5 * time.Minute)
 	fire := storetest.FirePlan(now, nil, []string{"slack"}, "alert")
 	evalCtx, cancel := context.WithCancel(ctx)
