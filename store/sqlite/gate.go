@@ -46,6 +46,12 @@ func (g *writeGate) enter(ctx context.Context, class writeClass) error {
 	ch := make(chan struct{})
 	g.queues[class] = append(g.queues[class], ch)
 	g.mu.Unlock()
+	return g.await(ctx, ch)
+}
+
+// await waits until ch is closed, handing its caller the gate, or ctx is
+// done.
+func (g *writeGate) await(ctx context.Context, ch chan struct{}) error {
 	select {
 	case <-ch:
 		return nil
@@ -90,13 +96,7 @@ func (g *writeGate) yield(ctx context.Context) error {
 	g.queues[urgentWrite] = urgent[1:]
 	close(next)
 	g.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-	}
-	g.giveUp(ch)
-	return ctx.Err()
+	return g.await(ctx, ch)
 }
 
 // waiting is how many callers wait at the gate.
