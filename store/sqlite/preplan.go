@@ -344,10 +344,8 @@ const evaluationPart = 250
 // recorded so far and the error, so that the caller hands off their
 // deliveries (see watchdog.DuePreplanner).
 func (s *Store) evaluateInParts(ctx context.Context, now time.Time, limit int, plan watchdog.PlanFunc, pre *preloaded) ([]watchdog.Alert, error) {
-	if s.full.Load() {
-		if err := s.reclaim(ctx); err != nil {
-			return nil, err
-		}
+	if err := s.makeRoom(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.gate.enter(ctx, normalWrite); err != nil {
 		return nil, s.wrap(ctx, "evaluate due: begin", err)

@@ -336,12 +336,19 @@ func (s *Store) inUrgentWrite(ctx context.Context, op string, fn func(tx *sql.Tx
 }
 
 func (s *Store) inWriteAs(ctx context.Context, op string, class writeClass, fn func(tx *sql.Tx) error) error {
-	if s.full.Load() {
-		if err := s.reclaim(ctx); err != nil {
-			return err
-		}
+	if err := s.makeRoom(ctx); err != nil {
+		return err
 	}
 	return s.writeAs(ctx, op, class, fn)
+}
+
+// makeRoom tries to reclaim space while the disk has been full for the
+// last write, and refuses the write when there is none.
+func (s *Store) makeRoom(ctx context.Context) error {
+	if s.full.Load() {
+		return s.reclaim(ctx)
+	}
+	return nil
 }
 
 // write is inWrite without the check for space.
