@@ -565,7 +565,8 @@ func (e *Engine) Run(ctx context.Context) error {
 // evaluateBatch runs one claim of due tickets; full reports that it took as
 // many as it could, so more may be due, and onTime that it fired an alert
 // that is not backfilled (its stage came due after its ticket was written,
-// so it is late by the engine's delay, not by the data's age).
+// so it is late by the engine's delay, not by the data's age). With an
+// error, alerts are those recorded before it (see DuePreplanner).
 func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (alerts []Alert, full, onTime bool, err error) {
 	start := e.clock.Now()
 	// Notifiers with room take the deliveries of this claim's alerts
@@ -591,19 +592,20 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 	} else {
 		alerts, err = e.store.EvaluateDue(ctx, now, e.cfg.EvaluateBatch, visited.wrap(plan))
 	}
-	if err != nil {
-		if len(alerts) > 0 {
-			// A DuePreplanner recording in parts committed these before
-			// it failed: their deliveries are this engine's to send.
-			e.wakeClaimLoops(e.handOff(ctx, alerts, claim))
-		}
+	if err != nil && len(alerts) == 0 {
 		return nil, false, false, err
 	}
+	// With an error, alerts are those a DuePreplanner recording in parts
+	// committed before a later part failed: recorded like any others, so
+	// their deliveries are this engine's to send, they are counted and
+	// logged, and the caller gets them with the error.
 	leftover := e.handOff(ctx, alerts, claim)
 	committed := e.clock.Now()
 	n := visited.len()
-	e.obs.Evaluated(n, len(alerts), committed.Sub(start))
-	visited.report(e.obs)
+	if err == nil {
+		e.obs.Evaluated(n, len(alerts), committed.Sub(start))
+		visited.report(e.obs)
+	}
 	for _, a := range alerts {
 		late, backfilled := committed.Sub(a.DueAt), visited.backfilled(a)
 		onTime = onTime || !backfilled
@@ -612,6 +614,9 @@ func (e *Engine) evaluateBatch(ctx context.Context, p *Policy, now time.Time) (a
 			"escalation_level", a.EscalationLevel, "due_at", a.DueAt, "lateness_ms", late.Milliseconds(), "backfilled", backfilled)
 	}
 	e.wakeClaimLoops(leftover)
+	if err != nil {
+		return alerts, false, onTime, err
+	}
 	return alerts, n >= e.cfg.EvaluateBatch, onTime, nil
 }
 

@@ -49,6 +49,8 @@ func (h EngineHooks) Wake() { h.e.eval.Wake() }
 // and returns the alerts it recorded, for tools and tests that drive the
 // engine step by step. When a claim comes back full, up to
 // EvaluateConcurrency claims run at once until the due tickets are drained.
+// With an error it returns the alerts recorded before it too: a store that
+// records a claim in parts keeps the parts that committed.
 func (h EngineHooks) EvaluateDue(ctx context.Context, now time.Time) ([]Alert, error) {
 	return h.e.evaluateDue(ctx, now, true)
 }

@@ -119,3 +119,44 @@ func TestEngineSendsAlertsCommittedBeforeAFailure(t *testing.T) {
 		}
 	}
 }
+
+// firedCounter counts the alerts an engine reports fired.
+type firedCounter struct {
+	watchdog.NopObserver
+	fired atomic.Int64
+}
+
+func (c *firedCounter) AlertFired(watchdog.Alert, time.Duration, bool) { c.fired.Add(1) }
+
+// TestEngineReportsAlertsCommittedBeforeAFailure: the alerts an evaluation
+// returns with its error are counted as fired, like any others, and a step
+// driven through the hooks returns them with the error.
+func TestEngineReportsAlertsCommittedBeforeAFailure(t *testing.T) {
+	obs := &firedCounter{}
+	st := &failingAfterCommit{Store: openStore(t, filepath.Join(t.TempDir(), "wd.db"))}
+	clock := watchdogtest.NewClock(t0)
+	eng, err := watchdog.New(st, &watchdog.Config{Policy: testPolicy(), Clock: clock, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Ingest(t.Context(), []watchdog.Event{event("T1", "gold", "high", "open", t0, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := eng.Hooks().EvaluateDue(t.Context(), t0.Add(24*time.Hour))
+	if err == nil || !st.failed.Load() {
+		t.Fatalf("the evaluation did not fail after recording (err %v)", err)
+	}
+	if len(alerts) == 0 {
+		t.Fatal("the evaluation returned no alerts with its error, though it recorded some")
+	}
+	if got := obs.fired.Load(); got != int64(len(alerts)) {
+		t.Errorf("%d alerts counted as fired, want the %d recorded", got, len(alerts))
+	}
+	v, err := eng.Ticket(t.Context(), "T1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Alerts) != len(alerts) {
+		t.Errorf("T1 has %d alerts stored, the evaluation returned %d", len(v.Alerts), len(alerts))
+	}
+}
