@@ -54,9 +54,9 @@ type Config struct {
 	// with one call at a time against 1,515 ms with two, medians of five
 	// alternated pairs, the import's rate within 2%; see BENCHMARKS.md),
 	// and no limit on one that runs them one at a time (SerialIngest,
-	// SQLite: they already take turns with the passes for its one writer,
-	// and holding them back measured no better there). Negative means no
-	// limit.
+	// SQLite: its one writer takes an evaluation of alerts due on time
+	// before the imports waiting, and holding them back measured no better
+	// there). Negative means no limit.
 	IngestWhileBehind int
 	// ReplanBatch is how many open tickets one step of a policy change
 	// recomputes. Default 1000.

@@ -7,15 +7,18 @@ import (
 )
 
 // writeGate hands the one writer connection to the write transactions
-// waiting for it, in order of arrival within three classes: the urgent ones
+// waiting for it, in order of arrival within four classes: the urgent ones
 // (a notifier's delivery bookkeeping: recording outcomes, claiming,
 // heartbeats, freeing a dead holder's claims) before any other, then an
 // evaluation recorded in parts that let urgent ones in between (yield),
-// then the rest. A notifier may send only so many deliveries before their
+// then an evaluation of tickets due on time, then the rest (imports among
+// them). A notifier may send only so many deliveries before their
 // outcomes are recorded, so a recording stuck behind evaluation passes and
 // imports holds up its sends: under a bulk import, Slack trailed the
-// WebSocket stream by a second. database/sql, left to itself, hands a freed
-// connection to a random waiter.
+// WebSocket stream by a second. An evaluation that waited behind an
+// import's batches in arrival order was late by as many of them as had
+// arrived first. database/sql, left to itself, hands a freed connection to
+// a random waiter.
 type writeGate struct {
 	mu     sync.Mutex
 	held   bool
@@ -28,6 +31,9 @@ type writeClass int
 
 const (
 	normalWrite writeClass = iota
+	// dueWrite is an evaluation of tickets due on time (see
+	// preloaded.class): it goes before the imports waiting.
+	dueWrite
 	// partWrite is a holder that let the urgent writes go first (yield)
 	// and takes the gate back before anything else.
 	partWrite

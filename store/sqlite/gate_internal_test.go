@@ -45,19 +45,21 @@ func TestWriteGateByClassThenArrival(t *testing.T) {
 	if err := g.enter(ctx, normalWrite); err != nil {
 		t.Fatal(err)
 	}
-	order := make(chan string, 5)
+	order := make(chan string, 7)
 	arrive := arrivals(t, &g, order)
 	arrive("ingest", normalWrite, 1)
-	arrive("evaluate", normalWrite, 2)
-	arrive("evaluation's next part", partWrite, 3)
-	arrive("finish", urgentWrite, 4)
-	arrive("heartbeat", urgentWrite, 5)
+	arrive("evaluate backfilled", normalWrite, 2)
+	arrive("evaluate due", dueWrite, 3)
+	arrive("evaluate due too", dueWrite, 4)
+	arrive("evaluation's next part", partWrite, 5)
+	arrive("finish", urgentWrite, 6)
+	arrive("heartbeat", urgentWrite, 7)
 	g.leave()
 	var got []string
-	for range 5 {
+	for range 7 {
 		got = append(got, <-order)
 	}
-	want := []string{"finish", "heartbeat", "evaluation's next part", "ingest", "evaluate"}
+	want := []string{"finish", "heartbeat", "evaluation's next part", "evaluate due", "evaluate due too", "ingest", "evaluate backfilled"}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("order %v, want %v", got, want)

@@ -316,10 +316,32 @@ func (s *Store) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit 
 			prePlan(t)
 		}
 	}
-	if pre == nil || len(pre.tickets) <= s.evalPart {
-		return s.evaluateDue(ctx, s.inWrite, now, limit, plan, pre)
+	if pre == nil {
+		return s.evaluateDue(ctx, s.inWrite, now, limit, plan, nil)
+	}
+	if len(pre.tickets) <= s.evalPart {
+		class := pre.class()
+		return s.evaluateDue(ctx, func(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+			return s.inWriteAs(ctx, op, class, fn)
+		}, now, limit, plan, pre)
 	}
 	return s.evaluateInParts(ctx, now, limit, plan, pre)
+}
+
+// class is the writer gate's class of an evaluation of pre: dueWrite when
+// one of its tickets is due on time, its next stage come due after the
+// last write that found stages of it already past (BackfilledAt: an import
+// of old tickets, a policy change), and normalWrite otherwise. Alerts due
+// on time are late by every write that goes before them, so they go before
+// the imports waiting; a backlog of backfilled alerts takes turns with
+// them, as the engine's ingest gate lets it (watchdog.Config.IngestWhileBehind).
+func (pre *preloaded) class() writeClass {
+	for _, t := range pre.tickets {
+		if t.NextDueAt != nil && (t.BackfilledAt == nil || t.NextDueAt.After(*t.BackfilledAt)) {
+			return dueWrite
+		}
+	}
+	return normalWrite
 }
 
 // evaluationPart is how many preloaded tickets one write transaction of an
@@ -347,7 +369,7 @@ func (s *Store) evaluateInParts(ctx context.Context, now time.Time, limit int, p
 	if err := s.makeRoom(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.gate.enter(ctx, normalWrite); err != nil {
+	if err := s.gate.enter(ctx, pre.class()); err != nil {
 		return nil, s.wrap(ctx, "evaluate due: begin", err)
 	}
 	held := true
