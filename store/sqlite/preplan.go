@@ -335,6 +335,9 @@ func (s *Store) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit 
 // on time are late by every write that goes before them, so they go before
 // the imports waiting; a backlog of backfilled alerts takes turns with
 // them, as the engine's ingest gate lets it (watchdog.Config.IngestWhileBehind).
+// Imports so wait while the evaluations are behind on alerts due on time:
+// they add no due tickets meanwhile, and the evaluations stop once a claim
+// comes back short.
 func (pre *preloaded) class() writeClass {
 	for _, t := range pre.tickets {
 		if t.NextDueAt != nil && (t.BackfilledAt == nil || t.NextDueAt.After(*t.BackfilledAt)) {
