@@ -316,16 +316,13 @@ func (s *Store) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit 
 			prePlan(t)
 		}
 	}
-	if pre == nil {
-		return s.evaluateDue(ctx, s.inWrite, now, limit, plan, nil)
+	if pre != nil && len(pre.tickets) > s.evalPart {
+		return s.evaluateInParts(ctx, now, limit, plan, pre)
 	}
-	if len(pre.tickets) <= s.evalPart {
-		class := pre.class()
-		return s.evaluateDue(ctx, func(ctx context.Context, op string, fn func(*sql.Tx) error) error {
-			return s.inWriteAs(ctx, op, class, fn)
-		}, now, limit, plan, pre)
-	}
-	return s.evaluateInParts(ctx, now, limit, plan, pre)
+	class := pre.class()
+	return s.evaluateDue(ctx, func(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+		return s.inWriteAs(ctx, op, class, fn)
+	}, now, limit, plan, pre)
 }
 
 // class is the writer gate's class of an evaluation of pre: dueWrite when
@@ -337,8 +334,11 @@ func (s *Store) EvaluateDuePreplanned(ctx context.Context, now time.Time, limit 
 // them, as the engine's ingest gate lets it (watchdog.Config.IngestWhileBehind).
 // Imports so wait while the evaluations are behind on alerts due on time:
 // they add no due tickets meanwhile, and the evaluations stop once a claim
-// comes back short.
+// comes back short. Without a read (nil) it is normalWrite.
 func (pre *preloaded) class() writeClass {
+	if pre == nil {
+		return normalWrite
+	}
 	for _, t := range pre.tickets {
 		if t.NextDueAt != nil && (t.BackfilledAt == nil || t.NextDueAt.After(*t.BackfilledAt)) {
 			return dueWrite
